@@ -1,0 +1,1 @@
+"""Crier's core: incidents, drafting, approval, publishing. It imports no chat platform."""

@@ -1,0 +1,338 @@
+"""The content calendar and the crisis pause.
+
+Scheduled posts (weekly tips, tutorials, the odd joke) go out at their time through the same
+publishers as incident posts — unless an incident is open: then they are held, the incident's
+thread says so, and the all-clear offers to post each one now or skip it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bot import audit, scheduler
+from bot.config import CrierConfig, Network
+from bot.drafting import format_time
+from bot.errors import Conflict, InvalidInput, NotFound
+from bot.models import Delivery, DeliveryState, Incident, ScheduledPost
+from bot.ports import Actor, Clock
+from bot.requests import check_channels, clean_text
+from bot.scheduler import JobHandler, JobRun
+from bot.store import Store
+from bot.views import Reminder, ReminderAction
+
+Notify = Callable[[int, Reminder], Awaitable[None]]
+
+DUE = "calendar_due"
+RESUME = "calendar_resume"
+TEXT_MAX = 3000
+# A status page is for incidents, not tips.
+NOT_FOR_CALENDAR = (Network.STATUSPAGE,)
+
+
+class CalendarState:
+    SCHEDULED = "scheduled"
+    HELD = "held"
+    PUBLISHED = "published"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    id: int
+    text: str
+    channels: tuple[str, ...]
+    due_at: datetime
+    state: str
+    held_by: int | None
+
+
+def entry(post: ScheduledPost) -> CalendarEntry:
+    return CalendarEntry(
+        id=post.id or 0,
+        text=post.text,
+        channels=tuple(post.channels),
+        due_at=post.due_at,
+        state=post.state,
+        held_by=post.held_by,
+    )
+
+
+def add(
+    session: Session,
+    *,
+    config: CrierConfig,
+    text: str,
+    channels: tuple[Network, ...],
+    due_at: datetime,
+    actor: Actor,
+    now: datetime,
+) -> CalendarEntry:
+    """Schedule a post; it goes out at ``due_at`` unless an incident is open then."""
+    text = clean_text(text, field_name="text", limit=TEXT_MAX, required=True)
+    channels = check_channels(config, channels)
+    refused = [c.value for c in channels if c in NOT_FOR_CALENDAR]
+    if refused:
+        raise InvalidInput(
+            f"The content calendar does not post to {', '.join(refused)}.",
+            {"channels": "A status page is for incidents only."},
+        )
+    if due_at.tzinfo is None:
+        raise InvalidInput("Give the time with its zone.", {"due_at": "Time zone missing."})
+    if due_at <= now:
+        raise InvalidInput("That time has passed.", {"due_at": "Pick a later time."})
+    post = ScheduledPost(
+        text=text, channels=[c.value for c in channels], due_at=due_at, created_by=actor.key
+    )
+    session.add(post)
+    session.flush()
+    scheduler.schedule(
+        session,
+        kind=DUE,
+        key=f"calendar:{post.id}",
+        due_at=due_at,
+        payload={"scheduled_post_id": post.id},
+    )
+    audit.record(
+        session,
+        actor=actor.key,
+        action="calendar_add",
+        at=now,
+        detail={"scheduled_post_id": post.id, "due_at": due_at.isoformat()},
+    )
+    return entry(post)
+
+
+def sync_from_config(session: Session, *, config: CrierConfig, now: datetime) -> int:
+    """Schedule crier.yml's calendar entries that are still ahead and not yet scheduled."""
+    added = 0
+    for item in config.calendar:
+        due = item.at if item.at.tzinfo else item.at.replace(tzinfo=config.organisation.zone)
+        if due <= now:
+            continue
+        exists = session.exec(
+            select(ScheduledPost.id).where(
+                ScheduledPost.text == item.text, ScheduledPost.due_at == due
+            )
+        ).first()
+        if exists is None:
+            add(
+                session,
+                config=config,
+                text=item.text,
+                channels=tuple(item.channels),
+                due_at=due,
+                actor=Actor("config", "crier.yml"),
+                now=now,
+            )
+            added += 1
+    return added
+
+
+def upcoming(session: Session, *, limit: int = 50) -> list[CalendarEntry]:
+    rows = session.exec(
+        select(ScheduledPost)
+        .where(col(ScheduledPost.state).in_([CalendarState.SCHEDULED, CalendarState.HELD]))
+        .order_by(col(ScheduledPost.due_at))
+        .limit(limit)
+    ).all()
+    return [entry(r) for r in rows]
+
+
+def open_incident_id(session: Session) -> int | None:
+    return session.exec(
+        select(Incident.id)
+        .where(col(Incident.resolved_at).is_(None))
+        .order_by(col(Incident.declared_at))
+    ).first()
+
+
+def release(session: Session, *, post: ScheduledPost, now: datetime) -> None:
+    """Write the post's deliveries: the publisher sends them, once each."""
+    for channel in post.channels:
+        key = hashlib.sha256(f"crier:calendar:{post.id}:{channel}".encode()).hexdigest()[:40]
+        session.add(
+            Delivery(
+                scheduled_post_id=post.id,
+                channel=channel,
+                state=DeliveryState.QUEUED,
+                next_attempt_at=now,
+                idempotency_key=key,
+                created_at=now,
+            )
+        )
+    post.state = CalendarState.PUBLISHED
+    post.published_at = now
+    post.held_by = None
+    session.add(post)
+
+
+def hold_or_release(
+    session: Session, *, scheduled_post_id: int, now: datetime
+) -> tuple[str, CalendarEntry | None]:
+    """At the post's time: ``("held", entry)`` while an incident is open, else publish."""
+    post = session.get(ScheduledPost, scheduled_post_id)
+    if post is None or post.state != CalendarState.SCHEDULED:
+        return "gone", None
+    incident_id = open_incident_id(session)
+    if incident_id is not None:
+        post.state = CalendarState.HELD
+        post.held_by = incident_id
+        session.add(post)
+        audit.record(
+            session,
+            actor=audit.SYSTEM_ACTOR,
+            action="calendar_held",
+            incident_id=incident_id,
+            at=now,
+            detail={"scheduled_post_id": post.id},
+        )
+        return "held", entry(post)
+    release(session, post=post, now=now)
+    audit.record(
+        session,
+        actor=audit.SYSTEM_ACTOR,
+        action="calendar_published",
+        at=now,
+        detail={"scheduled_post_id": post.id},
+    )
+    return "published", entry(post)
+
+
+def held_for(session: Session, *, incident_id: int) -> list[CalendarEntry]:
+    rows = session.exec(
+        select(ScheduledPost)
+        .where(ScheduledPost.state == CalendarState.HELD, ScheduledPost.held_by == incident_id)
+        .order_by(col(ScheduledPost.due_at))
+    ).all()
+    return [entry(r) for r in rows]
+
+
+def on_resolved(session: Session, *, incident: Incident, now: datetime) -> None:
+    """The all-clear: offer the posts this incident held (if no other incident still holds)."""
+    other = session.exec(
+        select(Incident.id).where(col(Incident.resolved_at).is_(None), Incident.id != incident.id)
+    ).first()
+    held = session.exec(
+        select(ScheduledPost).where(
+            ScheduledPost.state == CalendarState.HELD, ScheduledPost.held_by == incident.id
+        )
+    ).all()
+    if other is not None:  # still in a crisis: the next all-clear offers them
+        for post in held:
+            post.held_by = other
+            session.add(post)
+        return
+    if held:
+        scheduler.schedule(
+            session,
+            kind=RESUME,
+            key=f"calendar_resume:{incident.id}",
+            due_at=now,
+            incident_id=incident.id,
+        )
+
+
+def resume(
+    session: Session, *, scheduled_post_id: int, publish: bool, actor: Actor, now: datetime
+) -> CalendarEntry:
+    """After the all-clear, a person posts a held post now, or skips it."""
+    post = session.get(ScheduledPost, scheduled_post_id)
+    if post is None:
+        raise NotFound("That scheduled post no longer exists.")
+    if post.state != CalendarState.HELD:
+        raise Conflict(f"That scheduled post is already {post.state}.")
+    if publish and open_incident_id(session) is not None:
+        raise Conflict("An incident is open again; the post stays held until its all-clear.")
+    if publish:
+        release(session, post=post, now=now)
+    else:
+        post.state = CalendarState.SKIPPED
+        post.held_by = None
+        session.add(post)
+    audit.record(
+        session,
+        actor=actor.key,
+        action="calendar_resume",
+        at=now,
+        detail={"scheduled_post_id": post.id, "published": publish},
+    )
+    return entry(post)
+
+
+class CalendarJobs:
+    """The scheduler's side of the calendar: a post's time came, or an all-clear was given."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        config: CrierConfig,
+        clock: Clock,
+        notify: Notify,
+        wake_publisher: Callable[[], None],
+    ) -> None:
+        self._store = store
+        self._config = config
+        self._clock = clock
+        self._notify = notify
+        self._wake_publisher = wake_publisher
+
+    def handlers(self) -> dict[str, JobHandler]:
+        return {DUE: self.due, RESUME: self.offer_resume}
+
+    def _when(self, at: datetime) -> str:
+        return format_time(at, self._config.organisation.zone)
+
+    async def due(self, run: JobRun) -> str:
+        post_id = int(run.payload.get("scheduled_post_id", 0))
+        now = self._clock.now()
+        outcome, held = await self._store.run(
+            lambda s: hold_or_release(s, scheduled_post_id=post_id, now=now)
+        )
+        if outcome == "published":
+            self._wake_publisher()
+        elif outcome == "held" and held is not None and held.held_by is not None:
+            await self._notify(
+                held.held_by,
+                Reminder(
+                    kind="calendar_held",
+                    text=f"Held a scheduled post due at {self._when(held.due_at)} while this "
+                    f"incident is open: “{_excerpt(held.text)}”. The all-clear will offer "
+                    "to post it or skip it.",
+                ),
+            )
+        return outcome
+
+    async def offer_resume(self, run: JobRun) -> str:
+        incident_id = run.incident_id or 0
+        held = await self._store.run(lambda s: held_for(s, incident_id=incident_id))
+        if not held:
+            return "nothing held"
+        actions: list[ReminderAction] = []
+        for item in held[:12]:
+            actions.append(ReminderAction("calendar_post", f"Post #{item.id} now", str(item.id)))
+            actions.append(ReminderAction("calendar_skip", f"Skip #{item.id}", str(item.id)))
+        await self._notify(
+            incident_id,
+            Reminder(
+                kind="calendar_resume",
+                text=f"While this incident was open, {len(held)} scheduled post(s) were held. "
+                "Post each one now, or skip it:",
+                actions=tuple(actions),
+                details=tuple(
+                    (f"#{item.id} · due {self._when(item.due_at)}", _excerpt(item.text))
+                    for item in held[:10]
+                ),
+            ),
+        )
+        return "offered"
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

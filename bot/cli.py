@@ -1,0 +1,196 @@
+"""``crier`` sub-commands that need only the core: db, outbox, export, templates, config,
+channels check.
+
+``handlers.main`` adds ``serve`` (which needs the chat platforms) to this parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from bot import audit
+from bot.config import ConfigError, Settings, load_config
+from bot.publishing.outbox import recent_outbox
+from bot.schema import current_revision, head_revision, upgrade
+from bot.store import open_store
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(settings.database_url)
+    if args.db_command == "upgrade":
+        upgrade(store, args.revision)
+        print(f"database at revision {current_revision(store)}")
+    else:
+        print(
+            f"database revision: {current_revision(store) or 'empty'}; "
+            f"this Crier needs: {head_revision(store)}"
+        )
+    return 0
+
+
+def _outbox(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(settings.database_url)
+    with store.transaction() as session:
+        entries = recent_outbox(session, limit=args.limit, network=args.network)
+        if not entries:
+            print("The outbox is empty: nothing has been published as a dry run yet.")
+        for entry in entries:
+            when = entry.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            reply = f" (reply to {entry.reply_to})" if entry.reply_to else ""
+            print(f"#{entry.id} · {entry.network} · {when} · incident {entry.incident_id}{reply}")
+            print("    " + entry.text.replace("\n", "\n    "))
+            print()
+    return 0
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    config = load_config(settings.resolved_config_path())
+    store = open_store(settings.database_url)
+    with store.transaction() as session:
+        try:
+            print(
+                audit.export_markdown(
+                    session, incident_id=args.incident, zone=config.organisation.zone
+                ),
+                end="",
+            )
+        except LookupError:
+            print(f"crier: there is no incident #{args.incident}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def _templates(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.drafting import Drafter
+
+    config = load_config(settings.resolved_config_path())
+    for name in Drafter(templates_dir=config.templates_dir).template_names():
+        print(name)
+    return 0
+
+
+def _config(args: argparse.Namespace, settings: Settings) -> int:
+    path = settings.resolved_config_path()
+    config = load_config(path)
+    print(
+        f"{path}: OK — {config.organisation.name}, {len(config.services)} services, "
+        f"channels: {', '.join(c.value for c in config.enabled_channels)}; "
+        f"time now there: {datetime.now(config.organisation.zone):%-I:%M %p %Z}"
+    )
+    return 0
+
+
+def _channels(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.channels import run_channel_check
+
+    config = load_config(settings.resolved_config_path())
+    store = open_store(settings.database_url)
+    try:
+        return asyncio.run(run_channel_check(config=config, settings=settings, store=store))
+    finally:
+        store.dispose()
+
+
+def _calendar(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import calendar
+    from bot.config import Network
+    from bot.errors import CrierError
+    from bot.ports import Actor
+
+    config = load_config(settings.resolved_config_path())
+    store = open_store(settings.database_url)
+    zone = config.organisation.zone
+    now = datetime.now(UTC)
+    with store.transaction() as session:
+        if args.calendar_command == "add":
+            try:
+                due = datetime.fromisoformat(args.at)
+                due = due if due.tzinfo else due.replace(tzinfo=zone)
+                channels = tuple(Network(c.strip()) for c in args.channels.split(",") if c)
+                entry = calendar.add(
+                    session,
+                    config=config,
+                    text=args.text,
+                    channels=channels,
+                    due_at=due,
+                    actor=Actor("cli", "operator"),
+                    now=now,
+                )
+            except ValueError as exc:
+                print(f"crier: {exc}", file=sys.stderr)
+                return 2
+            except CrierError as exc:
+                print(f"crier: {exc.message}", file=sys.stderr)
+                return 2
+            print(
+                f"Scheduled #{entry.id} for {entry.due_at.astimezone(zone):%a %d %b %-I:%M %p %Z}"
+                f" on {', '.join(entry.channels)}."
+            )
+            return 0
+        entries = calendar.upcoming(session)
+        if not entries:
+            print("Nothing scheduled.")
+        for item in entries:
+            held = f" (held by incident #{item.held_by})" if item.held_by else ""
+            print(
+                f"#{item.id} · {item.due_at.astimezone(zone):%a %d %b %-I:%M %p %Z} · "
+                f"{', '.join(item.channels)} · {item.state}{held}"
+            )
+            print("    " + item.text.replace("\n", "\n    "))
+    return 0
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, Any]:
+    parser = argparse.ArgumentParser(prog="crier", description="Outage communications bot.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    up = db_commands.add_parser("upgrade", help="bring the database up to date")
+    up.add_argument("revision", nargs="?", default="head")
+    db_commands.add_parser("status", help="show the schema revision")
+    db.set_defaults(run=_db)
+    outbox = commands.add_parser("outbox", help="list dry-run posts, newest first")
+    outbox.add_argument("--limit", type=int, default=20)
+    outbox.add_argument("--network", default=None)
+    outbox.set_defaults(run=_outbox)
+    export = commands.add_parser("export", help="an incident's timeline as Markdown")
+    export.add_argument("incident", type=int)
+    export.set_defaults(run=_export)
+    templates = commands.add_parser("templates", help="list the post templates")
+    templates.set_defaults(run=_templates)
+    config = commands.add_parser("config", help="check crier.yml")
+    config.set_defaults(run=_config)
+    channels = commands.add_parser("channels", help="the public channels Crier publishes to")
+    channels_commands = channels.add_subparsers(dest="channels_command", required=True)
+    channels_commands.add_parser(
+        "check", help="ask each enabled network whether its credentials work; posts nothing"
+    )
+    channels.set_defaults(run=_channels)
+    cal = commands.add_parser("calendar", help="the content calendar")
+    cal_commands = cal.add_subparsers(dest="calendar_command", required=True)
+    cal_add = cal_commands.add_parser("add", help="schedule a post")
+    cal_add.add_argument(
+        "--at", required=True, help="when, e.g. 2026-12-01T10:00 (the organisation's time zone)"
+    )
+    cal_add.add_argument("--channels", required=True, help="e.g. x,mastodon,bluesky")
+    cal_add.add_argument("text")
+    cal_commands.add_parser("list", help="what is scheduled or held")
+    cal.set_defaults(run=_calendar)
+    return parser, commands
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings()
+    command: Command = args.run
+    try:
+        return command(args, settings)
+    except ConfigError as exc:
+        print(f"crier: configuration problem: {exc}", file=sys.stderr)
+        return 2

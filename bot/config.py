@@ -1,0 +1,339 @@
+"""Settings from the environment and the organisation's ``crier.yml``.
+
+Secrets only ever come from the environment and are held as ``SecretStr`` so that a stray
+``repr`` or log line cannot leak them. Everything an IT comms team tunes (services, approvers,
+channels, time zone) lives in ``crier.yml``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+STARTER_CONFIG = Path(__file__).parent / "defaults" / "crier.yml"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the person who has to fix it."""
+
+
+class Severity(StrEnum):
+    SEV1 = "sev1"
+    SEV2 = "sev2"
+    SEV3 = "sev3"
+
+
+class Network(StrEnum):
+    """Every public channel Crier can publish to."""
+
+    X = "x"
+    FACEBOOK = "facebook"
+    INSTAGRAM = "instagram"
+    MASTODON = "mastodon"
+    BLUESKY = "bluesky"
+    LINKEDIN = "linkedin"
+    STATUSPAGE = "statuspage"
+    WEBHOOK = "webhook"
+
+
+class Settings(BaseSettings):
+    """Process settings, read from the environment (names as in DESIGN.md)."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_SIGNING_SECRET"
+    )
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    database_url: str = Field(default="sqlite:///crier.db", validation_alias="CRIER_DATABASE_URL")
+    config_path: Path | None = Field(default=None, validation_alias="CRIER_CONFIG")
+    public_url: str = Field(default="http://127.0.0.1:3000", validation_alias="CRIER_PUBLIC_URL")
+    host: str = Field(default="127.0.0.1", validation_alias="CRIER_HOST")
+    port: int = Field(default=3000, validation_alias=AliasChoices("CRIER_PORT", "PORT"))
+    log_level: str = Field(default="INFO", validation_alias="CRIER_LOG_LEVEL")
+    # How long a claimed delivery or job belongs to the process that claimed it; after that a
+    # replica (or the same process, restarted) takes it over.
+    lease_seconds: int = Field(default=120, ge=1, le=3600, validation_alias="CRIER_LEASE_SECONDS")
+    microsoft_app_id: str = Field(default="", validation_alias="MicrosoftAppId")
+    microsoft_app_password: SecretStr = Field(
+        default=SecretStr(""), validation_alias="MicrosoftAppPassword"
+    )
+    microsoft_app_type: str = Field(default="MultiTenant", validation_alias="MicrosoftAppType")
+    microsoft_app_tenant_id: str = Field(default="", validation_alias="MicrosoftAppTenantId")
+
+    def __repr_args__(self) -> Any:
+        # The database URL may carry a password: a stray repr (a log line, a traceback) hides it.
+        for name, value in super().__repr_args__():
+            yield name, (_PASSWORD.sub(r"\1***@", value) if name == "database_url" else value)
+
+    def resolved_config_path(self) -> Path:
+        """``CRIER_CONFIG`` if set, else ``./crier.yml`` if present, else the starter config."""
+        if self.config_path is not None:
+            return self.config_path
+        local = Path("crier.yml")
+        return local if local.exists() else STARTER_CONFIG
+
+
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SLACK_GROUP = re.compile(r"^S[A-Z0-9]{2,}$")
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Organisation(_Strict):
+    name: str = Field(min_length=1, max_length=80)
+    short_name: str | None = Field(default=None, max_length=40)
+    time_zone: str = "UTC"
+    help_url: str | None = None
+    primary_colour: str = "#1f3a5f"
+    accent_colour: str = "#f2b705"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like 'America/New_York')"
+            ) from exc
+        return value
+
+    @field_validator("primary_colour", "accent_colour")
+    @classmethod
+    def _hex_colour(cls, value: str) -> str:
+        if not _COLOUR.match(value):
+            raise ValueError(f"{value!r} is not a colour like '#1f3a5f'")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.name
+
+
+class SlackConfig(_Strict):
+    comms_channel: str = Field(
+        default="", description="Channel id (C…) where incident threads live; empty: where declared"
+    )
+
+
+class Approvals(_Strict):
+    slack_users: list[str] = []
+    slack_usergroup: str | None = None
+    teams_users: list[str] = []
+    allow_self_approval: bool = False
+
+    @field_validator("slack_users")
+    @classmethod
+    def _slack_user_ids(cls, value: list[str]) -> list[str]:
+        for user in value:
+            if not _SLACK_USER.match(user):
+                raise ValueError(f"{user!r} is not a Slack user id (like U012AB3CD)")
+        return value
+
+    @field_validator("slack_usergroup")
+    @classmethod
+    def _slack_group_id(cls, value: str | None) -> str | None:
+        if value is not None and not _SLACK_GROUP.match(value):
+            raise ValueError(f"{value!r} is not a Slack user group id (like S0614TZR7)")
+        return value
+
+
+class ChannelConfig(_Strict):
+    """One public channel. Credentials are not here: they come from the environment."""
+
+    enabled: bool = True
+    max_characters: int | None = Field(default=None, ge=1, le=100_000)
+    # The API's base URL; tests and staging point it at another server.
+    base_url: str | None = None
+    # The account posted as: a Facebook page id, Instagram user id, LinkedIn organisation id,
+    # Statuspage page id, or Bluesky handle.
+    account: str | None = None
+    # Facebook's Graph version ("v21.0") or LinkedIn's Linkedin-Version ("202410").
+    api_version: str | None = None
+    # The webhook's target URL.
+    url: str | None = None
+    # Attach Crier's status card image (always on for Instagram, which needs an image).
+    attach_card: bool = False
+    # How many posts may be in flight to this network at once.
+    concurrency: int = Field(default=4, ge=1, le=32)
+    # Statuspage: the component status per severity (sev1: major_outage …).
+    component_status: dict[str, str] = {}
+
+
+class Service(_Strict):
+    name: str = Field(min_length=1, max_length=60)
+    aliases: list[str] = []
+    component: str | None = None
+    default_channels: list[Network] = []
+    default_severity: Severity = Severity.SEV2
+    help_url: str | None = None
+
+    def matches(self, text: str) -> bool:
+        wanted = text.strip().casefold()
+        return wanted == self.name.casefold() or wanted in {a.casefold() for a in self.aliases}
+
+
+class SeverityPolicy(_Strict):
+    label: str
+    next_update_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    # Reminders: a draft waiting this long pings the approvers, then again every repeat.
+    approval_wait_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    approval_repeat_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # An incident in monitoring this long is asked whether it is ready for the all-clear.
+    all_clear_after_minutes: int = Field(default=120, ge=5, le=7 * 24 * 60)
+    # An open incident with no public post for this long is asked whether it is resolved.
+    stale_after_minutes: int = Field(default=120, ge=5, le=7 * 24 * 60)
+
+
+class RemindersConfig(_Strict):
+    # Who is named as well when a promised update is overdue: a Slack user (U…) or group (S…).
+    comms_lead_slack: str | None = None
+    comms_lead_teams: str | None = None
+    # How long before the promised time the owner is reminded.
+    warn_minutes_before_update: int = Field(default=5, ge=1, le=60)
+    # The post-incident review reminder: this hour of the next working morning.
+    review_hour: int = Field(default=9, ge=0, le=23)
+    working_days: list[int] = Field(default=[0, 1, 2, 3, 4], description="0 = Monday")
+
+    @field_validator("comms_lead_slack")
+    @classmethod
+    def _slack_id(cls, value: str | None) -> str | None:
+        if value is not None and not (_SLACK_USER.match(value) or _SLACK_GROUP.match(value)):
+            raise ValueError(f"{value!r} is not a Slack user (U…) or user group (S…) id")
+        return value
+
+    @field_validator("working_days")
+    @classmethod
+    def _weekdays(cls, value: list[int]) -> list[int]:
+        if not value or any(d not in range(7) for d in value):
+            raise ValueError("working_days are weekday numbers 0 (Monday) to 6 (Sunday)")
+        return value
+
+
+def _default_severities() -> dict[Severity, SeverityPolicy]:
+    return {
+        Severity.SEV1: SeverityPolicy(
+            label="Critical",
+            next_update_minutes=30,
+            approval_wait_minutes=5,
+            approval_repeat_minutes=5,
+            stale_after_minutes=60,
+        ),
+        Severity.SEV2: SeverityPolicy(label="Major", next_update_minutes=60),
+        Severity.SEV3: SeverityPolicy(
+            label="Minor", next_update_minutes=120, stale_after_minutes=240
+        ),
+    }
+
+
+class CalendarItem(_Strict):
+    """A scheduled post from crier.yml: ``at`` is in the organisation's time zone."""
+
+    text: str = Field(min_length=1, max_length=3000)
+    at: datetime
+    channels: list[Network] = Field(min_length=1)
+
+
+class CrierConfig(_Strict):
+    """The organisation's ``crier.yml``."""
+
+    organisation: Organisation
+    slack: SlackConfig = SlackConfig()
+    approvals: Approvals = Approvals()
+    channels: dict[Network, ChannelConfig] = {}
+    services: Annotated[list[Service], Field(min_length=1)]
+    severities: dict[Severity, SeverityPolicy] = Field(default_factory=_default_severities)
+    reminders: RemindersConfig = RemindersConfig()
+    calendar: list[CalendarItem] = []
+    templates_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CrierConfig:
+        seen: dict[str, str] = {}
+        for service in self.services:
+            for key in [service.name, *service.aliases]:
+                folded = key.casefold()
+                if folded in seen:
+                    raise ValueError(
+                        f"services: {key!r} names both {seen[folded]!r} and {service.name!r}"
+                    )
+                seen[folded] = service.name
+            for network in service.default_channels:
+                if not self.channel_enabled(network):
+                    raise ValueError(
+                        f"services: {service.name!r} defaults to channel {network.value!r}, "
+                        "which is not enabled under 'channels'"
+                    )
+        missing = set(Severity) - set(self.severities)
+        if missing:
+            raise ValueError(f"severities: missing {sorted(m.value for m in missing)}")
+        return self
+
+    def channel_enabled(self, network: Network) -> bool:
+        channel = self.channels.get(network)
+        return channel is not None and channel.enabled
+
+    @cached_property
+    def enabled_channels(self) -> list[Network]:
+        return [n for n in Network if self.channel_enabled(n)]
+
+    def find_service(self, text: str) -> Service | None:
+        return next((s for s in self.services if s.matches(text)), None)
+
+    def service(self, name: str) -> Service:
+        found = self.find_service(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def load_config(path: Path) -> CrierConfig:
+    """Read and validate ``crier.yml``; any problem becomes one ``ConfigError`` naming the key."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such file (set CRIER_CONFIG to your crier.yml)") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    try:
+        return CrierConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_location(err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
+        )
+        raise ConfigError(f"{path}: {problems}") from None

@@ -1,0 +1,423 @@
+"""The core's async face: what chat handlers call; one per process, built by ``build_core``.
+
+Each method validates, runs one use case in a transaction off the event loop, then does the
+follow-up (wake the publisher, refresh chat) — so handlers only parse, call and render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlmodel import Session
+
+from bot import anchors, approvals, audit, calendar, incidents, reminders
+from bot.anchors import Anchor
+from bot.approvers import ApproverPolicy
+from bot.calendar import CalendarEntry, CalendarJobs
+from bot.config import CrierConfig, Network, Settings
+from bot.drafting import Drafter
+from bot.errors import Conflict, NotAllowed
+from bot.ports import Actor, ChatPresenter, Clock, Directory, Publisher, SystemClock
+from bot.publishing import build_publishers
+from bot.publishing.credentials import NetworkCredentials
+from bot.publishing.http import HttpClient
+from bot.publishing.worker import DeliveryWorker
+from bot.readers import incident_view, load_post, post_view
+from bot.redaction import Redactor
+from bot.reminder_jobs import ReminderJobs
+from bot.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
+from bot.scheduler import Scheduler
+from bot.store import Store
+from bot.views import Draft, IncidentView, PostView, Reminder
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class Core:
+    config: CrierConfig
+    settings: Settings
+    store: Store
+    drafter: Drafter
+    publishers: dict[Network, Publisher]
+    clock: Clock = field(default_factory=SystemClock)
+    presenters: dict[str, ChatPresenter] = field(default_factory=dict)
+    directories: dict[str, Directory] = field(default_factory=dict)
+    http: HttpClient = field(default_factory=HttpClient)
+    worker: DeliveryWorker = field(init=False)
+    scheduler: Scheduler = field(init=False)
+    approvers: ApproverPolicy = field(init=False)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+
+    def __post_init__(self) -> None:
+        self.approvers = ApproverPolicy(self.config.approvals, self.directories)
+        jobs = ReminderJobs(
+            store=self.store, config=self.config, clock=self.clock, notify=self.remind
+        )
+        calendar_jobs = CalendarJobs(
+            store=self.store,
+            config=self.config,
+            clock=self.clock,
+            notify=self.remind,
+            wake_publisher=self._wake_publisher,
+        )
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        self.scheduler = Scheduler(
+            lease=lease,
+            store=self.store,
+            clock=self.clock,
+            handlers={**jobs.handlers(), **calendar_jobs.handlers()},
+        )
+        self.worker = DeliveryWorker(
+            store=self.store,
+            config=self.config,
+            drafter=self.drafter,
+            publishers=self.publishers,
+            clock=self.clock,
+            on_post_changed=self.show_post,
+            lease=lease,
+        )
+
+    async def _run(self, work: Callable[[Session], T]) -> T:
+        return await self.store.run(work)
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Chat updates run after the answer to the person; failures are logged, not lost."""
+
+        async def logged() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("could not update the chat; the database has the truth")
+
+        task = asyncio.get_running_loop().create_task(logged())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        """Wait for the chat updates started so far (at shutdown, and in tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        """At shutdown: finish the chat updates under way, then close the networks' session."""
+        await self.settle()
+        await self.http.close()
+
+    # --- declaring and drafting -------------------------------------------------------------
+
+    async def declare(self, actor: Actor, request: DeclareRequest) -> Draft:
+        return await self._run(
+            lambda s: incidents.declare(
+                s,
+                config=self.config,
+                drafter=self.drafter,
+                request=request,
+                actor=actor,
+                now=self.clock.now(),
+            )
+        )
+
+    async def draft_update(self, actor: Actor, incident_id: int, request: UpdateRequest) -> Draft:
+        """Draft a public update; it appears in every chat that shows the incident."""
+        draft = await self._run(
+            lambda s: incidents.draft_update(
+                s,
+                config=self.config,
+                drafter=self.drafter,
+                incident_id=incident_id,
+                request=request,
+                actor=actor,
+                now=self.clock.now(),
+            )
+        )
+        self._in_background(self.show_post(draft.post.id))
+        return draft
+
+    async def draft_resolution(
+        self, actor: Actor, incident_id: int, request: ResolveRequest
+    ) -> Draft | IncidentView:
+        """The all-clear's draft, or the incident closed at once if nothing was ever public."""
+        draft = await self._run(
+            lambda s: incidents.draft_resolution(
+                s,
+                config=self.config,
+                drafter=self.drafter,
+                incident_id=incident_id,
+                request=request,
+                actor=actor,
+                now=self.clock.now(),
+            )
+        )
+        if isinstance(draft, IncidentView):
+            self._in_background(self.show_incident(draft.id))
+        else:
+            self._in_background(self.show_post(draft.post.id))
+        return draft
+
+    # --- deciding -----------------------------------------------------------------------------
+
+    async def is_approver(self, actor: Actor) -> bool:
+        return await self.approvers.is_approver(actor)
+
+    async def _refuse(self, actor: Actor, post_id: int, reason: str) -> None:
+        def write(session: Session) -> None:
+            incident, post = load_post(session, post_id)
+            audit.record(
+                session,
+                actor=actor.key,
+                action="approve_refused",
+                incident_id=incident.id,
+                post_id=post.id,
+                at=self.clock.now(),
+                detail={"reason": reason},
+            )
+
+        await self._run(write)
+        log.warning("refused approval of post %s by %s: %s", post_id, actor.key, reason)
+
+    async def approve(self, actor: Actor, post_id: int) -> PostView:
+        """Approve and start publishing. Raises NotAllowed (audited) or Conflict."""
+        requested_by = await self._run(lambda s: load_post(s, post_id)[1].requested_by)
+        if not await self.is_approver(actor):
+            await self._refuse(actor, post_id, "not an approver")
+            raise NotAllowed(
+                "Only approvers can approve public posts. Ask one of the approvers in this thread."
+            )
+        if requested_by == actor.key and not self.config.approvals.allow_self_approval:
+            await self._refuse(actor, post_id, "own draft")
+            raise NotAllowed("You drafted this, so another approver needs to approve it.")
+        view = await self._run(
+            lambda s: approvals.approve(
+                s, config=self.config, post_id=post_id, actor=actor, now=self.clock.now()
+            )
+        )
+        self.worker.wake()
+        self._in_background(self._show_both(post_id, view.incident_id))
+        return view
+
+    async def reject(self, actor: Actor, post_id: int, reason: str) -> PostView:
+        await self.ensure_approver(actor, post_id, action="reject")
+        view = await self._run(
+            lambda s: approvals.reject(
+                s,
+                config=self.config,
+                post_id=post_id,
+                actor=actor,
+                reason=reason,
+                now=self.clock.now(),
+            )
+        )
+        self._in_background(self.show_post(post_id))
+        return view
+
+    async def edit(self, actor: Actor, post_id: int, request: EditRequest) -> Draft:
+        draft = await self._run(
+            lambda s: approvals.edit(
+                s,
+                config=self.config,
+                post_id=post_id,
+                request=request,
+                actor=actor,
+                now=self.clock.now(),
+            )
+        )
+        self._in_background(self._show_revision(post_id, draft.post.id))
+        return draft
+
+    async def _show_revision(self, old_post_id: int, new_post_id: int) -> None:
+        await self.show_post(old_post_id)
+        await self.show_post(new_post_id)
+
+    async def _show_both(self, post_id: int, incident_id: int) -> None:
+        await self.show_post(post_id)
+        await self.show_incident(incident_id)
+
+    async def retry_delivery(self, actor: Actor, delivery_id: int) -> PostView:
+        post_id = await self._run(
+            lambda s: approvals.retry_delivery(
+                s, delivery_id=delivery_id, actor=actor, now=self.clock.now()
+            )
+        )
+        self.worker.wake()
+        self._in_background(self.show_post(post_id))
+        return await self.post(post_id)
+
+    async def confirm_delivery(self, actor: Actor, delivery_id: int) -> PostView:
+        """Someone checked the account: the post whose outcome was unknown is up."""
+        post_id = await self._run(
+            lambda s: approvals.confirm_delivery(
+                s, delivery_id=delivery_id, actor=actor, now=self.clock.now()
+            )
+        )
+        self._in_background(self.show_post(post_id))
+        return await self.post(post_id)
+
+    # --- reading ------------------------------------------------------------------------------
+
+    async def incident(self, incident_id: int) -> IncidentView:
+        return await self._run(
+            lambda s: incident_view(self.config, approvals.incident_of(s, incident_id))
+        )
+
+    async def open_incident(self, incident_id: int) -> IncidentView:
+        """The incident, if it is still open (for *Post update* and *Resolve*)."""
+        incident = await self.incident(incident_id)
+        if not incident.is_open:
+            raise Conflict(f"Incident #{incident_id} is already resolved.")
+        return incident
+
+    async def ensure_approver(self, actor: Actor, post_id: int, *, action: str) -> None:
+        """Refuse (and audit) someone who may not decide on drafts, before showing a form."""
+        if not await self.is_approver(actor):
+            await self._refuse(actor, post_id, f"not an approver ({action})")
+            raise NotAllowed(f"Only approvers can {action} drafts.")
+
+    async def post(self, post_id: int) -> PostView:
+        labels = {n.value: p.label for n, p in self.publishers.items()}
+        return await self._run(
+            lambda s: post_view(s, self.config, load_post(s, post_id)[1], publisher_labels=labels)
+        )
+
+    async def open_incidents(self) -> list[IncidentView]:
+        return await self._run(
+            lambda s: [
+                incident_view(self.config, i) for i in incidents.list_open(s, config=self.config)
+            ]
+        )
+
+    # --- where things live in chat ------------------------------------------------------------
+
+    async def save_anchor(
+        self,
+        *,
+        incident_id: int,
+        platform: str,
+        purpose: str,
+        channel_id: str,
+        message_id: str,
+        thread_id: str | None = None,
+        reference: dict[str, Any] | None = None,
+    ) -> None:
+        await self._run(
+            lambda s: anchors.save(
+                s,
+                incident_id=incident_id,
+                platform=platform,
+                purpose=purpose,
+                channel_id=channel_id,
+                message_id=message_id,
+                thread_id=thread_id,
+                reference=reference,
+            )
+        )
+
+    async def anchor(self, *, incident_id: int, platform: str, purpose: str) -> Anchor | None:
+        return await self._run(
+            lambda s: anchors.find(s, incident_id=incident_id, platform=platform, purpose=purpose)
+        )
+
+    # --- telling chat -------------------------------------------------------------------------
+
+    async def show_post(self, post_id: int) -> None:
+        """Refresh a post (and its incident) in every chat that shows the incident."""
+        post = await self.post(post_id)
+        incident = await self.incident(post.incident_id)
+        await self._to_presenters([p.show_post(incident, post) for p in self.presenters.values()])
+
+    async def show_incident(self, incident_id: int) -> None:
+        incident = await self.incident(incident_id)
+        await self._to_presenters([p.show_incident(incident) for p in self.presenters.values()])
+
+    async def remind(self, incident_id: int, reminder: Reminder) -> None:
+        """Post a reminder wherever the incident is shown."""
+        incident = await self.incident(incident_id)
+        await self._to_presenters([p.remind(incident, reminder) for p in self.presenters.values()])
+
+    def _wake_publisher(self) -> None:
+        self.worker.wake()
+
+    # --- the content calendar -----------------------------------------------------------------
+
+    async def add_calendar_post(
+        self, actor: Actor, *, text: str, channels: tuple[Network, ...], due_at: datetime
+    ) -> CalendarEntry:
+        entry = await self._run(
+            lambda s: calendar.add(
+                s,
+                config=self.config,
+                text=text,
+                channels=channels,
+                due_at=due_at,
+                actor=actor,
+                now=self.clock.now(),
+            )
+        )
+        self.scheduler.wake()
+        return entry
+
+    async def resume_calendar_post(
+        self, actor: Actor, scheduled_post_id: int, *, publish: bool
+    ) -> CalendarEntry:
+        entry = await self._run(
+            lambda s: calendar.resume(
+                s,
+                scheduled_post_id=scheduled_post_id,
+                publish=publish,
+                actor=actor,
+                now=self.clock.now(),
+            )
+        )
+        self.worker.wake()
+        return entry
+
+    async def upcoming_calendar(self) -> list[CalendarEntry]:
+        return await self._run(lambda s: calendar.upcoming(s))
+
+    async def snooze(self, actor: Actor, job_id: int, minutes: int) -> None:
+        await self._run(
+            lambda s: reminders.snooze(
+                s, job_id=job_id, minutes=minutes, actor=actor, now=self.clock.now()
+            )
+        )
+
+    async def _to_presenters(self, calls: list[Coroutine[Any, Any, None]]) -> None:
+        # One chat platform failing must not keep the others from showing the news.
+        for outcome in await asyncio.gather(*calls, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                log.error("a chat presenter failed: %s", outcome, exc_info=outcome)
+
+
+def build_core(
+    *,
+    settings: Settings,
+    config: CrierConfig,
+    store: Store,
+    clock: Clock | None = None,
+    publishers: dict[Network, Publisher] | None = None,
+    credentials: NetworkCredentials | None = None,
+) -> Core:
+    """Wire the core from settings; the chat handlers add their presenters and directories."""
+    credentials = credentials or NetworkCredentials()
+    http = HttpClient(redact=Redactor.from_settings(settings, credentials))
+    return Core(
+        config=config,
+        settings=settings,
+        store=store,
+        drafter=Drafter(templates_dir=config.templates_dir),
+        publishers=publishers
+        or build_publishers(
+            config=config, settings=settings, store=store, http=http, credentials=credentials
+        ),
+        clock=clock or SystemClock(),
+        http=http,
+    )
+
+
+__all__ = ["Anchor", "Core", "NotAllowed", "build_core"]

@@ -1,0 +1,135 @@
+"""The interfaces the core needs from the outside world, as small typed Protocols.
+
+Chat handlers (Slack, Teams) implement ``ChatPresenter`` and ``Directory``; each network
+implements ``Publisher``. The core never imports an implementation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+from bot.config import Network
+
+if TYPE_CHECKING:
+    from bot.views import IncidentView, PostView, Reminder
+
+
+class Clock(Protocol):
+    """Where the core gets the time, so tests can move it instead of sleeping."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: a chat user, qualified by platform (``slack:U0123``)."""
+
+    platform: str
+    user_id: str
+    name: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+    @classmethod
+    def from_key(cls, key: str) -> Actor:
+        platform, _, user_id = key.partition(":")
+        return cls(platform=platform, user_id=user_id)
+
+
+class Directory(Protocol):
+    """Answers who belongs to an approver group on one chat platform."""
+
+    async def group_members(self, group_id: str) -> frozenset[str]: ...
+
+
+class ChatPresenter(Protocol):
+    """Shows an incident's progress in one chat platform (its thread, its cards)."""
+
+    platform: str
+
+    async def show_post(self, incident: IncidentView, post: PostView) -> None:
+        """Update (or first show) the post's message: its state and each channel's delivery."""
+
+    async def show_incident(self, incident: IncidentView) -> None:
+        """Update the incident's root message: status, severity, buttons."""
+
+    async def remind(self, incident: IncidentView, reminder: Reminder) -> None:
+        """Post a reminder in the incident's conversation, naming the right people."""
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    network: Network
+    text: str
+    idempotency_key: str  # stable across retries of one delivery
+    incident_id: int
+    post_kind: str
+    status: str
+    service: str
+    title: str  # short headline, for networks that have one (status pages, webhooks)
+    reply_to: str | None = None  # the network's id of this incident's previous post there
+    component: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Published:
+    external_id: str
+    url: str | None
+
+
+class PublishError(Exception):
+    """A network refused or failed a post; ``transient`` ones are retried (at ``retry_at``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        retry_at: datetime | None = None,
+        maybe_sent: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.transient = transient
+        self.retry_at = retry_at
+        # The request may have reached the network (a time-out after sending): a retry could
+        # post twice where the network has no idempotency key.
+        self.maybe_sent = maybe_sent
+
+
+@dataclass(frozen=True)
+class ChannelCheck:
+    """What ``crier channels check`` reports for one network, from a read-only call."""
+
+    network: Network
+    state: str  # "ready", "expired" (credentials refused), "missing", "unreachable", "error"
+    detail: str
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "ready"
+
+
+class Publisher(Protocol):
+    """Posts one text to one network. Implementations must be safe to call concurrently."""
+
+    network: Network
+    # True when a retry with the same idempotency key cannot post twice.
+    idempotent: bool
+    # A short label for the thread, e.g. "X (dry run: outbox)".
+    label: str
+
+    async def publish(self, request: PublishRequest) -> Published: ...
+
+    async def check(self) -> ChannelCheck:
+        """A read-only call that tells whether the credentials work; posts nothing."""

@@ -1,0 +1,313 @@
+"""Bluesky: XRPC on the account's PDS, through the shared HTTP session.
+
+Crier signs in (``com.atproto.server.createSession``: handle and app password), keeps the session,
+and on ``ExpiredToken`` refreshes it (``refreshSession``) or signs in again. A post is
+``com.atproto.repo.createRecord`` under a record key Crier chooses (``record_key``: the same for
+every retry of a delivery), so a PDS cannot hold it twice. When a create fails in a way that may
+mean "already there" (today's PDS answers 500; newer ones name the error), ``getRecord`` looks,
+and the record with the same text is the success.
+
+Threads: ``external_id`` is the post's ``at://`` URI; an update reads its parent for the parent's
+CID and the thread's root, so the stored id stays short and the record is the source of truth.
+Facets (links, tags) use UTF-8 byte offsets from the atproto SDK's ``detect_facets``. The SDK's
+models and utilities are used, not its HTTP client: every network shares one aiohttp session,
+with its time-outs and error reading (``HttpClient``).
+
+    publisher = build(context)  # None without BLUESKY_APP_PASSWORD or channels.bluesky.account
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from atproto import client_utils
+from atproto_client.models.utils import get_model_as_dict
+from multidict import CIMultiDictProxy
+from pydantic import SecretStr
+from sqlmodel import Session, select
+
+from bot.config import Network
+from bot.models import Delivery
+from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
+from bot.publishing import PublisherContext
+from bot.publishing.http import Answer, HttpClient, refusal, retry_after
+from bot.store import Store
+from bot.textrules import check_text
+
+log = logging.getLogger(__name__)
+
+NAME = "Bluesky"
+DEFAULT_BASE_URL = "https://bsky.social"
+POST = "app.bsky.feed.post"
+TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
+_S32 = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable, as TIDs are written
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def record_key(idempotency_key: str, created_at: datetime | None = None) -> str:
+    """A TID (13 characters: 53 bits of microseconds, 10 bits of clock id) for one delivery.
+
+    Posts must have TID keys for Bluesky to show them. The time is when the delivery was made
+    (so keys sort like posts) and the clock id comes from the idempotency key; without a time,
+    the hash supplies both. The same delivery always gives the same key.
+
+        >>> record_key("crier:1:1:bluesky", datetime(2026, 1, 15, tzinfo=UTC))
+        '3mcgbnyj22224'
+    """
+    digest = hashlib.sha256(idempotency_key.encode()).digest()
+    clock_id = int.from_bytes(digest[:2], "big") & 0x3FF
+    if created_at is None:
+        micros = int.from_bytes(digest[2:9], "big") & ((1 << 53) - 1)
+    else:
+        moment = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+        micros = (moment - _EPOCH) // timedelta(microseconds=1)
+    value = (micros << 10) | clock_id
+    return "".join(_S32[(value >> shift) & 31] for shift in range(60, -1, -5))
+
+
+def facets_of(text: str) -> list[dict[str, Any]]:
+    """Link and tag facets, indexed by UTF-8 bytes as the lexicon asks."""
+    return [get_model_as_dict(facet) for facet in client_utils.detect_facets(text)]
+
+
+@dataclass(frozen=True)
+class _Session:
+    access: str
+    refresh: str
+    did: str
+    handle: str
+
+
+class BlueskyPublisher:
+    """Posts as one account; the session is shared by concurrent posts and renewed once."""
+
+    network = Network.BLUESKY
+    idempotent = True
+
+    def __init__(
+        self,
+        *,
+        http: HttpClient,
+        handle: str,
+        password: SecretStr,
+        base_url: str = DEFAULT_BASE_URL,
+        store: Store | None = None,
+    ) -> None:
+        self._http = http
+        self._root = base_url.rstrip("/")
+        self._handle = handle.lstrip("@")
+        self._password = password
+        self._store = store
+        self.label = f"{NAME} (@{self._handle})"
+        self._session: _Session | None = None
+        self._lock = asyncio.Lock()
+
+    # ----- XRPC and the session ------------------------------------------------------------
+
+    def _url(self, nsid: str) -> str:
+        return f"{self._root}/xrpc/{nsid}"
+
+    async def _sign_in(self) -> _Session:
+        answer = await self._http.send(
+            "POST",
+            self._url("com.atproto.server.createSession"),
+            network=NAME,
+            json={"identifier": self._handle, "password": self._password.get_secret_value()},
+        )
+        return self._session_from(answer)
+
+    def _session_from(self, answer: Answer) -> _Session:
+        if not answer.ok:
+            error = bluesky_refusal(answer)
+            if _error_name(answer) == "AuthFactorTokenRequired":
+                error.message += " (BLUESKY_APP_PASSWORD must be an app password)"
+            raise error
+        body = answer.body
+        self._session = _Session(
+            body["accessJwt"], body["refreshJwt"], body["did"], body.get("handle", self._handle)
+        )
+        return self._session
+
+    async def _current(self) -> _Session:
+        async with self._lock:
+            return self._session or await self._sign_in()
+
+    async def _renew(self, stale: _Session) -> _Session:
+        async with self._lock:
+            if self._session is not None and self._session is not stale:
+                return self._session  # another post renewed it meanwhile
+            answer = await self._http.send(
+                "POST",
+                self._url("com.atproto.server.refreshSession"),
+                network=NAME,
+                headers={"Authorization": f"Bearer {stale.refresh}"},
+            )
+            if answer.ok:
+                return self._session_from(answer)
+            if answer.status >= 500 or answer.status == 429:
+                raise bluesky_refusal(answer)
+            self._session = None
+            return await self._sign_in()
+
+    async def _xrpc(self, method: str, nsid: str, **kwargs: Any) -> tuple[Answer, _Session]:
+        """An authenticated call, renewing the session once if the PDS says it expired."""
+        session = await self._current()
+        for attempt in range(2):
+            headers = {"Authorization": f"Bearer {session.access}"}
+            answer = await self._http.send(
+                method, self._url(nsid), network=NAME, headers=headers, **kwargs
+            )
+            if attempt or _error_name(answer) not in TOKEN_ERRORS:
+                break
+            session = await self._renew(session)
+        return answer, session
+
+    # ----- posting -------------------------------------------------------------------------
+
+    async def publish(self, request: PublishRequest) -> Published:
+        checked = check_text(Network.BLUESKY, request.text)
+        if not checked.ok:
+            raise PublishError(f"{NAME} would refuse the post: {checked.problem}", transient=False)
+        rkey = record_key(request.idempotency_key, await self._delivery_time(request))
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        record: dict[str, Any] = {"$type": POST, "text": request.text, "createdAt": now}
+        if facets := facets_of(request.text):
+            record["facets"] = facets
+        if request.reply_to and (reply := await self._reply(request.reply_to)):
+            record["reply"] = reply
+        session = await self._current()
+        answer, session = await self._xrpc(
+            "POST",
+            "com.atproto.repo.createRecord",
+            json={"repo": session.did, "collection": POST, "rkey": rkey, "record": record},
+        )
+        if answer.ok:
+            return self._published(str(answer.body["uri"]), rkey, session)
+        error = bluesky_refusal(answer)
+        if _may_already_exist(answer):
+            existing = await self._get_record(session.did, rkey)
+            if existing is not None:
+                if existing.get("value", {}).get("text") != request.text:
+                    raise PublishError(
+                        f"{NAME} already has a different post under record key {rkey} "
+                        "(was Crier's database replaced?); nothing was posted",
+                        transient=False,
+                    )
+                log.info("Bluesky record %s was already there: a retry found it", rkey)
+                return self._published(str(existing["uri"]), rkey, session)
+        raise error
+
+    def _published(self, uri: str, rkey: str, session: _Session) -> Published:
+        return Published(
+            external_id=uri, url=f"https://bsky.app/profile/{session.handle}/post/{rkey}"
+        )
+
+    async def _delivery_time(self, request: PublishRequest) -> datetime | None:
+        """When the delivery was made: the time half of its record key."""
+        if self._store is None:
+            return None
+
+        key = request.idempotency_key
+
+        def created(session: Session) -> datetime | None:
+            query = select(Delivery.created_at).where(Delivery.idempotency_key == key)
+            return session.exec(query).first()
+
+        return await self._store.run(created)
+
+    async def _get_record(self, did: str, rkey: str) -> dict[str, Any] | None:
+        answer, _ = await self._xrpc(
+            "GET",
+            "com.atproto.repo.getRecord",
+            params={"repo": did, "collection": POST, "rkey": rkey},
+        )
+        if answer.ok and isinstance(answer.body, dict):
+            return answer.body
+        if _error_name(answer) == "RecordNotFound":
+            return None
+        raise bluesky_refusal(answer)
+
+    async def _reply(self, parent_uri: str) -> dict[str, Any] | None:
+        """``{root, parent}`` from the parent record; None if it is gone (or was never a post:
+        an outbox id from before Crier had the password)."""
+        did, _, rkey = parent_uri.removeprefix("at://").partition(f"/{POST}/")
+        parent = await self._get_record(did, rkey) if parent_uri.startswith("at://") else None
+        if parent is None:
+            log.warning("no Bluesky post %s to reply to; posting the update on its own", parent_uri)
+            return None
+        parent_ref = {"uri": parent["uri"], "cid": parent["cid"]}
+        root = ((parent.get("value") or {}).get("reply") or {}).get("root") or parent_ref
+        return {"root": {"uri": root["uri"], "cid": root["cid"]}, "parent": parent_ref}
+
+    async def check(self) -> ChannelCheck:
+        """Sign in (or ``getSession`` with the kept session): ready, expired or unreachable."""
+        try:
+            answer, session = await self._xrpc("GET", "com.atproto.server.getSession")
+        except PublishError as exc:
+            state = "unreachable" if exc.transient else "expired"
+            return ChannelCheck(self.network, state, exc.message)
+        if answer.ok:
+            return ChannelCheck(self.network, "ready", f"posting as @{session.handle}")
+        state = "expired" if answer.status in (400, 401, 403) else "error"
+        return ChannelCheck(self.network, state, bluesky_refusal(answer).message)
+
+
+def _error_name(answer: Answer) -> str:
+    body = answer.body
+    return str(body.get("error") or "") if isinstance(body, dict) else ""
+
+
+def _may_already_exist(answer: Answer) -> bool:
+    """A create refused in a way that may mean the record key is taken: today's PDS answers
+    500 ``InternalServerError``; others (and the coming lexicon error) name it."""
+    body = answer.body if isinstance(answer.body, dict) else {}
+    said = f"{_error_name(answer)} {body.get('message') or ''}".lower()
+    return answer.status >= 500 or answer.status == 409 or "exist" in said
+
+
+def reset_time(headers: CIMultiDictProxy[str]) -> datetime | None:
+    """The PDS's ``ratelimit-reset`` (unix seconds), else the usual headers."""
+    value = headers.get("ratelimit-reset")
+    if value and value.strip().isdigit():
+        return datetime.fromtimestamp(int(value), UTC)
+    return retry_after(headers)
+
+
+def bluesky_refusal(answer: Answer) -> PublishError:
+    """XRPC errors ``{"error": name, "message": text}``: a 400 ``ExpiredToken`` is the token."""
+    name = _error_name(answer)
+    body = answer.body if isinstance(answer.body, dict) else {}
+    said = ": ".join(str(part) for part in (name, body.get("message")) if part) or None
+    if name in TOKEN_ERRORS | {"AuthenticationRequired", "AccountTakedown"}:
+        return PublishError(
+            f"{NAME} refused Crier's credentials ({answer.status}): {said}", transient=False
+        )
+    error = refusal(answer, network=NAME, message=said)
+    if error.transient and error.retry_at is None:
+        error.retry_at = reset_time(answer.headers)
+    return error
+
+
+def build(context: PublisherContext) -> BlueskyPublisher | None:
+    password = context.credentials.bluesky_app_password
+    if password is None or not password.get_secret_value():
+        return None
+    handle = (context.channel.account or "").strip()
+    if not handle:
+        log.warning(
+            "BLUESKY_APP_PASSWORD is set but channels.bluesky.account (the handle, like "
+            "it.example.edu) is not: Bluesky posts go to the outbox"
+        )
+        return None
+    return BlueskyPublisher(
+        http=context.http,
+        handle=handle,
+        password=password,
+        base_url=context.channel.base_url or DEFAULT_BASE_URL,
+        store=context.store,
+    )

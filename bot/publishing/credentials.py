@@ -1,0 +1,33 @@
+"""Each network's credentials, from the environment only (never crier.yml, never the database).
+
+A network whose credentials are missing publishes to the outbox instead, and says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _secret(name: str) -> Any:
+    return Field(default=None, validation_alias=name)
+
+
+class NetworkCredentials(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    # X: an OAuth 2 user-context token, or the four OAuth 1.0a user-context values.
+    x_bearer_token: SecretStr | None = _secret("X_BEARER_TOKEN")
+    x_api_key: SecretStr | None = _secret("X_API_KEY")
+    x_api_secret: SecretStr | None = _secret("X_API_SECRET")
+    x_access_token: SecretStr | None = _secret("X_ACCESS_TOKEN")
+    x_access_token_secret: SecretStr | None = _secret("X_ACCESS_TOKEN_SECRET")
+    facebook_page_token: SecretStr | None = _secret("FACEBOOK_PAGE_TOKEN")
+    instagram_access_token: SecretStr | None = _secret("INSTAGRAM_ACCESS_TOKEN")
+    mastodon_access_token: SecretStr | None = _secret("MASTODON_ACCESS_TOKEN")
+    bluesky_app_password: SecretStr | None = _secret("BLUESKY_APP_PASSWORD")
+    linkedin_access_token: SecretStr | None = _secret("LINKEDIN_ACCESS_TOKEN")
+    statuspage_api_key: SecretStr | None = _secret("STATUSPAGE_API_KEY")
+    webhook_secret: SecretStr | None = _secret("WEBHOOK_SECRET")

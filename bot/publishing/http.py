@@ -1,0 +1,154 @@
+"""The one HTTP session every network shares, and how a network's answer becomes an outcome.
+
+Publishers call ``send`` and get the status, headers and parsed body back, or a
+``PublishError`` that says whether a retry may help (time-outs, dropped connections, 5xx, 429)
+or not (401, 403, validation).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDictProxy
+
+from bot.ports import PublishError
+
+DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=20, connect=5)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: Any  # parsed JSON, or the text when the body is not JSON
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class HttpClient:
+    """Owns the shared ``aiohttp.ClientSession``: created in the running loop, closed once."""
+
+    def __init__(
+        self,
+        *,
+        timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+        redact: Callable[[str], str] | None = None,
+    ) -> None:
+        """``redact`` masks secrets in every answer: a network that echoes the token it was
+        sent must not put it into errors, the audit log or the thread."""
+        self._timeout = timeout
+        self._redact = redact or (lambda text: text)
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=64),
+                headers={"User-Agent": "Crier (incident communications bot)"},
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    async def send(self, method: str, url: str, *, network: str, **kwargs: Any) -> Answer:
+        """One request. Connection trouble becomes a transient ``PublishError``."""
+        try:
+            async with self.session().request(method, url, **kwargs) as response:
+                raw = self._redact(await response.text())
+                return Answer(response.status, response.headers, _parse(raw))
+        except aiohttp.ClientConnectorError as exc:  # never connected: nothing was sent
+            raise PublishError(f"could not connect to {network}", transient=True) from exc
+        except TimeoutError as exc:
+            raise PublishError(
+                f"{network} did not answer in time", transient=True, maybe_sent=True
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise PublishError(
+                f"the connection to {network} failed: {type(exc).__name__}",
+                transient=True,
+                maybe_sent=True,
+            ) from exc
+
+
+def _parse(raw: str) -> Any:
+    try:
+        return json.loads(raw) if raw else {}
+    except ValueError:
+        return raw
+
+
+def retry_after(headers: CIMultiDictProxy[str], *, now: datetime | None = None) -> datetime | None:
+    """When a network says to come back: ``Retry-After`` (seconds or a date), or a reset time
+    in unix seconds (``x-rate-limit-reset``, ``X-RateLimit-Reset`` as a number or ISO date)."""
+    now = now or datetime.now(UTC)
+    value = headers.get("Retry-After")
+    if value:
+        if value.strip().isdigit():
+            return now + timedelta(seconds=int(value))
+        try:
+            return parsedate_to_datetime(value).astimezone(UTC)
+        except (TypeError, ValueError):
+            pass
+    for name in ("x-rate-limit-reset", "X-RateLimit-Reset", "x-ratelimit-reset"):
+        reset = headers.get(name)
+        if not reset:
+            continue
+        try:
+            return datetime.fromtimestamp(float(reset), UTC)
+        except ValueError:
+            try:
+                return datetime.fromisoformat(reset.replace("Z", "+00:00")).astimezone(UTC)
+            except ValueError:
+                continue
+    return None
+
+
+def refusal(answer: Answer, *, network: str, message: str | None = None) -> PublishError:
+    """The usual reading of a non-2xx answer; networks with their own error codes refine it."""
+    said = message or _message_of(answer.body) or f"HTTP {answer.status}"
+    if answer.status == 429 or answer.status == 420:
+        return PublishError(
+            f"{network} is rate limiting: {said}",
+            transient=True,
+            retry_at=retry_after(answer.headers),
+        )
+    if answer.status >= 500:
+        return PublishError(
+            f"{network} had a server error ({answer.status}): {said}",
+            transient=True,
+            retry_at=retry_after(answer.headers),
+        )
+    if answer.status in (401, 403):
+        return PublishError(
+            f"{network} refused Crier's credentials ({answer.status}): {said}", transient=False
+        )
+    return PublishError(f"{network} refused the post ({answer.status}): {said}", transient=False)
+
+
+def _message_of(body: Any) -> str | None:
+    if isinstance(body, dict):
+        for key in ("error_description", "message", "detail", "error", "title"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value[:300]
+            if isinstance(value, dict):
+                inner = _message_of(value)
+                if inner:
+                    return inner
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors:
+            return _message_of(errors[0]) or str(errors[0])[:300]
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:300]
+    return None

@@ -1,0 +1,263 @@
+"""Instagram: a container, then publishing it, on the Graph API.
+
+    POST /{version}/{ig_user_id}/media          image_url, caption  -> {"id": container}
+    POST /{version}/{ig_user_id}/media_publish  creation_id         -> {"id": media}
+
+Instagram needs an image at a public URL: Crier's status card, as JPEG, served under
+``CRIER_PUBLIC_URL``. A second container on a retry is harmless (it is never published); the
+ambiguous step is publishing. When that answer is lost, Crier asks Instagram about the container:
+``PUBLISHED`` means the post is up (its id is found by caption), ``FINISHED`` means it is not, and
+the same container is published again (a container publishes at most once). Anything else is
+*unknown*, for a person to check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+
+from bot.cards import card_url
+from bot.config import CrierConfig, Network, Settings
+from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
+from bot.publishing import PublisherContext
+from bot.publishing.facebook import (
+    DEFAULT_VERSION,
+    graph_check,
+    graph_error,
+    graph_refusal,
+    graph_version,
+)
+from bot.publishing.http import Answer, HttpClient
+
+log = logging.getLogger(__name__)
+
+NAME = "Instagram"
+DEFAULT_BASE_URL = "https://graph.facebook.com"
+CAPTION_LIMIT = 2200
+HASHTAG_LIMIT = 30
+HASHTAG = re.compile(r"(?<![\w&])#\w+")
+NOT_READY = (9007, 2207027)  # "Media ID is not available": the container is still processing
+PUBLISH_LIMIT = 2207042  # the 24-hour publishing quota (50 posts) is used up
+PUBLISH_LIMIT_WAIT = timedelta(hours=1)
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def caption_problem(caption: str) -> str | None:
+    if len(caption) > CAPTION_LIMIT:
+        return f"the caption is {len(caption)} characters; Instagram takes {CAPTION_LIMIT}"
+    tags = len(HASHTAG.findall(caption))
+    if tags > HASHTAG_LIMIT:
+        return f"the caption has {tags} hashtags; Instagram takes {HASHTAG_LIMIT}"
+    return None
+
+
+def _id(answer: Answer) -> str:
+    return str(answer.body.get("id") or "") if isinstance(answer.body, dict) else ""
+
+
+class InstagramPublisher:
+    """Posts the status card with the text as its caption to one Instagram professional account."""
+
+    network = Network.INSTAGRAM
+    idempotent = False  # no idempotency key; see the module docstring for the lost-answer case
+
+    def __init__(
+        self,
+        *,
+        http: HttpClient,
+        token: SecretStr,
+        user_id: str,
+        config: CrierConfig,
+        settings: Settings,
+        base_url: str = DEFAULT_BASE_URL,
+        version: str = DEFAULT_VERSION,
+        poll_seconds: float = 1.0,
+        polls: int = 10,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.label = f"Instagram ({user_id})"
+        self._http = http
+        self._token = token
+        self._user_id = user_id
+        self._config = config
+        self._settings = settings
+        self._root = f"{base_url.rstrip('/')}/{version}"
+        self._poll_seconds = poll_seconds
+        self._polls = polls
+        self._now = now
+
+    def _refusal(self, answer: Answer) -> PublishError:
+        error = graph_error(answer)
+        if error is not None and error.subcode == PUBLISH_LIMIT:
+            # The 24-hour publishing quota is used up: it frees as the day's posts age out.
+            return PublishError(
+                f"Instagram's daily publishing limit is reached: {error.describe()}",
+                transient=True,
+                retry_at=datetime.now(UTC) + PUBLISH_LIMIT_WAIT,
+            )
+        return graph_refusal(answer, network=NAME, secret=self._token)
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Answer:
+        headers = {"Authorization": f"Bearer {self._token.get_secret_value()}"}
+        url = f"{self._root}/{path}"
+        return await self._http.send(method, url, network=NAME, headers=headers, **kwargs)
+
+    async def publish(self, request: PublishRequest) -> Published:
+        problem = caption_problem(request.text)
+        if problem:
+            raise PublishError(f"Instagram would refuse this post: {problem}", transient=False)
+        image = await card_url(
+            request,
+            config=self._config,
+            settings=self._settings,
+            at=self._now(),
+            image_format="jpg",
+        )
+        try:
+            created = await self._call(
+                "POST", f"{self._user_id}/media", data={"image_url": image, "caption": request.text}
+            )
+        except PublishError as trouble:
+            # A container is never shown on its own: a lost answer here cannot have posted.
+            raise PublishError(
+                trouble.message, transient=trouble.transient, retry_at=trouble.retry_at
+            ) from trouble
+        container = _id(created)
+        if not created.ok or not container:
+            raise self._refusal(created)
+        media_id = await self._publish_container(container, request.text)
+        return Published(external_id=media_id, url=await self._permalink(media_id))
+
+    async def _status(self, container: str) -> str:
+        answer = await self._call("GET", container, params={"fields": "status_code"})
+        if not answer.ok:
+            raise self._refusal(answer)
+        return str(answer.body.get("status_code", "")) if isinstance(answer.body, dict) else ""
+
+    async def _wait_until_ready(self, container: str) -> None:
+        for _ in range(self._polls):
+            status = await self._status(container)
+            if status in ("FINISHED", "PUBLISHED"):
+                return
+            if status in ("ERROR", "EXPIRED"):
+                raise PublishError(
+                    f"Instagram could not prepare the image (container {status})", transient=True
+                )
+            await asyncio.sleep(self._poll_seconds)
+        raise PublishError("Instagram was still processing the image", transient=True)
+
+    async def _publish_container(self, container: str, caption: str) -> str:
+        await self._wait_until_ready(container)
+        try:
+            answer = await self._call(
+                "POST", f"{self._user_id}/media_publish", data={"creation_id": container}
+            )
+        except PublishError as lost:
+            if not lost.maybe_sent:
+                raise
+            return await self._after_lost_answer(container, caption, lost)
+        if answer.ok and _id(answer):
+            return _id(answer)
+        error = graph_error(answer)
+        if error is not None and (error.code, error.subcode) == NOT_READY:
+            raise PublishError(
+                f"Instagram is still processing the image: {error.message}", transient=True
+            )
+        raise self._refusal(answer)
+
+    async def _after_lost_answer(self, container: str, caption: str, lost: PublishError) -> str:
+        """Publishing may or may not have happened: the container's status says which."""
+        unknown = PublishError(
+            f"{lost.message} while publishing, and Instagram could not say whether it did",
+            transient=True,
+            maybe_sent=True,
+        )
+        try:
+            status = await self._status(container)
+            if status == "PUBLISHED":
+                found = await self._find_by_caption(caption)
+                if found:
+                    return found
+                raise PublishError(
+                    "Instagram published the post, but Crier could not find its id",
+                    transient=False,
+                    maybe_sent=True,
+                )
+            if status != "FINISHED":
+                raise unknown
+            log.info("Instagram: container %s was not published; publishing it again", container)
+            answer = await self._call(
+                "POST", f"{self._user_id}/media_publish", data={"creation_id": container}
+            )
+        except PublishError as trouble:
+            if trouble.maybe_sent:
+                raise
+            raise unknown from trouble
+        if answer.ok and _id(answer):
+            return _id(answer)
+        raise self._refusal(answer)
+
+    async def _find_by_caption(self, caption: str) -> str | None:
+        answer = await self._call(
+            "GET", f"{self._user_id}/media", params={"fields": "id,caption", "limit": "10"}
+        )
+        items = answer.body.get("data") if answer.ok and isinstance(answer.body, dict) else None
+        for item in items or []:
+            if isinstance(item, dict) and item.get("caption") == caption and item.get("id"):
+                return str(item["id"])
+        return None
+
+    async def _permalink(self, media_id: str) -> str | None:
+        """The post's link; the post is up either way, so a failure here costs only the link."""
+        try:
+            answer = await self._call("GET", media_id, params={"fields": "permalink"})
+        except PublishError:
+            return None
+        link = answer.body.get("permalink") if answer.ok and isinstance(answer.body, dict) else None
+        return str(link) if link else None
+
+    async def check(self) -> ChannelCheck:
+        result = await graph_check(
+            self._http,
+            f"{self._root}/{self._user_id}",
+            network=self.network,
+            name=NAME,
+            token=self._token,
+            field="username",
+            shown_as="@{}",
+        )
+        host = urlsplit(self._settings.public_url).hostname or ""
+        if result.ready and host in _LOCAL_HOSTS:
+            return ChannelCheck(
+                network=self.network,
+                state=result.state,
+                detail=f"{result.detail}; but CRIER_PUBLIC_URL ({self._settings.public_url}) is "
+                "local, and Instagram must fetch the status card from there",
+            )
+        return result
+
+
+def build(context: PublisherContext) -> InstagramPublisher | None:
+    token = context.credentials.instagram_access_token
+    user_id = (context.channel.account or "").strip()
+    if token is None or not token.get_secret_value():
+        return None
+    if not user_id:
+        log.warning("INSTAGRAM_ACCESS_TOKEN is set but channels.instagram.account is not")
+        return None
+    return InstagramPublisher(
+        http=context.http,
+        token=token,
+        user_id=user_id,
+        config=context.config,
+        settings=context.settings,
+        base_url=context.channel.base_url or DEFAULT_BASE_URL,
+        version=graph_version(context.channel),
+    )

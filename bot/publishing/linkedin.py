@@ -1,0 +1,223 @@
+"""LinkedIn: organisation posts, ``POST /rest/posts`` with a versioned header.
+
+Every call names its API version (``Linkedin-Version: YYYYMM``, from ``api_version`` in
+``crier.yml``); LinkedIn switches each version off about a year after its release and then answers
+426 ``NONEXISTENT_VERSION``, which Crier reports with the setting to change. The new post's URN
+comes back in the ``x-restli-id`` header. LinkedIn has no idempotency key and no threads: each
+update is a new post, and a post whose answer was lost is *unknown* until a person checks. Its
+duplicate check does help then: a Retry of a post that did get through is refused as
+``DUPLICATE_POST`` naming the existing URN, which Crier takes as the success.
+
+``commentary`` is LinkedIn's "little" text format, where ``\\ | { } @ [ ] ( ) < > # * _ ~`` are
+markup: unescaped, LinkedIn silently cuts the post at the first one. ``little_text`` escapes them,
+leaving links and hashtags as they are so they stay clickable.
+
+    publisher = build(context)  # None without LINKEDIN_ACCESS_TOKEN or channels.linkedin.account
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from pydantic import SecretStr
+
+from bot.config import Network
+from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
+from bot.publishing import PublisherContext
+from bot.publishing.http import Answer, HttpClient, refusal
+from bot.textrules import check_text
+
+log = logging.getLogger(__name__)
+
+NAME = "LinkedIn"
+DEFAULT_BASE_URL = "https://api.linkedin.com"
+DEFAULT_VERSION = "202607"  # July 2026: served until about July 2027
+RESERVED = frozenset("\\|{}@[]()<>#*_~")
+# Left as written: links (without trailing punctuation) and a hashtag's "#".
+_VERBATIM = re.compile(r"https?://[^\s<>(){}\[\]|\\]*[^\s<>(){}\[\]|\\.,;:!?'\"]|(?<!\S)#(?=\w)")
+_DUPLICATE_OF = re.compile(r"duplicate of (urn:li:\w+:\d+)")
+
+
+def little_text(text: str) -> str:
+    """Plain text as LinkedIn's little format: reserved characters escaped with a backslash.
+
+    >>> little_text("Wi-Fi (eduroam) is back: https://it.example.edu/wifi #ITStatus")
+    'Wi-Fi \\\\(eduroam\\\\) is back: https://it.example.edu/wifi #ITStatus'
+    """
+    escaped: list[str] = []
+    position = 0
+    for match in _VERBATIM.finditer(text):
+        escaped.append(_escape(text[position : match.start()]))
+        escaped.append(match.group())
+        position = match.end()
+    escaped.append(_escape(text[position:]))
+    return "".join(escaped)
+
+
+def _escape(text: str) -> str:
+    return "".join(f"\\{char}" if char in RESERVED else char for char in text)
+
+
+def post_url(urn: str) -> str:
+    return f"https://www.linkedin.com/feed/update/{urn}"
+
+
+class LinkedInPublisher:
+    """Posts as one organisation (a LinkedIn page) the token's member administers."""
+
+    network = Network.LINKEDIN
+    idempotent = False
+
+    def __init__(
+        self,
+        *,
+        http: HttpClient,
+        token: SecretStr,
+        organization_id: str,
+        api_version: str = DEFAULT_VERSION,
+        base_url: str = DEFAULT_BASE_URL,
+    ) -> None:
+        self._http = http
+        self._token = token
+        self._organization_id = organization_id
+        self._author = f"urn:li:organization:{organization_id}"
+        self._version = api_version
+        self._root = base_url.rstrip("/")
+        self.label = f"{NAME} (organisation {organization_id})"
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self._token.get_secret_value()}",
+            "Linkedin-Version": self._version,
+            "X-Restli-Protocol-Version": "2.0.0",
+        }
+
+    async def publish(self, request: PublishRequest) -> Published:
+        checked = check_text(Network.LINKEDIN, request.text)
+        if not checked.ok:
+            raise PublishError(f"{NAME} would refuse the post: {checked.problem}", transient=False)
+        body = {
+            "author": self._author,
+            "commentary": little_text(request.text),
+            "visibility": "PUBLIC",
+            "distribution": {
+                "feedDistribution": "MAIN_FEED",
+                "targetEntities": [],
+                "thirdPartyDistributionChannels": [],
+            },
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": False,
+        }
+        answer = await self._http.send(
+            "POST", f"{self._root}/rest/posts", network=NAME, json=body, headers=self._headers()
+        )
+        if answer.ok:
+            urn = answer.headers.get("x-restli-id") or _field(answer.body, "id")
+            if not urn:
+                raise PublishError(
+                    f"{NAME} accepted the post but sent no id back; check the page",
+                    transient=False,
+                    maybe_sent=True,
+                )
+            return Published(external_id=urn, url=post_url(urn))
+        if existing := duplicate_of(answer):
+            log.info("LinkedIn already has this text as %s: taking it as the post", existing)
+            return Published(external_id=existing, url=post_url(existing))
+        raise linkedin_refusal(answer, version=self._version)
+
+    async def check(self) -> ChannelCheck:
+        """``GET /rest/organizations/{id}``: the token works, the version is served, the page
+        exists. It does not prove the member may post for the page (that needs a write)."""
+        url = f"{self._root}/rest/organizations/{self._organization_id}"
+        try:
+            answer = await self._http.send("GET", url, network=NAME, headers=self._headers())
+        except PublishError as exc:
+            return ChannelCheck(self.network, "unreachable", exc.message)
+        if answer.ok:
+            name = _field(answer.body, "localizedName") or self._author
+            return ChannelCheck(
+                self.network, "ready", f"posting as {name} (Linkedin-Version {self._version})"
+            )
+        state = "expired" if answer.status in (401, 403) else "error"
+        return ChannelCheck(
+            self.network, state, linkedin_refusal(answer, version=self._version).message
+        )
+
+
+def _field(body: Any, name: str) -> str | None:
+    value = body.get(name) if isinstance(body, dict) else None
+    return str(value) if value else None
+
+
+def duplicate_of(answer: Answer) -> str | None:
+    """The URN in a 422 ``DUPLICATE_POST`` ("Content is a duplicate of urn:li:share:…")."""
+    if answer.status != 422:
+        return None
+    found = _DUPLICATE_OF.search(_field(answer.body, "message") or "")
+    return found.group(1) if found else None
+
+
+def _input_error(body: Any) -> str | None:
+    """The first of a 422's ``errorDetails.inputErrors``: what and where."""
+    details = body.get("errorDetails") if isinstance(body, dict) else None
+    errors = details.get("inputErrors") if isinstance(details, dict) else None
+    if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
+        return None
+    first = errors[0]
+    path = ((first.get("input") or {}).get("inputPath") or {}).get("fieldPath")
+    described = first.get("description") or first.get("code")
+    return f"{described} at {path}" if path else str(described) if described else None
+
+
+def next_utc_midnight(now: datetime) -> datetime:
+    return datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=UTC)
+
+
+def linkedin_refusal(answer: Answer, *, version: str) -> PublishError:
+    """LinkedIn's ``{"status", "code", "serviceErrorCode", "message"}`` as an outcome."""
+    code = _field(answer.body, "code")
+    message = _field(answer.body, "message") or f"HTTP {answer.status}"
+    said = f"{code}: {message}" if code else message
+    if problem := _input_error(answer.body):
+        said += f" ({problem})"
+    if answer.status == 426 or code in ("NONEXISTENT_VERSION", "VERSION_MISSING"):
+        return PublishError(
+            f"{NAME} no longer serves API version {version} ({said}). Set channels.linkedin."
+            "api_version in crier.yml to a current version (YYYYMM, e.g. last month's)",
+            transient=False,
+        )
+    error = refusal(answer, network=NAME, message=said)
+    if answer.status == 401:
+        error.message += ". LinkedIn tokens last 60 days: renew LINKEDIN_ACCESS_TOKEN"
+    elif answer.status == 403:
+        error.message += (
+            ". The token needs the w_organization_social scope, and its member an "
+            "administrator or content administrator role on the page"
+        )
+    elif answer.status == 429 and error.retry_at is None and "DAY" in message:
+        # LinkedIn's daily limits reset at midnight UTC and it sends no reset header.
+        error.retry_at = next_utc_midnight(datetime.now(UTC))
+    return error
+
+
+def build(context: PublisherContext) -> LinkedInPublisher | None:
+    token = context.credentials.linkedin_access_token
+    if token is None or not token.get_secret_value():
+        return None
+    organization_id = (context.channel.account or "").strip().removeprefix("urn:li:organization:")
+    if not organization_id:
+        log.warning(
+            "LINKEDIN_ACCESS_TOKEN is set but channels.linkedin.account (the organisation id) is "
+            "not: LinkedIn posts go to the outbox"
+        )
+        return None
+    return LinkedInPublisher(
+        http=context.http,
+        token=token,
+        organization_id=organization_id,
+        api_version=context.channel.api_version or DEFAULT_VERSION,
+        base_url=context.channel.base_url or DEFAULT_BASE_URL,
+    )

@@ -1,0 +1,98 @@
+"""Build the plain views the handlers render from database rows."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from bot.config import CrierConfig, Network
+from bot.drafting import time_slack_for
+from bot.models import Delivery, Incident, Post, Rendition
+from bot.textrules import check_text
+from bot.views import ChannelPreview, DeliveryView, IncidentView, PostView
+
+
+def incident_view(config: CrierConfig, incident: Incident) -> IncidentView:
+    severity = config.severities.get(incident.severity)  # type: ignore[call-overload]
+    return IncidentView(
+        id=incident.id or 0,
+        service=incident.service,
+        summary=incident.summary,
+        severity=incident.severity,
+        severity_label=severity.label if severity else incident.severity,
+        status=incident.status,
+        declared_by=incident.declared_by,
+        declared_at=incident.declared_at,
+        resolved_at=incident.resolved_at,
+        channels=tuple(Network(c) for c in incident.channels),
+        what_users_see=incident.what_users_see,
+        what_we_are_doing=incident.what_we_are_doing,
+        next_update_minutes=incident.next_update_minutes,
+    )
+
+
+def preview(config: CrierConfig, rendition: Rendition) -> ChannelPreview:
+    network = Network(rendition.channel)
+    settings = config.channels.get(network)
+    check = check_text(
+        network,
+        rendition.text,
+        max_characters=settings.max_characters if settings else None,
+        time_slack=time_slack_for(rendition.time_tokens, text=rendition.text),
+    )
+    return ChannelPreview(
+        network=network, text=rendition.text, check=check, edited=rendition.edited
+    )
+
+
+def post_view(
+    session: Session,
+    config: CrierConfig,
+    post: Post,
+    *,
+    publisher_labels: dict[str, str] | None = None,
+) -> PostView:
+    renditions = session.exec(
+        select(Rendition).where(Rendition.post_id == post.id).order_by(col(Rendition.id))
+    ).all()
+    deliveries = session.exec(
+        select(Delivery).where(Delivery.post_id == post.id).order_by(col(Delivery.id))
+    ).all()
+    labels = publisher_labels or {}
+    return PostView(
+        id=post.id or 0,
+        incident_id=post.incident_id,
+        number=post.number,
+        revision=post.revision,
+        kind=post.kind,
+        state=post.state,
+        status=post.status,
+        requested_by=post.requested_by,
+        requested_at=post.requested_at,
+        decided_by=post.decided_by,
+        decided_at=post.decided_at,
+        reject_reason=post.reject_reason,
+        previews=tuple(preview(config, r) for r in renditions),
+        deliveries=tuple(
+            DeliveryView(
+                id=d.id or 0,
+                network=Network(d.channel),
+                state=d.state,
+                attempts=d.attempts,
+                url=d.url,
+                error=d.last_error,
+                next_attempt_at=d.next_attempt_at,
+                publisher_label=labels.get(d.channel, ""),
+            )
+            for d in deliveries
+        ),
+    )
+
+
+def load_post(session: Session, post_id: int) -> tuple[Incident, Post]:
+    from bot.errors import NotFound
+
+    post = session.get(Post, post_id)
+    incident = session.get(Incident, post.incident_id) if post else None
+    if post is None or incident is None:
+        raise NotFound(f"Draft #{post_id} does not exist.")
+    return incident, post

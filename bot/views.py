@@ -1,0 +1,129 @@
+"""Plain results the core returns; each chat handler renders them its own way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config import Network
+from bot.textrules import TextCheck
+
+NETWORK_LABELS: dict[Network, str] = {
+    Network.X: "X",
+    Network.FACEBOOK: "Facebook",
+    Network.INSTAGRAM: "Instagram",
+    Network.MASTODON: "Mastodon",
+    Network.BLUESKY: "Bluesky",
+    Network.LINKEDIN: "LinkedIn",
+    Network.STATUSPAGE: "Status page",
+    Network.WEBHOOK: "Webhook",
+}
+
+
+@dataclass(frozen=True)
+class ChannelPreview:
+    network: Network
+    text: str
+    check: TextCheck
+    edited: bool
+
+    @property
+    def label(self) -> str:
+        return NETWORK_LABELS[self.network]
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    id: int
+    network: Network
+    state: str
+    attempts: int
+    url: str | None
+    error: str | None
+    next_attempt_at: datetime | None
+    publisher_label: str
+
+    @property
+    def label(self) -> str:
+        return NETWORK_LABELS[self.network]
+
+
+@dataclass(frozen=True)
+class PostView:
+    id: int
+    incident_id: int
+    number: int
+    revision: int
+    kind: str
+    state: str
+    status: str
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    reject_reason: str | None
+    previews: tuple[ChannelPreview, ...]
+    deliveries: tuple[DeliveryView, ...]
+
+    @property
+    def publishable(self) -> bool:
+        return all(p.check.ok for p in self.previews)
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{p.label}: {p.check.problem}" for p in self.previews if p.check.problem]
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    id: int
+    service: str
+    summary: str
+    severity: str
+    severity_label: str
+    status: str
+    declared_by: str
+    declared_at: datetime
+    resolved_at: datetime | None
+    channels: tuple[Network, ...]
+    what_users_see: str
+    what_we_are_doing: str
+    next_update_minutes: int | None
+
+    @property
+    def title(self) -> str:
+        return f"{self.service}: {self.summary}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a declare, update, resolve or edit produced: the incident and its new draft."""
+
+    incident: IncidentView
+    post: PostView
+
+
+@dataclass(frozen=True)
+class ReminderAction:
+    """A reminder's button: ``post_update``, ``resolve`` or ``snooze`` (value "job:minutes")."""
+
+    kind: str
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A nudge in the incident's conversation, written once, rendered by each platform."""
+
+    kind: str  # "next_update", "update_overdue", "approval", "all_clear", "stale", "review"
+    text: str
+    mention_users: tuple[str, ...] = ()  # actor keys ("slack:U123")
+    mention_approvers: bool = False
+    mention_comms_lead: bool = False
+    actions: tuple[ReminderAction, ...] = ()
+    details: tuple[tuple[str, str], ...] = ()  # label, value: the review's figures

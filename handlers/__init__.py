@@ -1,0 +1,1 @@
+"""Chat platform adapters: thin layers over the core."""

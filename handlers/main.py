@@ -1,0 +1,114 @@
+"""The ``crier`` console script: the core's sub-commands plus ``serve`` and ``sandbox``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from bot.cli import build_parser, run
+from bot.config import ConfigError, Settings
+from bot.schema import SchemaOutOfDate
+from handlers.teams.package import add_command as add_teams_package
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.server import open_crier
+
+    try:
+        crier = open_crier(settings)
+    except (ConfigError, SchemaOutOfDate) as exc:
+        print(f"crier: cannot start: {exc}", file=sys.stderr)
+        return 2
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    asyncio.run(run_server(crier, settings, host, port))
+    return 0
+
+
+async def run_server(
+    crier: object, settings: Settings, host: str, port: int, *, stop: asyncio.Event | None = None
+) -> None:
+    """Serve until ``stop`` is set (by SIGINT or SIGTERM when not given)."""
+    from handlers.server import Crier
+
+    assert isinstance(crier, Crier)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+    runner = web.AppRunner(crier.web)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    bound_host, bound_port = runner.addresses[0][:2]
+    routes = "POST /slack/events, GET /healthz" if crier.slack else "GET /healthz (Slack is off)"
+    routes += ", POST /api/messages (Teams)" if crier.teams else ""
+    print(
+        f"Crier is listening on http://{bound_host}:{bound_port} ({routes}); Ctrl-C stops it.",
+        flush=True,
+    )
+    socket_mode = None
+    if crier.slack is not None and settings.slack_app_token is not None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        socket_mode = AsyncSocketModeHandler(
+            crier.slack.app, settings.slack_app_token.get_secret_value()
+        )
+        await socket_mode.connect_async()
+        print("Connected to Slack by Socket Mode.", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        if socket_mode is not None:
+            await socket_mode.close_async()
+        await runner.cleanup()
+
+
+def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.sandbox.app import run_sandbox
+
+    return run_sandbox(host=args.host, port=args.port, settings=settings)
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.server import open_crier
+    from handlers.worker import run_worker
+
+    try:
+        crier = open_crier(settings)
+    except (ConfigError, SchemaOutOfDate) as exc:
+        print(f"crier: cannot start: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(run_worker(crier))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, commands = build_parser()
+    serve = commands.add_parser("serve", help="run Crier: Slack, Teams and the publisher")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(run=_serve)
+    sandbox = commands.add_parser(
+        "sandbox", help="try Crier in a browser: a pretend Slack workspace, no Slack app needed"
+    )
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8080)
+    sandbox.set_defaults(run=_sandbox)
+    worker = commands.add_parser("worker", help="publish and remind, without the HTTP server")
+    worker.set_defaults(run=_worker)
+    add_teams_package(commands)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=Settings().log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,284 @@
+"""``crier sandbox``: Crier's real web app, a simulated Slack workspace and a page to play it.
+
+Three servers in one process. The page's gestures become Slack-shaped, signed requests to
+Crier's ``POST /slack/events``; Crier's Web API calls go to the simulated workspace; the page
+shows the workspace and the outbox. Nothing in Crier knows it is in a sandbox::
+
+    async with Sandbox(config=load_config(STARTER_CONFIG), database_url="sqlite://", port=0) as s:
+        print(s.url)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+import socket
+import sys
+from pathlib import Path
+from types import TracebackType
+
+import aiohttp
+import yaml
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.config import STARTER_CONFIG, ConfigError, CrierConfig, Network, Settings, load_config
+from bot.core import build_core
+from bot.ports import Publisher
+from bot.publishing.outbox import OutboxPublisher
+from bot.schema import SchemaOutOfDate, ensure_current
+from bot.store import Store, open_store
+from handlers.sandbox.clock import JumpingClock
+from handlers.sandbox.frontend import SlackFrontend, SlashCommand
+from handlers.sandbox.mrkdwn import Names
+from handlers.sandbox.page import Person, SandboxPage, build_page_app
+from handlers.sandbox.workspace import SlackWorkspace
+from handlers.server import Crier, build_crier
+
+SANDBOX_DATABASE = "crier-sandbox.db"
+CHANNEL_ID, CHANNEL_NAME = "C0SANDBOX", "it-outages"
+ANALYST = Person("U0ANALYST1", "Ana Analyst", "analyst")
+VISITOR = Person("U0VISITOR1", "Val Visitor", "someone else")
+APPROVER_NAMES = {"U0APPROVER1": "Avery Approver", "U0APPROVER2": "Blake Approver"}
+BOT_NAME = "Crier"
+
+
+def people_for(config: CrierConfig) -> list[Person]:
+    """The analyst, every approver ``crier.yml`` names (or two for its user group), a visitor."""
+    approvers = list(config.approvals.slack_users) or list(APPROVER_NAMES)
+    people = [ANALYST]
+    for n, user_id in enumerate(approvers):
+        role = "approver" if n == 0 else ("second approver" if n == 1 else "another approver")
+        people.append(Person(user_id, APPROVER_NAMES.get(user_id, f"Approver {n + 1}"), role))
+    return [*people, VISITOR]
+
+
+def manifest_commands() -> dict[str, SlashCommand]:
+    """The slash commands the app's manifest declares, as Slack would know them."""
+    import handlers.slack
+
+    here = Path(handlers.slack.__file__).parent
+    for path in (here / "_manifest.yml", here.parents[1] / "manifest.yml"):
+        if path.is_file():
+            manifest = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            found = {
+                str(c["command"]).lower(): SlashCommand(
+                    command=str(c["command"]),
+                    description=str(c.get("description", "")),
+                    usage_hint=str(c.get("usage_hint", "")),
+                    should_escape=bool(c.get("should_escape", False)),
+                )
+                for c in (manifest.get("features") or {}).get("slash_commands") or []
+            }
+            if found:
+                return found
+    return {"/outage": SlashCommand("/outage")}
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family)
+
+
+def _shown_host(host: str) -> str:
+    if host in ("", "0.0.0.0"):  # noqa: S104 - only what we print
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+class Sandbox:
+    """The simulated workspace, Crier and the page, started and stopped together."""
+
+    def __init__(
+        self,
+        *,
+        config: CrierConfig,
+        database_url: str,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        settings: Settings | None = None,
+    ) -> None:
+        self.config = config
+        self.database_url = database_url
+        self.host, self.port = host, port
+        self._base_settings = settings or Settings()
+        self.people = people_for(config)
+        self.channels = {CHANNEL_ID: CHANNEL_NAME}
+        comms = config.slack.comms_channel
+        if comms and comms not in self.channels:
+            self.channels[comms] = "incident-comms"
+        self._runners: list[web.AppRunner] = []
+        self._http: aiohttp.ClientSession | None = None
+        self._store: Store | None = None
+        self.url = ""
+        self.workspace: SlackWorkspace | None = None
+        self.crier: Crier | None = None
+        self.page: SandboxPage | None = None
+        self.clock = JumpingClock()
+
+    async def __aenter__(self) -> Sandbox:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def _serve(self, app: web.Application, sock: socket.socket) -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        self._runners.append(runner)
+        await web.SockSite(runner, sock).start()
+
+    async def start(self) -> None:
+        """Open the page's port first (Crier's *view post* links point at it), then the rest."""
+        page_socket = _listen(self.host, self.port)
+        self.port = int(page_socket.getsockname()[1])
+        self.url = f"http://{_shown_host(self.host)}:{self.port}"
+        try:
+            await self._start_servers(page_socket)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_servers(self, page_socket: socket.socket) -> None:
+        approvers = [p.user_id for p in self.people if "approver" in p.role]
+        group = self.config.approvals.slack_usergroup
+        workspace = self.workspace = SlackWorkspace(
+            bot_token=f"xoxb-sandbox-{secrets.token_hex(12)}",
+            users={p.user_id: p.name.lower().replace(" ", ".") for p in self.people},
+            usergroups={group: approvers} if group else None,
+            channels=dict(self.channels),
+            bot_name=BOT_NAME.lower(),
+        )
+        await workspace.start()
+        secret = secrets.token_hex(16)
+        settings = self._base_settings.model_copy(
+            update={
+                "slack_bot_token": SecretStr(workspace.bot_token),
+                "slack_signing_secret": SecretStr(secret),
+                "slack_app_token": None,  # never Socket Mode: the page is Slack here
+                "slack_api_url": workspace.api_url,
+                "database_url": self.database_url,
+                "public_url": self.url,
+            }
+        )
+        self._store = store = open_store(self.database_url)
+        await asyncio.to_thread(ensure_current, store)
+        # Always the outbox, even when the environment holds a network's real credentials.
+        outbox: dict[Network, Publisher] = {
+            network: OutboxPublisher(network=network, store=store, public_url=self.url)
+            for network in self.config.enabled_channels
+        }
+        core = build_core(
+            settings=settings,
+            config=self.config,
+            store=store,
+            publishers=outbox,
+            clock=self.clock,
+        )
+        self.crier = crier = build_crier(
+            settings=settings, config=self.config, store=store, core=core
+        )
+        crier_socket = _listen("127.0.0.1", 0)
+        await self._serve(crier.web, crier_socket)
+        crier_url = f"http://127.0.0.1:{crier_socket.getsockname()[1]}/slack/events"
+        self._http = aiohttp.ClientSession()
+        names = Names(
+            users={p.user_id: p.name for p in self.people}
+            | {workspace.state.bot_user_id: BOT_NAME},
+            channels=dict(self.channels),
+        )
+        frontend = SlackFrontend(
+            workspace=workspace,
+            app_url=crier_url,
+            secret=secret,
+            http=self._http,
+            commands=manifest_commands(),
+            user_names={p.user_id: p.name.lower().replace(" ", ".") for p in self.people},
+        )
+        self.page = SandboxPage(
+            frontend=frontend,
+            store=store,
+            config=self.config,
+            people=self.people,
+            channels=dict(self.channels),
+            names=names,
+            clock=self.clock,
+            core=core,
+        )
+        await self._serve(build_page_app(self.page), page_socket)
+
+    async def stop(self) -> None:
+        """Stop the page, then Crier (its workers finish), then the workspace."""
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners = []
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        if self.workspace is not None:
+            await self.workspace.stop()
+        if self._store is not None:
+            self._store.dispose()
+            self._store = None
+
+
+def _fresh_sqlite(path: Path) -> None:
+    """The sandbox's own database starts empty: its Slack lives in memory and starts empty too."""
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+
+
+async def _run(sandbox: Sandbox) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await sandbox.start()
+    try:
+        print(f"Crier sandbox: open {sandbox.url}", flush=True)
+        print(
+            "  Type /outage Blackboard: students cannot log in, then switch 'Who am I' to an "
+            "approver. Ctrl-C stops it.",
+            flush=True,
+        )
+        await stop.wait()
+    finally:
+        await sandbox.stop()
+
+
+def run_sandbox(*, host: str, port: int, settings: Settings) -> int:
+    """The ``crier sandbox`` command: serve until Ctrl-C; 2 when it cannot start."""
+    if "log_level" not in settings.model_fields_set:  # a quiet console; CRIER_LOG_LEVEL=INFO
+        logging.getLogger().setLevel(logging.WARNING)
+    config_path = settings.config_path or STARTER_CONFIG
+    database_url = settings.database_url
+    if "database_url" not in settings.model_fields_set:
+        _fresh_sqlite(Path.cwd() / SANDBOX_DATABASE)
+        database_url = f"sqlite:///{SANDBOX_DATABASE}"
+    try:
+        config = load_config(config_path)
+        sandbox = Sandbox(
+            config=config, database_url=database_url, host=host, port=port, settings=settings
+        )
+        asyncio.run(_run(sandbox))
+    except (ConfigError, SchemaOutOfDate) as exc:
+        print(f"crier: cannot start the sandbox: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(
+            f"crier: cannot start the sandbox on {host}:{port}: {exc.strerror or exc}; "
+            "try another --port",
+            file=sys.stderr,
+        )
+        return 2
+    return 0

@@ -1,0 +1,212 @@
+"""What was published, one panel per network, each post laid out the way that network shows it.
+
+Publishing goes to the outbox (Crier's dry run), so the panels read the ``OutboxPost`` table,
+and measure each text as its network would with ``bot.textrules.check_text``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bot.config import CrierConfig, Network
+from bot.models import Delivery, Incident, OutboxPost, Post
+from bot.textrules import check_text
+from bot.views import NETWORK_LABELS
+from handlers.sandbox.mrkdwn import escape, link
+
+PER_NETWORK = 20
+_LINKABLE = re.compile(r"(https?://[^\s<>]+[^\s<>.,;:!?)\]'\"])|([#@][\w.]+\w)")
+_MARKS = {
+    Network.X: "\U0001d54f",  # the double-struck X of its logo
+    Network.FACEBOOK: "f",
+    Network.INSTAGRAM: "◎",
+    Network.MASTODON: "🐘",
+    Network.BLUESKY: "🦋",
+    Network.LINKEDIN: "in",
+    Network.STATUSPAGE: "●",
+    Network.WEBHOOK: "⇢",
+}
+_STATUS_LABELS = {
+    "investigating": "Investigating",
+    "identified": "Identified",
+    "monitoring": "Monitoring",
+    "resolved": "Resolved",
+}
+
+
+@dataclass(frozen=True)
+class Published:
+    """One post in the outbox, with what the panels show beside it."""
+
+    id: int
+    network: str
+    text: str
+    created_at: datetime
+    reply_to: str | None
+    incident_id: int | None
+    incident_title: str
+    status: str
+
+
+def load_published(
+    session: Session, *, per_network: int = PER_NETWORK, only_id: int | None = None
+) -> list[Published]:
+    """The newest posts of each network, newest first (or the one post ``only_id``)."""
+    query = select(OutboxPost).order_by(col(OutboxPost.id).desc())
+    if only_id is not None:
+        query = query.where(OutboxPost.id == only_id)
+    entries = session.exec(query).all()
+    kept: list[OutboxPost] = []
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry.network] = counts.get(entry.network, 0) + 1
+        if counts[entry.network] <= per_network:
+            kept.append(entry)
+    keys = [e.idempotency_key for e in kept]
+    statuses = dict(
+        session.exec(
+            select(Delivery.idempotency_key, Post.status)
+            .join(Post, col(Post.id) == col(Delivery.post_id))
+            .where(col(Delivery.idempotency_key).in_(keys))
+        ).all()
+    )
+    incident_ids = {e.incident_id for e in kept if e.incident_id is not None}
+    incidents = {
+        i.id: i for i in session.exec(select(Incident).where(col(Incident.id).in_(incident_ids)))
+    }
+    published = []
+    for entry in kept:
+        incident = incidents.get(entry.incident_id)
+        assert entry.id is not None
+        published.append(
+            Published(
+                id=entry.id,
+                network=entry.network,
+                text=entry.text,
+                created_at=entry.created_at,
+                reply_to=entry.reply_to,
+                incident_id=entry.incident_id,
+                incident_title=f"{incident.service}: {incident.summary}" if incident else "",
+                status=statuses.get(entry.idempotency_key, ""),
+            )
+        )
+    return published
+
+
+def _linkified(text: str) -> str:
+    """Post text with links, hashtags and mentions highlighted as the networks do."""
+    out, last = [], 0
+    for match in _LINKABLE.finditer(text):
+        out.append(escape(text[last : match.start()]))
+        if match.group(1):
+            out.append(link(match.group(1), escape(match.group(1))))
+        else:
+            out.append(f'<span class="tag">{escape(match.group(2))}</span>')
+        last = match.end()
+    out.append(escape(text[last:]))
+    return "".join(out).replace("\n", "<br>")
+
+
+class PanelRenderer:
+    """Renders the panels for the organisation in ``crier.yml``."""
+
+    def __init__(self, config: CrierConfig) -> None:
+        self._config = config
+        organisation = config.organisation
+        self._name = organisation.display_name
+        self._handle = re.sub(r"[^a-z0-9]", "", self._name.lower()) or "crier"
+        self._colour = organisation.primary_colour
+        self._zone = organisation.zone
+
+    def _time(self, at: datetime) -> str:
+        local = at.astimezone(self._zone)
+        return (
+            f'<time class="pub-time" datetime="{at.isoformat()}">'
+            f"{escape(local.strftime('%b %-d, %-I:%M %p %Z'))}</time>"
+        )
+
+    def _length(self, network: Network, text: str) -> str:
+        channel = self._config.channels.get(network)
+        check = check_text(
+            network, text, max_characters=channel.max_characters if channel else None
+        )
+        css = "len ok" if check.ok else "len over"
+        words = escape(check.problem) if check.problem else f"{check.summary()} {check.unit}"
+        return f'<span class="{css}" title="as {NETWORK_LABELS[network]} counts it">{words}</span>'
+
+    def _avatar(self) -> str:
+        initial = escape(self._name[:1].upper())
+        return f'<div class="pub-avatar" style="background:{self._colour}">{initial}</div>'
+
+    def post(self, item: Published) -> str:
+        """One post, laid out like its network's."""
+        try:
+            network = Network(item.network)
+        except ValueError:
+            return ""
+        if network is Network.STATUSPAGE:
+            return self._status_update(item)
+        handle = {
+            Network.X: f"@{self._handle}",
+            Network.MASTODON: f"@{self._handle}@mastodon.example",
+            Network.BLUESKY: f"@{self._handle}.bsky.social",
+        }.get(network, "")
+        reply = (
+            '<div class="pub-reply">↳ Replying to the previous post</div>' if item.reply_to else ""
+        )
+        footer = {
+            Network.X: "💬 · 🔁 · ♡ · 📊",
+            Network.FACEBOOK: "👍 Like · 💬 Comment · ↗ Share",
+            Network.MASTODON: "↩ · 🔁 · ☆ · 🔖",
+            Network.BLUESKY: "💬 · 🔁 · ♡ · ⋯",
+            Network.LINKEDIN: "👍 Like · 💬 Comment · 🔁 Repost",
+        }.get(network, "")
+        visibility = " · 🌐" if network is Network.FACEBOOK else ""
+        return (
+            f'<article class="pub pub-{network.value}" id="outbox-{item.id}" '
+            f'data-network="{network.value}">{self._avatar()}<div class="pub-main">'
+            f'<div class="pub-who"><b>{escape(self._name)}</b> '
+            f'<span class="pub-handle">{escape(handle)}</span> '
+            f"{self._time(item.created_at)}{visibility}</div>{reply}"
+            f'<div class="pub-text">{_linkified(item.text)}</div>'
+            f'<div class="pub-foot"><span>{footer}</span>{self._length(network, item.text)}</div>'
+            f"</div></article>"
+        )
+
+    def _status_update(self, item: Published) -> str:
+        status = _STATUS_LABELS.get(item.status, item.status.title() or "Update")
+        return (
+            f'<article class="pub pub-statuspage" id="outbox-{item.id}" data-network="statuspage">'
+            f'<div class="sp-title">{escape(item.incident_title or "Incident")}</div>'
+            f'<div class="sp-update"><span class="sp-status sp-{escape(item.status)}">'
+            f"{escape(status)}</span> — {_linkified(item.text)}</div>"
+            f'<div class="pub-foot"><span>Posted {self._time(item.created_at)}</span>'
+            f"{self._length(Network.STATUSPAGE, item.text)}</div></article>"
+        )
+
+    def panels(self, published: list[Published]) -> str:
+        """A panel for every enabled network (and any other that has posts)."""
+        networks = list(self._config.enabled_channels)
+        networks += [
+            Network(p.network)
+            for p in published
+            if p.network in set(Network) and Network(p.network) not in networks
+        ]
+        html = []
+        for network in dict.fromkeys(networks):
+            posts = [p for p in published if p.network == network.value]
+            body = "".join(self.post(p) for p in posts) or (
+                '<p class="pub-none">Nothing published yet.</p>'
+            )
+            count = f"{len(posts)} post{'s' if len(posts) != 1 else ''}" if posts else ""
+            html.append(
+                f'<section class="net net-{network.value}" data-network="{network.value}">'
+                f'<h3><span class="net-mark">{_MARKS[network]}</span> '
+                f'{escape(NETWORK_LABELS[network])}<span class="net-count">{count}</span></h3>'
+                f"{body}</section>"
+            )
+        return "".join(html)

@@ -1,0 +1,79 @@
+"""Slack's Socket Mode, played locally: ``apps.connections.open`` hands out a WebSocket URL on
+the simulated workspace, which then sends envelopes (slash commands, interactions) and waits for
+the app's acknowledgement, as Slack's Socket Mode servers do."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+JsonDict = dict[str, Any]
+PATH = "/socket-mode"
+
+
+class SocketModeEndpoint:
+    def __init__(self, *, app_token: str) -> None:
+        self.app_token = app_token
+        self._sockets: list[web.WebSocketResponse] = []
+        self._acks: dict[str, asyncio.Future[JsonDict]] = {}
+        self._connected = asyncio.Event()
+
+    def open_connection(self, base_ws_url: str, token: str) -> JsonDict:
+        """The body of ``apps.connections.open``: needs the app-level token, not the bot's."""
+        if token != self.app_token:
+            return {"ok": False, "error": "invalid_auth"}
+        return {"ok": True, "url": f"{base_ws_url}{PATH}?ticket={secrets.token_hex(8)}"}
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(autoping=True)
+        await socket.prepare(request)
+        await socket.send_json(
+            {"type": "hello", "num_connections": 1, "debug_info": {"host": "crier-sandbox"}}
+        )
+        self._sockets.append(socket)
+        self._connected.set()
+        try:
+            async for message in socket:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                ack = json.loads(message.data)
+                waiter = self._acks.pop(str(ack.get("envelope_id")), None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(ack)
+        finally:
+            self._sockets.remove(socket)
+        return socket
+
+    async def wait_connected(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        async with asyncio.timeout(timeout):
+            await self._connected.wait()
+
+    async def send(
+        self,
+        envelope_type: str,
+        payload: JsonDict,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> JsonDict:
+        """Deliver one envelope to the connected app and return its acknowledgement."""
+        if not self._sockets:
+            raise RuntimeError("no app is connected by Socket Mode")
+        envelope_id = secrets.token_hex(8)
+        waiter: asyncio.Future[JsonDict] = asyncio.get_running_loop().create_future()
+        self._acks[envelope_id] = waiter
+        await self._sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": envelope_type,
+                "payload": payload,
+                "accepts_response_payload": envelope_type != "events_api",
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+        async with asyncio.timeout(timeout):
+            return await waiter

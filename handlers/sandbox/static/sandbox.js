@@ -1,0 +1,299 @@
+// The Crier sandbox page: polls the server's state and turns clicks and typing into its API calls.
+// Everything shown is rendered (and escaped) on the server; this script only swaps fragments in.
+"use strict";
+(() => {
+  const POLL_MS = 700;
+  const body = document.body;
+  const boot = JSON.parse(body.dataset.boot || "{}");
+  const commands = JSON.parse(body.dataset.commands || "[]");
+  const $ = (id) => document.getElementById(id);
+  const timeline = $("timeline");
+  const published = $("published");
+  const modalLayer = $("modal-layer");
+  const notice = $("notice");
+  const composer = $("composer");
+  const message = $("message");
+  const hint = $("command-hint");
+  const whoami = $("whoami");
+  const dialog = $("confirm");
+  let user = boot.user;
+  const channel = boot.channel;
+  const folded = new Set(); // threads the person folded
+  let last = { timeline: null, published: null, modal: null };
+  let timer = null;
+  let noticeTimer = null;
+
+  async function call(path, payload) {
+    const response = await fetch(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(payload),
+    });
+    return response.ok ? response.json() : { notice: `The sandbox answered ${response.status}.` };
+  }
+
+  function showNotice(text) {
+    if (!text) return;
+    notice.textContent = text;
+    notice.hidden = false;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => { notice.hidden = true; }, 10000);
+  }
+
+  // ----- times: messages in the reader's own zone, as Slack shows them -----
+  function localize(root) {
+    for (const el of root.querySelectorAll("time.msg-time")) {
+      const at = new Date(el.getAttribute("datetime"));
+      el.textContent = at.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+      el.title = at.toLocaleString();
+    }
+    for (const el of root.querySelectorAll("time.bk-date")) {
+      const at = new Date(el.getAttribute("datetime"));
+      const format = el.dataset.format || "{time}";
+      el.textContent = format
+        .replace(/\{time(_secs)?\}/g, (_, s) => at.toLocaleTimeString([], s
+          ? { hour: "numeric", minute: "2-digit", second: "2-digit" }
+          : { hour: "numeric", minute: "2-digit" }))
+        .replace(/\{date_num\}/g, at.toISOString().slice(0, 10))
+        .replace(/\{date\w*\}/g, at.toLocaleDateString());
+      el.title = at.toLocaleString();
+    }
+    for (const el of root.querySelectorAll("time.pub-time")) {
+      el.title = new Date(el.getAttribute("datetime")).toLocaleString();
+    }
+  }
+
+  function applyFolds() {
+    for (const thread of timeline.querySelectorAll(".thread")) {
+      thread.classList.toggle("folded", folded.has(thread.dataset.thread));
+    }
+  }
+
+  // ----- state -----
+  async function refresh() {
+    const query = new URLSearchParams({ user, channel });
+    const response = await fetch(`/api/state?${query}`, { cache: "no-store" });
+    if (!response.ok) return;
+    const state = await response.json();
+    if (state.timeline !== last.timeline) {
+      const atBottom = timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 80;
+      timeline.innerHTML = state.timeline;
+      applyFolds();
+      localize(timeline);
+      if (atBottom || last.timeline === null) timeline.scrollTop = timeline.scrollHeight;
+      last.timeline = state.timeline;
+    }
+    if (state.clock) $("clock-now").textContent = state.clock;
+    if (state.published !== last.published) {
+      published.innerHTML = state.published;
+      localize(published);
+      last.published = state.published;
+    }
+    const modalKey = state.modal ? `${state.modal.id}/${state.modal.hash}` : "";
+    if (modalKey !== last.modal) {
+      modalLayer.innerHTML = state.modal ? state.modal.html : "";
+      modalLayer.hidden = !state.modal;
+      if (state.modal) {
+        localize(modalLayer);
+        const first = modalLayer.querySelector("input, textarea, select");
+        if (first) first.focus();
+      }
+      last.modal = modalKey;
+    }
+  }
+
+  async function tick() {
+    try { await refresh(); } catch (error) { /* the server restarts: try again soon */ }
+    timer = setTimeout(tick, POLL_MS);
+  }
+
+  function refreshSoon() {
+    clearTimeout(timer);
+    tick();
+  }
+
+  // ----- the message box -----
+  function showHint() {
+    const text = message.value;
+    const word = text.split(/\s/, 1)[0].toLowerCase();
+    const matches = text.startsWith("/")
+      ? commands.filter((c) => c.command.startsWith(word) || word.startsWith(c.command))
+      : [];
+    hint.replaceChildren();
+    for (const c of matches) {
+      const row = document.createElement("div");
+      const name = document.createElement("b");
+      name.textContent = c.command;
+      row.append(name, ` ${c.hint}`);
+      const about = document.createElement("small");
+      about.textContent = c.description;
+      row.append(about);
+      hint.append(row);
+    }
+    hint.hidden = matches.length === 0;
+  }
+
+  composer.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = message.value;
+    if (!text.trim()) return;
+    message.value = "";
+    showHint();
+    const outcome = await call("/api/command", { user, channel, text });
+    showNotice(outcome.notice);
+    refreshSoon();
+  });
+  message.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      composer.requestSubmit();
+    }
+  });
+  message.addEventListener("input", showHint);
+
+  // ----- buttons in messages, with Slack's confirm dialog -----
+  function confirmFirst(spec) {
+    return new Promise((resolve) => {
+      $("confirm-title").textContent = spec.title;
+      $("confirm-text").textContent = spec.text;
+      $("confirm-ok").textContent = spec.confirm;
+      $("confirm-ok").className = `bk-btn ${spec.style === "danger" ? "bk-danger" : "bk-primary"}`;
+      $("confirm-deny").textContent = spec.deny;
+      dialog.returnValue = "";
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+      dialog.showModal();
+    });
+  }
+
+  async function clickButton(button) {
+    const holder = button.closest(".msg");
+    if (!holder) return;
+    if (button.dataset.confirm && !(await confirmFirst(JSON.parse(button.dataset.confirm)))) {
+      return;
+    }
+    button.disabled = true;
+    try {
+      const outcome = await call("/api/action", {
+        user,
+        channel: holder.dataset.channel,
+        ts: holder.dataset.ts,
+        block_id: button.dataset.blockId,
+        action_id: button.dataset.actionId,
+      });
+      showNotice(outcome.notice);
+    } finally {
+      button.disabled = false;
+      refreshSoon();
+    }
+  }
+
+  document.addEventListener("click", (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+    const toggle = target.closest(".thread-toggle");
+    if (toggle) {
+      const ts = toggle.closest(".thread").dataset.thread;
+      if (folded.has(ts)) folded.delete(ts); else folded.add(ts);
+      applyFolds();
+      return;
+    }
+    const button = target.closest("button[data-action-id]");
+    if (button && timeline.contains(button)) {
+      clickButton(button);
+      return;
+    }
+    const close = target.closest("[data-close]");
+    if (close && modalLayer.contains(close)) {
+      const form = close.closest("form.modal");
+      modalLayer.hidden = true;
+      call("/api/close", { user, view_id: form.dataset.viewId }).then(refreshSoon);
+      return;
+    }
+    const link = target.closest("a.side-channel");
+    if (link) {
+      event.preventDefault();
+      location.href = `/?${new URLSearchParams({ channel: link.dataset.channel, user })}`;
+    }
+  });
+
+  // ----- modals -----
+  function entered(form) {
+    const values = {};
+    for (const box of form.querySelectorAll(".bk-input")) {
+      const id = box.dataset.blockId;
+      if (box.dataset.type === "checkboxes") {
+        values[id] = [...box.querySelectorAll("input:checked")].map((i) => i.value);
+      } else if (box.dataset.type === "radio_buttons") {
+        const chosen = box.querySelector("input:checked");
+        values[id] = chosen ? chosen.value : "";
+      } else {
+        const field = box.querySelector("input, textarea, select");
+        values[id] = field ? field.value : "";
+      }
+    }
+    return values;
+  }
+
+  function showErrors(form, errors) {
+    for (const box of form.querySelectorAll(".bk-input")) {
+      const text = (errors || {})[box.dataset.blockId];
+      const slot = box.querySelector(".bk-error");
+      slot.textContent = text || "";
+      slot.hidden = !text;
+      box.classList.toggle("has-error", Boolean(text));
+    }
+    const first = form.querySelector(".has-error");
+    if (first) first.scrollIntoView({ block: "center" });
+  }
+
+  modalLayer.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target.closest("form.modal");
+    const submit = form.querySelector("button[type=submit]");
+    if (submit) submit.disabled = true;
+    try {
+      const outcome = await call("/api/submit", {
+        user, view_id: form.dataset.viewId, values: entered(form),
+      });
+      showErrors(form, outcome.errors);
+      const problem = form.querySelector(".modal-error");
+      problem.textContent = outcome.notice || "";
+      problem.hidden = !outcome.notice;
+      if (outcome.closed) modalLayer.hidden = true;
+    } finally {
+      if (submit) submit.disabled = false;
+      refreshSoon();
+    }
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || modalLayer.hidden || dialog.open) return;
+    const close = modalLayer.querySelector("[data-close]");
+    if (close) close.click();
+  });
+
+  // ----- the clock: jump ahead so reminders come due -----
+  for (const button of document.querySelectorAll(".clock-jump")) {
+    button.addEventListener("click", async () => {
+      const outcome = await call("/api/clock", { minutes: Number(button.dataset.minutes) });
+      showNotice(outcome.notice);
+      refreshSoon();
+    });
+  }
+
+  // ----- who am I -----
+  whoami.addEventListener("change", () => {
+    user = whoami.value;
+    const name = whoami.options[whoami.selectedIndex].text.split(" — ")[0];
+    $("side-me").textContent = name;
+    history.replaceState(null, "", `/?${new URLSearchParams({ channel, user })}`);
+    last = { timeline: null, published: null, modal: null };
+    refreshSoon();
+  });
+
+  localize(document);
+  applyFolds();
+  timeline.scrollTop = timeline.scrollHeight;
+  last.modal = modalLayer.hidden ? "" : null;
+  timer = setTimeout(tick, POLL_MS);
+})();

@@ -1,0 +1,409 @@
+"""A simulated Slack workspace: a real aiohttp server on 127.0.0.1 that plays Slack's Web API.
+
+The test suite points slack_sdk's client (and so a bolt ``AsyncApp``) at it; ``crier sandbox``
+shows its state in a browser. It records every call, keeps what Slack would keep (messages,
+threads, ephemerals, open modals) and can be told to fail, rate-limit or slow down::
+
+    async with SlackWorkspace(channels={"C0INCIDENT": "incidents"}) as slack:
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+        await client.chat_postMessage(channel="C0INCIDENT", text="Database down")
+        assert slack.messages("C0INCIDENT")[0]["text"] == "Database down"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import secrets
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Literal
+
+from aiohttp import web
+
+from handlers.sandbox.socket_mode import PATH as SOCKET_MODE_PATH
+from handlers.sandbox.socket_mode import SocketModeEndpoint
+from handlers.sandbox.workspace_api import API_METHODS, apply_response, bearer_token, read_args
+from handlers.sandbox.workspace_state import JsonDict, SlackError, WorkspaceState
+
+RESPONSE_URL_USES = 5
+
+__all__ = ["RecordedCall", "RecordedResponse", "SlackError", "SlackWorkspace", "WorkspaceEvent"]
+
+
+@dataclass
+class RecordedCall:
+    """One Web API request and the answer it got."""
+
+    method: str
+    args: JsonDict
+    headers: dict[str, str]
+    status: int = 200
+    response: JsonDict = field(default_factory=dict)
+    at: float = field(default_factory=time.time)
+
+    @property
+    def ok(self) -> bool:
+        """Whether Slack said ``"ok": true``."""
+        return self.status == 200 and bool(self.response.get("ok"))
+
+
+@dataclass
+class RecordedResponse:
+    """One POST to a response_url."""
+
+    url: str
+    body: JsonDict
+    headers: dict[str, str]
+    status: int = 200
+    at: float = field(default_factory=time.time)
+
+
+WorkspaceEvent = RecordedCall | RecordedResponse
+
+
+@dataclass
+class _Fault:
+    kind: Literal["error", "rate_limit", "server_error"]
+    error: str = ""
+    status: int = 200
+    retry_after: int = 0
+
+
+@dataclass
+class _ResponseUrl:
+    channel: str | None
+    user: str | None
+    message_ts: str | None
+    uses: int = 0
+
+
+class SlackWorkspace:
+    """A fake Slack Web API on ``127.0.0.1`` (a free port), in memory, for one event loop."""
+
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-test-token",  # noqa: S107 - a fake token for a fake Slack
+        team_id: str = "T0CRIER01",
+        bot_user_id: str = "U0CRIERBOT",
+        users: dict[str, str] | None = None,
+        usergroups: dict[str, list[str]] | None = None,
+        channels: dict[str, str] | None = None,
+        bot_id: str = "B0CRIERBOT",
+        app_id: str = "A0CRIERAPP",
+        team_domain: str = "crier-sandbox",
+        bot_name: str = "crier",
+        app_token: str = "xapp-test-token",  # noqa: S107 - a fake token for a fake Slack
+    ) -> None:
+        self.bot_token = bot_token
+        self.socket_mode = SocketModeEndpoint(app_token=app_token)
+        self.state = WorkspaceState(
+            team_id=team_id,
+            team_domain=team_domain,
+            bot_user_id=bot_user_id,
+            bot_id=bot_id,
+            app_id=app_id,
+            bot_name=bot_name,
+            users=users,
+            usergroups=usergroups,
+            channels=channels,
+        )
+        self.calls: list[RecordedCall] = []
+        self.responses: list[RecordedResponse] = []
+        self._faults: defaultdict[str, deque[_Fault]] = defaultdict(deque)
+        self._delays: dict[str, float] = {}
+        self._response_urls: dict[str, _ResponseUrl] = {}
+        self._subscribers: list[asyncio.Queue[WorkspaceEvent]] = []
+        self._changed = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+    # ----- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen on 127.0.0.1, on a port the OS picks."""
+        self._changed = asyncio.Event()  # bound to the loop the server runs in
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/response/{response_id}", self._handle_response_url)
+        app.router.add_get(SOCKET_MODE_PATH, self.socket_mode.handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self._port = int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        """Close the server."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self._runner, self._port = None, None
+
+    async def __aenter__(self) -> SlackWorkspace:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        if self._port is None:
+            raise RuntimeError("SlackWorkspace is not started: await start() or use async with")
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base for ``AsyncWebClient(base_url=...)``, ending in ``/api/``."""
+        return f"{self.base_url}/api/"
+
+    # ----- what happened --------------------------------------------------------------------
+
+    def calls_to(self, method: str, *, ok: bool | None = None) -> list[RecordedCall]:
+        """Calls to one method, in order; ``ok=True`` keeps only the successful ones."""
+        return [c for c in self.calls if c.method == method and ok in (None, c.ok)]
+
+    async def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline per wait reads best in tests
+        *,
+        ok: bool | None = None,
+    ) -> list[RecordedCall]:
+        """Wait until ``method`` has been called ``count`` times; returns those calls.
+
+        Raises TimeoutError naming every call made so far.
+        """
+
+        def describe() -> str:
+            seen = len(self.calls_to(method, ok=ok))
+            return (
+                f"expected {count} call(s) to {method} within {timeout}s, got {seen}; "
+                f"calls so far: {self._summary()}"
+            )
+
+        await self._wait_until(
+            lambda: len(self.calls_to(method, ok=ok)) >= count, timeout, describe
+        )
+        return self.calls_to(method, ok=ok)
+
+    async def wait_for_response(
+        self,
+        url: str | None = None,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> list[JsonDict]:
+        """Wait until ``count`` POSTs reached ``url`` (any response_url if None); returns
+        their bodies, as `responses_for` does."""
+
+        def matching() -> list[JsonDict]:
+            return [r.body for r in self.responses if url in (None, r.url)]
+
+        def describe() -> str:
+            return (
+                f"expected {count} POST(s) to {url or 'a response_url'} within {timeout}s, "
+                f"got {len(matching())}; calls so far: {self._summary()}"
+            )
+
+        await self._wait_until(lambda: len(matching()) >= count, timeout, describe)
+        return matching()
+
+    def responses_for(self, url: str) -> list[JsonDict]:
+        """The bodies POSTed to one response_url, in order."""
+        return [r.body for r in self.responses if r.url == url]
+
+    def messages(self, channel: str) -> list[JsonDict]:
+        """A channel's top-level messages as they are now (updates applied), oldest first."""
+        return self.state.messages(channel)
+
+    def thread(self, channel: str, ts: str) -> list[JsonDict]:
+        """The replies in the thread under message ``ts``, oldest first."""
+        return self.state.thread(channel, ts)
+
+    def ephemerals(self, user: str | None = None) -> list[JsonDict]:
+        """Ephemeral messages (``channel``, ``user``, ``text``, ``blocks``, ``message_ts``)."""
+        return self.state.ephemerals(user)
+
+    @property
+    def open_views(self) -> dict[str, JsonDict]:
+        """Open modal views by view id, as Slack returned them."""
+        return self.state.open_views
+
+    def subscribe(self) -> asyncio.Queue[WorkspaceEvent]:
+        """A queue that receives every call and response_url POST from now on."""
+        queue: asyncio.Queue[WorkspaceEvent] = asyncio.Queue()
+        self._subscribers.append(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[WorkspaceEvent]) -> None:
+        """Stop feeding a queue from `subscribe`."""
+        if queue in self._subscribers:
+            self._subscribers.remove(queue)
+
+    # ----- acting as Slack's users ----------------------------------------------------------
+
+    def new_response_url(
+        self, *, channel: str | None = None, user: str | None = None, message_ts: str | None = None
+    ) -> str:
+        """A response_url on this server, good for 5 POSTs.
+
+        With ``channel`` set, its POSTs also act on the workspace as Slack's would:
+        ``response_type: in_channel`` posts, ``replace_original``/``delete_original`` act on
+        ``message_ts``, anything else is an ephemeral to ``user``.
+        """
+        response_id = secrets.token_hex(8)
+        self._response_urls[response_id] = _ResponseUrl(channel, user, message_ts)
+        return f"{self.base_url}/response/{response_id}"
+
+    def issue_trigger_id(self) -> str:
+        """A trigger_id that, like Slack's, works once and only for 3 seconds."""
+        return self.state.issue_trigger_id()
+
+    def post_as_user(
+        self, channel: str, *, user: str, text: str, thread_ts: str | None = None
+    ) -> JsonDict:
+        """Put a message from a person into a channel (the bot may not edit it)."""
+        return copy.deepcopy(self.state.post(channel, user=user, text=text, thread_ts=thread_ts))
+
+    def close_view(self, view_id: str) -> None:
+        """Close a modal view and those pushed above it, as a submit or cancel would."""
+        self.state.close_view(view_id)
+
+    # ----- fault injection ------------------------------------------------------------------
+
+    def fail_next(self, method: str, error: str = "invalid_auth", times: int = 1) -> None:
+        """Answer the next ``times`` calls to ``method`` with ``{"ok": false, "error": error}``."""
+        self._faults[method].extend(_Fault("error", error=error) for _ in range(times))
+
+    def rate_limit_next(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        """Answer the next calls with HTTP 429, ``Retry-After`` and error ``ratelimited``."""
+        fault = _Fault("rate_limit", error="ratelimited", status=429, retry_after=retry_after)
+        self._faults[method].extend(copy.copy(fault) for _ in range(times))
+
+    def server_error_next(self, method: str, status: int = 500, times: int = 1) -> None:
+        """Answer the next calls with an HTTP 5xx."""
+        fault = _Fault("server_error", error="internal_error", status=status)
+        self._faults[method].extend(copy.copy(fault) for _ in range(times))
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Add latency to every call to ``method`` (``"*"``: all methods; 0 removes it)."""
+        if seconds > 0:
+            self._delays[method] = seconds
+        else:
+            self._delays.pop(method, None)
+
+    def reset(self, *, state: bool = False) -> None:
+        """Forget recorded calls and responses, faults and delays; ``state=True`` also wipes
+        messages, ephemerals and views."""
+        self.calls.clear()
+        self.responses.clear()
+        self._faults.clear()
+        self._delays.clear()
+        if state:
+            self.state.clear()
+
+    # ----- HTTP -----------------------------------------------------------------------------
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await read_args(request)
+        token = bearer_token(request) or args.get("token")
+        args.pop("token", None)
+        latency = self._delays.get(method, self._delays.get("*", 0.0))
+        if latency:
+            await asyncio.sleep(latency)
+        status, body, headers = self._answer(method, args, str(token or ""))
+        call = RecordedCall(method, args, dict(request.headers), status, copy.deepcopy(body))
+        self._record(call)
+        return web.json_response(body, status=status, headers=headers)
+
+    def _answer(
+        self, method: str, args: JsonDict, token: str
+    ) -> tuple[int, JsonDict, dict[str, str]]:
+        if method == "apps.connections.open":
+            ws_url = self.base_url.replace("http://", "ws://", 1)
+            return 200, self.socket_mode.open_connection(ws_url, token), {}
+        if method not in API_METHODS:
+            return 200, {"ok": False, "error": "unknown_method", "req_method": method}, {}
+        if not token:
+            return 200, {"ok": False, "error": "not_authed"}, {}
+        if token != self.bot_token:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        faults = self._faults.get(method)
+        if faults:
+            fault = faults.popleft()
+            headers = {"Retry-After": str(fault.retry_after)} if fault.kind == "rate_limit" else {}
+            return fault.status, {"ok": False, "error": fault.error}, headers
+        try:
+            return 200, {"ok": True, **API_METHODS[method](self.state, args)}, {}
+        except SlackError as refusal:
+            return 200, refusal.body(), {}
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        response_id = request.match_info["response_id"]
+        body = await read_args(request)
+        target = self._response_urls.get(response_id)
+        status, text = 200, "ok"
+        if target is None:
+            status, text = 404, "no_service"
+        elif target.uses >= RESPONSE_URL_USES:
+            status, text = 404, "used_url"
+        elif not any(body.get(k) for k in ("text", "blocks", "attachments", "delete_original")):
+            status, text = 400, "no_text"
+        else:
+            target.uses += 1
+            try:
+                apply_response(
+                    self.state,
+                    body,
+                    channel=target.channel,
+                    user=target.user,
+                    message_ts=target.message_ts,
+                )
+            except SlackError as refusal:
+                status, text = 400, refusal.error
+        url = f"{self.base_url}/response/{response_id}"
+        self._record(RecordedResponse(url, body, dict(request.headers), status))
+        return web.Response(status=status, text=text)
+
+    # ----- plumbing -------------------------------------------------------------------------
+
+    def _record(self, event: WorkspaceEvent) -> None:
+        if isinstance(event, RecordedCall):
+            self.calls.append(event)
+        else:
+            self.responses.append(event)
+        self._changed.set()
+        for queue in self._subscribers:
+            queue.put_nowait(event)
+
+    async def _wait_until(
+        self,
+        done: Callable[[], bool],
+        timeout: float,  # noqa: ASYNC109
+        describe: Callable[[], str],
+    ) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                while not done():
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            raise TimeoutError(describe()) from None
+
+    def _summary(self) -> str:
+        parts = [
+            c.method if c.ok else f"{c.method} ({c.response.get('error')})" for c in self.calls
+        ]
+        parts += [f"response_url ({r.status})" for r in self.responses]
+        return ", ".join(parts) or "none"

@@ -1,0 +1,131 @@
+"""The HTTP server of ``crier serve``: Slack, Teams, health, the outbox, and the workers."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from bot import calendar
+from bot.cards import cards_folder, read_card
+from bot.config import CrierConfig, Settings, load_config
+from bot.core import Core, build_core
+from bot.models import OutboxPost
+from bot.ports import Clock
+from bot.publishing.credentials import NetworkCredentials
+from bot.redaction import Redactor, redact_logs
+from bot.schema import ensure_current
+from bot.store import Store, open_store
+from handlers.slack.app import SlackSide, build_slack
+from handlers.teams.app import TeamsSide, build_teams
+
+log = logging.getLogger(__name__)
+
+CORE_KEY = web.AppKey("core", Core)
+MAX_BODY = 1024 * 1024  # Slack sends far less; anything larger is refused with 413
+
+
+@dataclass
+class Crier:
+    """Everything one process runs, built in one place and passed in."""
+
+    core: Core
+    slack: SlackSide | None
+    web: web.Application
+    teams: TeamsSide | None = None
+
+
+async def healthz(request: web.Request) -> web.Response:
+    core = request.app[CORE_KEY]
+    try:
+        await core.store.run(lambda s: s.connection().exec_driver_sql("SELECT 1"))
+    except Exception as exc:
+        log.warning("health check: database unavailable: %s", type(exc).__name__)
+        return web.json_response({"ok": False, "database": "unavailable"}, status=503)
+    return web.json_response({"ok": True, "database": "ok"})
+
+
+async def outbox_entry(request: web.Request) -> web.Response:
+    core = request.app[CORE_KEY]
+    try:
+        entry_id = int(request.match_info["entry_id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    entry = await core.store.run(lambda s: s.get(OutboxPost, entry_id))
+    if entry is None:
+        raise web.HTTPNotFound()
+    page = (
+        f"<!doctype html><meta charset=utf-8><title>Outbox #{entry.id}</title>"
+        f"<h1>{html.escape(entry.network)} (dry run)</h1>"
+        f"<p>{html.escape(entry.created_at.isoformat())}</p>"
+        f"<pre style='white-space:pre-wrap'>{html.escape(entry.text)}</pre>"
+    )
+    return web.Response(text=page, content_type="text/html")
+
+
+async def card_image(request: web.Request) -> web.Response:
+    """A status card (``/cards/{name}.png``, or ``.jpg`` for Instagram), public by design."""
+    core = request.app[CORE_KEY]
+    name, ext = request.match_info["name"], request.match_info["ext"]
+    data = await asyncio.to_thread(read_card, cards_folder(core.settings), name, ext)
+    if data is None:
+        raise web.HTTPNotFound()
+    kind = "image/png" if ext == "png" else "image/jpeg"
+    # A card's name is the hash of what it shows, so it never changes.
+    cache = {"Cache-Control": "public, max-age=604800, immutable"}
+    return web.Response(body=data, content_type=kind, headers=cache)
+
+
+def build_crier(
+    *,
+    settings: Settings,
+    config: CrierConfig,
+    store: Store,
+    clock: Clock | None = None,
+    core: Core | None = None,
+) -> Crier:
+    """Wire the core, Slack, Teams and the web routes; nothing runs until the app starts."""
+    core = core or build_core(settings=settings, config=config, store=store, clock=clock)
+    # Defence in depth: a secret reaching a log line anyway (an echoed token) is masked.
+    redact_logs(Redactor.from_settings(settings, NetworkCredentials()))
+    slack = build_slack(core, settings)
+    teams = build_teams(core, settings)
+    app = web.Application(client_max_size=MAX_BODY)
+    app[CORE_KEY] = core
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/outbox/{entry_id}", outbox_entry)
+    app.router.add_get("/cards/{name:[0-9a-f]{32}}.{ext:png|jpg}", card_image)
+    if slack is not None:
+        app.router.add_post("/slack/events", slack.handle)
+    app.router.add_post("/api/messages", teams.handle)
+
+    async def workers(_app: web.Application) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        tasks = [
+            asyncio.create_task(core.worker.run_forever(stop)),
+            asyncio.create_task(core.scheduler.run_forever(stop)),
+        ]
+        yield
+        stop.set()
+        await asyncio.gather(*tasks)
+        await core.close()
+
+    app.cleanup_ctx.append(workers)
+    return Crier(core=core, slack=slack, web=app, teams=teams)
+
+
+def open_crier(settings: Settings, *, clock: Clock | None = None) -> Crier:
+    """From settings to a ready process: config checked, database brought up to date."""
+    config = load_config(settings.resolved_config_path())
+    store = open_store(settings.database_url)
+    log.info(ensure_current(store))
+    with store.transaction() as session:
+        added = calendar.sync_from_config(session, config=config, now=datetime.now(UTC))
+    if added:
+        log.info("scheduled %d calendar post(s) from crier.yml", added)
+    return build_crier(settings=settings, config=config, store=store, clock=clock)

@@ -1,0 +1,1 @@
+"""Slack: bolt AsyncApp listeners, Block Kit builders and the thread presenter."""

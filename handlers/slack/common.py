@@ -1,0 +1,124 @@
+"""What every Slack listener shares: who acted, where, and how answers reach them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from slack_bolt.async_app import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import CrierError, InvalidInput
+from bot.ports import Actor
+from bot.store import is_unreachable
+from handlers.slack import forms
+from handlers.slack.modals import INT_MAX
+from handlers.slack.presenter import SlackPresenter
+from handlers.slack.text import escape
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+PLATFORM = "slack"
+OOPS = (
+    "Something went wrong on Crier's side and nothing was published. "
+    "The details are in Crier's log; please try again."
+)
+DATABASE_DOWN = (
+    "Crier could not reach its database, so nothing was saved or published. "
+    "Please try again in a minute."
+)
+
+
+def actor_of(user: dict[str, Any]) -> Actor:
+    return Actor(
+        platform=PLATFORM,
+        user_id=str(user.get("id", "")),
+        name=user.get("username") or user.get("name"),
+    )
+
+
+def to_int(value: Any) -> int | None:
+    """A button's value as a number; None if it is not one the database could hold."""
+    try:
+        number = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return number if abs(number) <= INT_MAX else None
+
+
+def where(body: dict[str, Any]) -> tuple[str, str | None]:
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
+    return str(channel), container.get("thread_ts") or container.get("message_ts")
+
+
+async def guard(work: Awaitable[None], tell: Callable[[str], Awaitable[None]]) -> None:
+    """Run the work after the ack; whatever fails reaches the person, not only the log."""
+    try:
+        await work
+    except CrierError as exc:
+        log.info("refused: %s", exc.message)
+        await tell(escape(exc.message))  # it may quote what the person typed
+    except Exception as exc:
+        await tell(_unexpected(exc, "listener failed"))
+
+
+def _unexpected(exc: Exception, what: str) -> str:
+    """Log an unexpected failure; what the person is told about it."""
+    if is_unreachable(exc):
+        log.error("%s: the database could not be reached: %s", what, getattr(exc, "orig", exc))
+        return DATABASE_DOWN
+    log.exception(what)
+    return OOPS
+
+
+def input_blocks(view: dict[str, Any]) -> list[str]:
+    blocks = view.get("blocks")
+    return [
+        b["block_id"]
+        for b in (blocks if isinstance(blocks, list) else [])
+        if isinstance(b, dict) and b.get("type") == "input" and isinstance(b.get("block_id"), str)
+    ]
+
+
+async def submit(ack: AsyncAck, view: dict[str, Any], work: Callable[[], Awaitable[T]]) -> T | None:
+    """A modal submission: errors go back onto the form's fields, success closes it."""
+    try:
+        result = await work()
+    except CrierError as exc:
+        error = exc if isinstance(exc, InvalidInput) else InvalidInput(exc.message)
+        await ack(
+            response_action="errors", errors=forms.field_errors(error, block_ids=input_blocks(view))
+        )
+        return None
+    except Exception as exc:
+        told = _unexpected(exc, "modal submission failed")
+        await ack(
+            response_action="errors",
+            errors=forms.field_errors(InvalidInput(told), block_ids=input_blocks(view)),
+        )
+        return None
+    await ack()
+    return result
+
+
+async def discard(work: Awaitable[Any]) -> None:
+    await work
+
+
+def teller(
+    presenter: SlackPresenter, body: dict[str, Any], *, channel: str | None = None
+) -> Callable[[str], Awaitable[None]]:
+    found, thread = where(body)
+    channel = channel or found
+    user = str((body.get("user") or {}).get("id", ""))
+
+    async def tell(message: str) -> None:
+        await presenter.tell(channel_id=channel, user_id=user, text=message, thread_ts=thread)
+
+    return tell
+
+
+async def open_modal(client: AsyncWebClient, trigger_id: Any, view: dict[str, Any]) -> None:
+    await client.views_open(trigger_id=str(trigger_id or ""), view=view)

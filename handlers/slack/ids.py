@@ -1,0 +1,53 @@
+"""Every action_id, callback_id and block_id Crier uses in Slack, defined once."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+COMMAND = "/outage"
+
+
+class Action(StrEnum):
+    POST_UPDATE = "incident_post_update"
+    RESOLVE = "incident_resolve"
+    APPROVE = "draft_approve"
+    EDIT = "draft_edit"
+    REJECT = "draft_reject"
+    RETRY = "delivery_retry"
+    CONFIRM = "delivery_confirm"
+    SNOOZE = "reminder_snooze"
+    CALENDAR_POST = "calendar_post_now"
+    CALENDAR_SKIP = "calendar_skip"
+    OPEN_LINK = "delivery_open_link"
+
+
+class View(StrEnum):
+    DECLARE = "incident_declare"
+    UPDATE = "incident_update"
+    RESOLVE = "incident_resolve_form"
+    EDIT = "draft_edit_form"
+    REJECT = "draft_reject_form"
+    CALENDAR = "calendar_add_form"
+
+
+class Field(StrEnum):
+    """Block ids of modal inputs; the action id inside each is ``value``."""
+
+    SERVICE = "service"
+    SUMMARY = "summary"
+    SEVERITY = "severity"
+    STATUS = "status"
+    USERS_SEE = "what_users_see"
+    DOING = "what_we_are_doing"
+    NEXT_UPDATE = "next_update_minutes"
+    CHANNELS = "channels"
+    WHAT_HAPPENED = "what_happened"
+    STILL_TROUBLE = "still_having_trouble"
+    REASON = "reason"
+    CALENDAR_TEXT = "calendar_text"
+    CALENDAR_DATE = "calendar_date"
+    CALENDAR_TIME = "calendar_time"
+
+
+INPUT_ACTION = "value"
+TEXT_BLOCK_PREFIX = "text_"  # edit modal: one block per channel, "text_x", "text_mastodon" …

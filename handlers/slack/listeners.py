@@ -1,0 +1,298 @@
+"""Bolt listeners: each parses the request, calls one core use case and renders the answer.
+
+Every listener acks first (or, for modal submissions, after a quick validation so errors can
+show on the field); the slow work follows the ack.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import Core
+from bot.errors import CrierError, InvalidInput
+from bot.ports import Actor
+from bot.requests import DeclareRequest, parse_quick_declare
+from bot.views import Draft, IncidentView
+from handlers.slack import forms, modals
+from handlers.slack.calendar import calendar_modal, register_calendar
+from handlers.slack.common import (
+    actor_of,
+    discard,
+    guard,
+    open_modal,
+    submit,
+    teller,
+    to_int,
+    where,
+)
+from handlers.slack.help import HELP, USAGE, incident_list
+from handlers.slack.ids import COMMAND, Action, View
+from handlers.slack.presenter import SlackPresenter
+from handlers.slack.text import escape, unescape
+
+log = logging.getLogger(__name__)
+SLACK_HINTS = {
+    "not_in_channel": " Invite Crier to the comms channel (/invite @Crier) and try again.",
+    "channel_not_found": " Check `slack.comms_channel` in crier.yml, and invite Crier there.",
+    "invalid_auth": " Crier's Slack token is not valid: check SLACK_BOT_TOKEN.",
+    "token_revoked": " Crier's Slack token was revoked: reinstall the app.",
+    "account_inactive": " Crier's Slack token was revoked: reinstall the app.",
+}
+
+
+def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
+    config = core.config
+    register_calendar(app, core=core, presenter=presenter)
+
+    def comms_channel(fallback: str) -> str:
+        return config.slack.comms_channel or fallback
+
+    @app.command(COMMAND)
+    async def outage(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        text = unescape(str(command.get("text") or "")).strip()
+        verb = text.split(maxsplit=1)[0].lower() if text else ""
+        actor = actor_of({"id": command.get("user_id"), "name": command.get("user_name")})
+        channel = str(command.get("channel_id") or "")
+
+        async def tell(message: str) -> None:
+            await respond(text=message, response_type="ephemeral", replace_original=False)
+
+        if not text:
+            await ack()
+            await guard(
+                open_modal(
+                    client,
+                    command.get("trigger_id"),
+                    modals.declare_modal(config, channel_id=channel),
+                ),
+                tell,
+            )
+        elif verb in {"help", "?", "-h", "--help"}:
+            await ack(text=HELP, response_type="ephemeral")
+        elif verb == "list":
+            await ack()
+            await guard(_list(core, tell), tell)
+        elif verb == "calendar":
+            await ack()
+            today = core.clock.now().astimezone(config.organisation.zone).date()
+            await guard(
+                open_modal(client, command.get("trigger_id"), calendar_modal(config, today=today)),
+                tell,
+            )
+        elif ":" in text:
+            try:  # a quick check before the ack, so a typo is answered at once
+                request = parse_quick_declare(text, config)
+            except InvalidInput as exc:
+                await ack(text=escape(exc.message), response_type="ephemeral")
+                return
+            await ack(text="Drafting the posts…", response_type="ephemeral")
+            await guard(_declare(core, presenter, actor, request, comms_channel(channel)), tell)
+        else:
+            await ack(text=USAGE, response_type="ephemeral")
+
+    @app.view(View.DECLARE)
+    async def declared(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        form = modals.Submission(view)
+        draft = await submit(
+            ack,
+            view,
+            lambda: core.declare(actor_of(body["user"]), forms.declare_request(form, config)),
+        )
+        if draft is None:
+            return
+        channel = comms_channel(str(form.metadata.get("channel_id") or ""))
+
+        await guard(
+            _start_thread(core, presenter, draft, channel),
+            teller(presenter, body, channel=channel),
+        )
+
+    @app.action(Action.POST_UPDATE)
+    async def post_update(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        channel, _ = where(body)
+
+        async def work() -> None:
+            incident = await core.open_incident(to_int(action.get("value")) or 0)
+            await open_modal(
+                client, body.get("trigger_id"), modals.update_modal(incident, channel_id=channel)
+            )
+
+        await guard(work(), teller(presenter, body))
+
+    @app.action(Action.RESOLVE)
+    async def resolve(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        channel, _ = where(body)
+
+        async def work() -> None:
+            incident = await core.open_incident(to_int(action.get("value")) or 0)
+            await open_modal(
+                client, body.get("trigger_id"), modals.resolve_modal(incident, channel_id=channel)
+            )
+
+        await guard(work(), teller(presenter, body))
+
+    @app.view(View.UPDATE)
+    async def updated(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        form = modals.Submission(view)
+        await submit(
+            ack,
+            view,
+            lambda: core.draft_update(
+                actor_of(body["user"]),
+                form.metadata_int("incident_id") or 0,
+                forms.update_request(form),
+            ),
+        )
+
+    @app.view(View.RESOLVE)
+    async def resolved(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        form = modals.Submission(view)
+        outcome = await submit(
+            ack,
+            view,
+            lambda: core.draft_resolution(
+                actor_of(body["user"]),
+                form.metadata_int("incident_id") or 0,
+                forms.resolve_request(form),
+            ),
+        )
+        if isinstance(outcome, IncidentView):
+            channel = str(form.metadata.get("channel_id") or "")
+            await teller(presenter, body, channel=channel)(
+                f"Incident #{outcome.id} is closed. Nothing about it was ever published, "
+                "so there is no all-clear to post."
+            )
+
+    @app.action(Action.APPROVE)
+    async def approve(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        await guard(
+            discard(core.approve(actor_of(body["user"]), to_int(action.get("value")) or 0)),
+            teller(presenter, body),
+        )
+
+    @app.action(Action.EDIT)
+    async def edit(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        channel, _ = where(body)
+
+        async def work() -> None:
+            post = await core.post(to_int(action.get("value")) or 0)
+            if post.state != "pending":
+                raise CrierError(f"This draft is {post.state}; only a waiting draft can be edited.")
+            await open_modal(
+                client, body.get("trigger_id"), modals.edit_modal(post, channel_id=channel)
+            )
+
+        await guard(work(), teller(presenter, body))
+
+    @app.view(View.EDIT)
+    async def edited(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        form = modals.Submission(view)
+        await submit(
+            ack,
+            view,
+            lambda: core.edit(
+                actor_of(body["user"]), form.metadata_int("post_id") or 0, forms.edit_request(form)
+            ),
+        )
+
+    @app.action(Action.REJECT)
+    async def reject(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        channel, _ = where(body)
+
+        async def work() -> None:
+            post_id = to_int(action.get("value")) or 0
+            await core.ensure_approver(actor_of(body["user"]), post_id, action="reject")
+            post = await core.post(post_id)
+            await open_modal(
+                client, body.get("trigger_id"), modals.reject_modal(post, channel_id=channel)
+            )
+
+        await guard(work(), teller(presenter, body))
+
+    @app.view(View.REJECT)
+    async def rejected(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        form = modals.Submission(view)
+        await submit(
+            ack,
+            view,
+            lambda: core.reject(
+                actor_of(body["user"]), form.metadata_int("post_id") or 0, form.text("reason")
+            ),
+        )
+
+    @app.action(re.compile(f"^{Action.SNOOZE}_\\d+$"))
+    async def snooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        job, _, minutes = str(action.get("value", "")).partition(":")
+        tell = teller(presenter, body)
+
+        async def work() -> None:
+            await core.snooze(actor_of(body["user"]), to_int(job) or 0, to_int(minutes) or 15)
+            await tell(f"Snoozed: I'll remind you again in {to_int(minutes) or 15} minutes.")
+
+        await guard(work(), tell)
+
+    @app.action(re.compile(f"^{Action.CONFIRM}_\\d+$"))
+    async def confirm(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        await guard(
+            discard(
+                core.confirm_delivery(actor_of(body["user"]), to_int(action.get("value")) or 0)
+            ),
+            teller(presenter, body),
+        )
+
+    @app.action(re.compile(f"^{Action.RETRY}_\\d+$"))
+    async def retry(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        await guard(
+            discard(core.retry_delivery(actor_of(body["user"]), to_int(action.get("value")) or 0)),
+            teller(presenter, body),
+        )
+
+
+async def _list(core: Core, tell: Callable[[str], Awaitable[None]]) -> None:
+    await tell(incident_list(await core.open_incidents(), zone=core.config.organisation.zone))
+
+
+async def _declare(
+    core: Core, presenter: SlackPresenter, actor: Actor, request: DeclareRequest, channel: str
+) -> None:
+    draft = await core.declare(actor, request)
+    await _start_thread(core, presenter, draft, channel)
+
+
+async def _start_thread(core: Core, presenter: SlackPresenter, draft: Draft, channel: str) -> None:
+    """Post the incident's thread; if Slack refuses, say what is saved and what to fix."""
+    try:
+        await presenter.start_thread(draft.incident, channel_id=channel)
+    except SlackApiError as exc:
+        error = exc.response.get("error", "an error") if exc.response else "an error"
+        hint = SLACK_HINTS.get(str(error), "")
+        raise CrierError(
+            f"Incident #{draft.incident.id} is saved, but Slack refused to post its thread "
+            f"({error}).{hint} `/outage list` shows it."
+        ) from exc
+    await core.show_post(draft.post.id)

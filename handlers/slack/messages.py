@@ -1,0 +1,288 @@
+"""Block Kit for Crier's messages in the comms channel: the incident root and each draft.
+
+Built with slack_sdk's block models, whose validators enforce Slack's limits on ``to_dict``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.models import DeliveryState, IncidentStatus, PostKind, PostState
+from bot.views import DeliveryView, IncidentView, PostView, Reminder
+from handlers.slack.ids import Action
+from handlers.slack.text import escape, mention, plain, when
+
+SEVERITY_MARK = {"sev1": "🔴", "sev2": "🟠", "sev3": "🟡"}
+STATUS_LABEL = {
+    IncidentStatus.INVESTIGATING: "Investigating",
+    IncidentStatus.IDENTIFIED: "Identified",
+    IncidentStatus.MONITORING: "Monitoring",
+    IncidentStatus.RESOLVED: "Resolved",
+}
+KIND_LABEL = {
+    PostKind.INITIAL: "First public post",
+    PostKind.UPDATE: "Update",
+    PostKind.RESOLUTION: "All-clear",
+}
+DELIVERY_MARK = {
+    DeliveryState.QUEUED: "⏳ queued",
+    DeliveryState.SENDING: "📤 sending",
+    DeliveryState.RETRYING: "🔁 retrying",
+    DeliveryState.SENT: "✅ sent",
+    DeliveryState.FAILED: "❌ failed",
+    DeliveryState.UNKNOWN: "❓ unknown",
+}
+
+Message = dict[str, Any]
+
+
+def _render(blocks: list[Block], text: str) -> Message:
+    return {"text": text, "blocks": [b.to_dict() for b in blocks]}
+
+
+def _local(at: Any, zone: ZoneInfo) -> str:
+    return str(at.astimezone(zone).strftime("%-I:%M %p %Z"))
+
+
+def incident_root(incident: IncidentView, *, zone: ZoneInfo) -> Message:
+    """The incident's message in the comms channel, with the buttons for its thread."""
+    mark = SEVERITY_MARK.get(incident.severity, "⚪")
+    status = STATUS_LABEL.get(IncidentStatus(incident.status), incident.status)
+    title = f"{mark} {incident.service}: {incident.summary}"
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=plain(title, limit=150), emoji=True)),
+        SectionBlock(
+            fields=[
+                MarkdownTextObject(text=f"*Severity*\n{escape(incident.severity_label)}"),
+                MarkdownTextObject(text=f"*Status*\n{status}"),
+                MarkdownTextObject(text=f"*Declared by*\n{mention(incident.declared_by)}"),
+                MarkdownTextObject(
+                    text="*Channels*\n" + ", ".join(c.value for c in incident.channels)
+                ),
+            ]
+        ),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"Incident #{incident.id} · declared "
+                    f"{when(incident.declared_at, _local(incident.declared_at, zone))}"
+                    + (
+                        f" · resolved "
+                        f"{when(incident.resolved_at, _local(incident.resolved_at, zone))}"
+                        if incident.resolved_at
+                        else ""
+                    )
+                )
+            ]
+        ),
+    ]
+    if incident.is_open:
+        value = str(incident.id)
+        blocks.append(
+            ActionsBlock(
+                block_id=f"incident_{incident.id}",
+                elements=[
+                    ButtonElement(text="Post update", action_id=Action.POST_UPDATE, value=value),
+                    ButtonElement(text="Resolve", action_id=Action.RESOLVE, value=value),
+                ],
+            )
+        )
+    return _render(blocks, text=f"{status}: {escape(incident.service)}: {escape(incident.summary)}")
+
+
+def _preview_blocks(post: PostView) -> list[Block]:
+    blocks: list[Block] = []
+    for preview in post.previews:
+        verdict = (
+            f"⚠️ {escape(preview.check.problem)}"
+            if preview.check.problem
+            else f"{preview.check.summary()} {preview.check.unit}"
+        )
+        edited = " · edited" if preview.edited else ""
+        blocks.append(
+            ContextBlock(
+                elements=[MarkdownTextObject(text=f"*{preview.label}* · {verdict}{edited}")]
+            )
+        )
+        blocks.append(SectionBlock(text=PlainTextObject(text=plain(preview.text), emoji=False)))
+    return blocks
+
+
+def _delivery_line(delivery: DeliveryView, zone: ZoneInfo) -> str:
+    line = (
+        f"*{delivery.label}* — {DELIVERY_MARK.get(DeliveryState(delivery.state), delivery.state)}"
+    )
+    if delivery.state == DeliveryState.SENT and delivery.url:
+        line += f" · <{escape(delivery.url)}|view post>"
+    if delivery.state == DeliveryState.RETRYING and delivery.next_attempt_at:
+        line += f" at {when(delivery.next_attempt_at, _local(delivery.next_attempt_at, zone))}"
+    if delivery.error and delivery.state != DeliveryState.SENT:
+        line += f" — {escape(plain(delivery.error, limit=300))}"
+    if delivery.publisher_label and "dry run" in delivery.publisher_label:
+        line += " _(dry run)_"
+    return line
+
+
+def _decision_blocks(post: PostView, zone: ZoneInfo) -> list[Block]:
+    decided = when(post.decided_at, _local(post.decided_at, zone)) if post.decided_at else ""
+    if post.state == PostState.PENDING:
+        value = str(post.id)
+        return [
+            ActionsBlock(
+                block_id=f"post_{post.id}",
+                elements=[
+                    ButtonElement(
+                        text="Approve & publish",
+                        action_id=Action.APPROVE,
+                        value=value,
+                        style="primary",
+                        confirm=ConfirmObject(
+                            title="Publish now?",
+                            text=f"This goes out to {len(post.previews)} public channel(s) now.",
+                            confirm="Publish",
+                            deny="Not yet",
+                        ),
+                    ),
+                    ButtonElement(text="Edit", action_id=Action.EDIT, value=value),
+                    ButtonElement(
+                        text="Reject", action_id=Action.REJECT, value=value, style="danger"
+                    ),
+                ],
+            )
+        ]
+    if post.state == PostState.SUPERSEDED:
+        return [
+            ContextBlock(
+                elements=[MarkdownTextObject(text="✏️ Replaced by a newer revision below.")]
+            )
+        ]
+    if post.state == PostState.REJECTED:
+        return [
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"🚫 Rejected by {mention(post.decided_by)} {decided}: "
+                    f"{escape(plain(post.reject_reason or '', limit=2000))}"
+                )
+            )
+        ]
+    blocks: list[Block] = [
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(text=f"✅ Approved by {mention(post.decided_by)} {decided}")
+            ]
+        ),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=plain(
+                    "\n".join(_delivery_line(d, zone) for d in post.deliveries) or "Publishing…"
+                )
+            )
+        ),
+    ]
+    retryable = [
+        d for d in post.deliveries if d.state in (DeliveryState.FAILED, DeliveryState.UNKNOWN)
+    ]
+    buttons = [
+        ButtonElement(text=f"Retry {d.label}", action_id=f"{Action.RETRY}_{d.id}", value=str(d.id))
+        for d in retryable
+    ] + [
+        # Without an idempotency key only a person can tell whether the post is up.
+        ButtonElement(
+            text=f"It's up on {d.label}", action_id=f"{Action.CONFIRM}_{d.id}", value=str(d.id)
+        )
+        for d in retryable
+        if d.state == DeliveryState.UNKNOWN
+    ]
+    if buttons:
+        blocks.append(ActionsBlock(block_id=f"retry_{post.id}", elements=buttons[:25]))
+    return blocks
+
+
+def draft_message(post: PostView, *, zone: ZoneInfo) -> Message:
+    """A draft in the incident's thread: each channel's text, then its decision or outcome."""
+    kind = KIND_LABEL.get(PostKind(post.kind), post.kind)
+    status = STATUS_LABEL.get(IncidentStatus(post.status), post.status)
+    head = (
+        f"*{kind}* · status _{status}_ · revision {post.revision} · drafted by "
+        f"{mention(post.requested_by)}"
+    )
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=head))]
+    blocks += _preview_blocks(post)
+    if post.state == PostState.PENDING and not post.publishable:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text="⚠️ *Cannot be published yet:* "
+                    + escape("; ".join(post.problems))
+                    + ". Use *Edit* to shorten it."
+                )
+            )
+        )
+    blocks.append(DividerBlock())
+    blocks += _decision_blocks(post, zone)
+    return _render(blocks, text=f"{kind} for incident #{post.incident_id}: {post.state}")
+
+
+def outcome_message(post: PostView) -> Message:
+    """A thread reply once every channel has an outcome, so people are notified."""
+    sent = [d.label for d in post.deliveries if d.state == DeliveryState.SENT]
+    problems = [f"{d.label} ({d.state})" for d in post.deliveries if d.state != DeliveryState.SENT]
+    text = f"Post {post.number} is out on {', '.join(sent) or 'no channel'}."
+    if problems:
+        text += f" Needs attention: {', '.join(problems)} — see the draft above to retry."
+    return _render([SectionBlock(text=MarkdownTextObject(text=escape(text)))], text=text)
+
+
+def is_settled(post: PostView) -> bool:
+    final = {DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.UNKNOWN}
+    return bool(post.deliveries) and all(DeliveryState(d.state) in final for d in post.deliveries)
+
+
+REMINDER_BUTTON = {"post_update": Action.POST_UPDATE, "resolve": Action.RESOLVE}
+# Buttons of which a reminder may carry several: their action ids get the button's index.
+REMINDER_BUTTON_PREFIX = {
+    "snooze": Action.SNOOZE,
+    "calendar_post": Action.CALENDAR_POST,
+    "calendar_skip": Action.CALENDAR_SKIP,
+}
+
+
+def reminder_message(reminder: Reminder, *, mentions: str) -> Message:
+    """A reminder in the thread: who it is for, what is due, and its buttons."""
+    text = f"{mentions} {escape(reminder.text)}".strip()
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=plain(f"⏰ {text}")))]
+    if reminder.details:
+        blocks.append(
+            SectionBlock(
+                fields=[
+                    MarkdownTextObject(text=f"*{escape(label)}*\n{escape(value)}")
+                    for label, value in reminder.details[:10]
+                ]
+            )
+        )
+    buttons = [
+        ButtonElement(
+            text=action.label,
+            action_id=REMINDER_BUTTON.get(action.kind)
+            or f"{REMINDER_BUTTON_PREFIX[action.kind]}_{index}",
+            value=action.value,
+        )
+        for index, action in enumerate(reminder.actions[:25])
+    ]
+    if buttons:
+        blocks.append(ActionsBlock(elements=buttons))
+    return _render(blocks, text=text)

@@ -1,0 +1,337 @@
+"""Block Kit modals (declare, update, resolve, edit, reject) and reading their submissions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    CheckboxesElement,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View as SlackView
+
+from bot.config import CrierConfig, Network, Severity
+from bot.models import IncidentStatus
+from bot.requests import DETAIL_MAX, SUMMARY_MAX
+from bot.views import NETWORK_LABELS, IncidentView, PostView
+from handlers.slack.ids import INPUT_ACTION, TEXT_BLOCK_PREFIX, Field, View
+from handlers.slack.messages import STATUS_LABEL
+from handlers.slack.text import escape, plain
+
+SLACK_INPUT_MAX = 3000  # plain_text_input's own ceiling
+INT_MAX = 2**31 - 1  # ids are 32-bit integers in the database: a larger one names nothing
+
+
+def _text_input(
+    field: Field,
+    label: str,
+    *,
+    multiline: bool = False,
+    optional: bool = True,
+    max_length: int = DETAIL_MAX,
+    initial: str | None = None,
+    placeholder: str | None = None,
+    hint: str | None = None,
+) -> InputBlock:
+    return InputBlock(
+        block_id=field,
+        label=label,
+        optional=optional,
+        hint=hint,
+        element=PlainTextInputElement(
+            action_id=INPUT_ACTION,
+            multiline=multiline,
+            max_length=max_length,
+            initial_value=initial or None,
+            placeholder=placeholder,
+        ),
+    )
+
+
+def _select(
+    field: Field,
+    label: str,
+    options: list[tuple[str, str]],
+    *,
+    initial: str | None = None,
+    optional: bool = False,
+) -> InputBlock:
+    choices = [Option(value=value, label=text) for value, text in options]
+    chosen = next((o for o in choices if o.value == initial), None)
+    return InputBlock(
+        block_id=field,
+        label=label,
+        optional=optional,
+        element=StaticSelectElement(
+            action_id=INPUT_ACTION, options=choices, initial_option=chosen, placeholder="Choose…"
+        ),
+    )
+
+
+def _modal(
+    callback: View, title: str, submit: str, blocks: list[Block], metadata: dict[str, Any]
+) -> dict[str, Any]:
+    view = SlackView(
+        type="modal",
+        callback_id=callback,
+        title=title,
+        submit=submit,
+        close="Cancel",
+        blocks=blocks,
+        private_metadata=json.dumps(metadata),
+    )
+    return view.to_dict()
+
+
+def _status_options(*, include_resolved: bool = False) -> list[tuple[str, str]]:
+    return [
+        (s.value, STATUS_LABEL[s])
+        for s in IncidentStatus
+        if include_resolved or s != IncidentStatus.RESOLVED
+    ]
+
+
+def declare_modal(config: CrierConfig, *, channel_id: str, summary: str = "") -> dict[str, Any]:
+    severities = [(s.value, f"{s.value.upper()} · {config.severities[s].label}") for s in Severity]
+    channels = [Option(value=n.value, label=NETWORK_LABELS[n]) for n in config.enabled_channels]
+    blocks: list[Block] = [
+        _select(Field.SERVICE, "Service", [(s.name, s.name) for s in config.services][:100]),
+        _text_input(
+            Field.SUMMARY,
+            "What is wrong, in a few words",
+            optional=False,
+            max_length=SUMMARY_MAX,
+            initial=summary,
+            placeholder="students cannot log in",
+        ),
+        _select(Field.SEVERITY, "Severity", severities, optional=True),
+        _select(Field.STATUS, "Status", _status_options(), initial="investigating"),
+        _text_input(
+            Field.USERS_SEE,
+            "What users see",
+            multiline=True,
+            placeholder="An error page after signing in",
+        ),
+        _text_input(
+            Field.DOING,
+            "What we are doing",
+            multiline=True,
+            placeholder="Engineers are working with the vendor",
+        ),
+        _text_input(
+            Field.NEXT_UPDATE,
+            "Next update in (minutes)",
+            max_length=4,
+            placeholder="30",
+            hint="Leave empty for the severity's default.",
+        ),
+        InputBlock(
+            block_id=Field.CHANNELS,
+            label="Channels",
+            optional=True,
+            hint="Leave empty for the service's usual channels.",
+            element=CheckboxesElement(action_id=INPUT_ACTION, options=channels),
+        ),
+    ]
+    return _modal(
+        View.DECLARE, "Declare an outage", "Draft posts", blocks, {"channel_id": channel_id}
+    )
+
+
+def update_modal(incident: IncidentView, *, channel_id: str) -> dict[str, Any]:
+    blocks: list[Block] = [
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=plain(
+                        escape(f"Incident #{incident.id} · {incident.service}: {incident.summary}"),
+                        limit=2000,
+                    )
+                )
+            ]
+        ),
+        _select(Field.STATUS, "Status", _status_options(), initial=incident.status),
+        _text_input(
+            Field.DOING, "What has changed / what we are doing", multiline=True, optional=False
+        ),
+        _text_input(
+            Field.USERS_SEE, "What users see now", multiline=True, initial=incident.what_users_see
+        ),
+        _text_input(
+            Field.NEXT_UPDATE,
+            "Next update in (minutes)",
+            max_length=4,
+            initial=str(incident.next_update_minutes or ""),
+        ),
+    ]
+    return _modal(
+        View.UPDATE,
+        "Post an update",
+        "Draft update",
+        blocks,
+        {"incident_id": incident.id, "channel_id": channel_id},
+    )
+
+
+def resolve_modal(incident: IncidentView, *, channel_id: str) -> dict[str, Any]:
+    blocks: list[Block] = [
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=plain(
+                        escape(f"Incident #{incident.id} · {incident.service}: {incident.summary}"),
+                        limit=2000,
+                    )
+                )
+            ]
+        ),
+        _text_input(
+            Field.WHAT_HAPPENED,
+            "What was fixed",
+            multiline=True,
+            placeholder="The sign-in service was restarted",
+        ),
+        _text_input(
+            Field.STILL_TROUBLE,
+            "If people still have trouble",
+            multiline=True,
+            placeholder="Sign out, close the browser and sign in again",
+        ),
+    ]
+    return _modal(
+        View.RESOLVE,
+        "Resolve the outage",
+        "Draft all-clear",
+        blocks,
+        {"incident_id": incident.id, "channel_id": channel_id},
+    )
+
+
+def edit_modal(post: PostView, *, channel_id: str) -> dict[str, Any]:
+    blocks: list[Block] = [
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text="Saving makes a new revision, which needs approval again. Times are set "
+                    "when the post is published."
+                )
+            ]
+        )
+    ]
+    for preview in post.previews:
+        if len(preview.text) > SLACK_INPUT_MAX:  # Slack cannot edit it: keep it as drafted
+            blocks.append(
+                ContextBlock(
+                    elements=[
+                        MarkdownTextObject(
+                            text=f"*{preview.label}*: {len(preview.text)} characters is more "
+                            "than Slack can edit here; it stays as drafted."
+                        )
+                    ]
+                )
+            )
+            continue
+        blocks.append(
+            InputBlock(
+                block_id=f"{TEXT_BLOCK_PREFIX}{preview.network.value}",
+                label=f"{preview.label} · {preview.check.summary()} {preview.check.unit}",
+                element=PlainTextInputElement(
+                    action_id=INPUT_ACTION,
+                    multiline=True,
+                    max_length=SLACK_INPUT_MAX,
+                    initial_value=preview.text,
+                ),
+            )
+        )
+    return _modal(
+        View.EDIT,
+        "Edit the draft",
+        "Save revision",
+        blocks,
+        {"post_id": post.id, "channel_id": channel_id},
+    )
+
+
+def reject_modal(post: PostView, *, channel_id: str) -> dict[str, Any]:
+    blocks: list[Block] = [
+        _text_input(
+            Field.REASON,
+            "Why? The person who drafted it will see this.",
+            multiline=True,
+            optional=False,
+            max_length=500,
+        )
+    ]
+    return _modal(
+        View.REJECT,
+        "Reject the draft",
+        "Reject",
+        blocks,
+        {"post_id": post.id, "channel_id": channel_id},
+    )
+
+
+# --- reading submissions ------------------------------------------------------------------------
+
+
+class Submission:
+    """The values of a view submission, by block id, whatever the input type."""
+
+    def __init__(self, view: dict[str, Any]) -> None:
+        # Read defensively: a value of the wrong type counts as not filled in.
+        state = view.get("state")
+        values = state.get("values") if isinstance(state, dict) else None
+        self._values: dict[str, Any] = values if isinstance(values, dict) else {}
+        raw = view.get("private_metadata")
+        try:
+            metadata = json.loads(raw) if isinstance(raw, str) and raw else {}
+        except (ValueError, RecursionError):
+            metadata = {}
+        self.metadata: dict[str, Any] = metadata if isinstance(metadata, dict) else {}
+
+    def raw(self, block_id: str) -> dict[str, Any]:
+        """The input's state as Slack sent it (for date and time pickers)."""
+        return self._input(block_id)
+
+    def _input(self, block_id: str) -> dict[str, Any]:
+        block = self._values.get(block_id)
+        value = block.get(INPUT_ACTION) if isinstance(block, dict) else None
+        return value if isinstance(value, dict) else {}
+
+    def text(self, block_id: str) -> str:
+        value = self._input(block_id).get("value")
+        return value if isinstance(value, str) else ""
+
+    def choice(self, block_id: str) -> str | None:
+        option = self._input(block_id).get("selected_option")
+        value = option.get("value") if isinstance(option, dict) else None
+        return value if isinstance(value, str) else None
+
+    def choices(self, block_id: str) -> list[str]:
+        options = self._input(block_id).get("selected_options")
+        if not isinstance(options, list):
+            return []
+        return [
+            o["value"] for o in options if isinstance(o, dict) and isinstance(o.get("value"), str)
+        ]
+
+    def texts_by_network(self) -> dict[Network, str]:
+        found: dict[Network, str] = {}
+        for block_id in self._values:
+            name = block_id.removeprefix(TEXT_BLOCK_PREFIX)
+            if block_id.startswith(TEXT_BLOCK_PREFIX) and name in Network.__members__.values():
+                found[Network(name)] = self.text(block_id)
+        return found
+
+    def metadata_int(self, key: str) -> int | None:
+        value = self.metadata.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None
+        return value if abs(value) <= INT_MAX else None

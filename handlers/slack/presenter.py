@@ -1,0 +1,164 @@
+"""Shows incidents in Slack: the root message, each draft in the thread, outcomes, rejections.
+
+Which message is which lives in the database (ChatAnchor), so any replica can update it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.anchors import Anchor
+from bot.core import Core
+from bot.models import PostState
+from bot.views import IncidentView, PostView, Reminder
+from handlers.slack import messages
+from handlers.slack.text import escape, mention
+
+log = logging.getLogger(__name__)
+PLATFORM = "slack"
+ROOT = "root"
+
+
+class SlackPresenter:
+    platform = PLATFORM
+
+    def __init__(self, *, core: Core, client: AsyncWebClient) -> None:
+        self._core = core
+        self._client = client
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    @property
+    def _zone(self) -> Any:
+        return self._core.config.organisation.zone
+
+    async def _anchor(self, incident_id: int, purpose: str) -> Anchor | None:
+        return await self._core.anchor(incident_id=incident_id, platform=PLATFORM, purpose=purpose)
+
+    async def start_thread(self, incident: IncidentView, *, channel_id: str) -> Anchor:
+        """Post the incident's root message; its thread holds everything that follows."""
+        message = messages.incident_root(incident, zone=self._zone)
+        response = await self._client.chat_postMessage(channel=channel_id, **message)
+        ts, channel = str(response["ts"]), str(response["channel"])
+        await self._core.save_anchor(
+            incident_id=incident.id,
+            platform=PLATFORM,
+            purpose=ROOT,
+            channel_id=channel,
+            message_id=ts,
+        )
+        return Anchor(PLATFORM, channel, ts, None)
+
+    async def show_incident(self, incident: IncidentView) -> None:
+        root = await self._anchor(incident.id, ROOT)
+        if root is None:
+            return
+        message = messages.incident_root(incident, zone=self._zone)
+        await self._client.chat_update(channel=root.channel_id, ts=root.message_id, **message)
+
+    async def show_post(self, incident: IncidentView, post: PostView) -> None:
+        root = await self._anchor(incident.id, ROOT)
+        if root is None:
+            return  # this incident lives on another platform
+        # One post's updates arrive from concurrent deliveries: apply them one at a time.
+        async with self._locks[post.id]:
+            post = await self._core.post(post.id)  # the newest state, read under the lock
+            message = messages.draft_message(post, zone=self._zone)
+            purpose = f"post:{post.id}"
+            anchor = await self._anchor(incident.id, purpose)
+            if anchor is None:
+                response = await self._client.chat_postMessage(
+                    channel=root.channel_id, thread_ts=root.message_id, **message
+                )
+                await self._core.save_anchor(
+                    incident_id=incident.id,
+                    platform=PLATFORM,
+                    purpose=purpose,
+                    channel_id=root.channel_id,
+                    message_id=str(response["ts"]),
+                    thread_id=root.message_id,
+                )
+            else:
+                await self._client.chat_update(
+                    channel=anchor.channel_id, ts=anchor.message_id, **message
+                )
+            await self._reply_once(incident, post, root)
+
+    async def _reply_once(self, incident: IncidentView, post: PostView, root: Anchor) -> None:
+        """Thread replies that notify people: the outcome, or a rejection for the requester."""
+        if post.state == PostState.REJECTED:
+            purpose = f"rejected:{post.id}"
+            text = (
+                f"{mention(post.requested_by)}, your draft was rejected by "
+                f"{mention(post.decided_by)}: {escape(post.reject_reason or '')}"
+            )
+            reply: dict[str, Any] = {"text": text}
+        elif post.state == PostState.APPROVED and messages.is_settled(post):
+            purpose = f"outcome:{post.id}"
+            reply = messages.outcome_message(post)
+        else:
+            return
+        if await self._anchor(incident.id, purpose) is not None:
+            return
+        response = await self._client.chat_postMessage(
+            channel=root.channel_id, thread_ts=root.message_id, **reply
+        )
+        await self._core.save_anchor(
+            incident_id=incident.id,
+            platform=PLATFORM,
+            purpose=purpose,
+            channel_id=root.channel_id,
+            message_id=str(response["ts"]),
+            thread_id=root.message_id,
+        )
+
+    async def remind(self, incident: IncidentView, reminder: Reminder) -> None:
+        root = await self._anchor(incident.id, ROOT)
+        if root is None:
+            return
+        message = messages.reminder_message(reminder, mentions=self._mentions(reminder))
+        await self._client.chat_postMessage(
+            channel=root.channel_id, thread_ts=root.message_id, **message
+        )
+
+    def _mentions(self, reminder: Reminder) -> str:
+        """Who a reminder names, in Slack's syntax (these pings are the point)."""
+        names = [mention(key) for key in reminder.mention_users]
+        config = self._core.config
+        if reminder.mention_approvers:
+            group = config.approvals.slack_usergroup
+            names += (
+                [f"<!subteam^{group}>"]
+                if group
+                else [f"<@{user}>" for user in config.approvals.slack_users]
+            )
+        lead = config.reminders.comms_lead_slack
+        if reminder.mention_comms_lead and lead:
+            names.append(f"<!subteam^{lead}>" if lead.startswith("S") else f"<@{lead}>")
+        return " ".join(dict.fromkeys(names))
+
+    async def tell(
+        self, *, channel_id: str, user_id: str, text: str, thread_ts: str | None = None
+    ) -> None:
+        """An ephemeral message to one person: errors never end in silence."""
+        try:
+            await self._client.chat_postEphemeral(
+                channel=channel_id, user=user_id, text=text, thread_ts=thread_ts
+            )
+        except Exception:
+            log.exception("could not tell %s: %s", user_id, text)
+
+
+class SlackDirectory:
+    """Approver groups from ``usergroups.users.list``."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def group_members(self, group_id: str) -> frozenset[str]:
+        response = await self._client.usergroups_users_list(usergroup=group_id)
+        return frozenset(str(u) for u in response.get("users") or [])

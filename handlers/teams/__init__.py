@@ -1,0 +1,1 @@
+"""Microsoft Teams: every Teams-specific line of Crier lives in this package."""

@@ -1,0 +1,247 @@
+"""What the cards' buttons do: each ``Action.Execute`` verb calls one use case and answers
+with the card the person should see now (the invoke response).
+
+When a decision changes a card for everyone, the core's follow-up (``show_post``) replaces it
+in the conversation; the invoke response shows the clicker the same card at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.core import Core
+from bot.errors import Conflict, CrierError, InvalidInput
+from bot.models import PostState
+from bot.views import IncidentView
+from handlers.teams import cards, forms
+from handlers.teams.commands import OOPS
+from handlers.teams.elements import Element
+from handlers.teams.ids import IN_ROOT, Data, Field, Verb
+from handlers.teams.presenter import TeamsPresenter, card_message
+from handlers.teams.submissions import (
+    declare_request,
+    edit_request,
+    resolve_request,
+    update_request,
+)
+from handlers.teams.turns import Turn, for_teams
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Turn], Awaitable[Element | str]]
+MESSAGE_VERBS = {Verb.CALENDAR_POST, Verb.CALENDAR_SKIP}  # answered with a message, not a card
+INCIDENT_VERBS = {
+    Verb.UPDATE_FORM,
+    Verb.UPDATE,
+    Verb.RESOLVE_FORM,
+    Verb.RESOLVE,
+    Verb.SHOW_INCIDENT,
+}
+CLOSED_QUIETLY = (
+    "Incident #{id} is closed. Nothing about it was ever published, so there is no all-clear "
+    "to post."
+)
+
+
+class CardActions:
+    def __init__(self, *, core: Core, presenter: TeamsPresenter) -> None:
+        self._core = core
+        self._presenter = presenter
+        self._verbs: dict[str, Handler] = {
+            Verb.DECLARE: self.declare,
+            Verb.UPDATE_FORM: self.update_form,
+            Verb.UPDATE: self.update,
+            Verb.RESOLVE_FORM: self.resolve_form,
+            Verb.RESOLVE: self.resolve,
+            Verb.SHOW_INCIDENT: self.show_incident,
+            Verb.APPROVE: self.approve,
+            Verb.EDIT_FORM: self.edit_form,
+            Verb.EDIT: self.edit,
+            Verb.REJECT_FORM: self.reject_form,
+            Verb.REJECT: self.reject,
+            Verb.SHOW_DRAFT: self.show_draft,
+            Verb.RETRY: self.retry,
+            Verb.SNOOZE: self.snooze,
+            Verb.CALENDAR_POST: self.calendar_post,
+            Verb.CALENDAR_SKIP: self.calendar_skip,
+        }
+
+    async def run(self, turn: Turn) -> Element | str:
+        """The card to answer with (or a message); a refusal comes back on the card it concerns."""
+        handler = self._verbs.get(turn.verb)
+        if handler is None:
+            return cards.message_card("This button belongs to an older version of Crier.")
+        try:
+            return await handler(turn)
+        except CrierError as exc:
+            log.info("refused %s: %s", turn.verb, exc.message)
+            error = exc
+        except Exception:
+            log.exception("Teams action %s failed", turn.verb)
+            error = CrierError(OOPS)
+        if turn.verb in MESSAGE_VERBS:
+            return for_teams(error.message)
+        try:
+            return await self._refused(turn, error)
+        except Exception:  # the card it concerns is gone too: the message alone, then
+            return cards.message_card(for_teams(error.message))
+
+    async def _refused(self, turn: Turn, error: CrierError) -> Element:
+        message, form = for_teams(error.message), turn.form
+        fields = error.fields if isinstance(error, InvalidInput) else {}
+        again: dict[str, Any] = {"values": form.inputs, "errors": fields, "message": message}
+        post_id = form.number(Data.POST_ID)
+        if turn.verb == Verb.DECLARE:
+            return forms.declare_form(self._core.config, **again)
+        if turn.verb in INCIDENT_VERBS:
+            incident = await self._core.incident(form.number(Data.INCIDENT_ID))
+            if turn.verb in (Verb.UPDATE, Verb.RESOLVE) and incident.is_open:
+                build = forms.update_form if turn.verb == Verb.UPDATE else forms.resolve_form
+                return build(incident, place=turn.place, **again)
+            if turn.place == IN_ROOT:
+                return await self._presenter.incident_card(incident, message)
+            return cards.message_card(message)
+        if not post_id:
+            return cards.message_card(message)
+        post = await self._core.post(post_id)
+        if isinstance(error, InvalidInput) and post.state == PostState.PENDING:
+            if turn.verb == Verb.EDIT:
+                return forms.edit_form(post, **again)
+            if turn.verb == Verb.REJECT:
+                return forms.reject_form(post, **again)
+        return await self._presenter.draft_card(post, message)
+
+    async def _remember(self, turn: Turn, incident_id: int) -> None:
+        await self._presenter.anchors.remember(incident_id, turn.actor, teams_id=turn.teams_id)
+
+    async def _form_done(self, turn: Turn, incident: IncidentView, note: str) -> Element:
+        """After a form: the incident's card if the form stood in for it, else the form is
+        replaced for everyone by a line saying what became of it."""
+        if turn.place == IN_ROOT:
+            return await self._presenter.incident_card(incident)
+        done = cards.done_card(note)
+        if turn.card_id:
+            await self._presenter.replace(turn.reference, turn.card_id, done)
+        return done
+
+    # --- declaring and drafting -------------------------------------------------------------
+
+    async def declare(self, turn: Turn) -> Element:
+        draft = await self._core.declare(turn.actor, declare_request(turn.form, self._core.config))
+        await self._remember(turn, draft.incident.id)
+        try:  # the used form becomes the incident's card, for everyone
+            await self._presenter.start_incident(
+                draft.incident, reference=turn.reference, replace_id=turn.card_id
+            )
+        except Exception as exc:
+            log.exception("could not show incident %s in Teams", draft.incident.id)
+            return cards.message_card(
+                f"Incident #{draft.incident.id} is saved, but Teams refused its card ({exc}). "
+                "list shows it."
+            )
+        await self._core.show_post(draft.post.id)
+        return await self._presenter.incident_card(draft.incident)
+
+    async def update_form(self, turn: Turn) -> Element:
+        incident = await self._core.open_incident(turn.form.number(Data.INCIDENT_ID))
+        return forms.update_form(incident, place=turn.place)
+
+    async def update(self, turn: Turn) -> Element:
+        incident_id = turn.form.number(Data.INCIDENT_ID)
+        await self._remember(turn, incident_id)
+        draft = await self._core.draft_update(turn.actor, incident_id, update_request(turn.form))
+        note = f"{turn.actor.name or 'Someone'} drafted an update for incident #{incident_id}; "
+        return await self._form_done(turn, draft.incident, note + "it waits for approval below.")
+
+    async def resolve_form(self, turn: Turn) -> Element:
+        incident = await self._core.open_incident(turn.form.number(Data.INCIDENT_ID))
+        return forms.resolve_form(incident, place=turn.place)
+
+    async def resolve(self, turn: Turn) -> Element:
+        incident_id = turn.form.number(Data.INCIDENT_ID)
+        await self._remember(turn, incident_id)
+        outcome = await self._core.draft_resolution(
+            turn.actor, incident_id, resolve_request(turn.form)
+        )
+        if isinstance(outcome, IncidentView):
+            closed = CLOSED_QUIETLY.format(id=outcome.id)
+            if turn.place == IN_ROOT:
+                return await self._presenter.incident_card(outcome, closed)
+            return await self._form_done(turn, outcome, closed)
+        note = f"{turn.actor.name or 'Someone'} drafted the all-clear for incident #{incident_id}; "
+        return await self._form_done(turn, outcome.incident, note + "it waits for approval below.")
+
+    async def show_incident(self, turn: Turn) -> Element:
+        incident = await self._core.incident(turn.form.number(Data.INCIDENT_ID))
+        return await self._presenter.incident_card(incident)
+
+    # --- deciding -----------------------------------------------------------------------------
+
+    async def _post_of(self, turn: Turn) -> int:
+        post_id = turn.form.number(Data.POST_ID)
+        post = await self._core.post(post_id)
+        await self._remember(turn, post.incident_id)
+        return post_id
+
+    async def approve(self, turn: Turn) -> Element:
+        view = await self._core.approve(turn.actor, await self._post_of(turn))
+        return await self._presenter.draft_card(view)
+
+    async def edit_form(self, turn: Turn) -> Element:
+        post = await self._core.post(turn.form.number(Data.POST_ID))
+        if post.state != PostState.PENDING:
+            raise Conflict(f"This draft is {post.state}; only a waiting draft can be edited.")
+        return forms.edit_form(post)
+
+    async def edit(self, turn: Turn) -> Element:
+        post_id = await self._post_of(turn)
+        await self._core.edit(turn.actor, post_id, edit_request(turn.form))
+        return await self._presenter.draft_card(await self._core.post(post_id))
+
+    async def reject_form(self, turn: Turn) -> Element:
+        post_id = turn.form.number(Data.POST_ID)
+        await self._core.ensure_approver(turn.actor, post_id, action="reject")
+        return forms.reject_form(await self._core.post(post_id))
+
+    async def reject(self, turn: Turn) -> Element:
+        post_id = await self._post_of(turn)
+        view = await self._core.reject(turn.actor, post_id, turn.form.text(Field.REASON))
+        return await self._presenter.draft_card(view)
+
+    async def show_draft(self, turn: Turn) -> Element:
+        return await self._presenter.draft_card(
+            await self._core.post(turn.form.number(Data.POST_ID))
+        )
+
+    async def retry(self, turn: Turn) -> Element:
+        await self._post_of(turn)
+        view = await self._core.retry_delivery(turn.actor, turn.form.number(Data.DELIVERY_ID))
+        return await self._presenter.draft_card(view)
+
+    async def snooze(self, turn: Turn) -> Element:
+        job, _, minutes = turn.form.text(Data.SNOOZE).partition(":")
+        wait = int(minutes) if minutes.isdigit() else 15
+        await self._core.snooze(turn.actor, int(job) if job.isdigit() else 0, wait)
+        done = cards.done_card(
+            f"⏰ Snoozed by {turn.actor.name or 'someone'}: back in {wait} minutes."
+        )
+        if turn.card_id:
+            await self._presenter.replace(turn.reference, turn.card_id, done)
+        return done
+
+    async def _resume(self, turn: Turn, *, publish: bool) -> str:
+        """A post the crisis pause held: publish it now, or skip it. The card keeps the other
+        held posts' buttons, so the answer is a message and the conversation hears of it."""
+        entry_id = turn.form.number(Data.SCHEDULED_POST_ID)
+        entry = await self._core.resume_calendar_post(turn.actor, entry_id, publish=publish)
+        outcome = "is being published" if publish else "was skipped"
+        said = f"Scheduled post #{entry.id} {outcome} ({turn.actor.name or 'someone'} decided)."
+        await self._presenter.send(turn.reference, card_message(cards.done_card(said)))
+        return said
+
+    async def calendar_post(self, turn: Turn) -> str:
+        return await self._resume(turn, publish=True)
+
+    async def calendar_skip(self, turn: Turn) -> str:
+        return await self._resume(turn, publish=False)

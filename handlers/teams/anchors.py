@@ -1,0 +1,113 @@
+"""What Teams needs from the ChatAnchor rows beyond ``Core.anchor``: the stored conversation
+reference, the incidents that live in a conversation, and the names of the people who acted.
+
+``Core.anchor`` returns no reference and cannot look up by conversation, so these few reads go to
+the table directly (the report to the lead engineer describes the core change that would replace
+them). Only Teams rows are read or written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.core import Core
+from bot.models import ChatAnchor, Incident
+from bot.ports import Actor
+from handlers.teams.ids import NAMES, PLATFORM, ROOT
+
+NO_MESSAGE = "-"
+
+
+@dataclass(frozen=True)
+class People:
+    """Display names (and Teams ids, for mentions) of the people seen on one incident."""
+
+    known: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def name(self, actor_key: str | None) -> str:
+        if not actor_key:
+            return "someone"
+        platform, _, user_id = actor_key.partition(":")
+        if platform == PLATFORM:
+            return self.known.get(user_id, {}).get("name") or "a Teams user"
+        if platform == "slack":
+            return f"Slack user {user_id}"
+        return "Crier" if actor_key == "system" else actor_key
+
+    def teams_id(self, user_id: str) -> str:
+        """The id to mention someone by: their Teams id if seen, else their Entra object id."""
+        return self.known.get(user_id, {}).get("id") or user_id
+
+
+def _row(session: Session, incident_id: int, purpose: str) -> ChatAnchor | None:
+    return session.exec(
+        select(ChatAnchor).where(
+            ChatAnchor.incident_id == incident_id,
+            ChatAnchor.platform == PLATFORM,
+            ChatAnchor.purpose == purpose,
+        )
+    ).first()
+
+
+class TeamsAnchors:
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    async def reference(self, incident_id: int) -> dict[str, Any] | None:
+        """The conversation reference kept with the incident's card, or None (not in Teams)."""
+
+        def read(session: Session) -> dict[str, Any] | None:
+            row = _row(session, incident_id, ROOT)
+            return dict(row.reference) if row and row.reference else None
+
+        return await self._core.store.run(read)
+
+    async def open_incidents_in(self, conversation_id: str) -> list[int]:
+        """Open incidents whose card is in this conversation, newest first."""
+
+        def read(session: Session) -> list[int]:
+            rows = session.exec(
+                select(ChatAnchor.incident_id)
+                .join(Incident, col(Incident.id) == col(ChatAnchor.incident_id))
+                .where(
+                    ChatAnchor.platform == PLATFORM,
+                    ChatAnchor.purpose == ROOT,
+                    ChatAnchor.channel_id == conversation_id,
+                    col(Incident.resolved_at).is_(None),
+                )
+                .order_by(col(ChatAnchor.incident_id).desc())
+            ).all()
+            return list(rows)
+
+        return await self._core.store.run(read)
+
+    async def remember(self, incident_id: int, actor: Actor, *, teams_id: str | None) -> None:
+        """Keep the person's display name, so cards say who decided, not an object id."""
+        if actor.platform != PLATFORM or not actor.name:
+            return
+        entry = {"name": actor.name[:100], "id": teams_id or ""}
+
+        def write(session: Session) -> None:
+            row = _row(session, incident_id, NAMES) or ChatAnchor(
+                incident_id=incident_id,
+                platform=PLATFORM,
+                purpose=NAMES,
+                channel_id=NO_MESSAGE,
+                message_id=NO_MESSAGE,
+            )
+            if (row.reference or {}).get(actor.user_id) == entry:
+                return
+            row.reference = {**(row.reference or {}), actor.user_id: entry}
+            session.add(row)
+
+        await self._core.store.run(write)
+
+    async def people(self, incident_id: int) -> People:
+        def read(session: Session) -> People:
+            row = _row(session, incident_id, NAMES)
+            return People(dict(row.reference) if row else {})
+
+        return await self._core.store.run(read)

@@ -1,0 +1,258 @@
+"""The cards Crier posts in Teams: the incident, each draft, outcomes, reminders, the list.
+
+Every card is built from the core's views; text people wrote goes through ``plain``.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot.drafting import format_time
+from bot.models import DeliveryState, IncidentStatus, PostKind, PostState
+from bot.views import DeliveryView, IncidentView, PostView, Reminder
+from handlers.teams.anchors import People
+from handlers.teams.elements import (
+    Element,
+    banner,
+    card,
+    execute,
+    heading,
+    labelled,
+    line,
+    note,
+    open_url,
+    plain,
+    run,
+)
+from handlers.teams.ids import IN_ROOT, Data, Verb
+
+SEVERITY_MARK = {"sev1": "🔴", "sev2": "🟠", "sev3": "🟡"}
+STATUS_LABEL = {
+    IncidentStatus.INVESTIGATING: "Investigating",
+    IncidentStatus.IDENTIFIED: "Identified",
+    IncidentStatus.MONITORING: "Monitoring",
+    IncidentStatus.RESOLVED: "Resolved",
+}
+KIND_LABEL = {
+    PostKind.INITIAL: "First public post",
+    PostKind.UPDATE: "Update",
+    PostKind.RESOLUTION: "All-clear",
+}
+DELIVERY_MARK = {
+    DeliveryState.QUEUED: "⏳ queued",
+    DeliveryState.SENDING: "📤 sending",
+    DeliveryState.RETRYING: "🔁 retrying",
+    DeliveryState.SENT: "✅ sent",
+    DeliveryState.FAILED: "❌ failed",
+    DeliveryState.UNKNOWN: "❓ unknown",
+}
+SETTLED = {DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.UNKNOWN}
+CALENDAR_VERBS = {"calendar_post": Verb.CALENDAR_POST, "calendar_skip": Verb.CALENDAR_SKIP}
+MAX_LINKS = 5  # Teams shows a handful of card actions before folding them away
+
+
+def status_label(status: str) -> str:
+    try:
+        return STATUS_LABEL[IncidentStatus(status)]
+    except ValueError:
+        return status
+
+
+def kind_label(kind: str) -> str:
+    try:
+        return KIND_LABEL[PostKind(kind)]
+    except ValueError:
+        return kind
+
+
+def _with_banner(body: list[Element], message: str | None) -> list[Element]:
+    return [banner(message), *body] if message else body
+
+
+def incident_card(
+    incident: IncidentView, *, zone: ZoneInfo, people: People, message: str | None = None
+) -> Element:
+    """The incident's card in its conversation, with *Post update* and *Resolve* while open."""
+    mark = SEVERITY_MARK.get(incident.severity, "⚪")
+    when = f"Incident #{incident.id} · declared {format_time(incident.declared_at, zone)}"
+    if incident.resolved_at:
+        when += f" · resolved {format_time(incident.resolved_at, zone)}"
+    body = [
+        line(run(f"{mark} "), run(incident.title, bold=True, size="Large")),
+        labelled("Severity", incident.severity_label),
+        labelled("Status", status_label(incident.status)),
+        labelled("Declared by", people.name(incident.declared_by)),
+        labelled("Channels", ", ".join(c.value for c in incident.channels)),
+        note(when, subtle=True),
+    ]
+    actions: list[Element] = []
+    if incident.is_open:
+        data = {Data.INCIDENT_ID: incident.id, Data.PLACE: IN_ROOT}
+        actions = [
+            execute("Post update", Verb.UPDATE_FORM, data),
+            execute("Resolve", Verb.RESOLVE_FORM, data),
+        ]
+    summary = f"{status_label(incident.status)}: incident #{incident.id}"
+    return card(_with_banner(body, message), actions=actions, summary=summary)
+
+
+def _previews(post: PostView) -> list[Element]:
+    body: list[Element] = []
+    for preview in post.previews:
+        verdict = f"{preview.check.summary()} {preview.check.unit}"
+        if preview.edited:
+            verdict += " · edited"
+        head = line(run(preview.label, bold=True), run(f" · {verdict}"), separator=True)
+        body.append(head)
+        if preview.check.problem:
+            body.append(plain(f"⚠️ {preview.check.problem}", color="Attention"))
+        body.append(plain(preview.text))
+    return body
+
+
+def _delivery(delivery: DeliveryView, zone: ZoneInfo) -> Element:
+    state = DELIVERY_MARK.get(DeliveryState(delivery.state), delivery.state)
+    inlines = [run(delivery.label, bold=True), run(f" — {state}")]
+    if delivery.state == DeliveryState.RETRYING and delivery.next_attempt_at:
+        inlines.append(run(f" at {format_time(delivery.next_attempt_at, zone)}"))
+    if delivery.error and delivery.state != DeliveryState.SENT:
+        inlines.append(run(f" — {delivery.error[:300]}"))
+    if "dry run" in delivery.publisher_label:
+        inlines.append(run(" (dry run)"))
+    return line(*inlines)
+
+
+def _decision(
+    post: PostView, zone: ZoneInfo, people: People
+) -> tuple[list[Element], list[Element]]:
+    """The part below the previews: the buttons, or who decided, when, and what came of it."""
+    decided = format_time(post.decided_at, zone) if post.decided_at else ""
+    by = people.name(post.decided_by)
+    if post.state == PostState.PENDING:
+        data = {Data.POST_ID: post.id}
+        return [], [
+            execute("Approve & publish", Verb.APPROVE, data, style="positive"),
+            execute("Edit", Verb.EDIT_FORM, data),
+            execute("Reject", Verb.REJECT_FORM, data, style="destructive"),
+        ]
+    if post.state == PostState.SUPERSEDED:
+        return [note("✏️ Replaced by a newer revision below.", subtle=True)], []
+    if post.state == PostState.REJECTED:
+        return [
+            line(run("🚫 Rejected by "), run(by, bold=True), run(f" at {decided}: ")),
+            plain(post.reject_reason or ""),
+        ], []
+    body = [line(run("✅ Approved by "), run(by, bold=True), run(f" at {decided}"))]
+    body += [_delivery(d, zone) for d in post.deliveries] or [note("Publishing…")]
+    actions = [
+        execute(f"Retry {d.label}", Verb.RETRY, {Data.DELIVERY_ID: d.id, Data.POST_ID: post.id})
+        for d in post.deliveries
+        if d.state in (DeliveryState.FAILED, DeliveryState.UNKNOWN)
+    ]
+    actions += [
+        open_url(f"View on {d.label}", d.url)
+        for d in post.deliveries
+        if d.state == DeliveryState.SENT and d.url
+    ][:MAX_LINKS]
+    return body, actions
+
+
+def draft_card(
+    post: PostView, *, zone: ZoneInfo, people: People, message: str | None = None
+) -> Element:
+    """A draft: each channel's text with its length, then the decision or its outcome."""
+    head = (
+        f"{kind_label(post.kind)} · status {status_label(post.status)} · revision {post.revision}"
+    )
+    body = [
+        heading(head),
+        line(run("Drafted by "), run(people.name(post.requested_by), bold=True)),
+        *_previews(post),
+    ]
+    if post.state == PostState.PENDING and not post.publishable:
+        body.append(
+            plain(
+                "Cannot be published yet: "
+                + "; ".join(post.problems)
+                + ". Use Edit to shorten it.",
+                color="Attention",
+            )
+        )
+    decision, actions = _decision(post, zone, people)
+    body += decision
+    summary = f"{kind_label(post.kind)} for incident #{post.incident_id}: {post.state}"
+    return card(_with_banner(body, message), actions=actions, summary=summary)
+
+
+def is_settled(post: PostView) -> bool:
+    return bool(post.deliveries) and all(DeliveryState(d.state) in SETTLED for d in post.deliveries)
+
+
+def outcome_text(post: PostView) -> str:
+    sent = [d.label for d in post.deliveries if d.state == DeliveryState.SENT]
+    problems = [f"{d.label} ({d.state})" for d in post.deliveries if d.state != DeliveryState.SENT]
+    text = f"Post {post.number} is out on {', '.join(sent) or 'no channel'}."
+    if problems:
+        text += f" Needs attention: {', '.join(problems)}. Use Retry on the draft's card."
+    return text
+
+
+def outcome_card(post: PostView) -> Element:
+    """Once every channel has an outcome: a new message, so people are notified."""
+    return card([note(outcome_text(post))], summary=outcome_text(post))
+
+
+def rejected_card(post: PostView, people: People) -> Element:
+    body = [
+        line(run("Your draft was rejected by "), run(people.name(post.decided_by), bold=True)),
+        plain(post.reject_reason or ""),
+    ]
+    return card(body, summary="A draft was rejected")
+
+
+def reminder_card(reminder: Reminder) -> Element:
+    body: list[Element] = [plain(f"⏰ {reminder.text}")]
+    body += [labelled(label, value) for label, value in reminder.details[:10]]
+    actions: list[Element] = []
+    for action in reminder.actions[:12]:
+        if action.kind == "post_update":
+            actions.append(execute(action.label, Verb.UPDATE_FORM, _incident(action.value)))
+        elif action.kind == "resolve":
+            actions.append(execute(action.label, Verb.RESOLVE_FORM, _incident(action.value)))
+        elif action.kind == "snooze":
+            actions.append(execute(action.label, Verb.SNOOZE, {Data.SNOOZE: action.value}))
+        elif action.kind in CALENDAR_VERBS:
+            data = {Data.SCHEDULED_POST_ID: action.value}
+            actions.append(execute(action.label, CALENDAR_VERBS[action.kind], data))
+    return card(body, actions=actions, summary=reminder.text)
+
+
+def _incident(value: str) -> dict[str, object]:
+    return {Data.INCIDENT_ID: int(value) if value.isdigit() else 0}
+
+
+def incident_list(incidents: list[IncidentView], *, zone: ZoneInfo) -> Element:
+    if not incidents:
+        return card([note("No open incidents. ✅")], summary="No open incidents")
+    body: list[Element] = [heading("Open incidents")]
+    for incident in incidents:
+        mark = SEVERITY_MARK.get(incident.severity, "⚪")
+        since = format_time(incident.declared_at, zone)
+        body.append(
+            line(
+                run(f"{mark} #{incident.id} "),
+                run(incident.title, bold=True),
+                run(f" — {status_label(incident.status)}, since {since}"),
+            )
+        )
+    return card(body, summary=f"{len(incidents)} open incident(s)")
+
+
+def message_card(message: str, *, color: str = "Attention") -> Element:
+    """Only a message: the answer to an action whose card cannot be shown again."""
+    return card([banner(message, color=color)], summary=message)
+
+
+def done_card(message: str) -> Element:
+    """What a used form becomes, for everyone, so nobody submits it twice."""
+    return card([plain(message)], summary=message)

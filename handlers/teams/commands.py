@@ -1,0 +1,121 @@
+"""What people type to Crier in Teams: each command parses, calls one use case, answers.
+
+@Crier outage                       → the declare form
+@Crier outage Blackboard: no logins → the first draft at once
+@Crier update / resolve [number]    → the form, for this conversation's incident
+@Crier list | help
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.core import Core
+from bot.errors import CrierError
+from bot.requests import parse_quick_declare
+from handlers.teams import cards, forms
+from handlers.teams.ids import Command
+from handlers.teams.presenter import TeamsPresenter, card_message
+from handlers.teams.turns import Turn, for_teams
+
+log = logging.getLogger(__name__)
+
+HELP = """**Crier — outage communications.** Message me (with @Crier in a channel):
+
+- **outage** — declare an outage with a form
+- **outage Blackboard: students cannot log in** — draft the first public post at once
+- **update** or **resolve** — in an incident's conversation (or add its number: update 12)
+- **list** — the open incidents
+- **help** — this message
+
+Drafts appear in the incident's conversation; an approver clicks *Approve & publish*."""
+
+USAGE = (
+    "I didn't catch that. Try: outage (the form), outage Blackboard: students cannot log in "
+    "(draft at once), update, resolve, list or help."
+)
+OOPS = (
+    "Something went wrong on Crier's side and nothing was published. "
+    "The details are in Crier's log; please try again."
+)
+
+
+class Commands:
+    def __init__(self, *, core: Core, presenter: TeamsPresenter) -> None:
+        self._core = core
+        self._presenter = presenter
+
+    async def run(self, turn: Turn, text: str) -> None:
+        """Answer one message; whatever fails reaches the person, not only the log."""
+        try:
+            await self._dispatch(turn, text)
+        except CrierError as exc:
+            log.info("refused: %s", exc.message)
+            await turn.reply(for_teams(exc.message))
+        except Exception:
+            log.exception("Teams command failed: %r", text[:100])
+            await turn.reply(OOPS)
+
+    async def _dispatch(self, turn: Turn, text: str) -> None:
+        word, _, rest = text.partition(" ")
+        word, rest = word.lower(), rest.strip()
+        if word == Command.OUTAGE and rest.lower() in {Command.LIST, Command.HELP}:
+            word, rest = rest.lower(), ""
+        if word in {"", Command.HELP, "?"}:
+            await turn.reply(HELP, markdown=True)
+        elif word == Command.LIST:
+            incidents = await self._core.open_incidents()
+            zone = self._core.config.organisation.zone
+            await turn.context.send_activity(
+                card_message(cards.incident_list(incidents, zone=zone))
+            )
+        elif word == Command.OUTAGE and not rest:
+            form = forms.declare_form(self._core.config)
+            await turn.context.send_activity(card_message(form))
+        elif word == Command.OUTAGE and ":" in rest:
+            await self._quick_declare(turn, rest)
+        elif word in {Command.UPDATE, Command.RESOLVE}:
+            incident = await self._core.open_incident(await self._incident_here(turn, word, rest))
+            form = (
+                forms.update_form(incident)
+                if word == Command.UPDATE
+                else forms.resolve_form(incident)
+            )
+            await turn.context.send_activity(card_message(form))
+        else:
+            await turn.reply(USAGE)
+
+    async def _quick_declare(self, turn: Turn, text: str) -> None:
+        request = parse_quick_declare(text, self._core.config)
+        draft = await self._core.declare(turn.actor, request)
+        await self._presenter.anchors.remember(
+            draft.incident.id, turn.actor, teams_id=turn.teams_id
+        )
+        try:
+            await self._presenter.start_incident(draft.incident, reference=turn.reference)
+        except Exception as exc:
+            log.exception("could not show incident %s in Teams", draft.incident.id)
+            raise CrierError(
+                f"Incident #{draft.incident.id} is saved, but Teams refused its card ({exc}). "
+                "list shows it."
+            ) from exc
+        await self._core.show_post(draft.post.id)
+
+    async def _incident_here(self, turn: Turn, word: str, rest: str) -> int:
+        """The incident named by number, else the one open in this conversation."""
+        number = rest.lstrip("#")
+        if number.isdigit():
+            return int(number)
+        here = await self._presenter.anchors.open_incidents_in(turn.conversation_id)
+        if len(here) == 1:
+            return here[0]
+        if here:
+            numbers = ", ".join(f"#{i}" for i in here)
+            raise CrierError(
+                f"Several incidents are open in this conversation ({numbers}). "
+                f"Say which: {word} {here[0]}."
+            )
+        raise CrierError(
+            f"No open incident lives in this conversation. Send {word} in the incident's "
+            f"conversation, or add its number ({word} 12); list shows the open ones."
+        )

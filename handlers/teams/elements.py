@@ -1,0 +1,187 @@
+"""Adaptive Card 1.5 elements as plain dicts: cards are data, built here and nowhere else.
+
+Text Crier writes goes in ``TextBlock``s; text people wrote (summaries, drafts, reasons, names)
+goes in a ``RichTextBlock``'s ``TextRun``, which Teams never reads as markdown::
+
+    card([heading("Incident #3"), plain("Blackboard: *not* bold")], actions=[...])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from botbuilder.core import CardFactory
+from botbuilder.schema import Attachment
+
+from handlers.teams.ids import CARD_VERSION
+
+Element = dict[str, Any]
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+TEXT_LIMIT = 2000  # per block shown on a card; Teams refuses messages past about 28 KB
+
+
+def clip(text: str, limit: int = TEXT_LIMIT) -> str:
+    """Shorten for display, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    note = f"… ({len(text) - limit + 40} more characters)"
+    return text[: limit - len(note)] + note
+
+
+def card(
+    body: list[Element], *, actions: list[Element] | None = None, summary: str = ""
+) -> Element:
+    """A top-level card; ``summary`` is what clients without card support show."""
+    built: Element = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": CARD_VERSION}
+    built["body"] = body
+    if actions:
+        built["actions"] = actions
+    if summary:
+        built["fallbackText"] = summary
+    return built
+
+
+def attachment(content: Element) -> Attachment:
+    return CardFactory.adaptive_card(content)
+
+
+def heading(text: str, *, size: str = "Medium") -> Element:
+    """Crier's own words as a heading."""
+    return {"type": "TextBlock", "text": text, "weight": "Bolder", "size": size, "wrap": True}
+
+
+def note(text: str, *, subtle: bool = False, color: str | None = None) -> Element:
+    """Crier's own words (never user text: TextBlock reads markdown)."""
+    block: Element = {"type": "TextBlock", "text": text, "wrap": True}
+    if subtle:
+        block["isSubtle"] = True
+        block["size"] = "Small"
+    if color:
+        block["color"] = color
+    return block
+
+
+def run(
+    text: str, *, bold: bool = False, color: str | None = None, size: str | None = None
+) -> Element:
+    """A ``TextRun``: shown exactly as written, markdown and all."""
+    element: Element = {"type": "TextRun", "text": text}
+    if bold:
+        element["weight"] = "Bolder"
+    if color:
+        element["color"] = color
+    if size:
+        element["size"] = size
+    return element
+
+
+def plain(
+    text: str,
+    *,
+    bold: bool = False,
+    color: str | None = None,
+    size: str | None = None,
+    limit: int = TEXT_LIMIT,
+) -> Element:
+    """User text, as plain text."""
+    return {
+        "type": "RichTextBlock",
+        "inlines": [run(clip(text, limit), bold=bold, color=color, size=size)],
+    }
+
+
+def line(*inlines: Element, separator: bool = False) -> Element:
+    block: Element = {"type": "RichTextBlock", "inlines": list(inlines)}
+    if separator:
+        block["separator"] = True
+    return block
+
+
+def labelled(label: str, value: str) -> Element:
+    """``Label: value`` with the value as plain text."""
+    return line(run(f"{label}: ", bold=True), run(clip(value, 500)))
+
+
+def banner(message: str, *, color: str = "Attention") -> Element:
+    """A message for the person who acted, above the card it came with."""
+    style = "attention" if color == "Attention" else "good"
+    return {
+        "type": "Container",
+        "style": style,
+        "items": [plain(message, color=color)],
+    }
+
+
+def execute(
+    title: str, verb: str, data: Mapping[Any, Any] | None = None, *, style: str | None = None
+) -> Element:
+    action: Element = {"type": "Action.Execute", "title": title, "verb": verb}
+    if data:
+        action["data"] = {str(key): value for key, value in data.items()}
+    if style:
+        action["style"] = style
+    return action
+
+
+def open_url(title: str, url: str) -> Element:
+    return {"type": "Action.OpenUrl", "title": title, "url": url}
+
+
+def action_set(actions: list[Element]) -> Element:
+    return {"type": "ActionSet", "actions": actions}
+
+
+def text_input(
+    input_id: str,
+    label: str,
+    *,
+    value: str = "",
+    multiline: bool = False,
+    max_length: int | None = None,
+    required: bool = False,
+    placeholder: str = "",
+) -> Element:
+    element: Element = {"type": "Input.Text", "id": input_id, "label": label}
+    if value:
+        element["value"] = value
+    if multiline:
+        element["isMultiline"] = True
+    if max_length:
+        element["maxLength"] = max_length
+    if required:
+        element["isRequired"] = True
+        element["errorMessage"] = f"{label} is required."
+    if placeholder:
+        element["placeholder"] = placeholder
+    return element
+
+
+def choice_set(
+    input_id: str,
+    label: str,
+    choices: list[tuple[str, str]],
+    *,
+    value: str = "",
+    multi: bool = False,
+    required: bool = False,
+    expanded: bool = False,
+    placeholder: str = "",
+) -> Element:
+    element: Element = {
+        "type": "Input.ChoiceSet",
+        "id": input_id,
+        "label": label,
+        "choices": [{"title": title, "value": key} for key, title in choices],
+        "style": "expanded" if expanded else "compact",
+    }
+    if value:
+        element["value"] = value
+    if multi:
+        element["isMultiSelect"] = True
+    if required:
+        element["isRequired"] = True
+        element["errorMessage"] = f"Pick a {label.lower()}."
+    if placeholder:
+        element["placeholder"] = placeholder
+    return element

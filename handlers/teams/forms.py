@@ -1,0 +1,301 @@
+"""The forms, as cards: declare, update, resolve, edit and reject.
+
+A form that comes back with an error keeps what the person typed (``values``) and shows the
+core's message on top and each field's problem under that field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.config import CrierConfig, Severity
+from bot.models import IncidentStatus
+from bot.requests import DETAIL_MAX, SUMMARY_MAX
+from bot.views import NETWORK_LABELS, IncidentView, PostView
+from handlers.teams.cards import STATUS_LABEL
+from handlers.teams.elements import (
+    Element,
+    banner,
+    card,
+    choice_set,
+    execute,
+    heading,
+    note,
+    plain,
+    text_input,
+)
+from handlers.teams.ids import IN_ROOT, TEXT_PREFIX, Data, Field, Verb
+
+EDIT_MAX = 5000  # longer texts stay as drafted: a card past ~28 KB is refused by Teams
+REASON_MAX = 500
+
+
+class Form:
+    """Builds one form's body: inputs with the person's values and the core's field errors."""
+
+    def __init__(
+        self,
+        values: Mapping[str, Any] | None = None,
+        errors: Mapping[str, str] | None = None,
+        message: str | None = None,
+    ) -> None:
+        self.values = {k: str(v) for k, v in (values or {}).items() if v is not None}
+        self.errors = dict(errors or {})
+        self.body: list[Element] = [banner(message)] if message else []
+
+    def value(self, field: str, default: str = "") -> str:
+        return self.values.get(field, default)
+
+    def add(self, element: Element, *error_keys: str) -> None:
+        self.body.append(element)
+        for key in error_keys or (str(element.get("id", "")),):
+            if key in self.errors:
+                self.body.append(plain(self.errors[key], color="Attention"))
+
+
+def _status_choices() -> list[tuple[str, str]]:
+    return [(s.value, STATUS_LABEL[s]) for s in IncidentStatus if s != IncidentStatus.RESOLVED]
+
+
+def declare_form(
+    config: CrierConfig,
+    *,
+    values: Mapping[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+    message: str | None = None,
+) -> Element:
+    form = Form(values, errors, message)
+    severities = [(s.value, f"{s.value.upper()} · {config.severities[s].label}") for s in Severity]
+    channels = [(n.value, NETWORK_LABELS[n]) for n in config.enabled_channels]
+    form.body.append(heading("Declare an outage", size="Large"))
+    form.add(
+        choice_set(
+            Field.SERVICE,
+            "Service",
+            [(s.name, s.name) for s in config.services],
+            value=form.value(Field.SERVICE),
+            required=True,
+            placeholder="Choose…",
+        )
+    )
+    form.add(
+        text_input(
+            Field.SUMMARY,
+            "What is wrong, in a few words",
+            value=form.value(Field.SUMMARY),
+            max_length=SUMMARY_MAX,
+            required=True,
+            placeholder="students cannot log in",
+        )
+    )
+    form.add(
+        choice_set(
+            Field.SEVERITY,
+            "Severity",
+            severities,
+            value=form.value(Field.SEVERITY),
+            placeholder="The service's usual severity",
+        )
+    )
+    form.add(
+        choice_set(
+            Field.STATUS,
+            "Status",
+            _status_choices(),
+            value=form.value(Field.STATUS, IncidentStatus.INVESTIGATING.value),
+        )
+    )
+    _details(form, users_see="", next_update="", doing_required=False)
+    form.add(
+        choice_set(
+            Field.CHANNELS,
+            "Channels (leave empty for the service's usual ones)",
+            channels,
+            value=form.value(Field.CHANNELS),
+            multi=True,
+            expanded=True,
+        )
+    )
+    actions = [execute("Draft posts", Verb.DECLARE, style="positive")]
+    return card(form.body, actions=actions, summary="Declare an outage")
+
+
+def _details(form: Form, *, users_see: str, next_update: str, doing_required: bool) -> None:
+    form.add(
+        text_input(
+            Field.DOING,
+            "What has changed / what we are doing" if doing_required else "What we are doing",
+            value=form.value(Field.DOING),
+            multiline=True,
+            max_length=DETAIL_MAX,
+            required=doing_required,
+            placeholder="Engineers are working with the vendor",
+        )
+    )
+    form.add(
+        text_input(
+            Field.USERS_SEE,
+            "What users see",
+            value=form.value(Field.USERS_SEE, users_see),
+            multiline=True,
+            max_length=DETAIL_MAX,
+            placeholder="An error page after signing in",
+        )
+    )
+    form.add(
+        text_input(
+            Field.NEXT_UPDATE,
+            "Next update in (minutes)",
+            value=form.value(Field.NEXT_UPDATE, next_update),
+            max_length=4,
+            placeholder="30",
+        )
+    )
+
+
+def _incident_actions(incident: IncidentView, verb: Verb, title: str, place: str) -> list[Element]:
+    data: dict[str, Any] = {Data.INCIDENT_ID: incident.id, Data.PLACE: place}
+    actions = [execute(title, verb, data, style="positive")]
+    if place == IN_ROOT:
+        actions.append(execute("Cancel", Verb.SHOW_INCIDENT, {Data.INCIDENT_ID: incident.id}))
+    return actions
+
+
+def update_form(
+    incident: IncidentView,
+    *,
+    place: str = "",
+    values: Mapping[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+    message: str | None = None,
+) -> Element:
+    form = Form(values, errors, message)
+    form.body += [heading("Post an update"), plain(f"Incident #{incident.id} · {incident.title}")]
+    form.add(
+        choice_set(
+            Field.STATUS,
+            "Status",
+            _status_choices(),
+            value=form.value(Field.STATUS, incident.status),
+        )
+    )
+    _details(
+        form,
+        users_see=incident.what_users_see,
+        next_update=str(incident.next_update_minutes or ""),
+        doing_required=True,
+    )
+    actions = _incident_actions(incident, Verb.UPDATE, "Draft update", place)
+    return card(form.body, actions=actions, summary="Post an update")
+
+
+def resolve_form(
+    incident: IncidentView,
+    *,
+    place: str = "",
+    values: Mapping[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+    message: str | None = None,
+) -> Element:
+    form = Form(values, errors, message)
+    form.body += [
+        heading("Resolve the outage"),
+        plain(f"Incident #{incident.id} · {incident.title}"),
+    ]
+    form.add(
+        text_input(
+            Field.WHAT_HAPPENED,
+            "What was fixed",
+            value=form.value(Field.WHAT_HAPPENED),
+            multiline=True,
+            max_length=DETAIL_MAX,
+            placeholder="The sign-in service was restarted",
+        )
+    )
+    form.add(
+        text_input(
+            Field.STILL_TROUBLE,
+            "If people still have trouble",
+            value=form.value(Field.STILL_TROUBLE),
+            multiline=True,
+            max_length=DETAIL_MAX,
+            placeholder="Sign out, close the browser and sign in again",
+        )
+    )
+    actions = _incident_actions(incident, Verb.RESOLVE, "Draft all-clear", place)
+    return card(form.body, actions=actions, summary="Resolve the outage")
+
+
+def edit_form(
+    post: PostView,
+    *,
+    values: Mapping[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+    message: str | None = None,
+) -> Element:
+    form = Form(values, errors, message)
+    form.body += [
+        heading("Edit the draft"),
+        note(
+            "Saving makes a new revision, which needs approval again. Times are set when the "
+            "post is published.",
+            subtle=True,
+        ),
+    ]
+    for preview in post.previews:
+        input_id = f"{TEXT_PREFIX}{preview.network.value}"
+        if len(preview.text) > EDIT_MAX:
+            form.body.append(
+                note(
+                    f"{preview.label}: {len(preview.text)} characters is more than a card can "
+                    "edit; it stays as drafted."
+                )
+            )
+            continue
+        label = f"{preview.label} · {preview.check.summary()} {preview.check.unit}"
+        form.add(
+            text_input(
+                input_id,
+                label,
+                value=form.value(input_id, preview.text),
+                multiline=True,
+                max_length=EDIT_MAX,
+                required=True,
+            ),
+            input_id,
+            preview.network.value,
+        )
+    data = {Data.POST_ID: post.id}
+    actions = [
+        execute("Save revision", Verb.EDIT, data, style="positive"),
+        execute("Cancel", Verb.SHOW_DRAFT, data),
+    ]
+    return card(form.body, actions=actions, summary="Edit the draft")
+
+
+def reject_form(
+    post: PostView,
+    *,
+    values: Mapping[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+    message: str | None = None,
+) -> Element:
+    form = Form(values, errors, message)
+    form.body.append(heading("Reject the draft"))
+    form.add(
+        text_input(
+            Field.REASON,
+            "Why? The person who drafted it will see this.",
+            value=form.value(Field.REASON),
+            multiline=True,
+            max_length=REASON_MAX,
+            required=True,
+        )
+    )
+    data = {Data.POST_ID: post.id}
+    actions = [
+        execute("Reject", Verb.REJECT, data, style="destructive"),
+        execute("Cancel", Verb.SHOW_DRAFT, data),
+    ]
+    return card(form.body, actions=actions, summary="Reject the draft")

@@ -1,0 +1,87 @@
+"""Every card verb, input id and anchor purpose Crier uses in Teams, defined once."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+PLATFORM = "teams"
+CARD_VERSION = "1.5"
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+ERROR_CONTENT_TYPE = "application/vnd.microsoft.error"
+
+
+class Command(StrEnum):
+    """What people type to the bot (after its @mention)."""
+
+    OUTAGE = "outage"
+    UPDATE = "update"
+    RESOLVE = "resolve"
+    LIST = "list"
+    HELP = "help"
+
+
+class Verb(StrEnum):
+    """``Action.Execute`` verbs: each arrives as an ``adaptiveCard/action`` invoke."""
+
+    DECLARE = "crier.declare"
+    UPDATE_FORM = "crier.update.form"
+    UPDATE = "crier.update"
+    RESOLVE_FORM = "crier.resolve.form"
+    RESOLVE = "crier.resolve"
+    SHOW_INCIDENT = "crier.incident.show"
+    APPROVE = "crier.draft.approve"
+    EDIT_FORM = "crier.draft.edit.form"
+    EDIT = "crier.draft.edit"
+    REJECT_FORM = "crier.draft.reject.form"
+    REJECT = "crier.draft.reject"
+    SHOW_DRAFT = "crier.draft.show"
+    RETRY = "crier.delivery.retry"
+    SNOOZE = "crier.reminder.snooze"
+    CALENDAR_POST = "crier.calendar.post"
+    CALENDAR_SKIP = "crier.calendar.skip"
+
+
+class Field(StrEnum):
+    """Input ids on the forms; they arrive merged into the action's data."""
+
+    SERVICE = "service"
+    SUMMARY = "summary"
+    SEVERITY = "severity"
+    STATUS = "status"
+    USERS_SEE = "what_users_see"
+    DOING = "what_we_are_doing"
+    NEXT_UPDATE = "next_update_minutes"
+    CHANNELS = "channels"
+    WHAT_HAPPENED = "what_happened"
+    STILL_TROUBLE = "still_having_trouble"
+    REASON = "reason"
+
+
+class Data(StrEnum):
+    """Keys Crier puts in an action's ``data`` (never an input id)."""
+
+    INCIDENT_ID = "incidentId"
+    POST_ID = "postId"
+    DELIVERY_ID = "deliveryId"
+    SNOOZE = "snooze"
+    SCHEDULED_POST_ID = "scheduledPostId"
+    # "root": the form replaced the incident's card for one person; else it is its own message.
+    PLACE = "place"
+
+
+TEXT_PREFIX = "text_"  # the edit form: one input per channel, "text_x", "text_mastodon" …
+ROOT = "root"  # the incident's card: where its conversation reference is kept
+NAMES = "names"  # display names of the Teams people who acted on the incident
+IN_ROOT = "root"
+
+
+def post_purpose(post_id: int) -> str:
+    return f"post:{post_id}"
+
+
+def outcome_purpose(post_id: int) -> str:
+    return f"outcome:{post_id}"
+
+
+def rejected_purpose(post_id: int) -> str:
+    return f"rejected:{post_id}"

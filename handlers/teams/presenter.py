@@ -1,0 +1,261 @@
+"""Shows incidents in Teams: the incident's card, each draft's card, outcomes, reminders.
+
+Everything goes out proactively, from the conversation reference stored with the incident's
+card (``ChatAnchor.reference``), through ``adapter.continue_conversation``: so it works after a
+restart and from any replica. Which message is which lives in the database too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from botbuilder.core import BotAdapter, MessageFactory, TurnContext
+from botbuilder.schema import Activity, ChannelAccount, ConversationReference, Mention
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from bot.core import Core
+from bot.models import PostState
+from bot.views import IncidentView, PostView, Reminder
+from handlers.teams import cards
+from handlers.teams.anchors import People, TeamsAnchors
+from handlers.teams.elements import Element, attachment
+from handlers.teams.ids import (
+    PLATFORM,
+    ROOT,
+    outcome_purpose,
+    post_purpose,
+    rejected_purpose,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+RETRIES = 3
+MAX_RETRY_AFTER = 30.0
+
+
+def conversation_reference(activity: Activity) -> dict[str, Any]:
+    """What to keep of an incoming activity to write to its conversation later."""
+    reference = TurnContext.get_conversation_reference(activity)
+    reference.activity_id = None  # later messages are new messages, not replies to this one
+    stored: dict[str, Any] = reference.serialize()
+    return stored
+
+
+def card_message(card: Element, *, text: str | None = None) -> Activity:
+    activity = MessageFactory.attachment(attachment(card))
+    if text:
+        activity.text = text
+    return activity
+
+
+def _retry_after(exc: Exception, attempt: int) -> float | None:
+    """Seconds to wait before trying again, or None when trying again cannot help."""
+    if isinstance(exc, ClientRequestError) and not isinstance(exc, HttpOperationError):
+        return 0.5 * 2**attempt  # the connection failed
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", 0) or 0
+    if status != 429 and status < 500:
+        return None
+    header = (getattr(response, "headers", None) or {}).get("Retry-After", "")
+    try:
+        return min(float(header), MAX_RETRY_AFTER)
+    except ValueError:
+        return 0.5 * 2**attempt
+
+
+class TeamsPresenter:
+    platform = PLATFORM
+
+    def __init__(self, *, core: Core, adapter: BotAdapter, app_id: str) -> None:
+        self._core = core
+        self._adapter = adapter
+        self._app_id = app_id
+        self.anchors = TeamsAnchors(core)
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    @property
+    def _zone(self) -> Any:
+        return self._core.config.organisation.zone
+
+    # --- talking to the Bot Connector ---------------------------------------------------------
+
+    async def _proactive(
+        self, reference: dict[str, Any], work: Callable[[TurnContext], Awaitable[T]]
+    ) -> T:
+        """Run ``work`` in the conversation, retrying what the connector says is passing."""
+        for attempt in range(RETRIES + 1):
+            try:
+                return await self._once(reference, work)
+            except (HttpOperationError, ClientRequestError) as exc:
+                delay = _retry_after(exc, attempt)
+                if delay is None or attempt == RETRIES:
+                    raise
+                log.warning("Teams refused a message (%s); trying again in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _once(
+        self, reference: dict[str, Any], work: Callable[[TurnContext], Awaitable[T]]
+    ) -> T:
+        outcome: dict[str, Any] = {}
+
+        async def callback(context: TurnContext) -> None:
+            # Caught here: the adapter's turn-error handler must not swallow it.
+            try:
+                outcome["value"] = await work(context)
+            except Exception as exc:
+                outcome["error"] = exc
+
+        conversation = ConversationReference.deserialize(reference)
+        await self._adapter.continue_conversation(conversation, callback, self._app_id)
+        if "error" in outcome:
+            raise outcome["error"]
+        result: T = outcome["value"]
+        return result
+
+    async def send(self, reference: dict[str, Any], activity: Activity) -> str:
+        """A new message in the conversation; returns its activity id."""
+
+        async def work(context: TurnContext) -> str:
+            response = await context.send_activity(activity)
+            return str(response.id) if response and response.id else ""
+
+        return await self._proactive(reference, work)
+
+    async def replace(self, reference: dict[str, Any], activity_id: str, card: Element) -> None:
+        """Replace a message's card for everyone."""
+        activity = card_message(card)
+        activity.id = activity_id
+
+        async def work(context: TurnContext) -> None:
+            await context.update_activity(activity)
+
+        await self._proactive(reference, work)
+
+    # --- the incident -------------------------------------------------------------------------
+
+    async def start_incident(
+        self, incident: IncidentView, *, reference: dict[str, Any], replace_id: str | None = None
+    ) -> None:
+        """Show the incident's card (in place of ``replace_id``, a used form) and keep where."""
+        card = cards.incident_card(
+            incident, zone=self._zone, people=await self.anchors.people(incident.id)
+        )
+        if replace_id:
+            await self.replace(reference, replace_id, card)
+            message_id = replace_id
+        else:
+            message_id = await self.send(reference, card_message(card))
+        await self._core.save_anchor(
+            incident_id=incident.id,
+            platform=PLATFORM,
+            purpose=ROOT,
+            channel_id=str(reference.get("conversation", {}).get("id", "")),
+            message_id=message_id,
+            reference=reference,
+        )
+
+    async def incident_card(self, incident: IncidentView, message: str | None = None) -> Element:
+        people = await self.anchors.people(incident.id)
+        return cards.incident_card(incident, zone=self._zone, people=people, message=message)
+
+    async def draft_card(self, post: PostView, message: str | None = None) -> Element:
+        people = await self.anchors.people(post.incident_id)
+        return cards.draft_card(post, zone=self._zone, people=people, message=message)
+
+    async def show_incident(self, incident: IncidentView) -> None:
+        reference = await self.anchors.reference(incident.id)
+        root = await self._core.anchor(incident_id=incident.id, platform=PLATFORM, purpose=ROOT)
+        if reference is None or root is None:
+            return  # this incident lives on another platform
+        await self.replace(reference, root.message_id, await self.incident_card(incident))
+
+    async def show_post(self, incident: IncidentView, post: PostView) -> None:
+        reference = await self.anchors.reference(incident.id)
+        if reference is None:
+            return
+        # One post's updates arrive from concurrent deliveries: apply them one at a time.
+        async with self._locks[post.id]:
+            post = await self._core.post(post.id)  # the newest state, read under the lock
+            card = await self.draft_card(post)
+            purpose = post_purpose(post.id)
+            anchor = await self._core.anchor(
+                incident_id=incident.id, platform=PLATFORM, purpose=purpose
+            )
+            if anchor is None:
+                message_id = await self.send(reference, card_message(card))
+                await self._save(incident.id, purpose, reference, message_id)
+            else:
+                await self.replace(reference, anchor.message_id, card)
+            await self._notify_once(incident, post, reference)
+
+    async def _save(
+        self, incident_id: int, purpose: str, reference: dict[str, Any], message_id: str
+    ) -> None:
+        await self._core.save_anchor(
+            incident_id=incident_id,
+            platform=PLATFORM,
+            purpose=purpose,
+            channel_id=str(reference.get("conversation", {}).get("id", "")),
+            message_id=message_id,
+        )
+
+    async def _notify_once(
+        self, incident: IncidentView, post: PostView, reference: dict[str, Any]
+    ) -> None:
+        """New messages that notify people: the publishing outcome, or a rejection."""
+        people = await self.anchors.people(incident.id)
+        if post.state == PostState.REJECTED:
+            purpose = rejected_purpose(post.id)
+            message = self._mentioning(
+                [post.requested_by], people, cards.rejected_card(post, people)
+            )
+        elif post.state == PostState.APPROVED and cards.is_settled(post):
+            purpose = outcome_purpose(post.id)
+            message = card_message(cards.outcome_card(post))
+        else:
+            return
+        if await self._core.anchor(incident_id=incident.id, platform=PLATFORM, purpose=purpose):
+            return
+        message_id = await self.send(reference, message)
+        await self._save(incident.id, purpose, reference, message_id)
+
+    def _mentioning(self, actor_keys: list[str], people: People, card: Element) -> Activity:
+        """A card with the people it is for @mentioned above it, so Teams notifies them."""
+        mentions: list[Mention] = []
+        for key in dict.fromkeys(actor_keys):
+            platform, _, user_id = key.partition(":")
+            if platform != PLATFORM or not user_id:
+                continue
+            label = f"<at>{html.escape(people.name(key), quote=False)}</at>"
+            account = ChannelAccount(id=people.teams_id(user_id), name=people.name(key))
+            mentions.append(Mention(mentioned=account, text=label, type="mention"))
+        activity = card_message(card, text=" ".join(m.text for m in mentions) or None)
+        activity.entities = list(mentions) or None
+        return activity
+
+    async def remind(self, incident: IncidentView, reminder: Reminder) -> None:
+        reference = await self.anchors.reference(incident.id)
+        if reference is None:
+            return
+        config = self._core.config
+        keys = list(reminder.mention_users)
+        if reminder.mention_approvers:
+            keys += [f"{PLATFORM}:{user}" for user in config.approvals.teams_users]
+        lead = getattr(config.reminders, "comms_lead_teams", None)
+        if reminder.mention_comms_lead and lead:
+            keys.append(f"{PLATFORM}:{lead}")
+        people = await self.anchors.people(incident.id)
+        await self.send(reference, self._mentioning(keys, people, cards.reminder_card(reminder)))
+
+    async def tell(self, reference: dict[str, Any], message: str) -> None:
+        """A note in the conversation when there is no card to answer on; never raises."""
+        try:
+            await self.send(reference, card_message(cards.message_card(message)))
+        except Exception:
+            log.exception("could not tell the conversation: %s", message)

@@ -1,0 +1,94 @@
+"""One incoming Teams activity, read once: who acted, what they typed or clicked, and where."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.schema import Activity
+
+from bot.ports import Actor
+from handlers.teams.ids import PLATFORM, Data
+from handlers.teams.presenter import conversation_reference
+from handlers.teams.submissions import Submission
+
+LEADING_MENTION = re.compile(r"^\s*<at>[^<]*</at>\s*", re.IGNORECASE)
+
+
+def command_text(activity: Activity) -> str:
+    """The message's text without the bot's @mention (Teams puts ``<at>Crier</at>`` in it)."""
+    text = activity.text or ""
+    bot_id = activity.recipient.id if activity.recipient else None
+    for entity in activity.entities or []:
+        props: dict[str, Any] = getattr(entity, "additional_properties", None) or {}
+        mentioned = props.get("mentioned") or {}
+        if entity.type == "mention" and mentioned.get("id") == bot_id and props.get("text"):
+            text = text.replace(str(props["text"]), " ")
+    text = LEADING_MENTION.sub("", text)
+    return " ".join(text.split())
+
+
+def for_teams(message: str) -> str:
+    """The core's messages name Slack's slash command; in Teams people type the word."""
+    return message.replace("`/outage", "`outage").replace("/outage ", "outage ")
+
+
+@dataclass
+class Turn:
+    context: TurnContext
+
+    @property
+    def activity(self) -> Activity:
+        return self.context.activity
+
+    @cached_property
+    def actor(self) -> Actor:
+        person = self.activity.from_property
+        user_id = (person.aad_object_id or person.id or "") if person else ""
+        return Actor(platform=PLATFORM, user_id=str(user_id), name=person.name if person else None)
+
+    @property
+    def teams_id(self) -> str | None:
+        person = self.activity.from_property
+        return person.id if person else None
+
+    @cached_property
+    def reference(self) -> dict[str, Any]:
+        return conversation_reference(self.activity)
+
+    @property
+    def conversation_id(self) -> str:
+        return str(self.activity.conversation.id) if self.activity.conversation else ""
+
+    @property
+    def card_id(self) -> str | None:
+        """The message whose card was clicked (Teams sends it as ``replyToId``)."""
+        return self.activity.reply_to_id
+
+    @cached_property
+    def action(self) -> dict[str, Any]:
+        value = self.activity.value if isinstance(self.activity.value, dict) else {}
+        action = value.get("action")
+        return action if isinstance(action, dict) else {}
+
+    @property
+    def verb(self) -> str:
+        return str(self.action.get("verb") or "")
+
+    @cached_property
+    def form(self) -> Submission:
+        data = self.action.get("data")
+        return Submission(data if isinstance(data, dict) else {})
+
+    @property
+    def place(self) -> str:
+        return self.form.text(Data.PLACE)
+
+    async def reply(self, text: str, *, markdown: bool = False) -> None:
+        message = MessageFactory.text(text)
+        if not markdown:
+            message.text_format = "plain"  # people's words in it stay as typed
+        await self.context.send_activity(message)

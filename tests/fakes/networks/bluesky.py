@@ -1,0 +1,261 @@
+"""A fake Bluesky PDS: sessions, post records, and record keys that cannot be used twice.
+
+It answers XRPC the way the reference PDS does: ``{"error": name, "message": text}``; a wrong
+password is 401 ``AuthenticationRequired``; an expired access token is 400 ``ExpiredToken``; a
+text over 300 graphemes (or 3000 bytes) is 400 ``InvalidRequest``; a record key that is not a TID
+is refused for posts; and a second create with a record key already taken fails the way today's
+PDS fails it, 500 ``InternalServerError`` (``duplicate_answer="named"`` gives 409
+``RecordAlreadyExists``, as newer servers name it). Throttling carries ``ratelimit-*`` headers,
+the reset in unix seconds.
+
+    async with FakeBluesky() as pds:
+        publisher = BlueskyPublisher(http=http, handle=pds.handle, password=…, base_url=…)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import time
+from typing import Any, Literal
+
+import grapheme
+from aiohttp import web
+
+from tests.fakes.networks.base import FakeNetwork
+
+POST = "app.bsky.feed.post"
+TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
+STRONG_REF = re.compile(r"^at://did:[a-z]+:[A-Za-z0-9._:%-]+/[a-z.]+/[A-Za-z0-9._:~-]+$")
+
+
+def _xrpc_error(name: str, message: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": name, "message": message}, status=status)
+
+
+def _cid(value: Any) -> str:
+    digest = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).digest()
+    return "bafyrei" + base64.b32encode(digest).decode().lower().rstrip("=")[:52]
+
+
+class FakeBluesky(FakeNetwork):
+    name = "bluesky"
+
+    def __init__(
+        self,
+        *,
+        handle: str = "it.example.edu",
+        password: str = "abcd-efgh-ijkl-mnop",
+        did: str = "did:plc:ewvi7nxzyoun6zhxrhs64oiz",
+        duplicate_answer: Literal["internal", "named"] = "internal",
+        latency: float = 0.0,
+    ) -> None:
+        super().__init__(latency=latency)
+        self.handle = handle
+        self.password = password
+        self.did = did
+        self.duplicate_answer = duplicate_answer
+        self.records: dict[str, dict[str, Any]] = {}  # rkey -> {uri, cid, value}
+        self.sessions_created = 0
+        self.sessions_refreshed = 0
+        self._access: dict[str, bool] = {}  # token -> expired
+        self._refresh: set[str] = set()
+        self._lose_answers = 0
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/xrpc/com.atproto.server.createSession", self.create_session),
+            web.post("/xrpc/com.atproto.server.refreshSession", self.refresh_session),
+            web.get("/xrpc/com.atproto.server.getSession", self.get_session),
+            web.post("/xrpc/com.atproto.repo.createRecord", self.create_record),
+            web.get("/xrpc/com.atproto.repo.getRecord", self.get_record),
+        ]
+
+    # ----- test controls ---------------------------------------------------------------------
+
+    def expire_access_tokens(self) -> None:
+        """Access tokens live about two hours; make every one handed out so far stale."""
+        for token in self._access:
+            self._access[token] = True
+
+    def revoke_refresh_tokens(self) -> None:
+        self._refresh.clear()
+
+    def lose_answer_next(self) -> None:
+        """Make the next record, then drop the connection before answering."""
+        self._lose_answers += 1
+
+    def rate_limit_headers(self, reset_in: float) -> dict[str, str]:
+        return {
+            "ratelimit-limit": "3000",
+            "ratelimit-remaining": "0",
+            "ratelimit-reset": str(int(time.time() + reset_in)),
+            "ratelimit-policy": "3000;w=300",
+        }
+
+    def rate_limit_next(self, *, body: Any = None, **kwargs: Any) -> None:
+        body = body or {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}
+        super().rate_limit_next(body=body, **kwargs)
+
+    @property
+    def posts(self) -> list[dict[str, Any]]:
+        """The post records, oldest first."""
+        return [entry["value"] for entry in self.records.values()]
+
+    # ----- sessions --------------------------------------------------------------------------
+
+    def _new_session(self) -> dict[str, Any]:
+        access, refresh = f"access-{secrets.token_hex(8)}", f"refresh-{secrets.token_hex(8)}"
+        self._access[access] = False
+        self._refresh.add(refresh)
+        return {
+            "did": self.did,
+            "handle": self.handle,
+            "accessJwt": access,
+            "refreshJwt": refresh,
+            "active": True,
+        }
+
+    def _bearer(self, request: web.Request) -> str | None:
+        header = request.headers.get("Authorization", "")
+        return header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
+
+    def _unauthorised(self, request: web.Request) -> web.Response | None:
+        token = self._bearer(request)
+        if token is None:
+            return _xrpc_error("AuthenticationRequired", "Authentication Required", 401)
+        if token not in self._access:
+            return _xrpc_error("InvalidToken", "Token could not be verified", 400)
+        if self._access[token]:
+            return _xrpc_error("ExpiredToken", "Token has expired", 400)
+        return None
+
+    async def create_session(self, request: web.Request) -> web.StreamResponse:
+        if fault := await self.before(request):
+            return fault
+        received = await self.read(request)
+        body = received.body if isinstance(received.body, dict) else {}
+        for field in ("identifier", "password"):
+            if not isinstance(body.get(field), str):
+                return _xrpc_error("InvalidRequest", f'Input must have the property "{field}"')
+        known = body["identifier"].lstrip("@") in (self.handle, self.did)
+        if not known or body["password"] != self.password:
+            return _xrpc_error("AuthenticationRequired", "Invalid identifier or password", 401)
+        self.sessions_created += 1
+        return self.json(self._new_session())
+
+    async def refresh_session(self, request: web.Request) -> web.StreamResponse:
+        if fault := await self.before(request):
+            return fault
+        await self.read(request)
+        token = self._bearer(request)
+        if token is None:
+            return _xrpc_error("AuthenticationRequired", "Authentication Required", 401)
+        if token not in self._refresh:
+            return _xrpc_error("ExpiredToken", "Token has been revoked", 400)
+        self._refresh.discard(token)  # refresh tokens are single-use: a new pair comes back
+        self.sessions_refreshed += 1
+        return self.json(self._new_session())
+
+    async def get_session(self, request: web.Request) -> web.StreamResponse:
+        if fault := await self.before(request):
+            return fault
+        await self.read(request)
+        if refused := self._unauthorised(request):
+            return refused
+        return self.json({"did": self.did, "handle": self.handle, "active": True})
+
+    # ----- records ---------------------------------------------------------------------------
+
+    async def create_record(self, request: web.Request) -> web.StreamResponse:
+        if fault := await self.before(request):
+            return fault
+        received = await self.read(request)
+        if refused := self._unauthorised(request):
+            return refused
+        body = received.body if isinstance(received.body, dict) else {}
+        if body.get("repo") not in (self.did, self.handle):
+            return _xrpc_error("InvalidRequest", "Invalid repo: not the authenticated account")
+        if body.get("collection") != POST:
+            return _xrpc_error("InvalidRequest", "this fake PDS knows only app.bsky.feed.post")
+        rkey = body.get("rkey")
+        if rkey is not None and not (isinstance(rkey, str) and TID.match(rkey)):
+            return _xrpc_error("InvalidRequest", f"Invalid record key for {POST}: must be a tid")
+        if problem := self._invalid_post(body.get("record")):
+            return _xrpc_error("InvalidRequest", f"Invalid {POST} record: {problem}")
+        rkey = rkey or self._next_tid()
+        uri = f"at://{self.did}/{POST}/{rkey}"
+        if rkey in self.records:
+            if self.duplicate_answer == "named":
+                return _xrpc_error("RecordAlreadyExists", f"Record already exists: {uri}", 409)
+            return _xrpc_error("InternalServerError", "Internal Server Error", 500)
+        record = body["record"]
+        cid = _cid(record)
+        self.records[rkey] = {"uri": uri, "cid": cid, "value": record}
+        if self._lose_answers:
+            self._lose_answers -= 1
+            assert request.transport is not None
+            request.transport.close()
+        return self.json(
+            {
+                "uri": uri,
+                "cid": cid,
+                "commit": {"cid": _cid([uri, cid]), "rev": self._next_tid()},
+                "validationStatus": "valid",
+            }
+        )
+
+    def _invalid_post(self, record: Any) -> str | None:
+        """The lexicon's checks on ``app.bsky.feed.post`` that Crier's posts can trip."""
+        if not isinstance(record, dict):
+            return "Record must be an object"
+        if record.get("$type", POST) != POST:
+            return "Record/$type must be app.bsky.feed.post"
+        text = record.get("text")
+        if not isinstance(text, str):
+            return 'Record must have the property "text"'
+        if grapheme.length(text) > 300:
+            return "Record/text must not be longer than 300 graphemes"
+        if len(text.encode()) > 3000:
+            return "Record/text must not be longer than 3000 characters"
+        if not isinstance(record.get("createdAt"), str):
+            return 'Record must have the property "createdAt"'
+        size = len(text.encode())
+        for number, facet in enumerate(record.get("facets") or []):
+            index = facet.get("index") or {}
+            start, end = index.get("byteStart"), index.get("byteEnd")
+            if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= size):
+                return f"Record/facets/{number}/index must be a byte slice of the text"
+            if not facet.get("features"):
+                return f'Record/facets/{number} must have the property "features"'
+        reply = record.get("reply")
+        if reply is not None:
+            for part in ("root", "parent"):
+                ref = reply.get(part) if isinstance(reply, dict) else None
+                ref = ref if isinstance(ref, dict) else {}
+                uri = ref.get("uri")
+                if not (isinstance(uri, str) and STRONG_REF.match(uri) and ref.get("cid")):
+                    return f"Record/reply/{part} must be a strong reference (uri and cid)"
+        return None
+
+    async def get_record(self, request: web.Request) -> web.StreamResponse:
+        if fault := await self.before(request):
+            return fault
+        await self.read(request)
+        repo, rkey = request.query.get("repo"), request.query.get("rkey")
+        collection = request.query.get("collection")
+        if not (repo and rkey and collection):
+            return _xrpc_error("InvalidRequest", "repo, collection and rkey are required")
+        uri = f"at://{repo}/{collection}/{rkey}"
+        entry = self.records.get(rkey)
+        if repo not in (self.did, self.handle) or collection != POST or entry is None:
+            return _xrpc_error("RecordNotFound", f"Could not locate record: {uri}")
+        return self.json(entry)
+
+    def _next_tid(self) -> str:
+        alphabet = "234567abcdefghijklmnopqrstuvwxyz"
+        value = (time.time_ns() // 1000) << 10 | secrets.randbelow(1024)
+        return "".join(alphabet[(value >> shift) & 31] for shift in range(60, -1, -5))

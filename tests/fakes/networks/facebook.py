@@ -1,0 +1,386 @@
+"""A fake Graph API serving a Facebook Page and an Instagram professional account.
+
+Facebook: ``POST /{v}/{page}/feed`` (``message``), ``POST /{v}/{page}/photos`` (``url``,
+``message``), ``GET /{v}/{page}?fields=name``. Instagram: ``POST /{v}/{ig}/media`` (``image_url``,
+``caption``) makes a container, ``POST /{v}/{ig}/media_publish`` (``creation_id``) publishes it,
+``GET /{v}/{container}?fields=status_code``, ``GET /{v}/{media}?fields=permalink``,
+``GET /{v}/{ig}/media``. Tokens come as ``Authorization: Bearer``/``OAuth`` or ``access_token``;
+errors are Graph's ``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}``.
+Images are fetched from their URL like the real thing does (Instagram takes JPEG only).
+
+Beyond the base faults: ``fault_when`` makes the queued faults wait for a matching request
+(``fake.fault_when = lambda r: r.path.endswith("/media_publish")``); ``lose_answer_next(path)``
+does the work, then drops the connection, so the caller cannot know it happened.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from tests.fakes.networks.base import FakeNetwork, Fault
+
+VERSION = re.compile(r"^v\d+\.\d+$")
+HASHTAG = re.compile(r"(?<![\w&])#\w+")
+THROTTLE_MESSAGES = {
+    4: "(#4) Application request limit reached",
+    17: "(#17) User request limit reached",
+    32: "(#32) Page request limit reached",
+    613: "(#613) Calls to this api have exceeded the rate limit.",
+}
+
+
+def graph_error(
+    message: str,
+    code: int,
+    subcode: int | None = None,
+    *,
+    kind: str = "OAuthException",
+    **extra: Any,
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"message": message, "type": kind, "code": code}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    error.update(extra)
+    error["fbtrace_id"] = "A" + secrets.token_hex(5)
+    return {"error": error}
+
+
+class FakeGraph(FakeNetwork):
+    name = "graph"
+
+    def __init__(
+        self,
+        *,
+        page_id: str = "1122334455",
+        page_name: str = "Northfield IT",
+        page_token: str = "fb-page-token",
+        ig_user_id: str = "17841400000000001",
+        ig_username: str = "northfieldit",
+        ig_token: str = "ig-token",
+        processing_polls: int = 0,
+        publish_limit: int = 50,
+        latency: float = 0.0,
+    ) -> None:
+        super().__init__(latency=latency)
+        self.page_id, self.page_name, self.page_token = page_id, page_name, page_token
+        self.ig_user_id, self.ig_username, self.ig_token = ig_user_id, ig_username, ig_token
+        self.processing_polls = processing_polls  # status checks a container stays IN_PROGRESS
+        self.publish_limit = publish_limit  # Instagram posts per rolling 24 hours
+        self.expired: set[str] = set()  # tokens Graph now calls expired
+        self.page_posts: list[dict[str, Any]] = []  # {"id", "message", "photo"}
+        self.containers: dict[str, dict[str, Any]] = {}
+        self.media: list[dict[str, Any]] = []  # published Instagram posts, oldest first
+        self.fetched: list[tuple[str, str]] = []  # (image url, content type) fetched
+        self.fault_when: Callable[[web.Request], bool] | None = None
+        self._lose: list[str] = []
+        self._serial = 100
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/{version}/{node}/feed", self.feed),
+            web.post("/{version}/{node}/photos", self.photos),
+            web.post("/{version}/{node}/media", self.create_container),
+            web.post("/{version}/{node}/media_publish", self.media_publish),
+            web.get("/{version}/{node}/media", self.list_media),
+            web.get("/{version}/{node}", self.node),
+        ]
+
+    # ----- faults ------------------------------------------------------------------------
+
+    async def before(self, request: web.Request) -> web.StreamResponse | None:
+        if self.fault_when is not None and not self.fault_when(request):
+            saved, self._faults = self._faults, type(self._faults)()
+            try:
+                return await super().before(request)  # latency only
+            finally:
+                self._faults = saved
+        return await super().before(request)
+
+    def lose_answer_next(self, path: str) -> None:
+        """The next request to a path ending in ``path`` is carried out, then its answer lost."""
+        self._lose.append(path)
+
+    def _answer(self, request: web.Request, response: web.Response) -> web.Response:
+        for index, path in enumerate(self._lose):
+            if request.path.endswith(path):
+                del self._lose[index]
+                assert request.transport is not None
+                request.transport.close()
+                break
+        return response
+
+    def rate_limit_headers(self, reset_in: float) -> dict[str, str]:
+        usage = {
+            self.page_id: [
+                {
+                    "type": "pages",
+                    "call_count": 100,
+                    "total_cputime": 12,
+                    "total_time": 18,
+                    "estimated_time_to_regain_access": max(1, math.ceil(reset_in / 60)),
+                }
+            ]
+        }
+        return {"X-Business-Use-Case-Usage": json.dumps(usage)}
+
+    def rate_limit_next(
+        self,
+        *,
+        reset_in: float = 60.0,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        code: int = 32,
+    ) -> None:
+        """Graph throttles with an error code in a 400 (default: 32, the Page's limit)."""
+        for _ in range(times):
+            answer = body or graph_error(THROTTLE_MESSAGES[code], code, is_transient=True)
+            self._faults.append(Fault("rate_limit", 400, answer, headers or {}, seconds=reset_in))
+
+    # ----- checks ------------------------------------------------------------------------
+
+    def _new_id(self) -> str:
+        self._serial += 1
+        return f"{17_900_000_000_000_000 + self._serial}"
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        received = await self.read(request)
+        params: dict[str, Any] = dict(request.query)
+        if isinstance(received.body, dict):
+            params.update(received.body)
+        return params
+
+    def _token_problem(
+        self, request: web.Request, params: dict[str, Any], wanted: str
+    ) -> web.Response | None:
+        header = request.headers.get("Authorization", "")
+        token = header.split(" ", 1)[1] if header.startswith(("Bearer ", "OAuth ")) else None
+        token = token or params.get("access_token")
+        if not token:
+            message = (
+                "An active access token must be used to query information about the current user."
+            )
+            return self.json(graph_error(message, 2500), status=400)
+        if token in self.expired:
+            message = (
+                "Error validating access token: Session has expired on Tuesday, 14-Jan-25 "
+                "12:00:00 PST. The current time is Tuesday, 14-Jan-25 14:45:00 PST."
+            )
+            return self.json(graph_error(message, 190, 463), status=400)
+        if token != wanted:
+            message = "Invalid OAuth access token - Cannot parse access token"
+            return self.json(graph_error(message, 190), status=400)
+        return None
+
+    def _version_problem(self, request: web.Request) -> web.Response | None:
+        version = request.match_info["version"]
+        if VERSION.match(version):
+            return None
+        return self.json(graph_error(f"Unknown path components: /{version}", 2500), status=400)
+
+    def _unsupported(self, method: str, node: str) -> web.Response:
+        message = (
+            f"Unsupported {method} request. Object with ID '{node}' does not exist, cannot be "
+            "loaded due to missing permissions, or does not support this operation."
+        )
+        return self.json(graph_error(message, 100, 33, kind="GraphMethodException"), status=400)
+
+    async def _fetch(self, url: str) -> str | None:
+        """The image's content type, as Graph's fetcher sees it; None if it cannot get it."""
+        try:
+            async with aiohttp.ClientSession() as session, session.get(url) as response:
+                await response.read()
+                kind = response.headers.get("Content-Type", "")
+                self.fetched.append((url, kind))
+                return kind if response.status == 200 else None
+        except aiohttp.ClientError:
+            return None
+
+    # ----- Facebook ----------------------------------------------------------------------
+
+    async def _page_request(
+        self, request: web.Request
+    ) -> tuple[dict[str, Any], web.StreamResponse | None]:
+        fault = await self.before(request)
+        if fault is not None:
+            return {}, fault
+        params = await self._params(request)
+        problem = self._version_problem(request) or self._token_problem(
+            request, params, self.page_token
+        )
+        if problem is None and request.match_info["node"] != self.page_id:
+            problem = self._unsupported("post", request.match_info["node"])
+        return params, problem
+
+    def _page_post(self, message: str, photo: str | None) -> str | None:
+        if self.page_posts and self.page_posts[-1]["message"] == message:
+            return None
+        post_id = f"{self.page_id}_{self._new_id()}"
+        self.page_posts.append({"id": post_id, "message": message, "photo": photo})
+        return post_id
+
+    def _duplicate(self) -> web.Response:
+        return self.json(
+            graph_error(
+                "Duplicate status message",
+                506,
+                1455006,
+                is_transient=False,
+                error_user_title="Duplicate Status Update",
+                error_user_msg="This status update is identical to the last one you posted.",
+            ),
+            status=400,
+        )
+
+    async def feed(self, request: web.Request) -> web.StreamResponse:
+        params, problem = await self._page_request(request)
+        if problem is not None:
+            return problem
+        message = params.get("message")
+        if not message:
+            return self.json(graph_error("(#100) Missing message or attachment", 100), status=400)
+        post_id = self._page_post(message, None)
+        if post_id is None:
+            return self._duplicate()
+        return self._answer(request, self.json({"id": post_id}))
+
+    async def photos(self, request: web.Request) -> web.StreamResponse:
+        params, problem = await self._page_request(request)
+        if problem is not None:
+            return problem
+        url = params.get("url")
+        kind = await self._fetch(url) if url else None
+        if not kind or not kind.startswith("image/"):
+            return self.json(graph_error("(#324) Missing or invalid image file", 324), status=400)
+        post_id = self._page_post(params.get("message", ""), url)
+        if post_id is None:
+            return self._duplicate()
+        photo_id = self._new_id()
+        return self._answer(request, self.json({"id": photo_id, "post_id": post_id}))
+
+    # ----- Instagram ---------------------------------------------------------------------
+
+    async def _ig_request(
+        self, request: web.Request
+    ) -> tuple[dict[str, Any], web.StreamResponse | None]:
+        fault = await self.before(request)
+        if fault is not None:
+            return {}, fault
+        params = await self._params(request)
+        problem = self._version_problem(request) or self._token_problem(
+            request, params, self.ig_token
+        )
+        if problem is None and request.match_info["node"] != self.ig_user_id:
+            problem = self._unsupported(request.method.lower(), request.match_info["node"])
+        return params, problem
+
+    async def create_container(self, request: web.Request) -> web.StreamResponse:
+        params, problem = await self._ig_request(request)
+        if problem is not None:
+            return problem
+        image_url, caption = params.get("image_url"), params.get("caption", "")
+        if not image_url:
+            return self.json(graph_error("The parameter image_url is required.", 100), status=400)
+        if len(caption) > 2200 or len(HASHTAG.findall(caption)) > 30:
+            message = "The caption is too long or has too many hashtags."
+            return self.json(graph_error(message, 100, 2207064), status=400)
+        kind = await self._fetch(image_url)
+        if kind is None or not kind.startswith("image/jpeg"):
+            return self.json(
+                graph_error(
+                    "Only photo or video can be accepted as media type.",
+                    9004,
+                    2207052,
+                    is_transient=False,
+                    error_user_title="Media download has failed. The media URI doesn't meet "
+                    "our requirements.",
+                ),
+                status=400,
+            )
+        container = self._new_id()
+        self.containers[container] = {
+            "image_url": image_url,
+            "caption": caption,
+            "polls_left": self.processing_polls,
+            "status": "IN_PROGRESS" if self.processing_polls else "FINISHED",
+            "media_id": None,
+        }
+        return self._answer(request, self.json({"id": container}))
+
+    async def media_publish(self, request: web.Request) -> web.StreamResponse:
+        params, problem = await self._ig_request(request)
+        if problem is not None:
+            return problem
+        container = self.containers.get(str(params.get("creation_id", "")))
+        if container is None:
+            return self._unsupported("post", str(params.get("creation_id")))
+        if container["status"] == "IN_PROGRESS":
+            return self.json(graph_error("Media ID is not available", 9007, 2207027), status=400)
+        if container["status"] == "PUBLISHED":
+            message = "The media has already been published."  # wording unverified
+            return self.json(graph_error(message, 9007, 2207008), status=400)
+        day_ago = time.time() - 24 * 3600
+        if sum(1 for m in self.media if m["at"] > day_ago) >= self.publish_limit:
+            message = "Application request limit reached"  # code and subcode as seen in the wild
+            return self.json(graph_error(message, 9, 2207042, is_transient=False), status=400)
+        media_id = self._new_id()
+        container["status"], container["media_id"] = "PUBLISHED", media_id
+        shortcode = secrets.token_urlsafe(8)
+        self.media.append(
+            {
+                "id": media_id,
+                "caption": container["caption"],
+                "image_url": container["image_url"],
+                "permalink": f"https://www.instagram.com/p/{shortcode}/",
+                "at": time.time(),
+            }
+        )
+        return self._answer(request, self.json({"id": media_id}))
+
+    async def list_media(self, request: web.Request) -> web.StreamResponse:
+        params, problem = await self._ig_request(request)
+        if problem is not None:
+            return problem
+        limit = int(params.get("limit", 25))
+        newest = [{"id": m["id"], "caption": m["caption"]} for m in reversed(self.media)]
+        return self.json({"data": newest[:limit]})
+
+    # ----- reading nodes -----------------------------------------------------------------
+
+    async def node(self, request: web.Request) -> web.StreamResponse:
+        fault = await self.before(request)
+        if fault is not None:
+            return fault
+        params = await self._params(request)
+        node = request.match_info["node"]
+        wanted = self.page_token if node == self.page_id else self.ig_token
+        problem = self._version_problem(request) or self._token_problem(request, params, wanted)
+        if problem is not None:
+            return problem
+        if node == self.page_id:
+            return self.json({"name": self.page_name, "id": node})
+        if node == self.ig_user_id:
+            return self.json({"username": self.ig_username, "id": node})
+        if node in self.containers:
+            container = self.containers[node]
+            if container["status"] == "IN_PROGRESS":
+                container["polls_left"] -= 1
+                if container["polls_left"] < 0:
+                    container["status"] = "FINISHED"
+            return self.json({"status_code": container["status"], "id": node})
+        for media in self.media:
+            if media["id"] == node:
+                return self.json({"permalink": media["permalink"], "id": node})
+        return self._unsupported("get", node)
+
+
+FakeFacebook = FakeGraph

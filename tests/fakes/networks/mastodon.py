@@ -1,0 +1,195 @@
+"""A fake Mastodon instance: statuses, the instance's limit, credentials, and Idempotency-Key.
+
+It checks what Mastodon checks and answers as Mastodon does: a refused token is 401
+``{"error": "The access token is invalid"}``, a text over the limit (links count 23) is 422
+``{"error": "Validation failed: Text character limit of 500 exceeded"}``, a reply to a missing
+status is 404, and a repeated ``Idempotency-Key`` within the hour returns the status it made the
+first time. Throttling carries Mastodon's ``X-RateLimit-*`` headers, the reset as ISO 8601.
+
+    async with FakeMastodon() as mastodon:
+        publisher = MastodonPublisher(http=http, base_url=mastodon.base_url, token=...)
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import grapheme
+from aiohttp import web
+
+from tests.fakes.networks.base import FakeNetwork
+
+IDEMPOTENCY_SECONDS = 3600
+VISIBILITIES = frozenset({"public", "unlisted", "private", "direct"})
+_LINK = re.compile(r"https?://\S+")
+
+
+def mastodon_length(text: str) -> int:
+    """As Mastodon counts: grapheme clusters, every link as 23."""
+    return int(grapheme.length(_LINK.sub("x" * 23, text)))
+
+
+class FakeMastodon(FakeNetwork):
+    name = "mastodon"
+
+    def __init__(
+        self,
+        *,
+        token: str = "mastodon-test-token",
+        username: str = "it",
+        max_characters: int = 500,
+        latency: float = 0.0,
+    ) -> None:
+        super().__init__(latency=latency)
+        self.token = token
+        self.username = username
+        self.max_characters = max_characters
+        self.statuses: dict[str, dict[str, Any]] = {}
+        self.instance_reads = 0
+        self.token_problem: str | None = None  # e.g. "The access token was revoked"
+        self._keys: dict[str, tuple[str, float]] = {}
+        self._next_id = 113_000_000_000_000_000
+        self._lose_answers = 0
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/api/v1/statuses", self.create_status),
+            web.get("/api/v2/instance", self.instance),
+            web.get("/api/v1/accounts/verify_credentials", self.verify_credentials),
+        ]
+
+    # ----- test controls ---------------------------------------------------------------------
+
+    def revoke_token(self, problem: str = "The access token is invalid") -> None:
+        self.token_problem = problem
+
+    def lose_answer_next(self) -> None:
+        """Make the next status, then drop the connection before answering."""
+        self._lose_answers += 1
+
+    def rate_limit_headers(self, reset_in: float) -> dict[str, str]:
+        reset = datetime.now(UTC) + timedelta(seconds=reset_in)
+        return {
+            "X-RateLimit-Limit": "300",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": reset.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        }
+
+    def rate_limit_next(self, *, body: Any = None, **kwargs: Any) -> None:
+        super().rate_limit_next(body=body or {"error": "Too many requests"}, **kwargs)
+
+    @property
+    def posted(self) -> list[dict[str, Any]]:
+        return list(self.statuses.values())
+
+    # ----- routes ----------------------------------------------------------------------------
+
+    def _refused(self, request: web.Request) -> web.Response | None:
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            problem = "The access token is invalid"
+        elif self.token_problem:
+            problem = self.token_problem
+        else:
+            return None
+        challenge = (
+            f'Bearer realm="Doorkeeper", error="invalid_token", error_description="{problem}"'
+        )
+        return self.json({"error": problem}, status=401, headers={"WWW-Authenticate": challenge})
+
+    async def create_status(self, request: web.Request) -> web.StreamResponse:
+        if fault := await self.before(request):
+            return fault
+        received = await self.read(request)
+        if refused := self._refused(request):
+            return refused
+        form: dict[str, Any] = received.body if isinstance(received.body, dict) else {}
+        reply_to = form.get("in_reply_to_id") or None
+        if reply_to and reply_to not in self.statuses:
+            return self.json(
+                {"error": "The post you are trying to reply to does not appear to exist."},
+                status=404,
+            )
+        key = request.headers.get("Idempotency-Key")
+        if key and key in self._keys:
+            status_id, stored_at = self._keys[key]
+            if time.monotonic() - stored_at < IDEMPOTENCY_SECONDS:
+                return self.json(self.statuses[status_id])
+        text = str(form.get("status") or "")
+        if not text.strip():
+            return self.json({"error": "Validation failed: Text can't be blank"}, status=422)
+        if mastodon_length(text) > self.max_characters:
+            return self.json(
+                {
+                    "error": "Validation failed: Text character limit of "
+                    f"{self.max_characters} exceeded"
+                },
+                status=422,
+            )
+        visibility = form.get("visibility") or "public"
+        if visibility not in VISIBILITIES:
+            return self.json({"error": "Validation failed: Visibility is invalid"}, status=422)
+        status = self._store(text, visibility=visibility, reply_to=reply_to)
+        if key:
+            self._keys[key] = (status["id"], time.monotonic())
+        if self._lose_answers:
+            self._lose_answers -= 1
+            assert request.transport is not None
+            request.transport.close()
+        return self.json(status)
+
+    def _store(self, text: str, *, visibility: str, reply_to: str | None) -> dict[str, Any]:
+        self._next_id += 1
+        status_id = str(self._next_id)
+        status = {
+            "id": status_id,
+            "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "in_reply_to_id": reply_to,
+            "visibility": visibility,
+            "uri": f"{self.base_url}/users/{self.username}/statuses/{status_id}",
+            "url": f"{self.base_url}/@{self.username}/{status_id}",
+            "content": "<p>" + html.escape(text).replace("\n", "<br />") + "</p>",
+            "text": text,  # Mastodon answers ``text`` only for deletes; kept here for tests
+            "account": self._account(),
+        }
+        self.statuses[status_id] = status
+        return status
+
+    def _account(self) -> dict[str, Any]:
+        return {
+            "id": "109000000000000001",
+            "username": self.username,
+            "acct": self.username,
+            "display_name": "IT Services",
+            "url": f"{self.base_url}/@{self.username}",
+        }
+
+    async def instance(self, request: web.Request) -> web.StreamResponse:
+        if fault := await self.before(request):
+            return fault
+        self.instance_reads += 1
+        return self.json(
+            {
+                "domain": "mastodon.example.edu",
+                "title": "Fake Mastodon",
+                "version": "4.3.0",
+                "configuration": {
+                    "statuses": {
+                        "max_characters": self.max_characters,
+                        "max_media_attachments": 4,
+                        "characters_reserved_per_url": 23,
+                    }
+                },
+            }
+        )
+
+    async def verify_credentials(self, request: web.Request) -> web.StreamResponse:
+        if fault := await self.before(request):
+            return fault
+        await self.read(request)
+        if refused := self._refused(request):
+            return refused
+        return self.json(self._account())

@@ -1,0 +1,121 @@
+"""Crier killed (SIGKILL) in the middle of a reminder, then started again: no reminder is lost.
+
+Three approval reminders come due together; ``crier worker`` claims them and is killed while
+Slack is still answering the first. Once the claims' lease runs out, the restarted worker sends
+every reminder. Slack's chat.postMessage has no idempotency key, so the one reminder that was in
+flight at the kill may appear twice — never more, and no other reminder twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import yaml
+from sqlmodel import select
+
+from bot.config import STARTER_CONFIG
+from bot.models import Job
+from bot.reminders import APPROVAL
+from bot.store import Store
+from handlers.sandbox.workspace import SlackWorkspace
+from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS, make_config
+from tests.hostile.checks import quiesce
+from tests.scenario.harness import SECRET, TOKEN, start_harness
+
+CRIER = str(Path(sys.executable).with_name("crier"))
+REMINDED = "A draft has waited"
+
+
+def write_config(path: Path) -> Path:
+    raw = yaml.safe_load(STARTER_CONFIG.read_text())
+    raw["slack"] = {"comms_channel": COMMS}
+    raw["approvals"] = {"slack_users": [APPROVER, APPROVER_2]}
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen([CRIER, "worker"], env=env, stdout=out, stderr=out)
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:  # noqa: ASYNC109
+    """Poll: what is watched lives in another process and in the database."""
+    async with asyncio.timeout(timeout):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+def jobs(store: Store) -> list[Job]:
+    with store.transaction() as session:
+        return list(session.exec(select(Job).where(Job.kind == APPROVAL)).all())
+
+
+def reminders_per_thread(workspace: SlackWorkspace) -> list[int]:
+    roots = [m for m in workspace.messages(COMMS) if m.get("thread_ts", m["ts"]) == m["ts"]]
+    return [
+        sum(REMINDED in m.get("text", "") for m in workspace.thread(COMMS, root["ts"]))
+        for root in roots
+    ]
+
+
+async def test_a_kill_during_a_reminder_loses_none(
+    store: Store, database_url: str, workspace: SlackWorkspace, tmp_path: Path
+) -> None:
+    async with aiohttp.ClientSession() as http:  # three incidents, each draft waiting
+        slack, runner = await start_harness(
+            store=store, config=make_config(), workspace=workspace, http=http
+        )
+        for text in ("Email: outlook is down", "VPN: cannot connect", "Phones: no dial tone"):
+            await slack.command(text, user=ANALYST)
+        await workspace.wait_for("chat.postMessage", count=6)
+        await quiesce(slack)
+        await runner.cleanup()
+    started = datetime.now(UTC)
+    with store.transaction() as session:  # ... and their approval reminders due now
+        for job in session.exec(select(Job).where(Job.kind == APPROVAL)).all():
+            job.due_at = started - timedelta(seconds=1)
+            session.add(job)
+
+    env = {
+        **os.environ,
+        "CRIER_DATABASE_URL": database_url,
+        "CRIER_CONFIG": str(write_config(tmp_path / "crier.yml")),
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": workspace.api_url,
+        "CRIER_LEASE_SECONDS": "2",
+    }
+    log = tmp_path / "worker.log"
+    workspace.delay("chat.postMessage", 3)  # Slack is slow: the kill lands mid-reminder
+    first = worker(env, log)
+    try:
+        await wait_until(lambda: any(j.claimed_by for j in jobs(store)))
+        await asyncio.sleep(0.5)  # the first reminder is on its way to Slack
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.wait(timeout=10)
+    assert all(j.claimed_by and j.due_at < started for j in jobs(store))  # none finished
+    workspace.delay("chat.postMessage", 0)
+
+    second = worker(env, log)
+    try:  # after the lease, every reminder fires; each then waits for its next repeat
+        repeat = started + timedelta(minutes=1)
+        await wait_until(lambda: all(j.due_at > repeat for j in jobs(store)))
+        await wait_until(lambda: all(n >= 1 for n in reminders_per_thread(workspace)))
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=10)
+
+    counts = reminders_per_thread(workspace)
+    assert len(counts) == 3 and all(n >= 1 for n in counts), counts  # none lost
+    assert sorted(counts)[:2] == [1, 1] and max(counts) <= 2, counts  # only the one in flight
+    assert all(j.claimed_by is None for j in jobs(store))

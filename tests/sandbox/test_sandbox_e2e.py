@@ -1,0 +1,184 @@
+"""Story: someone evaluating Crier opens the sandbox in a browser and plays the whole flow:
+declare, approve (and see who may not), edit, reject, and the posts in the network panels.
+
+Headless Chromium from Debian's package, driven by Playwright with its executable path: no
+browser is downloaded. Screenshots go to ``test-output/sandbox/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from handlers.sandbox.app import Sandbox
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(
+        "needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does)",
+        allow_module_level=True,
+    )
+
+from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "sandbox"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+TIME = re.compile(r"\d{1,2}:\d{2} [AP]M E[SD]T")
+NETWORKS = ("x", "facebook", "mastodon", "bluesky", "statuspage")
+WAIT_MS = 15_000
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, sandbox: Sandbox) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    opened = await context.new_page()
+    problems: list[str] = []
+    opened.on("pageerror", lambda error: problems.append(str(error)))
+    await opened.goto(sandbox.url)
+    yield opened
+    await context.close()
+    assert not problems, f"the page's script failed: {problems}"
+
+
+async def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+async def type_message(page: Page, text: str) -> None:
+    await page.fill("#message", text)
+    await page.press("#message", "Enter")
+
+
+async def be(page: Page, user_id: str) -> None:
+    await page.select_option("#whoami", user_id)
+
+
+async def declare(page: Page) -> None:
+    await type_message(page, "/outage Blackboard: students cannot log in")
+    await expect(page.locator(".bk-header").first).to_contain_text(
+        "Blackboard: students cannot log in", timeout=WAIT_MS
+    )
+    await expect(page.get_by_role("button", name="Approve & publish")).to_be_visible(
+        timeout=WAIT_MS
+    )
+
+
+async def approve(page: Page) -> None:
+    """Click Approve & publish and accept Slack's confirm dialog."""
+    await page.get_by_role("button", name="Approve & publish").click()
+    dialog = page.locator("#confirm")
+    await expect(dialog).to_contain_text("Publish now?")
+    await dialog.get_by_role("button", name="Publish").click()
+
+
+async def test_declare_then_an_approver_publishes_to_every_network(page: Page) -> None:
+    await declare(page)
+    thread = page.locator(".thread").first
+    await expect(thread).to_contain_text("First public post")
+    await expect(thread).to_contain_text(re.compile(r"X · \d+/280 weighted characters"))
+    await expect(page.locator(".msg.ephemeral")).to_contain_text("Drafting the posts")
+
+    await be(page, "U0VISITOR1")  # someone else may not approve
+    await expect(page.locator(".msg.ephemeral")).to_have_count(0)  # the analyst's, not theirs
+    await approve(page)
+    await expect(page.locator(".msg.ephemeral")).to_contain_text("Only approvers")
+    await expect(page.locator(".net article")).to_have_count(0)
+
+    await be(page, "U0APPROVER1")
+    await approve(page)
+    for network in NETWORKS:
+        post = page.locator(f".net-{network} article").first
+        await expect(post).to_be_visible(timeout=WAIT_MS)
+        await expect(post.locator(".pub-time")).to_have_text(TIME)
+    x_post = page.locator(".net-x article").first
+    await expect(x_post.locator(".pub-text")).to_contain_text(TIME)  # the time in the post
+    await expect(x_post.locator(".pub-text")).to_contain_text("students cannot log in")
+    await expect(x_post.locator(".len")).to_contain_text("/280 weighted characters")
+    await expect(page.locator(".net-statuspage .sp-title")).to_have_text(
+        "Blackboard: students cannot log in"
+    )
+    await expect(thread).to_contain_text("Approved by @Avery Approver", timeout=WAIT_MS)
+    await expect(thread).to_contain_text("is out on X, Facebook, Mastodon, Bluesky, Status page")
+    await screenshot(page, "published")
+
+
+async def test_an_edited_revision_is_approved_and_its_text_published(page: Page) -> None:
+    await declare(page)
+    await page.get_by_role("button", name="Edit").click()
+    modal = page.locator("form.modal")
+    await expect(modal).to_contain_text("Edit the draft")
+    x_text = modal.locator('[data-block-id="text_x"] textarea')
+    drafted = await x_text.input_value()
+    assert TIME.search(drafted), drafted
+    await x_text.fill("EDITED by the desk. " + drafted)
+    await screenshot(page, "edit-modal")
+    await modal.get_by_role("button", name="Save revision").click()
+    await expect(modal).to_have_count(0)
+
+    thread = page.locator(".thread").first
+    await expect(thread).to_contain_text("revision 2", timeout=WAIT_MS)
+    await expect(thread).to_contain_text("Replaced by a newer revision below")
+    await expect(page.get_by_role("button", name="Approve & publish")).to_have_count(1)
+
+    await be(page, "U0APPROVER2")
+    await approve(page)
+    x_post = page.locator(".net-x article").first
+    await expect(x_post).to_contain_text("EDITED by the desk.", timeout=WAIT_MS)
+    await expect(x_post.locator(".pub-text")).to_contain_text(TIME)
+    await expect(page.locator(".net-facebook article").first).not_to_contain_text("EDITED")
+    await screenshot(page, "edited-published")
+
+
+async def test_a_rejected_draft_says_why_in_the_thread(page: Page) -> None:
+    await declare(page)
+    await be(page, "U0APPROVER1")
+    await page.get_by_role("button", name="Reject").click()
+    modal = page.locator("form.modal")
+    await expect(modal).to_contain_text("Reject the draft")
+    await modal.get_by_role("button", name="Reject").click()  # no reason: Slack refuses
+    await expect(modal.locator(".bk-error")).to_have_text("Please complete this required field.")
+    await modal.locator("textarea").fill("Wrong service: it is the portal, not Blackboard.")
+    await modal.get_by_role("button", name="Reject").click()
+    await expect(modal).to_have_count(0)
+
+    thread = page.locator(".thread").first
+    await expect(thread).to_contain_text("Rejected by @Avery Approver", timeout=WAIT_MS)
+    await expect(thread).to_contain_text(
+        "@Ana Analyst, your draft was rejected by @Avery Approver: Wrong service: it is the "
+        "portal, not Blackboard."
+    )
+    await expect(page.get_by_role("button", name="Approve & publish")).to_have_count(0)
+    await expect(page.locator(".net article")).to_have_count(0)
+    await screenshot(page, "rejected")
+
+
+async def test_the_declare_form_opens_from_outage_alone_and_drafts(page: Page) -> None:
+    await type_message(page, "/outage")
+    modal = page.locator("form.modal")
+    await expect(modal).to_contain_text("Declare an outage", timeout=WAIT_MS)
+    await modal.locator('[data-block-id="service"] select').select_option("Email")
+    await modal.locator('[data-block-id="summary"] input').fill("staff cannot send mail")
+    await modal.locator('[data-block-id="next_update_minutes"] input').fill("soon")
+    await modal.get_by_role("button", name="Draft posts").click()
+    error = modal.locator('[data-block-id="next_update_minutes"] .bk-error')
+    await expect(error).to_be_visible(timeout=WAIT_MS)  # Crier's own response_action: errors
+    await screenshot(page, "declare-form-error")
+    await modal.locator('[data-block-id="next_update_minutes"] input').fill("20")
+    await modal.get_by_role("button", name="Draft posts").click()
+    await expect(modal).to_have_count(0, timeout=WAIT_MS)
+    await expect(page.locator(".bk-header").first).to_contain_text("Email: staff cannot send mail")
+    await expect(page.locator(".thread").first).to_contain_text("First public post")

@@ -1,0 +1,52 @@
+"""Story: an analyst declares an outage; an approver approves; the posts go out with the time."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import select
+
+from bot.models import AuditEvent, OutboxPost
+from tests.conftest import ANALYST, APPROVER
+from tests.scenario.harness import SlackHarness, as_text
+
+
+async def test_quick_declare_posts_root_and_draft_in_its_thread(slack: SlackHarness) -> None:
+    status, answer = await slack.command("Blackboard: students cannot log in", user=ANALYST)
+    assert status == 200 and "Drafting" in answer
+    await slack.workspace.wait_for("chat.postMessage", count=2)
+    root = slack.root()
+    assert "Blackboard: students cannot log in" in as_text(root["blocks"])
+    assert "<@U0ANALYST1>" in as_text(root["blocks"])
+    draft = slack.thread()[0]
+    text = as_text(draft["blocks"])
+    for network in ("X", "Facebook", "Mastodon", "Bluesky", "Status page"):
+        assert f"*{network}*" in text
+    assert "/280" in text and "/300 graphemes" in text
+    slack.sent_blocks_are_valid()
+
+
+async def test_approve_publishes_every_channel_and_shows_links(slack: SlackHarness) -> None:
+    await slack.command("bb: cannot log in", user=ANALYST)
+    await slack.workspace.wait_for("chat.postMessage", count=2)
+    status, _ = await slack.click(slack.thread()[0], "draft_approve", user=APPROVER)
+    assert status == 200
+    await slack.workspace.wait_for("chat.postMessage", count=3)  # the outcome reply
+    await slack.settle()
+    draft = slack.thread()[0]
+    blocks = as_text(draft["blocks"])
+    assert "Approved by <@U0APPROVER1>" in blocks
+    assert blocks.count("✅ sent") == 5 and "view post" in blocks
+    assert "draft_approve" not in blocks
+    outcome = slack.thread()[-1]
+    assert "is out on X, Facebook, Mastodon, Bluesky, Status page" in outcome["text"]
+    root = as_text(slack.root()["blocks"])
+    assert "Investigating" in root
+    with slack.crier.core.store.transaction() as session:
+        posts = session.exec(select(OutboxPost)).all()
+        actions = [e.action for e in session.exec(select(AuditEvent)).all()]
+    assert len(posts) == 5
+    stamped = re.compile(r"\d{1,2}:\d{2} [AP]M E[SD]T")
+    assert all(stamped.search(p.text) or p.network == "statuspage" for p in posts)
+    assert actions.count("publish") == 5 and "approve" in actions
+    slack.sent_blocks_are_valid()

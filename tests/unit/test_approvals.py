@@ -1,0 +1,176 @@
+"""The approval rules, through the core's async face (no chat platform involved)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlmodel import select
+
+from bot.config import Network, Settings
+from bot.core import Core, build_core
+from bot.errors import Conflict, InvalidInput, NotAllowed
+from bot.models import AuditEvent, Delivery, DeliveryState, IncidentStatus, OutboxPost, PostState
+from bot.ports import Actor
+from bot.requests import DeclareRequest, EditRequest, UpdateRequest
+from bot.store import Store
+from tests.clock import FakeClock
+from tests.conftest import ANALYST, APPROVER, APPROVER_2, OUTSIDER, make_config
+
+analyst = Actor("slack", ANALYST)
+approver = Actor("slack", APPROVER)
+approver_2 = Actor("slack", APPROVER_2)
+outsider = Actor("slack", OUTSIDER)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def core(store: Store, clock: FakeClock) -> Core:
+    return build_core(settings=Settings(), config=make_config(), store=store, clock=clock)
+
+
+async def declare(core: Core) -> int:
+    draft = await core.declare(analyst, DeclareRequest(service="bb", summary="cannot log in"))
+    return draft.post.id
+
+
+def audit_actions(core: Core) -> list[tuple[str, str]]:
+    with core.store.transaction() as session:
+        return [(e.actor, e.action) for e in session.exec(select(AuditEvent)).all()]
+
+
+async def test_declare_drafts_one_text_per_default_channel(core: Core) -> None:
+    draft = await core.declare(
+        analyst, DeclareRequest(service="Blackboard", summary="cannot log in")
+    )
+    assert draft.incident.service == "Blackboard"
+    assert draft.incident.severity == "sev1"
+    assert [p.network for p in draft.post.previews] == [
+        Network.X,
+        Network.FACEBOOK,
+        Network.MASTODON,
+        Network.BLUESKY,
+        Network.STATUSPAGE,
+    ]
+    assert all(
+        "2:45 PM EST" in p.text for p in draft.post.previews if p.network != Network.STATUSPAGE
+    )
+    assert draft.post.publishable
+    assert audit_actions(core) == [(analyst.key, "declare"), (analyst.key, "draft")]
+
+
+async def test_unknown_service_suggests_the_nearest(core: Core) -> None:
+    with pytest.raises(InvalidInput, match="Did you mean \\*Blackboard\\*"):
+        await core.declare(analyst, DeclareRequest(service="Blakboard", summary="down"))
+
+
+async def test_only_approvers_approve_and_refusals_are_audited(core: Core) -> None:
+    post_id = await declare(core)
+    with pytest.raises(NotAllowed):
+        await core.approve(outsider, post_id)
+    with pytest.raises(NotAllowed, match="another approver"):
+        await core.approve(Actor("slack", APPROVER), await _declared_by(core, approver))
+    assert (outsider.key, "approve_refused") in audit_actions(core)
+    assert (await core.post(post_id)).state == PostState.PENDING
+
+
+async def _declared_by(core: Core, actor: Actor) -> int:
+    draft = await core.declare(actor, DeclareRequest(service="VPN", summary="slow"))
+    return draft.post.id
+
+
+async def test_two_simultaneous_approvals_publish_once(core: Core) -> None:
+    post_id = await declare(core)
+    results = await asyncio.gather(
+        core.approve(approver, post_id), core.approve(approver_2, post_id), return_exceptions=True
+    )
+    assert sum(isinstance(r, Conflict) for r in results) == 1
+    await core.worker.run_once()
+    with core.store.transaction() as session:
+        deliveries = session.exec(select(Delivery)).all()
+        outbox = session.exec(select(OutboxPost)).all()
+    assert len(deliveries) == 5 and {d.state for d in deliveries} == {DeliveryState.SENT}
+    assert len(outbox) == 5
+
+
+async def test_published_time_is_publish_time(core: Core, clock: FakeClock) -> None:
+    post_id = await declare(core)
+    clock.advance(minutes=7)
+    await core.approve(approver, post_id)
+    await core.worker.run_once()
+    with core.store.transaction() as session:
+        texts = {o.network: o.text for o in session.exec(select(OutboxPost)).all()}
+    assert "2:52 PM EST" in texts["x"] and "2:45 PM" not in texts["x"]
+
+
+async def test_edit_makes_a_revision_and_the_old_buttons_are_refused(core: Core) -> None:
+    post_id = await declare(core)
+    draft = await core.edit(
+        analyst, post_id, EditRequest(texts={Network.X: "Blackboard is down. 2:45 PM EST"})
+    )
+    assert draft.post.revision == 2 and draft.post.state == PostState.PENDING
+    assert (await core.post(post_id)).state == PostState.SUPERSEDED
+    with pytest.raises(Conflict, match="revision 2 replaced it"):
+        await core.approve(approver, post_id)
+    x = next(p for p in draft.post.previews if p.network == Network.X)
+    assert x.edited and x.text.startswith("Blackboard is down")
+
+
+async def test_an_edit_over_the_limit_is_refused_on_the_field(core: Core) -> None:
+    post_id = await declare(core)
+    with pytest.raises(InvalidInput) as caught:
+        await core.edit(analyst, post_id, EditRequest(texts={Network.X: "é" * 300}))
+    assert "x" in caught.value.fields
+
+
+async def test_reject_needs_a_reason_and_records_it(core: Core) -> None:
+    post_id = await declare(core)
+    with pytest.raises(InvalidInput):
+        await core.reject(approver, post_id, "   ")
+    view = await core.reject(approver, post_id, "Wrong service")
+    assert view.state == PostState.REJECTED and view.reject_reason == "Wrong service"
+
+
+async def test_one_waiting_draft_per_incident(core: Core) -> None:
+    post_id = await declare(core)
+    incident_id = (await core.post(post_id)).incident_id
+    with pytest.raises(Conflict, match="already has a draft"):
+        await core.draft_update(
+            analyst,
+            incident_id,
+            UpdateRequest(status=IncidentStatus.IDENTIFIED, what_we_are_doing="fixing"),
+        )
+
+
+async def test_a_text_over_its_limit_is_flagged_and_cannot_be_published(
+    store: Store, clock: FakeClock
+) -> None:
+    channels = {
+        "x": {"enabled": True},
+        "mastodon": {"enabled": True, "max_characters": 60},
+        "facebook": {"enabled": True},
+        "bluesky": {"enabled": True},
+        "statuspage": {"enabled": True},
+    }
+    core = build_core(
+        settings=Settings(), config=make_config(channels=channels), store=store, clock=clock
+    )
+    post_id = await declare(core)
+    post = await core.post(post_id)
+    mastodon = next(p for p in post.previews if p.network == Network.MASTODON)
+    assert not mastodon.check.ok and "60" in (mastodon.check.problem or "")
+    assert not post.publishable
+    with pytest.raises(Conflict, match="Edit it first"):
+        await core.approve(approver, post_id)
+    edited = await core.edit(
+        analyst,
+        post_id,
+        EditRequest(texts={Network.MASTODON: "Blackboard: sign-in fails. Update soon. #ITStatus"}),
+    )
+    assert edited.post.publishable
+    await core.approve(approver, edited.post.id)
+    assert await core.worker.run_once() == 5

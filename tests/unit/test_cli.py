@@ -1,0 +1,192 @@
+"""The console script: start-up checks, the database, the outbox and the export."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import text
+from sqlmodel import select
+
+from bot.config import STARTER_CONFIG, Settings
+from bot.core import build_core
+from bot.ports import Actor
+from bot.requests import DeclareRequest
+from bot.schema import head_revision, upgrade
+from bot.store import open_store
+from handlers.main import main
+from tests.conftest import APPROVER, make_config
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> str:
+    monkeypatch.setenv("CRIER_DATABASE_URL", database_url)
+    monkeypatch.setenv("CRIER_CONFIG", str(STARTER_CONFIG))
+    monkeypatch.chdir(tmp_path)
+    return database_url
+
+
+def test_a_bad_config_stops_start_up_naming_the_key(
+    env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = yaml.safe_load(STARTER_CONFIG.read_text())
+    raw["organisation"]["time_zone"] = "Mars/Olympus"
+    raw["services"][0]["default_channels"] = ["x", "linkedin"]
+    bad = tmp_path / "crier.yml"
+    bad.write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv("CRIER_CONFIG", str(bad))
+    assert main(["serve", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "organisation.time_zone" in err and "Mars/Olympus" in err
+    raw["organisation"]["time_zone"] = "Europe/London"
+    bad.write_text(yaml.safe_dump(raw))
+    assert main(["config"]) == 2
+    assert "'linkedin', which is not enabled" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_database_at_another_revision(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = open_store(env)
+    upgrade(store)
+    with store.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    try:
+        assert main(["serve", "--port", "0"]) == 2
+        assert "run `crier db upgrade`" in capsys.readouterr().err
+    finally:
+        with store.engine.begin() as connection:
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :head"),
+                {"head": head_revision(store)},
+            )
+        store.dispose()
+
+
+async def test_outbox_and_export_show_what_was_published(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = open_store(env)
+    upgrade(store)
+    core = build_core(settings=Settings(), config=make_config(), store=store)
+    draft = await core.declare(
+        Actor("slack", "U0ANALYST1"), DeclareRequest(service="Email", summary="outlook is down")
+    )
+    await core.approve(Actor("slack", APPROVER), draft.post.id)
+    await core.worker.run_once()
+    store.dispose()
+
+    assert main(["outbox", "--limit", "2"]) == 0
+    listing = capsys.readouterr().out
+    assert len(re.findall(r"^#\d+ · ", listing, flags=re.M)) == 2
+    ids = [int(n) for n in re.findall(r"^#(\d+)", listing, flags=re.M)]
+    assert ids == sorted(ids, reverse=True)  # newest first
+
+    assert main(["export", str(draft.incident.id)]) == 0
+    timeline = capsys.readouterr().out
+    assert timeline.startswith(f"# Incident #{draft.incident.id}: Email — outlook is down")
+    for line in ("declared the incident", "drafted post 1", "approved post 1", "published to x"):
+        assert line in timeline
+    assert main(["export", "999"]) == 1
+
+
+def test_db_upgrade_and_status(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    assert main(["db", "status"]) == 0
+    head = head_revision(open_store(env))
+    assert f"database revision: {head}; this Crier needs: {head}" in capsys.readouterr().out
+
+
+def test_serve_starts_on_an_empty_database_and_answers_health(tmp_path: Path) -> None:
+    """The real console script, as a person runs it."""
+    crier = Path(sys.executable).with_name("crier")
+    environment = {
+        **os.environ,
+        "CRIER_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}",
+        "CRIER_CONFIG": str(STARTER_CONFIG),
+    }
+    environment.pop("SLACK_BOT_TOKEN", None)
+    process = subprocess.Popen(
+        [str(crier), "serve", "--port", "0"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 30
+        address = None
+        while address is None and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            assert line, "crier serve exited early"
+            found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+            address = found.group(1) if found else None
+        assert address, "crier serve did not say where it listens"
+        with urllib.request.urlopen(f"{address}/healthz", timeout=5) as response:
+            assert response.status == 200
+            assert b'"database": "ok"' in response.read()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert process.returncode == 0
+
+
+def test_calendar_add_and_list(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "calendar",
+                "add",
+                "--at",
+                "2099-03-02T10:00",
+                "--channels",
+                "x,mastodon",
+                "Tip: lock your screen when you step away.",
+            ]
+        )
+        == 0
+    )
+    assert "Scheduled #1 for Mon 02 Mar 10:00 AM EST on x, mastodon." in capsys.readouterr().out
+    assert (
+        main(["calendar", "add", "--at", "2099-03-02T10:00", "--channels", "statuspage", "Nope"])
+        == 2
+    )
+    assert "does not post to statuspage" in capsys.readouterr().err
+    assert main(["calendar", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "#1 · Mon 02 Mar 10:00 AM EST · x, mastodon · scheduled" in listing
+
+
+def test_crier_yml_calendar_entries_are_scheduled_once(
+    env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handlers.server import open_crier
+
+    raw = yaml.safe_load(STARTER_CONFIG.read_text())
+    raw["calendar"] = [
+        {"text": "Weekly tip: back up your files.", "at": "2099-01-05T09:30", "channels": ["x"]},
+        {"text": "Long gone.", "at": "2020-01-05T09:30", "channels": ["x"]},
+    ]
+    path = tmp_path / "crier.yml"
+    path.write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv("CRIER_CONFIG", str(path))
+    for _ in range(2):  # a restart must not schedule it again
+        crier = open_crier(Settings())
+        crier.core.store.dispose()
+    store = open_store(env)
+    with store.transaction() as session:
+        from bot.models import ScheduledPost
+
+        posts = session.exec(select(ScheduledPost)).all()
+    store.dispose()
+    assert [p.text for p in posts] == ["Weekly tip: back up your files."]

@@ -1,0 +1,201 @@
+"""Reminders fire at their time and not before; snoozes move them; decisions cancel them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import select
+
+from bot.config import Settings
+from bot.core import Core, build_core
+from bot.models import AuditEvent, IncidentStatus, Job
+from bot.ports import Actor
+from bot.requests import DeclareRequest, ResolveRequest, UpdateRequest
+from bot.store import Store
+from bot.views import IncidentView, PostView, Reminder
+from tests.clock import FakeClock
+from tests.conftest import ANALYST, APPROVER, make_config
+
+analyst = Actor("slack", ANALYST)
+approver = Actor("slack", APPROVER)
+
+
+class RecordingPresenter:
+    """Plays a chat platform: keeps the reminders it was asked to show."""
+
+    platform = "test"
+
+    def __init__(self) -> None:
+        self.reminders: list[Reminder] = []
+
+    async def show_post(self, incident: IncidentView, post: PostView) -> None:
+        return None
+
+    async def show_incident(self, incident: IncidentView) -> None:
+        return None
+
+    async def remind(self, incident: IncidentView, reminder: Reminder) -> None:
+        self.reminders.append(reminder)
+
+    def kinds(self) -> list[str]:
+        return [r.kind for r in self.reminders]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()  # Thursday 15 January 2026, 2:45 PM EST
+
+
+@pytest.fixture
+def chat() -> RecordingPresenter:
+    return RecordingPresenter()
+
+
+@pytest.fixture
+def core(store: Store, clock: FakeClock, chat: RecordingPresenter) -> Core:
+    config = make_config(reminders={"comms_lead_slack": "U0COMMSLEAD"})
+    core = build_core(settings=Settings(), config=config, store=store, clock=clock)
+    core.presenters["test"] = chat
+    return core
+
+
+async def tick(core: Core, clock: FakeClock, **delta: float) -> None:
+    clock.advance(**delta)
+    while await core.scheduler.run_once():
+        pass
+    await core.settle()
+
+
+async def declare_and_publish(core: Core, **request: object) -> int:
+    draft = await core.declare(
+        analyst, DeclareRequest(service="Blackboard", summary="cannot log in", **request)
+    )  # type: ignore[arg-type]
+    await core.approve(approver, draft.post.id)
+    await core.settle()
+    return draft.incident.id
+
+
+async def test_a_waiting_draft_pings_the_approvers_until_decided(
+    core: Core, clock: FakeClock, chat: RecordingPresenter
+) -> None:
+    draft = await core.declare(
+        analyst, DeclareRequest(service="Blackboard", summary="cannot log in")
+    )
+    await tick(core, clock, minutes=4, seconds=59)
+    assert chat.kinds() == []  # sev1 waits 5 minutes
+    await tick(core, clock, seconds=1)
+    assert chat.kinds() == ["approval"] and chat.reminders[0].mention_approvers
+    await tick(core, clock, minutes=5)
+    assert chat.kinds() == ["approval", "approval"]
+    await core.approve(approver, draft.post.id)
+    await tick(core, clock, minutes=30)
+    assert chat.kinds().count("approval") == 2
+
+
+async def test_the_promised_update_warns_then_names_the_comms_lead(
+    core: Core, clock: FakeClock, chat: RecordingPresenter
+) -> None:
+    await declare_and_publish(core, next_update_minutes=30)
+    await tick(core, clock, minutes=24)
+    assert chat.kinds() == []
+    await tick(core, clock, minutes=1)
+    assert chat.kinds() == ["next_update"]
+    warning = chat.reminders[0]
+    assert "3:15 PM" in warning.text and warning.mention_users == (analyst.key,)
+    assert [a.kind for a in warning.actions] == ["post_update", "snooze", "snooze"]
+    await tick(core, clock, minutes=5)
+    assert chat.kinds() == ["next_update", "update_overdue"]
+    assert chat.reminders[1].mention_comms_lead
+    with core.store.transaction() as session:
+        assert session.exec(select(AuditEvent).where(AuditEvent.action == "promise_missed")).one()
+
+
+async def test_an_update_in_time_cancels_the_reminder(
+    core: Core, clock: FakeClock, chat: RecordingPresenter
+) -> None:
+    incident_id = await declare_and_publish(core, next_update_minutes=30)
+    await tick(core, clock, minutes=20)
+    draft = await core.draft_update(
+        analyst,
+        incident_id,
+        UpdateRequest(
+            status=IncidentStatus.IDENTIFIED,
+            what_we_are_doing="Restarting the sign-in servers.",
+            next_update_minutes=60,
+        ),
+    )
+    await core.approve(approver, draft.post.id)
+    await tick(core, clock, minutes=15)
+    assert "next_update" not in chat.kinds() and "update_overdue" not in chat.kinds()
+    await tick(core, clock, minutes=40)  # 55 minutes after the update promised 60
+    assert chat.kinds() == ["next_update"]
+
+
+async def test_snooze_moves_a_reminder(
+    core: Core, clock: FakeClock, chat: RecordingPresenter
+) -> None:
+    await declare_and_publish(core, next_update_minutes=30)
+    await tick(core, clock, minutes=25)
+    job_id = int(chat.reminders[0].actions[1].value.split(":")[0])
+    await core.snooze(analyst, job_id, 15)
+    await tick(core, clock, minutes=14)
+    assert chat.kinds() == ["next_update"]  # not at 3:15: it was snoozed to 3:25
+    await tick(core, clock, minutes=1)
+    assert chat.kinds() == ["next_update", "update_overdue"]
+
+
+async def test_monitoring_asks_for_the_all_clear_and_silence_asks_if_resolved(
+    core: Core, clock: FakeClock, chat: RecordingPresenter
+) -> None:
+    incident_id = await declare_and_publish(core, next_update_minutes=300)
+    await tick(core, clock, minutes=59)
+    assert chat.kinds() == []
+    await tick(core, clock, minutes=1)
+    assert chat.kinds() == ["stale"]  # sev1: an hour without a public post
+    draft = await core.draft_update(
+        analyst,
+        incident_id,
+        UpdateRequest(
+            status=IncidentStatus.MONITORING,
+            what_we_are_doing="A fix is in place.",
+            next_update_minutes=300,
+        ),
+    )
+    await core.approve(approver, draft.post.id)
+    await tick(core, clock, minutes=59)
+    assert chat.kinds() == ["stale"]
+    await tick(core, clock, minutes=1)
+    assert chat.kinds() == ["stale", "stale"]
+    await tick(core, clock, minutes=60)
+    assert "all_clear" in chat.kinds()
+    assert [a.kind for a in chat.reminders[-1].actions][:1] in (["resolve"], ["post_update"])
+
+
+async def test_the_review_comes_the_next_working_morning_with_figures(
+    core: Core, clock: FakeClock, chat: RecordingPresenter
+) -> None:
+    clock._now = datetime(2026, 1, 16, 21, 0, tzinfo=UTC)  # Friday 4 PM in New York
+    incident_id = await declare_and_publish(core, next_update_minutes=30)
+    draft = await core.draft_resolution(analyst, incident_id, ResolveRequest())
+    assert not isinstance(draft, IncidentView)
+    await core.approve(approver, draft.post.id)
+    with core.store.transaction() as session:
+        review = session.exec(select(Job).where(Job.kind == "remind_review")).one()
+    assert review.due_at == datetime(2026, 1, 19, 14, 0, tzinfo=UTC)  # Monday 9 AM EST
+    await tick(core, clock, days=2, hours=16, minutes=59)
+    assert "review" not in chat.kinds()
+    await tick(core, clock, minutes=1)
+    assert chat.kinds()[-1] == "review"
+    figures = dict(chat.reminders[-1].details)
+    assert figures["Updates published"] == "0" and figures["Promised updates missed"] == "0"
+    assert "next_update" not in chat.kinds()  # resolving cancelled the promise
+
+
+async def test_after_downtime_a_missed_reminder_fires_once_and_says_it_is_late(
+    core: Core, clock: FakeClock, chat: RecordingPresenter
+) -> None:
+    await core.declare(analyst, DeclareRequest(service="Blackboard", summary="cannot log in"))
+    await tick(core, clock, hours=3)  # Crier was down: 36 repeats were missed
+    assert chat.kinds() == ["approval"]
+    assert "late" in chat.reminders[0].text

@@ -19,6 +19,7 @@ from bot import anchors, approvals, audit, calendar, incidents, reminders
 from bot.anchors import Anchor
 from bot.approvers import ApproverPolicy
 from bot.calendar import CalendarEntry, CalendarJobs
+from bot.coalesce import Coalescer
 from bot.config import CrierConfig, Network, Settings
 from bot.drafting import Drafter
 from bot.errors import Conflict, NotAllowed
@@ -54,8 +55,10 @@ class Core:
     scheduler: Scheduler = field(init=False)
     approvers: ApproverPolicy = field(init=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+    _post_refreshes: Coalescer = field(init=False)
 
     def __post_init__(self) -> None:
+        self._post_refreshes = Coalescer(self.show_post, self._in_background)
         self.approvers = ApproverPolicy(self.config.approvals, self.directories)
         jobs = ReminderJobs(
             store=self.store, config=self.config, clock=self.clock, notify=self.remind
@@ -80,12 +83,15 @@ class Core:
             drafter=self.drafter,
             publishers=self.publishers,
             clock=self.clock,
-            on_post_changed=self.show_post,
+            on_post_changed=self._post_refreshes.request,
             lease=lease,
         )
 
     async def _run(self, work: Callable[[Session], T]) -> T:
         return await self.store.run(work)
+
+    async def _read(self, work: Callable[[Session], T]) -> T:
+        return await self.store.read(work)
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Chat updates run after the answer to the person; failures are logged, not lost."""
@@ -184,7 +190,7 @@ class Core:
 
     async def approve(self, actor: Actor, post_id: int) -> PostView:
         """Approve and start publishing. Raises NotAllowed (audited) or Conflict."""
-        requested_by = await self._run(lambda s: load_post(s, post_id)[1].requested_by)
+        requested_by = await self._read(lambda s: load_post(s, post_id)[1].requested_by)
         if not await self.is_approver(actor):
             await self._refuse(actor, post_id, "not an approver")
             raise NotAllowed(
@@ -262,7 +268,7 @@ class Core:
     # --- reading ------------------------------------------------------------------------------
 
     async def incident(self, incident_id: int) -> IncidentView:
-        return await self._run(
+        return await self._read(
             lambda s: incident_view(self.config, approvals.incident_of(s, incident_id))
         )
 
@@ -280,13 +286,16 @@ class Core:
             raise NotAllowed(f"Only approvers can {action} drafts.")
 
     async def post(self, post_id: int) -> PostView:
+        return await self._read(lambda s: self._post_view(s, post_id))
+
+    def _post_view(self, session: Session, post_id: int) -> PostView:
         labels = {n.value: p.label for n, p in self.publishers.items()}
-        return await self._run(
-            lambda s: post_view(s, self.config, load_post(s, post_id)[1], publisher_labels=labels)
+        return post_view(
+            session, self.config, load_post(session, post_id)[1], publisher_labels=labels
         )
 
     async def open_incidents(self) -> list[IncidentView]:
-        return await self._run(
+        return await self._read(
             lambda s: [
                 incident_view(self.config, i) for i in incidents.list_open(s, config=self.config)
             ]
@@ -319,7 +328,7 @@ class Core:
         )
 
     async def anchor(self, *, incident_id: int, platform: str, purpose: str) -> Anchor | None:
-        return await self._run(
+        return await self._read(
             lambda s: anchors.find(s, incident_id=incident_id, platform=platform, purpose=purpose)
         )
 
@@ -327,8 +336,14 @@ class Core:
 
     async def show_post(self, post_id: int) -> None:
         """Refresh a post (and its incident) in every chat that shows the incident."""
-        post = await self.post(post_id)
-        incident = await self.incident(post.incident_id)
+
+        def both(session: Session) -> tuple[PostView, IncidentView]:
+            post = self._post_view(session, post_id)
+            return post, incident_view(
+                self.config, approvals.incident_of(session, post.incident_id)
+            )
+
+        post, incident = await self._read(both)
         await self._to_presenters([p.show_post(incident, post) for p in self.presenters.values()])
 
     async def show_incident(self, incident_id: int) -> None:
@@ -338,7 +353,11 @@ class Core:
     async def remind(self, incident_id: int, reminder: Reminder) -> None:
         """Post a reminder wherever the incident is shown."""
         incident = await self.incident(incident_id)
-        await self._to_presenters([p.remind(incident, reminder) for p in self.presenters.values()])
+        calls = [p.remind(incident, reminder) for p in self.presenters.values()]
+        if calls and len(await self._to_presenters(calls)) == len(calls):
+            # Nobody was told: fail the job, so the scheduler tries again rather than marking
+            # the reminder done. (If one chat got it, a retry would tell that one twice.)
+            raise RuntimeError(f"no chat could show the reminder for incident #{incident_id}")
 
     def _wake_publisher(self) -> None:
         self.worker.wake()
@@ -378,7 +397,7 @@ class Core:
         return entry
 
     async def upcoming_calendar(self) -> list[CalendarEntry]:
-        return await self._run(lambda s: calendar.upcoming(s))
+        return await self._read(lambda s: calendar.upcoming(s))
 
     async def snooze(self, actor: Actor, job_id: int, minutes: int) -> None:
         await self._run(
@@ -387,11 +406,15 @@ class Core:
             )
         )
 
-    async def _to_presenters(self, calls: list[Coroutine[Any, Any, None]]) -> None:
+    async def _to_presenters(self, calls: list[Coroutine[Any, Any, None]]) -> list[Exception]:
+        """Tell every chat; returns the failures, each already logged."""
         # One chat platform failing must not keep the others from showing the news.
+        failures = []
         for outcome in await asyncio.gather(*calls, return_exceptions=True):
             if isinstance(outcome, Exception):
                 log.error("a chat presenter failed: %s", outcome, exc_info=outcome)
+                failures.append(outcome)
+        return failures
 
 
 def build_core(

@@ -97,11 +97,15 @@ class PublishError(Exception):
         transient: bool,
         retry_at: datetime | None = None,
         maybe_sent: bool = False,
+        rate_limited: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.transient = transient
         self.retry_at = retry_at
+        # The network's quota is spent (429 and its kin): waiting for ``retry_at`` is not a
+        # failed attempt, and the network's other posts should wait too.
+        self.rate_limited = rate_limited
         # The request may have reached the network (a time-out after sending): a retry could
         # post twice where the network has no idempotency key.
         self.maybe_sent = maybe_sent

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event, exc
@@ -40,6 +43,22 @@ def _sqlite_serialised(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _sqlite_reader(engine: Engine) -> None:
+    # Reads need no write lock: in WAL mode a plain (deferred) BEGIN sees a consistent snapshot
+    # while a writer works, so showing a post never waits behind someone else's approval.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_database_url(url)
     if url.startswith("sqlite"):
@@ -50,11 +69,37 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+def make_read_engine(engine: Engine) -> Engine:
+    """The engine for read-only transactions: on SQLite a second one without the write lock."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    reader = create_engine(engine.url, connect_args={"check_same_thread": False, "timeout": 30})
+    _sqlite_reader(reader)
+    return reader
+
+
+class Lane(StrEnum):
+    """Which threads run a transaction. Publishing and reminders have their own, so a burst of
+    chat traffic (every thread busy, or waiting for SQLite's one writer) cannot hold them up."""
+
+    CHAT = "chat"
+    BACKGROUND = "background"
+
+
+LANE_THREADS = {Lane.CHAT: 4, Lane.BACKGROUND: 2}
+
+
 @dataclass
 class Store:
     """The database: sessions for the sync use cases, and a way to run them off the event loop."""
 
     engine: Engine
+    read_engine: Engine | None = None
+    _lanes: dict[Lane, ThreadPoolExecutor] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.read_engine is None:
+            self.read_engine = make_read_engine(self.engine)
 
     @property
     def is_postgres(self) -> bool:
@@ -71,8 +116,18 @@ class Store:
                 session.rollback()
                 raise
 
-    async def run(self, work: Callable[[Session], T]) -> T:
-        """Run ``work(session)`` in one transaction on a worker thread.
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only session: it never takes SQLite's write lock, and is always rolled back."""
+        assert self.read_engine is not None
+        with Session(self.read_engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    async def run(self, work: Callable[[Session], T], *, lane: Lane = Lane.CHAT) -> T:
+        """Run ``work(session)`` in one transaction on one of the lane's threads.
 
         >>> incident = await store.run(lambda s: s.get(Incident, 1))
         """
@@ -81,10 +136,32 @@ class Store:
             with self.transaction() as session:
                 return work(session)
 
-        return await asyncio.to_thread(_in_transaction)
+        return await self._off_loop(_in_transaction, lane)
+
+    async def read(self, work: Callable[[Session], T], *, lane: Lane = Lane.CHAT) -> T:
+        """Run read-only ``work(session)`` off the event loop, without taking a write lock."""
+
+        def _in_snapshot() -> T:
+            with self.snapshot() as session:
+                return work(session)
+
+        return await self._off_loop(_in_snapshot, lane)
+
+    async def _off_loop(self, call: Callable[[], T], lane: Lane) -> T:
+        executor = self._lanes.get(lane)
+        if executor is None:
+            executor = ThreadPoolExecutor(LANE_THREADS[lane], thread_name_prefix=f"db-{lane}")
+            self._lanes[lane] = executor
+        context = contextvars.copy_context()  # as asyncio.to_thread does, for the log's context
+        return await asyncio.get_running_loop().run_in_executor(executor, context.run, call)
 
     def dispose(self) -> None:
+        for executor in self._lanes.values():
+            executor.shutdown(wait=True)
+        self._lanes.clear()
         self.engine.dispose()
+        if self.read_engine is not None and self.read_engine is not self.engine:
+            self.read_engine.dispose()
 
 
 def is_unreachable(error: BaseException) -> bool:

@@ -117,6 +117,7 @@ def graph_refusal(answer: Answer, *, network: str, secret: SecretStr | None = No
             f"{network} is throttling Crier: {said}",
             transient=True,
             retry_at=regain_access(answer.headers, now=now) or now + THROTTLE_DELAY,
+            rate_limited=True,
         )
     if error.code in TOKEN_REFUSED:
         return PublishError(

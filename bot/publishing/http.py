@@ -122,6 +122,7 @@ def refusal(answer: Answer, *, network: str, message: str | None = None) -> Publ
             f"{network} is rate limiting: {said}",
             transient=True,
             retry_at=retry_after(answer.headers),
+            rate_limited=True,
         )
     if answer.status >= 500:
         return PublishError(

@@ -101,6 +101,7 @@ class InstagramPublisher:
                 f"Instagram's daily publishing limit is reached: {error.describe()}",
                 transient=True,
                 retry_at=datetime.now(UTC) + PUBLISH_LIMIT_WAIT,
+                rate_limited=True,
             )
         return graph_refusal(answer, network=NAME, secret=self._token)
 

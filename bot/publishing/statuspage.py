@@ -284,7 +284,9 @@ class StatuspagePublisher:
             )
         if answer.status in (420, 429):
             when = retry_after(answer.headers) or datetime.now(UTC) + timedelta(seconds=2)
-            return PublishError(f"{NAME} is rate limiting: {said}", transient=True, retry_at=when)
+            return PublishError(
+                f"{NAME} is rate limiting: {said}", transient=True, retry_at=when, rate_limited=True
+            )
         return refusal(answer, network=NAME, message=said)
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from bot import audit
@@ -23,11 +23,15 @@ from bot.drafting import Drafter
 from bot.incidents import facts_for
 from bot.models import Delivery, DeliveryState, Incident, Post, Rendition, ScheduledPost
 from bot.ports import Clock, Published, Publisher, PublishError, PublishRequest
-from bot.store import Store
+from bot.store import Lane, Store
 
 log = logging.getLogger(__name__)
+BG = Lane.BACKGROUND
 
-PostChanged = Callable[[int], Awaitable[None]]
+# Told (not awaited) when a post's deliveries change: chat is refreshed beside publishing,
+# never before it, so a slow chat cannot delay a post.
+PostChanged = Callable[[int], None]
+SHORTEST_NAP = 0.05  # seconds: a pass that found due work it could not take does not spin
 
 
 @dataclass(frozen=True)
@@ -73,28 +77,67 @@ class DeliveryWorker:
             for n in Network
         }
         self._wake = asyncio.Event()
+        # Networks whose quota is spent, until their reset: their posts are not claimed (and
+        # not sent only to be refused) until then. In memory: a restart costs one refusal each.
+        self._held_until: dict[Network, datetime] = {}
 
     def wake(self) -> None:
         """Ask the loop to look for due deliveries now (after an approval or a retry)."""
         self._wake.set()
 
     async def run_forever(self, stop: asyncio.Event, *, poll_seconds: float = 1.0) -> None:
+        """Publish until ``stop``: at once when woken, at each delivery's due time, and at least
+        every ``poll_seconds`` (another process may have approved something)."""
         while not stop.is_set():
+            self._wake.clear()
+            nap = poll_seconds
             try:
                 await self.run_once()
+                nap = await self._seconds_to_next(poll_seconds)
             except Exception:
                 log.exception("publishing pass failed; trying again shortly")
-            self._wake.clear()
+            if self._wake.is_set() or stop.is_set():
+                continue
             waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(waiters, timeout=poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=nap, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
 
+    async def _seconds_to_next(self, longest: float) -> float:
+        """How long until the next delivery falls due (a retry's time, a lapsed lease)."""
+        now = self._clock.now()
+        held = self._held_networks(now)
+
+        def soonest(session: Session) -> datetime | None:
+            waiting = select(func.min(Delivery.next_attempt_at)).where(
+                col(Delivery.state).in_([DeliveryState.QUEUED, DeliveryState.RETRYING]),
+                col(Delivery.channel).not_in(held),
+            )
+            leased = select(func.min(Delivery.claimed_until)).where(
+                col(Delivery.state) == DeliveryState.SENDING
+            )
+            times = [session.exec(waiting).one(), session.exec(leased).one()]
+            return min((t for t in times if t is not None), default=None)
+
+        due = await self._store.read(soonest, lane=Lane.BACKGROUND)
+        candidates = [
+            longest,
+            *((h - now).total_seconds() for h in self._held_until.values() if h > now),
+        ]
+        if due is not None:
+            if due.tzinfo is None:  # SQLite hands back naive UTC
+                due = due.replace(tzinfo=now.tzinfo)
+            candidates.append((due - now).total_seconds())
+        return max(min(candidates), SHORTEST_NAP)
+
+    def _held_networks(self, now: datetime) -> list[str]:
+        return [n.value for n, until in self._held_until.items() if until > now]
+
     async def run_once(self) -> int:
         """Claim what is due and publish it all concurrently; returns how many were attempted."""
-        claimed, unknown_posts = await self._store.run(self._claim)
+        claimed, unknown_posts = await self._store.run(self._claim, lane=Lane.BACKGROUND)
         for post_id in unknown_posts | {c.post_id for c in claimed if c.post_id is not None}:
-            await self._changed(post_id)
+            self._changed(post_id)
         await asyncio.gather(*(self._deliver(c) for c in claimed))
         return len(claimed)
 
@@ -105,6 +148,9 @@ class DeliveryWorker:
             & (col(Delivery.next_attempt_at) <= now),
             (col(Delivery.state) == DeliveryState.SENDING) & (col(Delivery.claimed_until) < now),
         )
+        held = self._held_networks(now)
+        if held:
+            due = due & col(Delivery.channel).not_in(held)
         query = select(Delivery).where(due).order_by(col(Delivery.next_attempt_at))
         query = query.limit(self._batch_size)
         if self._store.is_postgres:
@@ -216,18 +262,39 @@ class DeliveryWorker:
     async def _deliver(self, claimed: Claimed) -> None:
         publisher = self._publishers[claimed.request.network]
         async with self._limits[claimed.request.network]:
+            held = self._held_until.get(claimed.request.network)
+            if held is not None and held > self._clock.now():
+                # Another post just met the network's rate limit: this one waits with it.
+                await self._store.run(lambda s: self._put_back(s, claimed, held), lane=BG)
+                return
             try:
                 published = await publisher.publish(claimed.request)
             except PublishError as refused:
                 failure = refused
-                await self._store.run(lambda s: self._failed(s, claimed, failure))
+                self._hold_if_rate_limited(claimed.request.network, failure)
+                await self._store.run(lambda s: self._failed(s, claimed, failure), lane=BG)
             except Exception as exc:  # a bug or an unexpected answer: retry, but say so
                 log.exception("publisher %s raised", claimed.request.network.value)
                 error = PublishError(f"unexpected error: {type(exc).__name__}", transient=True)
-                await self._store.run(lambda s: self._failed(s, claimed, error))
+                await self._store.run(lambda s: self._failed(s, claimed, error), lane=BG)
             else:
-                await self._store.run(lambda s: self._sent(s, claimed, published))
-        await self._changed(claimed.post_id)
+                await self._store.run(lambda s: self._sent(s, claimed, published), lane=BG)
+        self._changed(claimed.post_id)
+
+    def _hold_if_rate_limited(self, network: Network, error: PublishError) -> None:
+        if error.rate_limited and error.retry_at is not None:
+            until = max(error.retry_at, self._held_until.get(network, error.retry_at))
+            self._held_until[network] = until
+
+    def _put_back(self, session: Session, claimed: Claimed, until: datetime) -> None:
+        delivery = session.get(Delivery, claimed.delivery_id)
+        assert delivery is not None
+        delivery.state = DeliveryState.RETRYING
+        delivery.attempts = max(delivery.attempts - 1, 0)  # it was never sent
+        delivery.next_attempt_at = until
+        delivery.claimed_until = None
+        label = self._publishers[claimed.request.network].label
+        delivery.last_error = f"waiting for {label}'s rate limit to reset"
 
     def _sent(self, session: Session, claimed: Claimed, published: Published) -> None:
         delivery = session.get(Delivery, claimed.delivery_id)
@@ -284,6 +351,10 @@ class DeliveryWorker:
                 error.message,
             )
             return
+        if error.rate_limited and error.retry_at is not None:
+            # The network said when its quota comes back: waiting for it is not a failure, so
+            # a long queue behind a rate limit is sent in full, however many windows it takes.
+            delivery.attempts = max(delivery.attempts - 1, 0)
         if error.transient and delivery.attempts < self._max_attempts:
             delivery.state = DeliveryState.RETRYING
             # A network's own reset time beats our guess; otherwise back off exponentially.
@@ -308,10 +379,10 @@ class DeliveryWorker:
         )
         log.warning("delivery %s to %s failed: %s", delivery.id, delivery.channel, error.message)
 
-    async def _changed(self, post_id: int | None) -> None:
+    def _changed(self, post_id: int | None) -> None:
         if self._on_post_changed is None or post_id is None:
             return
         try:
-            await self._on_post_changed(post_id)
+            self._on_post_changed(post_id)
         except Exception:
             log.exception("could not show the outcome of post %s in chat", post_id)

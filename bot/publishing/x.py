@@ -136,7 +136,9 @@ def x_refusal(answer: Answer) -> PublishError:
         retry_at = retry_after(answer.headers)
         if daily == "0" and reset and reset.isdigit():
             retry_at = datetime.fromtimestamp(int(reset), UTC)
-        return PublishError(f"X is rate limiting: {said}", transient=True, retry_at=retry_at)
+        return PublishError(
+            f"X is rate limiting: {said}", transient=True, retry_at=retry_at, rate_limited=True
+        )
     return refusal(answer, network=NAME, message=said)
 
 

@@ -72,7 +72,9 @@ damage = st.lists(st.tuples(st.sampled_from(PATHS), st.one_of(st.just(...), JUNK
 def damaged(payload: dict[str, Any], changes: list[tuple[tuple[Any, ...], Any]]) -> dict[str, Any]:
     """The payload with parts removed (``...``) or replaced by junk."""
     payload = copy.deepcopy(payload)
-    for path, junk in changes:
+    for path, shared_junk in changes:
+        # A copy each time: junk put in twice, then written into, must not contain itself.
+        junk = copy.deepcopy(shared_junk)
         node: Any = payload
         for key in path[:-1]:
             try:

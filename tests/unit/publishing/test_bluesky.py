@@ -40,7 +40,7 @@ async def pds() -> AsyncIterator[FakeBluesky]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[HttpClient]:
-    client = HttpClient(timeout=aiohttp.ClientTimeout(total=0.5))
+    client = HttpClient(timeout=aiohttp.ClientTimeout(total=2.0))
     yield client
     await client.close()
 

@@ -61,7 +61,7 @@ class Rig:
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     database = f"sqlite:///{tmp_path / 'crier.db'}"
-    http = HttpClient(timeout=aiohttp.ClientTimeout(total=0.5))
+    http = HttpClient(timeout=aiohttp.ClientTimeout(total=2.0))
     async with (
         FakeInstagram(ig_user_id=IG_USER) as fake,
         CardServer(Settings(database_url=database)) as cards,

@@ -42,7 +42,7 @@ async def statuspage() -> AsyncIterator[FakeStatuspage]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[HttpClient]:
-    client = HttpClient(timeout=aiohttp.ClientTimeout(total=0.5))
+    client = HttpClient(timeout=aiohttp.ClientTimeout(total=2.0))
     yield client
     await client.close()
 

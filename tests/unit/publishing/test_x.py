@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from bot.config import STARTER_CONFIG, Network, Settings
 from bot.core import Core, build_core
 from bot.models import Delivery, DeliveryState, IncidentStatus
-from bot.ports import Actor, Publisher, PublishError, PublishRequest
+from bot.ports import Actor, Publisher, PublishError, PublishRequest, SystemClock
 from bot.publishing import PublisherContext
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
@@ -45,7 +45,7 @@ async def fake() -> AsyncIterator[FakeX]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[HttpClient]:
-    client = HttpClient(timeout=aiohttp.ClientTimeout(total=0.5))
+    client = HttpClient(timeout=aiohttp.ClientTimeout(total=2.0))
     yield client
     await client.close()
 
@@ -431,3 +431,35 @@ async def test_a_lost_answer_makes_the_delivery_unknown_and_it_is_not_reposted(
     assert delivery.state == DeliveryState.UNKNOWN
     assert "check the account" in (delivery.last_error or "")
     assert fake.tweets == {}
+
+
+async def test_a_queue_longer_than_the_rate_limit_is_all_sent_and_waits_for_each_reset(
+    store: Store, http: HttpClient
+) -> None:
+    """Two posts a second allowed; sixteen approved: eight windows, more than the six attempts
+    a failing post gets. Waiting for X's reset is not a failed attempt, so none is lost, and
+    once X has said when its quota returns the worker stops sending only to be refused."""
+    posts, per_window = 16, 2
+    async with FakeX(window_limit=per_window, window_seconds=1.0) as fake:
+        core = core_for(fake, store, SystemClock(), http)  # type: ignore[arg-type]
+        for n in range(posts):
+            draft = await core.declare(analyst, DeclareRequest(service="bb", summary=f"down {n}"))
+            await core.approve(approver, draft.post.id)
+        stop = asyncio.Event()
+        running = asyncio.create_task(core.worker.run_forever(stop))
+        try:
+            async with asyncio.timeout(30):
+                while len(fake.tweets) < posts:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await running
+            await core.settle()
+
+    deliveries = x_deliveries(core)
+    assert {d.state for d in deliveries} == {DeliveryState.SENT}
+    assert len(fake.tweets) == posts  # each once
+    assert max(d.attempts for d in deliveries) == 1  # the 429s were waits, not failures
+    windows = posts // per_window
+    concurrency = 4  # X's default: at most this many are in flight when a window fills
+    assert fake.rate_limited <= windows * (concurrency - per_window) + concurrency

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from bot import anchors, approvals, audit, calendar, incidents, reminders
 from bot.anchors import Anchor
 from bot.approvers import ApproverPolicy
+from bot.backlog import Backlog
 from bot.calendar import CalendarEntry, CalendarJobs
 from bot.coalesce import Coalescer
 from bot.config import CrierConfig, Network, Settings
@@ -55,10 +56,14 @@ class Core:
     scheduler: Scheduler = field(init=False)
     approvers: ApproverPolicy = field(init=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+    backlog: Backlog = field(init=False)
     _post_refreshes: Coalescer = field(init=False)
 
     def __post_init__(self) -> None:
         self._post_refreshes = Coalescer(self.show_post, self._in_background)
+        self.backlog = Backlog(
+            at_once=self.settings.work_at_once, most_waiting=self.settings.work_queue
+        )
         self.approvers = ApproverPolicy(self.config.approvals, self.directories)
         jobs = ReminderJobs(
             store=self.store, config=self.config, clock=self.clock, notify=self.remind

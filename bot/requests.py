@@ -120,8 +120,9 @@ def parse_quick_declare(text: str, config: CrierConfig) -> DeclareRequest:
     service_name, colon, summary = text.partition(":")
     if not colon or not service_name.strip() or not summary.strip():
         raise InvalidInput(
+            # Both chats show this: Slack's command is /outage, Teams' message is "outage".
             "Write the service, a colon, then what is wrong — for example "
-            "`/outage Blackboard: students cannot log in`.",
+            "`Blackboard: students cannot log in`.",
         )
     service = find_service(config, service_name)
     return DeclareRequest(

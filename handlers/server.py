@@ -102,6 +102,7 @@ def build_crier(
     app.router.add_get("/cards/{name:[0-9a-f]{32}}.{ext:png|jpg}", card_image)
     if slack is not None:
         app.router.add_post("/slack/events", slack.handle)
+        app.cleanup_ctx.append(slack.keep_connections)
     app.router.add_post("/api/messages", teams.handle)
 
     async def workers(_app: web.Application) -> AsyncIterator[None]:

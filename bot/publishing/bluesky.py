@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from atproto import client_utils
-from atproto_client.models.utils import get_model_as_dict
 from multidict import CIMultiDictProxy
 from pydantic import SecretStr
 from sqlmodel import Session, select
@@ -36,7 +34,7 @@ from bot.models import Delivery
 from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
 from bot.publishing import PublisherContext
 from bot.publishing.http import Answer, HttpClient, refusal, retry_after
-from bot.store import Store
+from bot.store import Lane, Store
 from bot.textrules import check_text
 
 log = logging.getLogger(__name__)
@@ -72,6 +70,11 @@ def record_key(idempotency_key: str, created_at: datetime | None = None) -> str:
 
 def facets_of(text: str) -> list[dict[str, Any]]:
     """Link and tag facets, indexed by UTF-8 bytes as the lexicon asks."""
+    # Imported here: the SDK costs ~30 MiB, and a Crier with Bluesky on but no credentials (the
+    # outbox) or that never posts to it should not carry it.
+    from atproto import client_utils
+    from atproto_client.models.utils import get_model_as_dict
+
     return [get_model_as_dict(facet) for facet in client_utils.detect_facets(text)]
 
 
@@ -218,7 +221,7 @@ class BlueskyPublisher:
             query = select(Delivery.created_at).where(Delivery.idempotency_key == key)
             return session.exec(query).first()
 
-        return await self._store.run(created)
+        return await self._store.read(created, lane=Lane.BACKGROUND)
 
     async def _get_record(self, did: str, rkey: str) -> dict[str, Any] | None:
         answer, _ = await self._xrpc(

@@ -43,7 +43,7 @@ from bot.models import Incident
 from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
 from bot.publishing import PublisherContext
 from bot.publishing.http import Answer, HttpClient, refusal, retry_after
-from bot.store import Store
+from bot.store import Lane, Store
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +255,7 @@ class StatuspagePublisher:
             incident = session.get(Incident, request.incident_id)
             return incident.severity if incident is not None else None
 
-        return await self._store.run(read)
+        return await self._store.read(read, lane=Lane.BACKGROUND)
 
     # --- the wire ------------------------------------------------------------------------------
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -58,6 +60,16 @@ class SlackSide:
     client: AsyncWebClient
     presenter: SlackPresenter
     replays: ReplayGuard = field(default_factory=ReplayGuard)
+
+    async def keep_connections(self, _app: web.Application) -> AsyncIterator[None]:
+        """One HTTP session for the Web API while the server runs: without it slack_sdk opens
+        a new connection (and TLS handshake) for every message it posts."""
+        self.client.session = aiohttp.ClientSession()
+        try:
+            yield
+        finally:
+            session, self.client.session = self.client.session, None
+            await session.close()
 
     async def handle(self, request: web.Request) -> web.Response:
         """``POST /slack/events``: commands, interactivity and events, verified by bolt."""

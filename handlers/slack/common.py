@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.backlog import Backlog
 from bot.errors import CrierError, InvalidInput
 from bot.ports import Actor
 from bot.store import is_unreachable
@@ -105,6 +106,15 @@ async def submit(ack: AsyncAck, view: dict[str, Any], work: Callable[[], Awaitab
 
 async def discard(work: Awaitable[Any]) -> None:
     await work
+
+
+async def in_turn(backlog: Backlog, work: Coroutine[Any, Any, T], *, urgent: bool = False) -> T:
+    """Run work that follows an ack when the backlog gives it a turn (raises Busy if full)."""
+    try:
+        async with backlog.turn(urgent=urgent):
+            return await work
+    finally:
+        work.close()  # turned away or cancelled before it started: it must not linger
 
 
 def teller(

@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.backlog import BUSY
 from bot.core import Core
 from bot.errors import CrierError, InvalidInput
 from bot.ports import Actor
@@ -26,6 +27,7 @@ from handlers.slack.common import (
     actor_of,
     discard,
     guard,
+    in_turn,
     open_modal,
     submit,
     teller,
@@ -94,8 +96,13 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
             except InvalidInput as exc:
                 await ack(text=escape(exc.message), response_type="ephemeral")
                 return
+            if core.backlog.full:  # say so now, rather than ack and leave it for minutes
+                core.backlog.turned_away("/outage")
+                await ack(text=BUSY, response_type="ephemeral")
+                return
             await ack(text="Drafting the posts…", response_type="ephemeral")
-            await guard(_declare(core, presenter, actor, request, comms_channel(channel)), tell)
+            declaring = _declare(core, presenter, actor, request, comms_channel(channel))
+            await guard(in_turn(core.backlog, declaring), tell)
         else:
             await ack(text=USAGE, response_type="ephemeral")
 
@@ -181,10 +188,9 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
     @app.action(Action.APPROVE)
     async def approve(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        await guard(
-            discard(core.approve(actor_of(body["user"]), to_int(action.get("value")) or 0)),
-            teller(presenter, body),
-        )
+        approving = core.approve(actor_of(body["user"]), to_int(action.get("value")) or 0)
+        # A decision goes ahead of new declarations, and is never turned away.
+        await guard(in_turn(core.backlog, discard(approving), urgent=True), teller(presenter, body))
 
     @app.action(Action.EDIT)
     async def edit(

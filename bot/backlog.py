@@ -1,0 +1,104 @@
+"""The work done after an ack, a few at a time, with decisions ahead of new declarations.
+
+Slack needs its answer within 3 s and gets it at once; the work the answer promises (declare,
+post the thread, approve and publish) follows. Unbounded, a flood of requests would pile that
+work up behind the database and starve the event loop that answers Slack. So: at most
+``at_once`` pieces run together; others wait their turn, an *Approve* ahead of a new
+``/outage``; and when ``most_waiting`` are already waiting, new declarations are turned away with
+a clear message (nothing saved, try again) rather than acknowledged and left for minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.errors import CrierError
+
+log = logging.getLogger(__name__)
+LOG_EVERY = 10.0  # seconds: a flood of refusals makes one log line, not thousands
+
+BUSY = (
+    "Crier is very busy right now (many requests at once), so this was not saved. "
+    "Please try again in a minute."
+)
+
+
+class Busy(CrierError):
+    def __init__(self) -> None:
+        super().__init__(BUSY)
+
+
+class Backlog:
+    def __init__(self, *, at_once: int = 8, most_waiting: int = 200) -> None:
+        self._free = at_once
+        self._most_waiting = most_waiting
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._queued = 0  # futures in ``_waiting`` not yet handed a turn or cancelled
+        self._refused = 0
+        self._logged_at = float("-inf")
+
+    @property
+    def full(self) -> bool:
+        """Whether a new, non-urgent piece of work would be turned away."""
+        return self._free == 0 and self.waiting >= self._most_waiting
+
+    @property
+    def waiting(self) -> int:
+        return self._queued
+
+    def turned_away(self, what: str) -> None:
+        """Count (and now and then log) a request refused because the backlog is full."""
+        self._refused += 1
+        now = time.monotonic()
+        if now - self._logged_at >= LOG_EVERY:
+            log.warning(
+                "very busy: turned away %d request(s) (latest: %s); %d wait for a turn",
+                self._refused,
+                what,
+                self._queued,
+            )
+            self._refused, self._logged_at = 0, now
+
+    @asynccontextmanager
+    async def turn(self, *, urgent: bool = False) -> AsyncIterator[None]:
+        """Wait for a turn (raises Busy when full and not ``urgent``), hold it for the block."""
+        await self._acquire(urgent)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, urgent: bool) -> None:
+        if self._free > 0 and not self.waiting:
+            self._free -= 1
+            return
+        if not urgent and self.full:
+            self.turned_away("work after an ack")
+            raise Busy
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (0 if urgent else 1, next(self._order), turn))
+        self._queued += 1
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._release()  # handed a turn just as it was cancelled: pass it on
+            else:
+                self._queued -= 1  # it stays in the heap, done, and is skipped there
+            raise
+
+    def _release(self) -> None:
+        while self._waiting:
+            *_, turn = heapq.heappop(self._waiting)
+            if not turn.done():  # the turn passes straight on: ``_free`` is unchanged
+                self._queued -= 1
+                turn.set_result(None)
+                return
+        self._free += 1

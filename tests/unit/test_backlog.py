@@ -1,0 +1,101 @@
+"""The backlog of work after an ack: a few at a time, decisions first, refusals when full."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.backlog import Backlog, Busy
+
+
+async def test_runs_at_most_at_once_and_hands_turns_on_in_order() -> None:
+    backlog = Backlog(at_once=2, most_waiting=10)
+    running: list[int] = []
+    peak = 0
+    order: list[int] = []
+
+    async def work(n: int) -> None:
+        nonlocal peak
+        async with backlog.turn():
+            running.append(n)
+            peak = max(peak, len(running))
+            order.append(n)
+            await asyncio.sleep(0.01)
+            running.remove(n)
+
+    await asyncio.gather(*(work(n) for n in range(6)))
+    assert peak == 2
+    assert order == list(range(6))
+    assert backlog.waiting == 0
+
+
+async def test_an_urgent_piece_goes_ahead_of_those_waiting() -> None:
+    backlog = Backlog(at_once=1, most_waiting=10)
+    order: list[str] = []
+    hold = asyncio.Event()
+
+    async def work(name: str, *, urgent: bool = False) -> None:
+        async with backlog.turn(urgent=urgent):
+            order.append(name)
+            if name == "first":
+                await hold.wait()
+
+    first = asyncio.create_task(work("first"))
+    await asyncio.sleep(0)
+    later = [asyncio.create_task(work(f"declare {n}")) for n in range(3)]
+    await asyncio.sleep(0)
+    approve = asyncio.create_task(work("approve", urgent=True))
+    await asyncio.sleep(0)
+    hold.set()
+    await asyncio.gather(first, approve, *later)
+    assert order == ["first", "approve", "declare 0", "declare 1", "declare 2"]
+
+
+async def test_when_full_new_work_is_refused_and_urgent_work_still_waits() -> None:
+    backlog = Backlog(at_once=1, most_waiting=1)
+    hold = asyncio.Event()
+
+    async def work(*, urgent: bool = False) -> str:
+        async with backlog.turn(urgent=urgent):
+            await hold.wait()
+            return "done"
+
+    busy = asyncio.create_task(work())
+    await asyncio.sleep(0)
+    queued = asyncio.create_task(work())
+    await asyncio.sleep(0)
+    assert backlog.full and backlog.waiting == 1
+    with pytest.raises(Busy) as refused:
+        await work()
+    assert "try again" in refused.value.message
+    urgent = asyncio.create_task(work(urgent=True))
+    await asyncio.sleep(0)
+    hold.set()
+    assert await asyncio.gather(busy, queued, urgent) == ["done"] * 3
+    assert not backlog.full and backlog.waiting == 0
+
+
+async def test_a_cancelled_waiter_gives_up_its_place_and_loses_no_turn() -> None:
+    backlog = Backlog(at_once=1, most_waiting=5)
+    hold = asyncio.Event()
+    done: list[str] = []
+
+    async def work(name: str) -> None:
+        async with backlog.turn():
+            await hold.wait()
+            done.append(name)
+
+    first = asyncio.create_task(work("first"))
+    await asyncio.sleep(0)
+    leaving = asyncio.create_task(work("leaving"))
+    staying = asyncio.create_task(work("staying"))
+    await asyncio.sleep(0)
+    leaving.cancel()
+    await asyncio.sleep(0)
+    assert backlog.waiting == 1
+    hold.set()
+    await asyncio.gather(first, staying)
+    assert done == ["first", "staying"]
+    async with asyncio.timeout(1):  # the turn came back: the next one gets in at once
+        await work("after")

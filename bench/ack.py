@@ -115,7 +115,12 @@ def bare_bolt(slack: ServerProcess) -> Iterator[ServerProcess]:
 
 
 @contextmanager
-def crier_serve(slack: ServerProcess, database_url: str, folder: Path) -> Iterator[ServerProcess]:
+def crier_serve(
+    slack: ServerProcess,
+    database_url: str,
+    folder: Path,
+    extra: dict[str, str] | None = None,
+) -> Iterator[ServerProcess]:
     """``crier serve --port 0`` with Slack at the simulator and no network credentials."""
     env = clean_environment(
         {
@@ -124,6 +129,7 @@ def crier_serve(slack: ServerProcess, database_url: str, folder: Path) -> Iterat
             "CRIER_CONFIG": str(write_bench_config(folder / "crier.yml")),
             "CRIER_PUBLIC_URL": "http://127.0.0.1:9",
             "CRIER_LOG_LEVEL": "WARNING",
+            **(extra or {}),
         }
     )
     command = [*crier_command(), "serve", "--host", "127.0.0.1", "--port", "0"]
@@ -235,7 +241,9 @@ def report(figures: AckFigures, *, clients: int, seconds: float, pace: float) ->
     )
     w = f.work
     print(
-        f"crier's work: {w.commands_acked} /outage commands acked; when the load ended "
+        f"crier's work: {w.commands_acked} /outage commands acked"
+        f" ({f.crier.busy} of them turned away: 'very busy, nothing saved, try again')"
+        "; when the load ended "
         f"{w.at_end.incidents} incidents were declared, {w.at_end.approved} posts approved, "
         f"{w.at_end.sent}/{w.at_end.deliveries} deliveries sent"
     )

@@ -89,6 +89,7 @@ class LoadResult:
     seconds: float
     latencies: dict[str, list[float]] = field(default_factory=lambda: {"command": [], "click": []})
     failures: Counter[str] = field(default_factory=Counter)
+    busy: int = 0  # acked with Crier's "very busy, nothing saved, try again"
 
     @property
     def all(self) -> list[float]:
@@ -142,13 +143,14 @@ class SlackLoad:
         body = self._click(post_id) if post_id is not None else self._command()
         started = time.perf_counter()
         try:
-            status, _ = await post_signed(session, self.url, body, secret=SIGNING_SECRET)
+            status, answer = await post_signed(session, self.url, body, secret=SIGNING_SECRET)
         except (aiohttp.ClientError, TimeoutError) as exc:
             result.failures[type(exc).__name__] += 1
             return
         elapsed = time.perf_counter() - started
         if status == 200:
             result.latencies[kind].append(elapsed)
+            result.busy += "very busy" in answer
         else:
             result.failures[f"HTTP {status}"] += 1
 

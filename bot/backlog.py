@@ -35,7 +35,7 @@ class Busy(CrierError):
 
 
 class Backlog:
-    def __init__(self, *, at_once: int = 8, most_waiting: int = 200) -> None:
+    def __init__(self, *, at_once: int = 16, most_waiting: int = 200) -> None:
         self._free = at_once
         self._most_waiting = most_waiting
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []

@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(default=120, ge=1, le=3600, validation_alias="CRIER_LEASE_SECONDS")
     # After an ack: how many requests' work runs at once, and how many may wait for a turn
     # before new declarations are turned away with "very busy, try again" (see bot/backlog.py).
-    work_at_once: int = Field(default=8, ge=1, le=256, validation_alias="CRIER_WORK_AT_ONCE")
+    work_at_once: int = Field(default=16, ge=1, le=256, validation_alias="CRIER_WORK_AT_ONCE")
     work_queue: int = Field(default=200, ge=0, le=100_000, validation_alias="CRIER_WORK_QUEUE")
     microsoft_app_id: str = Field(default="", validation_alias="MicrosoftAppId")
     microsoft_app_password: SecretStr = Field(

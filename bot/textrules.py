@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 
@@ -58,6 +59,9 @@ class TextCheck:
         return f"{self.length}/{self.limit}"
 
 
+# The same texts are checked again each time a draft is shown, and X's weighted count (the
+# twitter-text parser) costs about a millisecond a text: remember recent answers.
+@functools.lru_cache(maxsize=4096)
 def check_text(
     network: Network, text: str, *, max_characters: int | None = None, time_slack: int = 0
 ) -> TextCheck:

@@ -278,7 +278,10 @@ class DeliveryWorker:
                 error = PublishError(f"unexpected error: {type(exc).__name__}", transient=True)
                 await self._store.run(lambda s: self._failed(s, claimed, error), lane=BG)
             else:
-                await self._store.run(lambda s: self._sent(s, claimed, published), lane=BG)
+                answered_at = self._clock.now()  # when it went public, not when it was noted
+                await self._store.run(
+                    lambda s: self._sent(s, claimed, published, answered_at), lane=BG
+                )
         self._changed(claimed.post_id)
 
     def _hold_if_rate_limited(self, network: Network, error: PublishError) -> None:
@@ -296,10 +299,11 @@ class DeliveryWorker:
         label = self._publishers[claimed.request.network].label
         delivery.last_error = f"waiting for {label}'s rate limit to reset"
 
-    def _sent(self, session: Session, claimed: Claimed, published: Published) -> None:
+    def _sent(
+        self, session: Session, claimed: Claimed, published: Published, now: datetime
+    ) -> None:
         delivery = session.get(Delivery, claimed.delivery_id)
         assert delivery is not None
-        now = self._clock.now()
         delivery.state = DeliveryState.SENT
         delivery.external_id = published.external_id
         delivery.url = published.url

@@ -31,6 +31,7 @@ from handlers.teams.turns import Turn, for_teams
 log = logging.getLogger(__name__)
 Handler = Callable[[Turn], Awaitable[Element | str]]
 MESSAGE_VERBS = {Verb.CALENDAR_POST, Verb.CALENDAR_SKIP}  # answered with a message, not a card
+DECLARATIONS = {Verb.DECLARE}  # the only work a flood may turn away; the rest are decisions
 INCIDENT_VERBS = {
     Verb.UPDATE_FORM,
     Verb.UPDATE,
@@ -73,7 +74,11 @@ class CardActions:
         if handler is None:
             return cards.message_card("This button belongs to an older version of Crier.")
         try:
-            return await handler(turn)
+            # The same backlog as Slack's: a decision waits its turn, a declaration may be
+            # turned away ("very busy, try again") when too much already waits.
+            urgent = turn.verb not in DECLARATIONS
+            async with self._core.backlog.turn(urgent=urgent):
+                return await handler(turn)
         except CrierError as exc:
             log.info("refused %s: %s", turn.verb, exc.message)
             error = exc

@@ -73,7 +73,8 @@ class Commands:
             form = forms.declare_form(self._core.config)
             await turn.context.send_activity(card_message(form))
         elif word == Command.OUTAGE and ":" in rest:
-            await self._quick_declare(turn, rest)
+            async with self._core.backlog.turn():  # may be turned away: "very busy, try again"
+                await self._quick_declare(turn, rest)
         elif word in {Command.UPDATE, Command.RESOLVE}:
             incident = await self._core.open_incident(await self._incident_here(turn, word, rest))
             form = (

@@ -26,48 +26,41 @@ def normalise_database_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _sqlite_serialised(engine: Engine) -> None:
-    # pysqlite starts transactions lazily, so two writers can both read and then one fails to
-    # upgrade its lock. BEGIN IMMEDIATE takes the write lock up front; busy_timeout waits for it.
+# pysqlite starts transactions lazily, so two writers can both read and then one fails to
+# upgrade its lock. BEGIN IMMEDIATE takes the write lock up front; busy_timeout waits for it.
+# WAL with synchronous=NORMAL: a commit survives Crier being killed (the fault tests do it), and
+# only a power cut can roll back the last moments; FULL would fsync each commit. PostgreSQL is
+# the choice where that matters.
+WRITER = (
+    "BEGIN IMMEDIATE",
+    ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON"),
+)
+# Reads need no write lock: in WAL mode a plain (deferred) BEGIN sees a consistent snapshot while
+# a writer works, so showing a post never waits behind someone else's approval.
+READER = ("BEGIN", ("busy_timeout=30000", "query_only=ON"))
+
+
+def _sqlite_sessions(engine: Engine, role: tuple[str, tuple[str, ...]]) -> None:
+    begin, pragmas = role
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        # WAL with synchronous=NORMAL: a commit survives Crier being killed (the fault tests do
-        # it), and only a power cut can roll back the last moments; FULL would fsync each commit.
-        # PostgreSQL is the choice where that matters.
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        for pragma in pragmas:
+            cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _sqlite_reader(engine: Engine) -> None:
-    # Reads need no write lock: in WAL mode a plain (deferred) BEGIN sees a consistent snapshot
-    # while a writer works, so showing a post never waits behind someone else's approval.
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA query_only=ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql(begin)
 
 
 def make_engine(url: str) -> Engine:
     url = normalise_database_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        _sqlite_serialised(engine)
+        _sqlite_sessions(engine, WRITER)
         return engine
     # pre_ping: after a PostgreSQL restart, stale pooled connections are replaced, not reused.
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
@@ -78,7 +71,7 @@ def make_read_engine(engine: Engine) -> Engine:
     if engine.dialect.name != "sqlite":
         return engine
     reader = create_engine(engine.url, connect_args={"check_same_thread": False, "timeout": 30})
-    _sqlite_reader(reader)
+    _sqlite_sessions(reader, READER)
     return reader
 
 

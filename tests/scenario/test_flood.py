@@ -7,8 +7,8 @@ import asyncio
 
 from sqlmodel import select
 
-from bot.backlog import Backlog
 from bot.models import Incident, OutboxPost
+from tests.backlog import flooded
 from tests.conftest import ANALYST, APPROVER
 from tests.scenario.harness import SlackHarness
 
@@ -20,28 +20,15 @@ async def test_a_full_backlog_turns_new_outages_away_but_not_approvals(slack: Sl
     draft = slack.thread()[0]
 
     core = slack.crier.core
-    core.backlog = Backlog(at_once=1, most_waiting=0)  # one pair of hands, no queue
-    busy = asyncio.Event()
-    let_go = asyncio.Event()
+    async with flooded(core):
+        reply = await slack.command_reply("VPN: cannot connect", user=ANALYST)
+        assert "very busy" in reply and "not saved" in reply
+        status, _ = await slack.click(draft, "draft_approve", user=APPROVER)
+        assert status == 200  # acked at once; the approval waits for its turn, it is not refused
+        await asyncio.sleep(0.2)
+        with core.store.transaction() as session:
+            assert session.exec(select(OutboxPost)).all() == []  # still waiting
 
-    async def slow_work() -> None:
-        async with core.backlog.turn():
-            busy.set()
-            await let_go.wait()
-
-    holder = asyncio.create_task(slow_work())
-    await busy.wait()
-
-    reply = await slack.command_reply("VPN: cannot connect", user=ANALYST)
-    assert "very busy" in reply and "not saved" in reply
-    status, _ = await slack.click(draft, "draft_approve", user=APPROVER)
-    assert status == 200  # acked at once; the approval waits for its turn, it is not refused
-    await asyncio.sleep(0.2)
-    with core.store.transaction() as session:
-        assert session.exec(select(OutboxPost)).all() == []  # still waiting
-
-    let_go.set()
-    await holder
     await slack.workspace.wait_for("chat.postMessage", count=3)  # the outcome reply
     await slack.settle()
     with core.store.transaction() as session:

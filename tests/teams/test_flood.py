@@ -6,8 +6,8 @@ import asyncio
 
 from sqlmodel import select
 
-from bot.backlog import Backlog
 from bot.models import Incident, OutboxPost
+from tests.backlog import flooded
 from tests.teams.harness import ANALYST, APPROVER, TeamsHarness, texts
 
 
@@ -20,26 +20,14 @@ async def test_a_full_backlog_turns_an_outage_away_and_lets_an_approval_wait(
     draft = teams.draft_ids()[0]
 
     core = teams.crier.core
-    core.backlog = Backlog(at_once=1, most_waiting=0)
-    busy, let_go = asyncio.Event(), asyncio.Event()
-
-    async def slow_work() -> None:
-        async with core.backlog.turn():
-            busy.set()
-            await let_go.wait()
-
-    holder = asyncio.create_task(slow_work())
-    await busy.wait()
-    before = len(teams.connector.posts())
-    assert await teams.say("outage VPN: cannot connect", user=ANALYST) == 201
-    posts = await teams.connector.wait_for_posts(before + 1)
-    assert "very busy" in posts[-1].activity["text"]
-
-    approving = asyncio.create_task(teams.click(draft, "Approve & publish", user=APPROVER))
-    await asyncio.sleep(0.2)
-    assert not approving.done()  # waiting for its turn, not refused
-    let_go.set()
-    await holder
+    async with flooded(core):
+        before = len(teams.connector.posts())
+        assert await teams.say("outage VPN: cannot connect", user=ANALYST) == 201
+        posts = await teams.connector.wait_for_posts(before + 1)
+        assert "very busy" in posts[-1].activity["text"]
+        approving = asyncio.create_task(teams.click(draft, "Approve & publish", user=APPROVER))
+        await asyncio.sleep(0.2)
+        assert not approving.done()  # waiting for its turn, not refused
     assert "Approved by" in texts(await approving)
     await teams.settle()
     with core.store.transaction() as session:

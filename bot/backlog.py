@@ -11,6 +11,7 @@ a clear message (nothing saved, try again) rather than acknowledged and left for
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -36,6 +37,7 @@ class Busy(CrierError):
 
 class Backlog:
     def __init__(self, *, at_once: int = 16, most_waiting: int = 200) -> None:
+        self._at_once = at_once
         self._free = at_once
         self._most_waiting = most_waiting
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
@@ -43,6 +45,8 @@ class Backlog:
         self._queued = 0  # futures in ``_waiting`` not yet handed a turn or cancelled
         self._refused = 0
         self._logged_at = float("-inf")
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def full(self) -> bool:
@@ -52,6 +56,28 @@ class Backlog:
     @property
     def waiting(self) -> int:
         return self._queued
+
+    @property
+    def unfinished(self) -> int:
+        """Pieces of acknowledged work running or waiting for a turn."""
+        return self._at_once - self._free + self._queued
+
+    async def drain(self, *, within: float) -> int:
+        """At shutdown: wait (at most ``within`` seconds) for the work already acknowledged to
+        finish, so a restart does not drop an ``/outage`` Slack was told is being drafted.
+        Returns how many pieces were still unfinished when the time ran out."""
+        if self.unfinished:
+            log.info("finishing %d acknowledged request(s) before stopping", self.unfinished)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout=within)
+        if self.unfinished:
+            log.error(
+                "stopping with %d acknowledged request(s) unfinished after %.0f s: "
+                "the people who sent them were told it was under way",
+                self.unfinished,
+                within,
+            )
+        return self.unfinished
 
     def turned_away(self, what: str) -> None:
         """Count (and now and then log) a request refused because the backlog is full."""
@@ -78,6 +104,7 @@ class Backlog:
     async def _acquire(self, urgent: bool) -> None:
         if self._free > 0 and not self.waiting:
             self._free -= 1
+            self._idle.clear()
             return
         if not urgent and self.full:
             self.turned_away("work after an ack")
@@ -85,6 +112,7 @@ class Backlog:
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (0 if urgent else 1, next(self._order), turn))
         self._queued += 1
+        self._idle.clear()
         try:
             await turn
         except asyncio.CancelledError:
@@ -92,6 +120,7 @@ class Backlog:
                 self._release()  # handed a turn just as it was cancelled: pass it on
             else:
                 self._queued -= 1  # it stays in the heap, done, and is skipped there
+                self._note_if_idle()
             raise
 
     def _release(self) -> None:
@@ -102,3 +131,8 @@ class Backlog:
                 turn.set_result(None)
                 return
         self._free += 1
+        self._note_if_idle()
+
+    def _note_if_idle(self) -> None:
+        if not self.unfinished:
+            self._idle.set()

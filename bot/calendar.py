@@ -22,7 +22,7 @@ from bot.models import Delivery, DeliveryState, Incident, ScheduledPost
 from bot.ports import Actor, Clock
 from bot.requests import check_channels, clean_text
 from bot.scheduler import JobHandler, JobRun
-from bot.store import Store
+from bot.store import Lane, Store
 from bot.views import Reminder, ReminderAction
 
 Notify = Callable[[int, Reminder], Awaitable[None]]
@@ -292,7 +292,7 @@ class CalendarJobs:
         post_id = int(run.payload.get("scheduled_post_id", 0))
         now = self._clock.now()
         outcome, held = await self._store.run(
-            lambda s: hold_or_release(s, scheduled_post_id=post_id, now=now)
+            lambda s: hold_or_release(s, scheduled_post_id=post_id, now=now), lane=Lane.BACKGROUND
         )
         if outcome == "published":
             self._wake_publisher()
@@ -310,7 +310,9 @@ class CalendarJobs:
 
     async def offer_resume(self, run: JobRun) -> str:
         incident_id = run.incident_id or 0
-        held = await self._store.run(lambda s: held_for(s, incident_id=incident_id))
+        held = await self._store.read(
+            lambda s: held_for(s, incident_id=incident_id), lane=Lane.BACKGROUND
+        )
         if not held:
             return "nothing held"
         actions: list[ReminderAction] = []

@@ -115,13 +115,13 @@ class Store:
 
     @contextmanager
     def snapshot(self) -> Iterator[Session]:
-        """A read-only session: it never takes SQLite's write lock, and is always rolled back."""
+        """A read-only session: it never takes SQLite's write lock, and is always rolled back.
+
+        Closing (not ``rollback()``) ends it: the rollback happens on the connection, and what
+        was read stays loaded, as after ``transaction()``, instead of being expired."""
         assert self.read_engine is not None
         with Session(self.read_engine, expire_on_commit=False) as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     async def run(self, work: Callable[[Session], T], *, lane: Lane = Lane.CHAT) -> T:
         """Run ``work(session)`` in one transaction on one of the lane's threads.

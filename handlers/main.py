@@ -15,6 +15,10 @@ from bot.config import ConfigError, Settings
 from bot.schema import SchemaOutOfDate
 from handlers.teams.package import add_command as add_teams_package
 
+# Seconds a stopping server gives the work it has acknowledged (a deploy's SIGTERM during an
+# outage): within the 30 s most process managers wait before they SIGKILL.
+SHUTDOWN_GRACE = 25.0
+
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from handlers.server import open_crier
@@ -69,6 +73,9 @@ async def run_server(
     finally:
         if socket_mode is not None:
             await socket_mode.close_async()
+        for site in list(runner.sites):
+            await site.stop()  # take no new requests, but finish those already acknowledged
+        await crier.core.backlog.drain(within=SHUTDOWN_GRACE)
         await runner.cleanup()
 
 

@@ -63,7 +63,7 @@ class TeamsAnchors:
             row = _row(session, incident_id, ROOT)
             return dict(row.reference) if row and row.reference else None
 
-        return await self._core.store.run(read)
+        return await self._core.store.read(read)
 
     async def open_incidents_in(self, conversation_id: str) -> list[int]:
         """Open incidents whose card is in this conversation, newest first."""
@@ -82,7 +82,7 @@ class TeamsAnchors:
             ).all()
             return list(rows)
 
-        return await self._core.store.run(read)
+        return await self._core.store.read(read)
 
     async def remember(self, incident_id: int, actor: Actor, *, teams_id: str | None) -> None:
         """Keep the person's display name, so cards say who decided, not an object id."""
@@ -110,4 +110,4 @@ class TeamsAnchors:
             row = _row(session, incident_id, NAMES)
             return People(dict(row.reference) if row else {})
 
-        return await self._core.store.run(read)
+        return await self._core.store.read(read)

@@ -99,3 +99,37 @@ async def test_a_cancelled_waiter_gives_up_its_place_and_loses_no_turn() -> None
     assert done == ["first", "staying"]
     async with asyncio.timeout(1):  # the turn came back: the next one gets in at once
         await work("after")
+
+
+async def test_drain_waits_for_work_running_and_waiting_then_reports_none_left() -> None:
+    backlog = Backlog(at_once=1, most_waiting=10)
+    done: list[int] = []
+
+    async def work(n: int) -> None:
+        async with backlog.turn():
+            await asyncio.sleep(0.05)
+            done.append(n)
+
+    tasks = [asyncio.create_task(work(n)) for n in range(3)]
+    await asyncio.sleep(0)  # one runs, two wait
+    assert backlog.unfinished == 3
+    assert await backlog.drain(within=5) == 0
+    assert done == [0, 1, 2]
+    await asyncio.gather(*tasks)
+
+
+async def test_drain_gives_up_after_its_time_and_says_how_many_are_left() -> None:
+    backlog = Backlog(at_once=1, most_waiting=10)
+    release = asyncio.Event()
+
+    async def work() -> None:
+        async with backlog.turn():
+            await release.wait()
+
+    tasks = [asyncio.create_task(work()) for _ in range(2)]
+    await asyncio.sleep(0)
+    assert await backlog.drain(within=0.05) == 2
+    release.set()
+    await asyncio.gather(*tasks)
+    assert backlog.unfinished == 0
+    assert await backlog.drain(within=0.05) == 0

@@ -102,8 +102,8 @@ class ServerProcess:
                 log_path.unlink(missing_ok=True)
 
     def rss_kib(self) -> int:
-        """Resident memory (``VmRSS``) in KiB."""
-        return rss_kib(self.process.pid)
+        """Resident memory (``VmRSS``) in KiB, with its child processes' (serve's work process)."""
+        return sum(rss_kib(pid) for pid in [self.process.pid, *children(self.process.pid)])
 
     def problems(self) -> list[str]:
         """Error lines and tracebacks the server logged (its log is kept if there are any)."""
@@ -114,6 +114,15 @@ class ServerProcess:
             for line in self.log_path.read_text(errors="replace").splitlines()
             if " ERROR " in line or line.startswith("Traceback")
         ]
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs (Linux: /proc/PID/task/*/children)."""
+    found: list[int] = []
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in listing.read_text().split():
+            found += [int(child), *children(int(child))]
+    return found
 
 
 def rss_kib(pid: int) -> int:

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     # before new declarations are turned away with "very busy, try again" (see bot/backlog.py).
     work_at_once: int = Field(default=16, ge=1, le=256, validation_alias="CRIER_WORK_AT_ONCE")
     work_queue: int = Field(default=200, ge=0, le=100_000, validation_alias="CRIER_WORK_QUEUE")
+    # ``crier serve`` runs the work its acks promise, publishing and reminders in a second process
+    # of its own, so that work never keeps Slack's answer waiting (off: all in one process).
+    work_process: bool = Field(default=True, validation_alias="CRIER_WORK_PROCESS")
+    # Set by ``crier serve`` for that process only: the key to its work endpoint.
+    work_token: SecretStr | None = Field(default=None, validation_alias="CRIER_WORK_TOKEN")
     microsoft_app_id: str = Field(default="", validation_alias="MicrosoftAppId")
     microsoft_app_password: SecretStr = Field(
         default=SecretStr(""), validation_alias="MicrosoftAppPassword"

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from aiohttp import web
 
@@ -42,6 +43,8 @@ async def run_server(
 ) -> None:
     """Serve until ``stop`` is set (by SIGINT or SIGTERM when not given)."""
     from handlers.server import Crier
+    from handlers.slack.hands import RemoteHands
+    from handlers.work_process import WorkProcess
 
     assert isinstance(crier, Crier)
     if stop is None:
@@ -49,6 +52,12 @@ async def run_server(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+    work, remote = None, None
+    if settings.work_process and crier.slack is not None:
+        work = await WorkProcess.start(settings)
+        remote = RemoteHands(where=work)
+        crier.slack.hands.current = remote
+        crier.runs_background = False  # the work process publishes and reminds
     runner = web.AppRunner(crier.web)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
@@ -77,6 +86,10 @@ async def run_server(
             await site.stop()  # take no new requests, but finish those already acknowledged
         await crier.core.backlog.drain(within=SHUTDOWN_GRACE)
         await runner.cleanup()
+        if remote is not None:
+            await remote.close()
+        if work is not None:
+            await work.stop()
 
 
 def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
@@ -94,7 +107,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     except (ConfigError, SchemaOutOfDate) as exc:
         print(f"crier: cannot start: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(run_worker(crier))
+    asyncio.run(
+        run_worker(crier, port_file=args.port_file if args.take_work else None, parent=args.parent)
+    )
     return 0
 
 
@@ -111,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_argument("--port", type=int, default=8080)
     sandbox.set_defaults(run=_sandbox)
     worker = commands.add_parser("worker", help="publish and remind, without the HTTP server")
+    # How ``crier serve`` starts its work process (handlers/work_process.py); not for people.
+    worker.add_argument("--take-work", action="store_true", help=argparse.SUPPRESS)
+    worker.add_argument("--port-file", type=Path, default=None, help=argparse.SUPPRESS)
+    worker.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)
     worker.set_defaults(run=_worker)
     add_teams_package(commands)
     args = parser.parse_args(argv)

@@ -38,6 +38,8 @@ class Crier:
     slack: SlackSide | None
     web: web.Application
     teams: TeamsSide | None = None
+    # False when another process (serve's work process) publishes and reminds.
+    runs_background: bool = True
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -106,6 +108,10 @@ def build_crier(
     app.router.add_post("/api/messages", teams.handle)
 
     async def workers(_app: web.Application) -> AsyncIterator[None]:
+        if not crier.runs_background:
+            yield
+            await core.close()
+            return
         stop = asyncio.Event()
         tasks = [
             asyncio.create_task(core.worker.run_forever(stop)),
@@ -116,8 +122,9 @@ def build_crier(
         await asyncio.gather(*tasks)
         await core.close()
 
+    crier = Crier(core=core, slack=slack, web=app, teams=teams)
     app.cleanup_ctx.append(workers)
-    return Crier(core=core, slack=slack, web=app, teams=teams)
+    return crier
 
 
 def open_crier(settings: Settings, *, clock: Clock | None = None) -> Crier:

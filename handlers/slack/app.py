@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -25,29 +26,43 @@ from bot.config import Settings
 from bot.core import Core
 from handlers.slack import guards, listeners
 from handlers.slack.events import register_events
+from handlers.slack.hands import HandsSwitch, LocalHands
 from handlers.slack.presenter import PLATFORM, SlackDirectory, SlackPresenter
 
 log = logging.getLogger(__name__)
 
 
 REPLAY_WINDOW = 5 * 60  # Slack's own limit on a request's age
+REPLAYS_REMEMBERED = 100_000  # about 25 MB; far more requests than Slack sends in 5 minutes
 
 
 class ReplayGuard:
-    """Refuses a signed request seen before: bolt checks the signature and its age, not reuse."""
+    """Refuses a signed request seen before: bolt checks the signature and its age, not reuse.
 
-    def __init__(self, window: float = REPLAY_WINDOW) -> None:
+    Every entry lives for the same window, so the dict's insertion order is also the order in
+    which entries expire: each request drops only the expired ones at the front, however many
+    are remembered (a flood of 10,000 requests used to make every request copy them all).
+    Beyond ``most`` entries the oldest go early: under such a flood a replay of a request from
+    some seconds ago could pass, where Crier would otherwise run out of memory.
+    """
+
+    def __init__(self, window: float = REPLAY_WINDOW, most: int = REPLAYS_REMEMBERED) -> None:
         self._window = window
+        self._most = most
         self._seen: dict[tuple[str, str], float] = {}
 
     def first_time(self, timestamp: str, signature: str) -> bool:
         now = time.monotonic()
-        if len(self._seen) > 10_000 or (self._seen and next(iter(self._seen.values())) < now):
-            self._seen = {k: v for k, v in self._seen.items() if v >= now}
+        seen = self._seen
+        while seen:
+            oldest = next(iter(seen))
+            if seen[oldest] >= now and len(seen) < self._most:
+                break
+            del seen[oldest]
         key = (timestamp, signature)
-        if key in self._seen:
+        if key in seen:
             return False
-        self._seen[key] = now + self._window
+        seen[key] = now + self._window
         return True
 
     def forget(self, timestamp: str, signature: str) -> None:
@@ -59,17 +74,24 @@ class SlackSide:
     app: AsyncApp
     client: AsyncWebClient
     presenter: SlackPresenter
+    hands: HandsSwitch
+    local_hands: LocalHands
     replays: ReplayGuard = field(default_factory=ReplayGuard)
 
-    async def keep_connections(self, _app: web.Application) -> AsyncIterator[None]:
-        """One HTTP session for the Web API while the server runs: without it slack_sdk opens
-        a new connection (and TLS handshake) for every message it posts."""
+    @asynccontextmanager
+    async def one_session(self) -> AsyncIterator[None]:
+        """One HTTP session for the Web API while Crier runs: without it slack_sdk opens a new
+        connection (and TLS handshake) for every message it posts."""
         self.client.session = aiohttp.ClientSession()
         try:
             yield
         finally:
             session, self.client.session = self.client.session, None
             await session.close()
+
+    async def keep_connections(self, _app: web.Application) -> AsyncIterator[None]:
+        async with self.one_session():
+            yield
 
     async def handle(self, request: web.Request) -> web.Response:
         """``POST /slack/events``: commands, interactivity and events, verified by bolt."""
@@ -138,6 +160,8 @@ def build_slack(core: Core, settings: Settings) -> SlackSide | None:
     app.middleware(guards.WellFormed())
     app.middleware(guards.SameWorkspace())
     app.middleware(guards.OncePerEvent(core))
-    listeners.register(app, core=core, presenter=presenter)
+    local = LocalHands(core=core, presenter=presenter)
+    hands = HandsSwitch(current=local)
+    listeners.register(app, core=core, presenter=presenter, hands=hands)
     register_events(app)
-    return SlackSide(app=app, client=client, presenter=presenter)
+    return SlackSide(app=app, client=client, presenter=presenter, hands=hands, local_hands=local)

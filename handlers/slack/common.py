@@ -62,10 +62,10 @@ async def guard(work: Awaitable[None], tell: Callable[[str], Awaitable[None]]) -
         log.info("refused: %s", exc.message)
         await tell(escape(exc.message))  # it may quote what the person typed
     except Exception as exc:
-        await tell(_unexpected(exc, "listener failed"))
+        await tell(unexpected_failure(exc, "listener failed"))
 
 
-def _unexpected(exc: Exception, what: str) -> str:
+def unexpected_failure(exc: Exception, what: str) -> str:
     """Log an unexpected failure; what the person is told about it."""
     if is_unreachable(exc):
         log.error("%s: the database could not be reached: %s", what, getattr(exc, "orig", exc))
@@ -94,7 +94,7 @@ async def submit(ack: AsyncAck, view: dict[str, Any], work: Callable[[], Awaitab
         )
         return None
     except Exception as exc:
-        told = _unexpected(exc, "modal submission failed")
+        told = unexpected_failure(exc, "modal submission failed")
         await ack(
             response_action="errors",
             errors=forms.field_errors(InvalidInput(told), block_ids=input_blocks(view)),

@@ -12,15 +12,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.backlog import BUSY
 from bot.core import Core
 from bot.errors import CrierError, InvalidInput
-from bot.ports import Actor
-from bot.requests import DeclareRequest, parse_quick_declare
-from bot.views import Draft, IncidentView
+from bot.requests import parse_quick_declare
+from bot.views import IncidentView
 from handlers.slack import forms, modals
 from handlers.slack.calendar import calendar_modal, register_calendar
 from handlers.slack.common import (
@@ -34,24 +32,17 @@ from handlers.slack.common import (
     to_int,
     where,
 )
+from handlers.slack.hands import Hands, start_thread
 from handlers.slack.help import HELP, USAGE, incident_list
 from handlers.slack.ids import COMMAND, Action, View
 from handlers.slack.presenter import SlackPresenter
 from handlers.slack.text import escape, unescape
 
 log = logging.getLogger(__name__)
-SLACK_HINTS = {
-    "not_in_channel": " Invite Crier to the comms channel (/invite @Crier) and try again.",
-    "channel_not_found": " Check `slack.comms_channel` in crier.yml, and invite Crier there.",
-    "invalid_auth": " Crier's Slack token is not valid: check SLACK_BOT_TOKEN.",
-    "token_revoked": " Crier's Slack token was revoked: reinstall the app.",
-    "account_inactive": " Crier's Slack token was revoked: reinstall the app.",
-}
 
 
-def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
+def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Hands) -> None:
     config = core.config
-    register_calendar(app, core=core, presenter=presenter)
 
     def comms_channel(fallback: str) -> str:
         return config.slack.comms_channel or fallback
@@ -92,7 +83,7 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
             )
         elif ":" in text:
             try:  # a quick check before the ack, so a typo is answered at once
-                request = parse_quick_declare(text, config)
+                parse_quick_declare(text, config)
             except InvalidInput as exc:
                 await ack(text=escape(exc.message), response_type="ephemeral")
                 return
@@ -101,10 +92,17 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
                 await ack(text=BUSY, response_type="ephemeral")
                 return
             await ack(text="Drafting the posts…", response_type="ephemeral")
-            declaring = _declare(core, presenter, actor, request, comms_channel(channel))
+            declaring = hands.declare(actor, text, comms_channel(channel))
             await guard(in_turn(core.backlog, declaring), tell)
         else:
             await ack(text=USAGE, response_type="ephemeral")
+
+    @app.action(Action.APPROVE)
+    async def approve(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        approving = hands.approve(actor_of(body["user"]), to_int(action.get("value")) or 0)
+        # A decision goes ahead of new declarations, and is never turned away.
+        await guard(in_turn(core.backlog, approving, urgent=True), teller(presenter, body))
 
     @app.view(View.DECLARE)
     async def declared(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -119,7 +117,7 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
         channel = comms_channel(str(form.metadata.get("channel_id") or ""))
 
         await guard(
-            _start_thread(core, presenter, draft, channel),
+            start_thread(core, presenter, draft, channel),
             teller(presenter, body, channel=channel),
         )
 
@@ -184,13 +182,6 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
                 f"Incident #{outcome.id} is closed. Nothing about it was ever published, "
                 "so there is no all-clear to post."
             )
-
-    @app.action(Action.APPROVE)
-    async def approve(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        approving = core.approve(actor_of(body["user"]), to_int(action.get("value")) or 0)
-        # A decision goes ahead of new declarations, and is never turned away.
-        await guard(in_turn(core.backlog, discard(approving), urgent=True), teller(presenter, body))
 
     @app.action(Action.EDIT)
     async def edit(
@@ -278,27 +269,9 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
             teller(presenter, body),
         )
 
+    # Bolt tries listeners in the order they were added: the busiest first.
+    register_calendar(app, core=core, presenter=presenter)
+
 
 async def _list(core: Core, tell: Callable[[str], Awaitable[None]]) -> None:
     await tell(incident_list(await core.open_incidents(), zone=core.config.organisation.zone))
-
-
-async def _declare(
-    core: Core, presenter: SlackPresenter, actor: Actor, request: DeclareRequest, channel: str
-) -> None:
-    draft = await core.declare(actor, request)
-    await _start_thread(core, presenter, draft, channel)
-
-
-async def _start_thread(core: Core, presenter: SlackPresenter, draft: Draft, channel: str) -> None:
-    """Post the incident's thread; if Slack refuses, say what is saved and what to fix."""
-    try:
-        await presenter.start_thread(draft.incident, channel_id=channel)
-    except SlackApiError as exc:
-        error = exc.response.get("error", "an error") if exc.response else "an error"
-        hint = SLACK_HINTS.get(str(error), "")
-        raise CrierError(
-            f"Incident #{draft.incident.id} is saved, but Slack refused to post its thread "
-            f"({error}).{hint} `/outage list` shows it."
-        ) from exc
-    await core.show_post(draft.post.id)

@@ -3,62 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 
-from bot.config import STARTER_CONFIG, Settings
-from handlers.main import run_server
-from handlers.sandbox.workspace import SlackWorkspace
-from handlers.server import open_crier
-from tests.conftest import ANALYST, COMMS
-from tests.fakes.slack_requests import form_fields, slash_command
-from tests.scenario.harness import SECRET, TOKEN, as_text
-
-
-@contextlib.asynccontextmanager
-async def serving_by_socket_mode(
-    database_url: str,
-) -> AsyncIterator[tuple[SlackWorkspace, asyncio.Event, asyncio.Task[None]]]:
-    """``crier serve``'s own ``run_server``, connected to a fake workspace by Socket Mode."""
-    async with SlackWorkspace(bot_token=TOKEN, channels={COMMS: "it-outages"}) as workspace:
-        settings = Settings(
-            SLACK_BOT_TOKEN=TOKEN,
-            SLACK_SIGNING_SECRET=SECRET,
-            SLACK_APP_TOKEN=workspace.socket_mode.app_token,
-            SLACK_API_URL=workspace.api_url,
-            CRIER_DATABASE_URL=database_url,
-            CRIER_CONFIG=str(STARTER_CONFIG),
-        )
-        stop = asyncio.Event()
-        server = asyncio.create_task(
-            run_server(open_crier(settings), settings, "127.0.0.1", 0, stop=stop)
-        )
-        try:
-            await workspace.socket_mode.wait_connected()
-            yield workspace, stop, server
-        finally:
-            stop.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(server, timeout=20)
-
-
-async def outage_by_socket_mode(workspace: SlackWorkspace, text: str) -> dict[str, object]:
-    body = slash_command(
-        "/outage",
-        text,
-        user_id=ANALYST,
-        channel_id=COMMS,
-        response_url=workspace.new_response_url(),
-    )
-    return await workspace.socket_mode.send("slash_commands", form_fields(body))
+from tests.conftest import COMMS
+from tests.scenario.harness import as_text
+from tests.scenario.socket_serve import (
+    drafted_by_socket_mode,
+    outage_by_socket_mode,
+    serving_by_socket_mode,
+)
 
 
 async def test_a_slash_command_over_socket_mode_drafts_in_the_thread(database_url: str) -> None:
     async with serving_by_socket_mode(database_url) as (workspace, _stop, _server):
-        ack = await outage_by_socket_mode(workspace, "VPN: cannot connect from off campus")
-        assert "Drafting" in as_text(ack.get("payload", {}))
-        await workspace.wait_for("chat.postMessage", count=2)
-        root = workspace.messages(COMMS)[0]
+        root = await drafted_by_socket_mode(workspace, "VPN: cannot connect from off campus")
         assert "VPN: cannot connect from off campus" in as_text(root)
         assert len(workspace.thread(COMMS, root["ts"])) == 1
 

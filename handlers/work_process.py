@@ -82,9 +82,11 @@ class WorkProcess:
                 "--parent",
                 str(os.getpid()),
                 env=env,
-                # Its own session: a Ctrl-C in serve's terminal must not stop it before serve
-                # has finished handing it work; serve stops it, or it sees serve is gone.
-                start_new_session=True,
+                # Its own process group: a Ctrl-C in serve's terminal must not stop it before
+                # serve has finished handing it work; serve stops it, or it sees serve is gone.
+                # Not its own session: Linux shares CPU between sessions (autogroups) before
+                # it looks at nice values, and the work process must give way to serve.
+                process_group=0,
             )
             port = await _wait_for_port(self.process, port_file)
         self.url = f"http://127.0.0.1:{port}{WORK_PATH}"

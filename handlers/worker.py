@@ -17,7 +17,7 @@ from handlers.server import Crier
 from handlers.work_process import take_work, watch_parent
 
 log = logging.getLogger(__name__)
-WORK_NICENESS = 10  # added to the work process's nice value: a lower CPU priority
+WORK_NICENESS = 19  # added to the work process's nice value: the lowest CPU priority
 
 
 async def run_worker(

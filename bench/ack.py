@@ -82,6 +82,7 @@ class AckFigures:
     crier: LoadResult
     work: CrierWork
     bare_problems: list[str]
+    bare_on_return: bool = False
 
     @property
     def p50_ratio(self) -> float:
@@ -108,9 +109,12 @@ def slack_simulator() -> Iterator[ServerProcess]:
 
 
 @contextmanager
-def bare_bolt(slack: ServerProcess) -> Iterator[ServerProcess]:
+def bare_bolt(slack: ServerProcess, *, on_return: bool = False) -> Iterator[ServerProcess]:
     command = [sys.executable, "-m", "bench.bare_bolt"]
-    with ServerProcess.start(command, env=clean_environment(slack_env(slack)), name="bare") as app:
+    env = clean_environment(
+        {**slack_env(slack), "BARE_ANSWERS_ON_RETURN": "1" if on_return else ""}
+    )
+    with ServerProcess.start(command, env=env, name="bare") as app:
         yield app
 
 
@@ -191,9 +195,10 @@ def measure(
     seconds: float,
     drain: float,
     pace: float = 0.0,
+    bare_on_return: bool = False,
 ) -> AckFigures:
     run = {"clients": clients, "seconds": seconds, "pace": pace}
-    with bare_bolt(slack) as bare:
+    with bare_bolt(slack, on_return=bare_on_return) as bare:
         bare_result = load(bare, slack, DraftFeed(None), **run)
         bare_problems = bare.problems()
     with (
@@ -205,7 +210,7 @@ def measure(
         commands = len(crier_result.latencies["command"]) + WARM_UP_COMMANDS
         at_end, after, waited = crier_work(url, commands=commands, drain=drain)
         work = CrierWork(commands, at_end, after, waited, crier.problems())
-    return AckFigures(backend, bare_result, crier_result, work, bare_problems)
+    return AckFigures(backend, bare_result, crier_result, work, bare_problems, bare_on_return)
 
 
 def _line(name: str, result: LoadResult) -> str:
@@ -225,7 +230,7 @@ def report(figures: AckFigures, *, clients: int, seconds: float, pace: float) ->
         f"turn to /slack/events, {how}; {f.backend}"
     )
     print(f"  {'server':<14} {'requests':>8} {'req/s':>7} {'p50':>11} {'p99':>10} {'failures':>9}")
-    print(_line("bare bolt app", f.bare))
+    print(_line("bare on return" if f.bare_on_return else "bare bolt app", f.bare))
     print(_line("crier serve", f.crier))
     for kind in ("command", "click"):
         values = f.crier.latencies[kind]
@@ -270,6 +275,12 @@ def main(argv: list[str] | None = None) -> dict[str, AckFigures]:
         default=0.0,
         help="seconds between one client's requests (default 0: as soon as answered)",
     )
+    parser.add_argument(
+        "--bare-on-return",
+        action="store_true",
+        help="the bare app answers when its listener returns (process_before_response, as Crier "
+        "does) rather than bolt's default, which polls every 10 ms for the ack",
+    )
     backends_argument(parser)
     args = parser.parse_args(argv)
     quiet_logs(args.verbose)
@@ -285,6 +296,7 @@ def main(argv: list[str] | None = None) -> dict[str, AckFigures]:
                 seconds=seconds,
                 drain=drain,
                 pace=args.pace,
+                bare_on_return=args.bare_on_return,
             )
             report(results[backend], clients=args.clients, seconds=seconds, pace=args.pace)
     return results

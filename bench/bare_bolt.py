@@ -18,11 +18,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.slack.ids import COMMAND, Action
 
 
-def build_bare_app(*, signing_secret: str, token: str, api_url: str) -> web.Application:
+def build_bare_app(
+    *, signing_secret: str, token: str, api_url: str, on_return: bool = False
+) -> web.Application:
+    """``on_return``: answer when the listener returns (``process_before_response``, as Crier
+    does) instead of bolt's default, which polls every 10 ms for the listener's ack."""
     bolt = AsyncApp(
         client=AsyncWebClient(token=token, base_url=api_url),
         signing_secret=signing_secret,
         raise_error_for_unhandled_request=False,
+        process_before_response=on_return,
     )
 
     @bolt.command(COMMAND)
@@ -46,6 +51,7 @@ async def serve() -> None:
         signing_secret=os.environ["SLACK_SIGNING_SECRET"],
         token=os.environ["SLACK_BOT_TOKEN"],
         api_url=os.environ["SLACK_API_URL"],
+        on_return=os.environ.get("BARE_ANSWERS_ON_RETURN") == "1",
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -43,6 +43,7 @@ class Backlog:
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._queued = 0  # futures in ``_waiting`` not yet handed a turn or cancelled
+        self._reserved = 0  # places promised by ``reserve`` whose work has not asked for a turn
         self._refused = 0
         self._logged_at = float("-inf")
         self._idle = asyncio.Event()
@@ -51,16 +52,26 @@ class Backlog:
     @property
     def full(self) -> bool:
         """Whether a new, non-urgent piece of work would be turned away."""
-        return self._free == 0 and self.waiting >= self._most_waiting
+        return self.unfinished >= self._at_once + self._most_waiting
 
     @property
     def waiting(self) -> int:
-        return self._queued
+        return self._queued + self._reserved
 
     @property
     def unfinished(self) -> int:
-        """Pieces of acknowledged work running or waiting for a turn."""
-        return self._at_once - self._free + self._queued
+        """Pieces of acknowledged work running, waiting for a turn, or promised a place."""
+        return self._at_once - self._free + self._queued + self._reserved
+
+    def reserve(self, *, urgent: bool = False) -> None:
+        """Promise a place now (raises Busy when full and not ``urgent``), for work that will
+        ask for its turn a moment later, with ``turn(reserved=True)``: what is acked as taken on
+        must not be turned away afterwards."""
+        if not urgent and self.full:
+            self.turned_away("a new request")
+            raise Busy
+        self._reserved += 1
+        self._idle.clear()
 
     async def drain(self, *, within: float) -> int:
         """At shutdown: wait (at most ``within`` seconds) for the work already acknowledged to
@@ -93,20 +104,23 @@ class Backlog:
             self._refused, self._logged_at = 0, now
 
     @asynccontextmanager
-    async def turn(self, *, urgent: bool = False) -> AsyncIterator[None]:
-        """Wait for a turn (raises Busy when full and not ``urgent``), hold it for the block."""
-        await self._acquire(urgent)
+    async def turn(self, *, urgent: bool = False, reserved: bool = False) -> AsyncIterator[None]:
+        """Wait for a turn (raises Busy when full, unless ``urgent`` or ``reserved``), and hold
+        it for the block."""
+        await self._acquire(urgent, reserved)
         try:
             yield
         finally:
             self._release()
 
-    async def _acquire(self, urgent: bool) -> None:
-        if self._free > 0 and not self.waiting:
+    async def _acquire(self, urgent: bool, reserved: bool) -> None:
+        if reserved:
+            self._reserved -= 1  # the promised place becomes a turn or a place in the queue
+        if self._free > 0 and not self._queued:
             self._free -= 1
             self._idle.clear()
             return
-        if not urgent and self.full:
+        if not urgent and not reserved and self.full:
             self.turned_away("work after an ack")
             raise Busy
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -100,12 +100,19 @@ class Core:
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Chat updates run after the answer to the person; failures are logged, not lost."""
+        self.after_answer(work, failed="could not update the chat; the database has the truth")
+
+    def after_answer(
+        self, work: Coroutine[Any, Any, None], *, failed: str = "work after an answer failed"
+    ) -> None:
+        """Run ``work`` once the answer to a request has gone: a task kept until it is done and
+        awaited by ``settle()`` (and so at shutdown); its failure is logged as ``failed``."""
 
         async def logged() -> None:
             try:
                 await work
             except Exception:
-                log.exception("could not update the chat; the database has the truth")
+                log.exception(failed)
 
         task = asyncio.get_running_loop().create_task(logged())
         self._tasks.add(task)

@@ -152,6 +152,9 @@ def build_slack(core: Core, settings: Settings) -> SlackSide | None:
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         raise_error_for_unhandled_request=False,
+        # Answer Slack when a listener returns, rather than bolt polling every 10 ms for its
+        # ack; every listener therefore hands what follows its ack to ``later`` (common.py).
+        process_before_response=True,
     )
     presenter = SlackPresenter(core=core, client=client)
     core.presenters[PLATFORM] = presenter
@@ -163,5 +166,5 @@ def build_slack(core: Core, settings: Settings) -> SlackSide | None:
     local = LocalHands(core=core, presenter=presenter)
     hands = HandsSwitch(current=local)
     listeners.register(app, core=core, presenter=presenter, hands=hands)
-    register_events(app)
+    register_events(app, core)
     return SlackSide(app=app, client=client, presenter=presenter, hands=hands, local_hands=local)

@@ -25,7 +25,7 @@ from bot.config import CrierConfig, Network
 from bot.core import Core
 from bot.errors import InvalidInput
 from bot.views import NETWORK_LABELS
-from handlers.slack.common import actor_of, guard, submit, teller, to_int
+from handlers.slack.common import actor_of, later, submit, teller, to_int
 from handlers.slack.ids import INPUT_ACTION, Action, Field, View
 from handlers.slack.modals import Submission
 from handlers.slack.presenter import SlackPresenter
@@ -145,7 +145,7 @@ def register_calendar(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -
                 + ("is being published." if publish else "was skipped.")
             )
 
-        await guard(work(), tell)
+        later(core, work(), tell)
 
     @app.action(re.compile(f"^{Action.CALENDAR_POST}_\\d+$"))
     async def post_now(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.backlog import Backlog
+from bot.backlog import Backlog, Busy
+from bot.core import Core
 from bot.errors import CrierError, InvalidInput
 from bot.ports import Actor
 from bot.store import is_unreachable
@@ -65,6 +66,13 @@ async def guard(work: Awaitable[None], tell: Callable[[str], Awaitable[None]]) -
         await tell(unexpected_failure(exc, "listener failed"))
 
 
+def later(core: Core, work: Awaitable[None], tell: Callable[[str], Awaitable[None]]) -> None:
+    """Run the work once the ack has gone, as ``guard`` does. Bolt runs Crier's listeners with
+    ``process_before_response``: it answers Slack the moment a listener returns (its default
+    polls every 10 ms for the ack instead), so a listener must not await what follows its ack."""
+    core.after_answer(guard(work, tell))
+
+
 def unexpected_failure(exc: Exception, what: str) -> str:
     """Log an unexpected failure; what the person is told about it."""
     if is_unreachable(exc):
@@ -108,13 +116,25 @@ async def discard(work: Awaitable[Any]) -> None:
     await work
 
 
-async def in_turn(backlog: Backlog, work: Coroutine[Any, Any, T], *, urgent: bool = False) -> T:
-    """Run work that follows an ack when the backlog gives it a turn (raises Busy if full)."""
+def in_turn(
+    backlog: Backlog, work: Coroutine[Any, Any, T], *, urgent: bool = False
+) -> Coroutine[Any, Any, T]:
+    """Take a place in the backlog now (raises Busy if it is full: say so in the ack), and
+    return the work, to run in its turn once the ack has gone (``later``)."""
     try:
-        async with backlog.turn(urgent=urgent):
-            return await work
-    finally:
-        work.close()  # turned away or cancelled before it started: it must not linger
+        backlog.reserve(urgent=urgent)
+    except Busy:
+        work.close()  # turned away: it must not linger
+        raise
+
+    async def when_its_turn_comes() -> T:
+        try:
+            async with backlog.turn(urgent=urgent, reserved=True):
+                return await work
+        finally:
+            work.close()  # cancelled before it started: it must not linger
+
+    return when_its_turn_comes()
 
 
 def teller(

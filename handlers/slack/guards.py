@@ -122,8 +122,9 @@ class OncePerEvent(AsyncMiddleware):
 
     The event id is recorded in the database before the listeners run (insert-or-ignore, so of
     two replicas receiving a delivery and its retry exactly one goes on), and a retry of a
-    recorded event is answered 200 and dropped. Bolt acks an event before its listeners run,
-    so a retry means Slack missed that ack (a slow moment), never that Crier failed it. If the
+    recorded event is answered 200 and dropped. An event is acked as soon as its listener has
+    handed its work on (``later``), so a retry means Slack missed that ack (a slow moment), never
+    that Crier failed it. If the
     database cannot record the id, the request fails and Slack retries later.
     """
 

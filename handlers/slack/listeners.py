@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.backlog import BUSY
+from bot.backlog import Busy
 from bot.core import Core
 from bot.errors import CrierError, InvalidInput
 from bot.requests import parse_quick_declare
@@ -24,8 +24,8 @@ from handlers.slack.calendar import calendar_modal, register_calendar
 from handlers.slack.common import (
     actor_of,
     discard,
-    guard,
     in_turn,
+    later,
     open_modal,
     submit,
     teller,
@@ -61,7 +61,8 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
 
         if not text:
             await ack()
-            await guard(
+            later(
+                core,
                 open_modal(
                     client,
                     command.get("trigger_id"),
@@ -73,11 +74,12 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
             await ack(text=HELP, response_type="ephemeral")
         elif verb == "list":
             await ack()
-            await guard(_list(core, tell), tell)
+            later(core, _list(core, tell), tell)
         elif verb == "calendar":
             await ack()
             today = core.clock.now().astimezone(config.organisation.zone).date()
-            await guard(
+            later(
+                core,
                 open_modal(client, command.get("trigger_id"), calendar_modal(config, today=today)),
                 tell,
             )
@@ -87,13 +89,15 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
             except InvalidInput as exc:
                 await ack(text=escape(exc.message), response_type="ephemeral")
                 return
-            if core.backlog.full:  # say so now, rather than ack and leave it for minutes
-                core.backlog.turned_away("/outage")
-                await ack(text=BUSY, response_type="ephemeral")
+            try:  # a place in the backlog before the ack: when full, say so now
+                declaring = in_turn(
+                    core.backlog, hands.declare(actor, text, comms_channel(channel))
+                )
+            except Busy as exc:
+                await ack(text=exc.message, response_type="ephemeral")
                 return
             await ack(text="Drafting the posts…", response_type="ephemeral")
-            declaring = hands.declare(actor, text, comms_channel(channel))
-            await guard(in_turn(core.backlog, declaring), tell)
+            later(core, declaring, tell)
         else:
             await ack(text=USAGE, response_type="ephemeral")
 
@@ -102,7 +106,7 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
         await ack()
         approving = hands.approve(actor_of(body["user"]), to_int(action.get("value")) or 0)
         # A decision goes ahead of new declarations, and is never turned away.
-        await guard(in_turn(core.backlog, approving, urgent=True), teller(presenter, body))
+        later(core, in_turn(core.backlog, approving, urgent=True), teller(presenter, body))
 
     @app.view(View.DECLARE)
     async def declared(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -116,7 +120,8 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
             return
         channel = comms_channel(str(form.metadata.get("channel_id") or ""))
 
-        await guard(
+        later(
+            core,
             start_thread(core, presenter, draft, channel),
             teller(presenter, body, channel=channel),
         )
@@ -134,7 +139,7 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
                 client, body.get("trigger_id"), modals.update_modal(incident, channel_id=channel)
             )
 
-        await guard(work(), teller(presenter, body))
+        later(core, work(), teller(presenter, body))
 
     @app.action(Action.RESOLVE)
     async def resolve(
@@ -149,7 +154,7 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
                 client, body.get("trigger_id"), modals.resolve_modal(incident, channel_id=channel)
             )
 
-        await guard(work(), teller(presenter, body))
+        later(core, work(), teller(presenter, body))
 
     @app.view(View.UPDATE)
     async def updated(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -178,9 +183,13 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
         )
         if isinstance(outcome, IncidentView):
             channel = str(form.metadata.get("channel_id") or "")
-            await teller(presenter, body, channel=channel)(
-                f"Incident #{outcome.id} is closed. Nothing about it was ever published, "
-                "so there is no all-clear to post."
+            core.after_answer(
+                discard(
+                    teller(presenter, body, channel=channel)(
+                        f"Incident #{outcome.id} is closed. Nothing about it was ever published, "
+                        "so there is no all-clear to post."
+                    )
+                )
             )
 
     @app.action(Action.EDIT)
@@ -198,7 +207,7 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
                 client, body.get("trigger_id"), modals.edit_modal(post, channel_id=channel)
             )
 
-        await guard(work(), teller(presenter, body))
+        later(core, work(), teller(presenter, body))
 
     @app.view(View.EDIT)
     async def edited(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -226,7 +235,7 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
                 client, body.get("trigger_id"), modals.reject_modal(post, channel_id=channel)
             )
 
-        await guard(work(), teller(presenter, body))
+        later(core, work(), teller(presenter, body))
 
     @app.view(View.REJECT)
     async def rejected(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -249,12 +258,13 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
             await core.snooze(actor_of(body["user"]), to_int(job) or 0, to_int(minutes) or 15)
             await tell(f"Snoozed: I'll remind you again in {to_int(minutes) or 15} minutes.")
 
-        await guard(work(), tell)
+        later(core, work(), tell)
 
     @app.action(re.compile(f"^{Action.CONFIRM}_\\d+$"))
     async def confirm(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        await guard(
+        later(
+            core,
             discard(
                 core.confirm_delivery(actor_of(body["user"]), to_int(action.get("value")) or 0)
             ),
@@ -264,7 +274,8 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
     @app.action(re.compile(f"^{Action.RETRY}_\\d+$"))
     async def retry(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        await guard(
+        later(
+            core,
             discard(core.retry_delivery(actor_of(body["user"]), to_int(action.get("value")) or 0)),
             teller(presenter, body),
         )

@@ -133,3 +133,24 @@ async def test_drain_gives_up_after_its_time_and_says_how_many_are_left() -> Non
     await asyncio.gather(*tasks)
     assert backlog.unfinished == 0
     assert await backlog.drain(within=0.05) == 0
+
+
+async def test_a_reserved_place_is_kept_however_full_it_gets_before_its_turn() -> None:
+    backlog = Backlog(at_once=1, most_waiting=1)
+    backlog.reserve()  # acked as taken on, its work not started yet
+    backlog.reserve()
+    assert backlog.full and backlog.unfinished == 2
+    with pytest.raises(Busy):
+        backlog.reserve()  # a third is told at once, in its ack
+    backlog.reserve(urgent=True)  # a decision is never turned away
+    order: list[str] = []
+
+    async def work(name: str, *, urgent: bool = False) -> None:
+        async with backlog.turn(reserved=True, urgent=urgent):
+            order.append(name)
+            await asyncio.sleep(0.01)
+
+    await asyncio.gather(work("first"), work("second"), work("decision", urgent=True))
+    assert sorted(order) == ["decision", "first", "second"]
+    assert backlog.unfinished == 0 and not backlog.full
+    assert await backlog.drain(within=0.05) == 0

@@ -108,15 +108,9 @@ def build_crier(
     app.router.add_post("/api/messages", teams.handle)
 
     async def workers(_app: web.Application) -> AsyncIterator[None]:
-        if not crier.runs_background:
-            yield
-            await core.close()
-            return
         stop = asyncio.Event()
-        tasks = [
-            asyncio.create_task(core.worker.run_forever(stop)),
-            asyncio.create_task(core.scheduler.run_forever(stop)),
-        ]
+        loops = (core.worker.run_forever, core.scheduler.run_forever)
+        tasks = [asyncio.create_task(run(stop)) for run in loops] if crier.runs_background else []
         yield
         stop.set()
         await asyncio.gather(*tasks)

@@ -102,8 +102,9 @@ def slack_env(slack: ServerProcess) -> dict[str, str]:
 
 
 @contextmanager
-def slack_simulator() -> Iterator[ServerProcess]:
-    command = [sys.executable, "-m", "bench.slack_simulator"]
+def slack_simulator(*, give_way: bool = True) -> Iterator[ServerProcess]:
+    """Slack's stand-in; by default at the lowest CPU priority (see ``bench.slack_simulator``)."""
+    command = [sys.executable, "-m", "bench.slack_simulator", *(["--give-way"] if give_way else [])]
     with ServerProcess.start(command, env=clean_environment({}), name="slack") as slack:
         yield slack
 
@@ -222,12 +223,15 @@ def _line(name: str, result: LoadResult) -> str:
     )
 
 
-def report(figures: AckFigures, *, clients: int, seconds: float, pace: float) -> None:
+def report(
+    figures: AckFigures, *, clients: int, seconds: float, pace: float, slack_gives_way: bool
+) -> None:
     f = figures
     how = f"one request every {pace:g} s" if pace else "the next as soon as answered"
+    slack = "gives way" if slack_gives_way else "at normal priority"
     print(
         f"ack: {clients} clients for {seconds:g} s, each sending /outage and Approve clicks in "
-        f"turn to /slack/events, {how}; {f.backend}"
+        f"turn to /slack/events, {how}; {f.backend}; simulated Slack {slack}"
     )
     print(f"  {'server':<14} {'requests':>8} {'req/s':>7} {'p50':>11} {'p99':>10} {'failures':>9}")
     print(_line("bare on return" if f.bare_on_return else "bare bolt app", f.bare))
@@ -281,13 +285,19 @@ def main(argv: list[str] | None = None) -> dict[str, AckFigures]:
         help="the bare app answers when its listener returns (process_before_response, as Crier "
         "does) rather than bolt's default, which polls every 10 ms for the ack",
     )
+    parser.add_argument(
+        "--slack-at-normal-priority",
+        action="store_true",
+        help="run the simulated Slack at normal CPU priority, competing with the server under "
+        "test for this machine's CPU (by default it gives way, as Slack's servers are elsewhere)",
+    )
     backends_argument(parser)
     args = parser.parse_args(argv)
     quiet_logs(args.verbose)
     seconds = args.seconds or (5.0 if args.quick else 20.0)
     drain = args.drain if args.drain is not None else (5.0 if args.quick else 10.0)
     results: dict[str, AckFigures] = {}
-    with slack_simulator() as slack:
+    with slack_simulator(give_way=not args.slack_at_normal_priority) as slack:
         for backend in chosen_backends(args):
             results[backend] = measure(
                 slack,
@@ -298,7 +308,13 @@ def main(argv: list[str] | None = None) -> dict[str, AckFigures]:
                 pace=args.pace,
                 bare_on_return=args.bare_on_return,
             )
-            report(results[backend], clients=args.clients, seconds=seconds, pace=args.pace)
+            report(
+                results[backend],
+                clients=args.clients,
+                seconds=seconds,
+                pace=args.pace,
+                slack_gives_way=not args.slack_at_normal_priority,
+            )
     return results
 
 

@@ -22,6 +22,7 @@ SHUTDOWN_GRACE = 25.0
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.priorities import freeze_startup_objects
     from handlers.server import open_crier
 
     try:
@@ -34,6 +35,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # The event loop acks Slack while database threads work: hand the GIL back to it after 1 ms
     # rather than Python's 5 ms, so an ack is not kept waiting behind a transaction.
     sys.setswitchinterval(0.001)
+    freeze_startup_objects()
     asyncio.run(run_server(crier, settings, host, port))
     return 0
 
@@ -99,6 +101,7 @@ def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.priorities import freeze_startup_objects
     from handlers.server import open_crier
     from handlers.worker import run_worker
 
@@ -107,6 +110,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     except (ConfigError, SchemaOutOfDate) as exc:
         print(f"crier: cannot start: {exc}", file=sys.stderr)
         return 2
+    freeze_startup_objects()
     asyncio.run(
         run_worker(crier, port_file=args.port_file if args.take_work else None, parent=args.parent)
     )

@@ -9,15 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 from pathlib import Path
 
+from handlers.priorities import give_way
 from handlers.server import Crier
 from handlers.work_process import take_work, watch_parent
 
 log = logging.getLogger(__name__)
-WORK_NICENESS = 19  # added to the work process's nice value: the lowest CPU priority
 
 
 async def run_worker(
@@ -42,7 +41,7 @@ async def run_worker(
     if port_file is not None:
         # Give way to crier serve when the machine is short of CPU: its acks have Slack's 3 s
         # deadline, while this work is bounded by serve's backlog and can wait a moment.
-        os.nice(WORK_NICENESS)
+        give_way()
         token = crier.core.settings.work_token
         if crier.slack is None or token is None:
             raise SystemExit("crier worker --take-work: Slack is off or CRIER_WORK_TOKEN unset")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -39,9 +40,11 @@ REPLAYS_REMEMBERED = 100_000  # about 25 MB; far more requests than Slack sends 
 class ReplayGuard:
     """Refuses a signed request seen before: bolt checks the signature and its age, not reuse.
 
-    Every entry lives for the same window, so the dict's insertion order is also the order in
-    which entries expire: each request drops only the expired ones at the front, however many
-    are remembered (a flood of 10,000 requests used to make every request copy them all).
+    Every entry lives for the same window, so insertion order is also the order in which
+    entries expire: each request drops only the expired ones at the front. An OrderedDict,
+    because it finds its first entry at once: a plain dict scans past the slots of entries
+    deleted from its front, which at 100,000 entries cost up to 70 µs a request (and before
+    that, copying every entry on each request took most of serve's time under a flood).
     Beyond ``most`` entries the oldest go early: under such a flood a replay of a request from
     some seconds ago could pass, where Crier would otherwise run out of memory.
     """
@@ -49,7 +52,8 @@ class ReplayGuard:
     def __init__(self, window: float = REPLAY_WINDOW, most: int = REPLAYS_REMEMBERED) -> None:
         self._window = window
         self._most = most
-        self._seen: dict[tuple[str, str], float] = {}
+        # One string per request, not a tuple: strings are invisible to the garbage collector.
+        self._seen: OrderedDict[str, float] = OrderedDict()
 
     def first_time(self, timestamp: str, signature: str) -> bool:
         now = time.monotonic()
@@ -59,14 +63,14 @@ class ReplayGuard:
             if seen[oldest] >= now and len(seen) < self._most:
                 break
             del seen[oldest]
-        key = (timestamp, signature)
+        key = f"{timestamp}:{signature}"
         if key in seen:
             return False
         seen[key] = now + self._window
         return True
 
     def forget(self, timestamp: str, signature: str) -> None:
-        self._seen.pop((timestamp, signature), None)
+        self._seen.pop(f"{timestamp}:{signature}", None)
 
 
 @dataclass

@@ -91,6 +91,19 @@ async def test_declare_and_approve_are_done_by_the_work_process(database_url: st
         assert all("eduroam" in p.text for p in posts)
 
 
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+async def test_the_work_process_runs_only_on_cpu_serve_does_not_want(database_url: str) -> None:
+    async with serving_by_socket_mode(database_url) as (workspace, _stop, _server):
+        await drafted_by_socket_mode(workspace, "Email: mail is delayed")  # its threads exist
+        pid = work_process_pid()
+        assert pid is not None, "no work process is running"
+        threads = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        assert len(threads) > 1
+        policies = {t: os.sched_getscheduler(t) for t in threads}
+        assert set(policies.values()) == {os.SCHED_IDLE}, policies
+        assert os.sched_getscheduler(0) != os.SCHED_IDLE  # serve (here, the test) does not
+
+
 async def test_a_dead_work_process_is_said_plainly_and_started_again(database_url: str) -> None:
     async with serving_by_socket_mode(database_url) as (workspace, _stop, _server):
         pid = work_process_pid()

@@ -10,18 +10,21 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlmodel import Session
 
-from bot import anchors, approvals, audit, calendar, incidents, reminders
+from bot import approvals, audit, incidents, reminders
 from bot.anchors import Anchor
 from bot.approvers import ApproverPolicy
+from bot.background import Background
 from bot.backlog import Backlog
-from bot.calendar import CalendarEntry, CalendarJobs
+from bot.calendar import CalendarJobs
+from bot.chat_anchors import ChatAnchors
 from bot.coalesce import Coalescer
 from bot.config import CrierConfig, Network, Settings
+from bot.content_calendar import ContentCalendar
 from bot.drafting import Drafter
 from bot.errors import Conflict, NotAllowed
 from bot.ports import Actor, ChatPresenter, Clock, Directory, Publisher, SystemClock
@@ -55,11 +58,14 @@ class Core:
     worker: DeliveryWorker = field(init=False)
     scheduler: Scheduler = field(init=False)
     approvers: ApproverPolicy = field(init=False)
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+    chat_anchors: ChatAnchors = field(init=False)
+    content_calendar: ContentCalendar = field(init=False)
+    _background: Background = field(default_factory=Background, init=False)
     backlog: Backlog = field(init=False)
     _post_refreshes: Coalescer = field(init=False)
 
     def __post_init__(self) -> None:
+        self.chat_anchors = ChatAnchors(self.store)
         self._post_refreshes = Coalescer(self.show_post, self._in_background)
         self.backlog = Backlog(
             at_once=self.settings.work_at_once, most_waiting=self.settings.work_queue
@@ -81,6 +87,13 @@ class Core:
             store=self.store,
             clock=self.clock,
             handlers={**jobs.handlers(), **calendar_jobs.handlers()},
+        )
+        self.content_calendar = ContentCalendar(
+            store=self.store,
+            config=self.config,
+            clock=self.clock,
+            wake_scheduler=self.scheduler.wake,
+            wake_publisher=self._wake_publisher,
         )
         self.worker = DeliveryWorker(
             store=self.store,
@@ -105,23 +118,12 @@ class Core:
     def after_answer(
         self, work: Coroutine[Any, Any, None], *, failed: str = "work after an answer failed"
     ) -> None:
-        """Run ``work`` once the answer to a request has gone: a task kept until it is done and
-        awaited by ``settle()`` (and so at shutdown); its failure is logged as ``failed``."""
-
-        async def logged() -> None:
-            try:
-                await work
-            except Exception:
-                log.exception(failed)
-
-        task = asyncio.get_running_loop().create_task(logged())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Run ``work`` once the answer to a request has gone, kept until done (``settle``)."""
+        self._background.start(work, failed=failed)
 
     async def settle(self) -> None:
-        """Wait for the chat updates started so far (at shutdown, and in tests)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait for the work started after answers so far (at shutdown, and in tests)."""
+        await self._background.settle()
 
     async def close(self) -> None:
         """At shutdown: finish the chat updates under way, then close the networks' session."""
@@ -313,37 +315,6 @@ class Core:
             ]
         )
 
-    # --- where things live in chat ------------------------------------------------------------
-
-    async def save_anchor(
-        self,
-        *,
-        incident_id: int,
-        platform: str,
-        purpose: str,
-        channel_id: str,
-        message_id: str,
-        thread_id: str | None = None,
-        reference: dict[str, Any] | None = None,
-    ) -> None:
-        await self._run(
-            lambda s: anchors.save(
-                s,
-                incident_id=incident_id,
-                platform=platform,
-                purpose=purpose,
-                channel_id=channel_id,
-                message_id=message_id,
-                thread_id=thread_id,
-                reference=reference,
-            )
-        )
-
-    async def anchor(self, *, incident_id: int, platform: str, purpose: str) -> Anchor | None:
-        return await self._read(
-            lambda s: anchors.find(s, incident_id=incident_id, platform=platform, purpose=purpose)
-        )
-
     # --- telling chat -------------------------------------------------------------------------
 
     async def show_post(self, post_id: int) -> None:
@@ -373,43 +344,6 @@ class Core:
 
     def _wake_publisher(self) -> None:
         self.worker.wake()
-
-    # --- the content calendar -----------------------------------------------------------------
-
-    async def add_calendar_post(
-        self, actor: Actor, *, text: str, channels: tuple[Network, ...], due_at: datetime
-    ) -> CalendarEntry:
-        entry = await self._run(
-            lambda s: calendar.add(
-                s,
-                config=self.config,
-                text=text,
-                channels=channels,
-                due_at=due_at,
-                actor=actor,
-                now=self.clock.now(),
-            )
-        )
-        self.scheduler.wake()
-        return entry
-
-    async def resume_calendar_post(
-        self, actor: Actor, scheduled_post_id: int, *, publish: bool
-    ) -> CalendarEntry:
-        entry = await self._run(
-            lambda s: calendar.resume(
-                s,
-                scheduled_post_id=scheduled_post_id,
-                publish=publish,
-                actor=actor,
-                now=self.clock.now(),
-            )
-        )
-        self.worker.wake()
-        return entry
-
-    async def upcoming_calendar(self) -> list[CalendarEntry]:
-        return await self._read(lambda s: calendar.upcoming(s))
 
     async def snooze(self, actor: Actor, job_id: int, minutes: int) -> None:
         await self._run(

@@ -124,7 +124,7 @@ def register_calendar(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -
 
         async def add() -> Any:
             text, channels, due = calendar_request(form, core.config, now=core.clock.now())
-            return await core.add_calendar_post(
+            return await core.content_calendar.add(
                 actor_of(body["user"]), text=text, channels=channels, due_at=due
             )
 
@@ -137,7 +137,7 @@ def register_calendar(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -
         tell = teller(presenter, body)
 
         async def work() -> None:
-            entry = await core.resume_calendar_post(
+            entry = await core.content_calendar.resume(
                 actor_of(body["user"]), to_int(action.get("value")) or 0, publish=publish
             )
             await tell(

@@ -87,7 +87,7 @@ def malformed(body: dict[str, Any]) -> str | None:
         ).get("id")
         if not isinstance(channel, str) or not _CHANNEL_ID.fullmatch(channel):
             return "no channel"  # every Crier button is in a channel's message
-        if "trigger_id" not in body:
+        if not body.get("trigger_id"):  # Slack always sends one; a form needs it to open
             return "no trigger_id"
     callback_id = (body.get("view") or {}).get("callback_id")
     if kind in ("view_submission", "view_closed") and not isinstance(callback_id, str):

@@ -37,14 +37,16 @@ class SlackPresenter:
         return self._core.config.organisation.zone
 
     async def _anchor(self, incident_id: int, purpose: str) -> Anchor | None:
-        return await self._core.anchor(incident_id=incident_id, platform=PLATFORM, purpose=purpose)
+        return await self._core.chat_anchors.find(
+            incident_id=incident_id, platform=PLATFORM, purpose=purpose
+        )
 
     async def start_thread(self, incident: IncidentView, *, channel_id: str) -> Anchor:
         """Post the incident's root message; its thread holds everything that follows."""
         message = messages.incident_root(incident, zone=self._zone)
         response = await self._client.chat_postMessage(channel=channel_id, **message)
         ts, channel = str(response["ts"]), str(response["channel"])
-        await self._core.save_anchor(
+        await self._core.chat_anchors.save(
             incident_id=incident.id,
             platform=PLATFORM,
             purpose=ROOT,
@@ -74,7 +76,7 @@ class SlackPresenter:
                 response = await self._client.chat_postMessage(
                     channel=root.channel_id, thread_ts=root.message_id, **message
                 )
-                await self._core.save_anchor(
+                await self._core.chat_anchors.save(
                     incident_id=incident.id,
                     platform=PLATFORM,
                     purpose=purpose,
@@ -107,7 +109,7 @@ class SlackPresenter:
         response = await self._client.chat_postMessage(
             channel=root.channel_id, thread_ts=root.message_id, **reply
         )
-        await self._core.save_anchor(
+        await self._core.chat_anchors.save(
             incident_id=incident.id,
             platform=PLATFORM,
             purpose=purpose,

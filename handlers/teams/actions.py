@@ -239,7 +239,7 @@ class CardActions:
         """A post the crisis pause held: publish it now, or skip it. The card keeps the other
         held posts' buttons, so the answer is a message and the conversation hears of it."""
         entry_id = turn.form.number(Data.SCHEDULED_POST_ID)
-        entry = await self._core.resume_calendar_post(turn.actor, entry_id, publish=publish)
+        entry = await self._core.content_calendar.resume(turn.actor, entry_id, publish=publish)
         outcome = "is being published" if publish else "was skipped"
         said = f"Scheduled post #{entry.id} {outcome} ({turn.actor.name or 'someone'} decided)."
         await self._presenter.send(turn.reference, card_message(cards.done_card(said)))

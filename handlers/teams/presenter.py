@@ -151,7 +151,7 @@ class TeamsPresenter:
             message_id = replace_id
         else:
             message_id = await self.send(reference, card_message(card))
-        await self._core.save_anchor(
+        await self._core.chat_anchors.save(
             incident_id=incident.id,
             platform=PLATFORM,
             purpose=ROOT,
@@ -170,7 +170,9 @@ class TeamsPresenter:
 
     async def show_incident(self, incident: IncidentView) -> None:
         reference = await self.anchors.reference(incident.id)
-        root = await self._core.anchor(incident_id=incident.id, platform=PLATFORM, purpose=ROOT)
+        root = await self._core.chat_anchors.find(
+            incident_id=incident.id, platform=PLATFORM, purpose=ROOT
+        )
         if reference is None or root is None:
             return  # this incident lives on another platform
         await self.replace(reference, root.message_id, await self.incident_card(incident))
@@ -184,7 +186,7 @@ class TeamsPresenter:
             post = await self._core.post(post.id)  # the newest state, read under the lock
             card = await self.draft_card(post)
             purpose = post_purpose(post.id)
-            anchor = await self._core.anchor(
+            anchor = await self._core.chat_anchors.find(
                 incident_id=incident.id, platform=PLATFORM, purpose=purpose
             )
             if anchor is None:
@@ -197,7 +199,7 @@ class TeamsPresenter:
     async def _save(
         self, incident_id: int, purpose: str, reference: dict[str, Any], message_id: str
     ) -> None:
-        await self._core.save_anchor(
+        await self._core.chat_anchors.save(
             incident_id=incident_id,
             platform=PLATFORM,
             purpose=purpose,
@@ -220,7 +222,9 @@ class TeamsPresenter:
             message = card_message(cards.outcome_card(post))
         else:
             return
-        if await self._core.anchor(incident_id=incident.id, platform=PLATFORM, purpose=purpose):
+        if await self._core.chat_anchors.find(
+            incident_id=incident.id, platform=PLATFORM, purpose=purpose
+        ):
             return
         message_id = await self.send(reference, message)
         await self._save(incident.id, purpose, reference, message_id)

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from handlers.slack.ids import Action
@@ -106,6 +106,10 @@ async def declared(slack: SlackHarness) -> SlackHarness:
 
 @PROPERTY
 @given(action_id=action_ids, value=values, user=clickers, changes=damage)
+# Found by a run on 2026-12-01: an empty trigger_id passed the guard and broke views.open.
+@example(
+    action_id=Action.POST_UPDATE.value, value="1", user=ANALYST, changes=[(("trigger_id",), "")]
+)
 async def test_any_click_is_answered_and_leaves_the_database_whole(
     declared: SlackHarness,
     caplog: pytest.LogCaptureFixture,

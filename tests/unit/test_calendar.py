@@ -52,7 +52,7 @@ async def publish(core: Core) -> None:
 
 
 async def test_a_scheduled_post_goes_out_at_its_time(core: Core, clock: FakeClock) -> None:
-    await core.add_calendar_post(
+    await core.content_calendar.add(
         analyst,
         text=TIP,
         channels=(Network.X, Network.MASTODON),
@@ -70,7 +70,7 @@ async def test_a_scheduled_post_goes_out_at_its_time(core: Core, clock: FakeCloc
 async def test_an_open_incident_holds_it_and_the_all_clear_offers_it(
     core: Core, clock: FakeClock, chat: RecordingPresenter
 ) -> None:
-    tip = await core.add_calendar_post(
+    tip = await core.content_calendar.add(
         analyst, text=TIP, channels=(Network.X,), due_at=clock.now() + timedelta(minutes=30)
     )
     draft = await core.declare(analyst, DeclareRequest(service="Wi-Fi", summary="eduroam down"))
@@ -89,15 +89,15 @@ async def test_an_open_incident_holds_it_and_the_all_clear_offers_it(
     offer = chat.reminders[-1]
     assert offer.kind == "calendar_resume"
     assert [a.kind for a in offer.actions] == ["calendar_post", "calendar_skip"]
-    await core.resume_calendar_post(approver, tip.id, publish=True)
+    await core.content_calendar.resume(approver, tip.id, publish=True)
     await publish(core)
     assert TIP in [p.text for p in outbox(core)]
     with pytest.raises(Conflict, match="already published"):
-        await core.resume_calendar_post(approver, tip.id, publish=False)
+        await core.content_calendar.resume(approver, tip.id, publish=False)
 
 
 async def test_skipping_a_held_post_publishes_nothing(core: Core, clock: FakeClock) -> None:
-    tip = await core.add_calendar_post(
+    tip = await core.content_calendar.add(
         analyst, text=TIP, channels=(Network.X,), due_at=clock.now() + timedelta(minutes=5)
     )
     draft = await core.declare(analyst, DeclareRequest(service="VPN", summary="slow"))
@@ -106,7 +106,7 @@ async def test_skipping_a_held_post_publishes_nothing(core: Core, clock: FakeClo
     closed = await core.draft_resolution(analyst, draft.incident.id, ResolveRequest())
     assert isinstance(closed, IncidentView)
     await tick(core, clock, seconds=1)
-    skipped = await core.resume_calendar_post(approver, tip.id, publish=False)
+    skipped = await core.content_calendar.resume(approver, tip.id, publish=False)
     assert skipped.state == "skipped"
     await publish(core)
     assert outbox(core) == []
@@ -116,14 +116,14 @@ async def test_the_calendar_refuses_the_status_page_and_past_times(
     core: Core, clock: FakeClock
 ) -> None:
     with pytest.raises(InvalidInput, match="status"):
-        await core.add_calendar_post(
+        await core.content_calendar.add(
             analyst,
             text=TIP,
             channels=(Network.STATUSPAGE,),
             due_at=clock.now() + timedelta(hours=1),
         )
     with pytest.raises(InvalidInput, match="passed"):
-        await core.add_calendar_post(
+        await core.content_calendar.add(
             analyst, text=TIP, channels=(Network.X,), due_at=clock.now() - timedelta(minutes=1)
         )
     with core.store.transaction() as session:

@@ -30,7 +30,11 @@ done.set()
 
 @pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
 def test_threads_started_before_and_after_all_give_way() -> None:
-    found = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True, timeout=30
-    ).stdout.strip().split(maxsplit=1)
+    found = (
+        subprocess.run(
+            [sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True, timeout=30
+        )
+        .stdout.strip()
+        .split(maxsplit=1)
+    )
     assert found == ["3", f"[{os.SCHED_IDLE}]"]

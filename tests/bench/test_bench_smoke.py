@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from bench import ack, fanout, memory, ratelimit, scheduler
+from bench import ack, fanout, memory, ratelimit, replays, scheduler
 
 
 def test_fanout_runs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -65,3 +65,8 @@ def test_memory_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert figures.declared == figures.approved == 4
     assert figures.sent == figures.deliveries > 0
     assert "growth per incident" in capsys.readouterr().out
+
+
+def test_replays_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert replays.main(["--quick"]) > 0
+    assert "100,000 remembered" in capsys.readouterr().out

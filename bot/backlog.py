@@ -73,6 +73,12 @@ class Backlog:
         self._reserved += 1
         self._idle.clear()
 
+    def release_reserved(self) -> None:
+        """A place promised by ``reserve`` whose work was done without a turn here: by
+        ``crier serve``'s work process, which keeps a backlog of its own."""
+        self._reserved -= 1
+        self._note_if_idle()
+
     async def drain(self, *, within: float) -> int:
         """At shutdown: wait (at most ``within`` seconds) for the work already acknowledged to
         finish, so a restart does not drop an ``/outage`` Slack was told is being drafted.

@@ -17,6 +17,7 @@ from handlers.server import Crier
 from handlers.work_process import take_work, watch_parent
 
 log = logging.getLogger(__name__)
+WORK_DRAIN = 120.0  # seconds to finish handed-over work at a stop: a full backlog takes ~15 s
 
 
 async def run_worker(
@@ -59,6 +60,9 @@ async def run_worker(
             await asyncio.gather(
                 core.worker.run_forever(stop), core.scheduler.run_forever(stop), *watching
             )
+            if runner is not None:
+                # Serve acked what it handed over (and may have been killed since): finish it.
+                await core.backlog.drain(within=WORK_DRAIN)
     finally:
         if runner is not None:
             await runner.cleanup()  # after the loops stop: work under way is answered first

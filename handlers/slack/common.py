@@ -117,10 +117,18 @@ async def discard(work: Awaitable[Any]) -> None:
 
 
 def in_turn(
-    backlog: Backlog, work: Coroutine[Any, Any, T], *, urgent: bool = False
+    backlog: Backlog,
+    work: Coroutine[Any, Any, T],
+    *,
+    urgent: bool = False,
+    queue_here: bool = True,
 ) -> Coroutine[Any, Any, T]:
     """Take a place in the backlog now (raises Busy if it is full: say so in the ack), and
-    return the work, to run in its turn once the ack has gone (``later``)."""
+    return the work, to run in its turn once the ack has gone (``later``).
+
+    ``queue_here=False``: the work is handed at once to the work process, which queues it in a
+    backlog of its own; the place here only counts it until the work process answers. So what
+    was acked survives this process being killed while it waits its turn."""
     try:
         backlog.reserve(urgent=urgent)
     except Busy:
@@ -134,7 +142,14 @@ def in_turn(
         finally:
             work.close()  # cancelled before it started: it must not linger
 
-    return when_its_turn_comes()
+    async def handed_over() -> T:
+        try:
+            return await work
+        finally:
+            work.close()
+            backlog.release_reserved()
+
+    return when_its_turn_comes() if queue_here else handed_over()
 
 
 def teller(

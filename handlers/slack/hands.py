@@ -9,6 +9,7 @@ reminds; the person is told of any failure from the process that acked, as befor
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Coroutine
@@ -19,6 +20,7 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.errors import SlackApiError
 
+from bot.backlog import Backlog
 from bot.core import Core
 from bot.errors import CrierError
 from bot.ports import Actor
@@ -44,7 +46,9 @@ UNKNOWN_OUTCOME = (
     "Crier's work process stopped answering while it worked on this, so it may not have "
     "finished. `/outage list` shows what was saved."
 )
-WORK_TIMEOUT = 120.0  # seconds: a draft waits on Slack's retries of 429s, never this long
+# Seconds a piece of work may take, its wait for a turn in the work process included: a flood
+# fills that backlog (216 pieces at 3 to 20 a second), and a draft waits on Slack's 429s.
+WORK_TIMEOUT = 600.0
 
 
 class WorkAddress(Protocol):
@@ -55,6 +59,11 @@ class WorkAddress(Protocol):
 
 
 class Hands(Protocol):
+    # True: the work waits for its turn in this process's backlog; False: it is handed over at
+    # once and waits in the work process's, so it outlives this process being killed.
+    @property
+    def queues_here(self) -> bool: ...
+
     async def declare(self, actor: Actor, text: str, channel: str) -> None: ...
 
     async def approve(self, actor: Actor, post_id: int) -> None: ...
@@ -80,6 +89,7 @@ class LocalHands:
 
     core: Core
     presenter: SlackPresenter
+    queues_here: bool = True
 
     async def declare(self, actor: Actor, text: str, channel: str) -> None:
         draft = await self.core.declare(actor, parse_quick_declare(text, self.core.config))
@@ -110,6 +120,10 @@ class HandsSwitch:
 
     current: Hands
 
+    @property
+    def queues_here(self) -> bool:
+        return self.current.queues_here
+
     async def declare(self, actor: Actor, text: str, channel: str) -> None:
         await self.current.declare(actor, text, channel)
 
@@ -122,6 +136,7 @@ class RemoteHands:
     """The work handed to the work process; its refusals come back as CrierError."""
 
     where: WorkAddress
+    queues_here: bool = False
     _session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
 
     async def declare(self, actor: Actor, text: str, channel: str) -> None:
@@ -139,7 +154,12 @@ class RemoteHands:
 
     async def _hand_over(self, item: dict[str, Any]) -> None:
         if self._session is None:  # made on first use, on the loop that serves
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WORK_TIMEOUT))
+            # No limit on connections: serve's backlog bounds them, and work handed over must
+            # not wait here, where a kill of this process would lose it.
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0),
+                timeout=aiohttp.ClientTimeout(total=WORK_TIMEOUT),
+            )
         headers = {"Authorization": f"Bearer {self.where.token}"}
         try:
             async with self._session.post(self.where.url, json=item, headers=headers) as response:
@@ -161,6 +181,17 @@ def _actor(actor: Actor) -> dict[str, Any]:
     return {"platform": actor.platform, "user_id": actor.user_id, "name": actor.name}
 
 
+async def _in_turn(backlog: Backlog, work: Coroutine[Any, Any, None], urgent: bool) -> None:
+    """Serve acked this work and counts it: here it waits its turn (an approval first), and is
+    never turned away."""
+    backlog.reserve(urgent=True)
+    try:
+        async with backlog.turn(urgent=urgent, reserved=True):
+            await work
+    finally:
+        work.close()  # cancelled before it started: it must not linger
+
+
 def work_endpoint(hands: LocalHands, token: str) -> web.Application:
     """The work process's side: ``POST /internal/work`` with the key ``crier serve`` gave it."""
     expected = f"Bearer {token}".encode()
@@ -171,12 +202,15 @@ def work_endpoint(hands: LocalHands, token: str) -> web.Application:
             log.warning("refused a request to the work endpoint without its key")
             return web.json_response({"error": "unauthorised"}, status=401)
         try:
-            work = hands.work_for(await request.json())
+            item = await request.json()
+            work = hands.work_for(item)
         except ValueError as exc:  # a JSON error is a ValueError too
             log.warning("refused malformed work: %s", exc)
             return web.json_response({"error": "malformed work"}, status=400)
+        # Shielded: if serve is killed its connection closes, and the work it acked goes on.
+        done = asyncio.ensure_future(_in_turn(hands.core.backlog, work, item["kind"] == "approve"))
         try:
-            await work
+            await asyncio.shield(done)
         except CrierError as exc:
             log.info("refused: %s", exc.message)
             return web.json_response({"refused": exc.message})

@@ -91,7 +91,9 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
                 return
             try:  # a place in the backlog before the ack: when full, say so now
                 declaring = in_turn(
-                    core.backlog, hands.declare(actor, text, comms_channel(channel))
+                    core.backlog,
+                    hands.declare(actor, text, comms_channel(channel)),
+                    queue_here=hands.queues_here,
                 )
             except Busy as exc:
                 await ack(text=exc.message, response_type="ephemeral")
@@ -106,7 +108,11 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
         await ack()
         approving = hands.approve(actor_of(body["user"]), to_int(action.get("value")) or 0)
         # A decision goes ahead of new declarations, and is never turned away.
-        later(core, in_turn(core.backlog, approving, urgent=True), teller(presenter, body))
+        later(
+            core,
+            in_turn(core.backlog, approving, urgent=True, queue_here=hands.queues_here),
+            teller(presenter, body),
+        )
 
     @app.view(View.DECLARE)
     async def declared(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:

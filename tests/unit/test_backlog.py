@@ -154,3 +154,15 @@ async def test_a_reserved_place_is_kept_however_full_it_gets_before_its_turn() -
     assert sorted(order) == ["decision", "first", "second"]
     assert backlog.unfinished == 0 and not backlog.full
     assert await backlog.drain(within=0.05) == 0
+
+
+async def test_a_place_whose_work_was_done_elsewhere_is_given_back() -> None:
+    backlog = Backlog(at_once=1, most_waiting=0)
+    backlog.reserve()
+    assert backlog.full  # counted while the work process does it
+    draining = asyncio.create_task(backlog.drain(within=5))
+    await asyncio.sleep(0.01)
+    assert not draining.done()  # a stop waits for it
+    backlog.release_reserved()
+    assert await draining == 0
+    assert not backlog.full

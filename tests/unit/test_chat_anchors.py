@@ -1,0 +1,71 @@
+"""Where an incident lives in chat: found anchors are remembered, missing ones looked up again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import event
+
+from bot.chat_anchors import ChatAnchors
+from bot.config import Settings
+from bot.core import build_core
+from bot.ports import Actor
+from bot.requests import DeclareRequest
+from bot.store import Store
+from tests.conftest import ANALYST, make_config
+
+
+@pytest.fixture
+def statements(store: Store) -> Iterator[list[str]]:
+    """The SQL statements the store runs from now on."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    engines = {store.engine, store.read_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    for engine in engines:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def incident(store: Store) -> int:
+    core = build_core(settings=Settings(), config=make_config(), store=store)
+    draft = await core.declare(Actor("slack", ANALYST), DeclareRequest(service="VPN", summary="x"))
+    return draft.incident.id
+
+
+async def test_a_found_anchor_is_not_read_again(store: Store, statements: list[str]) -> None:
+    incident_id = await incident(store)
+    anchors, elsewhere = ChatAnchors(store), ChatAnchors(store)  # two processes, one database
+    where = {"incident_id": incident_id, "platform": "slack", "purpose": "root"}
+    assert await anchors.find(**where) is None
+    await elsewhere.save(**where, channel_id="C1", message_id="1.0")
+    found = await anchors.find(**where)  # not found before: looked up again, and found
+    assert found is not None and found.message_id == "1.0"
+    statements.clear()
+    assert await anchors.find(**where) == found
+    assert await elsewhere.find(**where) == found  # saved there: known there
+    assert statements == []
+
+
+async def test_only_the_most_recently_used_are_kept(store: Store, statements: list[str]) -> None:
+    incident_id = await incident(store)
+    anchors = ChatAnchors(store, most=2)
+    for purpose in ("root", "post:1", "post:2"):
+        await anchors.save(
+            incident_id=incident_id,
+            platform="slack",
+            purpose=purpose,
+            channel_id="C",
+            message_id=purpose,
+        )
+    statements.clear()
+    assert await anchors.find(incident_id=incident_id, platform="slack", purpose="post:2")
+    assert statements == []
+    found = await anchors.find(incident_id=incident_id, platform="slack", purpose="root")
+    assert found is not None and found.message_id == "root"  # forgotten here, read again
+    assert statements

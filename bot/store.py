@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
+import select
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -16,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def normalise_database_url(url: str) -> str:
@@ -62,14 +65,70 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _sqlite_sessions(engine, WRITER)
         return engine
-    # pre_ping: after a PostgreSQL restart, stale pooled connections are replaced, not reused.
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, pool_size=10, max_overflow=10)
+    _replace_closed_connections(engine)
+    return engine
+
+
+def _replace_closed_connections(engine: Engine) -> None:
+    """After a PostgreSQL restart, pooled connections are replaced, not reused (no error).
+
+    A restart (or ``pg_terminate_backend``) leaves a FATAL message and the end of the stream
+    waiting on each idle connection's socket, so looking at the socket tells, without asking
+    the server. SQLAlchemy's ``pool_pre_ping`` asks it (a ``SELECT 1`` before every
+    transaction): a third of all round trips to PostgreSQL under load, each waking one of its
+    processes, which on a machine shared with ``crier serve`` delayed the acks (bench/README).
+    A connection that dies silently (a cut network) fails its transaction with a clear message,
+    and the pool is renewed then."""
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if _closed_by_server(dbapi_connection):
+            # Every pooled connection is as old: renew them all, as pre-ping would.
+            raise exc.InvalidatePoolError("PostgreSQL closed this connection (a restart?)")
+
+
+def _closed_by_server(dbapi_connection: Any) -> bool:
+    if dbapi_connection.closed:
+        return True
+    try:
+        waiting, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(waiting)  # an idle connection is sent nothing unless it is being closed
+
+
+class _CutBeforeCommit(Exception):
+    """A transaction's connection was found dead before it committed."""
+
+    def __init__(self, error: exc.DBAPIError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _once_more_if_cut(call: Callable[[], T]) -> T:
+    """Run a transaction; if its connection turns out dead before it committed (a PostgreSQL
+    restart that a pooled connection had not yet noticed), run it again on a fresh one. The
+    server ended the first without committing it, and the work is database work only, so
+    running it again is safe; SQLAlchemy has by then renewed the pool. A connection lost while
+    committing is not retried: whether it committed cannot be known."""
+    try:
+        return call()
+    except _CutBeforeCommit:
+        log.warning("a database connection was found closed; trying once more on a new one")
+    try:
+        return call()
+    except _CutBeforeCommit as cut:
+        raise cut.error from None
 
 
 def make_read_engine(engine: Engine) -> Engine:
-    """The engine for read-only transactions: on SQLite a second one without the write lock."""
+    """The engine for read-only transactions: on SQLite a second one without the write lock;
+    on PostgreSQL the same pool in autocommit, since under READ COMMITTED each statement sees
+    its own snapshot whether or not it is in a transaction: BEGIN and ROLLBACK would only cost
+    two round trips per read."""
     if engine.dialect.name != "sqlite":
-        return engine
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
     reader = create_engine(engine.url, connect_args={"check_same_thread": False, "timeout": 30})
     _sqlite_sessions(reader, READER)
     return reader
@@ -130,19 +189,32 @@ class Store:
         """
 
         def _in_transaction() -> T:
-            with self.transaction() as session:
-                return work(session)
+            with Session(self.engine, expire_on_commit=False) as session:
+                try:
+                    result = work(session)
+                except BaseException as error:
+                    session.rollback()
+                    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+                        raise _CutBeforeCommit(error) from error
+                    raise
+                session.commit()
+                return result
 
-        return await self._off_loop(_in_transaction, lane)
+        return await self._off_loop(lambda: _once_more_if_cut(_in_transaction), lane)
 
     async def read(self, work: Callable[[Session], T], *, lane: Lane = Lane.CHAT) -> T:
         """Run read-only ``work(session)`` off the event loop, without taking a write lock."""
 
         def _in_snapshot() -> T:
             with self.snapshot() as session:
-                return work(session)
+                try:
+                    return work(session)
+                except exc.DBAPIError as error:
+                    if error.connection_invalidated:
+                        raise _CutBeforeCommit(error) from error
+                    raise
 
-        return await self._off_loop(_in_snapshot, lane)
+        return await self._off_loop(lambda: _once_more_if_cut(_in_snapshot), lane)
 
     async def _off_loop(self, call: Callable[[], T], lane: Lane) -> T:
         executor = self._lanes.get(lane)

@@ -125,6 +125,9 @@ async def test_what_serve_acked_is_drafted_after_serve_is_killed(
                 )
             assert all(s == 200 and "Drafting" in body for s, body in answers), answers
             [work_process] = children(serve.pid)
+            # Serve hands each over the moment it has answered; a kill within those few
+            # milliseconds would still lose it (README), so give the hand-overs a moment.
+            await asyncio.sleep(0.5)
             assert incidents(database_url) < OUTAGES  # most are still waiting their turn
             serve.send_signal(signal.SIGKILL)
             await serve.wait()

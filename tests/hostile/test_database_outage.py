@@ -114,7 +114,7 @@ async def test_while_the_database_is_down_people_are_told_and_crier_recovers_alo
 async def test_connections_cut_mid_flow_are_replaced_without_an_error(
     postgres: Store, slack: SlackHarness
 ) -> None:
-    """A restart kills every pooled connection; the pool's pre-ping replaces them unseen."""
+    """A restart kills every pooled connection; Crier sees them closed and replaces them unseen."""
     assert "Drafting" in await told(slack, "Email: outlook is down")
     assert PG_URL is not None
     admin = create_engine(normalise_database_url(PG_URL), isolation_level="AUTOCOMMIT")

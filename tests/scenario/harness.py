@@ -6,7 +6,6 @@ points at the simulated workspace, which records every call.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -16,17 +15,15 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
-from sqlalchemy import func
-from sqlmodel import col, select
 
 from bot.config import CrierConfig, Settings
-from bot.models import Delivery, DeliveryState
 from bot.ports import Clock
 from bot.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.server import Crier, build_crier
 from tests.conftest import COMMS
 from tests.fakes import slack_requests as req
+from tests.settling import settle
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
@@ -129,30 +126,8 @@ class SlackHarness:
         return view
 
     async def settle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
-        """Let the publisher and the chat updates finish what they started.
-
-        The app's own publishing loop may hold a delivery at this moment, so wait until no
-        delivery is queued or being sent, not only until our own pass finds nothing.
-        """
-        core = self.crier.core
-        async with asyncio.timeout(timeout):
-            while True:
-                while await core.worker.run_once():
-                    pass
-                await core.settle()
-                busy = await core.store.run(
-                    lambda s: s.exec(
-                        select(func.count())
-                        .select_from(Delivery)
-                        .where(
-                            col(Delivery.state).in_([DeliveryState.QUEUED, DeliveryState.SENDING])
-                        )
-                    ).one()
-                )
-                if not busy:
-                    break
-                await asyncio.sleep(0.02)
-        await core.settle()
+        """Let the publisher and the chat updates finish what they started."""
+        await settle(self.crier.core, timeout)
 
     def root(self) -> JsonDict:
         roots = [

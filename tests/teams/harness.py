@@ -16,6 +16,7 @@ from bot.config import CrierConfig, Settings
 from bot.store import Store
 from handlers.server import Crier, build_crier
 from tests.fakes.bot_connector import ConnectorCall, FakeBotConnector
+from tests.settling import settle
 from tests.teams.card_schema import check_card
 
 JsonDict = dict[str, Any]
@@ -157,9 +158,7 @@ class TeamsHarness:
 
     async def settle(self) -> None:
         """Let the publisher and the chat updates finish what they started."""
-        while await self.crier.core.worker.run_once():
-            pass
-        await self.crier.core.settle()
+        await settle(self.crier.core)
 
     def cards_are_valid(self) -> None:
         for card in self.connector.all_cards() + self.responses:

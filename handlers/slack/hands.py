@@ -192,6 +192,17 @@ async def _in_turn(backlog: Backlog, work: Coroutine[Any, Any, None], urgent: bo
         work.close()  # cancelled before it started: it must not linger
 
 
+def _log_unanswered(done: asyncio.Future[None]) -> None:
+    """The outcome of work whose request was given up (serve stopped or was killed)."""
+    if done.cancelled():
+        return
+    error = done.exception()
+    if isinstance(error, CrierError):
+        log.info("refused, with nobody left to tell: %s", error.message)
+    elif error is not None:
+        log.error("work failed with nobody left to tell", exc_info=error)
+
+
 def work_endpoint(hands: LocalHands, token: str) -> web.Application:
     """The work process's side: ``POST /internal/work`` with the key ``crier serve`` gave it."""
     expected = f"Bearer {token}".encode()
@@ -211,6 +222,9 @@ def work_endpoint(hands: LocalHands, token: str) -> web.Application:
         done = asyncio.ensure_future(_in_turn(hands.core.backlog, work, item["kind"] == "approve"))
         try:
             await asyncio.shield(done)
+        except asyncio.CancelledError:
+            done.add_done_callback(_log_unanswered)  # nobody is waiting for its answer now
+            raise
         except CrierError as exc:
             log.info("refused: %s", exc.message)
             return web.json_response({"refused": exc.message})

@@ -106,6 +106,16 @@ class _CutBeforeCommit(Exception):
         self.error = error
 
 
+def _marking_cuts(work: Callable[[Session], T], session: Session) -> T:
+    """``work(session)``, a dead connection found on the way raised as ``_CutBeforeCommit``."""
+    try:
+        return work(session)
+    except exc.DBAPIError as error:
+        if error.connection_invalidated:
+            raise _CutBeforeCommit(error) from error
+        raise
+
+
 def _once_more_if_cut(call: Callable[[], T]) -> T:
     """Run a transaction; if its connection turns out dead before it committed (a PostgreSQL
     restart that a pooled connection had not yet noticed), run it again on a fresh one. The
@@ -189,16 +199,8 @@ class Store:
         """
 
         def _in_transaction() -> T:
-            with Session(self.engine, expire_on_commit=False) as session:
-                try:
-                    result = work(session)
-                except BaseException as error:
-                    session.rollback()
-                    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
-                        raise _CutBeforeCommit(error) from error
-                    raise
-                session.commit()
-                return result
+            with self.transaction() as session:  # its commit, if cut, is not retried
+                return _marking_cuts(work, session)
 
         return await self._off_loop(lambda: _once_more_if_cut(_in_transaction), lane)
 
@@ -207,12 +209,7 @@ class Store:
 
         def _in_snapshot() -> T:
             with self.snapshot() as session:
-                try:
-                    return work(session)
-                except exc.DBAPIError as error:
-                    if error.connection_invalidated:
-                        raise _CutBeforeCommit(error) from error
-                    raise
+                return _marking_cuts(work, session)
 
         return await self._off_loop(lambda: _once_more_if_cut(_in_snapshot), lane)
 

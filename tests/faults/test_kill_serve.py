@@ -19,12 +19,14 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy import create_engine, text
 
+from bench.processes import children
 from bot.config import STARTER_CONFIG
 from bot.store import normalise_database_url
 from handlers.sandbox.requests import post_signed
 from handlers.sandbox.workspace import SlackWorkspace
 from tests.conftest import ANALYST, COMMS
 from tests.fakes.slack_requests import slash_command
+from tests.processes import gone
 from tests.scenario.harness import SECRET, TOKEN
 
 CRIER = str(Path(sys.executable).with_name("crier"))
@@ -39,21 +41,6 @@ def incidents(database_url: str) -> int:
             return int(connection.execute(text("SELECT count(*) FROM incident")).scalar_one())
     finally:
         engine.dispose()
-
-
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
-        found += [int(child) for child in listing.read_text().split()]
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def tail(log: Path) -> str:
@@ -136,10 +123,10 @@ async def test_what_serve_acked_is_drafted_after_serve_is_killed(
             await eventually(
                 lambda: len(workspace.messages(COMMS)) == OUTAGES, "every incident's thread", log
             )
-            await eventually(lambda: not alive(work_process), "the work process to stop", log)
+            await eventually(lambda: gone(work_process), "the work process to stop", log)
         finally:
             if serve.returncode is None:
                 serve.kill()
                 await serve.wait()
-            if work_process is not None and alive(work_process):
+            if work_process is not None and not gone(work_process):
                 os.kill(work_process, signal.SIGKILL)

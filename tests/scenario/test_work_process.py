@@ -25,6 +25,7 @@ from handlers.server import build_crier
 from handlers.slack.hands import UNREACHABLE, WORK_PATH, RemoteHands, work_endpoint
 from handlers.slack.ids import Action
 from tests.conftest import ANALYST, APPROVER, COMMS
+from tests.processes import gone
 from tests.scenario.harness import SECRET, TOKEN, as_text, ephemeral_texts, find_button
 from tests.scenario.socket_serve import (
     drafted_by_socket_mode,
@@ -125,14 +126,6 @@ async def test_a_dead_work_process_is_said_plainly_and_started_again(database_ur
                 await workspace.wait_for("chat.postMessage", count=2, timeout=1.0)
                 break
         assert "VPN: cannot connect" in as_text(workspace.messages(COMMS)[0])
-
-
-def gone(pid: int) -> bool:
-    """Dead: reaped (no /proc entry) or a zombie (its sockets are closed either way)."""
-    try:
-        return not Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return True
 
 
 def told(workspace: SlackWorkspace) -> list[str]:

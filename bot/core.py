@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,6 +28,7 @@ from bot.config import CrierConfig, Network, Settings
 from bot.content_calendar import ContentCalendar
 from bot.drafting import Drafter
 from bot.errors import Conflict, NotAllowed
+from bot.models import Post
 from bot.ports import Actor, ChatPresenter, Clock, Directory, Publisher, SystemClock
 from bot.publishing import build_publishers
 from bot.publishing.credentials import NetworkCredentials
@@ -63,6 +65,10 @@ class Core:
     _background: Background = field(default_factory=Background, init=False)
     backlog: Backlog = field(init=False)
     _post_refreshes: Coalescer = field(init=False)
+    # One lock per post being shown, gone once nobody holds or waits for it.
+    _showing: weakref.WeakValueDictionary[int, asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self.chat_anchors = ChatAnchors(self.store)
@@ -303,10 +309,11 @@ class Core:
         return await self._read(lambda s: self._post_view(s, post_id))
 
     def _post_view(self, session: Session, post_id: int) -> PostView:
+        return self._view_of(session, load_post(session, post_id)[1])
+
+    def _view_of(self, session: Session, post: Post) -> PostView:
         labels = {n.value: p.label for n, p in self.publishers.items()}
-        return post_view(
-            session, self.config, load_post(session, post_id)[1], publisher_labels=labels
-        )
+        return post_view(session, self.config, post, publisher_labels=labels)
 
     async def open_incidents(self) -> list[IncidentView]:
         return await self._read(
@@ -318,16 +325,21 @@ class Core:
     # --- telling chat -------------------------------------------------------------------------
 
     async def show_post(self, post_id: int) -> None:
-        """Refresh a post (and its incident) in every chat that shows the incident."""
+        """Refresh a post (and its incident) in every chat that shows the incident.
+
+        One post's refreshes come from concurrent deliveries and decisions: they run one at a
+        time, each reading the newest state once it has its turn, so an older view never
+        replaces a newer one and the presenters need not read the post again."""
 
         def both(session: Session) -> tuple[PostView, IncidentView]:
-            post = self._post_view(session, post_id)
-            return post, incident_view(
-                self.config, approvals.incident_of(session, post.incident_id)
-            )
+            incident, post = load_post(session, post_id)
+            return self._view_of(session, post), incident_view(self.config, incident)
 
-        post, incident = await self._read(both)
-        await self._to_presenters([p.show_post(incident, post) for p in self.presenters.values()])
+        turn = self._showing.setdefault(post_id, asyncio.Lock())
+        async with turn:
+            post, incident = await self._read(both)
+            shows = [p.show_post(incident, post) for p in self.presenters.values()]
+            await self._to_presenters(shows)
 
     async def show_incident(self, incident_id: int) -> None:
         incident = await self.incident(incident_id)

@@ -57,7 +57,9 @@ class ChatPresenter(Protocol):
     platform: str
 
     async def show_post(self, incident: IncidentView, post: PostView) -> None:
-        """Update (or first show) the post's message: its state and each channel's delivery."""
+        """Update (or first show) the post's message: its state and each channel's delivery.
+
+        The core calls it for one post at a time, with the post as it stands then."""
 
     async def show_incident(self, incident: IncidentView) -> None:
         """Update the incident's root message: status, severity, buttons."""

@@ -98,6 +98,12 @@ class IncidentView:
     def is_open(self) -> bool:
         return self.resolved_at is None
 
+    @property
+    def chat(self) -> str:
+        """The chat platform it was declared in: its thread or card lives there, and only
+        there (each platform starts the threads of the incidents declared in it)."""
+        return self.declared_by.partition(":")[0]
+
 
 @dataclass(frozen=True)
 class Draft:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from bot.config import STARTER_CONFIG, CrierConfig
@@ -86,6 +86,24 @@ def store(database_url: str) -> Iterator[Store]:
     upgrade(store)
     yield store
     store.dispose()
+
+
+@pytest.fixture
+def statements(store: Store) -> Iterator[list[str]]:
+    """The SQL statements the store runs from now on."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    # A read engine made with execution_options shares the write engine's pool and hears its
+    # events: listening on both would record each of its statements twice.
+    engines = {engine.pool: engine for engine in (store.read_engine, store.engine)}.values()
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    for engine in engines:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def make_config(**overrides: object) -> CrierConfig:

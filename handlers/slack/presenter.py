@@ -5,9 +5,7 @@ Which message is which lives in the database (ChatAnchor), so any replica can up
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import defaultdict
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -30,7 +28,6 @@ class SlackPresenter:
     def __init__(self, *, core: Core, client: AsyncWebClient) -> None:
         self._core = core
         self._client = client
-        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     @property
     def _zone(self) -> Any:
@@ -40,6 +37,12 @@ class SlackPresenter:
         return await self._core.chat_anchors.find(
             incident_id=incident_id, platform=PLATFORM, purpose=purpose
         )
+
+    async def _root(self, incident: IncidentView) -> Anchor | None:
+        """The incident's root message; None without a look when it was declared elsewhere."""
+        if incident.chat != PLATFORM:
+            return None
+        return await self._anchor(incident.id, ROOT)
 
     async def start_thread(self, incident: IncidentView, *, channel_id: str) -> Anchor:
         """Post the incident's root message; its thread holds everything that follows."""
@@ -56,39 +59,37 @@ class SlackPresenter:
         return Anchor(PLATFORM, channel, ts, None)
 
     async def show_incident(self, incident: IncidentView) -> None:
-        root = await self._anchor(incident.id, ROOT)
+        root = await self._root(incident)
         if root is None:
             return
         message = messages.incident_root(incident, zone=self._zone)
         await self._client.chat_update(channel=root.channel_id, ts=root.message_id, **message)
 
     async def show_post(self, incident: IncidentView, post: PostView) -> None:
-        root = await self._anchor(incident.id, ROOT)
+        root = await self._root(incident)
         if root is None:
             return  # this incident lives on another platform
-        # One post's updates arrive from concurrent deliveries: apply them one at a time.
-        async with self._locks[post.id]:
-            post = await self._core.post(post.id)  # the newest state, read under the lock
-            message = messages.draft_message(post, zone=self._zone)
-            purpose = f"post:{post.id}"
-            anchor = await self._anchor(incident.id, purpose)
-            if anchor is None:
-                response = await self._client.chat_postMessage(
-                    channel=root.channel_id, thread_ts=root.message_id, **message
-                )
-                await self._core.chat_anchors.save(
-                    incident_id=incident.id,
-                    platform=PLATFORM,
-                    purpose=purpose,
-                    channel_id=root.channel_id,
-                    message_id=str(response["ts"]),
-                    thread_id=root.message_id,
-                )
-            else:
-                await self._client.chat_update(
-                    channel=anchor.channel_id, ts=anchor.message_id, **message
-                )
-            await self._reply_once(incident, post, root)
+        # The core shows one post at a time, with its newest state (Core.show_post).
+        message = messages.draft_message(post, zone=self._zone)
+        purpose = f"post:{post.id}"
+        anchor = await self._anchor(incident.id, purpose)
+        if anchor is None:
+            response = await self._client.chat_postMessage(
+                channel=root.channel_id, thread_ts=root.message_id, **message
+            )
+            await self._core.chat_anchors.save(
+                incident_id=incident.id,
+                platform=PLATFORM,
+                purpose=purpose,
+                channel_id=root.channel_id,
+                message_id=str(response["ts"]),
+                thread_id=root.message_id,
+            )
+        else:
+            await self._client.chat_update(
+                channel=anchor.channel_id, ts=anchor.message_id, **message
+            )
+        await self._reply_once(incident, post, root)
 
     async def _reply_once(self, incident: IncidentView, post: PostView, root: Anchor) -> None:
         """Thread replies that notify people: the outcome, or a rejection for the requester."""
@@ -119,7 +120,7 @@ class SlackPresenter:
         )
 
     async def remind(self, incident: IncidentView, reminder: Reminder) -> None:
-        root = await self._anchor(incident.id, ROOT)
+        root = await self._root(incident)
         if root is None:
             return
         message = messages.reminder_message(reminder, mentions=self._mentions(reminder))

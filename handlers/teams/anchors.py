@@ -1,9 +1,9 @@
-"""What Teams needs from the ChatAnchor rows beyond ``Core.anchor``: the stored conversation
-reference, the incidents that live in a conversation, and the names of the people who acted.
+"""What Teams needs from the ChatAnchor rows: the conversation reference kept with an
+incident's card (through ``Core.chat_anchors``, so it is read once), the incidents that live in
+a conversation, and the names of the people who acted.
 
-``Core.anchor`` returns no reference and cannot look up by conversation, so these few reads go to
-the table directly (the report to the lead engineer describes the core change that would replace
-them). Only Teams rows are read or written here.
+Looking up by conversation and keeping names are Teams' own needs, so those reads and writes go
+to the table directly. Only Teams rows are read or written here.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.anchors import Anchor
 from bot.core import Core
 from bot.models import ChatAnchor, Incident
 from bot.ports import Actor
+from bot.views import IncidentView
 from handlers.teams.ids import NAMES, PLATFORM, ROOT
 
 NO_MESSAGE = "-"
@@ -56,14 +58,19 @@ class TeamsAnchors:
     def __init__(self, core: Core) -> None:
         self._core = core
 
-    async def reference(self, incident_id: int) -> dict[str, Any] | None:
+    async def reference(self, incident: IncidentView) -> dict[str, Any] | None:
         """The conversation reference kept with the incident's card, or None (not in Teams)."""
+        root = await self.root(incident)
+        return dict(root.reference) if root and root.reference else None
 
-        def read(session: Session) -> dict[str, Any] | None:
-            row = _row(session, incident_id, ROOT)
-            return dict(row.reference) if row and row.reference else None
-
-        return await self._core.store.read(read)
+    async def root(self, incident: IncidentView) -> Anchor | None:
+        """The incident's card, found once and then remembered (``Core.chat_anchors``); None
+        without a look when the incident was declared in another chat."""
+        if incident.chat != PLATFORM:
+            return None
+        return await self._core.chat_anchors.find(
+            incident_id=incident.id, platform=PLATFORM, purpose=ROOT
+        )
 
     async def open_incidents_in(self, conversation_id: str) -> list[int]:
         """Open incidents whose card is in this conversation, newest first."""

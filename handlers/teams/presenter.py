@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -76,7 +75,6 @@ class TeamsPresenter:
         self._adapter = adapter
         self._app_id = app_id
         self.anchors = TeamsAnchors(core)
-        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     @property
     def _zone(self) -> Any:
@@ -169,32 +167,28 @@ class TeamsPresenter:
         return cards.draft_card(post, zone=self._zone, people=people, message=message)
 
     async def show_incident(self, incident: IncidentView) -> None:
-        reference = await self.anchors.reference(incident.id)
-        root = await self._core.chat_anchors.find(
-            incident_id=incident.id, platform=PLATFORM, purpose=ROOT
-        )
-        if reference is None or root is None:
+        root = await self.anchors.root(incident)
+        if root is None or not root.reference:
             return  # this incident lives on another platform
-        await self.replace(reference, root.message_id, await self.incident_card(incident))
+        card = await self.incident_card(incident)
+        await self.replace(dict(root.reference), root.message_id, card)
 
     async def show_post(self, incident: IncidentView, post: PostView) -> None:
-        reference = await self.anchors.reference(incident.id)
+        reference = await self.anchors.reference(incident)
         if reference is None:
             return
-        # One post's updates arrive from concurrent deliveries: apply them one at a time.
-        async with self._locks[post.id]:
-            post = await self._core.post(post.id)  # the newest state, read under the lock
-            card = await self.draft_card(post)
-            purpose = post_purpose(post.id)
-            anchor = await self._core.chat_anchors.find(
-                incident_id=incident.id, platform=PLATFORM, purpose=purpose
-            )
-            if anchor is None:
-                message_id = await self.send(reference, card_message(card))
-                await self._save(incident.id, purpose, reference, message_id)
-            else:
-                await self.replace(reference, anchor.message_id, card)
-            await self._notify_once(incident, post, reference)
+        # The core shows one post at a time, with its newest state (Core.show_post).
+        card = await self.draft_card(post)
+        purpose = post_purpose(post.id)
+        anchor = await self._core.chat_anchors.find(
+            incident_id=incident.id, platform=PLATFORM, purpose=purpose
+        )
+        if anchor is None:
+            message_id = await self.send(reference, card_message(card))
+            await self._save(incident.id, purpose, reference, message_id)
+        else:
+            await self.replace(reference, anchor.message_id, card)
+        await self._notify_once(incident, post, reference)
 
     async def _save(
         self, incident_id: int, purpose: str, reference: dict[str, Any], message_id: str
@@ -244,7 +238,7 @@ class TeamsPresenter:
         return activity
 
     async def remind(self, incident: IncidentView, reminder: Reminder) -> None:
-        reference = await self.anchors.reference(incident.id)
+        reference = await self.anchors.reference(incident)
         if reference is None:
             return
         config = self._core.config

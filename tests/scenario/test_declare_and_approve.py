@@ -6,7 +6,7 @@ import re
 
 from sqlmodel import select
 
-from bot.models import AuditEvent, OutboxPost
+from bot.models import AuditEvent, OutboxPost, Post
 from tests.conftest import ANALYST, APPROVER
 from tests.scenario.harness import SlackHarness, as_text
 
@@ -50,3 +50,18 @@ async def test_approve_publishes_every_channel_and_shows_links(slack: SlackHarne
     assert all(stamped.search(p.text) or p.network == "statuspage" for p in posts)
     assert actions.count("publish") == 5 and "approve" in actions
     slack.sent_blocks_are_valid()
+
+
+async def test_refreshing_a_draft_in_the_thread_reads_it_once(
+    slack: SlackHarness, statements: list[str]
+) -> None:
+    await slack.command("bb: cannot log in", user=ANALYST)
+    await slack.workspace.wait_for("chat.postMessage", count=2)
+    await slack.settle()
+    with slack.crier.core.store.transaction() as session:
+        post_id = session.exec(select(Post.id)).one()
+    statements.clear()
+    await slack.crier.core.show_post(post_id)
+    assert slack.workspace.calls_to("chat.update")  # the draft's message, updated in place
+    reads = [s.split("FROM")[1].split()[0] for s in statements if "FROM" in s]
+    assert sorted(reads) == ["delivery", "incident", "post", "rendition"], statements

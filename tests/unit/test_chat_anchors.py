@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from sqlalchemy import event
-
 from bot.chat_anchors import ChatAnchors
 from bot.config import Settings
 from bot.core import build_core
@@ -14,22 +9,6 @@ from bot.ports import Actor
 from bot.requests import DeclareRequest
 from bot.store import Store
 from tests.conftest import ANALYST, make_config
-
-
-@pytest.fixture
-def statements(store: Store) -> Iterator[list[str]]:
-    """The SQL statements the store runs from now on."""
-    seen: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        seen.append(statement)
-
-    engines = {store.engine, store.read_engine}
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    for engine in engines:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def incident(store: Store) -> int:

@@ -16,12 +16,14 @@ import heapq
 import itertools
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 from bot.errors import CrierError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 LOG_EVERY = 10.0  # seconds: a flood of refusals makes one log line, not thousands
 
 BUSY = (
@@ -72,6 +74,27 @@ class Backlog:
             raise Busy
         self._reserved += 1
         self._idle.clear()
+
+    def take(
+        self, work: Coroutine[Any, Any, T], *, urgent: bool = False, promised: bool = False
+    ) -> Coroutine[Any, Any, T]:
+        """Take a place for ``work`` now and return it, to be awaited: it runs when its turn
+        comes. Raises Busy when full, unless ``urgent`` or ``promised`` (acknowledged already,
+        elsewhere: it must not be turned away afterwards)."""
+        try:
+            self.reserve(urgent=urgent or promised)
+        except Busy:
+            work.close()  # turned away: it must not linger
+            raise
+
+        async def in_its_turn() -> T:
+            try:
+                async with self.turn(urgent=urgent, reserved=True):
+                    return await work
+            finally:
+                work.close()  # cancelled before it started: it must not linger
+
+        return in_its_turn()
 
     def release_reserved(self) -> None:
         """A place promised by ``reserve`` whose work was done without a turn here: by

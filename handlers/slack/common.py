@@ -129,18 +129,13 @@ def in_turn(
     ``queue_here=False``: the work is handed at once to the work process, which queues it in a
     backlog of its own; the place here only counts it until the work process answers. So what
     was acked survives this process being killed while it waits its turn."""
+    if queue_here:
+        return backlog.take(work, urgent=urgent)
     try:
         backlog.reserve(urgent=urgent)
     except Busy:
         work.close()  # turned away: it must not linger
         raise
-
-    async def when_its_turn_comes() -> T:
-        try:
-            async with backlog.turn(urgent=urgent, reserved=True):
-                return await work
-        finally:
-            work.close()  # cancelled before it started: it must not linger
 
     async def handed_over() -> T:
         try:
@@ -149,7 +144,7 @@ def in_turn(
             work.close()
             backlog.release_reserved()
 
-    return when_its_turn_comes() if queue_here else handed_over()
+    return handed_over()
 
 
 def teller(

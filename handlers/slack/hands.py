@@ -20,7 +20,6 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.errors import SlackApiError
 
-from bot.backlog import Backlog
 from bot.core import Core
 from bot.errors import CrierError
 from bot.ports import Actor
@@ -181,17 +180,6 @@ def _actor(actor: Actor) -> dict[str, Any]:
     return {"platform": actor.platform, "user_id": actor.user_id, "name": actor.name}
 
 
-async def _in_turn(backlog: Backlog, work: Coroutine[Any, Any, None], urgent: bool) -> None:
-    """Serve acked this work and counts it: here it waits its turn (an approval first), and is
-    never turned away."""
-    backlog.reserve(urgent=True)
-    try:
-        async with backlog.turn(urgent=urgent, reserved=True):
-            await work
-    finally:
-        work.close()  # cancelled before it started: it must not linger
-
-
 def _log_unanswered(done: asyncio.Future[None]) -> None:
     """The outcome of work whose request was given up (serve stopped or was killed)."""
     if done.cancelled():
@@ -219,7 +207,11 @@ def work_endpoint(hands: LocalHands, token: str) -> web.Application:
             log.warning("refused malformed work: %s", exc)
             return web.json_response({"error": "malformed work"}, status=400)
         # Shielded: if serve is killed its connection closes, and the work it acked goes on.
-        done = asyncio.ensure_future(_in_turn(hands.core.backlog, work, item["kind"] == "approve"))
+        # Serve acked it: here it waits its turn (an approval first) and is never turned away.
+        backlog = hands.core.backlog
+        done = asyncio.ensure_future(
+            backlog.take(work, urgent=item["kind"] == "approve", promised=True)
+        )
         try:
             await asyncio.shield(done)
         except asyncio.CancelledError:

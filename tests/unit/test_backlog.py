@@ -166,3 +166,32 @@ async def test_a_place_whose_work_was_done_elsewhere_is_given_back() -> None:
     backlog.release_reserved()
     assert await draining == 0
     assert not backlog.full
+
+
+async def test_taken_work_holds_its_place_and_promised_work_is_never_refused() -> None:
+    backlog = Backlog(at_once=1, most_waiting=1)
+    hold = asyncio.Event()
+    done: list[str] = []
+
+    async def work(name: str) -> str:
+        await hold.wait()
+        done.append(name)
+        return name
+
+    first = backlog.take(work("first"))
+    second = backlog.take(work("second"))  # both places counted before either runs
+    assert backlog.full
+    refused = work("refused")
+    with pytest.raises(Busy):
+        backlog.take(refused)
+    assert refused.cr_frame is None  # closed, not left to warn "never awaited"
+    promised = backlog.take(work("promised"), promised=True)  # acked elsewhere: taken anyway
+    approval = backlog.take(work("approval"), urgent=True, promised=True)
+    assert backlog.unfinished == 4
+    tasks = [asyncio.ensure_future(c) for c in (first, second, promised, approval)]
+    await asyncio.sleep(0)
+    hold.set()
+    assert await asyncio.gather(*tasks) == ["first", "second", "promised", "approval"]
+    assert done == ["first", "approval", "second", "promised"]  # the approval went ahead
+    assert backlog.unfinished == 0
+    assert await backlog.drain(within=0.1) == 0

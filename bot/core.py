@@ -34,7 +34,7 @@ from bot.publishing import build_publishers
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.worker import DeliveryWorker
-from bot.readers import incident_view, load_post, post_view
+from bot.readers import incident_view, load_post, post_view, posts_changed_since
 from bot.redaction import Redactor
 from bot.reminder_jobs import ReminderJobs
 from bot.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
@@ -44,6 +44,10 @@ from bot.views import Draft, IncidentView, PostView, Reminder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# At start, chat is refreshed for the posts changed this recently (at most CATCH_UP_POSTS): a
+# process killed just after a change may not have shown it. Refreshing is idempotent.
+CATCH_UP = timedelta(minutes=15)
+CATCH_UP_POSTS = 50
 
 
 @dataclass
@@ -353,6 +357,27 @@ class Core:
             # Nobody was told: fail the job, so the scheduler tries again rather than marking
             # the reminder done. (If one chat got it, a retry would tell that one twice.)
             raise RuntimeError(f"no chat could show the reminder for incident #{incident_id}")
+
+    async def run_background(self, stop: asyncio.Event) -> None:
+        """Publish and remind until ``stop``, after catching chat up with recent changes."""
+        await self.catch_up_chat()
+        await asyncio.gather(self.worker.run_forever(stop), self.scheduler.run_forever(stop))
+
+    async def catch_up_chat(self) -> int:
+        """Refresh in chat the posts changed in the last ``CATCH_UP``: the previous process
+        may have been killed between a change and showing it (a delivery sent, its thread
+        still saying "sending", no outcome reply). Returns how many were asked for."""
+        since = self.clock.now() - CATCH_UP
+        try:
+            recent = await self._read(lambda s: posts_changed_since(s, since, most=CATCH_UP_POSTS))
+        except Exception:
+            log.exception("could not look for recent changes to show in chat; going on")
+            return 0
+        if recent:
+            log.info("refreshing %d recently changed post(s) in chat", len(recent))
+        for post_id in recent:
+            self._post_refreshes.request(post_id)
+        return len(recent)
 
     def _wake_publisher(self) -> None:
         self.worker.wake()

@@ -109,8 +109,7 @@ def build_crier(
 
     async def workers(_app: web.Application) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        loops = (core.worker.run_forever, core.scheduler.run_forever)
-        tasks = [asyncio.create_task(run(stop)) for run in loops] if crier.runs_background else []
+        tasks = [asyncio.create_task(core.run_background(stop))] if crier.runs_background else []
         yield
         stop.set()
         await asyncio.gather(*tasks)

@@ -57,9 +57,7 @@ async def run_worker(
         )
     try:
         async with crier.slack.one_session() if crier.slack else contextlib.nullcontext():
-            await asyncio.gather(
-                core.worker.run_forever(stop), core.scheduler.run_forever(stop), *watching
-            )
+            await asyncio.gather(core.run_background(stop), *watching)
             if runner is not None:
                 # Serve acked what it handed over (and may have been killed since): finish it.
                 await core.backlog.drain(within=WORK_DRAIN)

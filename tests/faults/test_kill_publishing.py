@@ -7,13 +7,9 @@ once; a network without one (X) is never posted to twice: what was in flight is 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-import subprocess
-import sys
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -28,8 +24,8 @@ from bot.store import Store
 from tests.conftest import ANALYST, APPROVER
 from tests.fakes.networks.mastodon import FakeMastodon
 from tests.fakes.networks.x import FakeX
+from tests.processes import crier_worker, wait_until
 
-CRIER = str(Path(sys.executable).with_name("crier"))
 POSTS = 3
 
 
@@ -47,32 +43,6 @@ def write_config(path: Path, *, x_url: str, mastodon_url: str) -> Path:
     }
     path.write_text(yaml.safe_dump(config))
     return path
-
-
-def worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    # The worker's own words go to a file, so a failure here says what the worker saw.
-    with log.open("ab") as sink:
-        return subprocess.Popen([CRIER, "worker"], env=env, stdout=sink, stderr=sink)
-
-
-async def wait_until(
-    condition: Callable[[], bool],
-    what: str,
-    log: Path,
-    timeout: float = 60.0,  # noqa: ASYNC109
-) -> None:
-    """Poll: the things watched live in another process and in the fakes' records."""
-    try:
-        async with asyncio.timeout(timeout):
-            while not condition():  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        said = tail(log)
-        raise AssertionError(f"timed out waiting for {what}; the worker said:\n{said}") from None
-
-
-def tail(log: Path) -> str:
-    return log.read_text(errors="replace")[-4000:] if log.exists() else "(no output)"
 
 
 def states(store: Store) -> list[tuple[str, str]]:
@@ -106,7 +76,7 @@ async def test_a_kill_while_publishing_neither_loses_nor_duplicates(
             await core.approve(Actor("slack", APPROVER), draft.post.id)
 
         log = tmp_path / "worker.log"
-        first = worker(env, log)
+        first = crier_worker(env, log)
         try:
 
             def in_flight() -> bool:
@@ -125,7 +95,7 @@ async def test_a_kill_while_publishing_neither_loses_nor_duplicates(
             log,
         )
 
-        second = worker(env, log)
+        second = crier_worker(env, log)
         try:
             final = {DeliveryState.SENT, DeliveryState.UNKNOWN, DeliveryState.FAILED}
             await wait_until(

@@ -13,7 +13,6 @@ import asyncio
 import os
 import re
 import signal
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -26,10 +25,9 @@ from handlers.sandbox.requests import post_signed
 from handlers.sandbox.workspace import SlackWorkspace
 from tests.conftest import ANALYST, COMMS
 from tests.fakes.slack_requests import slash_command
-from tests.processes import gone
+from tests.processes import CRIER, gone, wait_until
 from tests.scenario.harness import SECRET, TOKEN
 
-CRIER = str(Path(sys.executable).with_name("crier"))
 OUTAGES = 6
 LISTENING = re.compile(rb"listening on (http://127\.0\.0\.1:\d+)")
 
@@ -41,20 +39,6 @@ def incidents(database_url: str) -> int:
             return int(connection.execute(text("SELECT count(*) FROM incident")).scalar_one())
     finally:
         engine.dispose()
-
-
-def tail(log: Path) -> str:
-    return log.read_text(errors="replace")[-4000:]
-
-
-async def eventually(check: object, what: str, log: Path, *, within: float = 90.0) -> None:
-    assert callable(check)
-    deadline = asyncio.get_running_loop().time() + within
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            said = tail(log)
-            raise AssertionError(f"timed out waiting for {what}; crier said:\n{said}")
-        await asyncio.sleep(0.1)
 
 
 async def test_what_serve_acked_is_drafted_after_serve_is_killed(
@@ -119,11 +103,18 @@ async def test_what_serve_acked_is_drafted_after_serve_is_killed(
             serve.send_signal(signal.SIGKILL)
             await serve.wait()
 
-            await eventually(lambda: incidents(database_url) == OUTAGES, "every incident", log)
-            await eventually(
-                lambda: len(workspace.messages(COMMS)) == OUTAGES, "every incident's thread", log
+            await wait_until(
+                lambda: incidents(database_url) == OUTAGES, "every incident", log, timeout=90
             )
-            await eventually(lambda: gone(work_process), "the work process to stop", log)
+            await wait_until(
+                lambda: len(workspace.messages(COMMS)) == OUTAGES,
+                "every incident's thread",
+                log,
+                timeout=90,
+            )
+            await wait_until(
+                lambda: gone(work_process), "the work process to stop", log, timeout=90
+            )
         finally:
             if serve.returncode is None:
                 serve.kill()

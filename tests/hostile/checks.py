@@ -10,17 +10,20 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import yaml
 from hypothesis import HealthCheck, settings
 from sqlalchemy import func
 from sqlmodel import select
 
+from bot.config import STARTER_CONFIG
 from bot.models import Delivery, Incident, Post, PostState, Rendition
 from bot.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.slack.common import OOPS
-from tests.conftest import ANALYST, APPROVER, APPROVER_2, OUTSIDER
+from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS, OUTSIDER
 from tests.scenario.harness import SlackHarness, check_blocks, check_view
 
 JsonDict = dict[str, Any]
@@ -201,3 +204,13 @@ def check_whole(store: Store) -> None:
             assert deliveries[post.id or 0] == set(incident.channels), f"post {post.id}"
         else:
             assert not deliveries[post.id or 0], f"unapproved post {post.id} has deliveries"
+
+
+def write_worker_config(path: Path) -> Path:
+    """The starter crier.yml with the test workspace's comms channel and approvers, for a
+    ``crier worker`` started as its own process."""
+    raw = yaml.safe_load(STARTER_CONFIG.read_text())
+    raw["slack"] = {"comms_channel": COMMS}
+    raw["approvals"] = {"slack_users": [APPROVER, APPROVER_2]}
+    path.write_text(yaml.safe_dump(raw))
+    return path

@@ -11,48 +11,23 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
-import yaml
 from sqlmodel import select
 
-from bot.config import STARTER_CONFIG
 from bot.models import Job
 from bot.reminders import APPROVAL
 from bot.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
-from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS, make_config
-from tests.hostile.checks import quiesce
+from tests.conftest import ANALYST, COMMS, make_config
+from tests.hostile.checks import quiesce, write_worker_config
+from tests.processes import crier_worker, wait_until
 from tests.scenario.harness import SECRET, TOKEN, start_harness
 
-CRIER = str(Path(sys.executable).with_name("crier"))
 REMINDED = "A draft has waited"
 SLACK_SLOWNESS = 1.5  # seconds Slack takes to answer chat.postMessage while the kill lands
-
-
-def write_config(path: Path) -> Path:
-    raw = yaml.safe_load(STARTER_CONFIG.read_text())
-    raw["slack"] = {"comms_channel": COMMS}
-    raw["approvals"] = {"slack_users": [APPROVER, APPROVER_2]}
-    path.write_text(yaml.safe_dump(raw))
-    return path
-
-
-def worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen([CRIER, "worker"], env=env, stdout=out, stderr=out)
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:  # noqa: ASYNC109
-    """Poll: what is watched lives in another process and in the database."""
-    async with asyncio.timeout(timeout):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
 
 
 def jobs(store: Store) -> list[Job]:
@@ -89,7 +64,7 @@ async def test_a_kill_during_a_reminder_loses_none(
     env = {
         **os.environ,
         "CRIER_DATABASE_URL": database_url,
-        "CRIER_CONFIG": str(write_config(tmp_path / "crier.yml")),
+        "CRIER_CONFIG": str(write_worker_config(tmp_path / "crier.yml")),
         "SLACK_BOT_TOKEN": TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": workspace.api_url,
@@ -97,9 +72,9 @@ async def test_a_kill_during_a_reminder_loses_none(
     }
     log = tmp_path / "worker.log"
     workspace.delay("chat.postMessage", SLACK_SLOWNESS)  # the kill lands mid-reminder
-    first = worker(env, log)
+    first = crier_worker(env, log)
     try:
-        await wait_until(lambda: any(j.claimed_by for j in jobs(store)))
+        await wait_until(lambda: any(j.claimed_by for j in jobs(store)), "a claim", log)
         await asyncio.sleep(0.5)  # the reminders are on their way to Slack
         first.send_signal(signal.SIGKILL)
     finally:
@@ -110,11 +85,13 @@ async def test_a_kill_during_a_reminder_loses_none(
     assert sum(in_flight) >= 1, in_flight  # the kill did land mid-reminder
     workspace.delay("chat.postMessage", 0)
 
-    second = worker(env, log)
+    second = crier_worker(env, log)
     try:  # after the lease, every reminder fires; each then waits for its next repeat
         repeat = started + timedelta(minutes=1)
-        await wait_until(lambda: all(j.due_at > repeat for j in jobs(store)))
-        await wait_until(lambda: all(n >= 1 for n in reminders_per_thread(workspace)))
+        await wait_until(lambda: all(j.due_at > repeat for j in jobs(store)), "repeats", log)
+        await wait_until(
+            lambda: all(n >= 1 for n in reminders_per_thread(workspace)), "reminders", log
+        )
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=10)

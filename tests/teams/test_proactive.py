@@ -107,6 +107,7 @@ async def test_posts_held_by_the_crisis_pause_are_released_from_the_notice(
     draft = await declare(teams)
     form = await teams.click(draft, "Reject", user=APPROVER)
     await teams.click(draft, "Reject", user=APPROVER, inputs={"reason": "No"}, card=form)
+    await teams.settle()  # the rejection's reply to the requester is posted first
     before = len(connector.posts())
     assert await teams.say("resolve", user=ANALYST) == 201
     (resolve_form,) = (await connector.wait_for_posts(before + 1))[before:]

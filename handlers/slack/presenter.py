@@ -74,17 +74,7 @@ class SlackPresenter:
         purpose = f"post:{post.id}"
         anchor = await self._anchor(incident.id, purpose)
         if anchor is None:
-            response = await self._client.chat_postMessage(
-                channel=root.channel_id, thread_ts=root.message_id, **message
-            )
-            await self._core.chat_anchors.save(
-                incident_id=incident.id,
-                platform=PLATFORM,
-                purpose=purpose,
-                channel_id=root.channel_id,
-                message_id=str(response["ts"]),
-                thread_id=root.message_id,
-            )
+            await self._post_in_thread(incident, root, purpose, message)
         else:
             await self._client.chat_update(
                 channel=anchor.channel_id, ts=anchor.message_id, **message
@@ -107,8 +97,14 @@ class SlackPresenter:
             return
         if await self._anchor(incident.id, purpose) is not None:
             return
+        await self._post_in_thread(incident, root, purpose, reply)
+
+    async def _post_in_thread(
+        self, incident: IncidentView, root: Anchor, purpose: str, message: dict[str, Any]
+    ) -> None:
+        """Post in the incident's thread and remember the message as ``purpose``."""
         response = await self._client.chat_postMessage(
-            channel=root.channel_id, thread_ts=root.message_id, **reply
+            channel=root.channel_id, thread_ts=root.message_id, **message
         )
         await self._core.chat_anchors.save(
             incident_id=incident.id,

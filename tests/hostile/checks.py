@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from bot.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.slack.common import OOPS
 from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS, OUTSIDER
-from tests.scenario.harness import SlackHarness, check_blocks, check_view
+from tests.scenario.harness import SECRET, TOKEN, SlackHarness, check_blocks, check_view
 
 JsonDict = dict[str, Any]
 
@@ -214,3 +215,15 @@ def write_worker_config(path: Path) -> Path:
     raw["approvals"] = {"slack_users": [APPROVER, APPROVER_2]}
     path.write_text(yaml.safe_dump(raw))
     return path
+
+
+def worker_env(database_url: str, config: Path, workspace: SlackWorkspace) -> dict[str, str]:
+    """The environment of a ``crier worker`` on the test's database and simulated Slack."""
+    return {
+        **os.environ,
+        "CRIER_DATABASE_URL": database_url,
+        "CRIER_CONFIG": str(write_worker_config(config)),
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": workspace.api_url,
+    }

@@ -9,7 +9,6 @@ last minutes, so the thread catches up: every channel shown sent, the outcome po
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from pathlib import Path
 
@@ -23,9 +22,9 @@ from bot.ports import Actor
 from bot.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from tests.conftest import ANALYST, APPROVER, COMMS, make_config
-from tests.hostile.checks import quiesce, write_worker_config
+from tests.hostile.checks import quiesce, worker_env
 from tests.processes import crier_worker, wait_until
-from tests.scenario.harness import SECRET, TOKEN, as_text, start_harness
+from tests.scenario.harness import as_text, start_harness
 
 SLACK_SLOWNESS = 2.0  # seconds Slack takes to answer while the kill lands
 OUTCOME = "is out on"
@@ -73,14 +72,7 @@ async def test_a_kill_before_the_thread_showed_a_post_is_caught_up_at_the_next_s
     await core.approve(Actor("slack", APPROVER), post_id)  # queued here, published by the worker
     await core.close()
 
-    env = {
-        **os.environ,
-        "CRIER_DATABASE_URL": database_url,
-        "CRIER_CONFIG": str(write_worker_config(tmp_path / "crier.yml")),
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": workspace.api_url,
-    }
+    env = worker_env(database_url, tmp_path / "crier.yml", workspace)
     log = tmp_path / "worker.log"
     workspace.delay("*", SLACK_SLOWNESS)
     first = crier_worker(env, log)

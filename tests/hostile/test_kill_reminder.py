@@ -9,7 +9,6 @@ Slack at the kill appears twice (Slack still posts it) — never more, and no ot
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,9 +21,9 @@ from bot.reminders import APPROVAL
 from bot.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from tests.conftest import ANALYST, COMMS, make_config
-from tests.hostile.checks import quiesce, write_worker_config
+from tests.hostile.checks import quiesce, worker_env
 from tests.processes import crier_worker, wait_until
-from tests.scenario.harness import SECRET, TOKEN, start_harness
+from tests.scenario.harness import start_harness
 
 REMINDED = "A draft has waited"
 SLACK_SLOWNESS = 1.5  # seconds Slack takes to answer chat.postMessage while the kill lands
@@ -62,12 +61,7 @@ async def test_a_kill_during_a_reminder_loses_none(
             session.add(job)
 
     env = {
-        **os.environ,
-        "CRIER_DATABASE_URL": database_url,
-        "CRIER_CONFIG": str(write_worker_config(tmp_path / "crier.yml")),
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": workspace.api_url,
+        **worker_env(database_url, tmp_path / "crier.yml", workspace),
         "CRIER_LEASE_SECONDS": "2",
     }
     log = tmp_path / "worker.log"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,18 +22,18 @@ from bot.background import Background
 from bot.backlog import Backlog
 from bot.calendar import CalendarJobs
 from bot.chat_anchors import ChatAnchors
+from bot.chat_shows import ChatShows
 from bot.coalesce import Coalescer
 from bot.config import CrierConfig, Network, Settings
 from bot.content_calendar import ContentCalendar
 from bot.drafting import Drafter
 from bot.errors import Conflict, NotAllowed
-from bot.models import Post
 from bot.ports import Actor, ChatPresenter, Clock, Directory, Publisher, SystemClock
 from bot.publishing import build_publishers
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.worker import DeliveryWorker
-from bot.readers import incident_view, load_post, post_view, posts_changed_since
+from bot.readers import incident_view, load_post
 from bot.redaction import Redactor
 from bot.reminder_jobs import ReminderJobs
 from bot.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
@@ -44,10 +43,6 @@ from bot.views import Draft, IncidentView, PostView, Reminder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# At start, chat is refreshed for the posts changed this recently (at most CATCH_UP_POSTS): a
-# process killed just after a change may not have shown it. Refreshing is idempotent.
-CATCH_UP = timedelta(minutes=15)
-CATCH_UP_POSTS = 50
 
 
 @dataclass
@@ -69,13 +64,17 @@ class Core:
     _background: Background = field(default_factory=Background, init=False)
     backlog: Backlog = field(init=False)
     _post_refreshes: Coalescer = field(init=False)
-    # One lock per post being shown, gone once nobody holds or waits for it.
-    _showing: weakref.WeakValueDictionary[int, asyncio.Lock] = field(
-        default_factory=weakref.WeakValueDictionary, init=False, repr=False
-    )
+    chat: ChatShows = field(init=False)
 
     def __post_init__(self) -> None:
         self.chat_anchors = ChatAnchors(self.store)
+        self.chat = ChatShows(
+            store=self.store,
+            config=self.config,
+            clock=self.clock,
+            presenters=self.presenters,
+            publishers=self.publishers,
+        )
         self._post_refreshes = Coalescer(self.show_post, self._in_background)
         self.backlog = Backlog(
             at_once=self.settings.work_at_once, most_waiting=self.settings.work_queue
@@ -313,11 +312,7 @@ class Core:
         return await self._read(lambda s: self._post_view(s, post_id))
 
     def _post_view(self, session: Session, post_id: int) -> PostView:
-        return self._view_of(session, load_post(session, post_id)[1])
-
-    def _view_of(self, session: Session, post: Post) -> PostView:
-        labels = {n.value: p.label for n, p in self.publishers.items()}
-        return post_view(session, self.config, post, publisher_labels=labels)
+        return self.chat.view_of(session, load_post(session, post_id)[1])
 
     async def open_incidents(self) -> list[IncidentView]:
         return await self._read(
@@ -329,34 +324,14 @@ class Core:
     # --- telling chat -------------------------------------------------------------------------
 
     async def show_post(self, post_id: int) -> None:
-        """Refresh a post (and its incident) in every chat that shows the incident.
-
-        One post's refreshes come from concurrent deliveries and decisions: they run one at a
-        time, each reading the newest state once it has its turn, so an older view never
-        replaces a newer one and the presenters need not read the post again."""
-
-        def both(session: Session) -> tuple[PostView, IncidentView]:
-            incident, post = load_post(session, post_id)
-            return self._view_of(session, post), incident_view(self.config, incident)
-
-        turn = self._showing.setdefault(post_id, asyncio.Lock())
-        async with turn:
-            post, incident = await self._read(both)
-            shows = [p.show_post(incident, post) for p in self.presenters.values()]
-            await self._to_presenters(shows)
+        """Refresh a post (and its incident) in every chat that shows the incident."""
+        await self.chat.post(post_id)
 
     async def show_incident(self, incident_id: int) -> None:
-        incident = await self.incident(incident_id)
-        await self._to_presenters([p.show_incident(incident) for p in self.presenters.values()])
+        await self.chat.incident(incident_id)
 
     async def remind(self, incident_id: int, reminder: Reminder) -> None:
-        """Post a reminder wherever the incident is shown."""
-        incident = await self.incident(incident_id)
-        calls = [p.remind(incident, reminder) for p in self.presenters.values()]
-        if calls and len(await self._to_presenters(calls)) == len(calls):
-            # Nobody was told: fail the job, so the scheduler tries again rather than marking
-            # the reminder done. (If one chat got it, a retry would tell that one twice.)
-            raise RuntimeError(f"no chat could show the reminder for incident #{incident_id}")
+        await self.chat.reminder(incident_id, reminder)
 
     async def run_background(self, stop: asyncio.Event) -> None:
         """Publish and remind until ``stop``, after catching chat up with recent changes."""
@@ -364,20 +339,8 @@ class Core:
         await asyncio.gather(self.worker.run_forever(stop), self.scheduler.run_forever(stop))
 
     async def catch_up_chat(self) -> int:
-        """Refresh in chat the posts changed in the last ``CATCH_UP``: the previous process
-        may have been killed between a change and showing it (a delivery sent, its thread
-        still saying "sending", no outcome reply). Returns how many were asked for."""
-        since = self.clock.now() - CATCH_UP
-        try:
-            recent = await self._read(lambda s: posts_changed_since(s, since, most=CATCH_UP_POSTS))
-        except Exception:
-            log.exception("could not look for recent changes to show in chat; going on")
-            return 0
-        if recent:
-            log.info("refreshing %d recently changed post(s) in chat", len(recent))
-        for post_id in recent:
-            self._post_refreshes.request(post_id)
-        return len(recent)
+        """Refresh in chat the posts changed in the last minutes (``ChatShows.catch_up``)."""
+        return await self.chat.catch_up(self._post_refreshes.request)
 
     def _wake_publisher(self) -> None:
         self.worker.wake()
@@ -388,16 +351,6 @@ class Core:
                 s, job_id=job_id, minutes=minutes, actor=actor, now=self.clock.now()
             )
         )
-
-    async def _to_presenters(self, calls: list[Coroutine[Any, Any, None]]) -> list[Exception]:
-        """Tell every chat; returns the failures, each already logged."""
-        # One chat platform failing must not keep the others from showing the news.
-        failures = []
-        for outcome in await asyncio.gather(*calls, return_exceptions=True):
-            if isinstance(outcome, Exception):
-                log.error("a chat presenter failed: %s", outcome, exc_info=outcome)
-                failures.append(outcome)
-        return failures
 
 
 def build_core(

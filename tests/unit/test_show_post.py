@@ -80,7 +80,7 @@ async def test_a_change_made_while_a_post_is_shown_is_shown_after_it(store: Stor
     await asyncio.gather(first, second)
     assert chat.shown == [(post_id, "pending"), (post_id, "rejected")]
     assert chat.most_at_once == {post_id: 1}
-    assert not core._showing  # nothing kept per post once shown
+    assert not core.chat._showing  # nothing kept per post once shown
 
 
 async def test_different_posts_are_shown_side_by_side(store: Store) -> None:

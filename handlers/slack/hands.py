@@ -24,7 +24,7 @@ from bot.core import Core
 from bot.errors import CrierError
 from bot.ports import Actor
 from bot.requests import parse_quick_declare
-from bot.views import Draft
+from bot.views import Draft, IncidentView
 from handlers.slack.common import OOPS, unexpected_failure
 from handlers.slack.presenter import SlackPresenter
 
@@ -45,6 +45,8 @@ UNKNOWN_OUTCOME = (
     "Crier's work process stopped answering while it worked on this, so it may not have "
     "finished. `/outage list` shows what was saved."
 )
+# Work that goes ahead of new declarations: a decision, and the thread of an incident saved.
+URGENT = ("approve", "thread")
 # Seconds a piece of work may take, its wait for a turn in the work process included: a flood
 # fills that backlog (216 pieces at 3 to 20 a second), and a draft waits on Slack's 429s.
 WORK_TIMEOUT = 600.0
@@ -67,19 +69,23 @@ class Hands(Protocol):
 
     async def approve(self, actor: Actor, post_id: int) -> None: ...
 
+    async def thread(self, actor: Actor, draft: Draft, channel: str) -> None: ...
 
-async def start_thread(core: Core, presenter: SlackPresenter, draft: Draft, channel: str) -> None:
+
+async def start_thread(
+    core: Core, presenter: SlackPresenter, incident: IncidentView, post_id: int, channel: str
+) -> None:
     """Post the incident's thread; if Slack refuses, say what is saved and what to fix."""
     try:
-        await presenter.start_thread(draft.incident, channel_id=channel)
+        await presenter.start_thread(incident, channel_id=channel)
     except SlackApiError as exc:
         error = exc.response.get("error", "an error") if exc.response else "an error"
         hint = SLACK_HINTS.get(str(error), "")
         raise CrierError(
-            f"Incident #{draft.incident.id} is saved, but Slack refused to post its thread "
+            f"Incident #{incident.id} is saved, but Slack refused to post its thread "
             f"({error}).{hint} `/outage list` shows it."
         ) from exc
-    await core.show_post(draft.post.id)
+    await core.show_post(post_id)
 
 
 @dataclass
@@ -92,10 +98,18 @@ class LocalHands:
 
     async def declare(self, actor: Actor, text: str, channel: str) -> None:
         draft = await self.core.declare(actor, parse_quick_declare(text, self.core.config))
-        await start_thread(self.core, self.presenter, draft, channel)
+        await start_thread(self.core, self.presenter, draft.incident, draft.post.id, channel)
 
     async def approve(self, actor: Actor, post_id: int) -> None:
         await self.core.approve(actor, post_id)
+
+    async def thread(self, actor: Actor, draft: Draft, channel: str) -> None:
+        await start_thread(self.core, self.presenter, draft.incident, draft.post.id, channel)
+
+    async def _thread_of(self, incident_id: int, post_id: int, channel: str) -> None:
+        """The thread of an incident declared (by its form) in the process that acked."""
+        incident = await self.core.incident(incident_id)
+        await start_thread(self.core, self.presenter, incident, post_id, channel)
 
     def work_for(self, item: Any) -> Coroutine[Any, Any, None]:
         """The work an item handed over by ``RemoteHands`` asks for (ValueError if malformed)."""
@@ -108,6 +122,10 @@ class LocalHands:
                 return self.declare(actor, str(item["text"]), str(item["channel"]))
             if item["kind"] == "approve":
                 return self.approve(actor, int(item["post_id"]))
+            if item["kind"] == "thread":
+                return self._thread_of(
+                    int(item["incident_id"]), int(item["post_id"]), str(item["channel"])
+                )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed work: {exc!r}") from exc
         raise ValueError(f"unknown kind of work: {item['kind']!r}")
@@ -129,6 +147,9 @@ class HandsSwitch:
     async def approve(self, actor: Actor, post_id: int) -> None:
         await self.current.approve(actor, post_id)
 
+    async def thread(self, actor: Actor, draft: Draft, channel: str) -> None:
+        await self.current.thread(actor, draft, channel)
+
 
 @dataclass
 class RemoteHands:
@@ -145,6 +166,17 @@ class RemoteHands:
 
     async def approve(self, actor: Actor, post_id: int) -> None:
         await self._hand_over({"kind": "approve", "actor": _actor(actor), "post_id": post_id})
+
+    async def thread(self, actor: Actor, draft: Draft, channel: str) -> None:
+        await self._hand_over(
+            {
+                "kind": "thread",
+                "actor": _actor(actor),
+                "incident_id": draft.incident.id,
+                "post_id": draft.post.id,
+                "channel": channel,
+            }
+        )
 
     async def close(self) -> None:
         if self._session is not None:
@@ -210,7 +242,7 @@ def work_endpoint(hands: LocalHands, token: str) -> web.Application:
         # Serve acked it: here it waits its turn (an approval first) and is never turned away.
         backlog = hands.core.backlog
         done = asyncio.ensure_future(
-            backlog.take(work, urgent=item["kind"] == "approve", promised=True)
+            backlog.take(work, urgent=item["kind"] in URGENT, promised=True)
         )
         try:
             await asyncio.shield(done)

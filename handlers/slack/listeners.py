@@ -32,7 +32,7 @@ from handlers.slack.common import (
     to_int,
     where,
 )
-from handlers.slack.hands import Hands, start_thread
+from handlers.slack.hands import Hands
 from handlers.slack.help import HELP, USAGE, incident_list
 from handlers.slack.ids import COMMAND, Action, View
 from handlers.slack.presenter import SlackPresenter
@@ -125,10 +125,12 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
         if draft is None:
             return
         channel = comms_channel(str(form.metadata.get("channel_id") or ""))
-
+        # Saved before the ack: its thread is never turned away, and with a work process it
+        # is handed over at once, so a kill of this process does not leave it without one.
+        thread = hands.thread(actor_of(body["user"]), draft, channel)
         later(
             core,
-            start_thread(core, presenter, draft, channel),
+            in_turn(core.backlog, thread, urgent=True, queue_here=hands.queues_here),
             teller(presenter, body, channel=channel),
         )
 

@@ -18,8 +18,15 @@ from bot.config import CrierConfig, Settings
 from bot.errors import CrierError
 from bot.models import OutboxPost
 from bot.ports import Actor
+from bot.requests import DeclareRequest
 from bot.store import Store, normalise_database_url
-from handlers.sandbox.requests import block_action, interaction_payload
+from handlers.sandbox.requests import (
+    block_action,
+    interaction_payload,
+    static_select,
+    text_input,
+    view_submission,
+)
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.server import build_crier
 from handlers.slack.hands import UNREACHABLE, WORK_PATH, RemoteHands, work_endpoint
@@ -90,6 +97,28 @@ async def test_declare_and_approve_are_done_by_the_work_process(database_url: st
         networks = [p.network for p in posts]
         assert len(networks) == len(set(networks)), f"published twice: {networks}"
         assert all("eduroam" in p.text for p in posts)
+
+
+async def test_a_declaration_by_form_gets_its_thread_from_the_work_process(
+    database_url: str,
+) -> None:
+    async with serving_by_socket_mode(database_url) as (workspace, _stop, _server):
+        await outage_by_socket_mode(workspace, "")  # no text: the form
+        (opened,) = await workspace.wait_for("views.open")
+        submission = view_submission(
+            view=opened.args["view"],
+            values={
+                "service": {"value": static_select("Email")},
+                "summary": {"value": text_input("messages are delayed")},
+            },
+            user_id=ANALYST,
+        )
+        answer = await workspace.socket_mode.send("interactive", interaction_payload(submission))
+        assert "errors" not in as_text(answer), answer  # saved, so the form closes
+        await workspace.wait_for("chat.postMessage", count=2)
+        (root,) = workspace.messages(COMMS)
+        assert "Email: messages are delayed" in as_text(root)
+        assert "draft_approve" in as_text(workspace.thread(COMMS, root["ts"])[0])
 
 
 @pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
@@ -165,6 +194,20 @@ async def test_the_work_endpoint_takes_work_only_with_its_key(
                 WORK_PATH, json={**work, "text": "Zzyzx Qwerty: jammed"}, headers=key
             )
             assert "Zzyzx Qwerty" in (await unknown.json())["refused"]  # told, as in Slack
+            # An incident saved by its form in serve: the work process posts its thread.
+            draft = await crier.core.declare(
+                Actor("slack", ANALYST), DeclareRequest(service="VPN", summary="cannot connect")
+            )
+            thread = {
+                "kind": "thread",
+                "actor": work["actor"],
+                "incident_id": draft.incident.id,
+                "post_id": draft.post.id,
+                "channel": COMMS,
+            }
+            done = await client.post(WORK_PATH, json=thread, headers=key)
+            assert (done.status, await done.json()) == (200, {"ok": True})
+            assert "VPN: cannot connect" in as_text(workspace.messages(COMMS)[-1])
         await crier.core.close()
 
 

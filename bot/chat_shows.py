@@ -21,7 +21,13 @@ from bot import approvals
 from bot.config import CrierConfig, Network
 from bot.models import Post
 from bot.ports import ChatPresenter, Clock, Publisher
-from bot.readers import incident_view, load_post, post_view, posts_changed_since
+from bot.readers import (
+    incident_view,
+    incidents_changed_since,
+    load_post,
+    post_view,
+    posts_changed_since,
+)
 from bot.store import Store
 from bot.views import IncidentView, PostView, Reminder
 
@@ -29,7 +35,8 @@ log = logging.getLogger(__name__)
 # At start, chat is refreshed for the posts changed this recently (at most CATCH_UP_POSTS): a
 # process killed just after a change may not have shown it. Refreshing is idempotent.
 CATCH_UP = timedelta(minutes=15)
-CATCH_UP_POSTS = 50
+CATCH_UP_POSTS = 50  # and as many incidents' roots
+Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
 
 @dataclass
@@ -77,23 +84,37 @@ class ChatShows:
             # the reminder done. (If one chat got it, a retry would tell that one twice.)
             raise RuntimeError(f"no chat could show the reminder for incident #{incident_id}")
 
-    async def catch_up(self, refresh: Callable[[int], None]) -> int:
-        """Ask ``refresh`` for the posts changed in the last ``CATCH_UP``: the previous process
-        may have been killed between a change and showing it (a delivery sent, its thread
-        still saying "sending", no outcome reply). Returns how many were asked for."""
+    async def catch_up(self, refresh: Callable[[int], None], spawn: Spawn) -> int:
+        """Show again what changed in the last ``CATCH_UP``: the previous process may have
+        been killed between a change and showing it (a delivery sent, its thread still saying
+        "sending", no outcome reply; an incident closed, its root still open). Posts go to
+        ``refresh``, incidents' roots to ``spawn``. Returns how many posts were asked for."""
         since = self.clock.now() - CATCH_UP
-        try:
-            recent = await self.store.read(
-                lambda s: posts_changed_since(s, since, most=CATCH_UP_POSTS)
+
+        def recent(session: Session) -> tuple[list[int], list[int]]:
+            return (
+                posts_changed_since(session, since, most=CATCH_UP_POSTS),
+                incidents_changed_since(session, since, most=CATCH_UP_POSTS),
             )
+
+        try:
+            posts, incidents = await self.store.read(recent)
         except Exception:
             log.exception("could not look for recent changes to show in chat; going on")
             return 0
-        if recent:
-            log.info("refreshing %d recently changed post(s) in chat", len(recent))
-        for post_id in recent:
+        if posts or incidents:
+            log.info(
+                "showing again in chat what changed in the last %d minutes: %d post(s), "
+                "%d incident(s)",
+                CATCH_UP.total_seconds() // 60,
+                len(posts),
+                len(incidents),
+            )
+        for incident_id in incidents:
+            spawn(self.incident(incident_id))
+        for post_id in posts:
             refresh(post_id)
-        return len(recent)
+        return len(posts)
 
     async def _incident(self, incident_id: int) -> IncidentView:
         return await self.store.read(

@@ -340,7 +340,7 @@ class Core:
 
     async def catch_up_chat(self) -> int:
         """Refresh in chat the posts changed in the last minutes (``ChatShows.catch_up``)."""
-        return await self.chat.catch_up(self._post_refreshes.request)
+        return await self.chat.catch_up(self._post_refreshes.request, self._in_background)
 
     def _wake_publisher(self) -> None:
         self.worker.wake()

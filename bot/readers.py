@@ -112,3 +112,14 @@ def posts_changed_since(session: Session, since: datetime, *, most: int) -> list
     )
     found = {*session.exec(drafted_or_decided).all(), *session.exec(delivered).all()}
     return sorted((p for p in found if p is not None), reverse=True)[:most]
+
+
+def incidents_changed_since(session: Session, since: datetime, *, most: int) -> list[int]:
+    """The ``most`` newest incidents declared, approved for or resolved since ``since``."""
+    changed = (
+        select(Incident.id)
+        .where(col(Incident.updated_at) >= since)
+        .order_by(col(Incident.id).desc())
+        .limit(most)
+    )
+    return [i for i in session.exec(changed).all() if i is not None]

@@ -22,6 +22,7 @@ class HeldChat:
 
     def __init__(self) -> None:
         self.shown: list[tuple[int, str]] = []
+        self.incidents_shown: list[int] = []
         self.showing: list[int] = []  # posts whose message is being sent now
         self.most_at_once: dict[int, int] = {}
         self.arrived = asyncio.Event()
@@ -38,7 +39,7 @@ class HeldChat:
         self.showing.remove(post.id)
 
     async def show_incident(self, incident: IncidentView) -> None:
-        return None
+        self.incidents_shown.append(incident.id)
 
     async def remind(self, incident: IncidentView, reminder: Reminder) -> None:
         return None
@@ -128,3 +129,5 @@ async def test_at_start_only_the_posts_changed_in_the_last_minutes_are_shown_aga
     await core.settle()
     assert chat.shown == [(recent, "pending")]
     assert old != recent
+    (recent_incident,) = chat.incidents_shown  # its root too: the old one's is left alone
+    assert recent_incident == (await core.post(recent)).incident_id

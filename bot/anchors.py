@@ -30,28 +30,18 @@ def _row(session: Session, incident_id: int, platform: str, purpose: str) -> Cha
     ).first()
 
 
-def save(
-    session: Session,
-    *,
-    incident_id: int,
-    platform: str,
-    purpose: str,
-    channel_id: str,
-    message_id: str,
-    thread_id: str | None = None,
-    reference: dict[str, Any] | None = None,
-) -> None:
+def save(session: Session, *, incident_id: int, purpose: str, anchor: Anchor) -> None:
     """Record (or move) one anchor; ``purpose`` is "root", "post:12", "outcome:12" …"""
-    anchor = _row(session, incident_id, platform, purpose) or ChatAnchor(
+    row = _row(session, incident_id, anchor.platform, purpose) or ChatAnchor(
         incident_id=incident_id,
-        platform=platform,
+        platform=anchor.platform,
         purpose=purpose,
-        channel_id=channel_id,
-        message_id=message_id,
+        channel_id=anchor.channel_id,
+        message_id=anchor.message_id,
     )
-    anchor.channel_id, anchor.message_id, anchor.thread_id = channel_id, message_id, thread_id
-    anchor.reference = dict(reference or {})
-    session.add(anchor)
+    row.channel_id, row.message_id = anchor.channel_id, anchor.message_id
+    row.thread_id, row.reference = anchor.thread_id, dict(anchor.reference)
+    session.add(row)
 
 
 def find(session: Session, *, incident_id: int, platform: str, purpose: str) -> Anchor | None:

@@ -96,6 +96,25 @@ class Backlog:
 
         return in_its_turn()
 
+    def hold(self, work: Coroutine[Any, Any, T], *, urgent: bool = False) -> Coroutine[Any, Any, T]:
+        """Take a place for ``work`` now (raises Busy when full, unless ``urgent``) and return
+        it, to be awaited at once: it runs elsewhere (``crier serve``'s work process queues it
+        in a backlog of its own), and the place only counts it here until it is done."""
+        try:
+            self.reserve(urgent=urgent)
+        except Busy:
+            work.close()  # turned away: it must not linger
+            raise
+
+        async def counted() -> T:
+            try:
+                return await work
+            finally:
+                work.close()
+                self.release_reserved()
+
+        return counted()
+
     def release_reserved(self) -> None:
         """A place promised by ``reserve`` whose work was done without a turn here: by
         ``crier serve``'s work process, which keeps a backlog of its own."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot import anchors
 from bot.anchors import Anchor
@@ -26,31 +25,11 @@ class ChatAnchors:
     most: int = REMEMBERED
     _found: OrderedDict[Key, Anchor] = field(default_factory=OrderedDict, init=False, repr=False)
 
-    async def save(
-        self,
-        *,
-        incident_id: int,
-        platform: str,
-        purpose: str,
-        channel_id: str,
-        message_id: str,
-        thread_id: str | None = None,
-        reference: dict[str, Any] | None = None,
-    ) -> None:
+    async def save(self, *, incident_id: int, purpose: str, anchor: Anchor) -> None:
         await self.store.run(
-            lambda s: anchors.save(
-                s,
-                incident_id=incident_id,
-                platform=platform,
-                purpose=purpose,
-                channel_id=channel_id,
-                message_id=message_id,
-                thread_id=thread_id,
-                reference=reference,
-            )
+            lambda s: anchors.save(s, incident_id=incident_id, purpose=purpose, anchor=anchor)
         )
-        anchor = Anchor(platform, channel_id, message_id, thread_id, dict(reference or {}))
-        self._remember((incident_id, platform, purpose), anchor)
+        self._remember((incident_id, anchor.platform, purpose), anchor)
 
     async def find(self, *, incident_id: int, platform: str, purpose: str) -> Anchor | None:
         key = (incident_id, platform, purpose)

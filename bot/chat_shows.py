@@ -72,12 +72,12 @@ class ChatShows:
             await self._to_all([p.show_post(incident, post) for p in self.presenters.values()])
 
     async def incident(self, incident_id: int) -> None:
-        incident = await self._incident(incident_id)
+        incident = await self.incident_view(incident_id)
         await self._to_all([p.show_incident(incident) for p in self.presenters.values()])
 
     async def reminder(self, incident_id: int, reminder: Reminder) -> None:
         """Post a reminder wherever the incident is shown."""
-        incident = await self._incident(incident_id)
+        incident = await self.incident_view(incident_id)
         calls = [p.remind(incident, reminder) for p in self.presenters.values()]
         if calls and len(await self._to_all(calls)) == len(calls):
             # Nobody was told: fail the job, so the scheduler tries again rather than marking
@@ -116,7 +116,8 @@ class ChatShows:
             refresh(post_id)
         return len(posts)
 
-    async def _incident(self, incident_id: int) -> IncidentView:
+    async def incident_view(self, incident_id: int) -> IncidentView:
+        """The incident as chat shows it (NotFound if there is none)."""
         return await self.store.read(
             lambda s: incident_view(self.config, approvals.incident_of(s, incident_id))
         )

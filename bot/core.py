@@ -291,9 +291,7 @@ class Core:
     # --- reading ------------------------------------------------------------------------------
 
     async def incident(self, incident_id: int) -> IncidentView:
-        return await self._read(
-            lambda s: incident_view(self.config, approvals.incident_of(s, incident_id))
-        )
+        return await self.chat.incident_view(incident_id)
 
     async def open_incident(self, incident_id: int) -> IncidentView:
         """The incident, if it is still open (for *Post update* and *Resolve*)."""

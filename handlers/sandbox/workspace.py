@@ -15,10 +15,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import secrets
-import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal
 
@@ -27,42 +26,12 @@ from aiohttp import web
 from handlers.sandbox.socket_mode import PATH as SOCKET_MODE_PATH
 from handlers.sandbox.socket_mode import SocketModeEndpoint
 from handlers.sandbox.workspace_api import API_METHODS, apply_response, bearer_token, read_args
+from handlers.sandbox.workspace_records import RecordedCall, RecordedResponse, WorkspaceEvent
 from handlers.sandbox.workspace_state import JsonDict, SlackError, WorkspaceState
 
 RESPONSE_URL_USES = 5
 
 __all__ = ["RecordedCall", "RecordedResponse", "SlackError", "SlackWorkspace", "WorkspaceEvent"]
-
-
-@dataclass
-class RecordedCall:
-    """One Web API request and the answer it got."""
-
-    method: str
-    args: JsonDict
-    headers: dict[str, str]
-    status: int = 200
-    response: JsonDict = field(default_factory=dict)
-    at: float = field(default_factory=time.time)
-
-    @property
-    def ok(self) -> bool:
-        """Whether Slack said ``"ok": true``."""
-        return self.status == 200 and bool(self.response.get("ok"))
-
-
-@dataclass
-class RecordedResponse:
-    """One POST to a response_url."""
-
-    url: str
-    body: JsonDict
-    headers: dict[str, str]
-    status: int = 200
-    at: float = field(default_factory=time.time)
-
-
-WorkspaceEvent = RecordedCall | RecordedResponse
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.backlog import Backlog, Busy
+from bot.backlog import Backlog
 from bot.core import Core
 from bot.errors import CrierError, InvalidInput
 from bot.ports import Actor
@@ -131,20 +131,7 @@ def in_turn(
     was acked survives this process being killed while it waits its turn."""
     if queue_here:
         return backlog.take(work, urgent=urgent)
-    try:
-        backlog.reserve(urgent=urgent)
-    except Busy:
-        work.close()  # turned away: it must not linger
-        raise
-
-    async def handed_over() -> T:
-        try:
-            return await work
-        finally:
-            work.close()
-            backlog.release_reserved()
-
-    return handed_over()
+    return backlog.hold(work, urgent=urgent)
 
 
 def teller(

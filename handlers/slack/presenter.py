@@ -48,15 +48,9 @@ class SlackPresenter:
         """Post the incident's root message; its thread holds everything that follows."""
         message = messages.incident_root(incident, zone=self._zone)
         response = await self._client.chat_postMessage(channel=channel_id, **message)
-        ts, channel = str(response["ts"]), str(response["channel"])
-        await self._core.chat_anchors.save(
-            incident_id=incident.id,
-            platform=PLATFORM,
-            purpose=ROOT,
-            channel_id=channel,
-            message_id=ts,
-        )
-        return Anchor(PLATFORM, channel, ts, None)
+        root = Anchor(PLATFORM, str(response["channel"]), str(response["ts"]), None)
+        await self._core.chat_anchors.save(incident_id=incident.id, purpose=ROOT, anchor=root)
+        return root
 
     async def show_incident(self, incident: IncidentView) -> None:
         root = await self._root(incident)
@@ -106,14 +100,8 @@ class SlackPresenter:
         response = await self._client.chat_postMessage(
             channel=root.channel_id, thread_ts=root.message_id, **message
         )
-        await self._core.chat_anchors.save(
-            incident_id=incident.id,
-            platform=PLATFORM,
-            purpose=purpose,
-            channel_id=root.channel_id,
-            message_id=str(response["ts"]),
-            thread_id=root.message_id,
-        )
+        posted = Anchor(PLATFORM, root.channel_id, str(response["ts"]), root.message_id)
+        await self._core.chat_anchors.save(incident_id=incident.id, purpose=purpose, anchor=posted)
 
     async def remind(self, incident: IncidentView, reminder: Reminder) -> None:
         root = await self._root(incident)

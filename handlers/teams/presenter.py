@@ -17,6 +17,7 @@ from botbuilder.core import BotAdapter, MessageFactory, TurnContext
 from botbuilder.schema import Activity, ChannelAccount, ConversationReference, Mention
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
+from bot.anchors import Anchor
 from bot.core import Core
 from bot.models import PostState
 from bot.views import IncidentView, PostView, Reminder
@@ -149,14 +150,8 @@ class TeamsPresenter:
             message_id = replace_id
         else:
             message_id = await self.send(reference, card_message(card))
-        await self._core.chat_anchors.save(
-            incident_id=incident.id,
-            platform=PLATFORM,
-            purpose=ROOT,
-            channel_id=str(reference.get("conversation", {}).get("id", "")),
-            message_id=message_id,
-            reference=reference,
-        )
+        # The card keeps the conversation's reference: every later message goes there.
+        await self._save(incident.id, ROOT, reference, message_id, keep=reference)
 
     async def incident_card(self, incident: IncidentView, message: str | None = None) -> Element:
         people = await self.anchors.people(incident.id)
@@ -191,15 +186,17 @@ class TeamsPresenter:
         await self._notify_once(incident, post, reference)
 
     async def _save(
-        self, incident_id: int, purpose: str, reference: dict[str, Any], message_id: str
+        self,
+        incident_id: int,
+        purpose: str,
+        reference: dict[str, Any],
+        message_id: str,
+        *,
+        keep: dict[str, Any] | None = None,
     ) -> None:
-        await self._core.chat_anchors.save(
-            incident_id=incident_id,
-            platform=PLATFORM,
-            purpose=purpose,
-            channel_id=str(reference.get("conversation", {}).get("id", "")),
-            message_id=message_id,
-        )
+        conversation = str(reference.get("conversation", {}).get("id", ""))
+        anchor = Anchor(PLATFORM, conversation, message_id, None, dict(keep or {}))
+        await self._core.chat_anchors.save(incident_id=incident_id, purpose=purpose, anchor=anchor)
 
     async def _notify_once(
         self, incident: IncidentView, post: PostView, reference: dict[str, Any]

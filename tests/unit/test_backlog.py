@@ -195,3 +195,24 @@ async def test_taken_work_holds_its_place_and_promised_work_is_never_refused() -
     assert done == ["first", "approval", "second", "promised"]  # the approval went ahead
     assert backlog.unfinished == 0
     assert await backlog.drain(within=0.1) == 0
+
+
+async def test_held_work_is_counted_until_it_is_done_elsewhere() -> None:
+    backlog = Backlog(at_once=1, most_waiting=0)
+    answer = asyncio.Event()
+
+    async def handed_over() -> str:
+        await answer.wait()  # the work process answering
+        return "done"
+
+    held = asyncio.ensure_future(backlog.hold(handed_over()))
+    assert backlog.full  # counted while it is done elsewhere
+    refused = handed_over()
+    with pytest.raises(Busy):
+        backlog.hold(refused)
+    assert refused.cr_frame is None  # closed, not left to warn "never awaited"
+    approval = asyncio.ensure_future(backlog.hold(handed_over(), urgent=True))
+    assert backlog.unfinished == 2  # a decision is held however full
+    answer.set()
+    assert await asyncio.gather(held, approval) == ["done", "done"]
+    assert backlog.unfinished == 0

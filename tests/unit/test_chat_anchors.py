@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.anchors import Anchor
 from bot.chat_anchors import ChatAnchors
 from bot.config import Settings
 from bot.core import build_core
@@ -22,7 +23,9 @@ async def test_a_found_anchor_is_not_read_again(store: Store, statements: list[s
     anchors, elsewhere = ChatAnchors(store), ChatAnchors(store)  # two processes, one database
     where = {"incident_id": incident_id, "platform": "slack", "purpose": "root"}
     assert await anchors.find(**where) is None
-    await elsewhere.save(**where, channel_id="C1", message_id="1.0")
+    await elsewhere.save(
+        incident_id=incident_id, purpose="root", anchor=Anchor("slack", "C1", "1.0", None)
+    )
     found = await anchors.find(**where)  # not found before: looked up again, and found
     assert found is not None and found.message_id == "1.0"
     statements.clear()
@@ -36,11 +39,7 @@ async def test_only_the_most_recently_used_are_kept(store: Store, statements: li
     anchors = ChatAnchors(store, most=2)
     for purpose in ("root", "post:1", "post:2"):
         await anchors.save(
-            incident_id=incident_id,
-            platform="slack",
-            purpose=purpose,
-            channel_id="C",
-            message_id=purpose,
+            incident_id=incident_id, purpose=purpose, anchor=Anchor("slack", "C", purpose, None)
         )
     statements.clear()
     assert await anchors.find(incident_id=incident_id, platform="slack", purpose="post:2")

@@ -244,7 +244,6 @@ async def _measure(
     sequential_worker = OneAfterAnother(
         store=core.store,
         config=core.config,
-        drafter=core.drafter,
         publishers=core.publishers,
         clock=core.clock,
     )

@@ -10,7 +10,6 @@ from sqlmodel import Session, col, select
 
 from bot import audit, calendar, reminders
 from bot.config import CrierConfig, Network
-from bot.drafting import time_slack_for
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.models import (
     Delivery,
@@ -23,9 +22,8 @@ from bot.models import (
     Rendition,
 )
 from bot.ports import Actor
-from bot.readers import incident_view, load_post, post_view
+from bot.readers import incident_view, load_post, post_view, text_problems
 from bot.requests import EditRequest, clean_text
-from bot.textrules import check_text
 from bot.views import Draft, PostView
 
 REASON_MAX = 500
@@ -185,15 +183,14 @@ def edit(
         except InvalidInput as exc:
             errors.update(exc.fields)
             continue
-        settings = config.channels.get(Network(channel))
-        check = check_text(
+        problems = text_problems(
+            config,
             Network(channel),
             text,
-            max_characters=settings.max_characters if settings else None,
-            time_slack=time_slack_for(rendition.time_tokens, text=text),
+            promises_update=post.facts.get("next_update_minutes") is not None,
         )
-        if check.problem:
-            errors[channel] = check.problem
+        if problems:
+            errors[channel] = "; ".join(problems)
         cleaned[channel] = text
     if errors:
         raise InvalidInput("Some texts are not ready: " + "; ".join(errors.values()), errors)
@@ -218,13 +215,15 @@ def edit(
     session.add(revised)
     session.flush()
     for channel, rendition in old.items():
+        changed = cleaned[channel] != rendition.text
         session.add(
             Rendition(
                 post_id=revised.id or 0,
                 channel=channel,
                 text=cleaned[channel],
-                time_tokens=rendition.time_tokens,
-                edited=rendition.edited or cleaned[channel] != rendition.text,
+                # What the drafter shortened no longer describes a text a person rewrote.
+                notes=[] if changed else rendition.notes,
+                edited=rendition.edited or changed,
             )
         )
     session.flush()
@@ -240,6 +239,20 @@ def edit(
     reminders.on_decided(session, post=post, now=now)
     reminders.on_draft(session, config=config, incident=incident, post=revised, now=now)
     return Draft(incident=incident_view(config, incident), post=post_view(session, config, revised))
+
+
+def author_of(session: Session, post_id: int) -> tuple[int | None, str]:
+    """The post's incident and who drafted it (NotFound if there is no such post)."""
+    incident, post = load_post(session, post_id)
+    return incident.id, post.requested_by
+
+
+def delivery_place(session: Session, delivery_id: int) -> tuple[int | None, int | None, str | None]:
+    """A delivery's incident, post and channel, for the audit log; Nones if there is none."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        return None, None, None
+    return delivery.incident_id, delivery.post_id, delivery.channel
 
 
 def retry_delivery(session: Session, *, delivery_id: int, actor: Actor, now: datetime) -> int:

@@ -1,4 +1,5 @@
-"""Who may approve: the users and groups named in crier.yml, per chat platform.
+"""Who may approve: the users and groups named in crier.yml, per chat platform; and the gate
+that every action with a public effect passes (``Gate.check``).
 
 Group membership comes from the platform's ``Directory`` and is cached briefly, so a burst of
 clicks asks Slack once.
@@ -9,10 +10,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
+from bot import audit
 from bot.config import Approvals
 from bot.errors import NotAllowed
-from bot.ports import Actor, Directory
+from bot.ports import Actor, Clock, Directory
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +59,89 @@ class ApproverPolicy:
             ) from exc
         self._cache[(platform, group_id)] = (time.monotonic(), members)
         return members
+
+
+OWN = "You drafted this, so another approver needs to approve it."
+
+
+@dataclass
+class Gate:
+    """Only approvers make things public: approving a draft or a calendar post, retrying or
+    confirming a delivery, posting (or skipping) a held calendar post. The core calls ``check``
+    before each, whichever chat (or the CLI) the click came from.
+
+    A refusal is written to the audit log (``<action>_refused``, with the reason) and to the
+    log, and raised as ``NotAllowed`` with a message for the person who acted."""
+
+    policy: ApproverPolicy
+    rules: Approvals
+    store: Store
+    clock: Clock
+
+    async def check(
+        self,
+        actor: Actor,
+        *,
+        action: str,
+        refusal: str,
+        author: str | None = None,
+        own: str = OWN,
+        incident_id: int | None = None,
+        post_id: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Pass an approver; refuse anyone else, and ``author`` (the actor key of whoever wrote
+        what is being approved) unless ``approvals.allow_self_approval`` is on."""
+        if not await self.policy.is_approver(actor):
+            await self.refuse(
+                actor,
+                action=action,
+                reason="not an approver",
+                message=refusal,
+                incident_id=incident_id,
+                post_id=post_id,
+                detail=detail,
+            )
+        if author is not None and author == actor.key and not self.rules.allow_self_approval:
+            await self.refuse(
+                actor,
+                action=action,
+                reason="own draft",
+                message=own,
+                incident_id=incident_id,
+                post_id=post_id,
+                detail=detail,
+            )
+
+    async def refuse(
+        self,
+        actor: Actor,
+        *,
+        action: str,
+        reason: str,
+        message: str,
+        incident_id: int | None = None,
+        post_id: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Audit and log a refusal, then raise it for the person."""
+        at = self.clock.now()
+        await self.store.run(
+            lambda s: audit.record(
+                s,
+                actor=actor.key,
+                action=f"{action}_refused",
+                incident_id=incident_id,
+                post_id=post_id,
+                at=at,
+                detail={**(detail or {}), "reason": reason},
+            )
+        )
+        log.warning(
+            "refused %s by %s: %s%s",
+            action,
+            actor.key,
+            reason,
+            f" ({', '.join(f'{k}={v}' for k, v in (detail or {}).items())})" if detail else "",
+        )
+        raise NotAllowed(message)

@@ -56,7 +56,9 @@ _DESCRIBE = {
     "publish_failed": "could not publish to {channel}: {error}",
     "publish_unknown": "{channel}: outcome unknown after a restart ({error})",
     "retry": "asked to retry {channel}",
+    "retry_refused": "was refused a retry of {channel}: {reason}",
     "confirm_sent": "confirmed the post is up on {channel}",
+    "confirm_refused": "was refused confirming the post on {channel}: {reason}",
     "resolve": "resolved the incident",
 }
 

@@ -3,6 +3,11 @@
 Scheduled posts (weekly tips, tutorials, the odd joke) go out at their time through the same
 publishers as incident posts — unless an incident is open: then they are held, the incident's
 thread says so, and the all-clear offers to post each one now or skip it.
+
+A calendar post is a draft like any other: it is proposed ``pending`` and shown to the approvers
+(the ``calendar_review`` job); only an approver who is not its author schedules it. crier.yml's
+entries count as approved: the config is reviewed like code. Who may decide is checked by the
+core (``ContentCalendar``, through ``bot.approvers.Gate``) before these functions run.
 """
 
 from __future__ import annotations
@@ -12,30 +17,36 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from bot import audit, scheduler
 from bot.config import CrierConfig, Network
-from bot.drafting import format_time
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.models import Delivery, DeliveryState, Incident, ScheduledPost
 from bot.ports import Actor, Clock
+from bot.post_times import format_time
 from bot.requests import check_channels, clean_text
 from bot.scheduler import JobHandler, JobRun
 from bot.store import Lane, Store
-from bot.views import Reminder, ReminderAction
+from bot.views import NETWORK_LABELS, Reminder, ReminderAction
 
 Notify = Callable[[int, Reminder], Awaitable[None]]
+ShowCalendar = Callable[["CalendarEntry", str | None], Awaitable[None]]
 
 DUE = "calendar_due"
 RESUME = "calendar_resume"
+REVIEW = "calendar_review"
+CONFIG_ACTOR = Actor("config", "crier.yml")
 TEXT_MAX = 3000
 # A status page is for incidents, not tips.
 NOT_FOR_CALENDAR = (Network.STATUSPAGE,)
 
 
 class CalendarState:
-    SCHEDULED = "scheduled"
+    PENDING = "pending"  # waiting for an approver
+    REJECTED = "rejected"
+    SCHEDULED = "scheduled"  # approved: goes out at its time
     HELD = "held"
     PUBLISHED = "published"
     SKIPPED = "skipped"
@@ -49,6 +60,20 @@ class CalendarEntry:
     due_at: datetime
     state: str
     held_by: int | None
+    created_by: str = ""
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+    @property
+    def channel_labels(self) -> str:
+        """Its channels as people name them: "X, Mastodon"."""
+        labels = []
+        for channel in self.channels:
+            try:
+                labels.append(NETWORK_LABELS[Network(channel)])
+            except ValueError:
+                labels.append(channel)
+        return ", ".join(labels)
 
 
 def entry(post: ScheduledPost) -> CalendarEntry:
@@ -59,7 +84,17 @@ def entry(post: ScheduledPost) -> CalendarEntry:
         due_at=post.due_at,
         state=post.state,
         held_by=post.held_by,
+        created_by=post.created_by,
+        decided_by=post.decided_by,
+        decided_at=post.decided_at,
     )
+
+
+def get(session: Session, scheduled_post_id: int) -> CalendarEntry:
+    post = session.get(ScheduledPost, scheduled_post_id)
+    if post is None:
+        raise NotFound(f"Scheduled post #{scheduled_post_id} does not exist.")
+    return entry(post)
 
 
 def add(
@@ -71,8 +106,12 @@ def add(
     due_at: datetime,
     actor: Actor,
     now: datetime,
+    where: str | None = None,
 ) -> CalendarEntry:
-    """Schedule a post; it goes out at ``due_at`` unless an incident is open then."""
+    """Propose a post for ``due_at``: it waits for an approver (``approve``), who is shown it in
+    chat (``where``: the chat channel it was proposed from, for its author's platform).
+
+    Only crier.yml's entries (``actor`` is ``CONFIG_ACTOR``) are scheduled at once."""
     text = clean_text(text, field_name="text", limit=TEXT_MAX, required=True)
     channels = check_channels(config, channels)
     refused = [c.value for c in channels if c in NOT_FOR_CALENDAR]
@@ -85,24 +124,123 @@ def add(
         raise InvalidInput("Give the time with its zone.", {"due_at": "Time zone missing."})
     if due_at <= now:
         raise InvalidInput("That time has passed.", {"due_at": "Pick a later time."})
+    from_config = actor == CONFIG_ACTOR
     post = ScheduledPost(
-        text=text, channels=[c.value for c in channels], due_at=due_at, created_by=actor.key
+        text=text,
+        channels=[c.value for c in channels],
+        due_at=due_at,
+        state=CalendarState.SCHEDULED if from_config else CalendarState.PENDING,
+        created_by=actor.key,
+        decided_by=actor.key if from_config else None,
+        decided_at=now if from_config else None,
     )
     session.add(post)
     session.flush()
-    scheduler.schedule(
-        session,
-        kind=DUE,
-        key=f"calendar:{post.id}",
-        due_at=due_at,
-        payload={"scheduled_post_id": post.id},
-    )
+    if from_config:
+        _schedule_due(session, post)
+    else:
+        payload: dict[str, object] = {"scheduled_post_id": post.id}
+        if where:
+            payload["where"] = where
+        scheduler.schedule(
+            session, kind=REVIEW, key=f"{REVIEW}:{post.id}", due_at=now, payload=payload
+        )
     audit.record(
         session,
         actor=actor.key,
         action="calendar_add",
         at=now,
-        detail={"scheduled_post_id": post.id, "due_at": due_at.isoformat()},
+        detail={"scheduled_post_id": post.id, "due_at": due_at.isoformat(), "state": post.state},
+    )
+    return entry(post)
+
+
+def _schedule_due(session: Session, post: ScheduledPost) -> None:
+    scheduler.schedule(
+        session,
+        kind=DUE,
+        key=f"calendar:{post.id}",
+        due_at=post.due_at,
+        payload={"scheduled_post_id": post.id},
+    )
+
+
+def _decide(
+    session: Session, *, scheduled_post_id: int, to: str, actor: Actor, now: datetime
+) -> ScheduledPost:
+    """Move a pending post to ``to``; of two simultaneous decisions, one changes the row."""
+    post = session.get(ScheduledPost, scheduled_post_id)
+    if post is None:
+        raise NotFound(f"Scheduled post #{scheduled_post_id} does not exist.")
+    if post.state != CalendarState.PENDING:
+        by = f" by {post.decided_by}" if post.decided_by else ""
+        raise Conflict(f"Scheduled post #{post.id} was already {_state_word(post.state)}{by}.")
+    claimed = session.execute(
+        update(ScheduledPost)
+        .where(
+            col(ScheduledPost.id) == scheduled_post_id,
+            col(ScheduledPost.state) == CalendarState.PENDING,
+        )
+        .values(state=to, decided_by=actor.key, decided_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("Someone else decided on this scheduled post a moment ago.")
+    session.refresh(post)
+    return post
+
+
+def _state_word(state: str) -> str:
+    return {CalendarState.SCHEDULED: "approved", CalendarState.HELD: "approved and held"}.get(
+        state, state
+    )
+
+
+def approve(
+    session: Session, *, config: CrierConfig, scheduled_post_id: int, actor: Actor, now: datetime
+) -> CalendarEntry:
+    """An approver schedules a pending post: it goes out at its time (or is held then)."""
+    post = session.get(ScheduledPost, scheduled_post_id)
+    if post is not None and post.state == CalendarState.PENDING and post.due_at <= now:
+        when = format_time(post.due_at, config.organisation.zone)
+        raise Conflict(
+            f"Scheduled post #{post.id} was due at {when}, before anyone approved it. "
+            "Propose it again with a later time."
+        )
+    post = _decide(
+        session,
+        scheduled_post_id=scheduled_post_id,
+        to=CalendarState.SCHEDULED,
+        actor=actor,
+        now=now,
+    )
+    _schedule_due(session, post)
+    audit.record(
+        session,
+        actor=actor.key,
+        action="calendar_approve",
+        at=now,
+        detail={"scheduled_post_id": post.id, "author": post.created_by},
+    )
+    return entry(post)
+
+
+def reject(
+    session: Session, *, scheduled_post_id: int, actor: Actor, now: datetime
+) -> CalendarEntry:
+    """An approver turns a pending post down: it never goes out."""
+    post = _decide(
+        session,
+        scheduled_post_id=scheduled_post_id,
+        to=CalendarState.REJECTED,
+        actor=actor,
+        now=now,
+    )
+    audit.record(
+        session,
+        actor=actor.key,
+        action="calendar_reject",
+        at=now,
+        detail={"scheduled_post_id": post.id, "author": post.created_by},
     )
     return entry(post)
 
@@ -126,17 +264,26 @@ def sync_from_config(session: Session, *, config: CrierConfig, now: datetime) ->
                 text=item.text,
                 channels=tuple(item.channels),
                 due_at=due,
-                actor=Actor("config", "crier.yml"),
+                actor=CONFIG_ACTOR,
                 now=now,
             )
             added += 1
     return added
 
 
-def upcoming(session: Session, *, limit: int = 50) -> list[CalendarEntry]:
+def upcoming(session: Session, *, now: datetime, limit: int = 50) -> list[CalendarEntry]:
+    """What is waiting for an approver (and not yet past its time), scheduled, or held."""
     rows = session.exec(
         select(ScheduledPost)
-        .where(col(ScheduledPost.state).in_([CalendarState.SCHEDULED, CalendarState.HELD]))
+        .where(
+            or_(
+                col(ScheduledPost.state).in_([CalendarState.SCHEDULED, CalendarState.HELD]),
+                and_(
+                    col(ScheduledPost.state) == CalendarState.PENDING,
+                    col(ScheduledPost.due_at) > now,
+                ),
+            )
+        )
         .order_by(col(ScheduledPost.due_at))
         .limit(limit)
     ).all()
@@ -275,15 +422,29 @@ class CalendarJobs:
         clock: Clock,
         notify: Notify,
         wake_publisher: Callable[[], None],
+        show: ShowCalendar,
     ) -> None:
         self._store = store
         self._config = config
         self._clock = clock
         self._notify = notify
         self._wake_publisher = wake_publisher
+        self._show = show
 
     def handlers(self) -> dict[str, JobHandler]:
-        return {DUE: self.due, RESUME: self.offer_resume}
+        return {DUE: self.due, RESUME: self.offer_resume, REVIEW: self.review}
+
+    async def review(self, run: JobRun) -> str:
+        """A post was proposed: show it to the approvers, with *Approve* and *Reject*."""
+        post_id = int(run.payload.get("scheduled_post_id", 0))
+        where = run.payload.get("where")
+        found = await self._store.read(
+            lambda s: s.get(ScheduledPost, post_id), lane=Lane.BACKGROUND
+        )
+        if found is None or found.state != CalendarState.PENDING:
+            return "already decided"
+        await self._show(entry(found), where if isinstance(where, str) else None)
+        return "shown"
 
     def _when(self, at: datetime) -> str:
         return format_time(at, self._config.organisation.zone)
@@ -324,7 +485,7 @@ class CalendarJobs:
             Reminder(
                 kind="calendar_resume",
                 text=f"While this incident was open, {len(held)} scheduled post(s) were held. "
-                "Post each one now, or skip it:",
+                "An approver can post each one now, or skip it:",
                 actions=tuple(actions),
                 details=tuple(
                     (f"#{item.id} · due {self._when(item.due_at)}", _excerpt(item.text))

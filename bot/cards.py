@@ -28,8 +28,8 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy.engine import make_url
 
 from bot.config import CrierConfig, Settings
-from bot.drafting import format_time
 from bot.ports import PublishRequest
+from bot.post_times import format_time
 
 SIZE = 1080  # square: Instagram's safest shape, and fine as a link image elsewhere
 MARGIN = 80

@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot import approvals
+from bot.calendar import CalendarEntry
 from bot.config import CrierConfig, Network
 from bot.models import Post
 from bot.ports import ChatPresenter, Clock, Publisher
@@ -83,6 +84,17 @@ class ChatShows:
             # Nobody was told: fail the job, so the scheduler tries again rather than marking
             # the reminder done. (If one chat got it, a retry would tell that one twice.)
             raise RuntimeError(f"no chat could show the reminder for incident #{incident_id}")
+
+    async def calendar(self, entry: CalendarEntry, where: str | None) -> None:
+        """Show a proposed calendar post to the approvers in every chat."""
+        author_platform = entry.created_by.partition(":")[0]
+        calls = [
+            p.show_calendar(entry, where=where if p.platform == author_platform else None)
+            for p in self.presenters.values()
+        ]
+        if calls and len(await self._to_all(calls)) == len(calls):
+            # Nobody was shown it: fail the job, so the scheduler tries again.
+            raise RuntimeError(f"no chat could show scheduled post #{entry.id}")
 
     async def catch_up(self, refresh: Callable[[int], None], spawn: Spawn) -> int:
         """Show again what changed in the last ``CATCH_UP``: the previous process may have

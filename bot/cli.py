@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,6 +17,7 @@ from typing import Any
 
 from bot import audit
 from bot.config import ConfigError, Settings, load_config
+from bot.ports import Actor
 from bot.publishing.outbox import recent_outbox
 from bot.schema import current_revision, head_revision, upgrade
 from bot.store import open_store
@@ -84,6 +87,13 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
         f"channels: {', '.join(c.value for c in config.enabled_channels)}; "
         f"time now there: {datetime.now(config.organisation.zone):%-I:%M %p %Z}"
     )
+    from bot.drafting import Drafter, summary_room
+
+    room = summary_room(config, Drafter(templates_dir=config.templates_dir))
+    print(
+        f"summary: up to {room.characters} characters goes out whole on every channel "
+        f"({room.tightest.value} is the tightest); longer ones are shortened there"
+    )
     return 0
 
 
@@ -98,11 +108,30 @@ def _channels(args: argparse.Namespace, settings: Settings) -> int:
         store.dispose()
 
 
+OPERATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,59}$")
+
+
+def operator(args: argparse.Namespace) -> Actor:
+    """Who runs the CLI: ``--as NAME``, else the OS user (``cli:<name>`` in the audit log).
+
+    A local operator proposes; it never approves (``bot.approvers``): what goes public from the
+    CLI still needs an approver in chat."""
+    name = (getattr(args, "as_name", None) or "").strip()
+    if not name:
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):  # no user name for this uid (a bare container)
+            raise ValueError("cannot tell who you are: say it with --as NAME") from None
+    if not OPERATOR.match(name):
+        raise ValueError(f"{name!r} is not a name for --as (letters, digits, . _ @ -; 60 at most)")
+    return Actor("cli", name)
+
+
 def _calendar(args: argparse.Namespace, settings: Settings) -> int:
     from bot import calendar
     from bot.config import Network
     from bot.errors import CrierError
-    from bot.ports import Actor
+    from bot.post_times import format_time
 
     config = load_config(settings.resolved_config_path())
     store = open_store(settings.database_url)
@@ -111,6 +140,7 @@ def _calendar(args: argparse.Namespace, settings: Settings) -> int:
     with store.transaction() as session:
         if args.calendar_command == "add":
             try:
+                actor = operator(args)
                 due = datetime.fromisoformat(args.at)
                 due = due if due.tzinfo else due.replace(tzinfo=zone)
                 channels = tuple(Network(c.strip()) for c in args.channels.split(",") if c)
@@ -120,7 +150,7 @@ def _calendar(args: argparse.Namespace, settings: Settings) -> int:
                     text=args.text,
                     channels=channels,
                     due_at=due,
-                    actor=Actor("cli", "operator"),
+                    actor=actor,
                     now=now,
                 )
             except ValueError as exc:
@@ -129,19 +159,32 @@ def _calendar(args: argparse.Namespace, settings: Settings) -> int:
             except CrierError as exc:
                 print(f"crier: {exc.message}", file=sys.stderr)
                 return 2
+            where = (
+                f"the comms channel ({config.slack.comms_channel})"
+                if config.slack.comms_channel
+                else "chat (set slack.comms_channel in crier.yml so Slack's approvers see it)"
+            )
             print(
-                f"Scheduled #{entry.id} for {entry.due_at.astimezone(zone):%a %d %b %-I:%M %p %Z}"
-                f" on {', '.join(entry.channels)}."
+                f"Proposed #{entry.id} as {actor.key} for "
+                f"{entry.due_at.astimezone(zone):%a %d %b %-I:%M %p %Z} on "
+                f"{', '.join(entry.channels)}. It is scheduled once an approver (not you) "
+                f"approves it: Crier shows it to them in {where}."
             )
             return 0
-        entries = calendar.upcoming(session)
+        entries = calendar.upcoming(session, now=now)
         if not entries:
             print("Nothing scheduled.")
         for item in entries:
+            state = item.state
+            if item.state == calendar.CalendarState.PENDING:
+                state = f"pending: proposed by {item.created_by}, waits for an approver"
+            elif item.decided_by:
+                when = f" at {format_time(item.decided_at, zone)}" if item.decided_at else ""
+                state += f" (approved by {item.decided_by}{when})"
             held = f" (held by incident #{item.held_by})" if item.held_by else ""
             print(
                 f"#{item.id} · {item.due_at.astimezone(zone):%a %d %b %-I:%M %p %Z} · "
-                f"{', '.join(item.channels)} · {item.state}{held}"
+                f"{', '.join(item.channels)} · {state}{held}"
             )
             print("    " + item.text.replace("\n", "\n    "))
     return 0
@@ -175,13 +218,21 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     channels.set_defaults(run=_channels)
     cal = commands.add_parser("calendar", help="the content calendar")
     cal_commands = cal.add_subparsers(dest="calendar_command", required=True)
-    cal_add = cal_commands.add_parser("add", help="schedule a post")
+    cal_add = cal_commands.add_parser(
+        "add", help="propose a post; an approver schedules it from chat"
+    )
     cal_add.add_argument(
         "--at", required=True, help="when, e.g. 2026-12-01T10:00 (the organisation's time zone)"
     )
     cal_add.add_argument("--channels", required=True, help="e.g. x,mastodon,bluesky")
+    cal_add.add_argument(
+        "--as",
+        dest="as_name",
+        default=None,
+        help="the operator's name in the audit log (default: your OS user name)",
+    )
     cal_add.add_argument("text")
-    cal_commands.add_parser("list", help="what is scheduled or held")
+    cal_commands.add_parser("list", help="what waits for approval, is scheduled or is held")
     cal.set_defaults(run=_calendar)
     return parser, commands
 

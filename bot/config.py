@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -196,6 +196,9 @@ class ChannelConfig(_Strict):
     concurrency: int = Field(default=4, ge=1, le=32)
     # Statuspage: the component status per severity (sev1: major_outage …).
     component_status: dict[str, str] = {}
+    # A text that would notify an account on this network (@jsmith on X): "warn" shows it on
+    # the draft, "block" stops the approval until the @ is gone, "allow" says nothing.
+    mentions: Literal["warn", "allow", "block"] = "warn"
 
 
 class Service(_Strict):

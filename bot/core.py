@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session
 
-from bot import approvals, audit, incidents, reminders
+from bot import approvals, incidents, reminders
 from bot.anchors import Anchor
-from bot.approvers import ApproverPolicy
+from bot.approvers import ApproverPolicy, Gate
 from bot.background import Background
 from bot.backlog import Backlog
 from bot.calendar import CalendarJobs
@@ -26,7 +26,7 @@ from bot.chat_shows import ChatShows
 from bot.coalesce import Coalescer
 from bot.config import CrierConfig, Network, Settings
 from bot.content_calendar import ContentCalendar
-from bot.drafting import Drafter
+from bot.drafting import Drafter, SummaryRoom, summary_room
 from bot.errors import Conflict, NotAllowed
 from bot.ports import Actor, ChatPresenter, Clock, Directory, Publisher, SystemClock
 from bot.publishing import build_publishers
@@ -59,14 +59,18 @@ class Core:
     worker: DeliveryWorker = field(init=False)
     scheduler: Scheduler = field(init=False)
     approvers: ApproverPolicy = field(init=False)
+    gate: Gate = field(init=False)
     chat_anchors: ChatAnchors = field(init=False)
     content_calendar: ContentCalendar = field(init=False)
     _background: Background = field(default_factory=Background, init=False)
     backlog: Backlog = field(init=False)
     _post_refreshes: Coalescer = field(init=False)
     chat: ChatShows = field(init=False)
+    # How long a summary may be and still go out whole everywhere: the declare forms say it.
+    summary_room: SummaryRoom = field(init=False)
 
     def __post_init__(self) -> None:
+        self.summary_room = summary_room(self.config, self.drafter)
         self.chat_anchors = ChatAnchors(self.store)
         self.chat = ChatShows(
             store=self.store,
@@ -80,6 +84,9 @@ class Core:
             at_once=self.settings.work_at_once, most_waiting=self.settings.work_queue
         )
         self.approvers = ApproverPolicy(self.config.approvals, self.directories)
+        self.gate = Gate(
+            policy=self.approvers, rules=self.config.approvals, store=self.store, clock=self.clock
+        )
         jobs = ReminderJobs(
             store=self.store, config=self.config, clock=self.clock, notify=self.remind
         )
@@ -89,6 +96,7 @@ class Core:
             clock=self.clock,
             notify=self.remind,
             wake_publisher=self._wake_publisher,
+            show=self.chat.calendar,
         )
         lease = timedelta(seconds=self.settings.lease_seconds)
         self.scheduler = Scheduler(
@@ -103,11 +111,11 @@ class Core:
             clock=self.clock,
             wake_scheduler=self.scheduler.wake,
             wake_publisher=self._wake_publisher,
+            gate=self.gate,
         )
         self.worker = DeliveryWorker(
             store=self.store,
             config=self.config,
-            drafter=self.drafter,
             publishers=self.publishers,
             clock=self.clock,
             on_post_changed=self._post_refreshes.request,
@@ -195,33 +203,18 @@ class Core:
     async def is_approver(self, actor: Actor) -> bool:
         return await self.approvers.is_approver(actor)
 
-    async def _refuse(self, actor: Actor, post_id: int, reason: str) -> None:
-        def write(session: Session) -> None:
-            incident, post = load_post(session, post_id)
-            audit.record(
-                session,
-                actor=actor.key,
-                action="approve_refused",
-                incident_id=incident.id,
-                post_id=post.id,
-                at=self.clock.now(),
-                detail={"reason": reason},
-            )
-
-        await self._run(write)
-        log.warning("refused approval of post %s by %s: %s", post_id, actor.key, reason)
-
     async def approve(self, actor: Actor, post_id: int) -> PostView:
         """Approve and start publishing. Raises NotAllowed (audited) or Conflict."""
-        requested_by = await self._read(lambda s: load_post(s, post_id)[1].requested_by)
-        if not await self.is_approver(actor):
-            await self._refuse(actor, post_id, "not an approver")
-            raise NotAllowed(
-                "Only approvers can approve public posts. Ask one of the approvers in this thread."
-            )
-        if requested_by == actor.key and not self.config.approvals.allow_self_approval:
-            await self._refuse(actor, post_id, "own draft")
-            raise NotAllowed("You drafted this, so another approver needs to approve it.")
+        incident_id, requested_by = await self._read(lambda s: approvals.author_of(s, post_id))
+        await self.gate.check(
+            actor,
+            action="approve",
+            refusal="Only approvers can approve public posts. "
+            "Ask one of the approvers in this thread.",
+            author=requested_by,
+            incident_id=incident_id,
+            post_id=post_id,
+        )
         view = await self._run(
             lambda s: approvals.approve(
                 s, config=self.config, post_id=post_id, actor=actor, now=self.clock.now()
@@ -268,7 +261,31 @@ class Core:
         await self.show_post(post_id)
         await self.show_incident(incident_id)
 
+    async def _ensure_may_send(
+        self, actor: Actor, delivery_id: int, *, action: str, refusal: str
+    ) -> None:
+        """Retrying or confirming a delivery makes something public: approvers only."""
+        incident_id, post_id, channel = await self._read(
+            lambda s: approvals.delivery_place(s, delivery_id)
+        )
+        await self.gate.check(
+            actor,
+            action=action,
+            refusal=refusal,
+            incident_id=incident_id,
+            post_id=post_id,
+            detail={"delivery_id": delivery_id, "channel": channel},
+        )
+
     async def retry_delivery(self, actor: Actor, delivery_id: int) -> PostView:
+        """Send a failed (or unknown) delivery again. Approvers only (NotAllowed, audited)."""
+        await self._ensure_may_send(
+            actor,
+            delivery_id,
+            action="retry",
+            refusal="Only approvers can retry a public post. Ask one of the approvers in "
+            "this thread.",
+        )
         post_id = await self._run(
             lambda s: approvals.retry_delivery(
                 s, delivery_id=delivery_id, actor=actor, now=self.clock.now()
@@ -279,7 +296,15 @@ class Core:
         return await self.post(post_id)
 
     async def confirm_delivery(self, actor: Actor, delivery_id: int) -> PostView:
-        """Someone checked the account: the post whose outcome was unknown is up."""
+        """Someone checked the account: the post whose outcome was unknown is up. Approvers
+        only (NotAllowed, audited)."""
+        await self._ensure_may_send(
+            actor,
+            delivery_id,
+            action="confirm",
+            refusal="Only approvers can mark a public post as published. Ask one of the "
+            "approvers in this thread.",
+        )
         post_id = await self._run(
             lambda s: approvals.confirm_delivery(
                 s, delivery_id=delivery_id, actor=actor, now=self.clock.now()
@@ -303,8 +328,15 @@ class Core:
     async def ensure_approver(self, actor: Actor, post_id: int, *, action: str) -> None:
         """Refuse (and audit) someone who may not decide on drafts, before showing a form."""
         if not await self.is_approver(actor):
-            await self._refuse(actor, post_id, f"not an approver ({action})")
-            raise NotAllowed(f"Only approvers can {action} drafts.")
+            incident_id = await self._read(lambda s: load_post(s, post_id)[0].id)
+            await self.gate.refuse(
+                actor,
+                action="approve",
+                reason=f"not an approver ({action})",
+                message=f"Only approvers can {action} drafts.",
+                incident_id=incident_id,
+                post_id=post_id,
+            )
 
     async def post(self, post_id: int) -> PostView:
         return await self._read(lambda s: self._post_view(s, post_id))

@@ -1,46 +1,68 @@
-"""Drafting: an incident's facts become each network's text, stamped with the local time.
+"""Drafting: an incident's facts become each network's text, made to fit that network.
 
 One sandboxed Jinja environment renders ``templates/{kind}/{network}.j2`` (falling back to
-``templates/{kind}/default.j2``). The times it writes are remembered as *time tokens* so that
-``Drafter.restamp`` can put the publish time in their place: a published post carries the time it
-was published, not the time it was drafted.
+``templates/{kind}/default.j2``). The two times a post carries are written as the placeholders
+of ``bot.post_times`` (``{time}``, ``{next_update}``) and filled in only when it is published,
+so what an approver sees is what goes out, bar those two marked times.
+
+A draft always fits its network: when the full text is too long it is shortened in a fixed order
+(``Drafter.render``), and the draft says what was shortened or left out.
 
     drafter = Drafter()
-    draft = drafter.render(facts, Network.X, at=datetime.now(UTC))
-    ...  # approval, perhaps an edit by a person
-    text = drafter.restamp(draft.text, draft.time_tokens, facts_zone=zone, at=now,
-                           next_update_minutes=facts.next_update_minutes)
+    draft = drafter.render(facts, Network.X)
+    draft.text    # "Investigating · {time}\\nWe're aware of a problem with Blackboard: …"
+    draft.notes   # ("shortened the summary",)
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from bot.config import Network, Organisation, Severity
+from bot.config import CrierConfig, Network, Organisation, Severity
+from bot.errors import InvalidInput
 from bot.models import IncidentStatus, PostKind
+from bot.post_times import NEXT_UPDATE, TIME, has_placeholder, widest
+from bot.requests import SUMMARY_MAX
+from bot.shortening import prefixes
 from bot.textrules import check_text
-
-STAMP = "stamp"  # time token: when the post is published, with the zone ("2:45 PM EST")
-NEXT_UPDATE = "next_update"  # time token: when the next update is promised ("3:15 PM")
 
 _REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _WHEEL_TEMPLATES = Path(__file__).parent / "_templates"  # where pyproject puts them in a wheel
 
-_WIDEST_CLOCK = "12:00 PM"
-# A daylight-saving switch can lengthen a zone's abbreviation: CET→CEST, +11→+1030 (Lord Howe).
-_ZONE_GROWTH = 2
-_CLOCK = re.compile(r"(\d{1,2}:\d{2} [AP]M)( \S+)?")
 _SENTENCE_END = ".!?…"
+# How far the main detail and the summary are cut before anything else gives way.
+_DETAIL_FLOOR = 80
+_SUMMARY_FLOOR = 40
+_STUB = 24  # a cut shorter than this says too little: the fact is left out instead
+
+SUMMARY = "summary"
+USERS_SEE = "what_users_see"
+WE_ARE_DOING = "what_we_are_doing"
+HELP_URL = "help_url"
+
+# Which detail carries a kind of post's news (cut last) and which is background (cut first).
+_MAIN_DETAIL = {
+    PostKind.INITIAL: USERS_SEE,
+    PostKind.UPDATE: WE_ARE_DOING,
+    PostKind.RESOLUTION: USERS_SEE,
+}
+_LABELS = {
+    SUMMARY: "the summary",
+    USERS_SEE: "what users see",
+    WE_ARE_DOING: "what we are doing",
+    HELP_URL: "the help link",
+}
+_RESOLUTION_LABELS = {
+    USERS_SEE: "the advice for anyone still having trouble",
+    WE_ARE_DOING: "what was fixed",
+}
 
 
 @dataclass(frozen=True)
@@ -64,31 +86,10 @@ class PostFacts:
 
 @dataclass(frozen=True)
 class RenderedText:
-    """One network's draft, and the time strings in it (by token name) for ``restamp``."""
+    """One network's draft (times as placeholders) and what had to give way to make it fit."""
 
     text: str
-    time_tokens: dict[str, str]  # {"stamp": "2:45 PM EST", "next_update": "3:15 PM"}
-
-
-def format_time(at: datetime, zone: ZoneInfo, *, with_zone: bool = True) -> str:
-    """``at`` as a reader in ``zone`` would say it: ``"2:45 PM EST"``, or ``"2:45 PM"``."""
-    if at.utcoffset() is None:
-        raise ValueError("format_time needs an aware datetime (UTC), not a naive one")
-    local = at.astimezone(zone)
-    # Built by hand: strftime's "%-I" (no leading zero) is not portable.
-    clock = f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
-    return f"{clock} {local.tzname()}" if with_zone else clock
-
-
-def time_tokens_at(
-    at: datetime, zone: ZoneInfo, *, next_update_minutes: int | None
-) -> dict[str, str]:
-    """Every time string a template may use, for a post published at ``at``."""
-    tokens = {STAMP: format_time(at, zone)}
-    if next_update_minutes is not None:
-        promised = at + timedelta(minutes=next_update_minutes)
-        tokens[NEXT_UPDATE] = format_time(promised, zone, with_zone=False)
-    return tokens
+    notes: tuple[str, ...] = ()  # "shortened the summary", "left out the help link" …
 
 
 def default_templates_dir() -> Path:
@@ -96,24 +97,11 @@ def default_templates_dir() -> Path:
     return _REPO_TEMPLATES if _REPO_TEMPLATES.is_dir() else _WHEEL_TEMPLATES
 
 
-def time_slack_for(time_tokens: dict[str, str], *, text: str | None = None) -> int:
-    """How many characters ``restamp`` might add to a text holding ``time_tokens``.
-
-    Each time may widen to "12:00 PM" (from "9:59 AM" to "10:00 AM", say), and a zone's
-    abbreviation may lengthen at a daylight-saving switch. ``text`` lets a token that appears
-    twice count twice (and one that was edited away count nothing); without it, once each.
-    """
-    counts = _occurrences(text, time_tokens.values()) if text is not None else None
-    slack = 0
-    for key, token in time_tokens.items():
-        match = _CLOCK.fullmatch(token)
-        if key not in (STAMP, NEXT_UPDATE) or match is None:
-            continue  # restamp leaves anything else alone, so it cannot grow
-        growth = len(_WIDEST_CLOCK) - len(match.group(1))
-        if match.group(2):
-            growth += _ZONE_GROWTH
-        slack += max(growth, 0) * (1 if counts is None else counts[token])
-    return slack
+def label_of(kind: PostKind, name: str) -> str:
+    """How a draft's note names one of the facts: "what users see", "what was fixed" …"""
+    if kind is PostKind.RESOLUTION and name in _RESOLUTION_LABELS:
+        return _RESOLUTION_LABELS[name]
+    return _LABELS[name]
 
 
 class Drafter:
@@ -140,56 +128,28 @@ class Drafter:
         )
 
     def render(
-        self,
-        facts: PostFacts,
-        network: Network,
-        *,
-        at: datetime,
-        max_characters: int | None = None,
+        self, facts: PostFacts, network: Network, *, max_characters: int | None = None
     ) -> RenderedText:
-        """Draft ``network``'s text of the post described by ``facts``, as if published at ``at``.
+        """Draft ``network``'s text of the post described by ``facts``, made to fit.
 
-        Templates may leave out optional detail when ``brief`` is true; the brief version is used
-        only when the full one does not fit the network (``max_characters`` as in ``check_text``).
-        Jinja errors (a misspelled variable, a sandbox violation) propagate to the caller.
+        The full text is tried first. When it is over the network's limit (``max_characters``
+        as in ``check_text``, counting each time at its widest), these give way, each only as
+        far as needed and in this order: the template's optional wording (``brief``); the
+        background detail (cut at a word, then left out); the main detail down to about 80
+        characters; the help link; the summary down to about 40 characters; the main detail
+        entirely; the summary down to its first word. Every cut ends in "…" and falls between
+        words (or between two ideographs), never inside a link, a mention, a hashtag or a
+        grapheme cluster. Jinja errors (a misspelled variable, a sandbox violation) propagate.
         """
         template = self._template(facts.kind, network)
-        tokens = time_tokens_at(
-            at, facts.organisation.zone, next_update_minutes=facts.next_update_minutes
-        )
-        context = _context(facts, tokens)
-        text = _tidy(template.render(context, brief=False))
-        if not self._fits(network, text, tokens, max_characters):
-            text = _tidy(template.render(context, brief=True))
-        found = _occurrences(text, tokens.values())
-        return RenderedText(text=text, time_tokens={k: v for k, v in tokens.items() if found[v]})
+        zone = facts.organisation.zone
 
-    def restamp(
-        self,
-        text: str,
-        time_tokens: dict[str, str],
-        *,
-        facts_zone: ZoneInfo,
-        at: datetime,
-        next_update_minutes: int | None,
-    ) -> str:
-        """Replace the draft's time strings in ``text`` with those for publishing at ``at``.
+        def fits(text: str) -> bool:
+            counted = widest(text, zone)
+            return check_text(network, counted, max_characters=max_characters).ok
 
-        ``text`` may have been edited since it was drafted: a time string the person removed is
-        simply not there to replace, and the rest of their text is left exactly as they wrote it.
-        A promise with no ``next_update_minutes`` to recompute it from stays as drafted.
-        """
-        fresh = time_tokens_at(at, facts_zone, next_update_minutes=next_update_minutes)
-        replacements: dict[str, str] = {}
-        for key, old in time_tokens.items():
-            if key in fresh and old:
-                replacements.setdefault(old, fresh[key])
-        pattern = _token_pattern(replacements)
-        if pattern is None:
-            return text
-        return pattern.sub(lambda match: replacements[match.group()], text)
-
-    time_slack = staticmethod(time_slack_for)
+        fitting = _Fitting(template=template, facts=facts, fits=fits)
+        return fitting.run()
 
     def template_names(self) -> list[str]:
         """Every template file, built-in or the organisation's: ``["initial/default.j2", …]``."""
@@ -200,26 +160,134 @@ class Drafter:
             [f"{kind.value}/{network.value}.j2", f"{kind.value}/default.j2"]
         )
 
-    def _fits(
-        self, network: Network, text: str, tokens: dict[str, str], max_characters: int | None
-    ) -> bool:
-        slack = self.time_slack(tokens, text=text)
-        return check_text(network, text, max_characters=max_characters, time_slack=slack).ok
+
+class _Fitting:
+    """One draft being made to fit: the facts as they stand, and what has given way."""
+
+    def __init__(self, *, template: Template, facts: PostFacts, fits: Callable[[str], bool]):
+        self._template = template
+        self._facts = facts
+        self._fits = fits
+        self._original = _values(facts)
+        self._values = dict(self._original)
+        self._brief = False
+        self._brief_mattered = False
+
+    def run(self) -> RenderedText:
+        main = _MAIN_DETAIL[self._facts.kind]
+        background = WE_ARE_DOING if main == USERS_SEE else USERS_SEE
+        text = self._draw()
+        steps: list[Callable[[], None]] = [
+            self._go_brief,
+            lambda: self._cut(background, floor=_STUB, may_leave_out=True),
+            lambda: self._cut(main, floor=_DETAIL_FLOOR),
+            lambda: self._drop(HELP_URL),
+            lambda: self._cut(SUMMARY, floor=_SUMMARY_FLOOR),
+            lambda: self._cut(main, floor=_STUB, may_leave_out=True),
+            lambda: self._cut(SUMMARY, floor=1),
+        ]
+        for step in steps:
+            if self._fits(text):
+                break
+            step()
+            text = self._draw()
+        return RenderedText(text=text, notes=self._notes(text))
+
+    def _draw(self) -> str:
+        context = _context(self._facts, self._values)
+        return _tidy(self._template.render(context, brief=self._brief))
+
+    def _go_brief(self) -> None:
+        before = self._draw()
+        self._brief = True
+        self._brief_mattered = self._draw() != before
+
+    def _drop(self, name: str) -> None:
+        if self._shows(name):
+            self._values[name] = ""
+
+    def _shows(self, name: str) -> bool:
+        """Whether this network's template says the fact at all (X's first post leaves out
+        what we are doing, say): a fact it never shows is not shortened, nor noted."""
+        if not self._values[name]:
+            return False
+        with_it = self._draw()
+        kept, self._values[name] = self._values[name], ""
+        without = self._draw()
+        self._values[name] = kept
+        return with_it != without
+
+    def _cut(self, name: str, *, floor: int, may_leave_out: bool = False) -> None:
+        """Shorten one fact to the longest form that fits, but not below ``floor`` characters
+        (or leave it out, when allowed); when nothing fits, keep the shortest allowed form."""
+        current = self._values[name]
+        if not self._shows(name):
+            return
+        options = [p for p in prefixes(self._original[name]) if len(p) < len(current)]
+        options = [p for p in options if len(p) >= floor]
+        if may_leave_out:
+            options.insert(0, "")
+        if not options:
+            return
+        best: int | None = None
+        low, high = 0, len(options) - 1
+        while low <= high:
+            middle = (low + high) // 2
+            self._values[name] = options[middle]
+            if self._fits(self._draw()):
+                best, low = middle, middle + 1
+            else:
+                high = middle - 1
+        self._values[name] = options[best if best is not None else 0]
+
+    def _notes(self, text: str) -> tuple[str, ...]:
+        notes: list[str] = []
+        if self._brief_mattered:
+            notes.append("left out optional wording")
+        for name in (SUMMARY, _MAIN_DETAIL[self._facts.kind], USERS_SEE, WE_ARE_DOING, HELP_URL):
+            was, now = self._original[name], self._values[name]
+            label = label_of(self._facts.kind, name)
+            note = f"left out {label}" if was and not now else None
+            if was and now and now != was:
+                note = f"shortened {label}"
+            if note and note not in notes:
+                notes.append(note)
+        if not self._fits(text):
+            notes.append("still too long after shortening: edit it")
+        return tuple(notes)
 
 
-def _context(facts: PostFacts, tokens: dict[str, str]) -> dict[str, Any]:
+def _values(facts: PostFacts) -> dict[str, str]:
+    """The facts a fitting may shorten, as typed; a placeholder typed by a person is refused."""
+    values = {
+        SUMMARY: _phrase(facts.summary),
+        USERS_SEE: " ".join(facts.what_users_see.split()),
+        WE_ARE_DOING: " ".join(facts.what_we_are_doing.split()),
+        HELP_URL: facts.service_help_url or facts.organisation.help_url or "",
+    }
+    for name in (SUMMARY, USERS_SEE, WE_ARE_DOING):
+        if has_placeholder(values[name]):
+            raise InvalidInput(
+                f"{TIME} and {NEXT_UPDATE} are where Crier writes times when a post is "
+                f"published; write the time out in {label_of(facts.kind, name)} instead.",
+                {name: f"Write the time out instead of {TIME} or {NEXT_UPDATE}."},
+            )
+    return values
+
+
+def _context(facts: PostFacts, values: dict[str, str]) -> dict[str, Any]:
     """The template variables (documented for staff in ``templates/README.md``)."""
     return {
         "org": facts.organisation.display_name,
         "service": facts.service.strip(),
-        "summary": _phrase(facts.summary),
+        "summary": values[SUMMARY],
         "severity_label": facts.severity_label,
         "status": facts.status.value,
-        "what_users_see": _sentence(facts.what_users_see),
-        "what_we_are_doing": _sentence(facts.what_we_are_doing),
-        "stamp_time": tokens[STAMP],
-        "next_update_time": tokens.get(NEXT_UPDATE),
-        "help_url": facts.service_help_url or facts.organisation.help_url,
+        "what_users_see": _sentence(values[USERS_SEE]),
+        "what_we_are_doing": _sentence(values[WE_ARE_DOING]),
+        "stamp_time": TIME,
+        "next_update_time": NEXT_UPDATE if facts.next_update_minutes is not None else None,
+        "help_url": values[HELP_URL] or None,
         "number": facts.number,
         "incident_id": facts.incident_id,
     }
@@ -232,7 +300,6 @@ def _phrase(text: str) -> str:
 
 def _sentence(text: str) -> str:
     """Staff's free text as a sentence: one line, a capital to start, a full stop to end."""
-    text = " ".join(text.split())
     if not text:
         return ""
     first_word = text.split(" ", 1)[0]
@@ -243,20 +310,62 @@ def _sentence(text: str) -> str:
 
 
 def _tidy(text: str) -> str:
-    """Trailing spaces go, and blank lines left by empty sections shrink to one."""
+    """Trailing spaces go, blank lines left by empty sections shrink to one, and a shortened
+    summary's "…" takes no full stop after it."""
     lines = [line.rstrip() for line in text.strip().splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).replace("….", "…")
 
 
-def _token_pattern(tokens: Iterable[str]) -> re.Pattern[str] | None:
-    """One pattern for all tokens, longest first so "2:45 PM EST" wins over "2:45 PM"; a token
-    inside a longer time ("2:45 PM" in "12:45 PM") is not a match."""
-    ordered = sorted({t for t in tokens if t}, key=len, reverse=True)
-    if not ordered:
-        return None
-    return re.compile(r"(?<![\w:])(?:" + "|".join(map(re.escape, ordered)) + r")(?!\w)")
+@dataclass(frozen=True)
+class SummaryRoom:
+    """How long a summary can be and still go out whole on every channel of every service."""
+
+    characters: int
+    tightest: Network  # the channel that sets it
+
+    @property
+    def hint(self) -> str:
+        """The declare form's hint under the summary."""
+        return (
+            f"Up to {self.characters} characters goes out whole everywhere; a longer one is "
+            f"shortened where it does not fit ({self.tightest.value} first), and the draft "
+            "says so."
+        )
 
 
-def _occurrences(text: str, tokens: Iterable[str]) -> Counter[str]:
-    pattern = _token_pattern(tokens)
-    return Counter() if pattern is None else Counter(m.group() for m in pattern.finditer(text))
+def summary_room(config: CrierConfig, drafter: Drafter) -> SummaryRoom:
+    """The room a first post leaves for its summary, over the catalog and its channels: the
+    templates' own words, the service's name and help link and both times at their widest."""
+    best: SummaryRoom | None = None
+    for service in config.services:
+        severity = config.severities[service.default_severity]
+        facts = PostFacts(
+            organisation=config.organisation,
+            service=service.name,
+            service_help_url=service.help_url or config.organisation.help_url,
+            summary="",
+            severity=service.default_severity,
+            severity_label=severity.label,
+            status=IncidentStatus.INVESTIGATING,
+            kind=PostKind.INITIAL,
+            what_users_see="",
+            what_we_are_doing="",
+            next_update_minutes=severity.next_update_minutes,
+            incident_id=0,
+            number=1,
+        )
+        for network in service.default_channels or config.enabled_channels:
+            settings = config.channels.get(network)
+            try:
+                text = drafter.render(facts, network).text
+            except TemplateError:  # the draft itself will say so, to the person declaring
+                continue
+            check = check_text(
+                network,
+                widest(text, config.organisation.zone),
+                max_characters=settings.max_characters if settings else None,
+            )
+            room = SummaryRoom(min(max(check.limit - check.length, 0), SUMMARY_MAX), network)
+            if best is None or room.characters < best.characters:
+                best = room
+    return best or SummaryRoom(SUMMARY_MAX, Network.X)

@@ -73,10 +73,7 @@ def render_renditions(
         settings = config.channels.get(network)
         try:
             rendered = drafter.render(
-                facts,
-                network,
-                at=now,
-                max_characters=settings.max_characters if settings else None,
+                facts, network, max_characters=settings.max_characters if settings else None
             )
         except TemplateError as exc:  # staff edit the templates: refuse clearly, do not crash
             raise template_problem(channel, exc) from exc
@@ -85,7 +82,7 @@ def render_renditions(
                 post_id=post.id or 0,
                 channel=channel,
                 text=rendered.text,
-                time_tokens=rendered.time_tokens,
+                notes=list(rendered.notes),
             )
         )
     session.flush()

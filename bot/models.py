@@ -112,11 +112,10 @@ class Rendition(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     post_id: int = Field(foreign_key="post.id", index=True)
     channel: str = Field(sa_column=Column(String(24), nullable=False))
+    # Exactly what goes out, but for the placeholders of bot.post_times ({time}, {next_update}).
     text: str = Field(sa_column=Column(Text, nullable=False))
-    # The time strings rendered into the text at draft time, replaced by the publish time.
-    time_tokens: dict[str, str] = Field(
-        default_factory=dict, sa_column=Column(JSON, nullable=False)
-    )
+    # What the drafter shortened or left out to make it fit ("shortened the summary" …).
+    notes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     edited: bool = False
 
 
@@ -186,14 +185,20 @@ class AuditEvent(SQLModel, table=True):
 
 
 class ScheduledPost(SQLModel, table=True):
-    """The content calendar: posts that go out at a time unless an incident holds them."""
+    """The content calendar: posts that go out at a time unless an incident holds them.
+
+    A post is proposed ``pending``; an approver who is not its author makes it ``scheduled``
+    (or ``rejected``). Only a scheduled post goes out, or is held while an incident is open."""
 
     id: int | None = Field(default=None, primary_key=True)
     text: str = Field(sa_column=Column(Text, nullable=False))
     channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     due_at: datetime = Field(sa_column=_utc_column(index=True))
-    state: str = Field(default="scheduled", sa_column=Column(String(16), nullable=False))
+    state: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
     created_by: str = Field(sa_column=Column(String(80), nullable=False))
+    # Who approved (or rejected) it, and when; "config:crier.yml" for crier.yml's entries.
+    decided_by: str | None = Field(default=None, sa_column=Column(String(80)))
+    decided_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     # The open incident that held it back, while it is held.
     held_by: int | None = Field(default=None, foreign_key="incident.id")
     published_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from bot.config import Network
 
 if TYPE_CHECKING:
+    from bot.calendar import CalendarEntry
     from bot.views import IncidentView, PostView, Reminder
 
 
@@ -66,6 +67,11 @@ class ChatPresenter(Protocol):
 
     async def remind(self, incident: IncidentView, reminder: Reminder) -> None:
         """Post a reminder in the incident's conversation, naming the right people."""
+
+    async def show_calendar(self, entry: CalendarEntry, *, where: str | None) -> None:
+        """Show a proposed calendar post to the approvers, with *Approve* and *Reject*, in the
+        chat's comms channel (``where``: the channel it was proposed from, given to the
+        presenter of its author's platform). A chat with nowhere to show it does nothing."""
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig, Network
-from bot.drafting import time_slack_for
-from bot.models import Delivery, Incident, Post, Rendition
+from bot.mentions import mention_notes
+from bot.models import Delivery, DeliveryState, Incident, Post, Rendition
+from bot.post_times import problems as placeholder_problems
+from bot.post_times import widest
 from bot.textrules import check_text
 from bot.views import ChannelPreview, DeliveryView, IncidentView, PostView
 
@@ -33,17 +35,40 @@ def incident_view(config: CrierConfig, incident: Incident) -> IncidentView:
     )
 
 
-def preview(config: CrierConfig, rendition: Rendition) -> ChannelPreview:
-    network = Network(rendition.channel)
+def text_problems(
+    config: CrierConfig, network: Network, text: str, *, promises_update: bool
+) -> list[str]:
+    """Everything that stops ``text`` going out on ``network``, as sentences for a person: its
+    length (each time counted at its widest) and its placeholders."""
     settings = config.channels.get(network)
     check = check_text(
         network,
-        rendition.text,
+        widest(text, config.organisation.zone),
         max_characters=settings.max_characters if settings else None,
-        time_slack=time_slack_for(rendition.time_tokens, text=rendition.text),
     )
+    found = [check.problem] if check.problem else []
+    _, mention_problem = mention_notes(config, network, text)
+    if mention_problem:
+        found.append(mention_problem)
+    return found + placeholder_problems(text, promises_update=promises_update)
+
+
+def preview(config: CrierConfig, rendition: Rendition, *, promises_update: bool) -> ChannelPreview:
+    network = Network(rendition.channel)
+    settings = config.channels.get(network)
     return ChannelPreview(
-        network=network, text=rendition.text, check=check, edited=rendition.edited
+        network=network,
+        text=rendition.text,
+        check=check_text(
+            network,
+            widest(rendition.text, config.organisation.zone),
+            max_characters=settings.max_characters if settings else None,
+        ),
+        edited=rendition.edited,
+        notes=(*rendition.notes, *mention_notes(config, network, rendition.text)[0]),
+        problems=tuple(
+            text_problems(config, network, rendition.text, promises_update=promises_update)
+        ),
     )
 
 
@@ -61,6 +86,7 @@ def post_view(
         select(Delivery).where(Delivery.post_id == post.id).order_by(col(Delivery.id))
     ).all()
     labels = publisher_labels or {}
+    promises_update = post.facts.get("next_update_minutes") is not None
     return PostView(
         id=post.id or 0,
         incident_id=post.incident_id,
@@ -74,7 +100,8 @@ def post_view(
         decided_by=post.decided_by,
         decided_at=post.decided_at,
         reject_reason=post.reject_reason,
-        previews=tuple(preview(config, r) for r in renditions),
+        previews=tuple(preview(config, r, promises_update=promises_update) for r in renditions),
+        next_update_minutes=post.facts.get("next_update_minutes"),
         deliveries=tuple(
             DeliveryView(
                 id=d.id or 0,
@@ -83,6 +110,7 @@ def post_view(
                 attempts=d.attempts,
                 url=d.url,
                 error=d.last_error,
+                text=d.text if d.state == DeliveryState.SENT else None,
                 next_attempt_at=d.next_attempt_at,
                 publisher_label=labels.get(d.channel, ""),
             )

@@ -15,9 +15,9 @@ from sqlmodel import Session, col, select
 
 from bot import audit, reminders
 from bot.config import CrierConfig
-from bot.drafting import format_time
 from bot.models import AuditEvent, Delivery, DeliveryState, Incident, Post, PostKind, PostState
 from bot.ports import Clock
+from bot.post_times import format_time
 from bot.scheduler import Again, JobHandler, JobRun
 from bot.store import Lane, Store
 from bot.views import Reminder, ReminderAction

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from dataclasses import dataclass, field
+
+import grapheme
 
 from bot.config import CrierConfig, Network, Service, Severity
 from bot.errors import InvalidInput
@@ -46,11 +49,72 @@ class EditRequest:
     texts: dict[Network, str] = field(default_factory=dict)
 
 
+# Line breaks of every kind become "\n" (a lone "\r" would otherwise vanish with the controls).
+_LINE_BREAKS = str.maketrans({"\r": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n"})
+# Bidi embeddings, overrides and isolates: they can make a text read other than it is written
+# ("Trojan Source"). The marks LRM, RLM and ALM are kept: right-to-left text needs them.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_REGIONAL_INDICATORS = range(0x1F1E6, 0x1F200)
+
+
+def forbidden(ch: str) -> bool:
+    """A character that cleaning removes: a control (but newline and tab), a bidi control, or a
+    lone surrogate (which no database or network can store)."""
+    if ch in BIDI_CONTROLS:
+        return True
+    return unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t"
+
+
+def _strip(text: str) -> str:
+    """Strip whitespace at both ends by whole grapheme clusters: a space that carries a
+    combining mark, or that ends a cluster with a prepended sign, is a character people see."""
+    if not text or not (text[0].isspace() or text[-1].isspace()):
+        return text
+    clusters = list(grapheme.graphemes(text))
+    start, end = 0, len(clusters)
+    while start < end and clusters[start].isspace():
+        start += 1
+    while end > start and clusters[end - 1].isspace():
+        end -= 1
+    return "".join(clusters[start:end])
+
+
+def clean(value: str | None) -> str:
+    """The text people typed, without what can hide or garble it, and kept whole otherwise.
+
+    Controls (but newline and tab) and the bidi controls go; everything that builds a character
+    stays: zero-width joiners and non-joiners (the family emoji, the rainbow flag, Persian),
+    LRM/RLM/ALM, variation selectors, emoji tag characters (the Scottish flag), and characters
+    newer than this Python's Unicode tables (new emoji). Removing a character never splits a
+    grapheme cluster that did not hold it: where it stood between two regional indicators (half
+    a flag, a control, then a whole flag) it becomes a space, so the flags do not pair anew.
+    """
+    text = (value or "").replace("\r\n", "\n").translate(_LINE_BREAKS)
+    kept: list[str] = []
+    dropped = False
+    for ch in text:
+        if forbidden(ch):
+            dropped = True
+            continue
+        if dropped and kept and _is_regional(kept[-1]) and _is_regional(ch):
+            kept.append(" ")
+        kept.append(ch)
+        dropped = False
+    return _strip("".join(kept))
+
+
+def _is_regional(ch: str) -> bool:
+    return ord(ch) in _REGIONAL_INDICATORS
+
+
+def _visible(ch: str) -> bool:
+    return not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Mn", "Me")
+
+
 def clean_text(value: str | None, *, field_name: str, limit: int, required: bool = False) -> str:
-    """Strip, refuse control characters and over-long values, with the field named."""
-    text = (value or "").strip()
-    text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable())
-    if required and not text:
+    """``clean`` the value, refuse an empty required one and an over-long one, the field named."""
+    text = clean(value)
+    if required and not any(_visible(ch) for ch in text):
         raise InvalidInput(f"Please fill in {field_name}.", {field_name: "This is required."})
     if len(text) > limit:
         raise InvalidInput(

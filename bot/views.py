@@ -22,14 +22,23 @@ NETWORK_LABELS: dict[Network, str] = {
 
 @dataclass(frozen=True)
 class ChannelPreview:
+    """One channel's draft: ``text`` is exactly what goes out, but for the placeholders of
+    ``bot.post_times`` (shown with ``bot.post_times.segments``)."""
+
     network: Network
     text: str
-    check: TextCheck
+    check: TextCheck  # its length as the network counts it, each time at its widest
     edited: bool
+    notes: tuple[str, ...] = ()  # what was shortened or left out; who it will notify
+    problems: tuple[str, ...] = ()  # what stops it being approved; empty when it can go
 
     @property
     def label(self) -> str:
         return NETWORK_LABELS[self.network]
+
+    @property
+    def problem(self) -> str | None:
+        return "; ".join(self.problems) or None
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,7 @@ class DeliveryView:
     error: str | None
     next_attempt_at: datetime | None
     publisher_label: str
+    text: str | None = None  # once sent: exactly what the network received
 
     @property
     def label(self) -> str:
@@ -64,14 +74,15 @@ class PostView:
     reject_reason: str | None
     previews: tuple[ChannelPreview, ...]
     deliveries: tuple[DeliveryView, ...]
+    next_update_minutes: int | None = None  # what {next_update} is filled with, after {time}
 
     @property
     def publishable(self) -> bool:
-        return all(p.check.ok for p in self.previews)
+        return all(not p.problems for p in self.previews)
 
     @property
     def problems(self) -> list[str]:
-        return [f"{p.label}: {p.check.problem}" for p in self.previews if p.check.problem]
+        return [f"{p.label}: {p.problem}" for p in self.previews if p.problems]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,14 +34,13 @@ from bot.publishing.facebook import (
     graph_version,
 )
 from bot.publishing.http import Answer, HttpClient
+from bot.textrules import INSTAGRAM_HASHTAG, INSTAGRAM_MAX_HASHTAGS
 
 log = logging.getLogger(__name__)
 
 NAME = "Instagram"
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 CAPTION_LIMIT = 2200
-HASHTAG_LIMIT = 30
-HASHTAG = re.compile(r"(?<![\w&])#\w+")
 NOT_READY = (9007, 2207027)  # "Media ID is not available": the container is still processing
 PUBLISH_LIMIT = 2207042  # the 24-hour publishing quota (50 posts) is used up
 PUBLISH_LIMIT_WAIT = timedelta(hours=1)
@@ -52,9 +50,9 @@ _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 def caption_problem(caption: str) -> str | None:
     if len(caption) > CAPTION_LIMIT:
         return f"the caption is {len(caption)} characters; Instagram takes {CAPTION_LIMIT}"
-    tags = len(HASHTAG.findall(caption))
-    if tags > HASHTAG_LIMIT:
-        return f"the caption has {tags} hashtags; Instagram takes {HASHTAG_LIMIT}"
+    tags = len(INSTAGRAM_HASHTAG.findall(caption))
+    if tags > INSTAGRAM_MAX_HASHTAGS:
+        return f"the caption has {tags} hashtags; Instagram takes {INSTAGRAM_MAX_HASHTAGS}"
     return None
 
 

@@ -9,8 +9,9 @@ duplicate check does help then: a Retry of a post that did get through is refuse
 ``DUPLICATE_POST`` naming the existing URN, which Crier takes as the success.
 
 ``commentary`` is LinkedIn's "little" text format, where ``\\ | { } @ [ ] ( ) < > # * _ ~`` are
-markup: unescaped, LinkedIn silently cuts the post at the first one. ``little_text`` escapes them,
-leaving links and hashtags as they are so they stay clickable.
+markup: unescaped, LinkedIn silently cuts the post at the first one. ``little_text`` (in
+``bot.textrules``, which counts LinkedIn's 3,000 on the escaped text) escapes them, leaving links
+and hashtags as they are so they stay clickable. The delivery records the plain text.
 
     publisher = build(context)  # None without LINKEDIN_ACCESS_TOKEN or channels.linkedin.account
 """
@@ -28,37 +29,14 @@ from bot.config import Network
 from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
 from bot.publishing import PublisherContext
 from bot.publishing.http import Answer, HttpClient, refusal
-from bot.textrules import check_text
+from bot.textrules import check_text, little_text
 
 log = logging.getLogger(__name__)
 
 NAME = "LinkedIn"
 DEFAULT_BASE_URL = "https://api.linkedin.com"
 DEFAULT_VERSION = "202607"  # July 2026: served until about July 2027
-RESERVED = frozenset("\\|{}@[]()<>#*_~")
-# Left as written: links (without trailing punctuation) and a hashtag's "#".
-_VERBATIM = re.compile(r"https?://[^\s<>(){}\[\]|\\]*[^\s<>(){}\[\]|\\.,;:!?'\"]|(?<!\S)#(?=\w)")
 _DUPLICATE_OF = re.compile(r"duplicate of (urn:li:\w+:\d+)")
-
-
-def little_text(text: str) -> str:
-    """Plain text as LinkedIn's little format: reserved characters escaped with a backslash.
-
-    >>> little_text("Wi-Fi (eduroam) is back: https://it.example.edu/wifi #ITStatus")
-    'Wi-Fi \\\\(eduroam\\\\) is back: https://it.example.edu/wifi #ITStatus'
-    """
-    escaped: list[str] = []
-    position = 0
-    for match in _VERBATIM.finditer(text):
-        escaped.append(_escape(text[position : match.start()]))
-        escaped.append(match.group())
-        position = match.end()
-    escaped.append(_escape(text[position:]))
-    return "".join(escaped)
-
-
-def _escape(text: str) -> str:
-    return "".join(f"\\{char}" if char in RESERVED else char for char in text)
 
 
 def post_url(urn: str) -> str:

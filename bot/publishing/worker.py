@@ -19,10 +19,10 @@ from sqlmodel import Session, col, select
 
 from bot import audit
 from bot.config import CrierConfig, Network
-from bot.drafting import Drafter
 from bot.incidents import facts_for
 from bot.models import Delivery, DeliveryState, Incident, Post, Rendition, ScheduledPost
 from bot.ports import Clock, Published, Publisher, PublishError, PublishRequest
+from bot.post_times import fill_times
 from bot.store import Lane, Store
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,6 @@ class DeliveryWorker:
         *,
         store: Store,
         config: CrierConfig,
-        drafter: Drafter,
         publishers: Mapping[Network, Publisher],
         clock: Clock,
         on_post_changed: PostChanged | None = None,
@@ -63,7 +62,6 @@ class DeliveryWorker:
     ) -> None:
         self._store = store
         self._config = config
-        self._drafter = drafter
         self._publishers = publishers
         self._clock = clock
         self._on_post_changed = on_post_changed
@@ -210,10 +208,9 @@ class DeliveryWorker:
                     Rendition.post_id == post.id, Rendition.channel == delivery.channel
                 )
             ).one()
-            text = self._drafter.restamp(
+            text = fill_times(
                 rendition.text,
-                rendition.time_tokens,
-                facts_zone=self._config.organisation.zone,
+                zone=self._config.organisation.zone,
                 at=now,
                 next_update_minutes=post.facts.get("next_update_minutes"),
             )

@@ -1,7 +1,11 @@
-"""The content calendar in Slack: `/outage calendar` (a form) and the resume buttons."""
+"""The content calendar in Slack: `/outage calendar` (a form that proposes a post), *Approve* and
+*Reject* on a proposed post, and *Post now* / *Skip* on a post the crisis pause held.
+
+Who may decide is the core's to say (``ContentCalendar``): these listeners parse, call, render."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime, time
 from typing import Any
@@ -19,28 +23,36 @@ from slack_sdk.models.blocks import (
     TimePickerElement,
 )
 from slack_sdk.models.views import View as SlackView
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.calendar import NOT_FOR_CALENDAR, TEXT_MAX
+from bot.calendar import NOT_FOR_CALENDAR, TEXT_MAX, CalendarEntry
 from bot.config import CrierConfig, Network
 from bot.core import Core
 from bot.errors import InvalidInput
 from bot.views import NETWORK_LABELS
-from handlers.slack.common import actor_of, later, submit, teller, to_int
+from handlers.slack.calendar_message import calendar_message
+from handlers.slack.common import actor_of, later, submit, teller, to_int, where
 from handlers.slack.ids import INPUT_ACTION, Action, Field, View
 from handlers.slack.modals import Submission
 from handlers.slack.presenter import SlackPresenter
 
 SLACK_TEXT_MAX = 3000
+CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,30}$")
 
 
-def calendar_modal(config: CrierConfig, *, today: date) -> dict[str, Any]:
+def calendar_modal(
+    config: CrierConfig, *, today: date, channel_id: str | None = None
+) -> dict[str, Any]:
+    """The form of `/outage calendar`; ``channel_id``: where it was typed, where the proposed
+    post is shown to the approvers when crier.yml names no comms channel."""
     networks = [n for n in config.enabled_channels if n not in NOT_FOR_CALENDAR]
     blocks: list[Block] = [
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text="Scheduled posts go out at their time, unless an incident is open: "
-                    "then they are held, and the all-clear offers to post them."
+                    text="An approver (not you) approves the post before it is scheduled. "
+                    "It goes out at its time, unless an incident is open: then it is held, "
+                    "and the all-clear offers to post it."
                 )
             ]
         ),
@@ -77,9 +89,10 @@ def calendar_modal(config: CrierConfig, *, today: date) -> dict[str, Any]:
         type="modal",
         callback_id=View.CALENDAR,
         title="Schedule a post",
-        submit="Schedule",
+        submit="Propose",
         close="Cancel",
         blocks=blocks,
+        private_metadata=json.dumps({"channel_id": channel_id}) if channel_id else None,
     )
     return view.to_dict()
 
@@ -119,16 +132,63 @@ def calendar_request(
 
 def register_calendar(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
     @app.view(View.CALENDAR)
-    async def scheduled(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        form = Submission(view)
+    async def scheduled(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        form = await Submission.read(view, client)
 
         async def add() -> Any:
             text, channels, due = calendar_request(form, core.config, now=core.clock.now())
+            typed_in = form.metadata.get("channel_id")
             return await core.content_calendar.add(
-                actor_of(body["user"]), text=text, channels=channels, due_at=due
+                actor_of(body["user"]),
+                text=text,
+                channels=channels,
+                due_at=due,
+                where=typed_in
+                if isinstance(typed_in, str) and CHANNEL_ID.match(typed_in)
+                else None,
             )
 
         await submit(ack, view, add)
+
+    async def decide(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        *,
+        approve: bool,
+    ) -> None:
+        """*Approve* / *Reject* on a proposed post: the message then shows the decision."""
+        await ack()
+        tell = teller(presenter, body)
+        channel, _ = where(body)
+        message_ts = (body.get("container") or {}).get("message_ts")
+
+        async def work() -> None:
+            calendar, actor = core.content_calendar, actor_of(body["user"])
+            entry_id = to_int(action.get("value")) or 0
+            entry: CalendarEntry = await (
+                calendar.approve(actor, entry_id) if approve else calendar.reject(actor, entry_id)
+            )
+            if channel and isinstance(message_ts, str):
+                shown = calendar_message(entry, zone=core.config.organisation.zone)
+                await client.chat_update(channel=channel, ts=message_ts, **shown)
+
+        later(core, work(), tell)
+
+    @app.action(Action.CALENDAR_APPROVE)
+    async def approve(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await decide(ack, body, action, client, approve=True)
+
+    @app.action(Action.CALENDAR_REJECT)
+    async def reject(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await decide(ack, body, action, client, approve=False)
 
     async def resume(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], *, publish: bool

@@ -18,6 +18,8 @@ class Action(StrEnum):
     SNOOZE = "reminder_snooze"
     CALENDAR_POST = "calendar_post_now"
     CALENDAR_SKIP = "calendar_skip"
+    CALENDAR_APPROVE = "calendar_approve"
+    CALENDAR_REJECT = "calendar_reject"
     OPEN_LINK = "delivery_open_link"
 
 

@@ -36,7 +36,7 @@ from handlers.slack.hands import Hands
 from handlers.slack.help import HELP, USAGE, incident_list
 from handlers.slack.ids import COMMAND, Action, View
 from handlers.slack.presenter import SlackPresenter
-from handlers.slack.text import escape, unescape
+from handlers.slack.text import escape, plain_from_slack, unescape
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,9 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
                 open_modal(
                     client,
                     command.get("trigger_id"),
-                    modals.declare_modal(config, channel_id=channel),
+                    modals.declare_modal(
+                        config, channel_id=channel, summary_hint=core.summary_room.hint
+                    ),
                 ),
                 tell,
             )
@@ -80,11 +82,16 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
             today = core.clock.now().astimezone(config.organisation.zone).date()
             later(
                 core,
-                open_modal(client, command.get("trigger_id"), calendar_modal(config, today=today)),
+                open_modal(
+                    client,
+                    command.get("trigger_id"),
+                    calendar_modal(config, today=today, channel_id=channel),
+                ),
                 tell,
             )
         elif ":" in text:
-            try:  # a quick check before the ack, so a typo is answered at once
+            try:  # before the ack, so a typo or a mention of nobody is answered at once
+                text = await plain_from_slack(client, text)
                 parse_quick_declare(text, config)
             except InvalidInput as exc:
                 await ack(text=escape(exc.message), response_type="ephemeral")
@@ -115,8 +122,10 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
         )
 
     @app.view(View.DECLARE)
-    async def declared(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        form = modals.Submission(view)
+    async def declared(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        form = await modals.Submission.read(view, client)
         draft = await submit(
             ack,
             view,
@@ -165,8 +174,10 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
         later(core, work(), teller(presenter, body))
 
     @app.view(View.UPDATE)
-    async def updated(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        form = modals.Submission(view)
+    async def updated(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        form = await modals.Submission.read(view, client)
         await submit(
             ack,
             view,
@@ -178,8 +189,10 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
         )
 
     @app.view(View.RESOLVE)
-    async def resolved(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        form = modals.Submission(view)
+    async def resolved(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        form = await modals.Submission.read(view, client)
         outcome = await submit(
             ack,
             view,
@@ -218,8 +231,10 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
         later(core, work(), teller(presenter, body))
 
     @app.view(View.EDIT)
-    async def edited(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        form = modals.Submission(view)
+    async def edited(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        form = await modals.Submission.read(view, client)
         await submit(
             ack,
             view,
@@ -246,8 +261,10 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Han
         later(core, work(), teller(presenter, body))
 
     @app.view(View.REJECT)
-    async def rejected(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        form = modals.Submission(view)
+    async def rejected(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        form = await modals.Submission.read(view, client)
         await submit(
             ack,
             view,

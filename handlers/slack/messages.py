@@ -5,6 +5,7 @@ Built with slack_sdk's block models, whose validators enforce Slack's limits on 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,9 +23,10 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.models import DeliveryState, IncidentStatus, PostKind, PostState
+from bot.post_times import LEGEND, has_placeholder, shown
 from bot.views import DeliveryView, IncidentView, PostView, Reminder
 from handlers.slack.ids import Action
-from handlers.slack.text import escape, mention, plain, when
+from handlers.slack.text import SECTION_LIMIT, escape, mention, plain, when
 
 SEVERITY_MARK = {"sev1": "🔴", "sev2": "🟠", "sev3": "🟡"}
 STATUS_LABEL = {
@@ -104,22 +106,56 @@ def incident_root(incident: IncidentView, *, zone: ZoneInfo) -> Message:
     return _render(blocks, text=f"{status}: {escape(incident.service)}: {escape(incident.summary)}")
 
 
-def _preview_blocks(post: PostView) -> list[Block]:
+def _preview_blocks(post: PostView, *, zone: ZoneInfo, now: datetime) -> list[Block]:
+    """Each channel's text: once sent, exactly what the network received; before, the draft
+    as it would go out now, each time set at publishing marked (``bot.post_times.shown``)."""
     blocks: list[Block] = []
+    sent = {d.network: d.text for d in post.deliveries if d.text is not None}
     for preview in post.previews:
-        verdict = (
-            f"⚠️ {escape(preview.check.problem)}"
-            if preview.check.problem
-            else f"{preview.check.summary()} {preview.check.unit}"
-        )
-        edited = " · edited" if preview.edited else ""
-        blocks.append(
-            ContextBlock(
-                elements=[MarkdownTextObject(text=f"*{preview.label}* · {verdict}{edited}")]
+        published = sent.get(preview.network)
+        if published is not None:
+            head = f"*{preview.label}* · published text"
+            body = published
+        else:
+            verdict = (
+                f"⚠️ {escape(preview.problem)}"
+                if preview.problem
+                else f"{preview.check.summary()} {preview.check.unit}"
             )
-        )
-        blocks.append(SectionBlock(text=PlainTextObject(text=plain(preview.text), emoji=False)))
+            edited = " · edited" if preview.edited else ""
+            notes = "".join(f" · {escape(note)}" for note in preview.notes)
+            head = f"*{preview.label}* · {verdict}{edited}{notes}"
+            body = shown(
+                preview.text, zone=zone, at=now, next_update_minutes=post.next_update_minutes
+            )
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=plain(head))]))
+        blocks += _text_sections(body)
+    if post.state == PostState.PENDING and any(has_placeholder(p.text) for p in post.previews):
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=escape(LEGEND))]))
     return blocks
+
+
+# A section holds 3,000 characters: a longer text takes several, up to this many, so the
+# thread shows it whole (a message holds 50 blocks, for up to eight channels).
+_SECTIONS_PER_TEXT = 3
+
+
+def _text_sections(text: str) -> list[Block]:
+    """``text`` as plain-text sections, whole when it fits in ``_SECTIONS_PER_TEXT`` of them."""
+    pieces: list[str] = []
+    rest = text
+    while rest and len(pieces) < _SECTIONS_PER_TEXT:
+        if len(rest) <= SECTION_LIMIT:
+            pieces.append(rest)
+            rest = ""
+            break
+        cut = rest.rfind("\n", 0, SECTION_LIMIT)
+        cut = cut if cut > 0 else SECTION_LIMIT
+        pieces.append(rest[:cut])
+        rest = rest[cut:].lstrip("\n")
+    if rest:
+        pieces[-1] = plain(pieces[-1] + rest)  # says how much more there is
+    return [SectionBlock(text=PlainTextObject(text=piece, emoji=False)) for piece in pieces]
 
 
 def _delivery_line(delivery: DeliveryView, zone: ZoneInfo) -> str:
@@ -212,7 +248,7 @@ def _decision_blocks(post: PostView, zone: ZoneInfo) -> list[Block]:
     return blocks
 
 
-def draft_message(post: PostView, *, zone: ZoneInfo) -> Message:
+def draft_message(post: PostView, *, zone: ZoneInfo, now: datetime) -> Message:
     """A draft in the incident's thread: each channel's text, then its decision or outcome."""
     kind = KIND_LABEL.get(PostKind(post.kind), post.kind)
     status = STATUS_LABEL.get(IncidentStatus(post.status), post.status)
@@ -221,7 +257,7 @@ def draft_message(post: PostView, *, zone: ZoneInfo) -> Message:
         f"{mention(post.requested_by)}"
     )
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=head))]
-    blocks += _preview_blocks(post)
+    blocks += _preview_blocks(post, zone=zone, now=now)
     if post.state == PostState.PENDING and not post.publishable:
         blocks.append(
             SectionBlock(

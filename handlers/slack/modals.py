@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -16,14 +17,16 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 from slack_sdk.models.views import View as SlackView
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import CrierConfig, Network, Severity
 from bot.models import IncidentStatus
+from bot.post_times import EDIT_HINT
 from bot.requests import DETAIL_MAX, SUMMARY_MAX
 from bot.views import NETWORK_LABELS, IncidentView, PostView
 from handlers.slack.ids import INPUT_ACTION, TEXT_BLOCK_PREFIX, Field, View
 from handlers.slack.messages import STATUS_LABEL
-from handlers.slack.text import escape, plain
+from handlers.slack.text import escape, people_in, people_named, plain, plain_text
 
 SLACK_INPUT_MAX = 3000  # plain_text_input's own ceiling
 INT_MAX = 2**31 - 1  # ids are 32-bit integers in the database: a larger one names nothing
@@ -98,7 +101,9 @@ def _status_options(*, include_resolved: bool = False) -> list[tuple[str, str]]:
     ]
 
 
-def declare_modal(config: CrierConfig, *, channel_id: str, summary: str = "") -> dict[str, Any]:
+def declare_modal(
+    config: CrierConfig, *, channel_id: str, summary: str = "", summary_hint: str | None = None
+) -> dict[str, Any]:
     severities = [(s.value, f"{s.value.upper()} · {config.severities[s].label}") for s in Severity]
     channels = [Option(value=n.value, label=NETWORK_LABELS[n]) for n in config.enabled_channels]
     blocks: list[Block] = [
@@ -110,6 +115,7 @@ def declare_modal(config: CrierConfig, *, channel_id: str, summary: str = "") ->
             max_length=SUMMARY_MAX,
             initial=summary,
             placeholder="students cannot log in",
+            hint=summary_hint,
         ),
         _select(Field.SEVERITY, "Severity", severities, optional=True),
         _select(Field.STATUS, "Status", _status_options(), initial="investigating"),
@@ -219,8 +225,8 @@ def edit_modal(post: PostView, *, channel_id: str) -> dict[str, Any]:
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text="Saving makes a new revision, which needs approval again. Times are set "
-                    "when the post is published."
+                    text="Saving makes a new revision, which needs approval again. "
+                    + escape(EDIT_HINT)
                 )
             ]
         )
@@ -282,9 +288,14 @@ def reject_modal(post: PostView, *, channel_id: str) -> dict[str, Any]:
 
 
 class Submission:
-    """The values of a view submission, by block id, whatever the input type."""
+    """The values of a view submission, by block id, whatever the input type.
 
-    def __init__(self, view: dict[str, Any]) -> None:
+    Its texts are plain text (``plain_text``): a person mentioned (``<@U…>``) is named by the
+    display name looked up in ``read``; without that, such a mention is refused on its field.
+    """
+
+    def __init__(self, view: dict[str, Any], people: Mapping[str, str] | None = None) -> None:
+        self.people: Mapping[str, str] = people or {}
         # Read defensively: a value of the wrong type counts as not filled in.
         state = view.get("state")
         values = state.get("values") if isinstance(state, dict) else None
@@ -295,6 +306,14 @@ class Submission:
         except (ValueError, RecursionError):
             metadata = {}
         self.metadata: dict[str, Any] = metadata if isinstance(metadata, dict) else {}
+
+    @classmethod
+    async def read(cls, view: dict[str, Any], client: AsyncWebClient) -> Submission:
+        """The submission, with the people its texts mention looked up (``users.info``)."""
+        form = cls(view)
+        typed = [form._input(block_id).get("value") for block_id in form._values]
+        mentioned = people_in(t for t in typed if isinstance(t, str))
+        return cls(view, await people_named(client, mentioned)) if mentioned else form
 
     def raw(self, block_id: str) -> dict[str, Any]:
         """The input's state as Slack sent it (for date and time pickers)."""
@@ -307,7 +326,7 @@ class Submission:
 
     def text(self, block_id: str) -> str:
         value = self._input(block_id).get("value")
-        return value if isinstance(value, str) else ""
+        return plain_text(value, self.people, field=block_id) if isinstance(value, str) else ""
 
     def choice(self, block_id: str) -> str | None:
         option = self._input(block_id).get("selected_option")

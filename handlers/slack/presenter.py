@@ -11,10 +11,12 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.anchors import Anchor
+from bot.calendar import CalendarEntry
 from bot.core import Core
 from bot.models import PostState
 from bot.views import IncidentView, PostView, Reminder
 from handlers.slack import messages
+from handlers.slack.calendar_message import calendar_message
 from handlers.slack.text import escape, mention
 
 log = logging.getLogger(__name__)
@@ -64,7 +66,7 @@ class SlackPresenter:
         if root is None:
             return  # this incident lives on another platform
         # The core shows one post at a time, with its newest state (Core.show_post).
-        message = messages.draft_message(post, zone=self._zone)
+        message = messages.draft_message(post, zone=self._zone, now=self._core.clock.now())
         purpose = f"post:{post.id}"
         anchor = await self._anchor(incident.id, purpose)
         if anchor is None:
@@ -111,6 +113,19 @@ class SlackPresenter:
         await self._client.chat_postMessage(
             channel=root.channel_id, thread_ts=root.message_id, **message
         )
+
+    async def show_calendar(self, entry: CalendarEntry, *, where: str | None) -> None:
+        """A proposed calendar post, for the approvers: in the comms channel, else where it
+        was proposed (``where``); a post proposed elsewhere with no comms channel is not shown."""
+        channel = self._core.config.slack.comms_channel or where
+        if not channel:
+            log.info("scheduled post #%s: no Slack channel to show it in", entry.id)
+            return
+        approvers = self._mentions(
+            Reminder(kind="calendar_review", text="", mention_approvers=True)
+        )
+        message = calendar_message(entry, zone=self._zone, mentions=approvers)
+        await self._client.chat_postMessage(channel=channel, **message)
 
     def _mentions(self, reminder: Reminder) -> str:
         """Who a reminder names, in Slack's syntax (these pings are the point)."""

@@ -16,6 +16,7 @@ from bot.errors import Conflict, CrierError, InvalidInput
 from bot.models import PostState
 from bot.views import IncidentView
 from handlers.teams import cards, forms
+from handlers.teams.calendar import calendar_card
 from handlers.teams.commands import OOPS
 from handlers.teams.elements import Element
 from handlers.teams.ids import IN_ROOT, Data, Field, Verb
@@ -31,6 +32,7 @@ from handlers.teams.turns import Turn, for_teams
 log = logging.getLogger(__name__)
 Handler = Callable[[Turn], Awaitable[Element | str]]
 MESSAGE_VERBS = {Verb.CALENDAR_POST, Verb.CALENDAR_SKIP}  # answered with a message, not a card
+CALENDAR_DECISIONS = {Verb.CALENDAR_APPROVE, Verb.CALENDAR_REJECT}
 DECLARATIONS = {Verb.DECLARE}  # the only work a flood may turn away; the rest are decisions
 INCIDENT_VERBS = {
     Verb.UPDATE_FORM,
@@ -63,9 +65,12 @@ class CardActions:
             Verb.REJECT: self.reject,
             Verb.SHOW_DRAFT: self.show_draft,
             Verb.RETRY: self.retry,
+            Verb.CONFIRM: self.confirm,
             Verb.SNOOZE: self.snooze,
             Verb.CALENDAR_POST: self.calendar_post,
             Verb.CALENDAR_SKIP: self.calendar_skip,
+            Verb.CALENDAR_APPROVE: self.calendar_approve,
+            Verb.CALENDAR_REJECT: self.calendar_reject,
         }
 
     async def run(self, turn: Turn) -> Element | str:
@@ -97,8 +102,13 @@ class CardActions:
         fields = error.fields if isinstance(error, InvalidInput) else {}
         again: dict[str, Any] = {"values": form.inputs, "errors": fields, "message": message}
         post_id = form.number(Data.POST_ID)
+        if turn.verb in CALENDAR_DECISIONS:  # the post as it stands, the refusal above it
+            entry = await self._core.content_calendar.entry(form.number(Data.SCHEDULED_POST_ID))
+            return calendar_card(entry, zone=self._core.config.organisation.zone, message=message)
         if turn.verb == Verb.DECLARE:
-            return forms.declare_form(self._core.config, **again)
+            return forms.declare_form(
+                self._core.config, summary_hint=self._core.summary_room.hint, **again
+            )
         if turn.verb in INCIDENT_VERBS:
             incident = await self._core.incident(form.number(Data.INCIDENT_ID))
             if turn.verb in (Verb.UPDATE, Verb.RESOLVE) and incident.is_open:
@@ -224,6 +234,12 @@ class CardActions:
         view = await self._core.retry_delivery(turn.actor, turn.form.number(Data.DELIVERY_ID))
         return await self._presenter.draft_card(view)
 
+    async def confirm(self, turn: Turn) -> Element:
+        """*It's up on X*: someone checked the account, the post in doubt is there."""
+        await self._post_of(turn)
+        view = await self._core.confirm_delivery(turn.actor, turn.form.number(Data.DELIVERY_ID))
+        return await self._presenter.draft_card(view)
+
     async def snooze(self, turn: Turn) -> Element:
         job, _, minutes = turn.form.text(Data.SNOOZE).partition(":")
         wait = int(minutes) if minutes.isdigit() else 15
@@ -250,3 +266,24 @@ class CardActions:
 
     async def calendar_skip(self, turn: Turn) -> str:
         return await self._resume(turn, publish=False)
+
+    async def _decide_calendar(self, turn: Turn, *, approve: bool) -> Element:
+        """*Approve* / *Reject* on a proposed calendar post: the card shows the decision, for
+        everyone. Who may decide is the core's to say."""
+        entry_id, calendar = turn.form.number(Data.SCHEDULED_POST_ID), self._core.content_calendar
+        entry = await (
+            calendar.approve(turn.actor, entry_id)
+            if approve
+            else calendar.reject(turn.actor, entry_id)
+        )
+        names = {turn.actor.key: turn.actor.name} if turn.actor.name else {}
+        shown = calendar_card(entry, zone=self._core.config.organisation.zone, names=names)
+        if turn.card_id:
+            await self._presenter.replace(turn.reference, turn.card_id, shown)
+        return shown
+
+    async def calendar_approve(self, turn: Turn) -> Element:
+        return await self._decide_calendar(turn, approve=True)
+
+    async def calendar_reject(self, turn: Turn) -> Element:
+        return await self._decide_calendar(turn, approve=False)

@@ -91,6 +91,21 @@ class TeamsAnchors:
 
         return await self._core.store.read(read)
 
+    async def latest_reference(self) -> dict[str, Any] | None:
+        """The conversation of the incident declared in Teams most recently: where Crier shows
+        what concerns no incident (a proposed calendar post). None if Teams has had none."""
+
+        def read(session: Session) -> dict[str, Any] | None:
+            rows = session.exec(
+                select(ChatAnchor.reference)
+                .where(ChatAnchor.platform == PLATFORM, ChatAnchor.purpose == ROOT)
+                .order_by(col(ChatAnchor.id).desc())
+                .limit(5)
+            ).all()
+            return next((dict(r) for r in rows if r), None)
+
+        return await self._core.store.read(read)
+
     async def remember(self, incident_id: int, actor: Actor, *, teams_id: str | None) -> None:
         """Keep the person's display name, so cards say who decided, not an object id."""
         if actor.platform != PLATFORM or not actor.name:

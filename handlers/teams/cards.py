@@ -5,10 +5,11 @@ Every card is built from the core's views; text people wrote goes through ``plai
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.drafting import format_time
 from bot.models import DeliveryState, IncidentStatus, PostKind, PostState
+from bot.post_times import LEGEND, format_time, has_placeholder, shown
 from bot.views import DeliveryView, IncidentView, PostView, Reminder
 from handlers.teams.anchors import People
 from handlers.teams.elements import (
@@ -96,17 +97,35 @@ def incident_card(
     return card(_with_banner(body, message), actions=actions, summary=summary)
 
 
-def _previews(post: PostView) -> list[Element]:
+def _previews(post: PostView, *, zone: ZoneInfo, now: datetime) -> list[Element]:
+    """Each channel's text: once sent, exactly what the network received; before, the draft
+    as it would go out now, each time set at publishing marked (``bot.post_times.shown``)."""
     body: list[Element] = []
+    sent = {d.network: d.text for d in post.deliveries if d.text is not None}
     for preview in post.previews:
+        published = sent.get(preview.network)
+        if published is not None:
+            body.append(
+                line(run(preview.label, bold=True), run(" · published text"), separator=True)
+            )
+            body.append(plain(published))
+            continue
         verdict = f"{preview.check.summary()} {preview.check.unit}"
         if preview.edited:
             verdict += " · edited"
         head = line(run(preview.label, bold=True), run(f" · {verdict}"), separator=True)
         body.append(head)
-        if preview.check.problem:
-            body.append(plain(f"⚠️ {preview.check.problem}", color="Attention"))
-        body.append(plain(preview.text))
+        if preview.problem:
+            body.append(plain(f"⚠️ {preview.problem}", color="Attention"))
+        if preview.notes:
+            body.append(note("; ".join(preview.notes), subtle=True))
+        body.append(
+            plain(
+                shown(preview.text, zone=zone, at=now, next_update_minutes=post.next_update_minutes)
+            )
+        )
+    if post.state == PostState.PENDING and any(has_placeholder(p.text) for p in post.previews):
+        body.append(note(LEGEND, subtle=True))
     return body
 
 
@@ -149,6 +168,13 @@ def _decision(
         for d in post.deliveries
         if d.state in (DeliveryState.FAILED, DeliveryState.UNKNOWN)
     ]
+    actions += [  # someone checked the account: the post in doubt is there
+        execute(
+            f"It's up on {d.label}", Verb.CONFIRM, {Data.DELIVERY_ID: d.id, Data.POST_ID: post.id}
+        )
+        for d in post.deliveries
+        if d.state == DeliveryState.UNKNOWN
+    ]
     actions += [
         open_url(f"View on {d.label}", d.url)
         for d in post.deliveries
@@ -158,7 +184,7 @@ def _decision(
 
 
 def draft_card(
-    post: PostView, *, zone: ZoneInfo, people: People, message: str | None = None
+    post: PostView, *, zone: ZoneInfo, now: datetime, people: People, message: str | None = None
 ) -> Element:
     """A draft: each channel's text with its length, then the decision or its outcome."""
     head = (
@@ -167,7 +193,7 @@ def draft_card(
     body = [
         heading(head),
         line(run("Drafted by "), run(people.name(post.requested_by), bold=True)),
-        *_previews(post),
+        *_previews(post, zone=zone, now=now),
     ]
     if post.state == PostState.PENDING and not post.publishable:
         body.append(

@@ -70,7 +70,7 @@ class Commands:
                 card_message(cards.incident_list(incidents, zone=zone))
             )
         elif word == Command.OUTAGE and not rest:
-            form = forms.declare_form(self._core.config)
+            form = forms.declare_form(self._core.config, summary_hint=self._core.summary_room.hint)
             await turn.context.send_activity(card_message(form))
         elif word == Command.OUTAGE and ":" in rest:
             async with self._core.backlog.turn():  # may be turned away: "very busy, try again"

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.config import CrierConfig, Severity
 from bot.models import IncidentStatus
+from bot.post_times import EDIT_HINT
 from bot.requests import DETAIL_MAX, SUMMARY_MAX
 from bot.views import NETWORK_LABELS, IncidentView, PostView
 from handlers.teams.cards import STATUS_LABEL
@@ -64,6 +65,7 @@ def declare_form(
     values: Mapping[str, Any] | None = None,
     errors: Mapping[str, str] | None = None,
     message: str | None = None,
+    summary_hint: str | None = None,
 ) -> Element:
     form = Form(values, errors, message)
     severities = [(s.value, f"{s.value.upper()} · {config.severities[s].label}") for s in Severity]
@@ -89,6 +91,8 @@ def declare_form(
             placeholder="students cannot log in",
         )
     )
+    if summary_hint:
+        form.body.append(note(summary_hint, subtle=True))
     form.add(
         choice_set(
             Field.SEVERITY,
@@ -238,8 +242,7 @@ def edit_form(
     form.body += [
         heading("Edit the draft"),
         note(
-            "Saving makes a new revision, which needs approval again. Times are set when the "
-            "post is published.",
+            "Saving makes a new revision, which needs approval again. " + EDIT_HINT,
             subtle=True,
         ),
     ]

@@ -36,9 +36,12 @@ class Verb(StrEnum):
     REJECT = "crier.draft.reject"
     SHOW_DRAFT = "crier.draft.show"
     RETRY = "crier.delivery.retry"
+    CONFIRM = "crier.delivery.confirm"
     SNOOZE = "crier.reminder.snooze"
     CALENDAR_POST = "crier.calendar.post"
     CALENDAR_SKIP = "crier.calendar.skip"
+    CALENDAR_APPROVE = "crier.calendar.approve"
+    CALENDAR_REJECT = "crier.calendar.reject"
 
 
 class Field(StrEnum):

@@ -18,11 +18,13 @@ from botbuilder.schema import Activity, ChannelAccount, ConversationReference, M
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.anchors import Anchor
+from bot.calendar import CalendarEntry
 from bot.core import Core
 from bot.models import PostState
 from bot.views import IncidentView, PostView, Reminder
 from handlers.teams import cards
 from handlers.teams.anchors import People, TeamsAnchors
+from handlers.teams.calendar import calendar_card
 from handlers.teams.elements import Element, attachment
 from handlers.teams.ids import (
     PLATFORM,
@@ -159,7 +161,9 @@ class TeamsPresenter:
 
     async def draft_card(self, post: PostView, message: str | None = None) -> Element:
         people = await self.anchors.people(post.incident_id)
-        return cards.draft_card(post, zone=self._zone, people=people, message=message)
+        return cards.draft_card(
+            post, zone=self._zone, now=self._core.clock.now(), people=people, message=message
+        )
 
     async def show_incident(self, incident: IncidentView) -> None:
         root = await self.anchors.root(incident)
@@ -247,6 +251,17 @@ class TeamsPresenter:
             keys.append(f"{PLATFORM}:{lead}")
         people = await self.anchors.people(incident.id)
         await self.send(reference, self._mentioning(keys, people, cards.reminder_card(reminder)))
+
+    async def show_calendar(self, entry: CalendarEntry, *, where: str | None) -> None:
+        """A proposed calendar post, for the approvers (mentioned), in the conversation of the
+        latest incident declared in Teams: the only conversation Crier may write to unasked."""
+        reference = await self.anchors.latest_reference()
+        if reference is None:
+            log.info("scheduled post #%s: no Teams conversation to show it in", entry.id)
+            return
+        approvers = [f"{PLATFORM}:{user}" for user in self._core.config.approvals.teams_users]
+        shown = calendar_card(entry, zone=self._zone)
+        await self.send(reference, self._mentioning(approvers, People(), shown))
 
     async def tell(self, reference: dict[str, Any], message: str) -> None:
         """A note in the conversation when there is no card to answer on; never raises."""

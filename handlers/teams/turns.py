@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -15,11 +16,35 @@ from handlers.teams.ids import PLATFORM, Data
 from handlers.teams.presenter import conversation_reference
 from handlers.teams.submissions import Submission
 
-LEADING_MENTION = re.compile(r"^\s*<at>[^<]*</at>\s*", re.IGNORECASE)
+LEADING_MENTION = re.compile(r"^\s*(?:<(?:p|div|span)\b[^<>]*>\s*)*<at>[^<]*</at>\s*", re.I)
+# A tag or a comment of the HTML Teams puts in a message's text (``<at>``, ``<p>``, ``<span …>``,
+# ``<emoji alt="…">``); ``a < b``, ``<3`` and ``<https://…>`` are not tags.
+TAG = re.compile(r"<!--.*?-->|<(/?)([A-Za-z][A-Za-z0-9]*)((?:\s[^<>]*)?)/?>", re.DOTALL)
+ALT = re.compile(r"""\balt\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+BLOCKS = frozenset(
+    {"address", "article", "blockquote", "br", "dd", "div", "dl", "dt", "h1", "h2", "h3", "h4"}
+    | {"h5", "h6", "hr", "li", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul"}
+)
+
+
+def _tag(match: re.Match[str]) -> str:
+    name = (match.group(2) or "").lower()
+    if name in {"img", "emoji"} and not match.group(1):
+        alt = ALT.search(match.group(3) or "")
+        return html.unescape(alt.group(1) or alt.group(2) or "") if alt else ""
+    return " " if name in BLOCKS else ""
+
+
+def plain_text(text: str) -> str:
+    """What a person wrote, from the HTML Teams sends as a message's text: mentions
+    (``<at>Alex</at>``) become the plain name, other tags go (an emoji keeps its ``alt``), and
+    entities (``&amp;``, ``&lt;``) become the characters people typed."""
+    return html.unescape(TAG.sub(_tag, text))
 
 
 def command_text(activity: Activity) -> str:
-    """The message's text without the bot's @mention (Teams puts ``<at>Crier</at>`` in it)."""
+    """The message's text without the bot's @mention (Teams puts ``<at>Crier</at>`` in it),
+    as plain text on one line."""
     text = activity.text or ""
     bot_id = activity.recipient.id if activity.recipient else None
     for entity in activity.entities or []:
@@ -27,7 +52,7 @@ def command_text(activity: Activity) -> str:
         mentioned = props.get("mentioned") or {}
         if entity.type == "mention" and mentioned.get("id") == bot_id and props.get("text"):
             text = text.replace(str(props["text"]), " ")
-    text = LEADING_MENTION.sub("", text)
+    text = plain_text(LEADING_MENTION.sub("", text))
     return " ".join(text.split())
 
 

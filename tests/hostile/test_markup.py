@@ -21,7 +21,9 @@ from tests.hostile.checks import Mark, count, quiesce, sent_since, unsafe_markup
 from tests.scenario.conftest import tick
 from tests.scenario.harness import SlackHarness, as_text, start_harness
 
-PINGS = "<!channel> <!here> <!everyone> <@U0HOSTILE1> <!subteam^S0HOSTILE>"
+# Typed in Slack: Crier makes them words (a person's display name) before anything is saved.
+PINGS = "<!channel> <!here> <!everyone> <@U0OUTSIDER> <!subteam^S0HOSTILE|@hostile>"
+AS_WORDS = "@channel @here @everyone out.sider @hostile"
 MARKUP = "*bold* _x_ ~gone~ `code` <http://evil.example|click>"
 SERVICE = "<!here> *Mail* _x_ <@U0HOSTILE2>"
 
@@ -47,6 +49,11 @@ async def test_markup_anywhere_in_a_whole_incident_never_pings_or_breaks_a_messa
     await slack.workspace.wait_for("chat.postMessage", count=2)
     told.append(await slack.command_reply(f"mial: {PINGS}", user=ANALYST))  # "Did you mean …"
     told.append(await slack.command_reply("list", user=ANALYST))
+    # Someone Slack cannot name, or a user group with no name, is refused: nothing is saved.
+    for nobody in ("<@U0HOSTILE1>", "<!subteam^S0HOSTILE>"):
+        told.append(await slack.command_reply(f"*bold*: {nobody} {MARKUP}", user=ANALYST))
+        shown = nobody.replace("<", "&lt;").replace(">", "&gt;")
+        assert told[-1] == f"I could not look up {shown}; write the name instead.", told
     assert "Did you mean" in told[1] and "&lt;!here&gt;" in told[1]
 
     await slack.click(slack.root(), Action.POST_UPDATE, user=ANALYST)  # the form names it
@@ -73,7 +80,7 @@ async def test_markup_anywhere_in_a_whole_incident_never_pings_or_breaks_a_messa
     sent = sent_since(slack.workspace, mark)
     assert not unsafe_markup(sent + [{"text": t} for t in told]), unsafe_markup(sent)
     everything = as_text(sent)
-    assert "&lt;!channel&gt;" in everything and "rejected by <@U0APPROVER1>" in everything
+    assert AS_WORDS in everything and "rejected by <@U0APPROVER1>" in everything
     assert "⏰" in everything  # the reminder was among the messages checked
     slack.sent_blocks_are_valid()
 

@@ -90,6 +90,7 @@ async def test_declare_then_an_approver_publishes_to_every_network(page: Page) -
     thread = page.locator(".thread").first
     await expect(thread).to_contain_text("First public post")
     await expect(thread).to_contain_text(re.compile(r"X · \d+/280 weighted characters"))
+    await expect(thread).to_contain_text("⏱ marks a time set when the post goes out")
     await expect(page.locator(".msg.ephemeral")).to_contain_text("Drafting the posts")
 
     await be(page, "U0VISITOR1")  # someone else may not approve
@@ -123,7 +124,9 @@ async def test_an_edited_revision_is_approved_and_its_text_published(page: Page)
     await expect(modal).to_contain_text("Edit the draft")
     x_text = modal.locator('[data-block-id="text_x"] textarea')
     drafted = await x_text.input_value()
-    assert TIME.search(drafted), drafted
+    # The form shows where the time of publishing goes, not a time that would silently change.
+    assert "{time}" in drafted and not TIME.search(drafted), drafted
+    await expect(modal).to_contain_text("{time} becomes the time the post goes out")
     await x_text.fill("EDITED by the desk. " + drafted)
     await screenshot(page, "edit-modal")
     await modal.get_by_role("button", name="Save revision").click()

@@ -17,7 +17,9 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.config import CrierConfig, Settings
+from bot.core import build_core
 from bot.ports import Clock
+from bot.publishing.credentials import NetworkCredentials
 from bot.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.server import Crier, build_crier
@@ -130,13 +132,18 @@ class SlackHarness:
         await settle(self.crier.core, timeout)
 
     def root(self) -> JsonDict:
+        """The latest incident's root message (proposed calendar posts are top-level too)."""
         roots = [
             m
             for m in self.workspace.messages(COMMS)
-            if "thread_ts" not in m or m["thread_ts"] == m["ts"]
+            if ("thread_ts" not in m or m["thread_ts"] == m["ts"]) and not is_calendar(m)
         ]
         assert roots, "no root message in the comms channel"
         return roots[-1]
+
+    def calendar_posts(self) -> list[JsonDict]:
+        """Proposed calendar posts shown in the comms channel, oldest first."""
+        return [m for m in self.workspace.messages(COMMS) if is_calendar(m)]
 
     def thread(self) -> list[JsonDict]:
         root = self.root()
@@ -163,6 +170,10 @@ class SlackHarness:
                 check_view(call.args["view"])
 
 
+def is_calendar(message: JsonDict) -> bool:
+    return str(message.get("text", "")).startswith("Scheduled post #")
+
+
 def ephemeral_texts(workspace: SlackWorkspace, user: str) -> list[str]:
     return [str(m.get("text", "")) for m in workspace.ephemerals(user)]
 
@@ -178,14 +189,22 @@ async def start_harness(
     workspace: SlackWorkspace,
     http: aiohttp.ClientSession,
     clock: Clock | None = None,
+    credentials: NetworkCredentials | None = None,
+    background: bool = True,
 ) -> tuple[SlackHarness, web.AppRunner]:
+    """``credentials``: the networks' (pointed at fakes in ``config``); else the outbox.
+    ``background=False``: no publishing and scheduling loops; the test runs them (``tick``)."""
     settings = Settings(
         SLACK_BOT_TOKEN=TOKEN,
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=workspace.api_url,
         CRIER_PUBLIC_URL="http://crier.test",
     )
-    crier = build_crier(settings=settings, config=config, store=store, clock=clock)
+    core = build_core(
+        settings=settings, config=config, store=store, clock=clock, credentials=credentials
+    )
+    crier = build_crier(settings=settings, config=config, store=store, core=core)
+    crier.runs_background = background
     runner = web.AppRunner(crier.web)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -1,4 +1,5 @@
-"""Story: `/outage calendar` schedules a tip; an outage holds it; the all-clear offers it."""
+"""Story: `/outage calendar` proposes a tip; an approver schedules it; an outage holds it; the
+all-clear offers it."""
 
 from __future__ import annotations
 
@@ -39,11 +40,22 @@ async def test_schedule_hold_and_resume_from_slack(
     assert answer["response_action"] == "errors" and "calendar_time" in answer["errors"]
     status, answer = await slack.submit(view, values, user=ANALYST)
     assert status == 200 and answer == {}
+    # Proposed, not scheduled: the approvers see it in the comms channel.
+    await slack.workspace.wait_for("chat.postMessage", count=1)
+    [proposed] = slack.calendar_posts()
+    assert "Tip: MFA codes refresh" in as_text(proposed) and "calendar_approve" in as_text(proposed)
+    assert "<@U0APPROVER1>" in as_text(proposed)  # the approvers are named
+    await slack.click(proposed, "calendar_approve", user=APPROVER)
+    await slack.workspace.wait_for("chat.update")
+    await slack.settle()
+    [approved] = slack.calendar_posts()
+    assert "Approved by <@U0APPROVER1>" in as_text(approved)
+    assert "calendar_approve" not in as_text(approved)
 
     await slack.command("Email: outlook is down", user=ANALYST)
-    await slack.workspace.wait_for("chat.postMessage", count=2)
-    await slack.click(slack.thread()[0], "draft_approve", user=APPROVER)
     await slack.workspace.wait_for("chat.postMessage", count=3)
+    await slack.click(slack.thread()[0], "draft_approve", user=APPROVER)
+    await slack.workspace.wait_for("chat.postMessage", count=4)
     await slack.settle()
     await tick(slack, clock, minutes=30)
     # The hold's note, beside the overdue-update reminder that fell due at the same time.
@@ -52,7 +64,7 @@ async def test_schedule_hold_and_resume_from_slack(
     await slack.click(slack.root(), "incident_resolve", user=ANALYST)
     resolve_view = await slack.open_modal(count=2)
     await slack.submit(resolve_view, {}, user=ANALYST)
-    await slack.workspace.wait_for("chat.postMessage", count=6)
+    await slack.workspace.wait_for("chat.postMessage", count=7)
     await slack.settle()
     all_clear = next(m for m in reversed(slack.thread()) if "draft_approve" in as_text(m))
     posted = len(slack.workspace.calls_to("chat.postMessage"))

@@ -65,3 +65,36 @@ async def test_refreshing_a_draft_in_the_thread_reads_it_once(
     assert slack.workspace.calls_to("chat.update")  # the draft's message, updated in place
     reads = [s.split("FROM")[1].split()[0] for s in statements if "FROM" in s]
     assert sorted(reads) == ["delivery", "incident", "post", "rendition"], statements
+
+
+def channel_texts(message: dict) -> dict[str, str]:
+    """Each channel's text as a draft message shows it, by the label in its heading."""
+    texts: dict[str, str] = {}
+    label = None
+    for block in message["blocks"]:
+        if block["type"] == "context":
+            heading = block["elements"][0]["text"]
+            label = heading.split("*")[1] if heading.startswith("*") else None
+        elif block["type"] == "section" and block["text"]["type"] == "plain_text" and label:
+            texts[label] = texts.get(label, "") + block["text"]["text"]
+    return texts
+
+
+async def test_the_thread_shows_byte_for_byte_what_each_network_received(
+    slack: SlackHarness,
+) -> None:
+    await slack.command("bb: 👨‍👩‍👧‍👦 families and 学生 cannot log in", user=ANALYST)
+    await slack.workspace.wait_for("chat.postMessage", count=2)
+    before = channel_texts(slack.thread()[0])
+    assert all("⏱" in text for label, text in before.items() if label != "Status page")
+    await slack.click(slack.thread()[0], "draft_approve", user=APPROVER)
+    await slack.workspace.wait_for("chat.postMessage", count=3)  # the outcome reply
+    await slack.settle()
+    shown = channel_texts(slack.thread()[0])
+    with slack.crier.core.store.transaction() as session:
+        received = {p.network: p.text for p in session.exec(select(OutboxPost)).all()}
+    labels = {"X": "x", "Facebook": "facebook", "Mastodon": "mastodon", "Bluesky": "bluesky"}
+    labels |= {"Status page": "statuspage"}
+    assert {labels[label]: text for label, text in shown.items()} == received
+    assert all("⏱" not in text and "{time}" not in text for text in shown.values())
+    assert "👨‍👩‍👧‍👦 families and 学生" in received["x"]

@@ -121,17 +121,20 @@ def mrkdwn_texts(message: dict) -> list[str]:
 
 
 async def test_user_text_never_pings(slack: SlackHarness) -> None:
-    await slack.command("VPN: <!channel> *everyone* <@U0APPROVER1> cannot connect", user=ANALYST)
+    typed = "VPN: <!channel> *everyone* <@U0APPROVER1> cannot connect <b>&amp;</b>"
+    await slack.command(typed, user=ANALYST)
     await slack.workspace.wait_for("chat.postMessage", count=2)
+    # Slack's markup became words (a mention is the person's name); the rest is escaped, as
     # Slack parses mentions only in mrkdwn and in the message's fallback text.
     parsed = " ".join(mrkdwn_texts(slack.root()) + mrkdwn_texts(slack.thread()[0]))
-    assert "&lt;!channel&gt;" in parsed
-    assert "<!channel>" not in parsed and "<@U0APPROVER1>" not in parsed
+    assert "@channel *everyone* appro.ver cannot connect &lt;b&gt;&amp;amp;&lt;/b&gt;" in parsed
+    assert "<!channel>" not in parsed and "<@U0APPROVER1>" not in parsed and "<b>" not in parsed
     draft = slack.thread()[0]
     previews = [
         b for b in draft["blocks"] if b["type"] == "section" and b["text"]["type"] == "plain_text"
     ]
-    assert previews and all("<!channel>" in b["text"]["text"] for b in previews)  # shown as text
+    shown = "@channel *everyone* appro.ver cannot connect <b>&amp;</b>"
+    assert previews and all(shown in b["text"]["text"] for b in previews)  # shown as text
 
 
 async def test_help_list_and_anything_else(slack: SlackHarness) -> None:

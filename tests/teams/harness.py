@@ -13,6 +13,9 @@ import aiohttp
 from aiohttp import web
 
 from bot.config import CrierConfig, Settings
+from bot.core import build_core
+from bot.ports import Clock
+from bot.publishing.credentials import NetworkCredentials
 from bot.store import Store
 from handlers.server import Crier, build_crier
 from tests.fakes.bot_connector import ConnectorCall, FakeBotConnector
@@ -179,9 +182,23 @@ class TeamsHarness:
 
 
 async def start_teams(
-    *, store: Store, config: CrierConfig, connector: FakeBotConnector, http: aiohttp.ClientSession
+    *,
+    store: Store,
+    config: CrierConfig,
+    connector: FakeBotConnector,
+    http: aiohttp.ClientSession,
+    clock: Clock | None = None,
+    credentials: NetworkCredentials | None = None,
+    background: bool = True,
 ) -> tuple[TeamsHarness, web.AppRunner]:
-    crier = build_crier(settings=teams_settings(), config=config, store=store)
+    """``credentials``: the networks' (pointed at fakes in ``config``); else the outbox.
+    ``background=False``: no publishing and scheduling loops; the test runs them (``tick``)."""
+    settings = teams_settings()
+    core = build_core(
+        settings=settings, config=config, store=store, clock=clock, credentials=credentials
+    )
+    crier = build_crier(settings=settings, config=config, store=store, core=core)
+    crier.runs_background = background
     runner = web.AppRunner(crier.web)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()

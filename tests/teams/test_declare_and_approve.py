@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from bot.drafting import format_time
 from bot.models import AuditEvent, ChatAnchor, OutboxPost
+from bot.post_times import format_time
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.teams.harness import (
     ANALYST,
@@ -29,6 +29,16 @@ def outbox(teams: TeamsHarness) -> list[OutboxPost]:
 def audit_actions(teams: TeamsHarness) -> list[str]:
     with teams.crier.core.store.transaction() as session:
         return [e.action for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.id)))]
+
+
+def strings_of(element: object) -> list[str]:
+    """Every ``text`` a card holds, however deep."""
+    if isinstance(element, dict):
+        own = [element["text"]] if isinstance(element.get("text"), str) else []
+        return own + [s for value in element.values() for s in strings_of(value)]
+    if isinstance(element, list):
+        return [s for item in element for s in strings_of(item)]
+    return []
 
 
 async def declare(teams: TeamsHarness, text: str = "Blackboard: students cannot log in") -> str:
@@ -145,6 +155,9 @@ async def test_approve_publishes_and_replaces_the_card_for_everyone(
     published = outbox(teams)
     assert sorted(p.network for p in published) == sorted(NETWORKS)
     assert audit_actions(teams).count("publish") == 5
+    # The card shows each channel's text exactly as the network received it.
+    shown = strings_of(everyone)
+    assert all(p.text in shown for p in published)
 
     outcome = connector.posts()[-1]
     assert len(connector.posts()) == posts_when_answered + 1

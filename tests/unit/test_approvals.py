@@ -12,8 +12,9 @@ from bot.core import Core, build_core
 from bot.errors import Conflict, InvalidInput, NotAllowed
 from bot.models import AuditEvent, Delivery, DeliveryState, IncidentStatus, OutboxPost, PostState
 from bot.ports import Actor
-from bot.requests import DeclareRequest, EditRequest, UpdateRequest
+from bot.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
 from bot.store import Store
+from bot.views import IncidentView
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, APPROVER_2, OUTSIDER, make_config
 
@@ -56,9 +57,8 @@ async def test_declare_drafts_one_text_per_default_channel(core: Core) -> None:
         Network.BLUESKY,
         Network.STATUSPAGE,
     ]
-    assert all(
-        "2:45 PM EST" in p.text for p in draft.post.previews if p.network != Network.STATUSPAGE
-    )
+    # The time of publishing is a placeholder until then, marked as such in every chat.
+    assert all("{time}" in p.text for p in draft.post.previews if p.network != Network.STATUSPAGE)
     assert draft.post.publishable
     assert audit_actions(core) == [(analyst.key, "declare"), (analyst.key, "draft")]
 
@@ -174,3 +174,72 @@ async def test_a_text_over_its_limit_is_flagged_and_cannot_be_published(
     assert edited.post.publishable
     await core.approve(approver, edited.post.id)
     assert await core.worker.run_once() == 5
+
+
+async def published_texts(core: Core) -> dict[str, str]:
+    await core.worker.run_once()
+    with core.store.transaction() as session:
+        return {o.network: o.text for o in session.exec(select(OutboxPost)).all()}
+
+
+async def test_a_time_a_person_wrote_goes_out_exactly_as_written(
+    core: Core, clock: FakeClock
+) -> None:
+    post_id = await declare(core)
+    mastodon = next(p for p in (await core.post(post_id)).previews if p.network is Network.MASTODON)
+    written = mastodon.text.replace("{next_update}", "3:05 PM")
+    assert written != mastodon.text
+    edited = await core.edit(analyst, post_id, EditRequest(texts={Network.MASTODON: written}))
+    clock.advance(minutes=7)
+    await core.approve(approver, edited.post.id)
+    texts = await published_texts(core)
+    assert "Next update by 3:05 PM." in texts["mastodon"]
+    assert texts["mastodon"].startswith("Investigating · 2:52 PM EST")  # {time} was kept
+    assert "Next update by 3:22 PM." in texts["x"]  # untouched texts keep their placeholder
+
+
+async def test_an_edit_with_a_misspelt_or_unfillable_placeholder_is_refused(core: Core) -> None:
+    post_id = await declare(core)
+    with pytest.raises(InvalidInput, match="not something Crier fills in") as caught:
+        await core.edit(analyst, post_id, EditRequest(texts={Network.X: "Down since {tme}"}))
+    assert set(caught.value.fields) == {"x"}
+    incident_id = (await core.post(post_id)).incident_id
+    await core.approve(approver, post_id)
+    await core.worker.run_once()
+    draft = await core.draft_resolution(analyst, incident_id, ResolveRequest())
+    assert not isinstance(draft, IncidentView)
+    with pytest.raises(InvalidInput, match="promises no next update"):
+        await core.edit(
+            analyst, draft.post.id, EditRequest(texts={Network.X: "Fixed. Next by {next_update}"})
+        )
+
+
+async def test_a_typed_handle_is_shown_as_who_it_will_notify(core: Core) -> None:
+    draft = await core.declare(
+        analyst, DeclareRequest(service="bb", summary="ask @jsmith about sign-in")
+    )
+    notes = {p.network: p.notes for p in draft.post.previews}
+    assert "will notify @jsmith on X" in notes[Network.X]
+    assert "will notify @jsmith on Mastodon" in notes[Network.MASTODON]
+    assert not any("@jsmith" in note for note in notes[Network.FACEBOOK])
+    assert draft.post.publishable
+
+
+async def test_live_mentions_switched_off_for_a_network_stop_the_approval(
+    store: Store, clock: FakeClock
+) -> None:
+    channels = {
+        "x": {"enabled": True, "mentions": "block"},
+        "mastodon": {"enabled": True},
+        "facebook": {"enabled": True},
+        "bluesky": {"enabled": True},
+        "statuspage": {"enabled": True},
+    }
+    core = build_core(
+        settings=Settings(), config=make_config(channels=channels), store=store, clock=clock
+    )
+    draft = await core.declare(analyst, DeclareRequest(service="bb", summary="ask @jsmith"))
+    assert not draft.post.publishable
+    assert any("@jsmith would notify" in problem for problem in draft.post.problems)
+    with pytest.raises(Conflict, match="Edit it first"):
+        await core.approve(approver, draft.post.id)

@@ -139,32 +139,46 @@ def test_serve_starts_on_an_empty_database_and_answers_health(tmp_path: Path) ->
     assert process.returncode == 0
 
 
-def test_calendar_add_and_list(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_calendar_add_proposes_as_a_named_operator_and_list_shows_it_waiting(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI proposes; an approver in chat schedules (README: the content calendar)."""
+    from bot.models import AuditEvent, ScheduledPost
+
     assert main(["db", "upgrade"]) == 0
     capsys.readouterr()
-    assert (
-        main(
-            [
-                "calendar",
-                "add",
-                "--at",
-                "2099-03-02T10:00",
-                "--channels",
-                "x,mastodon",
-                "Tip: lock your screen when you step away.",
-            ]
-        )
-        == 0
-    )
-    assert "Scheduled #1 for Mon 02 Mar 10:00 AM EST on x, mastodon." in capsys.readouterr().out
-    assert (
-        main(["calendar", "add", "--at", "2099-03-02T10:00", "--channels", "statuspage", "Nope"])
-        == 2
-    )
+    add = ["calendar", "add", "--at", "2099-03-02T10:00", "--channels", "x,mastodon"]
+    assert main([*add, "--as", "ops.jo", "Tip: lock your screen when you step away."]) == 0
+    said = capsys.readouterr().out
+    assert "Proposed #1 as cli:ops.jo for Mon 02 Mar 10:00 AM EST on x, mastodon." in said
+    assert "once an approver (not you) approves it" in said
+    assert main([*add[:5], "statuspage", "Nope"]) == 2
     assert "does not post to statuspage" in capsys.readouterr().err
+    assert main([*add, "--as", "jo; rm -rf /", "Nope"]) == 2
+    assert "--as" in capsys.readouterr().err
     assert main(["calendar", "list"]) == 0
     listing = capsys.readouterr().out
-    assert "#1 · Mon 02 Mar 10:00 AM EST · x, mastodon · scheduled" in listing
+    assert (
+        "#1 · Mon 02 Mar 10:00 AM EST · x, mastodon · pending: proposed by cli:ops.jo, "
+        "waits for an approver" in listing
+    )
+    store = open_store(env)
+    with store.transaction() as session:
+        [post] = session.exec(select(ScheduledPost)).all()
+        [added] = session.exec(select(AuditEvent).where(AuditEvent.action == "calendar_add")).all()
+    store.dispose()
+    assert post.state == "pending" and post.created_by == "cli:ops.jo"
+    assert added.actor == "cli:ops.jo"
+
+
+def test_the_cli_operator_is_the_os_user_without_as(
+    env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOGNAME", "night.shift")  # what getpass.getuser() reads first
+    assert main(["db", "upgrade"]) == 0
+    add = ["calendar", "add", "--at", "2099-03-02T10:00", "--channels", "x", "Tip: updates"]
+    assert main(add) == 0
+    assert "Proposed #1 as cli:night.shift" in capsys.readouterr().out
 
 
 def test_crier_yml_calendar_entries_are_scheduled_once(
@@ -190,3 +204,5 @@ def test_crier_yml_calendar_entries_are_scheduled_once(
         posts = session.exec(select(ScheduledPost)).all()
     store.dispose()
     assert [p.text for p in posts] == ["Weekly tip: back up your files."]
+    # crier.yml is reviewed like code: its entries count as approved.
+    assert posts[0].state == "scheduled" and posts[0].decided_by == "config:crier.yml"

@@ -1,7 +1,7 @@
 """Drafting: templates render each network's post, with the time it is published."""
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -9,8 +9,9 @@ import pytest
 from jinja2.exceptions import SecurityError, UndefinedError
 
 from bot.config import Network, Organisation, Severity
-from bot.drafting import Drafter, PostFacts, format_time
+from bot.drafting import Drafter, PostFacts
 from bot.models import IncidentStatus, PostKind
+from bot.post_times import NEXT_UPDATE, TIME, fill_times, widest
 from bot.textrules import check_text
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -68,44 +69,28 @@ def write_template(folder: Path, name: str, body: str) -> Path:
     return folder
 
 
-# --- times -------------------------------------------------------------------------------------
-
-
-def test_time_in_new_york_is_est_in_january_and_edt_in_july():
-    assert format_time(JANUARY, NEW_YORK) == "2:45 PM EST"
-    assert format_time(JULY, NEW_YORK) == "2:45 PM EDT"
-
-
-@pytest.mark.parametrize(
-    ("hour", "minute", "expected"),
-    [(0, 5, "12:05 AM"), (9, 5, "9:05 AM"), (12, 0, "12:00 PM"), (23, 59, "11:59 PM")],
-)
-def test_time_has_no_leading_zero_and_a_twelve_hour_clock(hour, minute, expected):
-    at = datetime(2025, 1, 15, hour, minute, tzinfo=NEW_YORK)
-    assert format_time(at, NEW_YORK, with_zone=False) == expected
-
-
-def test_naive_times_are_refused():
-    with pytest.raises(ValueError, match="aware"):
-        format_time(datetime(2025, 1, 15, 19, 45), NEW_YORK)
-
-
 # --- rendering ---------------------------------------------------------------------------------
 
 
+def published(text: str, at: datetime = JANUARY, minutes: int | None = 30) -> str:
+    return fill_times(text, zone=NEW_YORK, at=at, next_update_minutes=minutes)
+
+
 def test_first_post_on_x_says_we_know_with_the_time_and_the_next_update(drafter):
-    draft = drafter.render(make_facts(), Network.X, at=JANUARY)
-    assert draft.text.startswith("Investigating · 2:45 PM EST\n")
-    assert "Blackboard: cannot log in." in draft.text
-    assert "Next update by 3:15 PM." in draft.text
-    assert HELP in draft.text
-    assert draft.time_tokens == {"stamp": "2:45 PM EST", "next_update": "3:15 PM"}
+    draft = drafter.render(make_facts(), Network.X)
+    assert draft.text.startswith(f"Investigating · {TIME}\n")
+    assert f"Next update by {NEXT_UPDATE}." in draft.text
+    text = published(draft.text)
+    assert text.startswith("Investigating · 2:45 PM EST\n")
+    assert "Blackboard: cannot log in." in text
+    assert "Next update by 3:15 PM." in text
+    assert HELP in text
+    assert draft.notes == ()
 
 
 def test_summer_post_says_edt(drafter):
-    draft = drafter.render(make_facts(), Network.MASTODON, at=JULY)
-    assert "Investigating · 2:45 PM EDT" in draft.text
-    assert draft.time_tokens["stamp"] == "2:45 PM EDT"
+    draft = drafter.render(make_facts(), Network.MASTODON)
+    assert "Investigating · 2:45 PM EDT" in published(draft.text, JULY)
 
 
 @pytest.mark.parametrize(
@@ -117,143 +102,115 @@ def test_summer_post_says_edt(drafter):
     ],
 )
 def test_update_says_what_changed(drafter, status, wording):
-    draft = drafter.render(make_facts(PostKind.UPDATE, status=status), Network.X, at=JANUARY)
-    assert draft.text.startswith("Update · 2:45 PM EST\n")
+    draft = drafter.render(make_facts(PostKind.UPDATE, status=status), Network.X)
+    assert published(draft.text).startswith("Update · 2:45 PM EST\n")
     assert wording in draft.text
 
 
 def test_all_clear_gives_next_steps_and_promises_nothing(drafter):
     facts = make_facts(PostKind.RESOLUTION, what_users_see="", what_we_are_doing="")
-    draft = drafter.render(facts, Network.FACEBOOK, at=JANUARY)
-    assert draft.text.startswith("Resolved · 2:45 PM EST\n")
+    draft = drafter.render(facts, Network.FACEBOOK)
+    assert published(draft.text, minutes=None).startswith("Resolved · 2:45 PM EST\n")
     assert "working normally again" in draft.text
     assert "Sign out and back in" in draft.text
     assert HELP in draft.text
-    assert "update by" not in draft.text
-    assert draft.time_tokens == {"stamp": "2:45 PM EST"}
+    assert NEXT_UPDATE not in draft.text and "update by" not in draft.text
 
 
 @pytest.mark.parametrize("kind", list(PostKind))
 @pytest.mark.parametrize("network", list(Network))
 def test_every_kind_fits_every_network_with_typical_facts(drafter, kind, network):
     for summary in ("cannot log in", LONG_SUMMARY):
-        draft = drafter.render(make_facts(kind, summary=summary), network, at=JANUARY)
-        slack = drafter.time_slack(draft.time_tokens, text=draft.text)
-        check = check_text(network, draft.text, time_slack=slack)
+        draft = drafter.render(make_facts(kind, summary=summary), network)
+        check = check_text(network, widest(draft.text, NEW_YORK))
         assert check.ok, f"{kind}/{network}: {check.problem}\n{draft.text}"
-        assert "{" not in draft.text and "  " not in draft.text and "\n\n\n" not in draft.text
+        assert "  " not in draft.text and "\n\n\n" not in draft.text
 
 
-def test_optional_detail_is_dropped_only_where_it_does_not_fit(drafter):
+def test_a_long_summary_keeps_the_summary_whole_and_says_what_gave_way(drafter):
     facts = make_facts(summary=LONG_SUMMARY)
-    short = drafter.render(facts, Network.X, at=JANUARY)
-    assert "Students see an error page" not in short.text
-    assert check_text(Network.X, short.text).ok
-    long = drafter.render(facts, Network.FACEBOOK, at=JANUARY)
+    short = drafter.render(facts, Network.X)
+    assert LONG_SUMMARY in short.text
+    assert "Students see an error page after entering their password." in short.text
+    assert short.notes == ("left out optional wording", "left out the help link")
+    assert check_text(Network.X, widest(short.text, NEW_YORK)).ok
+    long = drafter.render(facts, Network.FACEBOOK)
     assert "Students see an error page after entering their password." in long.text
+    assert long.notes == ()
+
+
+def test_the_updates_news_is_kept_or_cut_with_a_note_never_dropped_silently(drafter):
+    doing = "We're restoring the sign-in service from last night's backup. " * 6
+    facts = make_facts(PostKind.UPDATE, what_we_are_doing=doing)
+    for network in (Network.X, Network.BLUESKY):
+        draft = drafter.render(facts, network)
+        assert "We're restoring the sign-in service" in draft.text, draft.text
+        assert "shortened what we are doing" in draft.notes
+        assert check_text(network, widest(draft.text, NEW_YORK)).ok
+
+
+def test_a_brief_all_clear_stays_coherent(drafter):
+    help_url = "https://it.northfield.example.edu/help/" + "a" * 150
+    facts = make_facts(
+        PostKind.RESOLUTION, what_users_see="", service_help_url=help_url, summary=LONG_SUMMARY
+    )
+    for network in (Network.X, Network.BLUESKY):
+        text = drafter.render(facts, network).text
+        if "Still having trouble?" not in text or "Sign out" not in text:
+            assert "If that doesn't help" not in text, text
+
+
+def test_a_long_help_link_is_left_out_on_bluesky_not_the_summary(drafter):
+    help_url = "https://it.northfield.example.edu/help/services/" + "b" * 120
+    draft = drafter.render(make_facts(service_help_url=help_url), Network.BLUESKY)
+    assert help_url not in draft.text
+    assert "Blackboard: cannot log in." in draft.text
+    assert "left out the help link" in draft.notes
+    assert help_url in drafter.render(make_facts(service_help_url=help_url), Network.X).text
+
+
+def test_a_cut_ends_between_words_with_an_ellipsis(drafter):
+    summary = "students cannot open their course pages " + "or submit assignments " * 8
+    draft = drafter.render(make_facts(summary=summary.strip()), Network.X)
+    line = draft.text.splitlines()[1]
+    assert "shortened the summary" in draft.notes
+    cut = line.split(": ", 1)[1].split("…")[0]
+    assert summary.startswith(cut) and summary[len(cut)] == " "
+
+
+def test_chinese_is_cut_between_ideographs(drafter):
+    summary = "学生无法登录课程平台" * 12
+    draft = drafter.render(make_facts(summary=summary, what_users_see=""), Network.X)
+    assert "…" in draft.text
+    assert check_text(Network.X, widest(draft.text, NEW_YORK)).ok
+
+
+def test_a_typed_placeholder_is_refused(drafter):
+    from bot.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="write the time out"):
+        drafter.render(make_facts(summary="down since {time}"), Network.X)
 
 
 def test_statuspage_body_is_prose_without_a_stamp(drafter):
-    draft = drafter.render(make_facts(), Network.STATUSPAGE, at=JANUARY)
-    assert "·" not in draft.text and "EST" not in draft.text
-    assert draft.time_tokens == {"next_update": "3:15 PM"}
+    draft = drafter.render(make_facts(), Network.STATUSPAGE)
+    assert "·" not in draft.text and TIME not in draft.text
+    assert "by 3:15 PM" in published(draft.text)
 
 
 def test_help_link_falls_back_to_the_organisation_then_to_none(drafter):
     facts = make_facts(PostKind.RESOLUTION, service_help_url=None)
     assert ORG.help_url is not None
-    assert ORG.help_url in drafter.render(facts, Network.X, at=JANUARY).text
+    assert ORG.help_url in drafter.render(facts, Network.X).text
     no_links = replace(facts, organisation=ORG.model_copy(update={"help_url": None}))
-    text = drafter.render(no_links, Network.X, at=JANUARY).text
+    text = drafter.render(no_links, Network.X).text
     assert "https://" not in text
     assert "contact the help desk." in text
 
 
 def test_text_typed_by_staff_is_not_run_as_a_template(drafter):
-    draft = drafter.render(make_facts(summary="{{ 7 * 7 }} errors"), Network.X, at=JANUARY)
+    draft = drafter.render(make_facts(summary="{{ 7 * 7 }} errors"), Network.X)
     assert "{{ 7 * 7 }} errors" in draft.text
-
-
-# --- restamping at publish time ----------------------------------------------------------------
-
-
-def test_restamp_puts_the_publish_time_in_place_of_the_draft_time(drafter):
-    draft = drafter.render(make_facts(), Network.X, at=JANUARY)
-    published = drafter.restamp(
-        draft.text,
-        draft.time_tokens,
-        facts_zone=NEW_YORK,
-        at=JANUARY + timedelta(minutes=12),
-        next_update_minutes=30,
-    )
-    assert "Investigating · 2:57 PM EST" in published
-    assert "Next update by 3:27 PM." in published
-    assert "2:45" not in published and "3:15" not in published
-
-
-def test_restamp_survives_an_edit_that_removed_a_time(drafter):
-    draft = drafter.render(make_facts(), Network.X, at=JANUARY)
-    edited = draft.text.replace("Next update by 3:15 PM.", "We'll post again soon.")
-    edited = edited.replace("We're looking into it now.", "Our team is on it.")
-    published = drafter.restamp(
-        edited,
-        draft.time_tokens,
-        facts_zone=NEW_YORK,
-        at=JANUARY + timedelta(minutes=5),
-        next_update_minutes=30,
-    )
-    assert published == edited.replace("2:45 PM EST", "2:50 PM EST")
-
-
-def test_restamp_leaves_a_text_without_its_times_alone(drafter):
-    text = "Blackboard is back. Thanks for bearing with us (since 2:45 PM)."
-    assert (
-        drafter.restamp(
-            text,
-            {"stamp": "2:45 PM EST"},
-            facts_zone=NEW_YORK,
-            at=JULY,
-            next_update_minutes=None,
-        )
-        == text
-    )
-
-
-def test_restamp_prefers_the_longer_token_and_keeps_other_times(drafter):
-    # A promise 24 hours out has the same clock time as the stamp; "12:45 PM" is a stranger.
-    text = "Update · 2:45 PM EST\nNext update by 2:45 PM. Earlier post: 12:45 PM."
-    tokens = {"stamp": "2:45 PM EST", "next_update": "2:45 PM"}
-    published = drafter.restamp(
-        text, tokens, facts_zone=NEW_YORK, at=JANUARY + timedelta(minutes=1), next_update_minutes=60
-    )
-    assert published == "Update · 2:46 PM EST\nNext update by 3:46 PM. Earlier post: 12:45 PM."
-
-
-def test_time_slack_covers_what_restamp_can_add(drafter):
-    nine_59 = datetime(2025, 1, 15, 14, 59, tzinfo=UTC)  # 9:59 AM EST
-    facts = make_facts(next_update_minutes=1)
-    draft = drafter.render(facts, Network.X, at=nine_59)
-    assert draft.time_tokens == {"stamp": "9:59 AM EST", "next_update": "10:00 AM"}
-    slack = drafter.time_slack(draft.time_tokens, text=draft.text)
-    published = drafter.restamp(
-        draft.text,
-        draft.time_tokens,
-        facts_zone=NEW_YORK,
-        at=nine_59 + timedelta(minutes=1),
-        next_update_minutes=1,
-    )
-    assert "10:00 AM EST" in published and "10:01 AM" in published
-    assert len(published) - len(draft.text) <= slack
-
-
-def test_time_slack_counts_each_occurrence(drafter):
-    tokens = {"stamp": "2:45 PM EST", "next_update": "3:15 PM"}
-    # Each clock may gain a digit; a zone abbreviation may gain two (CET → CEST, +11 → +1030).
-    assert drafter.time_slack(tokens) == (1 + 2) + 1
-    assert drafter.time_slack(tokens, text="2:45 PM EST, 2:45 PM EST, by 3:15 PM") == 2 * 3 + 1
-    assert drafter.time_slack(tokens, text="edited away") == 0
-    assert drafter.time_slack({"stamp": "12:45 PM EST"}) == 2
-    assert drafter.time_slack({"other": "9:05 AM"}) == 0
 
 
 # --- templates that staff edit -----------------------------------------------------------------
@@ -262,29 +219,28 @@ def test_time_slack_counts_each_occurrence(drafter):
 def test_an_organisations_template_replaces_only_its_own_file(tmp_path):
     folder = write_template(tmp_path, "initial/x.j2", "{{ service }} is down · {{ stamp_time }}")
     drafter = Drafter(templates_dir=folder)
-    draft = drafter.render(make_facts(), Network.X, at=JANUARY)
-    assert draft.text == "Blackboard is down · 2:45 PM EST"
-    assert draft.time_tokens == {"stamp": "2:45 PM EST"}
-    built_in = drafter.render(make_facts(), Network.MASTODON, at=JANUARY)
+    draft = drafter.render(make_facts(), Network.X)
+    assert published(draft.text) == "Blackboard is down · 2:45 PM EST"
+    built_in = drafter.render(make_facts(), Network.MASTODON)
     assert "#ITStatus" in built_in.text
 
 
 def test_a_network_without_its_own_template_uses_default(drafter):
-    webhook = drafter.render(make_facts(), Network.WEBHOOK, at=JANUARY)
-    facebook = drafter.render(make_facts(), Network.FACEBOOK, at=JANUARY)
+    webhook = drafter.render(make_facts(), Network.WEBHOOK)
+    facebook = drafter.render(make_facts(), Network.FACEBOOK)
     assert webhook.text == facebook.text
 
 
 def test_a_misspelled_variable_is_an_error_not_a_blank(tmp_path):
     folder = write_template(tmp_path, "initial/x.j2", "{{ servce }} is down")
     with pytest.raises(UndefinedError, match="servce"):
-        Drafter(templates_dir=folder).render(make_facts(), Network.X, at=JANUARY)
+        Drafter(templates_dir=folder).render(make_facts(), Network.X)
 
 
 def test_the_sandbox_refuses_attribute_escapes(tmp_path):
     folder = write_template(tmp_path, "initial/x.j2", "{{ ''.__class__.__mro__ }}")
     with pytest.raises(SecurityError):
-        Drafter(templates_dir=folder).render(make_facts(), Network.X, at=JANUARY)
+        Drafter(templates_dir=folder).render(make_facts(), Network.X)
 
 
 def test_a_missing_templates_folder_is_reported(tmp_path):
@@ -307,7 +263,7 @@ def test_all_clear_carries_the_resolve_forms_words(drafter):
         what_users_see="Restart the Blackboard app",
         what_we_are_doing="The vendor replaced a faulty certificate",
     )
-    draft = drafter.render(facts, Network.FACEBOOK, at=JANUARY)
+    draft = drafter.render(facts, Network.FACEBOOK)
     assert "Restart the Blackboard app." in draft.text
     assert "The vendor replaced a faulty certificate." in draft.text
     assert "Sign out and back in" not in draft.text

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
+from bot.calendar import CalendarEntry
 from bot.config import Settings
 from bot.core import Core, build_core
 from bot.models import AuditEvent, IncidentStatus, Job
@@ -28,6 +29,7 @@ class RecordingPresenter:
 
     def __init__(self) -> None:
         self.reminders: list[Reminder] = []
+        self.calendar: list[CalendarEntry] = []  # proposed calendar posts shown to approvers
 
     async def show_post(self, incident: IncidentView, post: PostView) -> None:
         return None
@@ -37,6 +39,9 @@ class RecordingPresenter:
 
     async def remind(self, incident: IncidentView, reminder: Reminder) -> None:
         self.reminders.append(reminder)
+
+    async def show_calendar(self, entry: CalendarEntry, *, where: str | None) -> None:
+        self.calendar.append(entry)
 
     def kinds(self) -> list[str]:
         return [r.kind for r in self.reminders]

@@ -44,6 +44,9 @@ class HeldChat:
     async def remind(self, incident: IncidentView, reminder: Reminder) -> None:
         return None
 
+    async def show_calendar(self, entry: object, *, where: str | None) -> None:
+        return None
+
 
 def core_with(store: Store, chat: HeldChat) -> Core:
     core = build_core(settings=Settings(), config=make_config(), store=store)

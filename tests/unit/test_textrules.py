@@ -1,11 +1,19 @@
 """Each network counts a text its own way: these pin down the ways that differ."""
 
+import time
+import unicodedata
+
+import grapheme
 import pytest
+import twitter_text
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.config import Network
-from bot.textrules import check_text
+from bot.textrules import check_text, fits, instagram_hashtags, little_text
 
 HELP_URL = "https://it.northfield.example.edu/help/blackboard"
+grapheme_count = grapheme.length
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # man ZWJ woman ZWJ girl …
 
 
@@ -87,7 +95,10 @@ def test_bluesky_links_count_in_full():
 
 
 def test_bluesky_over_limit():
-    assert check_text(Network.BLUESKY, FAMILY * 300).ok
+    assert check_text(Network.BLUESKY, "a" * 300).ok
+    check = check_text(Network.BLUESKY, "a" * 301)
+    assert check.problem == "301/300 graphemes: 1 over Bluesky's limit"
+    # Over on both counts: the graphemes are named first.
     check = check_text(Network.BLUESKY, FAMILY * 301)
     assert check.problem == "301/300 graphemes: 1 over Bluesky's limit"
 
@@ -124,3 +135,269 @@ def test_time_slack_is_counted_and_explained():
     assert check.problem.startswith("282/280 weighted characters: 2 over X's limit")
     assert "3 spare" in check.problem
     assert check_text(Network.X, "a" * 277, time_slack=3).ok
+
+
+# ----- Bluesky: 300 graphemes and 3,000 UTF-8 bytes -------------------------------------------
+
+
+def test_bluesky_exactly_3000_bytes_is_fine():
+    text = FAMILY * 120  # 120 graphemes of 25 bytes
+    assert len(text.encode()) == 3000
+    assert check_text(Network.BLUESKY, text).ok
+    check = check_text(Network.BLUESKY, text + "a")
+    assert check.problem is not None
+    assert check.problem.startswith("3001/3000 UTF-8 bytes: 1 over Bluesky's limit")
+    text = "€" * 100 + "a" * 2700  # 100 of 3 bytes and 2700 of 1: 3000 bytes, 2800 graphemes
+    assert len(text.encode()) == 3000
+    assert check_text(Network.BLUESKY, text, max_characters=3000).ok
+
+
+def test_bluesky_refuses_3001_bytes_within_the_graphemes():
+    text = "€" * 1000 + "a"  # 1001 graphemes against a raised limit, 3001 bytes
+    check = check_text(Network.BLUESKY, text, max_characters=5000)
+    assert (check.length, check.limit, check.unit) == (3001, 3000, "UTF-8 bytes")
+    assert check.problem is not None
+    assert check.problem.startswith("3001/3000 UTF-8 bytes: 1 over Bluesky's limit")
+
+
+def test_bluesky_300_family_emoji_are_300_graphemes_but_7500_bytes():
+    text = FAMILY * 300
+    assert len(text.encode()) == 7500
+    check = check_text(Network.BLUESKY, text)
+    assert not check.ok
+    assert (check.length, check.limit, check.unit) == (7500, 3000, "UTF-8 bytes")
+    assert check.problem is not None and check.problem.startswith(
+        "7500/3000 UTF-8 bytes: 4500 over Bluesky's limit"
+    )
+
+
+def test_bluesky_the_pds_refusal_of_3039_bytes_is_caught():
+    # 'string too big (maximum 3000, got 3039)': 159 graphemes, well within 300.
+    text = "Blackboard is back for everyone, thanks" + FAMILY * 120
+    assert (len(text.encode()), grapheme_count(text)) == (3039, 159)
+    check = check_text(Network.BLUESKY, text)
+    assert check.problem is not None
+    assert check.problem.startswith("3039/3000 UTF-8 bytes: 39 over Bluesky's limit")
+
+
+def test_bluesky_when_fine_the_preview_shows_graphemes():
+    check = check_text(Network.BLUESKY, "Blackboard is back " + FAMILY)
+    assert check.ok and check.unit == "graphemes" and check.summary() == "20/300"
+
+
+def test_bluesky_bytes_count_the_text_as_sent_not_only_its_nfc():
+    # "e" + combining acute is 3 bytes as sent, "é" 2 after NFC: the PDS sees what is sent.
+    decomposed = "e\u0301" * 1000
+    assert check_text(Network.BLUESKY, decomposed, max_characters=1000).ok  # 3000 bytes
+    check = check_text(Network.BLUESKY, decomposed + "e\u0301", max_characters=2000)
+    assert (check.length, check.unit) == (3003, "UTF-8 bytes")
+
+
+def test_bluesky_time_slack_counts_as_bytes_too():
+    text = "a" * 2990
+    assert check_text(Network.BLUESKY, text, max_characters=3000, time_slack=10).ok
+    check = check_text(Network.BLUESKY, text, max_characters=3000, time_slack=11)
+    assert not check.ok and check.unit == "graphemes"  # 3001 graphemes comes first
+    check = check_text(Network.BLUESKY, text, max_characters=4000, time_slack=11)
+    assert check.unit == "UTF-8 bytes" and check.length == 3001
+    assert check.problem is not None and "11 spare" in check.problem
+
+
+# ----- Instagram: 2,200 characters and 30 hashtags ---------------------------------------------
+
+
+def _tags(count: int) -> str:
+    return "Blackboard is back. " + " ".join(f"#tag{n}" for n in range(count))
+
+
+def test_instagram_30_hashtags_are_fine():
+    assert check_text(Network.INSTAGRAM, _tags(30)).ok
+
+
+def test_instagram_31_hashtags_are_refused():
+    check = check_text(Network.INSTAGRAM, _tags(31))
+    assert check.problem == "31 hashtags: Instagram allows 30"
+    assert (check.length, check.limit, check.unit) == (31, 30, "hashtags")
+    assert check.summary() == "31/30"
+
+
+def test_instagram_the_published_32_hashtags_are_caught():
+    assert check_text(Network.INSTAGRAM, _tags(32)).problem == "32 hashtags: Instagram allows 30"
+
+
+@pytest.mark.parametrize(
+    ("text", "tags"),
+    [
+        ("#ITStatus", 1),
+        ("#Blackboard_Outage", 1),
+        ("#2026", 1),  # all digits: counted (twitter-text would skip it; Instagram may not)
+        ("#東京 #Москва #القاهرة #עברית", 4),  # letters of any script
+        ("C# and F#", 0),  # glued to a word, or nothing after it
+        ("&#38; #", 0),  # an HTML entity, a lone sign
+        ("#a#b", 1),  # the second sign is glued to the first tag
+        ("https://it.example.edu/help#wifi", 0),
+        ("Follow #ITStatus, #NorthfieldIT.", 2),
+    ],
+)
+def test_instagram_counts_hashtags_in_any_script(text, tags):
+    assert instagram_hashtags(text) == tags
+
+
+def test_instagram_hashtags_do_not_change_the_character_count():
+    check = check_text(Network.INSTAGRAM, _tags(5))
+    assert check.ok and check.unit == "characters" and check.length == len(_tags(5))
+
+
+def test_instagram_characters_are_checked_before_hashtags():
+    text = _tags(40) + " " + "a" * 2200
+    check = check_text(Network.INSTAGRAM, text)
+    assert check.unit == "characters" and not check.ok
+
+
+def test_instagram_caption_limit_boundary():
+    assert check_text(Network.INSTAGRAM, "#a " + "a" * 2197).ok
+    check = check_text(Network.INSTAGRAM, "#a " + "a" * 2198)
+    assert check.problem == "2201/2200 characters: 1 over Instagram's caption limit"
+
+
+# ----- LinkedIn: 3,000 characters of the escaped text ------------------------------------------
+
+
+def test_linkedin_counts_the_escaped_text():
+    text = "Wi-Fi (eduroam) is back"
+    assert little_text(text) == "Wi-Fi \\(eduroam\\) is back"
+    assert check_text(Network.LINKEDIN, text).length == len(text) + 2
+
+
+def test_linkedin_escaping_pushes_a_text_over_3000():
+    text = "a" * 2990 + "(x)" + "_" * 5  # 2998 as typed, 3005 as sent
+    assert len(text) == 2998
+    assert len(little_text(text)) == 3005
+    check = check_text(Network.LINKEDIN, text)
+    assert check.problem == "3005/3000 characters: 5 over LinkedIn's limit"
+
+
+def test_linkedin_escaped_text_of_exactly_3000_is_fine():
+    text = "a" * 2997 + "[b"  # 2999 as typed, 3000 escaped
+    assert check_text(Network.LINKEDIN, text).ok
+    assert check_text(Network.LINKEDIN, text).length == 3000
+    check = check_text(Network.LINKEDIN, text + "]")  # 3000 as typed, 3002 escaped
+    assert check.problem == "3002/3000 characters: 2 over LinkedIn's limit"
+
+
+def test_linkedin_links_and_hashtags_are_not_escaped():
+    text = "See https://it.example.edu/a_b~c #ITStatus"
+    assert little_text(text) == text
+    assert check_text(Network.LINKEDIN, text).length == len(text)
+
+
+def test_linkedin_counts_utf16_units():
+    assert check_text(Network.LINKEDIN, "\U0001f600").length == 2
+    assert check_text(Network.LINKEDIN, FAMILY).length == 11  # 4 emoji of 2 units, 3 joiners of 1
+    assert check_text(Network.LINKEDIN, "漢字").length == 2
+
+
+def test_linkedin_publisher_sends_what_was_counted():
+    from bot.publishing import linkedin
+
+    assert linkedin.little_text is little_text
+
+
+# ----- the helper for shortening -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("network", list(Network))
+def test_fits_is_check_ok(network):
+    for text in ("Blackboard is back.", "a" * 5000, FAMILY * 400, _tags(31)):
+        assert fits(network, text) == check_text(network, text).ok
+    assert fits(Network.MASTODON, "a" * 600, max_characters=1000)
+    assert not fits(Network.X, "a" * 279, time_slack=2)
+
+
+# ----- X and Mastodon are measured piece by piece, for speed: the same numbers -------------------
+
+PIECES = [
+    "Blackboard",
+    "is down.",
+    "学生输入密码后看到错误页面。",
+    "黑板系统.",
+    "例子.中国",
+    "ログイン",
+    "لا يمكن",
+    "\u200f",
+    FAMILY,
+    "\U0001f3f3\ufe0f\u200d\U0001f308",
+    "\U0001f1fa\U0001f1e6",
+    "1\ufe0f\u20e3",
+    HELP_URL,
+    "http://x.co/a_(b)",
+    "https://例子.中国/路径",
+    "it.example.edu",
+    "example.com/path?q=1.",
+    "a.b",
+    "-x.com",
+    "$x.com",
+    "…",
+    "e\u0301",
+    "@alice@example.social",
+    "#ITStatus.",
+    "v1.2.3",
+    "ftp://x.org",
+    "é",
+    "。",
+    "\u0301",
+    "HTTPS://A.CO",
+    "ab.cd/ef.gh",
+]
+SEPARATORS = [" ", "", "\n", "\r\n", "\u3000", "\u00a0", "\t", ". ", "\u2028"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(PIECES), st.sampled_from(SEPARATORS)), min_size=1, max_size=12
+    )
+)
+def test_x_piecewise_length_is_twitter_texts(parts):
+    text = "".join(piece + separator for piece, separator in parts)
+    expected = twitter_text.parse_tweet(text).weightedLength
+    assert check_text(Network.X, text).length == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(PIECES), st.sampled_from(SEPARATORS)), min_size=1, max_size=12
+    )
+)
+def test_mastodon_piecewise_length_is_the_whole_texts(parts):
+    text = unicodedata.normalize("NFC", "".join(piece + sep for piece, sep in parts))
+    links = twitter_text.extract_urls_with_indices(text, extract_urls_without_protocol=False)
+    expected = len(text) + sum(23 - (end - start) for start, end in (x["indices"] for x in links))
+    assert check_text(Network.MASTODON, text).length == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Where a piece's first character would be taken as the one before a link, were the
+        # piece measured alone: "éab.cd" is a link after a space, "ab.cd" one after "é".
+        "x\u3000éab.cd/ef.gh",
+        "a.b 。it.example.edu ab.cd/ef.gh",
+        "x.y\r\nhttps://x \u0301ab.cd/ef.gh",
+        "éab.cd/ef.gh",
+    ],
+)
+def test_piecewise_lengths_keep_what_comes_before_a_link(text):
+    assert check_text(Network.X, text).length == twitter_text.parse_tweet(text).weightedLength
+    links = twitter_text.extract_urls_with_indices(text, extract_urls_without_protocol=False)
+    expected = len(text) + sum(23 - (end - start) for start, end in (x["indices"] for x in links))
+    assert check_text(Network.MASTODON, text).length == expected
+
+
+def test_a_long_chinese_text_is_measured_quickly():
+    text = "学生输入密码后看到错误页面。" * 70 + ". " + HELP_URL
+    started = time.perf_counter()
+    check = check_text(Network.X, text)
+    assert time.perf_counter() - started < 0.05  # twitter-text alone: about 0.1 s
+    assert check.length == twitter_text.parse_tweet(text).weightedLength

@@ -294,12 +294,30 @@ async def test_more_than_300_graphemes_is_refused_before_sending(
     assert creates(pds) == 0
 
 
-async def test_the_pds_validation_is_permanent_with_its_message(
+async def test_more_than_3000_bytes_is_refused_before_sending(
     pds: FakeBluesky, http: HttpClient
 ) -> None:
     family = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # 1 grapheme, 25 bytes
+    text = "Blackboard is back for everyone, thanks" + family * 120  # 159 graphemes, 3039 bytes
+    with pytest.raises(PublishError) as refused:
+        await publisher(pds, http).publish(post(text))
+    assert not refused.value.transient and "3039/3000 UTF-8 bytes" in refused.value.message
+    assert creates(pds) == 0
+
+
+async def test_the_pds_validation_is_permanent_with_its_message(
+    pds: FakeBluesky, http: HttpClient
+) -> None:
+    made = await signed_in(pds, http)
+    pds.fail_next(  # what a real PDS answered a text Crier once let through
+        400,
+        {
+            "error": "InvalidRequest",
+            "message": "Invalid app.bsky.feed.post record: string too big (maximum 3000, got 3039)",
+        },
+    )
     with pytest.raises(PublishError) as invalid:
-        await publisher(pds, http).publish(post(family * 150))
+        await made.publish(post())
     assert not invalid.value.transient
     assert "InvalidRequest: Invalid app.bsky.feed.post record" in invalid.value.message
 

@@ -229,8 +229,28 @@ async def test_linkedins_validation_is_permanent_with_the_field(
     fake: FakeLinkedIn, http: HttpClient
 ) -> None:
     text = "(" * 1600  # 1600 characters, but 3200 once escaped: over LinkedIn's field limit
-    with pytest.raises(PublishError) as invalid:
+    with pytest.raises(PublishError) as refused:  # counted as sent, so refused before sending
         await publisher(fake, http).publish(post(text))
+    assert not refused.value.transient and "3200/3000" in refused.value.message
+    assert fake.received == []
+    fake.fail_next(
+        422,
+        {
+            "message": "ERROR :: /commentary :: Commentary is longer than 3000",
+            "errorDetails": {
+                "inputErrors": [
+                    {
+                        "description": "Commentary is longer than 3000",
+                        "input": {"inputPath": {"fieldPath": "/commentary"}},
+                        "code": "FIELD_LENGTH_TOO_LONG",
+                    }
+                ]
+            },
+            "status": 422,
+        },
+    )
+    with pytest.raises(PublishError) as invalid:
+        await publisher(fake, http).publish(post())
     assert not invalid.value.transient
     assert "422" in invalid.value.message
     assert "longer than 3000 at /commentary" in invalid.value.message

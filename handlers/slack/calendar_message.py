@@ -1,0 +1,98 @@
+"""A content-calendar post in Slack: what it says, when and where it goes, and its decision —
+*Approve* and *Reject* while it waits for an approver."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.calendar import CalendarEntry, CalendarState
+from bot.post_times import format_time
+from handlers.slack.ids import Action
+from handlers.slack.text import escape, mention, plain
+
+Message = dict[str, Any]
+
+
+def who(actor_key: str | None) -> str:
+    """A Slack user as a mention; anyone else by their key (``cli:jo``, ``teams:…``)."""
+    if actor_key and actor_key.startswith("slack:"):
+        return mention(actor_key)
+    return escape(actor_key or "someone")
+
+
+def _decision(entry: CalendarEntry, zone: ZoneInfo) -> str:
+    decided = f" at {format_time(entry.decided_at, zone)}" if entry.decided_at else ""
+    by = who(entry.decided_by)
+    if entry.state == CalendarState.PENDING:
+        return "⏳ Waits for an approver who did not propose it."
+    if entry.state == CalendarState.REJECTED:
+        return f"🚫 Rejected by {by}{decided}: it will not be posted."
+    approved = f"✅ Approved by {by}{decided}"
+    if entry.state == CalendarState.SCHEDULED:
+        return f"{approved}: it goes out at its time (held while an incident is open)."
+    if entry.state == CalendarState.HELD:
+        return f"{approved}; ⏸️ held by incident #{entry.held_by} until its all-clear."
+    if entry.state == CalendarState.PUBLISHED:
+        return f"{approved}; 📤 published."
+    return f"{approved}; ⏭️ {escape(entry.state)}."
+
+
+def calendar_message(entry: CalendarEntry, *, zone: ZoneInfo, mentions: str = "") -> Message:
+    """The post for the approvers; ``mentions`` (approvers to ping) only while it is pending."""
+    when = format_time(entry.due_at, zone)
+    head = f"📅 *Scheduled post #{entry.id}* · {escape(when)} · {escape(entry.channel_labels)}"
+    pending = entry.state == CalendarState.PENDING
+    if pending and mentions:
+        head += f"\n{mentions}: please approve or reject it."
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=plain(head))),
+        SectionBlock(text=PlainTextObject(text=plain(entry.text), emoji=False)),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"Proposed by {who(entry.created_by)} · {_decision(entry, zone)}"
+                )
+            ]
+        ),
+    ]
+    if pending:
+        blocks.append(
+            ActionsBlock(
+                block_id=f"calendar_{entry.id}",
+                elements=[
+                    ButtonElement(
+                        text="Approve",
+                        action_id=Action.CALENDAR_APPROVE,
+                        value=str(entry.id),
+                        style="primary",
+                        confirm=ConfirmObject(
+                            title="Approve this post?",
+                            text=f"It goes out on {entry.channel_labels} at {when}.",
+                            confirm="Approve",
+                            deny="Cancel",
+                        ),
+                    ),
+                    ButtonElement(
+                        text="Reject",
+                        action_id=Action.CALENDAR_REJECT,
+                        value=str(entry.id),
+                        style="danger",
+                    ),
+                ],
+            )
+        )
+    state = "waits for approval" if pending else entry.state
+    text = f"Scheduled post #{entry.id} for {when} {state}"
+    return {"text": text, "blocks": [b.to_dict() for b in blocks]}

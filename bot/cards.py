@@ -81,6 +81,27 @@ def card_facts(request: PublishRequest, *, config: CrierConfig, at: datetime) ->
     )
 
 
+ALT_TEXT_CHARACTERS = 280  # the card's text in the alt text: a screen reader reads it all
+
+
+def alt_text(facts: CardFacts) -> str:
+    """The card in words, for a screen reader (Instagram's ``alt_text``, Bluesky's ``alt``,
+    Mastodon's ``description``): who, which service, its status, what is wrong, and when.
+
+        "Northfield IT status card: Blackboard, Investigating. Students cannot sign in.
+        2:45 PM EST, Thu 15 Jan 2026."
+    """
+    status = _STATUS_LABELS.get(facts.status, facts.status.replace("_", " ").capitalize())
+    parts = [f"{facts.organisation} status card: {facts.service}, {status}."]
+    text = facts.text.strip()
+    if len(text) > ALT_TEXT_CHARACTERS:
+        text = text[:ALT_TEXT_CHARACTERS].rsplit(" ", 1)[0].rstrip(" .,;:") + "…"
+    if text:
+        parts.append(text if text.endswith((".", "!", "?", "…")) else f"{text}.")
+    parts.append(f"{facts.time.replace(' · ', ', ')}.")
+    return " ".join(parts)
+
+
 # ----- rendering ---------------------------------------------------------------------------
 
 
@@ -235,3 +256,30 @@ async def card_url(
     folder = cards_folder(settings)
     await asyncio.to_thread(save_card, folder, facts, image_format)
     return f"{settings.public_url.rstrip('/')}/cards/{facts.name}.{image_format}"
+
+
+@dataclass(frozen=True)
+class CardImage:
+    """The card's bytes, for networks that take an upload rather than a URL, with its alt text."""
+
+    data: bytes
+    mime_type: str
+    alt: str
+    width: int = SIZE
+    height: int = SIZE
+
+
+async def card_data(
+    request: PublishRequest,
+    *,
+    config: CrierConfig,
+    settings: Settings,
+    at: datetime | None = None,
+    image_format: str = "png",
+) -> CardImage:
+    """Render (once) and store the card for ``request``, and read it back with its alt text."""
+    facts = card_facts(request, config=config, at=at or datetime.now(UTC))
+    path = await asyncio.to_thread(save_card, cards_folder(settings), facts, image_format)
+    data = await asyncio.to_thread(path.read_bytes)
+    kind = "image/jpeg" if image_format == "jpg" else "image/png"
+    return CardImage(data=data, mime_type=kind, alt=alt_text(facts))

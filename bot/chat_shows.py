@@ -30,7 +30,7 @@ from bot.readers import (
     posts_changed_since,
 )
 from bot.store import Store
-from bot.views import IncidentView, PostView, Reminder
+from bot.views import IncidentView, Notice, PostView, Reminder
 
 log = logging.getLogger(__name__)
 # At start, chat is refreshed for the posts changed this recently (at most CATCH_UP_POSTS): a
@@ -95,6 +95,13 @@ class ChatShows:
         if calls and len(await self._to_all(calls)) == len(calls):
             # Nobody was shown it: fail the job, so the scheduler tries again.
             raise RuntimeError(f"no chat could show scheduled post #{entry.id}")
+
+    async def notice(self, notice: Notice) -> None:
+        """Post a notice in every chat's comms channel, outside any incident."""
+        calls = [p.show_notice(notice) for p in self.presenters.values()]
+        if calls and len(await self._to_all(calls)) == len(calls):
+            # Nobody was told: fail, so the caller keeps it to say again.
+            raise RuntimeError(f"no chat could show the notice “{notice.title}”")
 
     async def catch_up(self, refresh: Callable[[int], None], spawn: Spawn) -> int:
         """Show again what changed in the last ``CATCH_UP``: the previous process may have

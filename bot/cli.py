@@ -1,7 +1,10 @@
 """``crier`` sub-commands that need only the core: db, outbox, export, templates, config,
 channels check.
 
-``handlers.main`` adds ``serve`` (which needs the chat platforms) to this parser.
+``handlers.main`` adds ``serve`` (which needs the chat platforms) to this parser. Every command,
+``serve`` too, runs through ``run``: the settings are read first (a bad secret file is one line),
+then everything the command prints or logs is masked of every configured secret, and a database
+that cannot be opened is one line too.
 """
 
 from __future__ import annotations
@@ -9,18 +12,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import re
 import sys
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from bot import audit
 from bot.config import ConfigError, Settings, load_config
 from bot.ports import Actor
+from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.outbox import recent_outbox
+from bot.redaction import Redactor, masked_output, redact_logs
 from bot.schema import current_revision, head_revision, upgrade
-from bot.store import open_store
+from bot.store import CannotOpenDatabase, open_store
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -238,10 +247,44 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings()
-    command: Command = args.run
+    """Run the parsed command: 0 when it did what was asked; 2 when it cannot start (the
+    settings, crier.yml, the database), each said in one line; 1 for a failure of its own."""
     try:
-        return command(args, settings)
-    except ConfigError as exc:
-        print(f"crier: configuration problem: {exc}", file=sys.stderr)
+        settings, credentials = Settings(), NetworkCredentials()
+    except (ConfigError, ValidationError) as exc:
+        print(f"crier: cannot start: {_settings_problem(exc)}", file=sys.stderr)
         return 2
+    # Every configured secret is masked in all that this process prints and logs from here on,
+    # whatever printed it: an echoed token in a network's refusal, a traceback.
+    redact = Redactor.from_settings(settings, credentials)
+    redact_logs(redact)
+    command: Command = args.run
+    with masked_output(redact):
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        try:
+            return command(args, settings)
+        except ConfigError as exc:
+            print(f"crier: configuration problem: {exc}", file=sys.stderr)
+            return 2
+        except CannotOpenDatabase as exc:
+            where = f" {exc.where}" if exc.where else ""
+            print(f"crier: cannot open the database{where}: {exc.why}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            return 130
+        except Exception:
+            traceback.print_exc()  # to the masked stderr, unlike Python's own report
+            return 1
+
+
+def _settings_problem(error: ConfigError | ValidationError) -> str:
+    """One line naming the variable; a ``ValidationError``'s own text shows the input."""
+    if isinstance(error, ConfigError):
+        return str(error)
+    return "; ".join(
+        f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}"
+        for e in error.errors(include_url=False, include_input=False)
+    )

@@ -1,14 +1,15 @@
 """Settings from the environment and the organisation's ``crier.yml``.
 
-Secrets only ever come from the environment and are held as ``SecretStr`` so that a stray
-``repr`` or log line cannot leak them. Everything an IT comms team tunes (services, approvers,
-channels, time zone) lives in ``crier.yml``.
+Secrets only ever come from the environment, or from a file it names (``SLACK_BOT_TOKEN_FILE``),
+and are held as ``SecretStr`` so that a stray ``repr`` or log line cannot leak them. Everything
+an IT comms team tunes (services, approvers, channels, time zone) lives in ``crier.yml``.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +27,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 STARTER_CONFIG = Path(__file__).parent / "defaults" / "crier.yml"
 
@@ -54,10 +60,90 @@ class Network(StrEnum):
     WEBHOOK = "webhook"
 
 
+FILE_SUFFIX = "_FILE"
+
+
+class SecretFiles(PydanticBaseSettingsSource):
+    """``NAME_FILE``: a secret setting's value from the file it names, as Docker secrets
+    (``/run/secrets/…``) and systemd credentials (``$CREDENTIALS_DIRECTORY/…``) provide, so a
+    token need not sit in the process environment. One trailing newline is stripped.
+
+    A source of our own rather than pydantic-settings' ``secrets_dir``: that reads a folder of
+    files named after the settings and silently skips a missing one, while ``NAME_FILE`` names
+    any file (the convention of Docker's official images), and a missing, unreadable or empty
+    file, or ``NAME`` and ``NAME_FILE`` both set, must stop start-up naming the variable. Such a
+    problem is a ``ConfigError``, not a ``ValueError``: pydantic would wrap a ``ValueError`` in
+    a ``ValidationError`` that prints the input, and the input holds the other secrets.
+
+    Which settings: every ``SecretStr`` field, and those named in ``also``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], also: tuple[str, ...] = ()) -> None:
+        super().__init__(settings_cls)
+        self._also = also
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads them all
+
+    def __call__(self) -> dict[str, Any]:
+        # Case-insensitive, as pydantic-settings reads the environment by default.
+        environment = {name.lower(): value for name, value in os.environ.items()}
+        values: dict[str, Any] = {}
+        for name, info in self.settings_cls.model_fields.items():
+            if name not in self._also and "SecretStr" not in str(info.annotation):
+                continue
+            variable = _variable(name, info)
+            file_variable = variable + FILE_SUFFIX
+            path = environment.get(file_variable.lower())
+            if path is None:
+                continue
+            if variable.lower() in environment:
+                raise ConfigError(
+                    f"{variable} and {file_variable} are both set: keep one "
+                    f"({file_variable} names a file holding the value)"
+                )
+            values[variable] = read_secret_file(file_variable, path)
+        return values
+
+
+def _variable(name: str, info: FieldInfo) -> str:
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        alias = alias.choices[0]
+    return alias if isinstance(alias, str) else name.upper()
+
+
+def read_secret_file(variable: str, path: str) -> str:
+    """The secret in ``path``, one trailing newline stripped; a problem names ``variable`` and
+    the path, never what the file holds."""
+    try:
+        value = Path(path).read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{variable}: cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{variable}: {path} is not UTF-8 text") from None
+    value = value.removesuffix("\r\n") if value.endswith("\r\n") else value.removesuffix("\n")
+    if not value:
+        raise ConfigError(f"{variable}: {path} is empty")
+    return value
+
+
 class Settings(BaseSettings):
-    """Process settings, read from the environment (names as in DESIGN.md)."""
+    """Process settings, read from the environment (names as in DESIGN.md); every secret, and
+    the database URL (it may hold a password), from ``NAME_FILE`` instead if that is set."""
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = SecretFiles(settings_cls, also=("database_url",))
+        return init_settings, env_settings, files, dotenv_settings, file_secret_settings
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(
@@ -89,6 +175,15 @@ class Settings(BaseSettings):
     )
     microsoft_app_type: str = Field(default="MultiTenant", validation_alias="MicrosoftAppType")
     microsoft_app_tenant_id: str = Field(default="", validation_alias="MicrosoftAppTenantId")
+    teams_unauthenticated: bool = Field(
+        default=False,
+        validation_alias="CRIER_TEAMS_UNAUTHENTICATED",
+        description=(
+            "Run Teams without MicrosoftAppId, checking no token: for the Bot Framework Emulator "
+            "and tests on this machine only. Refused when serving on a non-loopback address; "
+            "ignored when MicrosoftAppId is set."
+        ),
+    )
 
     def __repr_args__(self) -> Any:
         # The database URL may carry a password: a stray repr (a log line, a traceback) hides it.
@@ -183,10 +278,13 @@ class ChannelConfig(_Strict):
     max_characters: int | None = Field(default=None, ge=1, le=100_000)
     # The API's base URL; tests and staging point it at another server.
     base_url: str | None = None
+    # LinkedIn only: its OAuth host, for token introspection (https://www.linkedin.com).
+    oauth_url: str | None = None
     # The account posted as: a Facebook page id, Instagram user id, LinkedIn organisation id,
     # Statuspage page id, or Bluesky handle.
     account: str | None = None
-    # Facebook's Graph version ("v21.0") or LinkedIn's Linkedin-Version ("202410").
+    # Facebook's and Instagram's Graph version ("v26.0") or LinkedIn's Linkedin-Version
+    # ("202607"); when each ends: bot/publishing/versions.py.
     api_version: str | None = None
     # The webhook's target URL.
     url: str | None = None
@@ -199,6 +297,12 @@ class ChannelConfig(_Strict):
     # A text that would notify an account on this network (@jsmith on X): "warn" shows it on
     # the draft, "block" stops the approval until the @ is gone, "allow" says nothing.
     mentions: Literal["warn", "allow", "block"] = "warn"
+    # Put the help link in this network's posts. X charges about 13 times more for a post with
+    # a link ($0.20 against $0.015): `links: false` leaves it out there.
+    links: bool = True
+    # X only: what the month's posts may cost, in US dollars; a post that would pass it is held
+    # (the thread says so) until the budget is raised or the month turns. None: no limit.
+    monthly_budget: float | None = Field(default=None, ge=0)
 
 
 class Service(_Strict):
@@ -267,6 +371,36 @@ def _default_severities() -> dict[Severity, SeverityPolicy]:
     }
 
 
+class HealthCheckConfig(_Strict):
+    """The scheduled health check: the read-only channel checks, every ``every_hours`` from
+    ``at`` (the organisation's time); it tells the comms channel when a channel stops being
+    ready or is ready again, when an API version nears its end, and when a token nears its
+    expiry."""
+
+    enabled: bool = True
+    every_hours: int = Field(default=24, ge=1, le=7 * 24)
+    at: time = time(7, 0)
+    # A warning this many days before the configured API version ends.
+    version_warning_days: int = Field(default=60, ge=1, le=365)
+    # A reminder this many days before a token expires, one for each number.
+    token_reminder_days: list[int] = Field(default=[14, 3], max_length=10)
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _clock_time(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted 7:30 as the number 450 (base 60): take it as 07:30.
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            return time(value // 60, value % 60)
+        return value
+
+    @field_validator("token_reminder_days")
+    @classmethod
+    def _days(cls, value: list[int]) -> list[int]:
+        if any(not 1 <= days <= 90 for days in value):
+            raise ValueError("token_reminder_days are numbers of days from 1 to 90")
+        return sorted(set(value), reverse=True)
+
+
 class CalendarItem(_Strict):
     """A scheduled post from crier.yml: ``at`` is in the organisation's time zone."""
 
@@ -286,6 +420,7 @@ class CrierConfig(_Strict):
     severities: dict[Severity, SeverityPolicy] = Field(default_factory=_default_severities)
     reminders: RemindersConfig = RemindersConfig()
     calendar: list[CalendarItem] = []
+    health_check: HealthCheckConfig = HealthCheckConfig()
     templates_dir: Path | None = None
 
     @model_validator(mode="after")

@@ -21,6 +21,7 @@ from bot.approvers import ApproverPolicy, Gate
 from bot.background import Background
 from bot.backlog import Backlog
 from bot.calendar import CalendarJobs
+from bot.channel_health import ChannelHealth
 from bot.chat_anchors import ChatAnchors
 from bot.chat_shows import ChatShows
 from bot.coalesce import Coalescer
@@ -34,12 +35,12 @@ from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.worker import DeliveryWorker
 from bot.readers import incident_view, load_post
-from bot.redaction import Redactor
+from bot.redaction import http_client
 from bot.reminder_jobs import ReminderJobs
 from bot.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
 from bot.scheduler import Scheduler
 from bot.store import Store
-from bot.views import Draft, IncidentView, PostView, Reminder
+from bot.views import Draft, IncidentView, Notice, PostView, Reminder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,16 +53,17 @@ class Core:
     store: Store
     drafter: Drafter
     publishers: dict[Network, Publisher]
+    http: HttpClient  # built by bot.redaction.http_client: every answer masked of secrets
     clock: Clock = field(default_factory=SystemClock)
     presenters: dict[str, ChatPresenter] = field(default_factory=dict)
     directories: dict[str, Directory] = field(default_factory=dict)
-    http: HttpClient = field(default_factory=HttpClient)
     worker: DeliveryWorker = field(init=False)
     scheduler: Scheduler = field(init=False)
     approvers: ApproverPolicy = field(init=False)
     gate: Gate = field(init=False)
     chat_anchors: ChatAnchors = field(init=False)
     content_calendar: ContentCalendar = field(init=False)
+    channel_health: ChannelHealth = field(init=False)
     _background: Background = field(default_factory=Background, init=False)
     backlog: Backlog = field(init=False)
     _post_refreshes: Coalescer = field(init=False)
@@ -98,12 +100,23 @@ class Core:
             wake_publisher=self._wake_publisher,
             show=self.chat.calendar,
         )
+        self.channel_health = ChannelHealth(
+            store=self.store,
+            config=self.config,
+            clock=self.clock,
+            publishers=self.publishers,
+            notify=self.notice,
+        )
         lease = timedelta(seconds=self.settings.lease_seconds)
         self.scheduler = Scheduler(
             lease=lease,
             store=self.store,
             clock=self.clock,
-            handlers={**jobs.handlers(), **calendar_jobs.handlers()},
+            handlers={
+                **jobs.handlers(),
+                **calendar_jobs.handlers(),
+                **self.channel_health.handlers(),
+            },
         )
         self.content_calendar = ContentCalendar(
             store=self.store,
@@ -363,6 +376,10 @@ class Core:
     async def remind(self, incident_id: int, reminder: Reminder) -> None:
         await self.chat.reminder(incident_id, reminder)
 
+    async def notice(self, notice: Notice) -> None:
+        """Post a notice in the comms channel of every chat, outside any incident."""
+        await self.chat.notice(notice)
+
     async def run_background(self, stop: asyncio.Event) -> None:
         """Publish and remind until ``stop``, after catching chat up with recent changes."""
         await self.catch_up_chat()
@@ -394,7 +411,7 @@ def build_core(
 ) -> Core:
     """Wire the core from settings; the chat handlers add their presenters and directories."""
     credentials = credentials or NetworkCredentials()
-    http = HttpClient(redact=Redactor.from_settings(settings, credentials))
+    http = http_client(settings, credentials)
     return Core(
         config=config,
         settings=settings,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +128,12 @@ class Drafter:
         )
 
     def render(
-        self, facts: PostFacts, network: Network, *, max_characters: int | None = None
+        self,
+        facts: PostFacts,
+        network: Network,
+        *,
+        max_characters: int | None = None,
+        links: bool = True,
     ) -> RenderedText:
         """Draft ``network``'s text of the post described by ``facts``, made to fit.
 
@@ -139,8 +144,12 @@ class Drafter:
         characters; the help link; the summary down to about 40 characters; the main detail
         entirely; the summary down to its first word. Every cut ends in "…" and falls between
         words (or between two ideographs), never inside a link, a mention, a hashtag or a
-        grapheme cluster. Jinja errors (a misspelled variable, a sandbox violation) propagate.
+        grapheme cluster. ``links=False`` leaves the help link out from the start (X charges
+        more for a post with a link). Jinja errors (a misspelled variable, a sandbox
+        violation) propagate.
         """
+        if not links:
+            facts = replace(facts, service_help_url=None, organisation=_without_help(facts))
         template = self._template(facts.kind, network)
         zone = facts.organisation.zone
 
@@ -257,6 +266,10 @@ class _Fitting:
         return tuple(notes)
 
 
+def _without_help(facts: PostFacts) -> Organisation:
+    return facts.organisation.model_copy(update={"help_url": None})
+
+
 def _values(facts: PostFacts) -> dict[str, str]:
     """The facts a fitting may shorten, as typed; a placeholder typed by a person is refused."""
     values = {
@@ -357,7 +370,9 @@ def summary_room(config: CrierConfig, drafter: Drafter) -> SummaryRoom:
         for network in service.default_channels or config.enabled_channels:
             settings = config.channels.get(network)
             try:
-                text = drafter.render(facts, network).text
+                text = drafter.render(
+                    facts, network, links=settings.links if settings else True
+                ).text
             except TemplateError:  # the draft itself will say so, to the person declaring
                 continue
             check = check_text(

@@ -73,7 +73,10 @@ def render_renditions(
         settings = config.channels.get(network)
         try:
             rendered = drafter.render(
-                facts, network, max_characters=settings.max_characters if settings else None
+                facts,
+                network,
+                max_characters=settings.max_characters if settings else None,
+                links=settings.links if settings else True,
             )
         except TemplateError as exc:  # staff edit the templates: refuse clearly, do not crash
             raise template_problem(channel, exc) from exc

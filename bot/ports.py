@@ -7,14 +7,14 @@ implements ``Publisher``. The core never imports an implementation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from bot.config import Network
 
 if TYPE_CHECKING:
     from bot.calendar import CalendarEntry
-    from bot.views import IncidentView, PostView, Reminder
+    from bot.views import IncidentView, Notice, PostView, Reminder
 
 
 class Clock(Protocol):
@@ -73,6 +73,11 @@ class ChatPresenter(Protocol):
         chat's comms channel (``where``: the channel it was proposed from, given to the
         presenter of its author's platform). A chat with nowhere to show it does nothing."""
 
+    async def show_notice(self, notice: Notice) -> None:
+        """Post a notice in the chat's comms channel itself, outside any incident's thread (a
+        channel stopped working, a token expires soon). A chat with nowhere to post does
+        nothing."""
+
 
 @dataclass(frozen=True)
 class PublishRequest:
@@ -120,12 +125,42 @@ class PublishError(Exception):
 
 
 @dataclass(frozen=True)
+class ApiVersionLife:
+    """The API version a channel calls, and the day its network stops serving it."""
+
+    api: str  # "Graph API", "LinkedIn API"
+    version: str  # as Crier sends it: "v21.0", "202607"
+    ends: date  # the day it is switched off, or Crier's early estimate of it (``exact`` False)
+    exact: bool  # False: an estimate, made as ``basis`` says
+    setting: str  # the crier.yml key that chooses it: "channels.facebook.api_version"
+    basis: str = ""
+
+
+@dataclass(frozen=True)
+class TokenLife:
+    """When a channel's access token stops working, as its network tells.
+
+    ``expires_at`` is set when it will expire; ``never`` when the network says it does not; with
+    neither, ``unknown`` says why the network could not be asked. Never holds the token."""
+
+    setting: str  # the environment variable that holds it: "FACEBOOK_PAGE_TOKEN"
+    renew: str  # how to get a new one, for people
+    expires_at: datetime | None = None
+    never: bool = False
+    what: str = "access token"  # what expires: the token, or (Graph) its data access
+    unknown: str = ""
+
+
+@dataclass(frozen=True)
 class ChannelCheck:
     """What ``crier channels check`` reports for one network, from a read-only call."""
 
     network: Network
     state: str  # "ready", "expired" (credentials refused), "missing", "unreachable", "error"
     detail: str
+    # Where the network tells: the API version in use and when it ends; the token's expiry.
+    version: ApiVersionLife | None = None
+    token: TokenLife | None = None
 
     @property
     def ready(self) -> bool:

@@ -1,7 +1,8 @@
 """Event ids already handled: a chat platform that retries a delivery gets it handled once.
 
 The id is inserted with ``ON CONFLICT DO NOTHING``, so of two replicas receiving the same retry
-exactly one inserts the row and handles the event.
+exactly one inserts the row and handles the event. Any delivery's id will do (Slack's handlers
+also record a command's or an interaction's ``trigger_id``, under a prefix of their own).
 
     if claim(session, event_id="Ev0123ABCD", at=now):
         ...  # the first delivery: handle it
@@ -19,6 +20,7 @@ from bot.models import ProcessedEvent
 
 # Slack retries within minutes; a day keeps the table small and still catches every retry.
 KEEP = timedelta(days=1)
+KEY_MAX = 100  # the ProcessedEvent column
 
 
 def claim(session: Session, *, event_id: str, at: datetime) -> bool:

@@ -8,6 +8,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig, Network
+from bot.costs import cost_note
 from bot.mentions import mention_notes
 from bot.models import Delivery, DeliveryState, Incident, Post, Rendition
 from bot.post_times import problems as placeholder_problems
@@ -65,7 +66,11 @@ def preview(config: CrierConfig, rendition: Rendition, *, promises_update: bool)
             max_characters=settings.max_characters if settings else None,
         ),
         edited=rendition.edited,
-        notes=(*rendition.notes, *mention_notes(config, network, rendition.text)[0]),
+        notes=(
+            *rendition.notes,
+            *mention_notes(config, network, rendition.text)[0],
+            *filter(None, [cost_note(network, rendition.text)]),
+        ),
         problems=tuple(
             text_problems(config, network, rendition.text, promises_update=promises_update)
         ),

@@ -2,20 +2,32 @@
 
 Secrets are held as ``SecretStr``, so Crier's own code never prints them; but a network may echo
 a token back in an error ("invalid token xoxb-…"), and that text travels into a delivery's
-``last_error``, the audit log, the thread and the log. Two nets catch it: the HTTP client masks
-every answer before anyone reads it, and (defence in depth) a log-record factory masks log lines
-and tracebacks, whoever wrote them::
+``last_error``, the audit log, the thread, the log and what the CLI prints. Three nets catch it:
+
+- the HTTP client masks every answer before anyone reads it; ``http_client`` is the one place
+  that builds it, and it cannot be built without a redactor;
+- a log-record factory masks log lines and tracebacks, whoever wrote them (defence in depth);
+- every ``crier`` command runs with ``sys.stdout`` and ``sys.stderr`` masked
+  (``masked_output``), so nothing it prints, tracebacks included, can carry a secret::
 
     redact = Redactor.from_settings(settings, NetworkCredentials())
     redact("401: token xoxb-123 is invalid")  # "401: token [redacted] is invalid"
+    http = http_client(settings, credentials)
     redact_logs(redact)
+    with masked_output(redact):
+        ...
 """
 
 from __future__ import annotations
 
+import io
 import logging
-from collections.abc import Iterable
-from typing import Any
+import re
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO, cast
 
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
@@ -23,8 +35,10 @@ from sqlalchemy.exc import ArgumentError
 
 from bot.config import Settings
 from bot.publishing.credentials import NetworkCredentials
+from bot.publishing.http import DEFAULT_TIMEOUT, HttpClient
 
 MASK = "[redacted]"
+_URL_PASSWORD = re.compile(r"://[^:/@]*:([^@]*)@")
 MIN_LENGTH = 6  # a shorter "secret" would mask ordinary words; none of the real ones is
 
 
@@ -43,8 +57,9 @@ class Redactor:
         secrets = [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
         try:
             password = make_url(settings.database_url).password
-        except ArgumentError:
-            password = None
+        except (ArgumentError, ValueError):  # not a URL, or its port is not a number
+            found = _URL_PASSWORD.search(settings.database_url)
+            password = found.group(1) if found else None
         return cls([*secrets, *([str(password)] if password else [])])
 
     def __call__(self, text: str) -> str:
@@ -52,6 +67,99 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, MASK)
         return text
+
+    def unfinished(self, text: str) -> int:
+        """How many characters at the end of ``text`` could be the start of a secret."""
+        longest = 0
+        for secret in self.secrets:
+            for size in range(min(len(secret) - 1, len(text)), longest, -1):
+                if text.endswith(secret[:size]):
+                    longest = size
+                    break
+        return longest
+
+
+def http_client(
+    settings: Settings, credentials: NetworkCredentials, *, timeout: Any = DEFAULT_TIMEOUT
+) -> HttpClient:
+    """The HTTP client Crier talks to the networks with (serve, the work process, ``crier
+    channels check``): every answer is masked of every configured secret before anyone reads
+    it, so an echoed token never reaches an error, the database, chat or the terminal."""
+    return HttpClient(redact=Redactor.from_settings(settings, credentials), timeout=timeout)
+
+
+class MaskedStream(io.TextIOBase):
+    """A text stream that masks secrets in what is written to it before passing it on.
+
+    Whole lines at a time: a secret written in two pieces (``print`` writes the text, then the
+    newline) is masked once its line is complete. ``flush`` passes on the rest of the line but
+    for an end that could be the start of a secret, which waits for what follows it."""
+
+    def __init__(self, stream: TextIO, redact: Redactor) -> None:
+        super().__init__()
+        self._stream, self._redact = stream, redact
+        self._pending = ""
+        self._lock = threading.Lock()  # serve prints and logs from several threads
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._pending += text
+            if "\n" in self._pending:
+                lines, _, self._pending = self._pending.rpartition("\n")
+                self._stream.write(self._redact(lines + "\n"))
+        return len(text)
+
+    def flush(self) -> None:
+        self._flush(everything=False)
+
+    def _flush(self, *, everything: bool) -> None:
+        with self._lock:
+            held = 0 if everything else self._redact.unfinished(self._pending)
+            ready = self._pending[: len(self._pending) - held]
+            self._pending = self._pending[len(ready) :]
+            if ready:
+                self._stream.write(self._redact(ready))
+        self._stream.flush()
+
+    def close_masking(self) -> None:
+        """Pass on everything still held back: the stream is being given back."""
+        self._flush(everything=True)
+
+    def close(self) -> None:
+        """Nothing to close: the stream it writes to is not its own (``io``'s ``__del__`` calls
+        this, perhaps after that stream is gone)."""
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._stream.encoding
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return self._stream.errors
+
+
+@contextmanager
+def masked_output(redact: Redactor) -> Iterator[None]:
+    """``sys.stdout`` and ``sys.stderr`` masked while it lasts: what a command prints, what its
+    log handlers write to them, and any traceback printed there."""
+    out, err = sys.stdout, sys.stderr
+    masked = MaskedStream(out, redact), MaskedStream(err, redact)
+    sys.stdout, sys.stderr = cast(TextIO, masked[0]), cast(TextIO, masked[1])
+    try:
+        yield
+    finally:
+        for stream in masked:
+            stream.close_masking()
+        sys.stdout, sys.stderr = out, err
 
 
 _log_redactor: Redactor | None = None
@@ -69,6 +177,12 @@ def redact_logs(redactor: Redactor) -> None:
         _log_redactor = redactor
     else:
         _log_redactor = Redactor([*_log_redactor.secrets, *redactor.secrets])
+
+
+def mask(text: str) -> str:
+    """``text`` masked of the secrets this process masks in its log (``redact_logs``). For code
+    that shortens text it did not write: mask first, then cut, or a cut secret escapes."""
+    return _log_redactor(text) if _log_redactor is not None else text
 
 
 def _masking(make_record: Any) -> Any:

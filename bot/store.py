@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import os
+import re
 import select
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event, exc
+from sqlalchemy import URL, Engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -59,13 +62,21 @@ def _sqlite_sessions(engine: Engine, role: tuple[str, tuple[str, ...]]) -> None:
         connection.exec_driver_sql(begin)
 
 
+# Seconds to wait for PostgreSQL to accept a connection (libpq waits for ever by default): a
+# server behind a firewall that drops packets is then a clear message, not a hang.
+CONNECT_TIMEOUT = 10
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_database_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _sqlite_sessions(engine, WRITER)
         return engine
-    engine = create_engine(url, pool_size=10, max_overflow=10)
+    timeout = (
+        {} if "connect_timeout" in make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT}
+    )
+    engine = create_engine(url, pool_size=10, max_overflow=10, connect_args=timeout)
     _replace_closed_connections(engine)
     return engine
 
@@ -238,5 +249,155 @@ def is_unreachable(error: BaseException) -> bool:
     return isinstance(error, exc.DBAPIError) and error.connection_invalidated
 
 
+class CannotOpenDatabase(Exception):
+    """The database cannot be opened: its URL, its server or its file. ``where`` is the URL with
+    its password hidden ("" when it could not be parsed); ``why`` says why and what to check,
+    with the host and port or the file, in one line, never the password."""
+
+    def __init__(self, where: str, why: str) -> None:
+        super().__init__(f"{where}: {why}" if where else why)
+        self.where, self.why = where, why
+
+
 def open_store(url: str) -> Store:
-    return Store(engine=make_engine(url))
+    """The database at ``url``, checked now by opening one connection, so that every command
+    fails at once and clearly (``CannotOpenDatabase``) rather than at its first query."""
+    parsed = _parse_database_url(url)
+    try:
+        store = Store(engine=make_engine(url))
+    except (exc.NoSuchModuleError, ImportError):
+        raise CannotOpenDatabase(
+            parsed.render_as_string(hide_password=True),
+            f"the driver {parsed.drivername} is not installed; set CRIER_DATABASE_URL to {_HOW}",
+        ) from None
+    try:
+        with store.engine.connect():
+            pass
+    except exc.DBAPIError as error:
+        store.dispose()
+        shown = parsed.render_as_string(hide_password=True)
+        raise CannotOpenDatabase(shown, _why_not(parsed, error)) from None
+    return store
+
+
+_HOW = "sqlite:///path/to/crier.db or postgresql://user:password@host:5432/name"
+
+
+def _parse_database_url(url: str) -> URL:
+    """``url`` parsed, or ``CannotOpenDatabase``; the message never repeats the URL, which could
+    not be parsed, so its password could not be hidden."""
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        raise CannotOpenDatabase(
+            "", f"CRIER_DATABASE_URL is not a database URL; Crier expects {_HOW}"
+        ) from None
+    except ValueError:  # the port is not a number
+        raise CannotOpenDatabase(
+            "", f"CRIER_DATABASE_URL's port is not a number; Crier expects {_HOW}"
+        ) from None
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise CannotOpenDatabase(
+            shown,
+            f"Crier runs on SQLite or PostgreSQL, not {parsed.get_backend_name()}; "
+            f"set CRIER_DATABASE_URL to {_HOW}",
+        )
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise CannotOpenDatabase(
+            shown, f"the port {parsed.port} is not a port (1 to 65535); check CRIER_DATABASE_URL"
+        )
+    return parsed
+
+
+def _why_not(url: URL, error: exc.DBAPIError) -> str:
+    """Why a first connection failed, for the person who runs Crier: where, why, what to check."""
+    said = str(error.orig)
+    if url.password:
+        said = said.replace(str(url.password), "***")
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_why_not(url.database or "", said)
+    host, port = url.host or "localhost", url.port or 5432
+    at, user, name = f"{host} port {port}", url.username or "", url.database or ""
+    reasons: list[tuple[str, str]] = [
+        (
+            r"password authentication failed",
+            f'PostgreSQL at {at} refused the password of user "{user}". Check the user and '
+            "password in CRIER_DATABASE_URL",
+        ),
+        (
+            r"database \"[^\"]*\" does not exist",
+            f'PostgreSQL at {at} has no database "{name}". Create it (createdb -h {host} '
+            f"-p {port} -O {user or 'crier'} {name}) or correct the name in CRIER_DATABASE_URL",
+        ),
+        (
+            r"role \"[^\"]*\" does not exist",
+            f'PostgreSQL at {at} has no user "{user}". Create it, or correct the user in '
+            "CRIER_DATABASE_URL",
+        ),
+        (
+            r"no password supplied",
+            f'PostgreSQL at {at} asks user "{user}" for a password and CRIER_DATABASE_URL has none',
+        ),
+        (
+            r"no pg_hba\.conf entry",
+            f'PostgreSQL at {at} does not let user "{user}" connect from here to database '
+            f'"{name}" (pg_hba.conf). Ask its administrator to allow it',
+        ),
+        (
+            r"connection refused",
+            f"nothing accepts connections at {at} (connection refused). Check that PostgreSQL "
+            "is running there and that the host and port in CRIER_DATABASE_URL are right",
+        ),
+        (
+            r"timeout expired|timed out",
+            f"no answer from {at} within {CONNECT_TIMEOUT} s. Check the host and port in "
+            "CRIER_DATABASE_URL, and any firewall between",
+        ),
+        (
+            r"resolve host|translate host name|not known|nodename nor servname",
+            f'there is no host named "{host}". Check the host in CRIER_DATABASE_URL',
+        ),
+        (
+            r"starting up|shutting down|in recovery",
+            f"PostgreSQL at {at} is starting or stopping. Try again in a moment",
+        ),
+        (
+            r"too many connections|connection slots",
+            f"PostgreSQL at {at} has no connection to spare (too many clients). Check its "
+            "max_connections and who else is connected",
+        ),
+    ]
+    for pattern, message in reasons:
+        if re.search(pattern, said, flags=re.IGNORECASE):
+            return message
+    return (
+        f"PostgreSQL at {at} refused the connection ({_first_reason(said)}). "
+        "Check CRIER_DATABASE_URL"
+    )
+
+
+def _sqlite_why_not(database: str, said: str) -> str:
+    path = Path(database).absolute()
+    folder = path.parent
+    if not folder.exists():
+        return (
+            f"the folder {folder} does not exist. Create it, or point CRIER_DATABASE_URL at a "
+            "file in a folder that does"
+        )
+    if not folder.is_dir():
+        return f"{folder} is not a folder. Point CRIER_DATABASE_URL at a file in a folder"
+    if "not a database" in said:
+        return f"{path} is not a SQLite database. Point CRIER_DATABASE_URL at Crier's own file"
+    return (
+        f"cannot create or write {path} ({_first_reason(said)}). Check the permissions of "
+        f"{folder} and of the file for the user Crier runs as (uid {os.getuid()}): SQLite "
+        "writes the file and its -wal and -shm files beside it"
+    )
+
+
+def _first_reason(said: str) -> str:
+    """The driver's own words, in short: the last "failed:" of its first line, FATAL left off."""
+    first = said.strip().splitlines()[0] if said.strip() else "no reason given"
+    reason = first.rsplit("failed: ", 1)[-1]
+    return re.sub(r"^(FATAL|ERROR):\s*", "", reason).strip()[:200]

@@ -144,3 +144,16 @@ class Reminder:
     mention_comms_lead: bool = False
     actions: tuple[ReminderAction, ...] = ()
     details: tuple[tuple[str, str], ...] = ()  # label, value: the review's figures
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for the comms channel itself, about no one incident: a public channel that
+    stopped working or works again, an API version near its end, a token near its expiry
+    (``bot.channel_health``). Written once, rendered by each platform."""
+
+    kind: str  # "channel_down", "channel_up", "version_ending", "version_ended", "token_expiring"
+    title: str  # one line: "Facebook stopped working"
+    text: str  # what happened and what to do; never a secret
+    network: Network | None = None
+    mention_comms_lead: bool = False

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -15,6 +15,9 @@ from bot.cli import build_parser, run
 from bot.config import ConfigError, Settings
 from bot.schema import SchemaOutOfDate
 from handlers.teams.package import add_command as add_teams_package
+
+if TYPE_CHECKING:
+    from handlers.slack.socket_mode import Backoff
 
 # Seconds a stopping server gives the work it has acknowledged (a deploy's SIGTERM during an
 # outage): within the 30 s most process managers wait before they SIGKILL.
@@ -25,13 +28,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from handlers.priorities import freeze_startup_objects
     from handlers.server import open_crier
 
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    # Where it serves decides what may run (Teams unauthenticated only on a loopback address),
+    # here and in the work process, which gets these settings.
+    settings = settings.model_copy(update={"host": host, "port": port})
     try:
         crier = open_crier(settings)
     except (ConfigError, SchemaOutOfDate) as exc:
         print(f"crier: cannot start: {exc}", file=sys.stderr)
         return 2
-    host = args.host or settings.host
-    port = settings.port if args.port is None else args.port
     # The event loop acks Slack while database threads work: hand the GIL back to it after 1 ms
     # rather than Python's 5 ms, so an ack is not kept waiting behind a transaction.
     sys.setswitchinterval(0.001)
@@ -41,9 +47,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def run_server(
-    crier: object, settings: Settings, host: str, port: int, *, stop: asyncio.Event | None = None
+    crier: object,
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    stop: asyncio.Event | None = None,
+    backoff: Backoff | None = None,
 ) -> None:
-    """Serve until ``stop`` is set (by SIGINT or SIGTERM when not given)."""
+    """Serve until ``stop`` is set (by SIGINT or SIGTERM when not given).
+
+    Socket Mode (``SLACK_APP_TOKEN``) connects in the background, retrying with ``backoff``:
+    HTTP serves meanwhile, and a stop does not wait for Slack."""
     from handlers.server import Crier
     from handlers.slack.hands import RemoteHands
     from handlers.work_process import WorkProcess
@@ -64,26 +79,33 @@ async def run_server(
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     bound_host, bound_port = runner.addresses[0][:2]
-    routes = "POST /slack/events, GET /healthz" if crier.slack else "GET /healthz (Slack is off)"
+    if crier.slack is None:
+        routes = "GET /healthz (Slack is off)"
+    elif crier.slack.over_http:
+        routes = "POST /slack/events, GET /healthz"
+    else:
+        routes = "GET /healthz (Slack by Socket Mode only)"
     routes += ", POST /api/messages (Teams)" if crier.teams else ""
     print(
         f"Crier is listening on http://{bound_host}:{bound_port} ({routes}); Ctrl-C stops it.",
         flush=True,
     )
     socket_mode = None
-    if crier.slack is not None and settings.slack_app_token is not None:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        socket_mode = AsyncSocketModeHandler(
-            crier.slack.app, settings.slack_app_token.get_secret_value()
-        )
-        await socket_mode.connect_async()
-        print("Connected to Slack by Socket Mode.", flush=True)
     try:
+        if crier.slack is not None and settings.slack_app_token is not None:
+            from handlers.slack.socket_mode import Backoff, SocketMode
+
+            socket_mode = SocketMode(
+                app=crier.slack.app,
+                app_token=settings.slack_app_token,
+                api_url=settings.slack_api_url,
+                backoff=backoff or Backoff(),
+            )
+            socket_mode.start()  # in the background: it logs when it connects, or what is wrong
         await stop.wait()
     finally:
         if socket_mode is not None:
-            await socket_mode.close_async()
+            await socket_mode.close()  # even mid-connect
         for site in list(runner.sites):
             await site.stop()  # take no new requests, but finish those already acknowledged
         await crier.core.backlog.drain(within=SHUTDOWN_GRACE)
@@ -117,7 +139,8 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The whole ``crier`` command line: the core's sub-commands, serve, sandbox, worker."""
     parser, commands = build_parser()
     serve = commands.add_parser("serve", help="run Crier: Slack, Teams and the publisher")
     serve.add_argument("--host", default=None)
@@ -136,11 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)
     worker.set_defaults(run=_worker)
     add_teams_package(commands)
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=Settings().log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    return run(args)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # run() reads the settings, sets up the log and masks secrets in all that is printed.
+    return run(parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -11,18 +11,19 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from bot import calendar
+from bot import calendar, channel_health
 from bot.cards import cards_folder, read_card
 from bot.config import CrierConfig, Settings, load_config
 from bot.core import Core, build_core
 from bot.models import OutboxPost
-from bot.ports import Clock
+from bot.ports import Clock, SystemClock
 from bot.publishing.credentials import NetworkCredentials
 from bot.redaction import Redactor, redact_logs
 from bot.schema import ensure_current
 from bot.store import Store, open_store
-from handlers.slack.app import SlackSide, build_slack
-from handlers.teams.app import TeamsSide, build_teams
+from handlers.refusals import quiet_malformed_http
+from handlers.slack.app import SlackSide, build_slack, events_off
+from handlers.teams.app import TeamsSide, build_teams, teams_off
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ def build_crier(
     core = core or build_core(settings=settings, config=config, store=store, clock=clock)
     # Defence in depth: a secret reaching a log line anyway (an echoed token) is masked.
     redact_logs(Redactor.from_settings(settings, NetworkCredentials()))
+    quiet_malformed_http()  # a request aiohttp cannot parse: one short line, not a traceback
     slack = build_slack(core, settings)
     teams = build_teams(core, settings)
     app = web.Application(client_max_size=MAX_BODY)
@@ -103,9 +105,9 @@ def build_crier(
     app.router.add_get("/outbox/{entry_id}", outbox_entry)
     app.router.add_get("/cards/{name:[0-9a-f]{32}}.{ext:png|jpg}", card_image)
     if slack is not None:
-        app.router.add_post("/slack/events", slack.handle)
+        app.router.add_post("/slack/events", slack.handle if slack.over_http else events_off)
         app.cleanup_ctx.append(slack.keep_connections)
-    app.router.add_post("/api/messages", teams.handle)
+    app.router.add_post("/api/messages", teams.handle if teams is not None else teams_off)
 
     async def workers(_app: web.Application) -> AsyncIterator[None]:
         stop = asyncio.Event()
@@ -129,4 +131,7 @@ def open_crier(settings: Settings, *, clock: Clock | None = None) -> Crier:
         added = calendar.sync_from_config(session, config=config, now=datetime.now(UTC))
     if added:
         log.info("scheduled %d calendar post(s) from crier.yml", added)
+    now = (clock or SystemClock()).now()
+    health = channel_health.schedule_check(store, config=config, now=now)
+    log.info("channel health check: %s", health)  # the scheduler runs it (its work process)
     return build_crier(settings=settings, config=config, store=store, clock=clock)

@@ -23,7 +23,7 @@ from aiohttp import web
 from pydantic import SecretStr
 from pydantic.aliases import AliasChoices
 
-from bot.config import Settings
+from bot.config import FILE_SUFFIX, Settings
 from handlers.slack.hands import WORK_PATH, LocalHands, work_endpoint
 
 log = logging.getLogger(__name__)
@@ -37,12 +37,15 @@ PARENT_CHECK = 1.0  # seconds between the work process's looks at whether serve 
 def settings_environment(settings: Settings) -> dict[str, str]:
     """The environment that gives another process exactly these settings."""
     env: dict[str, str] = {}
+    from_files = {name.lower() for name in os.environ if name.upper().endswith(FILE_SUFFIX)}
     for name, info in Settings.model_fields.items():
         alias = info.validation_alias
         key = alias.choices[0] if isinstance(alias, AliasChoices) else alias
         value = getattr(settings, name)
         if not isinstance(key, str) or value is None:
             continue
+        if f"{key}{FILE_SUFFIX}".lower() in from_files:
+            continue  # the other process reads the same file (NAME and NAME_FILE: an error)
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         env[key] = str(value).lower() if isinstance(value, bool) else str(value)

@@ -1,11 +1,19 @@
 """Bluesky: XRPC on the account's PDS, through the shared HTTP session.
 
-Crier signs in (``com.atproto.server.createSession``: handle and app password), keeps the session,
-and on ``ExpiredToken`` refreshes it (``refreshSession``) or signs in again. A post is
+Crier signs in (``com.atproto.server.createSession``: handle and app password) once per process
+and keeps the session in memory; on ``ExpiredToken`` it refreshes it (``refreshSession``), and
+signs in again only when the refresh is refused. Concurrent posts share one sign-in and one
+refresh. ``createSession`` is tightly limited (see ``FACTS``): a 429 from it is remembered until
+its ``ratelimit-reset``, and posts until then fail at once (transient, retried at that time)
+instead of spending more attempts. The session is not stored: its refresh token is a credential,
+and one sign-in per start is well inside the limits. A post is
 ``com.atproto.repo.createRecord`` under a record key Crier chooses (``record_key``: the same for
 every retry of a delivery), so a PDS cannot hold it twice. When a create fails in a way that may
 mean "already there" (today's PDS answers 500; newer ones name the error), ``getRecord`` looks,
 and the record with the same text is the success.
+
+With ``attach_card: true`` the post embeds Crier's status card (``uploadBlob``, then
+``app.bsky.embed.images`` with the card in words as its ``alt``).
 
 Threads: ``external_id`` is the post's ``at://`` URI; an update reads its parent for the parent's
 CID and the thread's root, so the stored id stays short and the record is the source of truth.
@@ -29,10 +37,12 @@ from multidict import CIMultiDictProxy
 from pydantic import SecretStr
 from sqlmodel import Session, select
 
-from bot.config import Network
+from bot.cards import card_data
+from bot.config import CrierConfig, Network, Settings
 from bot.models import Delivery
-from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
+from bot.ports import ChannelCheck, Clock, Published, PublishError, PublishRequest, SystemClock
 from bot.publishing import PublisherContext
+from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal, retry_after
 from bot.store import Lane, Store
 from bot.textrules import check_text
@@ -40,9 +50,24 @@ from bot.textrules import check_text
 log = logging.getLogger(__name__)
 
 NAME = "Bluesky"
+FACTS = ApiFacts(
+    network=Network.BLUESKY,
+    checked="2026-12-02",
+    api="XRPC on the account's PDS: com.atproto.server.createSession / refreshSession, "
+    "com.atproto.repo.createRecord (app.bsky.feed.post), getRecord, uploadBlob",
+    limits="text ≤ 300 graphemes and ≤ 3,000 UTF-8 bytes; link facets by UTF-8 byte offsets; "
+    "images up to 2 MB, alt text in app.bsky.embed.images",
+    idempotency="a record key (TID) chosen per delivery: a retry lands on the same record",
+    rate_limits="createSession 30 per 5 minutes and 300 a day per account (100 a day seen): "
+    "reuse the session, refreshSession on ExpiredToken; writes 5,000 points an hour and 35,000 "
+    "a day (a create costs 3); 429 with ratelimit-reset (unix seconds)",
+)
 DEFAULT_BASE_URL = "https://bsky.social"
 POST = "app.bsky.feed.post"
 TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
+SIGN_IN_WAIT = timedelta(minutes=5)  # createSession's shortest window, when no reset is given
+IMAGE_MAX_BYTES = 2_000_000
+IMAGES = "app.bsky.embed.images"
 _S32 = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable, as TIDs are written
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -100,15 +125,27 @@ class BlueskyPublisher:
         password: SecretStr,
         base_url: str = DEFAULT_BASE_URL,
         store: Store | None = None,
+        clock: Clock | None = None,
+        attach_card: bool = False,
+        config: CrierConfig | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self._http = http
         self._root = base_url.rstrip("/")
         self._handle = handle.lstrip("@")
         self._password = password
         self._store = store
+        self._clock = clock or SystemClock()
         self.label = f"{NAME} (@{self._handle})"
         self._session: _Session | None = None
         self._lock = asyncio.Lock()
+        self._sign_in_limited: PublishError | None = None  # createSession's 429, until its reset
+        # The card needs the organisation (config) and where cards are kept (settings).
+        self._card = (config, settings) if attach_card and config and settings else None
+
+    @property
+    def attaches_card(self) -> bool:
+        return self._card is not None
 
     # ----- XRPC and the session ------------------------------------------------------------
 
@@ -116,13 +153,26 @@ class BlueskyPublisher:
         return f"{self._root}/xrpc/{nsid}"
 
     async def _sign_in(self) -> _Session:
+        """``createSession``, unless its limit is known to be spent (then fail at once)."""
+        limited = self._sign_in_limited
+        if limited is not None and limited.retry_at and self._clock.now() < limited.retry_at:
+            raise PublishError(
+                limited.message, transient=True, retry_at=limited.retry_at, rate_limited=True
+            )
         answer = await self._http.send(
             "POST",
             self._url("com.atproto.server.createSession"),
             network=NAME,
             json={"identifier": self._handle, "password": self._password.get_secret_value()},
         )
-        return self._session_from(answer)
+        try:
+            return self._session_from(answer)
+        except PublishError as refused:
+            if answer.status == 429:
+                refused.message = f"{NAME} refused another sign-in for now: {refused.message}"
+                refused.retry_at = refused.retry_at or self._clock.now() + SIGN_IN_WAIT
+                self._sign_in_limited = refused
+            raise
 
     def _session_from(self, answer: Answer) -> _Session:
         if not answer.ok:
@@ -157,11 +207,14 @@ class BlueskyPublisher:
             self._session = None
             return await self._sign_in()
 
-    async def _xrpc(self, method: str, nsid: str, **kwargs: Any) -> tuple[Answer, _Session]:
+    async def _xrpc(
+        self, method: str, nsid: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> tuple[Answer, _Session]:
         """An authenticated call, renewing the session once if the PDS says it expired."""
         session = await self._current()
+        extra = headers or {}
         for attempt in range(2):
-            headers = {"Authorization": f"Bearer {session.access}"}
+            headers = {**extra, "Authorization": f"Bearer {session.access}"}
             answer = await self._http.send(
                 method, self._url(nsid), network=NAME, headers=headers, **kwargs
             )
@@ -183,6 +236,8 @@ class BlueskyPublisher:
             record["facets"] = facets
         if request.reply_to and (reply := await self._reply(request.reply_to)):
             record["reply"] = reply
+        if self._card and (embed := await self._card_embed(request)):
+            record["embed"] = embed
         session = await self._current()
         answer, session = await self._xrpc(
             "POST",
@@ -204,6 +259,30 @@ class BlueskyPublisher:
                 log.info("Bluesky record %s was already there: a retry found it", rkey)
                 return self._published(str(existing["uri"]), rkey, session)
         raise error
+
+    async def _card_embed(self, request: PublishRequest) -> dict[str, Any] | None:
+        """The status card, uploaded, as an image embed with its alt text."""
+        assert self._card is not None
+        config, settings = self._card
+        card = await card_data(request, config=config, settings=settings, at=self._clock.now())
+        if len(card.data) > IMAGE_MAX_BYTES:
+            log.warning("the status card is over Bluesky's 2 MB: posting without it")
+            return None
+        answer, _ = await self._xrpc(
+            "POST",
+            "com.atproto.repo.uploadBlob",
+            data=card.data,
+            headers={"Content-Type": card.mime_type},
+        )
+        blob = answer.body.get("blob") if answer.ok and isinstance(answer.body, dict) else None
+        if not isinstance(blob, dict):
+            raise bluesky_refusal(answer)
+        image = {
+            "image": blob,
+            "alt": card.alt,
+            "aspectRatio": {"width": card.width, "height": card.height},
+        }
+        return {"$type": IMAGES, "images": [image]}
 
     def _published(self, uri: str, rkey: str, session: _Session) -> Published:
         return Published(
@@ -313,4 +392,7 @@ def build(context: PublisherContext) -> BlueskyPublisher | None:
         password=password,
         base_url=context.channel.base_url or DEFAULT_BASE_URL,
         store=context.store,
+        attach_card=context.channel.attach_card,
+        config=context.config,
+        settings=context.settings,
     )

@@ -1,4 +1,5 @@
-"""Each network's credentials, from the environment only (never crier.yml, never the database).
+"""Each network's credentials, from the environment only (never crier.yml, never the database):
+``NAME``, or ``NAME_FILE`` naming a file that holds it (``bot.config.SecretFiles``).
 
 A network whose credentials are missing publishes to the outbox instead, and says so.
 """
@@ -8,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.config import SecretFiles
 
 
 def _secret(name: str) -> Any:
@@ -17,6 +20,18 @@ def _secret(name: str) -> Any:
 
 class NetworkCredentials(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = SecretFiles(settings_cls)
+        return init_settings, env_settings, files, dotenv_settings, file_secret_settings
 
     # X: an OAuth 2 user-context token, or the four OAuth 1.0a user-context values.
     x_bearer_token: SecretStr | None = _secret("X_BEARER_TOKEN")
@@ -29,5 +44,8 @@ class NetworkCredentials(BaseSettings):
     mastodon_access_token: SecretStr | None = _secret("MASTODON_ACCESS_TOKEN")
     bluesky_app_password: SecretStr | None = _secret("BLUESKY_APP_PASSWORD")
     linkedin_access_token: SecretStr | None = _secret("LINKEDIN_ACCESS_TOKEN")
+    # LinkedIn's app credentials: only to ask LinkedIn when the access token expires.
+    linkedin_client_id: SecretStr | None = _secret("LINKEDIN_CLIENT_ID")
+    linkedin_client_secret: SecretStr | None = _secret("LINKEDIN_CLIENT_SECRET")
     statuspage_api_key: SecretStr | None = _secret("STATUSPAGE_API_KEY")
     webhook_secret: SecretStr | None = _secret("WEBHOOK_SECRET")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,15 +22,33 @@ from pydantic import SecretStr
 
 from bot.cards import card_url
 from bot.config import ChannelConfig, CrierConfig, Network, Settings
-from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
+from bot.ports import ChannelCheck, Published, PublishError, PublishRequest, TokenLife
 from bot.publishing import PublisherContext
+from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal
+from bot.publishing.versions import CURRENT_GRAPH, graph_life
 
 log = logging.getLogger(__name__)
 
 NAME = "Facebook"
+FACTS = ApiFacts(
+    network=Network.FACEBOOK,
+    checked="2026-12-02",
+    api="Graph API POST /{version}/{page_id}/feed (message) or /photos, with a Page token "
+    "(pages_manage_posts); v26.0 current since 2026-07-29, v21.0 ends 2027-01-21",
+    limits="long texts; page publishing authorisation and 2FA on the page can block posting",
+    idempotency="none; error 506 is a duplicate of the Page's last post",
+    rate_limits="error codes 4, 17, 341, 613 throttle (retry later); 190 expired token; "
+    "368 blocked",
+)
 DEFAULT_BASE_URL = "https://graph.facebook.com"
-DEFAULT_VERSION = "v21.0"
+DEFAULT_VERSION = CURRENT_GRAPH  # the versions' end dates: bot/publishing/versions.py
+CREDENTIAL_VARIABLE = "FACEBOOK_PAGE_TOKEN"
+RENEW = (
+    "get a new Page access token with pages_manage_posts from a long-lived user token (e.g. in "
+    "Meta's Graph API Explorer, https://developers.facebook.com/tools/explorer/, then "
+    "GET /me/accounts)"
+)
 THROTTLED = frozenset({4, 17, 32, 341, 613, 80001})
 TEMPORARY = frozenset({1, 2})
 TOKEN_REFUSED = frozenset({102, 190})
@@ -172,6 +190,68 @@ async def graph_check(
     )
 
 
+async def graph_token_life(
+    http: HttpClient, root: str, *, name: str, token: SecretStr, setting: str, renew: str
+) -> tuple[TokenLife, str | None]:
+    """When the token stops working, from Graph's ``GET /debug_token`` (asked with the token
+    itself): the earlier of ``expires_at`` and ``data_access_expires_at``, 0 meaning never. The
+    second value is Graph's reason when it says the token is not valid."""
+    headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
+    params = {"input_token": token.get_secret_value()}
+    try:
+        answer = await http.send(
+            "GET", f"{root}/debug_token", network=name, params=params, headers=headers
+        )
+    except PublishError as trouble:
+        return TokenLife(setting, renew, unknown=f"{name}'s debug_token: {trouble.message}"), None
+    data = answer.body.get("data") if answer.ok and isinstance(answer.body, dict) else None
+    if not isinstance(data, dict):
+        error = graph_error(answer, secret=token)
+        said = error.describe() if error is not None else f"HTTP {answer.status}"
+        return TokenLife(setting, renew, unknown=f"{name}'s debug_token answered {said}"), None
+    if data.get("is_valid") is False:
+        error = data.get("error")
+        said = str(error.get("message")) if isinstance(error, dict) else "not valid"
+        said = said.replace(token.get_secret_value(), "[token]")[:300]
+        invalid = f"{name} says the token is not valid: {said}"
+        return TokenLife(setting, renew, unknown=said), invalid
+    ends = [
+        (stamp, what)
+        for stamp, what in (
+            (_int(data.get("expires_at")), "access token"),
+            (_int(data.get("data_access_expires_at")), "data access (the token's permission)"),
+        )
+        if stamp
+    ]
+    if not ends:
+        return TokenLife(setting, renew, never=True), None
+    stamp, what = min(ends)
+    return TokenLife(setting, renew, expires_at=datetime.fromtimestamp(stamp, UTC), what=what), None
+
+
+async def with_lifetimes(
+    check: ChannelCheck,
+    http: HttpClient,
+    *,
+    root: str,
+    version: str,
+    name: str,
+    token: SecretStr,
+    setting: str,
+    renew: str,
+) -> ChannelCheck:
+    """The check with its Graph version's end and, once the token works, the token's expiry."""
+    life = graph_life(version, setting=f"channels.{check.network.value}.api_version")
+    if not check.ready:
+        return replace(check, version=life)
+    token_life, invalid = await graph_token_life(
+        http, root, name=name, token=token, setting=setting, renew=renew
+    )
+    if invalid is not None:
+        return replace(check, state="expired", detail=invalid, version=life)
+    return replace(check, version=life, token=token_life)
+
+
 class FacebookPublisher:
     """Posts to one Facebook Page's feed; with ``attach_card``, as a photo with the status card."""
 
@@ -197,6 +277,7 @@ class FacebookPublisher:
         self._config = config
         self._settings = settings
         self._root = f"{base_url.rstrip('/')}/{version}"
+        self._version = version
         self._attach_card = attach_card
 
     def _headers(self) -> dict[str, str]:
@@ -227,7 +308,7 @@ class FacebookPublisher:
         return Published(external_id=post_id, url=f"https://www.facebook.com/{post_id}")
 
     async def check(self) -> ChannelCheck:
-        return await graph_check(
+        checked = await graph_check(
             self._http,
             f"{self._root}/{self._page_id}",
             network=self.network,
@@ -235,6 +316,16 @@ class FacebookPublisher:
             token=self._token,
             field="name",
             shown_as="the Page {}",
+        )
+        return await with_lifetimes(
+            checked,
+            self._http,
+            root=self._root,
+            version=self._version,
+            name=NAME,
+            token=self._token,
+            setting=CREDENTIAL_VARIABLE,
+            renew=RENEW,
         )
 
 

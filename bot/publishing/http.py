@@ -39,13 +39,14 @@ class HttpClient:
     def __init__(
         self,
         *,
+        redact: Callable[[str], str],
         timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
-        redact: Callable[[str], str] | None = None,
     ) -> None:
         """``redact`` masks secrets in every answer: a network that echoes the token it was
-        sent must not put it into errors, the audit log or the thread."""
+        sent must not put it into errors, the audit log or the thread. It has no default:
+        Crier builds its client with ``bot.redaction.http_client``."""
         self._timeout = timeout
-        self._redact = redact or (lambda text: text)
+        self._redact = redact
         self._session: aiohttp.ClientSession | None = None
 
     def session(self) -> aiohttp.ClientSession:

@@ -4,7 +4,10 @@
     POST /{version}/{ig_user_id}/media_publish  creation_id         -> {"id": media}
 
 Instagram needs an image at a public URL: Crier's status card, as JPEG, served under
-``CRIER_PUBLIC_URL``. A second container on a retry is harmless (it is never published); the
+``CRIER_PUBLIC_URL``, with the card in words as its ``alt_text``. Before each post Crier reads the
+account's publishing limit (``GET /{ig_user_id}/content_publishing_limit``); when it is used up,
+the post waits (transient, rate limited) until the oldest post in the window leaves it, and the
+error says until when. A second container on a retry is harmless (it is never published); the
 ambiguous step is publishing. When that answer is lost, Crier asks Instagram about the container:
 ``PUBLISHED`` means the post is up (its id is found by caption), ``FINISHED`` means it is not, and
 the same container is published again (a container publishes at most once). Anything else is
@@ -16,15 +19,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from bot.cards import card_url
+from bot.cards import alt_text, card_facts, card_url
 from bot.config import CrierConfig, Network, Settings
 from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
+from bot.post_times import format_time
 from bot.publishing import PublisherContext
 from bot.publishing.facebook import (
     DEFAULT_VERSION,
@@ -32,19 +37,56 @@ from bot.publishing.facebook import (
     graph_error,
     graph_refusal,
     graph_version,
+    with_lifetimes,
 )
+from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient
 from bot.textrules import INSTAGRAM_HASHTAG, INSTAGRAM_MAX_HASHTAGS
 
 log = logging.getLogger(__name__)
 
 NAME = "Instagram"
+FACTS = ApiFacts(
+    network=Network.INSTAGRAM,
+    checked="2026-12-02",
+    api="Graph API, the version shared with Facebook (channels.instagram.api_version): "
+    "POST /{ig-user}/media (image_url, caption, alt_text) makes a container, POST "
+    "/{ig-user}/media_publish publishes it; GET /{ig-user}/content_publishing_limit",
+    limits="an image or video is required, at a public URL; caption 2,200 characters and 30 "
+    "hashtags (unverified); alt_text accepted on image containers (since 2025-03)",
+    idempotency="none; a container publishes at most once, so a lost answer to publishing is "
+    "settled by the container's status",
+    rate_limits="published posts per rolling window: read content_publishing_limit (quota_usage, "
+    "config.quota_total, config.quota_duration) rather than assume 50 in 24 hours; Graph's "
+    "throttling codes as for Facebook",
+)
 DEFAULT_BASE_URL = "https://graph.facebook.com"
+CREDENTIAL_VARIABLE = "INSTAGRAM_ACCESS_TOKEN"
+RENEW = (
+    "get a new token for the Instagram account with instagram_content_publish (e.g. in Meta's "
+    "Graph API Explorer, https://developers.facebook.com/tools/explorer/)"
+)
 CAPTION_LIMIT = 2200
 NOT_READY = (9007, 2207027)  # "Media ID is not available": the container is still processing
-PUBLISH_LIMIT = 2207042  # the 24-hour publishing quota (50 posts) is used up
-PUBLISH_LIMIT_WAIT = timedelta(hours=1)
+PUBLISH_LIMIT = 2207042  # the publishing limit is used up
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class Quota:
+    """``content_publishing_limit``: posts published in the rolling window, and its size."""
+
+    usage: int
+    total: int = 50
+    seconds: int = 24 * 3600
+
+    @property
+    def spent(self) -> bool:
+        return self.usage >= self.total
+
+    def describe(self) -> str:
+        posts = "1 post" if self.total == 1 else f"{self.total} posts"
+        return f"{posts} in {self.seconds / 3600:g} hours"
 
 
 def caption_problem(caption: str) -> str | None:
@@ -87,21 +129,80 @@ class InstagramPublisher:
         self._config = config
         self._settings = settings
         self._root = f"{base_url.rstrip('/')}/{version}"
+        self._version = version
         self._poll_seconds = poll_seconds
         self._polls = polls
         self._now = now
 
-    def _refusal(self, answer: Answer) -> PublishError:
+    async def _refusal(self, answer: Answer) -> PublishError:
         error = graph_error(answer)
         if error is not None and error.subcode == PUBLISH_LIMIT:
-            # The 24-hour publishing quota is used up: it frees as the day's posts age out.
-            return PublishError(
-                f"Instagram's daily publishing limit is reached: {error.describe()}",
-                transient=True,
-                retry_at=datetime.now(UTC) + PUBLISH_LIMIT_WAIT,
-                rate_limited=True,
-            )
+            # Used up between reading the limit and publishing (or by another app meanwhile).
+            quota = await self.quota() or Quota(usage=50)
+            return await self._limit_reached(quota, said=error.describe())
         return graph_refusal(answer, network=NAME, secret=self._token)
+
+    # ----- the publishing limit ------------------------------------------------------------
+
+    async def quota(self) -> Quota | None:
+        """The account's publishing limit and use; None when Instagram cannot say just now."""
+        try:
+            answer = await self._call(
+                "GET",
+                f"{self._user_id}/content_publishing_limit",
+                params={"fields": "quota_usage,config"},
+            )
+        except PublishError as trouble:
+            log.warning("could not read Instagram's publishing limit: %s", trouble.message)
+            return None
+        rows = answer.body.get("data") if answer.ok and isinstance(answer.body, dict) else None
+        row = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else None
+        if row is None or not isinstance(row.get("quota_usage"), int):
+            said = graph_error(answer)
+            log.warning(
+                "could not read Instagram's publishing limit: %s",
+                said.describe() if said else f"HTTP {answer.status}",
+            )
+            return None
+        config = row.get("config")
+        config = config if isinstance(config, dict) else {}
+        total, seconds = config.get("quota_total"), config.get("quota_duration")
+        return Quota(
+            usage=row["quota_usage"],
+            total=total if isinstance(total, int) and total > 0 else Quota.total,
+            seconds=seconds if isinstance(seconds, int) and seconds > 0 else Quota.seconds,
+        )
+
+    async def _limit_reached(self, quota: Quota, *, said: str | None = None) -> PublishError:
+        until = await self._window_end(quota)
+        zone = self._config.organisation.zone
+        local = until.astimezone(zone)
+        when = f"{format_time(until, zone)} on {local:%a} {local.day} {local:%b}"
+        message = f"Instagram's limit of {quota.describe()} is reached; Crier tries again at {when}"
+        return PublishError(
+            f"{message} ({said})" if said else message,
+            transient=True,
+            retry_at=until,
+            rate_limited=True,
+        )
+
+    async def _window_end(self, quota: Quota) -> datetime:
+        """When a post leaves the window: the oldest recent post's time plus the window; the
+        whole window from now when the account's posts cannot be read."""
+        now = self._now()
+        window = timedelta(seconds=quota.seconds)
+        try:
+            answer = await self._call(
+                "GET",
+                f"{self._user_id}/media",
+                params={"fields": "id,timestamp", "limit": str(min(quota.total, 100))},
+            )
+        except PublishError:
+            return now + window
+        items = answer.body.get("data") if answer.ok and isinstance(answer.body, dict) else None
+        stamps = [_timestamp(item) for item in items or [] if isinstance(item, dict)]
+        recent = [at for at in stamps if at is not None and at > now - window]
+        return min(recent) + window if recent else now + window
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Answer:
         headers = {"Authorization": f"Bearer {self._token.get_secret_value()}"}
@@ -112,16 +213,19 @@ class InstagramPublisher:
         problem = caption_problem(request.text)
         if problem:
             raise PublishError(f"Instagram would refuse this post: {problem}", transient=False)
+        quota = await self.quota()
+        if quota is not None and quota.spent:
+            raise await self._limit_reached(quota)
+        at = self._now()
         image = await card_url(
-            request,
-            config=self._config,
-            settings=self._settings,
-            at=self._now(),
-            image_format="jpg",
+            request, config=self._config, settings=self._settings, at=at, image_format="jpg"
         )
+        described = alt_text(card_facts(request, config=self._config, at=at))
         try:
             created = await self._call(
-                "POST", f"{self._user_id}/media", data={"image_url": image, "caption": request.text}
+                "POST",
+                f"{self._user_id}/media",
+                data={"image_url": image, "caption": request.text, "alt_text": described},
             )
         except PublishError as trouble:
             # A container is never shown on its own: a lost answer here cannot have posted.
@@ -130,14 +234,14 @@ class InstagramPublisher:
             ) from trouble
         container = _id(created)
         if not created.ok or not container:
-            raise self._refusal(created)
+            raise await self._refusal(created)
         media_id = await self._publish_container(container, request.text)
         return Published(external_id=media_id, url=await self._permalink(media_id))
 
     async def _status(self, container: str) -> str:
         answer = await self._call("GET", container, params={"fields": "status_code"})
         if not answer.ok:
-            raise self._refusal(answer)
+            raise await self._refusal(answer)
         return str(answer.body.get("status_code", "")) if isinstance(answer.body, dict) else ""
 
     async def _wait_until_ready(self, container: str) -> None:
@@ -169,7 +273,7 @@ class InstagramPublisher:
             raise PublishError(
                 f"Instagram is still processing the image: {error.message}", transient=True
             )
-        raise self._refusal(answer)
+        raise await self._refusal(answer)
 
     async def _after_lost_answer(self, container: str, caption: str, lost: PublishError) -> str:
         """Publishing may or may not have happened: the container's status says which."""
@@ -201,7 +305,7 @@ class InstagramPublisher:
             raise unknown from trouble
         if answer.ok and _id(answer):
             return _id(answer)
-        raise self._refusal(answer)
+        raise await self._refusal(answer)
 
     async def _find_by_caption(self, caption: str) -> str | None:
         answer = await self._call(
@@ -232,15 +336,32 @@ class InstagramPublisher:
             field="username",
             shown_as="@{}",
         )
+        result = await with_lifetimes(
+            result,
+            self._http,
+            root=self._root,
+            version=self._version,
+            name=NAME,
+            token=self._token,
+            setting=CREDENTIAL_VARIABLE,
+            renew=RENEW,
+        )
         host = urlsplit(self._settings.public_url).hostname or ""
         if result.ready and host in _LOCAL_HOSTS:
-            return ChannelCheck(
-                network=self.network,
-                state=result.state,
+            return replace(
+                result,
                 detail=f"{result.detail}; but CRIER_PUBLIC_URL ({self._settings.public_url}) is "
                 "local, and Instagram must fetch the status card from there",
             )
         return result
+
+
+def _timestamp(item: dict[str, Any]) -> datetime | None:
+    """Graph's ``"2026-01-15T19:45:00+0000"``."""
+    try:
+        return datetime.strptime(str(item.get("timestamp")), "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None
 
 
 def build(context: PublisherContext) -> InstagramPublisher | None:

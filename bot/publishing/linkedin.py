@@ -26,16 +26,41 @@ from typing import Any
 from pydantic import SecretStr
 
 from bot.config import Network
-from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
+from bot.ports import ChannelCheck, Published, PublishError, PublishRequest, TokenLife
 from bot.publishing import PublisherContext
+from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal
+from bot.publishing.versions import (
+    CURRENT_LINKEDIN,
+    LINKEDIN_API,
+    linkedin_life,
+    newest_version,
+)
 from bot.textrules import check_text, little_text
 
 log = logging.getLogger(__name__)
 
 NAME = "LinkedIn"
+FACTS = ApiFacts(
+    network=Network.LINKEDIN,
+    checked="2026-12-02",
+    api="POST /rest/posts with Linkedin-Version: YYYYMM (202607 current mid-2026; each kept "
+    "at least 12 months, a sunset one answers 426) and X-Restli-Protocol-Version: 2.0.0; "
+    "author urn:li:organization:{id}",
+    limits="commentary 3,000 characters, little-text reserved characters escaped",
+    idempotency="none; the new post's id comes in x-restli-id",
+    rate_limits="none in Crier's notes: a 429 is retried like any network's",
+)
 DEFAULT_BASE_URL = "https://api.linkedin.com"
-DEFAULT_VERSION = "202607"  # July 2026: served until about July 2027
+DEFAULT_VERSION = CURRENT_LINKEDIN  # the versions' end dates: bot/publishing/versions.py
+VERSION_SETTING = "channels.linkedin.api_version"
+# Token introspection is on LinkedIn's OAuth host, not the API's (``channels.linkedin.oauth_url``).
+DEFAULT_OAUTH_URL = "https://www.linkedin.com"
+CREDENTIAL_VARIABLE = "LINKEDIN_ACCESS_TOKEN"
+RENEW = (
+    "sign in again through your app's OAuth flow with w_organization_social, or use LinkedIn's "
+    "token generator (https://www.linkedin.com/developers/tools/oauth/token-generator)"
+)
 _DUPLICATE_OF = re.compile(r"duplicate of (urn:li:\w+:\d+)")
 
 
@@ -57,8 +82,14 @@ class LinkedInPublisher:
         organization_id: str,
         api_version: str = DEFAULT_VERSION,
         base_url: str = DEFAULT_BASE_URL,
+        oauth_url: str = DEFAULT_OAUTH_URL,
+        client_id: str | None = None,
+        client_secret: SecretStr | None = None,
     ) -> None:
         self._http = http
+        self._oauth_root = oauth_url.rstrip("/")
+        # The app's credentials, only to ask LinkedIn when the token expires.
+        self._client = (client_id, client_secret) if client_id and client_secret else None
         self._token = token
         self._organization_id = organization_id
         self._author = f"urn:li:organization:{organization_id}"
@@ -114,15 +145,66 @@ class LinkedInPublisher:
             answer = await self._http.send("GET", url, network=NAME, headers=self._headers())
         except PublishError as exc:
             return ChannelCheck(self.network, "unreachable", exc.message)
-        if answer.ok:
-            name = _field(answer.body, "localizedName") or self._author
-            return ChannelCheck(
-                self.network, "ready", f"posting as {name} (Linkedin-Version {self._version})"
-            )
-        state = "expired" if answer.status in (401, 403) else "error"
+        life = linkedin_life(self._version, setting=VERSION_SETTING)
+        if not answer.ok:
+            state = "expired" if answer.status in (401, 403) else "error"
+            said = linkedin_refusal(answer, version=self._version).message
+            return ChannelCheck(self.network, state, said, version=life)
+        name = _field(answer.body, "localizedName") or self._author
+        token, inactive = await self._token_life()
+        if inactive is not None:
+            return ChannelCheck(self.network, "expired", inactive, version=life)
         return ChannelCheck(
-            self.network, state, linkedin_refusal(answer, version=self._version).message
+            self.network,
+            "ready",
+            f"posting as {name} (Linkedin-Version {self._version})",
+            version=life,
+            token=token,
         )
+
+    async def _token_life(self) -> tuple[TokenLife, str | None]:
+        """When the token expires, from LinkedIn's token introspection (which needs the app's
+        client id and secret); the second value says why LinkedIn calls the token inactive."""
+        if self._client is None:
+            return TokenLife(
+                CREDENTIAL_VARIABLE,
+                RENEW,
+                unknown="set LINKEDIN_CLIENT_ID and LINKEDIN_CLIENT_SECRET (your LinkedIn app's) "
+                "so Crier can ask LinkedIn",
+            ), None
+        client_id, secret = self._client
+        form = {
+            "client_id": client_id,
+            "client_secret": secret.get_secret_value(),
+            "token": self._token.get_secret_value(),
+        }
+        url = f"{self._oauth_root}/oauth/v2/introspectToken"
+        try:
+            answer = await self._http.send("POST", url, network=NAME, data=form)
+        except PublishError as trouble:
+            unknown = f"introspection: {trouble.message}"
+            return TokenLife(CREDENTIAL_VARIABLE, RENEW, unknown=unknown), None
+        body = answer.body if isinstance(answer.body, dict) else {}
+        if not answer.ok:
+            said = str(body.get("error_description") or body.get("error") or answer.status)
+            for hidden in (secret.get_secret_value(), self._token.get_secret_value()):
+                said = said.replace(hidden, "[redacted]")
+            return TokenLife(
+                CREDENTIAL_VARIABLE,
+                RENEW,
+                unknown=f"LinkedIn refused LINKEDIN_CLIENT_ID or LINKEDIN_CLIENT_SECRET for token "
+                f"introspection ({said[:200]})",
+            ), None
+        if body.get("active") is False:
+            status = str(body.get("status") or "inactive")[:40]
+            return TokenLife(CREDENTIAL_VARIABLE, RENEW), (
+                f"{NAME} says the access token is {status}: renew {CREDENTIAL_VARIABLE} ({RENEW})"
+            )
+        stamp = body.get("expires_at")
+        if isinstance(stamp, int) and stamp > 0:
+            expires = datetime.fromtimestamp(stamp, UTC)
+            return TokenLife(CREDENTIAL_VARIABLE, RENEW, expires_at=expires), None
+        return TokenLife(CREDENTIAL_VARIABLE, RENEW, unknown="LinkedIn did not say"), None
 
 
 def _field(body: Any, name: str) -> str | None:
@@ -154,7 +236,7 @@ def next_utc_midnight(now: datetime) -> datetime:
     return datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=UTC)
 
 
-def linkedin_refusal(answer: Answer, *, version: str) -> PublishError:
+def linkedin_refusal(answer: Answer, *, version: str, now: datetime | None = None) -> PublishError:
     """LinkedIn's ``{"status", "code", "serviceErrorCode", "message"}`` as an outcome."""
     code = _field(answer.body, "code")
     message = _field(answer.body, "message") or f"HTTP {answer.status}"
@@ -162,9 +244,10 @@ def linkedin_refusal(answer: Answer, *, version: str) -> PublishError:
     if problem := _input_error(answer.body):
         said += f" ({problem})"
     if answer.status == 426 or code in ("NONEXISTENT_VERSION", "VERSION_MISSING"):
+        newest = newest_version(LINKEDIN_API, today=(now or datetime.now(UTC)).date())
         return PublishError(
-            f"{NAME} no longer serves API version {version} ({said}). Set channels.linkedin."
-            "api_version in crier.yml to a current version (YYYYMM, e.g. last month's)",
+            f"{NAME} no longer serves API version {version} ({said}). Set {VERSION_SETTING} in "
+            f"crier.yml to {newest} (a version a month, YYYYMM, each served about a year)",
             transient=False,
         )
     error = refusal(answer, network=NAME, message=said)
@@ -198,4 +281,11 @@ def build(context: PublisherContext) -> LinkedInPublisher | None:
         organization_id=organization_id,
         api_version=context.channel.api_version or DEFAULT_VERSION,
         base_url=context.channel.base_url or DEFAULT_BASE_URL,
+        oauth_url=context.channel.oauth_url or DEFAULT_OAUTH_URL,
+        client_id=_revealed(context.credentials.linkedin_client_id),
+        client_secret=context.credentials.linkedin_client_secret,
     )
+
+
+def _revealed(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None

@@ -7,6 +7,12 @@ checked before sending. Errors: 422 is Mastodon's validation (permanent, with it
 sentence); 401 a refused token ("The access token is invalid"); 429 retries at
 ``X-RateLimit-Reset`` (an ISO 8601 time); 5xx and connection trouble retry.
 
+With ``attach_card: true`` the status carries Crier's status card: uploaded first
+(``POST /api/v2/media``, with the card in words as its ``description``, the alt text), waited for
+while Mastodon processes it (202, then ``GET /api/v1/media/:id`` until 200), then named in
+``media_ids[]``. A retry uploads the card again; the ``Idempotency-Key`` still keeps it to one
+status, and Mastodon removes attachments no status uses.
+
     publisher = build(context)  # None without MASTODON_ACCESS_TOKEN or channels.mastodon.base_url
 """
 
@@ -17,17 +23,30 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 from pydantic import SecretStr
 
-from bot.config import Network
-from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
+from bot.cards import card_data
+from bot.config import CrierConfig, Network, Settings
+from bot.ports import ChannelCheck, Clock, Published, PublishError, PublishRequest, SystemClock
 from bot.publishing import PublisherContext
+from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal
 from bot.textrules import check_text
 
 log = logging.getLogger(__name__)
 
 NAME = "Mastodon"
+FACTS = ApiFacts(
+    network=Network.MASTODON,
+    checked="2026-12-02",
+    api="POST /api/v1/statuses (form: status, in_reply_to_id, visibility, media_ids[]) with a "
+    "Bearer token; POST /api/v2/media (file, description); GET /api/v2/instance",
+    limits="the instance's configuration.statuses.max_characters (500 by default), every URL "
+    "counting 23; 422 is Mastodon's validation",
+    idempotency="Idempotency-Key header, kept 1 hour: a repeat returns the status made first",
+    rate_limits="X-RateLimit-Remaining and X-RateLimit-Reset (ISO 8601) on a 429",
+)
 
 
 class MastodonPublisher:
@@ -37,7 +56,18 @@ class MastodonPublisher:
     idempotent = True
 
     def __init__(
-        self, *, http: HttpClient, base_url: str, token: SecretStr, account: str | None = None
+        self,
+        *,
+        http: HttpClient,
+        base_url: str,
+        token: SecretStr,
+        account: str | None = None,
+        attach_card: bool = False,
+        config: CrierConfig | None = None,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        poll_seconds: float = 1.0,
+        polls: int = 10,
     ) -> None:
         self._http = http
         self._root = base_url.rstrip("/")
@@ -46,6 +76,15 @@ class MastodonPublisher:
         self.label = f"{NAME} ({handle_of(account, self._host)})"
         self._limit: int | None = None
         self._limit_lock = asyncio.Lock()
+        # The card needs the organisation (config) and where cards are kept (settings).
+        self._card = (config, settings) if attach_card and config and settings else None
+        self._clock = clock or SystemClock()
+        self._poll_seconds = poll_seconds
+        self._polls = polls
+
+    @property
+    def attaches_card(self) -> bool:
+        return self._card is not None
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token.get_secret_value()}"}
@@ -80,14 +119,15 @@ class MastodonPublisher:
                     f"{NAME} ({self._host}) would refuse the post: {checked.problem}",
                     transient=False,
                 )
-        answer = await self._post_status(request, reply_to=request.reply_to)
+        media_id = await self._upload_card(request) if self._card else None
+        answer = await self._post_status(request, reply_to=request.reply_to, media_id=media_id)
         if answer.status == 404 and request.reply_to:
             # The earlier post was deleted: the update still goes out, as a new thread. Mastodon
             # refused before storing the key, so sending it again with the same key is safe.
             log.warning(
                 "Mastodon status %s is gone; posting the update without a reply", request.reply_to
             )
-            answer = await self._post_status(request, reply_to=None)
+            answer = await self._post_status(request, reply_to=None, media_id=media_id)
         if not answer.ok:
             raise refusal(answer, network=NAME)
         body: dict[str, Any] = answer.body if isinstance(answer.body, dict) else {}
@@ -98,10 +138,45 @@ class MastodonPublisher:
             )
         return Published(external_id=status_id, url=body.get("url") or body.get("uri"))
 
-    async def _post_status(self, request: PublishRequest, *, reply_to: str | None) -> Answer:
+    async def _upload_card(self, request: PublishRequest) -> str:
+        """The status card as a media attachment, described in words; its id once processed."""
+        assert self._card is not None
+        config, settings = self._card
+        card = await card_data(request, config=config, settings=settings, at=self._clock.now())
+        form = aiohttp.FormData()
+        form.add_field("file", card.data, filename="status-card.png", content_type=card.mime_type)
+        form.add_field("description", card.alt)
+        answer = await self._http.send(
+            "POST", f"{self._root}/api/v2/media", network=NAME, data=form, headers=self._auth()
+        )
+        body = answer.body if isinstance(answer.body, dict) else {}
+        media_id = str(body.get("id") or "")
+        if not answer.ok or not media_id:
+            raise refusal(answer, network=NAME)
+        if answer.status == 202:  # accepted, still processing: it cannot be attached yet
+            await self._wait_for_media(media_id)
+        return media_id
+
+    async def _wait_for_media(self, media_id: str) -> None:
+        for _ in range(self._polls):
+            await asyncio.sleep(self._poll_seconds)
+            answer = await self._http.send(
+                "GET", f"{self._root}/api/v1/media/{media_id}", network=NAME, headers=self._auth()
+            )
+            if answer.status == 200:
+                return
+            if answer.status != 206:
+                raise refusal(answer, network=NAME)
+        raise PublishError(f"{NAME} was still processing the status card", transient=True)
+
+    async def _post_status(
+        self, request: PublishRequest, *, reply_to: str | None, media_id: str | None = None
+    ) -> Answer:
         form = {"status": request.text, "visibility": "public"}
         if reply_to:
             form["in_reply_to_id"] = reply_to
+        if media_id:
+            form["media_ids[]"] = media_id
         headers = {**self._auth(), "Idempotency-Key": request.idempotency_key}
         return await self._http.send(
             "POST", f"{self._root}/api/v1/statuses", network=NAME, data=form, headers=headers
@@ -156,4 +231,7 @@ def build(context: PublisherContext) -> MastodonPublisher | None:
         base_url=context.channel.base_url,
         token=token,
         account=context.channel.account,
+        attach_card=context.channel.attach_card,
+        config=context.config,
+        settings=context.settings,
     )

@@ -25,7 +25,11 @@ Components: ``services[].component`` is matched by name (case-insensitive, group
 name Statuspage does not know is logged and the post goes out without a component. Its status
 follows ``channels.statuspage.component_status`` per severity (defaults below), and is
 ``operational`` once resolved.
-Statuspage allows about one request a second per key: 420 or 429 retry after ``Retry-After``.
+Statuspage allows one request a second per key, measured over a rolling minute (``FACTS``): every
+request waits for its turn in a ``Pacer`` (60 in any 60 s); one that would wait longer than a few
+seconds fails as rate limited with the time it may go, so the delivery worker holds Statuspage's
+posts until then. A 420 or 429 holds the pacer until ``Retry-After``, or for the whole window when
+there is none.
 """
 
 from __future__ import annotations
@@ -34,20 +38,35 @@ import asyncio
 import logging
 import time
 import weakref
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 from bot.config import ChannelConfig, ConfigError, Network
 from bot.models import Incident
-from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
+from bot.ports import ChannelCheck, Clock, Published, PublishError, PublishRequest, SystemClock
 from bot.publishing import PublisherContext
+from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal, retry_after
+from bot.publishing.pacing import Pacer, Sleep
 from bot.store import Lane, Store
 
 log = logging.getLogger(__name__)
 
 NAME = "Statuspage"
+FACTS = ApiFacts(
+    network=Network.STATUSPAGE,
+    checked="2026-12-02",
+    api="REST v1: POST /v1/pages/{page}/incidents, then PATCH …/incidents/{id}; "
+    "Authorization: OAuth <key>; the key's user needs the incident-manager role",
+    limits="incident name 255 characters, body 25,000; incident status investigating, identified, "
+    "monitoring or resolved; component status operational, degraded_performance, "
+    "partial_outage or major_outage",
+    idempotency="none: Crier looks before it writes (its tag in the incident's metadata)",
+    rate_limits="1 request a second per key over a rolling 60 s; 420 or 429 when exceeded",
+)
+REQUESTS_PER_WINDOW = 60  # 1 a second …
+RATE_WINDOW = timedelta(seconds=60)  # … measured over a rolling minute
 DEFAULT_BASE_URL = "https://api.statuspage.io"
 NAME_MAX = 255
 INCIDENT_STATUSES = frozenset({"investigating", "identified", "monitoring", "resolved"})
@@ -90,6 +109,8 @@ class StatuspagePublisher:
         component_status: dict[str, str] | None = None,
         instance: str = "",
         store: Store | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.label = f"Status page (Statuspage page {page_id})"
         self._http = http
@@ -100,6 +121,15 @@ class StatuspagePublisher:
         self._component_status = component_status or dict(DEFAULT_COMPONENT_STATUS)
         self._instance = instance
         self._store = store
+        self._clock = clock or SystemClock()
+        # One pacer per publisher, and so per key: Statuspage counts each key's requests.
+        self._pacer = Pacer(
+            limit=REQUESTS_PER_WINDOW,
+            window=RATE_WINDOW,
+            clock=self._clock,
+            sleep=sleep,
+            name=NAME,
+        )
         self._components: dict[str, str] = {}
         self._components_at = float("-inf")
         self._components_lock = asyncio.Lock()
@@ -260,9 +290,15 @@ class StatuspagePublisher:
     # --- the wire ------------------------------------------------------------------------------
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> Answer:
-        return await self._http.send(
+        await self._pacer.wait()
+        answer = await self._http.send(
             method, self._page_url + path, network=NAME, headers=self._headers, **kwargs
         )
+        if answer.status in (420, 429):
+            # Nothing more until Statuspage's time, or until the window has passed.
+            now = self._clock.now()
+            self._pacer.hold_until(retry_after(answer.headers, now=now) or now + RATE_WINDOW)
+        return answer
 
     def _refused(self, answer: Answer, *, doing: str) -> PublishError:
         said = _said(answer.body) or f"HTTP {answer.status}"
@@ -283,7 +319,8 @@ class StatuspagePublisher:
                 transient=False,
             )
         if answer.status in (420, 429):
-            when = retry_after(answer.headers) or datetime.now(UTC) + timedelta(seconds=2)
+            now = self._clock.now()
+            when = retry_after(answer.headers, now=now) or now + RATE_WINDOW
             return PublishError(
                 f"{NAME} is rate limiting: {said}", transient=True, retry_at=when, rate_limited=True
             )

@@ -19,10 +19,12 @@ from sqlmodel import Session, col, select
 
 from bot import audit
 from bot.config import CrierConfig, Network
+from bot.costs import over_budget
 from bot.incidents import facts_for
 from bot.models import Delivery, DeliveryState, Incident, Post, Rendition, ScheduledPost
 from bot.ports import Clock, Published, Publisher, PublishError, PublishRequest
 from bot.post_times import fill_times
+from bot.publishing.outbox import OutboxPublisher
 from bot.store import Lane, Store
 
 log = logging.getLogger(__name__)
@@ -185,6 +187,19 @@ class DeliveryWorker:
                     unknown_posts.add(delivery.post_id)
                 continue
             request = self._request(session, delivery, network, now)
+            # A dry run costs nothing: only a network's own publisher counts against a budget.
+            held_for_cost = (
+                None
+                if isinstance(publisher, OutboxPublisher)
+                else over_budget(
+                    session, config=self._config, network=network, text=request.text, now=now
+                )
+            )
+            if held_for_cost is not None:
+                self._hold_for_budget(session, delivery, held_for_cost, now)
+                if delivery.post_id is not None:
+                    unknown_posts.add(delivery.post_id)
+                continue
             delivery.state = DeliveryState.SENDING
             delivery.attempts += 1
             delivery.claimed_until = now + self._lease
@@ -192,6 +207,24 @@ class DeliveryWorker:
             claimed.append(Claimed(delivery.id or 0, delivery.post_id, request))
         session.flush()
         return claimed, unknown_posts
+
+    def _hold_for_budget(
+        self, session: Session, delivery: Delivery, reason: str, now: datetime
+    ) -> None:
+        """Not sent: it would cost more than the month allows. Failed, so it offers *Retry*."""
+        delivery.state = DeliveryState.FAILED
+        delivery.claimed_until = None
+        delivery.last_error = reason
+        audit.record(
+            session,
+            actor=audit.SYSTEM_ACTOR,
+            action="publish_held_budget",
+            incident_id=delivery.incident_id,
+            post_id=delivery.post_id,
+            at=now,
+            detail={"channel": delivery.channel},
+        )
+        log.warning("held a %s post over the monthly budget", delivery.channel)
 
     def _request(
         self, session: Session, delivery: Delivery, network: Network, now: datetime

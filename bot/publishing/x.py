@@ -21,12 +21,23 @@ from bot.config import Network
 from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
 from bot.publishing import PublisherContext
 from bot.publishing.credentials import NetworkCredentials
+from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal, retry_after
 from bot.textrules import check_text
 
 log = logging.getLogger(__name__)
 
 NAME = "X"
+FACTS = ApiFacts(
+    network=Network.X,
+    checked="2026-12-02",
+    api="POST /2/tweets {text, reply: {in_reply_to_tweet_id}}; OAuth 1.0a user context or an "
+    "OAuth 2 user token; media upload is /2/media/upload (v1.1 upload is deprecated)",
+    limits="280 weighted characters: NFC first, most CJK and every emoji count 2, every URL 23",
+    idempotency="none: thread by replying to the previous id; a lost answer is unknown",
+    rate_limits="200 posts per 15 minutes and 300 per 3 hours per user per app; 429 with "
+    "x-rate-limit-reset (unix time); pay per use: about $0.015 a post, $0.20 with a link",
+)
 DEFAULT_BASE_URL = "https://api.x.com"
 DUPLICATE_CODE = 187  # v1.1's "Status is a duplicate", still seen in some answers
 

@@ -21,6 +21,7 @@ class SocketModeEndpoint:
         self._sockets: list[web.WebSocketResponse] = []
         self._acks: dict[str, asyncio.Future[JsonDict]] = {}
         self._connected = asyncio.Event()
+        self.connections = 0  # WebSocket connections opened so far
 
     def open_connection(self, base_ws_url: str, token: str) -> JsonDict:
         """The body of ``apps.connections.open``: needs the app-level token, not the bot's."""
@@ -35,6 +36,7 @@ class SocketModeEndpoint:
             {"type": "hello", "num_connections": 1, "debug_info": {"host": "crier-sandbox"}}
         )
         self._sockets.append(socket)
+        self.connections += 1
         self._connected.set()
         try:
             async for message in socket:
@@ -47,6 +49,12 @@ class SocketModeEndpoint:
         finally:
             self._sockets.remove(socket)
         return socket
+
+    async def drop(self) -> None:
+        """Close every connection, as Slack does now and then: the app must connect again."""
+        self._connected.clear()
+        for socket in list(self._sockets):
+            await socket.close()
 
     async def wait_connected(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         async with asyncio.timeout(timeout):
@@ -75,5 +83,25 @@ class SocketModeEndpoint:
                 "retry_reason": "",
             }
         )
+        async with asyncio.timeout(timeout):
+            return await waiter
+
+    async def send_raw(
+        self,
+        text: str,
+        *,
+        envelope_id: str | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> JsonDict | None:
+        """Send ``text`` as it is (a malformed envelope, say); with ``envelope_id``, wait for
+        the app's acknowledgement of that id and return it."""
+        if not self._sockets:
+            raise RuntimeError("no app is connected by Socket Mode")
+        if envelope_id is None:
+            await self._sockets[-1].send_str(text)
+            return None
+        waiter: asyncio.Future[JsonDict] = asyncio.get_running_loop().create_future()
+        self._acks[envelope_id] = waiter
+        await self._sockets[-1].send_str(text)
         async with asyncio.timeout(timeout):
             return await waiter

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -11,7 +12,8 @@ from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from pydantic import SecretStr
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -25,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.core import Core
+from handlers.refusals import RefusalLog
 from handlers.slack import guards, listeners
 from handlers.slack.events import register_events
 from handlers.slack.hands import HandsSwitch, LocalHands
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 
 REPLAY_WINDOW = 5 * 60  # Slack's own limit on a request's age
 REPLAYS_REMEMBERED = 100_000  # about 25 MB; far more requests than Slack sends in 5 minutes
+_REFUSED = "refused a Slack request from %s: %s"
 
 
 class ReplayGuard:
@@ -81,6 +85,9 @@ class SlackSide:
     hands: HandsSwitch
     local_hands: LocalHands
     replays: ReplayGuard = field(default_factory=ReplayGuard)
+    refusals: RefusalLog = field(default_factory=lambda: RefusalLog(log))
+    # False by Socket Mode without a signing secret: ``/slack/events`` answers ``events_off``.
+    over_http: bool = True
 
     @asynccontextmanager
     async def one_session(self) -> AsyncIterator[None]:
@@ -98,23 +105,41 @@ class SlackSide:
             yield
 
     async def handle(self, request: web.Request) -> web.Response:
-        """``POST /slack/events``: commands, interactivity and events, verified by bolt."""
-        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
-        signature = request.headers.get("X-Slack-Signature", "")
+        """``POST /slack/events``: commands, interactivity and events, verified by bolt.
+
+        Before bolt: the Slack headers (once each, Slack's shape), the size, the replay guard.
+        Bolt's verifier then reads the very timestamp and signature the replay guard read.
+        Every refusal is one short line, at most ``MOST_A_MINUTE`` a minute (``refusals``).
+        """
+        problem = guards.unverifiable(request.headers)
+        if problem is not None:
+            return self._refuse(request, 401, problem)
+        if (request.content_length or 0) > request.client_max_size:  # refused unread
+            refused = self._refuse(request, 413, "body over the size limit")
+            refused.force_close()
+            return refused
+        timestamp = request.headers.get(guards.TIMESTAMP, "")
+        signature = request.headers.get(guards.SIGNATURE, "")
         if signature and not self.replays.first_time(timestamp, signature):
-            log.warning("refused a replayed Slack request (timestamp %s)", timestamp)
-            return web.json_response({"error": "replayed request"}, status=401)
-        await request.read()  # over MAX_BODY: aiohttp answers 413 here, before anything is parsed
-        try:
-            bolt_request = await to_bolt_request(request)
-        except Exception:  # bolt reads the payload before any middleware: junk can break it
-            log.warning("refused a Slack request whose payload bolt could not read")
-            return web.json_response({"error": "malformed request"}, status=400)
-        response = await self.app.async_dispatch(bolt_request)
-        if response.status == 401:  # a forged one must not block the genuine request
+            return self._refuse(request, 401, "replayed")
+        try:  # a forged one must not block the genuine request: forget it when refused
+            raw = await request.read()  # aiohttp stops reading at client_max_size
+            bolt_request = guards.bolt_request(raw, request)
+        except web.HTTPRequestEntityTooLarge:
             self.replays.forget(timestamp, signature)
-            log.warning("refused a Slack request with a bad or expired signature")
+            return self._refuse(request, 413, "body over the size limit")
+        except Exception:  # bolt reads the payload before any middleware: junk can break it
+            self.replays.forget(timestamp, signature)
+            return self._refuse(request, 400, "a payload bolt could not read")
+        response = await self.app.async_dispatch(bolt_request)
+        if response.status == 401:
+            self.replays.forget(timestamp, signature)
+            self.refusals.refused(_REFUSED, request.remote, "bad or expired signature")
         return await to_aiohttp_response(response)
+
+    def _refuse(self, request: web.Request, status: int, why: str) -> web.Response:
+        self.refusals.refused(_REFUSED, request.remote, why)
+        return web.json_response({"error": f"refused: {why}"}, status=status)
 
 
 class ServerErrorRetryHandler(AsyncServerErrorRetryHandler):
@@ -147,15 +172,31 @@ def web_client(settings: Settings) -> AsyncWebClient:
 
 
 def build_slack(core: Core, settings: Settings) -> SlackSide | None:
-    """The Slack app, or None (with a log line) when Slack is not configured."""
-    if settings.slack_signing_secret is None or settings.slack_bot_token is None:
-        log.warning("Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on")
+    """The Slack app, or None (with a log line) when Slack is not configured.
+
+    Over HTTP (``/slack/events``) Slack needs the signing secret; by Socket Mode
+    (``SLACK_APP_TOKEN``) it does not, and ``/slack/events`` is then not served."""
+    over_http = settings.slack_signing_secret is not None
+    if settings.slack_bot_token is None or not (over_http or settings.slack_app_token):
+        log.warning(
+            "Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN, "
+            "for Socket Mode) to turn it on"
+        )
         return None
+    if settings.slack_signing_secret is None:
+        log.info("Slack by Socket Mode only: POST /slack/events is off (no SLACK_SIGNING_SECRET)")
     client = web_client(settings)
     app = AsyncApp(
         client=client,
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        # Without a signing secret, one nobody knows: bolt never accepts an HTTP request then
+        # (it verifies with an empty secret rather than refusing), though none is routed to it.
+        signing_secret=(
+            settings.slack_signing_secret or SecretStr(secrets.token_urlsafe(32))
+        ).get_secret_value(),
         raise_error_for_unhandled_request=False,
+        # Right after bolt's signature check, before its authorization (which reads ``event``
+        # as an object): a signed payload not shaped as Slack's is refused with 400 first.
+        before_authorize=guards.WellFormed(),
         # Answer Slack when a listener returns, rather than bolt polling every 10 ms for its
         # ack; every listener therefore hands what follows its ack to ``later`` (common.py).
         process_before_response=True,
@@ -164,11 +205,26 @@ def build_slack(core: Core, settings: Settings) -> SlackSide | None:
     core.presenters[PLATFORM] = presenter
     core.directories[PLATFORM] = SlackDirectory(client)
     # Run after bolt's own checks (signature, auth.test), before any listener.
-    app.middleware(guards.WellFormed())
+    guards.quiet_bolt_forgeries()  # bolt would log each forged request's whole body
     app.middleware(guards.SameWorkspace())
-    app.middleware(guards.OncePerEvent(core))
+    app.middleware(guards.OncePerDelivery(core))
     local = LocalHands(core=core, presenter=presenter)
     hands = HandsSwitch(current=local)
     listeners.register(app, core=core, presenter=presenter, hands=hands)
     register_events(app, core)
-    return SlackSide(app=app, client=client, presenter=presenter, hands=hands, local_hands=local)
+    return SlackSide(
+        app=app,
+        client=client,
+        presenter=presenter,
+        hands=hands,
+        local_hands=local,
+        over_http=over_http,
+    )
+
+
+async def events_off(_request: web.Request) -> web.Response:
+    """``POST /slack/events`` when Slack comes by Socket Mode only: nothing could verify it."""
+    return web.json_response(
+        {"error": "Slack over HTTP is off here: no SLACK_SIGNING_SECRET (Socket Mode only)"},
+        status=404,
+    )

@@ -9,12 +9,12 @@ from typing import Any, TypeVar
 from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.backlog import Backlog
+from bot.backlog import Backlog, Busy
 from bot.core import Core
 from bot.errors import CrierError, InvalidInput
 from bot.ports import Actor
 from bot.store import is_unreachable
-from handlers.slack import forms
+from handlers.slack import deliveries, forms, modals
 from handlers.slack.modals import INT_MAX
 from handlers.slack.presenter import SlackPresenter
 from handlers.slack.text import escape
@@ -69,8 +69,11 @@ async def guard(work: Awaitable[None], tell: Callable[[str], Awaitable[None]]) -
 def later(core: Core, work: Awaitable[None], tell: Callable[[str], Awaitable[None]]) -> None:
     """Run the work once the ack has gone, as ``guard`` does. Bolt runs Crier's listeners with
     ``process_before_response``: it answers Slack the moment a listener returns (its default
-    polls every 10 ms for the ack instead), so a listener must not await what follows its ack."""
-    core.after_answer(guard(work, tell))
+    polls every 10 ms for the ack instead), so a listener must not await what follows its ack.
+
+    The first work a request hands on claims the request's Slack id when it runs
+    (``deliveries.once``): a second delivery of the same request does nothing."""
+    core.after_answer(guard(deliveries.once(work), tell))
 
 
 def unexpected_failure(exc: Exception, what: str) -> str:
@@ -94,22 +97,26 @@ def input_blocks(view: dict[str, Any]) -> list[str]:
 async def submit(ack: AsyncAck, view: dict[str, Any], work: Callable[[], Awaitable[T]]) -> T | None:
     """A modal submission: errors go back onto the form's fields, success closes it."""
     try:
-        result = await work()
+        result = await deliveries.once(work())  # None: a second delivery, which closes the form
     except CrierError as exc:
-        error = exc if isinstance(exc, InvalidInput) else InvalidInput(exc.message)
-        await ack(
-            response_action="errors", errors=forms.field_errors(error, block_ids=input_blocks(view))
-        )
+        await refuse(ack, view, exc if isinstance(exc, InvalidInput) else InvalidInput(exc.message))
         return None
     except Exception as exc:
-        told = unexpected_failure(exc, "modal submission failed")
-        await ack(
-            response_action="errors",
-            errors=forms.field_errors(InvalidInput(told), block_ids=input_blocks(view)),
-        )
+        await refuse(ack, view, InvalidInput(unexpected_failure(exc, "modal submission failed")))
         return None
     await ack()
     return result
+
+
+async def refuse(ack: AsyncAck, view: dict[str, Any], error: InvalidInput) -> None:
+    """Errors on the form's own inputs; a form without inputs (Slack refuses an error for a
+    block the view does not have) is replaced by the message instead."""
+    blocks = input_blocks(view)
+    if blocks:
+        await ack(response_action="errors", errors=forms.field_errors(error, block_ids=blocks))
+        return
+    said = " ".join(error.fields.values()) if error.fields else error.message
+    await ack(response_action="update", view=modals.notice_modal(said))
 
 
 async def discard(work: Awaitable[Any]) -> None:
@@ -122,16 +129,23 @@ def in_turn(
     *,
     urgent: bool = False,
     queue_here: bool = True,
-) -> Coroutine[Any, Any, T]:
+) -> Coroutine[Any, Any, T | None]:
     """Take a place in the backlog now (raises Busy if it is full: say so in the ack), and
-    return the work, to run in its turn once the ack has gone (``later``).
+    return the work, to run in its turn once the ack has gone (``later``). The work claims the
+    request's Slack id when its turn comes (``deliveries.once``), so a request turned away, or
+    still waiting, has written nothing.
 
     ``queue_here=False``: the work is handed at once to the work process, which queues it in a
     backlog of its own; the place here only counts it until the work process answers. So what
     was acked survives this process being killed while it waits its turn."""
-    if queue_here:
-        return backlog.take(work, urgent=urgent)
-    return backlog.hold(work, urgent=urgent)
+    claimed = deliveries.once(work)
+    try:
+        if queue_here:
+            return backlog.take(claimed, urgent=urgent)
+        return backlog.hold(claimed, urgent=urgent)
+    except Busy:
+        deliveries.close(work)  # turned away before it started: it must not linger
+        raise
 
 
 def teller(

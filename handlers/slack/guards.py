@@ -1,6 +1,13 @@
-"""Bolt middleware run on every verified request before any listener: is it from Crier's own
-workspace, is it shaped the way Slack shapes it, and (for events) is it not a Slack retry of
-an event already handled. A refused request writes nothing and leaves a log line.
+"""What guards ``POST /slack/events``.
+
+Before bolt (``unverifiable``, ``bolt_request``): each Slack header at most once and shaped as
+Slack sends it, so the replay guard and bolt's verifier read one and the same value, and bolt
+never parses a timestamp or compares a signature that would make it fail with a 500.
+
+Bolt middleware, on every verified request before any listener: is it shaped the way Slack
+shapes it (``WellFormed``, before bolt's own authorization, which trips over some misshapen
+payloads), is it from Crier's own workspace, and is it not a second delivery of a request
+already handled (``OncePerDelivery``). A refused request writes nothing and leaves a log line.
 """
 
 from __future__ import annotations
@@ -8,23 +15,98 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from urllib.parse import parse_qsl
 
+from aiohttp import web
+from multidict import MultiMapping
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot import processed_events
 from bot.core import Core
+from handlers.slack import deliveries
 
 log = logging.getLogger(__name__)
+
+SIGNATURE = "X-Slack-Signature"
+TIMESTAMP = "X-Slack-Request-Timestamp"
+# Headers Slack sends at most once and Crier (or bolt) reads: a repeated one is refused, as
+# aiohttp's ``get`` reads its first value and bolt's own aiohttp adapter its last.
+_ONCE = (SIGNATURE, TIMESTAMP, "X-Slack-Retry-Num", "X-Slack-Retry-Reason")
+# Whole seconds, ASCII digits only: int() would also take " 1", "1_0" and other scripts' digits.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")  # what bolt computes: anything else cannot match
+_BOLT_ONLY = "x-slack-bolt-"  # headers bolt sets for itself (lazy listeners); never Slack's
+
+
+def unverifiable(headers: MultiMapping[str]) -> str | None:
+    """Why no signature check could pass on these headers (repeated, or not Slack's shape), or
+    None. Headers that are missing are left to bolt (it answers ``ssl_check`` before it
+    verifies, and refuses the rest)."""
+    for name in _ONCE:
+        if len(headers.getall(name, [])) > 1:
+            return f"{name} repeated"
+    timestamp, signature = headers.get(TIMESTAMP), headers.get(SIGNATURE)
+    if timestamp is not None and not _TIMESTAMP.fullmatch(timestamp):
+        return f"{TIMESTAMP} is not a number of seconds"
+    if signature is not None and not _SIGNATURE.fullmatch(signature):
+        return f"{SIGNATURE} is not v0= and 64 hex digits"
+    return None
+
+
+def bolt_request(raw: bytes, request: web.BaseRequest) -> AsyncBoltRequest:
+    """Bolt's request, from the body as UTF-8 (what Slack signs, whatever charset the
+    Content-Type names) and every header's values in order: bolt reads each header's first
+    value, as the replay guard does. (Bolt's aiohttp adapter would keep the last.)
+
+    Raises ValueError (not UTF-8, not JSON) or whatever else bolt's parsing of junk raises."""
+    headers: dict[str, str | Sequence[str]] = {
+        name.lower(): request.headers.getall(name)
+        for name in request.headers
+        if not name.lower().startswith(_BOLT_ONLY)
+    }
+    text = raw.decode()
+    bolt = AsyncBoltRequest(body=text, query=request.query_string, headers=headers)
+    if not bolt.body and "payload" in text and not text.startswith("{"):
+        # Bolt takes a form holding the word "payload" anywhere for an interaction's and, with
+        # no ``payload`` field, reads nothing: "/outage API: payload errors" went unanswered.
+        fields = dict(parse_qsl(text, keep_blank_values=True))
+        if bolt.content_type != "application/json" and "payload" not in fields:
+            bolt.body = fields
+            bolt.context = build_async_context(AsyncBoltContext({}), fields)
+    return bolt
+
+
+class QuietForgeries(logging.Filter):
+    """On bolt's request-verification logger: drop its line about a bad signature, which holds
+    the request's whole body (up to the size limit, for every forged request). Crier logs a
+    short, rate-limited line of its own instead (``SlackSide.handle``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Invalid request signature detected")
+
+
+_QUIET_FORGERIES = QuietForgeries()
+
+
+def quiet_bolt_forgeries() -> None:
+    """Install ``QuietForgeries`` on the logger bolt's ``RequestVerification`` uses (its name is
+    ``slack_bolt.`` + the class name; once, however often this is called)."""
+    verification_log = logging.getLogger("slack_bolt.RequestVerification")
+    if _QUIET_FORGERIES not in verification_log.filters:
+        verification_log.addFilter(_QUIET_FORGERIES)
+
 
 # Typed as bolt types it; at run time next() only marks the request as passed on (it returns
 # None), and the listeners run after every middleware.
 Next = Callable[[], Awaitable[BoltResponse]]
 OTHER_WORKSPACE = "This Crier serves another Slack workspace, so it did nothing."
-EVENT_ID_MAX = 100  # the ProcessedEvent column; Slack's ids are about 12 characters
+EVENT_ID_MAX = processed_events.KEY_MAX  # Slack's ids are about 12 characters
 # Interactivity payloads name the person who acted; Crier answers them and audits them by it.
 _FROM_A_PERSON = {"block_actions", "view_submission", "view_closed"}
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,40}")
@@ -72,6 +154,21 @@ def malformed(body: dict[str, Any]) -> str | None:
     for key in ("response_url", "trigger_id"):
         if key in body and not isinstance(body[key], str):
             return f"{key} is not a string"
+    for key in ("team_id", "enterprise_id", "api_app_id", "user_id", "channel_id"):
+        if body.get(key) is not None and not isinstance(body[key], str):
+            return f"{key} is not a string"
+    if len(body.get("trigger_id") or "") > deliveries.TRIGGER_ID_MAX:
+        return "trigger_id too long"
+    if "command" in body:  # a slash command: Crier acts as, and answers, the person who typed it
+        if not isinstance(body["command"], str):
+            return "command is not a string"
+        user_id = body.get("user_id")
+        if not isinstance(user_id, str) or not _USER_ID.fullmatch(user_id):
+            return "no user_id: a command must name the person who typed it"
+        if not body.get("trigger_id"):
+            return "no trigger_id"
+    if kind == "url_verification" and not isinstance(body.get("challenge"), str):
+        return "challenge is not a string"
     if kind in _FROM_A_PERSON:
         user_id = (body.get("user") or {}).get("id")
         if not isinstance(user_id, str) or not _USER_ID.fullmatch(user_id):
@@ -104,6 +201,8 @@ class WellFormed(AsyncMiddleware):
 
     A class, not a function: bolt builds a function middleware's arguments (``action``,
     ``view`` …) from the payload first, and that fails on the very payloads refused here.
+    Given to bolt as ``before_authorize``: right after bolt verifies the signature, before its
+    authorization reads ``event`` as an object.
     """
 
     async def async_process(
@@ -113,19 +212,25 @@ class WellFormed(AsyncMiddleware):
         if problem is None:
             await next()
             return resp
-        log.warning("refused a malformed Slack %s request: %s", req.body.get("type"), problem)
-        return BoltResponse(status=400, body="malformed request")
+        kind = req.body.get("type") or ("command" if "command" in req.body else None)
+        log.warning("refused a malformed Slack %.40s request: %s", kind, problem)
+        return BoltResponse(status=400, body=f"malformed request: {problem}")
 
 
-class OncePerEvent(AsyncMiddleware):
-    """Slack retries an event it thinks was not received; bolt does not de-duplicate.
+class OncePerDelivery(AsyncMiddleware):
+    """Handle each event, command and interaction once, however often it arrives.
 
-    The event id is recorded in the database before the listeners run (insert-or-ignore, so of
-    two replicas receiving a delivery and its retry exactly one goes on), and a retry of a
+    Slack retries an event it thinks was not received; bolt does not de-duplicate. The event
+    id is recorded in the database before the listeners run (insert-or-ignore, so of two
+    replicas receiving a delivery and its retry exactly one goes on), and a retry of a
     recorded event is answered 200 and dropped. An event is acked as soon as its listener has
-    handed its work on (``later``), so a retry means Slack missed that ack (a slow moment), never
-    that Crier failed it. If the
-    database cannot record the id, the request fails and Slack retries later.
+    handed its work on (``later``), so a retry means Slack missed that ack (a slow moment),
+    never that Crier failed it. If the database cannot record the id, the request fails and
+    Slack retries later.
+
+    A command or an interaction is marked by its ``trigger_id`` for its listener's work, which
+    claims it when it runs (``deliveries``): a second delivery is answered as the first was,
+    and its work does nothing.
     """
 
     def __init__(self, core: Core) -> None:
@@ -134,7 +239,7 @@ class OncePerEvent(AsyncMiddleware):
     async def async_process(
         self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Next
     ) -> BoltResponse | None:
-        event_id = req.body.get("event_id")
+        event_id, trigger_id = req.body.get("event_id"), req.body.get("trigger_id")
         if req.body.get("type") == "event_callback" and isinstance(event_id, str):
             now = self._core.clock.now()
             claimed = await self._core.store.run(
@@ -142,7 +247,9 @@ class OncePerEvent(AsyncMiddleware):
             )
             if not claimed:
                 retry = req.headers.get("x-slack-retry-num", ["-"])[0]
-                log.info("dropped Slack event %s (retry %s): already handled", event_id, retry)
+                log.info("dropped Slack event %s (retry %.3s): already handled", event_id, retry)
                 return BoltResponse(status=200, body="")
+        key = deliveries.TRIGGER + trigger_id if isinstance(trigger_id, str) and trigger_id else ""
+        deliveries.CURRENT.set(deliveries.Delivery(key, self._core) if key else None)
         await next()
         return resp

@@ -14,6 +14,8 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     Option,
     PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
     StaticSelectElement,
 )
 from slack_sdk.models.views import View as SlackView
@@ -282,6 +284,18 @@ def reject_modal(post: PostView, *, channel_id: str) -> dict[str, Any]:
         blocks,
         {"post_id": post.id, "channel_id": channel_id},
     )
+
+
+def notice_modal(text: str) -> dict[str, Any]:
+    """A form replaced by a message, for a refusal with no input of the form to show it on
+    (Slack refuses errors for a block the view does not have)."""
+    view = SlackView(
+        type="modal",
+        title="Crier",
+        close="Close",
+        blocks=[SectionBlock(text=PlainTextObject(text=text[:SLACK_INPUT_MAX] or "Not saved."))],
+    )
+    return view.to_dict()
 
 
 # --- reading submissions ------------------------------------------------------------------------

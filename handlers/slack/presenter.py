@@ -14,9 +14,10 @@ from bot.anchors import Anchor
 from bot.calendar import CalendarEntry
 from bot.core import Core
 from bot.models import PostState
-from bot.views import IncidentView, PostView, Reminder
+from bot.views import IncidentView, Notice, PostView, Reminder
 from handlers.slack import messages
 from handlers.slack.calendar_message import calendar_message
+from handlers.slack.notice_message import notice_message
 from handlers.slack.text import escape, mention
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,17 @@ class SlackPresenter:
             Reminder(kind="calendar_review", text="", mention_approvers=True)
         )
         message = calendar_message(entry, zone=self._zone, mentions=approvers)
+        await self._client.chat_postMessage(channel=channel, **message)
+
+    async def show_notice(self, notice: Notice) -> None:
+        """A notice about the channels, in the comms channel itself (no incident's thread);
+        without ``slack.comms_channel`` Slack has nowhere to say it (the log has it)."""
+        channel = self._core.config.slack.comms_channel
+        if not channel:
+            log.info("no slack.comms_channel for the notice “%s”", notice.title)
+            return
+        lead = Reminder(kind=notice.kind, text="", mention_comms_lead=notice.mention_comms_lead)
+        message = notice_message(notice, mentions=self._mentions(lead))
         await self._client.chat_postMessage(channel=channel, **message)
 
     def _mentions(self, reminder: Reminder) -> str:

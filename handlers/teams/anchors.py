@@ -113,6 +113,8 @@ class TeamsAnchors:
         entry = {"name": actor.name[:100], "id": teams_id or ""}
 
         def write(session: Session) -> None:
+            if session.get(Incident, incident_id) is None:
+                return  # a button about an incident that does not exist: the action says so
             row = _row(session, incident_id, NAMES) or ChatAnchor(
                 incident_id=incident_id,
                 platform=PLATFORM,

@@ -1,34 +1,49 @@
 """Build the Teams side: the Bot Framework adapter, the bot, its presenter and the endpoint.
 
-With ``MicrosoftAppId`` set, the adapter checks every request's token as Bot Framework requires.
-Without it, Crier runs unauthenticated for local use (the Bot Framework Emulator, tests): then it
-answers only callers on this machine, and writes only to a ``serviceUrl`` on this machine.
+With ``MicrosoftAppId`` set, every request's token is checked as the Bot Framework requires
+(``guards.py``: its shape before the body is read, then the SDK's check). Without it, Teams runs
+only when ``CRIER_TEAMS_UNAUTHENTICATED`` says so (the Bot Framework Emulator, tests), only when
+Crier serves on a loopback address, and then answers only callers on this machine and writes
+only to a ``serviceUrl`` on this machine. Otherwise Teams is off, and the start log says how to
+turn it on.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from botbuilder.core import TurnContext
+from botbuilder.core import TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
+from botbuilder.schema import Activity
+from botframework.connector.auth import AuthenticateRequestResult
 
 from bot.config import Settings
 from bot.core import Core
+from handlers.refusals import RefusalLog
 from handlers.teams.actions import CardActions
 from handlers.teams.bot import CrierTeamsBot
 from handlers.teams.commands import Commands
+from handlers.teams.guards import (
+    Refused,
+    TokenCheck,
+    bearer,
+    parse_activity,
+    read_body,
+)
 from handlers.teams.ids import PLATFORM
 from handlers.teams.presenter import TeamsPresenter
 
 log = logging.getLogger(__name__)
+
+TEAMS_OFF = "Teams is off in this Crier: its start log says how to turn it on"
 
 
 @dataclass(frozen=True)
@@ -50,7 +65,8 @@ class BotFrameworkConfig:
         )
 
 
-def _on_this_machine(host: str | None) -> bool:
+def on_this_machine(host: str | None) -> bool:
+    """A loopback address (or ``localhost``); not ``0.0.0.0``, not a network address."""
     if not host:
         return False
     if host == "localhost":
@@ -67,40 +83,84 @@ class TeamsSide:
     bot: CrierTeamsBot
     presenter: TeamsPresenter
     authenticated: bool
+    app_id: str = ""
+    refusals: RefusalLog = field(default_factory=lambda: RefusalLog(log))
+
+    def __post_init__(self) -> None:
+        self._tokens = TokenCheck(self.adapter.bot_framework_authentication)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """``POST /api/messages``: one activity from Teams (or the Emulator)."""
-        if not self.authenticated and not await self._local(request):
-            return web.json_response(
-                {"error": "Crier's Teams endpoint is in local mode: set MicrosoftAppId"},
-                status=401,
-            )
-        response = await self.adapter.process(request, self.bot)
-        return response if response is not None else web.Response(status=201)
-
-    async def _local(self, request: web.Request) -> bool:
-        """Unauthenticated mode: the caller and the serviceUrl must both be on this machine."""
-        if not _on_this_machine(request.remote):
-            log.warning("refused a Teams request from %s: local mode", request.remote)
-            return False
         try:
-            service_url = str((json.loads(await request.read()) or {}).get("serviceUrl") or "")
-        except (ValueError, AttributeError):
-            return True  # the adapter answers a malformed activity
-        if service_url and not _on_this_machine(urlsplit(service_url).hostname):
-            log.warning("refused a Teams activity for serviceUrl %s: local mode", service_url)
-            return False
-        return True
+            activity, authentication = await self._admit(request)
+        except Refused as refused:
+            self.refusals.refused(
+                "refused a Teams request from %s (%d): %s",
+                request.remote,
+                refused.status,
+                refused.reason,
+            )
+            return refused.response()
+        invoke = await self.adapter.process_activity(authentication, activity, self.bot.on_turn)
+        if invoke is None:
+            return web.Response(status=201)
+        return web.json_response(data=serializer_helper(invoke.body), status=invoke.status)
+
+    async def _admit(
+        self, request: web.Request
+    ) -> tuple[Activity, str | AuthenticateRequestResult]:
+        """The activity and who sent it, or ``Refused``: the token's shape before the body is
+        read, the SDK's check of the token after (it needs the activity's serviceUrl)."""
+        header = ""
+        if self.authenticated:
+            header = bearer(request.headers, self.app_id, time.time())
+        elif not on_this_machine(request.remote):
+            raise Refused(401, "Teams runs unauthenticated here: only this machine may call")
+        activity = parse_activity(await read_body(request))
+        if self.authenticated:
+            return activity, await self._tokens(activity, header)
+        if not on_this_machine(urlsplit(activity.service_url).hostname):
+            raise Refused(
+                401, "Teams runs unauthenticated here: serviceUrl must be on this machine"
+            )
+        return activity, ""  # the SDK's anonymous identity: no token, and none looked at
 
 
-def build_teams(core: Core, settings: Settings) -> TeamsSide:
-    """The Teams endpoint; registers the Teams presenter with the core."""
+async def teams_off(request: web.Request) -> web.Response:
+    """``POST /api/messages`` when Teams is off."""
+    return web.json_response({"error": TEAMS_OFF}, status=404)
+
+
+def build_teams(core: Core, settings: Settings) -> TeamsSide | None:
+    """The Teams endpoint (registering the Teams presenter with the core), or None when Teams
+    is off; either way one log line says how Teams runs."""
     config = BotFrameworkConfig.from_settings(settings)
     authenticated = bool(config.APP_ID)
-    if not authenticated:
+    if authenticated and settings.teams_unauthenticated:
+        log.info(
+            "CRIER_TEAMS_UNAUTHENTICATED is ignored: MicrosoftAppId is set, so every Teams "
+            "request's token is checked"
+        )
+    elif not authenticated and not settings.teams_unauthenticated:
+        log.info(
+            "Teams is off: set MicrosoftAppId and MicrosoftAppPassword to turn it on (or "
+            "CRIER_TEAMS_UNAUTHENTICATED=true, for the Bot Framework Emulator on this machine)"
+        )
+        return None
+    elif not authenticated and not on_this_machine(settings.host):
         log.warning(
-            "Teams runs UNAUTHENTICATED for local use (no MicrosoftAppId): POST /api/messages "
-            "answers only this machine. Set MicrosoftAppId and MicrosoftAppPassword for Teams."
+            "Teams is off: CRIER_TEAMS_UNAUTHENTICATED runs Teams without checking tokens, which "
+            "Crier allows only on this machine, and it serves on %s. Set MicrosoftAppId and "
+            "MicrosoftAppPassword for Teams (or serve on 127.0.0.1 for the Emulator).",
+            settings.host or "every address",
+        )
+        return None
+    elif not authenticated:
+        log.warning(
+            "Teams runs UNAUTHENTICATED (CRIER_TEAMS_UNAUTHENTICATED, no MicrosoftAppId): no "
+            "token is checked, so every caller on this machine is trusted, and everyone whom a "
+            "proxy on it forwards. For the Bot Framework Emulator and tests only; set "
+            "MicrosoftAppId and MicrosoftAppPassword for Teams."
         )
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
     presenter = TeamsPresenter(core=core, adapter=adapter, app_id=config.APP_ID)
@@ -114,4 +174,10 @@ def build_teams(core: Core, settings: Settings) -> TeamsSide:
         commands=Commands(core=core, presenter=presenter),
         actions=CardActions(core=core, presenter=presenter),
     )
-    return TeamsSide(adapter=adapter, bot=bot, presenter=presenter, authenticated=authenticated)
+    return TeamsSide(
+        adapter=adapter,
+        bot=bot,
+        presenter=presenter,
+        authenticated=authenticated,
+        app_id=config.APP_ID,
+    )

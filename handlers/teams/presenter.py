@@ -21,7 +21,7 @@ from bot.anchors import Anchor
 from bot.calendar import CalendarEntry
 from bot.core import Core
 from bot.models import PostState
-from bot.views import IncidentView, PostView, Reminder
+from bot.views import IncidentView, Notice, PostView, Reminder
 from handlers.teams import cards
 from handlers.teams.anchors import People, TeamsAnchors
 from handlers.teams.calendar import calendar_card
@@ -262,6 +262,17 @@ class TeamsPresenter:
         approvers = [f"{PLATFORM}:{user}" for user in self._core.config.approvals.teams_users]
         shown = calendar_card(entry, zone=self._zone)
         await self.send(reference, self._mentioning(approvers, People(), shown))
+
+    async def show_notice(self, notice: Notice) -> None:
+        """A notice about the channels, in the conversation of the latest incident declared in
+        Teams (the only one Crier may write to unasked), as calendar proposals are."""
+        reference = await self.anchors.latest_reference()
+        if reference is None:
+            log.info("no Teams conversation for the notice “%s”", notice.title)
+            return
+        color = "Good" if notice.kind == "channel_up" else "Attention"
+        card = cards.message_card(f"{notice.title}. {notice.text}", color=color)
+        await self.send(reference, card_message(card))
 
     async def tell(self, reference: dict[str, Any], message: str) -> None:
         """A note in the conversation when there is no card to answer on; never raises."""

@@ -49,9 +49,11 @@ def command_text(activity: Activity) -> str:
     bot_id = activity.recipient.id if activity.recipient else None
     for entity in activity.entities or []:
         props: dict[str, Any] = getattr(entity, "additional_properties", None) or {}
-        mentioned = props.get("mentioned") or {}
-        if entity.type == "mention" and mentioned.get("id") == bot_id and props.get("text"):
-            text = text.replace(str(props["text"]), " ")
+        mentioned, said = props.get("mentioned"), props.get("text")
+        if not isinstance(mentioned, dict) or not isinstance(said, str) or not said:
+            continue  # not a mention as Teams writes one
+        if entity.type == "mention" and mentioned.get("id") == bot_id:
+            text = text.replace(said, " ")
     text = plain_text(LEADING_MENTION.sub("", text))
     return " ".join(text.split())
 

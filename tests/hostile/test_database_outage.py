@@ -44,8 +44,10 @@ async def behind_proxy(
     """Crier, reaching the test database only through a proxy the test controls."""
     url = postgres.engine.url
     async with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
-        proxied = open_store(
-            url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        # Off the loop: opening checks the connection, through the proxy this loop runs.
+        proxied = await asyncio.to_thread(
+            open_store,
+            url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
         )
         async with aiohttp.ClientSession() as http:
             slack, runner = await start_harness(

@@ -12,6 +12,7 @@ from bot.config import STARTER_CONFIG, Settings
 from handlers.main import run_server
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.server import open_crier
+from handlers.slack.socket_mode import Backoff
 from tests.conftest import ANALYST, COMMS
 from tests.fakes.slack_requests import form_fields, slash_command
 from tests.scenario.harness import SECRET, TOKEN, as_text
@@ -19,24 +20,36 @@ from tests.scenario.harness import SECRET, TOKEN, as_text
 
 @contextlib.asynccontextmanager
 async def serving_by_socket_mode(
-    database_url: str, config_path: str | None = None
+    database_url: str,
+    config_path: str | None = None,
+    *,
+    signing_secret: str | None = SECRET,
+    app_token: str | None = None,
+    backoff: Backoff | None = None,
+    connected: bool = True,
+    **environment: object,
 ) -> AsyncIterator[tuple[SlackWorkspace, asyncio.Event, asyncio.Task[None]]]:
-    """``crier serve``'s own ``run_server``, connected to a fake workspace by Socket Mode."""
+    """``crier serve``'s own ``run_server``, connected to a fake workspace by Socket Mode.
+
+    ``app_token``: the one Crier is given (by default the one the workspace accepts);
+    ``connected=False`` yields without waiting for the connection."""
     async with SlackWorkspace(bot_token=TOKEN, channels={COMMS: "it-outages"}) as workspace:
         settings = Settings(
             SLACK_BOT_TOKEN=TOKEN,
-            SLACK_SIGNING_SECRET=SECRET,
-            SLACK_APP_TOKEN=workspace.socket_mode.app_token,
+            SLACK_SIGNING_SECRET=signing_secret,
+            SLACK_APP_TOKEN=app_token or workspace.socket_mode.app_token,
             SLACK_API_URL=workspace.api_url,
             CRIER_DATABASE_URL=database_url,
             CRIER_CONFIG=str(config_path or STARTER_CONFIG),
+            **environment,
         )
         stop = asyncio.Event()
         server = asyncio.create_task(
-            run_server(open_crier(settings), settings, "127.0.0.1", 0, stop=stop)
+            run_server(open_crier(settings), settings, "127.0.0.1", 0, stop=stop, backoff=backoff)
         )
         try:
-            await workspace.socket_mode.wait_connected()
+            if connected:  # generous: serve starts its work process first, slow on a busy box
+                await workspace.socket_mode.wait_connected(timeout=30)
             yield workspace, stop, server
         finally:
             stop.set()

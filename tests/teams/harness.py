@@ -1,5 +1,5 @@
-"""Drive Crier as Teams would: activities POSTed as JSON to ``/api/messages`` (local mode, no
-token), with a ``serviceUrl`` pointing at the fake Bot Connector that records what Crier sends.
+"""Drive Crier as Teams would: activities POSTed as JSON to ``/api/messages`` (unauthenticated,
+no token), with a ``serviceUrl`` pointing at the fake Bot Connector that records what Crier sends.
 """
 
 from __future__ import annotations
@@ -36,15 +36,18 @@ OUTSIDER = ("29:olly", "Olly Outsider", "00000000-0000-0000-0000-00000000a004")
 Person = tuple[str, str, str]
 
 
-def teams_settings() -> Settings:
-    """No Slack, and no MicrosoftAppId: Teams in local (unauthenticated) mode."""
-    return Settings(
-        SLACK_BOT_TOKEN=None,
-        SLACK_SIGNING_SECRET=None,
-        MicrosoftAppId="",
-        MicrosoftAppPassword="",
-        CRIER_PUBLIC_URL="http://crier.test",
-    )
+def teams_settings(**overrides: Any) -> Settings:
+    """No Slack, and no MicrosoftAppId: Teams unauthenticated, which Crier allows only when told
+    (``CRIER_TEAMS_UNAUTHENTICATED``) and only on this machine."""
+    values: dict[str, Any] = {
+        "SLACK_BOT_TOKEN": None,
+        "SLACK_SIGNING_SECRET": None,
+        "MicrosoftAppId": "",
+        "MicrosoftAppPassword": "",
+        "CRIER_TEAMS_UNAUTHENTICATED": True,
+        "CRIER_PUBLIC_URL": "http://crier.test",
+    }
+    return Settings(**{**values, **overrides})
 
 
 def find_action(card: JsonDict, title: str) -> JsonDict:
@@ -190,10 +193,12 @@ async def start_teams(
     clock: Clock | None = None,
     credentials: NetworkCredentials | None = None,
     background: bool = True,
+    settings: Settings | None = None,
 ) -> tuple[TeamsHarness, web.AppRunner]:
     """``credentials``: the networks' (pointed at fakes in ``config``); else the outbox.
-    ``background=False``: no publishing and scheduling loops; the test runs them (``tick``)."""
-    settings = teams_settings()
+    ``background=False``: no publishing and scheduling loops; the test runs them (``tick``).
+    ``settings``: other than ``teams_settings()`` (a MicrosoftAppId, say)."""
+    settings = settings or teams_settings()
     core = build_core(
         settings=settings, config=config, store=store, clock=clock, credentials=credentials
     )

@@ -8,6 +8,14 @@ PDS fails it, 500 ``InternalServerError`` (``duplicate_answer="named"`` gives 40
 ``RecordAlreadyExists``, as newer servers name it). Throttling carries ``ratelimit-*`` headers,
 the reset in unix seconds.
 
+Sessions behave like the real ones: an access token lives ``access_lifetime`` seconds on the
+fake's clock (``now``, unix seconds; pass a test clock to expire tokens without waiting), and
+``createSession`` is limited per account (``session_limits``: 30 per 5 minutes and 300 a day by
+default), every attempt counted, answered 429 ``RateLimitExceeded`` with ``ratelimit-limit``,
+``ratelimit-remaining``, ``ratelimit-reset`` and ``ratelimit-policy`` once spent. Images come
+through ``com.atproto.repo.uploadBlob`` (2 MB at most) and a post may embed up to four of them
+(``app.bsky.embed.images``, each with its ``alt``).
+
     async with FakeBluesky() as pds:
         publisher = BlueskyPublisher(http=http, handle=pds.handle, password=…, base_url=…)
 """
@@ -17,19 +25,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 import grapheme
 from aiohttp import web
 
-from tests.fakes.networks.base import FakeNetwork
+from tests.fakes.networks.base import FakeNetwork, Received
 
 POST = "app.bsky.feed.post"
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 STRONG_REF = re.compile(r"^at://did:[a-z]+:[A-Za-z0-9._:%-]+/[a-z.]+/[A-Za-z0-9._:~-]+$")
+IMAGES = "app.bsky.embed.images"
+BLOB_MAX_BYTES = 2_000_000
+# createSession per account: (attempts, window in seconds)
+SESSION_LIMITS = ((30, 300.0), (300, 86_400.0))
 
 
 def _xrpc_error(name: str, message: str, status: int = 400) -> web.Response:
@@ -51,6 +65,9 @@ class FakeBluesky(FakeNetwork):
         password: str = "abcd-efgh-ijkl-mnop",
         did: str = "did:plc:ewvi7nxzyoun6zhxrhs64oiz",
         duplicate_answer: Literal["internal", "named"] = "internal",
+        access_lifetime: float = 2 * 3600.0,
+        session_limits: tuple[tuple[int, float], ...] = SESSION_LIMITS,
+        now: Callable[[], float] = time.time,
         latency: float = 0.0,
     ) -> None:
         super().__init__(latency=latency)
@@ -58,10 +75,15 @@ class FakeBluesky(FakeNetwork):
         self.password = password
         self.did = did
         self.duplicate_answer = duplicate_answer
+        self.access_lifetime = access_lifetime
+        self.session_limits = session_limits
+        self.now = now
         self.records: dict[str, dict[str, Any]] = {}  # rkey -> {uri, cid, value}
+        self.blobs: dict[str, dict[str, Any]] = {}  # cid -> {mimeType, size, data}
         self.sessions_created = 0
         self.sessions_refreshed = 0
-        self._access: dict[str, bool] = {}  # token -> expired
+        self.session_attempts: list[float] = []  # when createSession was called, limited or not
+        self._access: dict[str, float] = {}  # token -> when it expires
         self._refresh: set[str] = set()
         self._lose_answers = 0
 
@@ -72,6 +94,7 @@ class FakeBluesky(FakeNetwork):
             web.get("/xrpc/com.atproto.server.getSession", self.get_session),
             web.post("/xrpc/com.atproto.repo.createRecord", self.create_record),
             web.get("/xrpc/com.atproto.repo.getRecord", self.get_record),
+            web.post("/xrpc/com.atproto.repo.uploadBlob", self.upload_blob),
         ]
 
     # ----- test controls ---------------------------------------------------------------------
@@ -79,7 +102,7 @@ class FakeBluesky(FakeNetwork):
     def expire_access_tokens(self) -> None:
         """Access tokens live about two hours; make every one handed out so far stale."""
         for token in self._access:
-            self._access[token] = True
+            self._access[token] = float("-inf")
 
     def revoke_refresh_tokens(self) -> None:
         self._refresh.clear()
@@ -109,7 +132,7 @@ class FakeBluesky(FakeNetwork):
 
     def _new_session(self) -> dict[str, Any]:
         access, refresh = f"access-{secrets.token_hex(8)}", f"refresh-{secrets.token_hex(8)}"
-        self._access[access] = False
+        self._access[access] = self.now() + self.access_lifetime
         self._refresh.add(refresh)
         return {
             "did": self.did,
@@ -129,14 +152,41 @@ class FakeBluesky(FakeNetwork):
             return _xrpc_error("AuthenticationRequired", "Authentication Required", 401)
         if token not in self._access:
             return _xrpc_error("InvalidToken", "Token could not be verified", 400)
-        if self._access[token]:
+        if self._access[token] <= self.now():
             return _xrpc_error("ExpiredToken", "Token has expired", 400)
         return None
+
+    def _session_limit(self) -> tuple[dict[str, str], bool]:
+        """Count this createSession attempt: the ``ratelimit-*`` headers of the tightest limit,
+        and whether a limit is spent."""
+        now = self.now()
+        self.session_attempts.append(now)
+        tightest: int | None = None
+        headers: dict[str, str] = {}
+        for limit, window in self.session_limits:
+            recent = [at for at in self.session_attempts if at > now - window]
+            remaining = limit - len(recent)
+            if tightest is None or remaining < tightest:
+                tightest = remaining
+                headers = {
+                    "ratelimit-limit": str(limit),
+                    "ratelimit-remaining": str(max(remaining, 0)),
+                    "ratelimit-reset": str(math.ceil(recent[0] + window)),
+                    "ratelimit-policy": f"{limit};w={int(window)}",
+                }
+        return headers, tightest is not None and tightest < 0
 
     async def create_session(self, request: web.Request) -> web.StreamResponse:
         if fault := await self.before(request):
             return fault
         received = await self.read(request)
+        limits, spent = self._session_limit()
+        if spent:
+            return web.json_response(
+                {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+                status=429,
+                headers=limits,
+            )
         body = received.body if isinstance(received.body, dict) else {}
         for field in ("identifier", "password"):
             if not isinstance(body.get(field), str):
@@ -145,7 +195,7 @@ class FakeBluesky(FakeNetwork):
         if not known or body["password"] != self.password:
             return _xrpc_error("AuthenticationRequired", "Invalid identifier or password", 401)
         self.sessions_created += 1
-        return self.json(self._new_session())
+        return self.json(self._new_session(), headers=limits)
 
     async def refresh_session(self, request: web.Request) -> web.StreamResponse:
         if fault := await self.before(request):
@@ -217,6 +267,8 @@ class FakeBluesky(FakeNetwork):
         text = record.get("text")
         if not isinstance(text, str):
             return 'Record must have the property "text"'
+        if problem := self._invalid_embed(record.get("embed")):
+            return problem
         if grapheme.length(text) > 300:
             return "Record/text must not be longer than 300 graphemes"
         if len(text.encode()) > 3000:
@@ -240,6 +292,46 @@ class FakeBluesky(FakeNetwork):
                 if not (isinstance(uri, str) and STRONG_REF.match(uri) and ref.get("cid")):
                     return f"Record/reply/{part} must be a strong reference (uri and cid)"
         return None
+
+    def _invalid_embed(self, embed: Any) -> str | None:
+        if embed is None:
+            return None
+        if not isinstance(embed, dict) or embed.get("$type") != IMAGES:
+            return f"Record/embed: this fake PDS knows only {IMAGES}"
+        images = embed.get("images")
+        if not isinstance(images, list) or not 1 <= len(images) <= 4:
+            return "Record/embed/images must hold 1 to 4 images"
+        for number, image in enumerate(images):
+            if not isinstance(image, dict) or not isinstance(image.get("alt"), str):
+                return f'Record/embed/images/{number} must have the property "alt"'
+            blob = image.get("image") if isinstance(image.get("image"), dict) else {}
+            link = (blob.get("ref") or {}).get("$link") if isinstance(blob, dict) else None
+            if blob.get("$type") != "blob" or link not in self.blobs:
+                return f"Record/embed/images/{number}/image is not a blob this PDS holds"
+        return None
+
+    async def upload_blob(self, request: web.Request) -> web.StreamResponse:
+        if fault := await self.before(request):
+            return fault
+        data = await request.read()
+        kind = request.headers.get("Content-Type", "")
+        self.received.append(
+            Received(request.method, request.path, dict(request.headers), f"<{len(data)} bytes>")
+        )
+        if refused := self._unauthorised(request):
+            return refused
+        if len(data) > BLOB_MAX_BYTES:
+            return _xrpc_error(
+                "BlobTooLarge", f"This file is too large. Max size: {BLOB_MAX_BYTES}"
+            )
+        blob = {
+            "$type": "blob",
+            "ref": {"$link": _cid(data.hex())},
+            "mimeType": kind,
+            "size": len(data),
+        }
+        self.blobs[blob["ref"]["$link"]] = {"mimeType": kind, "size": len(data), "data": data}
+        return self.json({"blob": blob})
 
     async def get_record(self, request: web.Request) -> web.StreamResponse:
         if fault := await self.before(request):

@@ -4,9 +4,13 @@ Facebook: ``POST /{v}/{page}/feed`` (``message``), ``POST /{v}/{page}/photos`` (
 ``message``), ``GET /{v}/{page}?fields=name``. Instagram: ``POST /{v}/{ig}/media`` (``image_url``,
 ``caption``) makes a container, ``POST /{v}/{ig}/media_publish`` (``creation_id``) publishes it,
 ``GET /{v}/{container}?fields=status_code``, ``GET /{v}/{media}?fields=permalink``,
-``GET /{v}/{ig}/media``. Tokens come as ``Authorization: Bearer``/``OAuth`` or ``access_token``;
-errors are Graph's ``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}``.
-Images are fetched from their URL like the real thing does (Instagram takes JPEG only).
+``GET /{v}/{ig}/media`` (``fields=id,caption,timestamp``), and
+``GET /{v}/{ig}/content_publishing_limit?fields=quota_usage,config``: the posts published in the
+last ``publish_limit_seconds`` on the fake's clock (``now``, unix seconds) against
+``publish_limit``. A container keeps its ``alt_text``. Tokens come as
+``Authorization: Bearer``/``OAuth`` or ``access_token``; errors are Graph's
+``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}``. Images are fetched
+from their URL like the real thing does (Instagram takes JPEG only).
 
 Beyond the base faults: ``fault_when`` makes the queued faults wait for a matching request
 (``fake.fault_when = lambda r: r.path.endswith("/media_publish")``); ``lose_answer_next(path)``
@@ -21,6 +25,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -68,6 +73,8 @@ class FakeGraph(FakeNetwork):
         ig_token: str = "ig-token",
         processing_polls: int = 0,
         publish_limit: int = 50,
+        publish_limit_seconds: int = 24 * 3600,
+        now: Callable[[], float] = time.time,
         latency: float = 0.0,
     ) -> None:
         super().__init__(latency=latency)
@@ -75,7 +82,12 @@ class FakeGraph(FakeNetwork):
         self.ig_user_id, self.ig_username, self.ig_token = ig_user_id, ig_username, ig_token
         self.processing_polls = processing_polls  # status checks a container stays IN_PROGRESS
         self.publish_limit = publish_limit  # Instagram posts per rolling 24 hours
+        self.publish_limit_seconds = publish_limit_seconds
+        self.now = now
         self.expired: set[str] = set()  # tokens Graph now calls expired
+        # What ``debug_token`` tells of a token: (expires_at, data_access_expires_at) in unix
+        # seconds, 0 meaning never; a token not listed never expires.
+        self.token_expiry: dict[str, tuple[int, int]] = {}
         self.page_posts: list[dict[str, Any]] = []  # {"id", "message", "photo"}
         self.containers: dict[str, dict[str, Any]] = {}
         self.media: list[dict[str, Any]] = []  # published Instagram posts, oldest first
@@ -91,6 +103,8 @@ class FakeGraph(FakeNetwork):
             web.post("/{version}/{node}/media", self.create_container),
             web.post("/{version}/{node}/media_publish", self.media_publish),
             web.get("/{version}/{node}/media", self.list_media),
+            web.get("/{version}/{node}/content_publishing_limit", self.publishing_limit),
+            web.get("/{version}/debug_token", self.debug_token),
             web.get("/{version}/{node}", self.node),
         ]
 
@@ -310,6 +324,7 @@ class FakeGraph(FakeNetwork):
         self.containers[container] = {
             "image_url": image_url,
             "caption": caption,
+            "alt_text": params.get("alt_text"),
             "polls_left": self.processing_polls,
             "status": "IN_PROGRESS" if self.processing_polls else "FINISHED",
             "media_id": None,
@@ -328,8 +343,7 @@ class FakeGraph(FakeNetwork):
         if container["status"] == "PUBLISHED":
             message = "The media has already been published."  # wording unverified
             return self.json(graph_error(message, 9007, 2207008), status=400)
-        day_ago = time.time() - 24 * 3600
-        if sum(1 for m in self.media if m["at"] > day_ago) >= self.publish_limit:
+        if self.quota_usage() >= self.publish_limit:
             message = "Application request limit reached"  # code and subcode as seen in the wild
             return self.json(graph_error(message, 9, 2207042, is_transient=False), status=400)
         media_id = self._new_id()
@@ -341,7 +355,8 @@ class FakeGraph(FakeNetwork):
                 "caption": container["caption"],
                 "image_url": container["image_url"],
                 "permalink": f"https://www.instagram.com/p/{shortcode}/",
-                "at": time.time(),
+                "alt_text": container["alt_text"],
+                "at": self.now(),
             }
         )
         return self._answer(request, self.json({"id": media_id}))
@@ -351,8 +366,37 @@ class FakeGraph(FakeNetwork):
         if problem is not None:
             return problem
         limit = int(params.get("limit", 25))
-        newest = [{"id": m["id"], "caption": m["caption"]} for m in reversed(self.media)]
+        fields = str(params.get("fields") or "id").split(",")
+        newest = [
+            {field: value for field, value in self._media_fields(m).items() if field in fields}
+            for m in reversed(self.media)
+        ]
         return self.json({"data": newest[:limit]})
+
+    @staticmethod
+    def _media_fields(media: dict[str, Any]) -> dict[str, Any]:
+        stamp = datetime.fromtimestamp(media["at"], UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+        return {"id": media["id"], "caption": media["caption"], "timestamp": stamp}
+
+    def quota_usage(self) -> int:
+        """Posts published within the rolling window."""
+        since = self.now() - self.publish_limit_seconds
+        return sum(1 for media in self.media if media["at"] > since)
+
+    async def publishing_limit(self, request: web.Request) -> web.StreamResponse:
+        params, problem = await self._ig_request(request)
+        if problem is not None:
+            return problem
+        fields = str(params.get("fields") or "quota_usage").split(",")
+        row: dict[str, Any] = {}
+        if "quota_usage" in fields:
+            row["quota_usage"] = self.quota_usage()
+        if "config" in fields:
+            row["config"] = {
+                "quota_total": self.publish_limit,
+                "quota_duration": self.publish_limit_seconds,
+            }
+        return self.json({"data": [row]})
 
     # ----- reading nodes -----------------------------------------------------------------
 
@@ -381,6 +425,56 @@ class FakeGraph(FakeNetwork):
             if media["id"] == node:
                 return self.json({"permalink": media["permalink"], "id": node})
         return self._unsupported("get", node)
+
+    # ----- tokens ------------------------------------------------------------------------
+
+    async def debug_token(self, request: web.Request) -> web.StreamResponse:
+        """``GET /{v}/debug_token?input_token=…``: what Graph knows of a token, asked with a
+        valid one (here: the token itself). An expired or unknown ``input_token`` answers 200
+        with ``is_valid: false``, as Graph does."""
+        fault = await self.before(request)
+        if fault is not None:
+            return fault
+        params = await self._params(request)
+        header = request.headers.get("Authorization", "")
+        asking = header.split(" ", 1)[1] if " " in header else params.get("access_token")
+        problem = self._version_problem(request)
+        if problem is None and asking not in (self.page_token, self.ig_token):
+            problem = self._token_problem(request, params, self.page_token)
+        if problem is not None:
+            return problem
+        token = str(params.get("input_token") or "")
+        if token not in (self.page_token, self.ig_token) or token in self.expired:
+            message = (
+                "Error validating access token: Session has expired"
+                if token in self.expired
+                else "Invalid OAuth access token - Cannot parse access token"
+            )
+            return self.json(
+                {
+                    "data": {
+                        "error": {"code": 190, "message": message},
+                        "is_valid": False,
+                        "scopes": [],
+                    }
+                }
+            )
+        expires_at, data_access = self.token_expiry.get(token, (0, 0))
+        page = token == self.page_token
+        return self.json(
+            {
+                "data": {
+                    "app_id": "138483919580948",
+                    "type": "PAGE" if page else "USER",
+                    "application": "Crier",
+                    "data_access_expires_at": data_access,
+                    "expires_at": expires_at,
+                    "is_valid": True,
+                    "scopes": ["pages_manage_posts"] if page else ["instagram_content_publish"],
+                    "user_id": "4242",  # whose token it is (a Page token's: the Page's admin)
+                }
+            }
+        )
 
 
 FakeFacebook = FakeGraph

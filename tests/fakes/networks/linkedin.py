@@ -8,6 +8,12 @@ commentary over 3000 characters are 422 with ``errorDetails.inputErrors``; the s
 twice is 422 ``DUPLICATE_POST`` ("Content is a duplicate of urn:li:share:…"). A new post's URN
 comes back in ``x-restli-id`` with 201 and no body.
 
+``POST /oauth/v2/introspectToken`` (form ``client_id``, ``client_secret``, ``token``) is LinkedIn's
+token introspection, served on www.linkedin.com by the real thing: ``{"active": true, "status":
+"active", "expires_at": …}`` for the token (``token_expires_at``, unix seconds), ``{"active":
+false, "status": "expired"}`` once ``expire_token()`` was called, ``{"active": false}`` for a
+token it does not know, and 401 ``invalid_client`` for the wrong client credentials.
+
 ``shown(urn)`` renders a post's commentary as LinkedIn shows it: little-format escapes undone,
 and the text cut at the first unescaped reserved character, as LinkedIn silently does.
 
@@ -64,9 +70,14 @@ class FakeLinkedIn(FakeNetwork):
         token: str = "linkedin-test-token",
         organization: str = "2414183",
         min_version: str = "202511",
+        client_id: str = "linkedin-client-id",
+        client_secret: str = "linkedin-client-secret",
+        token_expires_at: int = 0,
         latency: float = 0.0,
     ) -> None:
         super().__init__(latency=latency)
+        self.client_id, self.client_secret = client_id, client_secret
+        self.token_expires_at = token_expires_at  # what introspection says, unix seconds
         self.token = token
         self.organization = organization
         self.min_version = min_version
@@ -79,6 +90,7 @@ class FakeLinkedIn(FakeNetwork):
         return [
             web.post("/rest/posts", self.create_post),
             web.get("/rest/organizations/{id}", self.organization_lookup),
+            web.post("/oauth/v2/introspectToken", self.introspect),
         ]
 
     # ----- test controls ---------------------------------------------------------------------
@@ -232,5 +244,35 @@ class FakeLinkedIn(FakeNetwork):
                 "id": int(self.organization),
                 "localizedName": "Northfield University IT Services",
                 "vanityName": "northfield-it",
+            }
+        )
+
+    async def introspect(self, request: web.Request) -> web.StreamResponse:
+        if fault := await self.before(request):
+            return fault
+        received = await self.read(request)
+        form: dict[str, Any] = received.body if isinstance(received.body, dict) else {}
+        if (form.get("client_id"), form.get("client_secret")) != (
+            self.client_id,
+            self.client_secret,
+        ):
+            return web.json_response(
+                {"error": "invalid_client", "error_description": "Client authentication failed"},
+                status=401,
+            )
+        if form.get("token") != self.token:
+            return self.json({"active": False})
+        if self.token_problem:
+            return self.json({"active": False, "status": "expired"})
+        return self.json(
+            {
+                "active": True,
+                "client_id": self.client_id,
+                "authorized_at": self.token_expires_at - 60 * 24 * 3600,
+                "created_at": self.token_expires_at - 60 * 24 * 3600,
+                "status": "active",
+                "expires_at": self.token_expires_at,
+                "scope": "w_organization_social,r_organization_social",
+                "auth_type": "3L",
             }
         )

@@ -6,6 +6,11 @@ It checks what Mastodon checks and answers as Mastodon does: a refused token is 
 status is 404, and a repeated ``Idempotency-Key`` within the hour returns the status it made the
 first time. Throttling carries Mastodon's ``X-RateLimit-*`` headers, the reset as ISO 8601.
 
+Media: ``POST /api/v2/media`` (multipart ``file``, ``description``) answers 200 with the
+attachment, or 202 with ``url: null`` while it is processed (``processing_polls``: how many
+``GET /api/v1/media/:id`` answer 206 first); a status with ``media_ids[]`` of an attachment still
+processing is refused with 422, as Mastodon does.
+
     async with FakeMastodon() as mastodon:
         publisher = MastodonPublisher(http=http, base_url=mastodon.base_url, token=...)
 """
@@ -16,16 +21,32 @@ import html
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 
 import grapheme
 from aiohttp import web
 
-from tests.fakes.networks.base import FakeNetwork
+from tests.fakes.networks.base import FakeNetwork, Received
 
 IDEMPOTENCY_SECONDS = 3600
 VISIBILITIES = frozenset({"public", "unlisted", "private", "direct"})
 _LINK = re.compile(r"https?://\S+")
+
+
+def _multipart(content_type: str, raw: bytes) -> dict[str, tuple[bytes, str]]:
+    """``multipart/form-data`` fields: name -> (bytes, content type)."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    fields: dict[str, tuple[bytes, str]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            fields[name] = (payload, part.get_content_type())
+    return fields
 
 
 def mastodon_length(text: str) -> int:
@@ -49,6 +70,8 @@ class FakeMastodon(FakeNetwork):
         self.username = username
         self.max_characters = max_characters
         self.statuses: dict[str, dict[str, Any]] = {}
+        self.media: dict[str, dict[str, Any]] = {}  # id -> attachment (and "polls_left", "data")
+        self.processing_polls = 0
         self.instance_reads = 0
         self.token_problem: str | None = None  # e.g. "The access token was revoked"
         self._keys: dict[str, tuple[str, float]] = {}
@@ -60,6 +83,8 @@ class FakeMastodon(FakeNetwork):
             web.post("/api/v1/statuses", self.create_status),
             web.get("/api/v2/instance", self.instance),
             web.get("/api/v1/accounts/verify_credentials", self.verify_credentials),
+            web.post("/api/v2/media", self.upload_media),
+            web.get("/api/v1/media/{id}", self.get_media),
         ]
 
     # ----- test controls ---------------------------------------------------------------------
@@ -132,7 +157,18 @@ class FakeMastodon(FakeNetwork):
         visibility = form.get("visibility") or "public"
         if visibility not in VISIBILITIES:
             return self.json({"error": "Validation failed: Visibility is invalid"}, status=422)
+        media_id = form.get("media_ids[]")
+        attachments = [self.media[media_id]] if media_id in self.media else []
+        if any(a["url"] is None for a in attachments):
+            return self.json(
+                {
+                    "error": "Cannot attach files that have not finished processing. "
+                    "Try again in a moment!"
+                },
+                status=422,
+            )
         status = self._store(text, visibility=visibility, reply_to=reply_to)
+        status["media_attachments"] = [self._attachment(a) for a in attachments]
         if key:
             self._keys[key] = (status["id"], time.monotonic())
         if self._lose_answers:
@@ -185,6 +221,58 @@ class FakeMastodon(FakeNetwork):
                 },
             }
         )
+
+    @staticmethod
+    def _attachment(media: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in media.items() if k not in ("polls_left", "data")}
+
+    async def upload_media(self, request: web.Request) -> web.StreamResponse:
+        if fault := await self.before(request):
+            return fault
+        parts = _multipart(request.headers.get("Content-Type", ""), await request.read())
+        self.received.append(
+            Received(request.method, request.path, dict(request.headers), sorted(parts))
+        )
+        if refused := self._refused(request):
+            return refused
+        if "file" not in parts:
+            return self.json({"error": "Validation failed: File can't be blank"}, status=422)
+        data, kind = parts["file"]
+        if not kind.startswith("image/"):
+            problem = "Validation failed: File content type is invalid"
+            return self.json({"error": problem}, status=422)
+        description = parts["description"][0].decode() if "description" in parts else None
+        self._next_id += 1
+        media_id = str(self._next_id)
+        url = f"{self.base_url}/system/media_attachments/{media_id}/original.png"
+        processing = self.processing_polls > 0
+        self.media[media_id] = {
+            "id": media_id,
+            "type": "image",
+            "url": None if processing else url,
+            "preview_url": url,
+            "description": description,
+            "polls_left": self.processing_polls,
+            "data": data,
+        }
+        return self.json(self._attachment(self.media[media_id]), status=202 if processing else 200)
+
+    async def get_media(self, request: web.Request) -> web.StreamResponse:
+        if fault := await self.before(request):
+            return fault
+        await self.read(request)
+        if refused := self._refused(request):
+            return refused
+        media = self.media.get(request.match_info["id"])
+        if media is None:
+            return self.json({"error": "Record not found"}, status=404)
+        if media["url"] is None:
+            media["polls_left"] -= 1
+            if media["polls_left"] < 0:
+                media["url"] = media["preview_url"]
+            else:
+                return self.json(self._attachment(media), status=206)
+        return self.json(self._attachment(media))
 
     async def verify_credentials(self, request: web.Request) -> web.StreamResponse:
         if fault := await self.before(request):

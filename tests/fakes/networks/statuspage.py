@@ -3,6 +3,9 @@
 It checks what the real API checks: ``Authorization: OAuth <key>`` (401 otherwise), the page id
 (404), the incident's name (required, 255 at most) and body (25000 at most), statuses and component
 ids (422), and it limits unpaginated component lists to one a minute (429, ``Retry-After: 60``).
+Every key may make ``rate_limit`` requests (60) in any ``rate_window`` seconds (60), measured on
+the fake's clock (``now``, unix seconds); past that it answers ``throttle_status`` (420, Statuspage
+also uses 429) without a ``Retry-After``, so the client must know the window itself.
 Answers have the real shapes: incidents with ``incident_updates`` newest first, ``shortlink``,
 ``metadata`` and ``components``. Error bodies are ``{"error": …}`` (the exact wording is ours).
 
@@ -14,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,9 +55,18 @@ class FakeStatuspage(FakeNetwork):
         page_id: str = "kctbh9vrtdwd",
         page_name: str = "Northfield IT Status",
         components: dict[str, str] | None = None,
+        rate_limit: int = 60,
+        rate_window: float = 60.0,
+        throttle_status: int = 420,
+        now: Callable[[], float] = time.time,
         latency: float = 0.0,
     ) -> None:
         super().__init__(latency=latency)
+        self.rate_limit, self.rate_window = rate_limit, rate_window
+        self.throttle_status = throttle_status
+        self.now = now
+        self.requests_at: dict[str, list[float]] = {}  # key -> when each request came
+        self.throttled = 0
         self.api_key = api_key
         self.page_id = page_id
         self.page_name = page_name
@@ -114,11 +128,22 @@ class FakeStatuspage(FakeNetwork):
             if fault is not None:
                 return fault
         received = await self.read(request)
+        if throttled := self._over_rate(request):
+            return throttled
         if request.headers.get("Authorization") != f"OAuth {self.api_key}":
             return self.json({"error": "Could not authenticate"}, status=401)
         if request.match_info["page_id"] != self.page_id:
             return self.json({"error": "Page not found"}, status=404)
         return received
+
+    def _over_rate(self, request: web.Request) -> web.Response | None:
+        now = self.now()
+        stamps = self.requests_at.setdefault(request.headers.get("Authorization", ""), [])
+        stamps.append(now)
+        if sum(1 for at in stamps if at > now - self.rate_window) <= self.rate_limit:
+            return None
+        self.throttled += 1
+        return self.json({"error": "Rate limit exceeded"}, status=self.throttle_status)
 
     async def _answer(self, body: Any, *, status: int = 200) -> web.StreamResponse:
         if self._lose_next_answer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -12,6 +13,7 @@ import yaml
 from pydantic import SecretStr
 from sqlmodel import select
 
+from bot.cards import alt_text, card_facts, render_card
 from bot.config import STARTER_CONFIG, Network, Settings
 from bot.core import build_core
 from bot.models import Delivery, DeliveryState
@@ -20,6 +22,7 @@ from bot.publishing import PublisherContext
 from bot.publishing.bluesky import BlueskyPublisher, build, record_key
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
+from bot.redaction import Redactor
 from bot.requests import DeclareRequest
 from bot.store import Store
 from tests.clock import FakeClock
@@ -40,15 +43,35 @@ async def pds() -> AsyncIterator[FakeBluesky]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[HttpClient]:
-    client = HttpClient(timeout=aiohttp.ClientTimeout(total=2.0))
+    client = HttpClient(redact=Redactor([]), timeout=aiohttp.ClientTimeout(total=2.0))
     yield client
     await client.close()
 
 
-def publisher(pds: FakeBluesky, http: HttpClient, password: str = PASSWORD) -> BlueskyPublisher:
+def publisher(
+    pds: FakeBluesky, http: HttpClient, password: str = PASSWORD, clock: FakeClock | None = None
+) -> BlueskyPublisher:
     return BlueskyPublisher(
-        http=http, handle=pds.handle, password=SecretStr(password), base_url=pds.base_url
+        http=http,
+        handle=pds.handle,
+        password=SecretStr(password),
+        base_url=pds.base_url,
+        clock=clock,
     )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def timed_pds(clock: FakeClock) -> AsyncIterator[FakeBluesky]:
+    """A PDS on the test's clock: its access tokens expire when the clock passes two hours."""
+    server = FakeBluesky(password=PASSWORD, now=lambda: clock.now().timestamp())
+    await server.start()
+    yield server
+    await server.stop()
 
 
 async def signed_in(pds: FakeBluesky, http: HttpClient) -> BlueskyPublisher:
@@ -188,6 +211,70 @@ async def test_posts_at_once_share_one_sign_in_and_one_refresh(
     assert len(pds.posts) == 6
 
 
+async def test_fifty_posts_at_once_cost_one_login_and_an_expired_token_one_refresh(
+    timed_pds: FakeBluesky, http: HttpClient, clock: FakeClock
+) -> None:
+    made = publisher(timed_pds, http, clock=clock)
+    await asyncio.gather(*(made.publish(post(f"Post {n}.", key=f"p{n}")) for n in range(50)))
+    assert len(timed_pds.posts) == 50
+    assert len(timed_pds.session_attempts) == timed_pds.sessions_created == 1
+
+    clock.advance(hours=2, seconds=1)  # the access token has expired on the PDS
+    await asyncio.gather(*(made.publish(post(f"Later {n}.", key=f"q{n}")) for n in range(5)))
+    assert (timed_pds.sessions_created, timed_pds.sessions_refreshed) == (1, 1)
+    assert len(timed_pds.session_attempts) == 1 and len(timed_pds.posts) == 55
+
+
+async def test_the_fake_limits_create_session_like_the_pds_with_ratelimit_headers(
+    http: HttpClient, clock: FakeClock
+) -> None:
+    async with FakeBluesky(
+        password=PASSWORD, session_limits=((2, 300.0),), now=lambda: clock.now().timestamp()
+    ) as pds:
+        url = f"{pds.base_url}/xrpc/com.atproto.server.createSession"
+        login = {"identifier": pds.handle, "password": PASSWORD}
+        answers = [await http.send("POST", url, network="t", json=login) for _ in range(3)]
+    first, _, refused = answers
+    assert first.status == 200 and first.headers["ratelimit-remaining"] == "1"
+    assert refused.status == 429 and refused.body["error"] == "RateLimitExceeded"
+    assert refused.headers["ratelimit-remaining"] == "0"
+    assert refused.headers["ratelimit-limit"] == "2"
+    assert refused.headers["ratelimit-policy"] == "2;w=300"
+    assert int(refused.headers["ratelimit-reset"]) == int(clock.now().timestamp()) + 300
+
+
+async def test_the_login_limit_is_transient_until_ratelimit_reset_and_not_tried_meanwhile(
+    http: HttpClient, clock: FakeClock
+) -> None:
+    async with FakeBluesky(
+        password=PASSWORD, session_limits=((2, 300.0),), now=lambda: clock.now().timestamp()
+    ) as pds:
+        for _ in range(2):  # two earlier processes (restarts) each signed in
+            assert (await publisher(pds, http, clock=clock).check()).ready
+        clock.advance(seconds=40)
+        made = publisher(pds, http, clock=clock)
+        with pytest.raises(PublishError) as limited:
+            await made.publish(post())
+        error = limited.value
+        assert error.transient and error.rate_limited and not error.maybe_sent
+        assert "RateLimitExceeded" in error.message
+        reset = datetime.fromtimestamp(pds.session_attempts[0] + 300, UTC)
+        assert error.retry_at == reset
+
+        # Until the reset, posts fail at once with the same time, without asking the PDS.
+        results = await asyncio.gather(
+            *(made.publish(post(f"Post {n}.", key=f"w{n}")) for n in range(5)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, PublishError) and r.retry_at == reset for r in results)
+        assert len(pds.session_attempts) == 3
+
+        clock.advance(seconds=300)
+        await asyncio.gather(*(made.publish(post(f"Post {n}.", key=f"w{n}")) for n in range(5)))
+        assert len(pds.session_attempts) == 4 and pds.sessions_created == 3
+        assert len(pds.posts) == 5
+
+
 async def test_a_wrong_app_password_is_permanent_with_blueskys_words_and_no_secret(
     pds: FakeBluesky, http: HttpClient
 ) -> None:
@@ -197,6 +284,44 @@ async def test_a_wrong_app_password_is_permanent_with_blueskys_words_and_no_secr
     assert "AuthenticationRequired: Invalid identifier or password" in refused.value.message
     assert "wrong-app-password" not in refused.value.message
     assert pds.posts == []
+
+
+# ----- the status card ---------------------------------------------------------------------
+
+
+async def test_attach_card_embeds_the_card_with_its_alt_text(
+    pds: FakeBluesky, http: HttpClient, tmp_path: Path, clock: FakeClock
+) -> None:
+    made = BlueskyPublisher(
+        http=http,
+        handle=pds.handle,
+        password=SecretStr(PASSWORD),
+        base_url=pds.base_url,
+        clock=clock,
+        attach_card=True,
+        config=make_config(),
+        settings=Settings(database_url=f"sqlite:///{tmp_path / 'crier.db'}"),
+    )
+    await made.publish(post())
+
+    facts = card_facts(post(), config=make_config(), at=clock.now())
+    [blob] = pds.blobs.values()
+    assert blob["data"] == render_card(facts) and blob["mimeType"] == "image/png"
+    upload = next(r for r in pds.received if r.path.endswith("uploadBlob"))
+    assert upload.headers["Content-Type"] == "image/png"
+    assert upload.headers["Authorization"].startswith("Bearer access-")
+    [record] = pds.posts
+    [image] = record["embed"]["images"]
+    assert record["embed"]["$type"] == "app.bsky.embed.images"
+    assert image["alt"] == alt_text(facts) and "Blackboard, Investigating" in image["alt"]
+    assert image["aspectRatio"] == {"width": 1080, "height": 1080}
+    assert image["image"]["ref"]["$link"] in pds.blobs and record["text"] == TEXT
+    assert pds.sessions_created == 1
+
+
+async def test_without_attach_card_no_image_is_uploaded(pds: FakeBluesky, http: HttpClient) -> None:
+    await publisher(pds, http).publish(post())
+    assert pds.blobs == {} and "embed" not in pds.posts[0]
 
 
 # ----- duplicates: one record key, one post ------------------------------------------------
@@ -336,7 +461,7 @@ def context(store: Store, credentials: NetworkCredentials, **channel: object) ->
         network=Network.BLUESKY,
         channel=config.channels[Network.BLUESKY],
         credentials=credentials,
-        http=HttpClient(),
+        http=HttpClient(redact=Redactor([])),
         settings=Settings(),
         config=config,
         store=store,
@@ -350,6 +475,9 @@ async def test_build_needs_the_app_password_and_the_handle(store: Store) -> None
     assert build(context(store, password)) is None
     built = build(context(store, password, account="@it.example.edu"))
     assert built is not None and built.label == "Bluesky (@it.example.edu)"
+    assert not built.attaches_card
+    carded = build(context(store, password, account="it.example.edu", attach_card=True))
+    assert carded is not None and carded.attaches_card
 
 
 async def test_check_signs_in_and_then_uses_the_session(pds: FakeBluesky, http: HttpClient) -> None:

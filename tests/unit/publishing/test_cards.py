@@ -13,6 +13,8 @@ from bot.cards import (
     CardFacts,
     _font,
     _wrap,
+    alt_text,
+    card_data,
     card_facts,
     card_url,
     cards_folder,
@@ -131,3 +133,24 @@ async def test_card_url_stores_the_card_and_crier_serves_it(tmp_path: Path) -> N
         missing = f"{server.base_url}/cards/{'0' * 32}.png"
         assert (await server.get(missing))[0] == 404
         assert (await server.get(f"{server.base_url}/cards/nothing.png"))[0] == 404
+
+
+def test_the_alt_text_says_what_the_card_shows_in_words() -> None:
+    assert alt_text(FACTS) == (
+        "Northfield IT status card: Blackboard, Investigating. "
+        "Students cannot sign in to Blackboard. 2:45 PM EST, Thu 15 Jan 2026."
+    )
+    resolved = CardFacts(**{**FACTS.__dict__, "status": "resolved", "text": ""})
+    assert alt_text(resolved) == (
+        "Northfield IT status card: Blackboard, Resolved. 2:45 PM EST, Thu 15 Jan 2026."
+    )
+    long = CardFacts(**{**FACTS.__dict__, "text": "word " * 200})
+    assert len(alt_text(long)) < 420 and "…" in alt_text(long)
+
+
+async def test_card_data_is_the_stored_card_with_its_alt_text(tmp_path: Path) -> None:
+    card = await card_data(request(), config=make_config(), settings=settings_in(tmp_path), at=AT)
+    facts = card_facts(request(), config=make_config(), at=AT)
+    assert card.data == render_card(facts) and card.mime_type == "image/png"
+    assert card.alt == alt_text(facts) and card.width == card.height == 1080
+    assert (tmp_path / "cards" / f"{facts.name}.png").is_file()

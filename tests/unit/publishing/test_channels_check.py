@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from bot.ports import ChannelCheck, PublishError
 from bot.publishing.credentials import NetworkCredentials
 from bot.store import Store
 from tests.conftest import make_config
+from tests.fakes.in_thread import NetworksInThread
 from tests.fakes.networks.base import FakeNetwork
 from tests.fakes.networks.statuspage import FakeStatuspage
 from tests.fakes.networks.webhook import FakeWebhook
@@ -149,28 +149,6 @@ async def test_a_check_that_hangs_or_raises_is_reported_not_raised() -> None:
 
 
 # --- the command -------------------------------------------------------------------------------
-
-
-class NetworksInThread:
-    """Fakes served from their own event loop, so the command can run ``asyncio.run``."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.fakes: list[FakeNetwork] = []
-
-    def serve(self, fake: FakeNetwork) -> Any:
-        asyncio.run_coroutine_threadsafe(fake.start(), self.loop).result(10)
-        self.fakes.append(fake)
-        return fake
-
-    def close(self) -> None:
-        for fake in self.fakes:
-            asyncio.run_coroutine_threadsafe(fake.stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 @pytest.fixture

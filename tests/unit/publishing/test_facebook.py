@@ -18,9 +18,10 @@ from bot.models import Delivery, DeliveryState
 from bot.ports import Actor, Publisher, PublishError, PublishRequest
 from bot.publishing import PublisherContext
 from bot.publishing.credentials import NetworkCredentials
-from bot.publishing.facebook import FacebookPublisher, build
+from bot.publishing.facebook import DEFAULT_VERSION, FacebookPublisher, build
 from bot.publishing.http import HttpClient
 from bot.publishing.outbox import OutboxPublisher
+from bot.redaction import Redactor
 from bot.requests import DeclareRequest
 from bot.store import Store
 from tests.clock import FakeClock
@@ -40,7 +41,7 @@ async def fake() -> AsyncIterator[FakeGraph]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[HttpClient]:
-    client = HttpClient(timeout=aiohttp.ClientTimeout(total=2.0))
+    client = HttpClient(redact=Redactor([]), timeout=aiohttp.ClientTimeout(total=2.0))
     yield client
     await client.close()
 
@@ -94,7 +95,7 @@ async def test_posts_to_the_page_feed_with_the_page_token(
     published = await facebook(fake, http).publish(post())
 
     [sent] = fake.received
-    assert sent.method == "POST" and sent.path == f"/v21.0/{PAGE}/feed"
+    assert sent.method == "POST" and sent.path == f"/{DEFAULT_VERSION}/{PAGE}/feed"
     assert sent.headers["Authorization"] == "Bearer fb-page-token"
     assert sent.body == {"message": TEXT}
     assert published.external_id == fake.page_posts[0]["id"]
@@ -126,7 +127,7 @@ async def test_attach_card_posts_a_photo_with_the_status_card(
         settings = Settings(database_url=database, public_url=cards.base_url)
         published = await facebook(fake, http, settings=settings, attach_card=True).publish(post())
     [sent] = fake.received
-    assert sent.path == f"/v21.0/{PAGE}/photos" and sent.body["message"] == TEXT
+    assert sent.path == f"/{DEFAULT_VERSION}/{PAGE}/photos" and sent.body["message"] == TEXT
     assert sent.body["url"].startswith(f"{cards.base_url}/cards/")
     assert fake.fetched == [(sent.body["url"], "image/png")]
     assert published.external_id == fake.page_posts[0]["id"]
@@ -272,7 +273,7 @@ def context(
 
 
 def test_build_needs_the_page_token_and_the_page_id(store: Store) -> None:
-    http = HttpClient()
+    http = HttpClient(redact=Redactor([]))
     token = NetworkCredentials(facebook_page_token=SecretStr("t"))
     assert build(context(store, http, NetworkCredentials(), account=PAGE)) is None
     assert build(context(store, http, token)) is None  # no page id
@@ -287,7 +288,8 @@ async def test_check_reports_ready_expired_and_unreachable(
     publisher = facebook(fake, http)
     ready = await publisher.check()
     assert ready.state == "ready" and "Northfield IT" in ready.detail
-    assert fake.received[0].method == "GET" and fake.received[0].path == f"/v21.0/{PAGE}"
+    [first, *_] = fake.received
+    assert first.method == "GET" and first.path == f"/{DEFAULT_VERSION}/{PAGE}"
     fake.expired.add("fb-page-token")
     expired = await publisher.check()
     assert expired.state == "expired" and "fb-page-token" not in expired.detail

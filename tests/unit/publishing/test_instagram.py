@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import yaml
 from pydantic import SecretStr
 from sqlmodel import select
 
+from bot.cards import alt_text, card_facts
 from bot.config import STARTER_CONFIG, Network, Settings
 from bot.core import build_core
 from bot.models import Delivery, DeliveryState
@@ -22,6 +24,7 @@ from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.instagram import InstagramPublisher, build, caption_problem
 from bot.publishing.outbox import OutboxPublisher
+from bot.redaction import Redactor
 from bot.requests import DeclareRequest
 from bot.store import Store
 from tests.clock import FakeClock
@@ -32,6 +35,7 @@ from tests.fakes.networks.instagram import CardServer, FakeInstagram
 TEXT = "Blackboard: students cannot sign in. We are investigating. 2:45 PM EST #ITStatus"
 IG_USER = "17841400000000001"
 AT = datetime(2026, 1, 15, 19, 45, tzinfo=UTC)
+VERSION = re.compile(r"^/v\d+\.\d+/")
 
 
 @dataclass
@@ -40,6 +44,7 @@ class Rig:
     cards: CardServer
     settings: Settings
     http: HttpClient
+    clock: FakeClock = field(default_factory=FakeClock)  # starts at AT
 
     def publisher(self, *, token: str = "ig-token", **kwargs: object) -> InstagramPublisher:
         return InstagramPublisher(
@@ -50,24 +55,32 @@ class Rig:
             settings=self.settings,
             base_url=self.fake.base_url,
             poll_seconds=0.01,
-            now=lambda: AT,
+            now=self.clock.now,
             **kwargs,  # type: ignore[arg-type]
         )
 
     def calls(self) -> list[tuple[str, str]]:
-        return [(r.method, r.path.removeprefix("/v21.0/")) for r in self.fake.received]
+        return [(r.method, VERSION.sub("", r.path)) for r in self.fake.received]
+
+    def tick(self, **delta: float) -> None:
+        self.clock.advance(**delta)
+
+    def faults_on_containers(self) -> None:
+        """Queued faults wait for the container's creation (not the publishing limit's read)."""
+        self.fake.fault_when = lambda r: r.method == "POST" and r.path.endswith("/media")
 
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     database = f"sqlite:///{tmp_path / 'crier.db'}"
-    http = HttpClient(timeout=aiohttp.ClientTimeout(total=2.0))
+    http = HttpClient(redact=Redactor([]), timeout=aiohttp.ClientTimeout(total=2.0))
+    clock = FakeClock()
     async with (
-        FakeInstagram(ig_user_id=IG_USER) as fake,
+        FakeInstagram(ig_user_id=IG_USER, now=lambda: clock.now().timestamp()) as fake,
         CardServer(Settings(database_url=database)) as cards,
     ):
         settings = Settings(database_url=database, public_url=cards.base_url)
-        yield Rig(fake, cards, settings, http)  # type: ignore[arg-type]
+        yield Rig(fake, cards, settings, http, clock)  # type: ignore[arg-type]
     await http.close()
 
 
@@ -99,26 +112,33 @@ async def test_creates_a_container_with_the_card_then_publishes_it(rig: Rig) -> 
     published = await rig.publisher().publish(post())
 
     assert rig.calls() == [
+        ("GET", f"{IG_USER}/content_publishing_limit"),
         ("POST", f"{IG_USER}/media"),
         ("GET", next(iter(rig.fake.containers))),
         ("POST", f"{IG_USER}/media_publish"),
         ("GET", published.external_id),
     ]
-    create = rig.fake.received[0]
+    limit, create = rig.fake.received[:2]
+    assert limit.headers["Authorization"] == "Bearer ig-token"
     assert create.headers["Authorization"] == "Bearer ig-token"
     assert create.body["caption"] == TEXT
+    assert create.body["alt_text"] == alt_text(card_facts(post(), config=make_config(), at=AT))
+    assert create.body["alt_text"].startswith(
+        "Northfield IT status card: Blackboard, Investigating."
+    )
     image_url = create.body["image_url"]
     assert image_url.startswith(f"{rig.cards.base_url}/cards/") and image_url.endswith(".jpg")
     assert rig.fake.fetched == [(image_url, "image/jpeg")]
     [media] = rig.fake.media
     assert published.external_id == media["id"] and published.url == media["permalink"]
-    assert rig.fake.received[2].body == {"creation_id": next(iter(rig.fake.containers))}
+    assert rig.fake.received[3].body == {"creation_id": next(iter(rig.fake.containers))}
+    assert media["alt_text"] == create.body["alt_text"]
 
 
 async def test_waits_while_instagram_processes_the_image(rig: Rig) -> None:
     rig.fake.processing_polls = 2
     await rig.publisher().publish(post())
-    statuses = [c for c in rig.calls() if c[0] == "GET"]
+    statuses = [c for c in rig.calls() if c[0] == "GET" and "publishing_limit" not in c[1]]
     assert len(statuses) == 3 + 1  # two IN_PROGRESS, one FINISHED, then the permalink
     assert len(rig.fake.media) == 1
 
@@ -183,25 +203,64 @@ async def test_when_the_status_cannot_be_read_the_post_is_unknown(rig: Rig) -> N
 
 
 async def test_a_server_error_creating_the_container_is_transient(rig: Rig) -> None:
+    rig.faults_on_containers()
     rig.fake.fail_next(500, graph_error("An unknown error has occurred.", 1, is_transient=True))
     error = await refused(rig.publisher())
     assert error.transient and not error.maybe_sent
 
 
 async def test_throttling_is_transient_with_graph_estimate(rig: Rig) -> None:
+    rig.faults_on_containers()
     rig.fake.rate_limit_next(reset_in=600, code=4)
     error = await refused(rig.publisher())
     assert error.transient and error.retry_at is not None
     assert abs((error.retry_at - datetime.now(UTC) - timedelta(minutes=10)).total_seconds()) < 5
 
 
-async def test_the_daily_publishing_limit_retries_later(rig: Rig) -> None:
-    rig.fake.publish_limit = 1
+async def test_the_publishing_limit_is_read_first_and_a_full_quota_waits_for_the_window(
+    rig: Rig,
+) -> None:
+    rig.fake.publish_limit = 2
     publisher = rig.publisher()
-    await publisher.publish(post())
-    error = await refused(publisher, post("Blackboard: an update. 3:15 PM EST"))
-    assert error.transient and not error.maybe_sent and "2207042" in error.message
-    assert error.retry_at is not None and error.retry_at > datetime.now(UTC) + timedelta(minutes=30)
+    await publisher.publish(post())  # 2:45 PM EST
+    rig.tick(hours=3)
+    await publisher.publish(post("Blackboard: an update. 5:45 PM EST"))
+    rig.tick(hours=1)
+    containers = len(rig.fake.containers)
+
+    error = await refused(publisher, post("Blackboard: another update. 6:45 PM EST"))
+    assert error.transient and error.rate_limited and not error.maybe_sent
+    # The window frees when the first post is 24 hours old: 2:45 PM EST the next day.
+    assert error.retry_at == AT + timedelta(hours=24)
+    assert error.message == (
+        "Instagram's limit of 2 posts in 24 hours is reached; "
+        "Crier tries again at 2:45 PM EST on Fri 16 Jan"
+    )
+    assert len(rig.fake.containers) == containers and len(rig.fake.media) == 2
+
+    rig.tick(hours=20, seconds=1)  # the first post has left the window
+    await publisher.publish(post("Blackboard: another update. 2:45 PM EST"))
+    assert len(rig.fake.media) == 3
+
+
+async def test_a_limit_met_between_the_check_and_publishing_waits_for_the_window_too(
+    rig: Rig,
+) -> None:
+    await rig.publisher().publish(post())
+    rig.tick(hours=1)
+    rig.fake.fault_when = lambda request: request.path.endswith("/media_publish")
+    message = "Application request limit reached"
+    rig.fake.fail_next(400, graph_error(message, 9, 2207042, is_transient=False))
+    error = await refused(rig.publisher(), post("Blackboard: an update. 3:45 PM EST"))
+    assert error.transient and error.rate_limited and "2207042" in error.message
+    assert error.retry_at == AT + timedelta(hours=24)
+    assert "Crier tries again at 2:45 PM EST on Fri 16 Jan" in error.message
+
+
+async def test_the_post_still_goes_when_the_limit_cannot_be_read(rig: Rig) -> None:
+    rig.fake.fault_when = lambda request: request.path.endswith("/content_publishing_limit")
+    rig.fake.fail_next(500, graph_error("An unknown error has occurred.", 1, is_transient=True))
+    await rig.publisher().publish(post())
     assert len(rig.fake.media) == 1
 
 
@@ -213,6 +272,7 @@ async def test_an_expired_token_is_permanent_and_secret_free(rig: Rig) -> None:
 
 
 async def test_a_time_out_creating_the_container_is_transient(rig: Rig) -> None:
+    rig.faults_on_containers()
     rig.fake.timeout_next()
     error = await refused(rig.publisher())
     # Not "maybe sent": a container alone is never shown, so a plain retry is safe.
@@ -220,6 +280,7 @@ async def test_a_time_out_creating_the_container_is_transient(rig: Rig) -> None:
 
 
 async def test_a_dropped_connection_is_transient(rig: Rig) -> None:
+    rig.faults_on_containers()
     rig.fake.drop_next()
     error = await refused(rig.publisher())
     assert error.transient
@@ -254,7 +315,7 @@ def context(
 
 
 def test_build_needs_the_token_and_the_account(store: Store) -> None:
-    http, settings = HttpClient(), Settings()
+    http, settings = HttpClient(redact=Redactor([])), Settings()
     token = NetworkCredentials(instagram_access_token=SecretStr("t"))
     assert build(context(store, http, NetworkCredentials(), settings, account=IG_USER)) is None
     assert build(context(store, http, token, settings)) is None
@@ -353,3 +414,39 @@ async def test_a_lost_container_answer_is_retried_by_the_worker_and_posted_once(
         [delivery] = session.exec(select(Delivery)).all()
     assert delivery.state == DeliveryState.SENT
     assert len(rig.fake.containers) == 2 and len(rig.fake.media) == 1
+
+
+async def test_a_spent_publishing_limit_shows_in_the_delivery_and_waits_for_the_window(
+    rig: Rig, store: Store
+) -> None:
+    rig.fake.publish_limit = 1
+    await rig.publisher().publish(post())  # another post used the window's only slot
+    rig.tick(hours=2)
+    config = make_config(
+        channels=channels_with("instagram", base_url=rig.fake.base_url, account=IG_USER)
+    )
+    publishers: dict[Network, Publisher] = {
+        network: OutboxPublisher(network=network, store=store, public_url="http://crier.test")
+        for network in config.enabled_channels
+    }
+    publishers[Network.INSTAGRAM] = rig.publisher()
+    core = build_core(
+        settings=rig.settings, config=config, store=store, clock=rig.clock, publishers=publishers
+    )
+    draft = await core.declare(
+        Actor("slack", ANALYST),
+        DeclareRequest(service="bb", summary="cannot log in", channels=(Network.INSTAGRAM,)),
+    )
+    await core.approve(Actor("slack", APPROVER), draft.post.id)
+    await core.worker.run_once()
+
+    with core.store.transaction() as session:
+        [delivery] = session.exec(select(Delivery)).all()
+    assert delivery.state == DeliveryState.RETRYING
+    assert delivery.last_error == (
+        "Instagram's limit of 1 post in 24 hours is reached; "
+        "Crier tries again at 2:45 PM EST on Fri 16 Jan"
+    )
+    assert delivery.next_attempt_at is not None
+    assert delivery.next_attempt_at.replace(tzinfo=UTC) == AT + timedelta(hours=24)
+    assert len(rig.fake.media) == 1

@@ -19,6 +19,7 @@ from bot.publishing import PublisherContext
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.linkedin import DEFAULT_VERSION, LinkedInPublisher, build, little_text
+from bot.redaction import Redactor
 from bot.requests import DeclareRequest
 from bot.store import Store
 from tests.clock import FakeClock
@@ -40,7 +41,7 @@ async def fake() -> AsyncIterator[FakeLinkedIn]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[HttpClient]:
-    client = HttpClient(timeout=aiohttp.ClientTimeout(total=2.0))
+    client = HttpClient(redact=Redactor([]), timeout=aiohttp.ClientTimeout(total=2.0))
     yield client
     await client.close()
 
@@ -276,7 +277,7 @@ def context(
         network=Network.LINKEDIN,
         channel=config.channels[Network.LINKEDIN],
         credentials=credentials,
-        http=http or HttpClient(),
+        http=http or HttpClient(redact=Redactor([])),
         settings=Settings(),
         config=config,
         store=store,

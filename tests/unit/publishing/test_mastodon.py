@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -11,6 +12,7 @@ import yaml
 from pydantic import SecretStr
 from sqlmodel import select
 
+from bot.cards import alt_text, card_facts, render_card
 from bot.config import STARTER_CONFIG, Network, Settings
 from bot.core import build_core
 from bot.models import Delivery, DeliveryState
@@ -19,6 +21,7 @@ from bot.publishing import PublisherContext
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.mastodon import MastodonPublisher, build
+from bot.redaction import Redactor
 from bot.requests import DeclareRequest
 from bot.store import Store
 from tests.clock import FakeClock
@@ -39,7 +42,7 @@ async def fake() -> AsyncIterator[FakeMastodon]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[HttpClient]:
-    client = HttpClient(timeout=aiohttp.ClientTimeout(total=2.0))
+    client = HttpClient(redact=Redactor([]), timeout=aiohttp.ClientTimeout(total=2.0))
     yield client
     await client.close()
 
@@ -244,6 +247,56 @@ async def test_mastodons_validation_is_permanent_with_its_message(
     assert "Validation failed: Text character limit of 50 exceeded" in invalid.value.message
 
 
+# ----- the status card ---------------------------------------------------------------------
+
+
+def with_card(fake: FakeMastodon, http: HttpClient, tmp_path: Path) -> MastodonPublisher:
+    return MastodonPublisher(
+        http=http,
+        base_url=fake.base_url,
+        token=SecretStr(TOKEN),
+        account="it",
+        attach_card=True,
+        config=make_config(),
+        settings=Settings(database_url=f"sqlite:///{tmp_path / 'crier.db'}"),
+        clock=FakeClock(),
+        poll_seconds=0,
+    )
+
+
+async def test_attach_card_uploads_the_card_with_its_alt_text_as_the_description(
+    fake: FakeMastodon, http: HttpClient, tmp_path: Path
+) -> None:
+    published = await with_card(fake, http, tmp_path).publish(post())
+
+    facts = card_facts(post(), config=make_config(), at=FakeClock().now())
+    [media] = fake.media.values()
+    assert media["data"] == render_card(facts)
+    assert media["description"] == alt_text(facts)
+    assert "Blackboard, Investigating" in media["description"]
+    [status] = fake.posted
+    assert status["id"] == published.external_id and status["text"] == TEXT
+    assert [a["id"] for a in status["media_attachments"]] == [media["id"]]
+
+
+async def test_a_card_still_processing_is_waited_for_before_posting(
+    fake: FakeMastodon, http: HttpClient, tmp_path: Path
+) -> None:
+    fake.processing_polls = 2
+    await with_card(fake, http, tmp_path).publish(post())
+    [media] = fake.media.values()
+    [status] = fake.posted
+    assert [a["id"] for a in status["media_attachments"]] == [media["id"]]
+    assert sum(r.path.startswith("/api/v1/media/") for r in fake.received) == 3
+
+
+async def test_without_attach_card_no_image_is_uploaded(
+    fake: FakeMastodon, http: HttpClient
+) -> None:
+    await publisher(fake, http).publish(post())
+    assert fake.media == {} and fake.posted[0]["media_attachments"] == []
+
+
 # ----- build and check ---------------------------------------------------------------------
 
 
@@ -253,7 +306,7 @@ def context(store: Store, credentials: NetworkCredentials, **channel: object) ->
         network=Network.MASTODON,
         channel=config.channels[Network.MASTODON],
         credentials=credentials,
-        http=HttpClient(),
+        http=HttpClient(redact=Redactor([])),
         settings=Settings(),
         config=config,
         store=store,
@@ -273,6 +326,9 @@ async def test_build_needs_the_token_and_the_instance(store: Store) -> None:
     assert build(context(store, with_token)) is None  # which instance? the outbox, not a guess
     built = build(context(store, with_token, base_url=instance, account="@it"))
     assert built is not None and built.label == "Mastodon (@it@mastodon.example.edu)"
+    assert not built.attaches_card
+    carded = build(context(store, with_token, base_url=instance, attach_card=True))
+    assert carded is not None and carded.attaches_card
 
 
 async def test_check_reports_ready_with_the_account_and_limit(

@@ -22,6 +22,7 @@ from bot.publishing import PublisherContext
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.statuspage import StatuspagePublisher, build, component_statuses
+from bot.redaction import Redactor
 from bot.requests import DeclareRequest, UpdateRequest
 from bot.store import Store
 from tests.clock import FakeClock
@@ -42,7 +43,7 @@ async def statuspage() -> AsyncIterator[FakeStatuspage]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[HttpClient]:
-    client = HttpClient(timeout=aiohttp.ClientTimeout(total=2.0))
+    client = HttpClient(redact=Redactor([]), timeout=aiohttp.ClientTimeout(total=2.0))
     yield client
     await client.close()
 
@@ -234,6 +235,102 @@ async def test_rate_limiting_is_transient_until_retry_after(
     assert before + timedelta(seconds=29) <= caught.value.retry_at <= before + timedelta(seconds=32)
 
 
+# --- Statuspage's rate limit: 60 requests in any 60 s per key ---------------------------------
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def timed(clock: FakeClock) -> AsyncIterator[FakeStatuspage]:
+    """A Statuspage counting each key's requests on the test's clock."""
+    async with FakeStatuspage(
+        api_key=API_KEY, page_id=PAGE, now=lambda: clock.now().timestamp()
+    ) as fake:
+        yield fake
+
+
+def paced(fake: FakeStatuspage, http: HttpClient, clock: FakeClock) -> StatuspagePublisher:
+    return StatuspagePublisher(
+        http=http,
+        api_key=API_KEY,
+        page_id=PAGE,
+        base_url=fake.base_url,
+        instance="https://crier.test",
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+
+async def test_the_fake_refuses_a_61st_request_within_the_minute(
+    timed: FakeStatuspage, http: HttpClient
+) -> None:
+    url = f"{timed.base_url}/v1/pages/{PAGE}"
+    headers = {"Authorization": f"OAuth {API_KEY}"}
+    answers = [await http.send("GET", url, network="t", headers=headers) for _ in range(61)]
+    assert [a.status for a in answers[:60]] == [200] * 60
+    assert answers[60].status == 420 and "Retry-After" not in answers[60].headers
+
+
+async def test_requests_are_paced_to_the_window_without_meeting_the_limit(
+    timed: FakeStatuspage, http: HttpClient, clock: FakeClock
+) -> None:
+    made = paced(timed, http, clock)
+    start = clock.now()
+    assert all(c.ready for c in await asyncio.gather(*(made.check() for _ in range(60))))
+    assert clock.slept == []
+    clock.advance(seconds=57)
+    # Three more: each waits the 3 s until the first requests are a minute old.
+    assert all(c.ready for c in await asyncio.gather(*(made.check() for _ in range(3))))
+    assert clock.slept == [3.0, 3.0, 3.0]
+    assert clock.now() == start + timedelta(seconds=60)
+    assert timed.throttled == 0
+
+
+async def test_a_burst_of_posts_waits_for_the_window_instead_of_being_refused(
+    timed: FakeStatuspage, http: HttpClient, clock: FakeClock
+) -> None:
+    made = paced(timed, http, clock)
+    start = clock.now()
+    posts = [request(incident_id=n, text=f"{BODY} ({n})") for n in range(1, 31)]
+    first = await asyncio.gather(*(made.publish(p) for p in posts), return_exceptions=True)
+    waiting = [p for p, r in zip(posts, first, strict=True) if isinstance(r, PublishError)]
+    assert waiting and len(waiting) < len(posts)
+    for refused in (r for r in first if isinstance(r, PublishError)):
+        assert refused.transient and refused.rate_limited
+        assert refused.retry_at == start + timedelta(seconds=60)
+        assert "pacing" in refused.message
+    assert len(timed.received) == 60 and timed.throttled == 0
+
+    clock.advance(seconds=60)  # what the delivery worker does: hold Statuspage until retry_at
+    await asyncio.gather(*(made.publish(p) for p in waiting))
+    assert len(timed.incidents) == len(posts) and timed.throttled == 0
+
+
+@pytest.mark.parametrize("status", [420, 429])
+async def test_a_refusal_without_retry_after_waits_out_the_window_and_sends_nothing_meanwhile(
+    timed: FakeStatuspage, http: HttpClient, clock: FakeClock, status: int
+) -> None:
+    made = paced(timed, http, clock)
+    timed.fail_next(status, {"error": "Rate limit exceeded"})
+    with pytest.raises(PublishError) as caught:
+        await made.publish(request())
+    assert caught.value.transient and caught.value.rate_limited
+    assert caught.value.retry_at == clock.now() + timedelta(seconds=60)
+    sent = len(timed.received)
+
+    clock.advance(seconds=30)
+    with pytest.raises(PublishError) as again:
+        await made.publish(request())
+    assert again.value.retry_at == caught.value.retry_at and len(timed.received) == sent
+
+    clock.advance(seconds=30)
+    published = await made.publish(request())
+    assert published.external_id in timed.incidents
+
+
 async def test_a_time_out_is_transient_and_maybe_sent(
     statuspage: FakeStatuspage, http: HttpClient
 ) -> None:
@@ -363,7 +460,7 @@ def context(channel: ChannelConfig, credentials: NetworkCredentials, store: Stor
         network=Network.STATUSPAGE,
         channel=channel,
         credentials=credentials,
-        http=HttpClient(),
+        http=HttpClient(redact=Redactor([])),
         settings=Settings(),
         config=make_config(),
         store=store,

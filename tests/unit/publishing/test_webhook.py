@@ -24,6 +24,7 @@ from bot.publishing import PublisherContext
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.webhook import WebhookPublisher, build
+from bot.redaction import Redactor
 from bot.requests import DeclareRequest
 from bot.store import Store
 from tests.clock import FakeClock
@@ -42,7 +43,7 @@ async def receiver() -> AsyncIterator[FakeWebhook]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[HttpClient]:
-    client = HttpClient(timeout=aiohttp.ClientTimeout(total=2.0))
+    client = HttpClient(redact=Redactor([]), timeout=aiohttp.ClientTimeout(total=2.0))
     yield client
     await client.close()
 
@@ -209,7 +210,7 @@ def context(channel: ChannelConfig, credentials: NetworkCredentials, store: Stor
         network=Network.WEBHOOK,
         channel=channel,
         credentials=credentials,
-        http=HttpClient(),
+        http=HttpClient(redact=Redactor([])),
         settings=Settings(),
         config=make_config(),
         store=store,

@@ -15,13 +15,14 @@ from sqlmodel import col, select
 
 from bot.config import STARTER_CONFIG, Network, Settings
 from bot.core import Core, build_core
-from bot.models import Delivery, DeliveryState, IncidentStatus
+from bot.models import AuditEvent, Delivery, DeliveryState, IncidentStatus
 from bot.ports import Actor, Publisher, PublishError, PublishRequest, SystemClock
 from bot.publishing import PublisherContext
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.outbox import OutboxPublisher
 from bot.publishing.x import BearerAuth, OAuth1Auth, XPublisher, build
+from bot.redaction import Redactor
 from bot.requests import DeclareRequest, ResolveRequest, UpdateRequest
 from bot.store import Store
 from tests.clock import FakeClock
@@ -45,7 +46,7 @@ async def fake() -> AsyncIterator[FakeX]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[HttpClient]:
-    client = HttpClient(timeout=aiohttp.ClientTimeout(total=2.0))
+    client = HttpClient(redact=Redactor([]), timeout=aiohttp.ClientTimeout(total=2.0))
     yield client
     await client.close()
 
@@ -307,7 +308,7 @@ def channels_with(network: str, **channel: object) -> dict[str, object]:
 
 
 def test_build_needs_credentials(store: Store) -> None:
-    http = HttpClient()
+    http = HttpClient(redact=Redactor([]))
     assert build(context(store, http, NetworkCredentials())) is None
     partial = NetworkCredentials(x_api_key=SecretStr("k"), x_api_secret=SecretStr("s"))
     assert build(context(store, http, partial)) is None
@@ -337,9 +338,11 @@ analyst = Actor("slack", ANALYST)
 approver = Actor("slack", APPROVER)
 
 
-def core_for(fake: FakeX, store: Store, clock: FakeClock, http: HttpClient) -> Core:
+def core_for(
+    fake: FakeX, store: Store, clock: FakeClock, http: HttpClient, **x_channel: object
+) -> Core:
     config = make_config(
-        channels=channels_with("x", base_url=fake.base_url, account="northfieldit")
+        channels=channels_with("x", base_url=fake.base_url, account="northfieldit", **x_channel)
     )
     credentials = NetworkCredentials(x_bearer_token=SecretStr("x-user-token"))
     publishers: dict[Network, Publisher] = {}
@@ -463,3 +466,54 @@ async def test_a_queue_longer_than_the_rate_limit_is_all_sent_and_waits_for_each
     windows = posts // per_window
     concurrency = 4  # X's default: at most this many are in flight when a window fills
     assert fake.rate_limited <= windows * (concurrency - per_window) + concurrency
+
+
+# ----- X's price ---------------------------------------------------------------------------
+
+
+async def test_the_draft_says_what_the_x_post_costs(
+    fake: FakeX, store: Store, http: HttpClient
+) -> None:
+    core = core_for(fake, store, FakeClock(), http)
+    draft = await core.declare(analyst, DeclareRequest(service="bb", summary="cannot log in"))
+    x = next(p for p in draft.post.previews if p.network is Network.X)
+    assert "costs about $0.20 on X (it has a link)" in x.notes
+    mastodon = next(p for p in draft.post.previews if p.network is Network.MASTODON)
+    assert not any("costs" in note for note in mastodon.notes)
+
+
+async def test_links_false_leaves_the_link_out_of_x_posts_only(
+    fake: FakeX, store: Store, http: HttpClient
+) -> None:
+    core = core_for(fake, store, FakeClock(), http, links=False)
+    draft = await core.declare(analyst, DeclareRequest(service="bb", summary="cannot log in"))
+    texts = {p.network: p for p in draft.post.previews}
+    assert "https://" not in texts[Network.X].text
+    assert "costs about $0.015 on X" in texts[Network.X].notes
+    assert "https://" in texts[Network.FACEBOOK].text
+
+
+async def test_a_post_that_would_pass_the_monthly_budget_is_held_and_says_so(
+    fake: FakeX, store: Store, http: HttpClient
+) -> None:
+    clock = FakeClock()
+    core = core_for(fake, store, clock, http, monthly_budget=0.30)
+    draft = await core.declare(analyst, DeclareRequest(service="bb", summary="cannot log in"))
+    await core.approve(approver, draft.post.id)
+    await core.worker.run_once()
+    clock.advance(minutes=20)
+    update = await core.draft_update(
+        analyst, draft.incident.id, UpdateRequest(status=IncidentStatus.IDENTIFIED)
+    )
+    await core.approve(approver, update.post.id)
+    await core.worker.run_once()
+
+    first, second = x_deliveries(core)
+    assert first.state == DeliveryState.SENT and len(fake.tweets) == 1
+    assert second.state == DeliveryState.FAILED
+    assert "this month's budget of $0.30" in (second.last_error or "")
+    shown = await core.post(update.post.id)
+    assert any("budget" in (d.error or "") for d in shown.deliveries)  # the thread says so
+    with core.store.transaction() as session:
+        actions = [e.action for e in session.exec(select(AuditEvent)).all()]
+    assert "publish_held_budget" in actions

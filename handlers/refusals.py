@@ -1,0 +1,117 @@
+"""Log lines about refused requests, kept short and few: whoever can reach the port can send as
+many bad requests as they like, and each must not cost the disk a body or a traceback.
+
+``RefusalLog`` writes at most ``most`` lines a minute, then one line saying how many more were
+refused. ``quiet_malformed_http`` does the same for requests aiohttp itself refuses (a repeated
+Content-Type, a header line too long): aiohttp answers them 400 and logs each at ERROR with a
+traceback, which is noise about the caller, not a fault of Crier's.
+
+    refusals = RefusalLog(log)
+    refusals.refused("refused a Slack request from %s: %s", request.remote, "replayed")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
+
+MOST_A_MINUTE = 20
+WINDOW = 60.0
+
+
+class RefusalLog:
+    """At most ``most`` refusal lines per ``window`` seconds; then, once the window is over,
+    one line with how many more were refused (at once if the loop runs, else with the next
+    refusal)."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        *,
+        most: int = MOST_A_MINUTE,
+        window: float = WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._logger = logger
+        self._most = most
+        self._window = window
+        self._clock = clock
+        self._ends = float("-inf")
+        self._logged = 0
+        self._more = 0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def refused(self, message: str, *args: object) -> None:
+        now = self._clock()
+        if now >= self._ends:
+            self.sum_up()
+            self._ends, self._logged = now + self._window, 0
+        if self._logged < self._most:
+            self._logged += 1
+            self._logger.warning(message, *args)
+            return
+        self._more += 1
+        if self._timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop: the next refusal after the window sums up
+                return
+            self._timer = loop.call_later(max(self._ends - now, 0.0), self.sum_up)
+
+    def sum_up(self) -> None:
+        """Say how many refusals went unlogged in the window that ended (if any did)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._more:
+            self._logger.warning(
+                "refused %d more like those in the last %.0f s (at most %d such lines are "
+                "logged a window)",
+                self._more,
+                self._window,
+                self._most,
+            )
+        self._more = 0
+
+
+class _MalformedHttp(logging.Filter):
+    """On aiohttp's server logger: a request aiohttp could not parse becomes one short,
+    rate-limited line without a traceback; everything else passes as it is."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusals = RefusalLog(logging.getLogger("handlers.refusals"))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if record.msg == "Unhandled exception" and isinstance(error, RequestPayloadError):
+            # A body aiohttp cannot decode (a Content-Encoding it does not have), found as it
+            # reads what a handler left unread: after the answer, whatever the handler did.
+            cause = error.__cause__
+            if isinstance(cause, HttpProcessingError) and cause.code < 500:
+                reason = " ".join(str(cause.message).split())[:120]
+                self.refusals.refused("refused a malformed HTTP request body: %s", reason)
+                return False
+        if not isinstance(error, HttpProcessingError) or error.code >= 500:
+            return True
+        if record.msg != "Error handling request from %s" or not isinstance(record.args, tuple):
+            return True
+        remote = record.args[0] if record.args else "?"
+        reason = " ".join(str(error.message).split())[:120]
+        self.refusals.refused("refused a malformed HTTP request from %s: %s", remote, reason)
+        return False
+
+
+_MALFORMED_HTTP = _MalformedHttp()
+
+
+def quiet_malformed_http() -> None:
+    """Install the filter on ``aiohttp.server`` (once, however often it is called)."""
+    server_log = logging.getLogger("aiohttp.server")
+    if _MALFORMED_HTTP not in server_log.filters:
+        server_log.addFilter(_MALFORMED_HTTP)

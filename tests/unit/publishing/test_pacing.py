@@ -1,0 +1,48 @@
+"""The pacer: a rolling window of requests, on the injectable clock (no real sleeping)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from bot.ports import PublishError
+from bot.publishing.pacing import Pacer
+from tests.clock import FakeClock
+
+
+def pacer(clock: FakeClock, **kwargs: object) -> Pacer:
+    return Pacer(
+        limit=2,
+        window=timedelta(seconds=1),
+        clock=clock,
+        sleep=clock.sleep,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def test_concurrent_requests_take_the_next_free_slots_in_turn() -> None:
+    clock = FakeClock()
+    start = clock.now()
+    paced = pacer(clock)
+    await asyncio.gather(*(paced.wait() for _ in range(5)))
+    # Two at once, two a second later, the fifth a second after that.
+    assert clock.slept == [1.0, 1.0, 2.0]
+    assert clock.now() == start + timedelta(seconds=2)
+    assert paced.next_slot() == start + timedelta(seconds=2)  # the last two were at +1 s, +2 s
+
+
+async def test_a_slot_too_far_away_is_refused_with_its_time_and_not_taken() -> None:
+    clock = FakeClock()
+    paced = pacer(clock, max_wait=timedelta(seconds=5))
+    paced.hold_until(clock.now() + timedelta(seconds=60))
+    for _ in range(3):
+        with pytest.raises(PublishError) as refused:
+            await paced.wait()
+        assert refused.value.transient and refused.value.rate_limited
+        assert refused.value.retry_at == clock.now() + timedelta(seconds=60)
+    assert clock.slept == []
+    clock.advance(seconds=58)
+    await paced.wait()
+    assert clock.slept == [2.0]

@@ -21,8 +21,9 @@ from handlers.slack.ids import COMMAND, Action
 def build_bare_app(
     *, signing_secret: str, token: str, api_url: str, on_return: bool = False
 ) -> web.Application:
-    """``on_return``: answer when the listener returns (``process_before_response``, as Crier
-    does) instead of bolt's default, which polls every 10 ms for the listener's ack."""
+    """``on_return``: answer when the listener returns (``process_before_response``), the
+    quickest a bolt app answers, instead of bolt's default (as Crier runs bolt), which polls
+    every 10 ms for the listener's ack."""
     bolt = AsyncApp(
         client=AsyncWebClient(token=token, base_url=api_url),
         signing_secret=signing_secret,

@@ -12,6 +12,9 @@ from bot.config import STARTER_CONFIG, CrierConfig, Network
 from bot.ports import Actor
 
 ANALYST = "U0ANALYST1"
+# The people who declare under load, in turn: 20 declarations a second is many people's, and
+# each person may declare at most CRIER_DECLARATIONS_PER_MINUTE.
+ANALYSTS = (ANALYST, *(f"U0ANALYST{n}" for n in range(2, 21)))
 APPROVER = "U0APPROVER1"
 COMMS = "C0COMMS"
 analyst = Actor("slack", ANALYST)
@@ -28,9 +31,10 @@ def bench_config(
     return CrierConfig.model_validate(bench_config_raw(channels, comms_channel=comms_channel))
 
 
-def write_bench_config(path: Path) -> Path:
-    """The starter config with the bench's comms channel and approver, as a ``crier.yml``."""
-    path.write_text(yaml.safe_dump(bench_config_raw(None)), encoding="utf-8")
+def write_bench_config(path: Path, channels: dict[Network, dict[str, Any]] | None = None) -> Path:
+    """The starter config with the bench's comms channel and approver (and ``channels``, as
+    ``bench_config`` takes them), as a ``crier.yml``."""
+    path.write_text(yaml.safe_dump(bench_config_raw(channels)), encoding="utf-8")
     return path
 
 

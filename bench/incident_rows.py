@@ -133,7 +133,7 @@ def _after_bulk_load(session: Session, store: Store) -> None:
     """What a long-lived database has: sequences past the copied ids, fresh statistics."""
     if store.is_postgres:
         for table in TABLES:
-            name = table.__tablename__  # type: ignore[attr-defined]
+            name = _table_name(table)
             session.execute(
                 text(
                     f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
@@ -143,10 +143,16 @@ def _after_bulk_load(session: Session, store: Store) -> None:
     session.execute(text("ANALYZE"))
 
 
+def _table_name(table: Any) -> str:
+    name = table.__tablename__
+    assert isinstance(name, str)
+    return name
+
+
 def table_sizes(session: Session) -> dict[str, int]:
     return {
-        table.__tablename__: session.execute(  # type: ignore[attr-defined]
-            text(f'SELECT count(*) FROM "{table.__tablename__}"')  # type: ignore[attr-defined]
+        _table_name(table): session.execute(
+            text(f'SELECT count(*) FROM "{_table_name(table)}"')
         ).scalar_one()
         for table in TABLES
     }

@@ -1,10 +1,11 @@
 """Memory: resident memory of ``crier serve`` idle, and after 1,000 incidents with their posts.
 
-``crier serve --port 0`` runs in its own process (throw-away database, Slack at a simulator in a
-third process, no network credentials, so every post is published to the outbox). Through its
-HTTP endpoint, with signed requests as Slack sends them, 1,000 ``/outage`` commands declare 1,000
-incidents; once their drafts are in the thread, 1,000 *Approve* clicks publish them. When every
-delivery is sent, the resident memory (``VmRSS`` in ``/proc/<pid>/status``) is read again.
+``crier serve --port 0`` runs in its own process — one process: it acks, drafts, publishes and
+reminds — on a throw-away database, with Slack at a simulator in a third process and no network
+credentials, so every post is published to the outbox. Through its HTTP endpoint, with signed
+requests as Slack sends them, 1,000 ``/outage`` commands declare 1,000 incidents; once their
+drafts are in the thread, 1,000 *Approve* clicks publish them. When every delivery is sent, the
+resident memory (``VmRSS`` in ``/proc/<pid>/status``) is read again. Goal: under 150 MiB after.
 
 Baseline, in the same run: a bare slack-bolt app (``bench.bare_bolt``), idle and after as many
 requests.
@@ -24,10 +25,10 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy import create_engine
 
-from bench.ack import bare_bolt, counts, crier_serve, slack_simulator
 from bench.databases import throwaway_database
 from bench.figures import backends_argument, base_parser, chosen_backends, quiet_logs, ratio
-from bench.processes import ServerProcess
+from bench.processes import ServerProcess, children
+from bench.servers import bare_bolt, counts, crier_serve, slack_simulator
 from bench.slack_load import SERVICES, DraftFeed, LoadResult, SlackLoad
 from bot.store import normalise_database_url
 
@@ -36,6 +37,7 @@ CONCURRENCY = 10
 # 2,000 deliveries, which Crier publishes within the time a benchmark may take.
 TWO_CHANNEL_SERVICES = ("VPN", "Phones", "Printing", "Library Systems")
 SETTLE_SECONDS = 2.0
+GOAL_MIB = 150.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class MemoryFigures:
     deliveries: int
     declaring: float  # seconds until every draft was in the thread
     publishing: float  # seconds from the first Approve click until every delivery was sent
+    processes: int  # crier serve and the processes it started (1)
 
     @property
     def crier_growth_kib(self) -> int:
@@ -59,7 +62,7 @@ class MemoryFigures:
 
 
 async def _send_all(load: SlackLoad, kinds: list[str]) -> LoadResult:
-    result = LoadResult(seconds=0)
+    result = LoadResult()
     limit = asyncio.Semaphore(CONCURRENCY)
     async with aiohttp.ClientSession() as session:
 
@@ -68,8 +71,10 @@ async def _send_all(load: SlackLoad, kinds: list[str]) -> LoadResult:
                 await load.send(session, kind, result)
 
         await asyncio.gather(*(one(kind) for kind in kinds))
-    if result.failures:
-        raise RuntimeError(f"the server refused requests: {dict(result.failures)}")
+    if result.failures or result.refusals:
+        raise RuntimeError(
+            f"the server refused requests: {dict(result.failures)} {dict(result.refusals)}"
+        )
     return result
 
 
@@ -129,7 +134,10 @@ async def drive_crier(
 
 async def drive_bare(bare: ServerProcess, slack: ServerProcess, incidents: int) -> None:
     load = SlackLoad(
-        url=f"{bare.url}/slack/events", simulator_url=slack.url, drafts=DraftFeed(None)
+        url=f"{bare.url}/slack/events",
+        simulator_url=slack.url,
+        drafts=DraftFeed(None),
+        expect_drafting=False,
     )
     await _send_all(load, ["command", "click"] * incidents)
 
@@ -146,11 +154,11 @@ def measure(
     with (
         tempfile.TemporaryDirectory(prefix="crier-memory-") as made,
         throwaway_database(backend, folder=Path(made)) as url,
-        # It measures 1,000 incidents held, not how a flood is turned away: take every one on.
-        crier_serve(slack, url, Path(made), {"CRIER_WORK_QUEUE": "100000"}) as crier,
+        crier_serve(slack, url, Path(made)) as crier,
     ):
         time.sleep(SETTLE_SECONDS)
         crier_idle = crier.rss_kib()
+        processes = 1 + len(children(crier.process.pid))
         declaring, publishing = asyncio.run(drive_crier(crier, slack, url, incidents, services))
         time.sleep(SETTLE_SECONDS)
         crier_after = crier.rss_kib()
@@ -172,6 +180,7 @@ def measure(
         deliveries=done.deliveries,
         declaring=declaring,
         publishing=publishing,
+        processes=processes,
     )
 
 
@@ -197,6 +206,11 @@ def report(f: MemoryFigures) -> None:
         f"ratio crier / bare: idle {ratio(f.crier_idle_kib, f.bare_idle_kib):.2f}, after "
         f"{ratio(f.crier_after_kib, f.bare_after_kib):.2f}; growth per incident "
         f"{f.crier_growth_kib / max(f.incidents, 1):.1f} KiB"
+    )
+    after_mib = f.crier_after_kib / 1024
+    print(
+        f"crier serve after {f.incidents} incidents: {after_mib:.1f} MiB in {f.processes} "
+        f"process(es) (goal < {GOAL_MIB:g} MiB: {'ok' if after_mib < GOAL_MIB else 'OVER'})"
     )
     print(
         f"crier's work: {f.declared} incidents, {f.approved} posts approved, "

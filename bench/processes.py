@@ -3,6 +3,9 @@ measured (resident memory) and stopped — only the processes a benchmark starte
 
     with ServerProcess.start([sys.executable, "-m", "bench.bare_bolt"], env=env) as bare:
         bare.url, bare.rss_kib()
+
+A process that serves no HTTP (``crier worker``) is started the same way with ``ready=``, a
+pattern of the line it prints once it is working; its ``url`` is then empty.
 """
 
 from __future__ import annotations
@@ -70,8 +73,10 @@ class ServerProcess:
         env: Mapping[str, str],
         name: str,
         timeout: float = 60.0,
+        ready: re.Pattern[str] = LISTENING,
     ) -> Iterator[ServerProcess]:
-        """Run ``command`` until it prints ``listening on http://127.0.0.1:PORT``; stop it after."""
+        """Run ``command`` until it prints ``listening on http://127.0.0.1:PORT`` (or a line
+        matching ``ready``); stop it after."""
         with tempfile.NamedTemporaryFile(
             "w+", prefix=f"crier-bench-{name}-", suffix=".log", delete=False
         ) as log:
@@ -88,7 +93,7 @@ class ServerProcess:
         server: ServerProcess | None = None
         try:
             assert process.stdout is not None
-            url = _wait_for_url(process, process.stdout, timeout)
+            url = _wait_for_url(process, process.stdout, timeout, ready)
             if url is None:
                 raise RuntimeError(
                     f"{name} did not start (exit {process.poll()}); its log: "
@@ -102,8 +107,13 @@ class ServerProcess:
                 log_path.unlink(missing_ok=True)
 
     def rss_kib(self) -> int:
-        """Resident memory (``VmRSS``) in KiB, with its child processes' (serve's work process)."""
+        """Resident memory (``VmRSS``) in KiB, with any child processes' (it should have none)."""
         return sum(rss_kib(pid) for pid in [self.process.pid, *children(self.process.pid)])
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) the process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def problems(self) -> list[str]:
         """Error lines and tracebacks the server logged (its log is kept if there are any)."""
@@ -132,14 +142,17 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
-def _wait_for_url(process: subprocess.Popen[str], stdout: IO[str], timeout: float) -> str | None:
+def _wait_for_url(
+    process: subprocess.Popen[str], stdout: IO[str], timeout: float, ready: re.Pattern[str]
+) -> str | None:
+    """The URL the ``ready`` line names ("" if it names none), or None if it never came."""
     found: list[str] = []
 
     def read() -> None:
         for line in stdout:
-            match = LISTENING.search(line)
+            match = ready.search(line)
             if match and not found:
-                found.append(match.group(1))
+                found.append(match.group(1) if ready.groups else "")
         # keeps reading to the end, so the server never blocks on a full pipe
 
     threading.Thread(target=read, daemon=True).start()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import tempfile
 import time
@@ -134,6 +135,10 @@ def _make_due(session: Session, job_ids: list[int], due_at: Callable[[int], date
         session.add(job)
 
 
+def _always(at: datetime) -> Callable[[int], datetime]:
+    return lambda _job_id: at
+
+
 def _revive(session: Session, job_ids: list[int], *, due_at: datetime) -> None:
     """Put jobs a pass finished back in the future, so the next pass finds as many to run."""
     for job_id in job_ids:
@@ -169,13 +174,13 @@ async def timed_passes(
     for _ in range(repeats):
         ids = await _pick(core, due, rng, kinds_mixed=True)
         past = datetime.now(UTC) - timedelta(seconds=1)
-        await core.store.run(lambda s, ids=ids, past=past: _make_due(s, ids, lambda _: past))
+        await core.store.run(functools.partial(_make_due, job_ids=ids, due_at=_always(past)))
         started = time.perf_counter()
         ran = await scheduler.run_once()
         busy.append(time.perf_counter() - started)
         assert ran == len(ids), f"a pass ran {ran} of {len(ids)} due jobs"
         later = datetime.now(UTC) + timedelta(hours=1)
-        await core.store.run(lambda s, ids=ids, later=later: _revive(s, ids, due_at=later))
+        await core.store.run(functools.partial(_revive, job_ids=ids, due_at=later))
     return median(idle), median(busy)
 
 

@@ -28,7 +28,7 @@ from bot.ports import Actor, Clock
 from bot.post_times import format_time
 from bot.requests import check_channels, clean_text
 from bot.scheduler import JobHandler, JobRun
-from bot.store import Lane, Store
+from bot.store import Store
 from bot.views import NETWORK_LABELS, Reminder, ReminderAction
 
 Notify = Callable[[int, Reminder], Awaitable[None]]
@@ -438,9 +438,7 @@ class CalendarJobs:
         """A post was proposed: show it to the approvers, with *Approve* and *Reject*."""
         post_id = int(run.payload.get("scheduled_post_id", 0))
         where = run.payload.get("where")
-        found = await self._store.read(
-            lambda s: s.get(ScheduledPost, post_id), lane=Lane.BACKGROUND
-        )
+        found = await self._store.read(lambda s: s.get(ScheduledPost, post_id))
         if found is None or found.state != CalendarState.PENDING:
             return "already decided"
         await self._show(entry(found), where if isinstance(where, str) else None)
@@ -453,7 +451,7 @@ class CalendarJobs:
         post_id = int(run.payload.get("scheduled_post_id", 0))
         now = self._clock.now()
         outcome, held = await self._store.run(
-            lambda s: hold_or_release(s, scheduled_post_id=post_id, now=now), lane=Lane.BACKGROUND
+            lambda s: hold_or_release(s, scheduled_post_id=post_id, now=now)
         )
         if outcome == "published":
             self._wake_publisher()
@@ -471,9 +469,7 @@ class CalendarJobs:
 
     async def offer_resume(self, run: JobRun) -> str:
         incident_id = run.incident_id or 0
-        held = await self._store.read(
-            lambda s: held_for(s, incident_id=incident_id), lane=Lane.BACKGROUND
-        )
+        held = await self._store.read(lambda s: held_for(s, incident_id=incident_id))
         if not held:
             return "nothing held"
         actions: list[ReminderAction] = []

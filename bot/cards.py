@@ -27,6 +27,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy.engine import make_url
 
+from bot import labels
 from bot.config import CrierConfig, Settings
 from bot.ports import PublishRequest
 from bot.post_times import format_time
@@ -35,12 +36,6 @@ SIZE = 1080  # square: Instagram's safest shape, and fine as a link image elsewh
 MARGIN = 80
 FORMATS = {"png": "PNG", "jpg": "JPEG"}  # Instagram takes JPEG only; elsewhere PNG is sharper
 CARD_NAME = re.compile(r"^[0-9a-f]{32}$")
-_STATUS_LABELS = {
-    "investigating": "Investigating",
-    "identified": "Identified",
-    "monitoring": "Monitoring",
-    "resolved": "Resolved",
-}
 FontType = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
@@ -91,7 +86,7 @@ def alt_text(facts: CardFacts) -> str:
         "Northfield IT status card: Blackboard, Investigating. Students cannot sign in.
         2:45 PM EST, Thu 15 Jan 2026."
     """
-    status = _STATUS_LABELS.get(facts.status, facts.status.replace("_", " ").capitalize())
+    status = labels.status(facts.status)
     parts = [f"{facts.organisation} status card: {facts.service}, {status}."]
     text = facts.text.strip()
     if len(text) > ALT_TEXT_CHARACTERS:
@@ -171,7 +166,7 @@ def render_card(facts: CardFacts, *, image_format: str = "png") -> bytes:
     draw.rectangle((0, 0, SIZE, 24), fill=accent)
     draw.text((MARGIN, 90), facts.organisation, font=_font(40), fill=ink)
 
-    label = _STATUS_LABELS.get(facts.status, facts.status.replace("_", " ").title()).upper()
+    label = labels.status(facts.status).upper()
     pill_font = _font(44)
     pill_width = int(pill_font.getlength(label)) + 64
     draw.rounded_rectangle((MARGIN, 190, MARGIN + pill_width, 274), radius=42, fill=accent)

@@ -33,7 +33,7 @@ from bot.models import Job
 from bot.ports import Clock, Publisher
 from bot.publishing.versions import version_warning
 from bot.scheduler import Again, JobHandler, JobRun, cancel, schedule
-from bot.store import Lane, Store
+from bot.store import Store
 from bot.views import NETWORK_LABELS, Notice
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,6 @@ HEALTH = "channel_health"  # the job's kind
 HEALTH_KEY = "channel_health"  # its one live job
 EXPIRY = "token_expiry"  # one job per network and reminder: "token_expiry:facebook:14"
 FINE = frozenset({"ready", "missing"})  # missing: no credentials, the outbox's dry run
-BG = Lane.BACKGROUND
 Notify = Callable[[Notice], Awaitable[None]]
 
 
@@ -134,7 +133,7 @@ class ChannelHealth:
         now = self._clock.now()
         try:
             said = await self._store.run(
-                lambda s: ensure_scheduled(s, config=self._config, now=now), lane=BG
+                lambda s: ensure_scheduled(s, config=self._config, now=now)
             )
         except IntegrityError:
             said = "scheduled by another process"
@@ -156,7 +155,7 @@ class ChannelHealth:
             memory = said.setdefault(report.network.value, {})
             sayings += self._state_change(report, memory)
             sayings += self._version_end(report, memory, now)
-        await self._store.run(lambda s: self._plan_tokens(s, reports, now), lane=BG)
+        await self._store.run(lambda s: self._plan_tokens(s, reports, now))
         for saying in sayings:
             if await self._say(saying.notice):
                 said[saying.network].update(saying.remember)

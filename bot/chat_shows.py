@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -24,20 +23,13 @@ from bot.models import Post
 from bot.ports import ChatPresenter, Clock, Publisher
 from bot.readers import (
     incident_view,
-    incidents_changed_since,
     load_post,
     post_view,
-    posts_changed_since,
 )
 from bot.store import Store
 from bot.views import IncidentView, Notice, PostView, Reminder
 
 log = logging.getLogger(__name__)
-# At start, chat is refreshed for the posts changed this recently (at most CATCH_UP_POSTS): a
-# process killed just after a change may not have shown it. Refreshing is idempotent.
-CATCH_UP = timedelta(minutes=15)
-CATCH_UP_POSTS = 50  # and as many incidents' roots
-Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
 
 @dataclass
@@ -102,38 +94,6 @@ class ChatShows:
         if calls and len(await self._to_all(calls)) == len(calls):
             # Nobody was told: fail, so the caller keeps it to say again.
             raise RuntimeError(f"no chat could show the notice “{notice.title}”")
-
-    async def catch_up(self, refresh: Callable[[int], None], spawn: Spawn) -> int:
-        """Show again what changed in the last ``CATCH_UP``: the previous process may have
-        been killed between a change and showing it (a delivery sent, its thread still saying
-        "sending", no outcome reply; an incident closed, its root still open). Posts go to
-        ``refresh``, incidents' roots to ``spawn``. Returns how many posts were asked for."""
-        since = self.clock.now() - CATCH_UP
-
-        def recent(session: Session) -> tuple[list[int], list[int]]:
-            return (
-                posts_changed_since(session, since, most=CATCH_UP_POSTS),
-                incidents_changed_since(session, since, most=CATCH_UP_POSTS),
-            )
-
-        try:
-            posts, incidents = await self.store.read(recent)
-        except Exception:
-            log.exception("could not look for recent changes to show in chat; going on")
-            return 0
-        if posts or incidents:
-            log.info(
-                "showing again in chat what changed in the last %d minutes: %d post(s), "
-                "%d incident(s)",
-                CATCH_UP.total_seconds() // 60,
-                len(posts),
-                len(incidents),
-            )
-        for incident_id in incidents:
-            spawn(self.incident(incident_id))
-        for post_id in posts:
-            refresh(post_id)
-        return len(posts)
 
     async def incident_view(self, incident_id: int) -> IncidentView:
         """The incident as chat shows it (NotFound if there is none)."""

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from bot import audit
 from bot.config import ConfigError, Settings, load_config
+from bot.log_format import log_handler
 from bot.ports import Actor
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.outbox import recent_outbox
@@ -260,9 +261,9 @@ def run(args: argparse.Namespace) -> int:
     redact_logs(redact)
     command: Command = args.run
     with masked_output(redact):
+        # The handler writes to the masked stderr; CRIER_LOG_FORMAT=json: one object a line.
         logging.basicConfig(
-            level=settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            level=settings.log_level.upper(), handlers=[log_handler(settings.log_format)]
         )
         try:
             return command(args, settings)

@@ -157,18 +157,19 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", validation_alias="CRIER_HOST")
     port: int = Field(default=3000, validation_alias=AliasChoices("CRIER_PORT", "PORT"))
     log_level: str = Field(default="INFO", validation_alias="CRIER_LOG_LEVEL")
+    # "json": one JSON object per log line, for a log collector (bot/log_format.py).
+    log_format: Literal["text", "json"] = Field(default="text", validation_alias="CRIER_LOG_FORMAT")
     # How long a claimed delivery or job belongs to the process that claimed it; after that a
     # replica (or the same process, restarted) takes it over.
     lease_seconds: int = Field(default=120, ge=1, le=3600, validation_alias="CRIER_LEASE_SECONDS")
-    # After an ack: how many requests' work runs at once, and how many may wait for a turn
-    # before new declarations are turned away with "very busy, try again" (see bot/backlog.py).
+    # How many pieces of work (drafting an /outage, an approval, a chat refresh) one process
+    # runs side by side; the rest wait in the job table, in order.
     work_at_once: int = Field(default=16, ge=1, le=256, validation_alias="CRIER_WORK_AT_ONCE")
-    work_queue: int = Field(default=200, ge=0, le=100_000, validation_alias="CRIER_WORK_QUEUE")
-    # ``crier serve`` runs the work its acks promise, publishing and reminders in a second process
-    # of its own, so that work never keeps Slack's answer waiting (off: all in one process).
-    work_process: bool = Field(default=True, validation_alias="CRIER_WORK_PROCESS")
-    # Set by ``crier serve`` for that process only: the key to its work endpoint.
-    work_token: SecretStr | None = Field(default=None, validation_alias="CRIER_WORK_TOKEN")
+    # How many incidents one person may declare a minute: a stuck key or a script is stopped
+    # with a clear message, and everyone else's work goes on (bot/pace.py).
+    declarations_per_minute: int = Field(
+        default=5, ge=1, le=100_000, validation_alias="CRIER_DECLARATIONS_PER_MINUTE"
+    )
     microsoft_app_id: str = Field(default="", validation_alias="MicrosoftAppId")
     microsoft_app_password: SecretStr = Field(
         default=SecretStr(""), validation_alias="MicrosoftAppPassword"

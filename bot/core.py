@@ -8,27 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlmodel import Session
 
 from bot import approvals, incidents, reminders
 from bot.anchors import Anchor
 from bot.approvers import ApproverPolicy, Gate
-from bot.background import Background
-from bot.backlog import Backlog
 from bot.calendar import CalendarJobs
 from bot.channel_health import ChannelHealth
 from bot.chat_anchors import ChatAnchors
 from bot.chat_shows import ChatShows
-from bot.coalesce import Coalescer
 from bot.config import CrierConfig, Network, Settings
 from bot.content_calendar import ContentCalendar
 from bot.drafting import Drafter, SummaryRoom, summary_room
 from bot.errors import Conflict, NotAllowed
+from bot.pace import DeclarationPace
 from bot.ports import Actor, ChatPresenter, Clock, Directory, Publisher, SystemClock
 from bot.publishing import build_publishers
 from bot.publishing.credentials import NetworkCredentials
@@ -38,9 +36,10 @@ from bot.readers import incident_view, load_post
 from bot.redaction import http_client
 from bot.reminder_jobs import ReminderJobs
 from bot.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
-from bot.scheduler import Scheduler
+from bot.scheduler import JobRun, Scheduler
 from bot.store import Store
 from bot.views import Draft, IncidentView, Notice, PostView, Reminder
+from bot.work import ReplyTo, Work, show_incident_later, show_post_later, thread_later
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,32 +57,28 @@ class Core:
     presenters: dict[str, ChatPresenter] = field(default_factory=dict)
     directories: dict[str, Directory] = field(default_factory=dict)
     worker: DeliveryWorker = field(init=False)
-    scheduler: Scheduler = field(init=False)
+    scheduler: Scheduler = field(init=False)  # reminders, calendar posts, health checks
+    work: Scheduler = field(init=False)  # what answers to people promised (bot/work.py)
     approvers: ApproverPolicy = field(init=False)
     gate: Gate = field(init=False)
     chat_anchors: ChatAnchors = field(init=False)
     content_calendar: ContentCalendar = field(init=False)
     channel_health: ChannelHealth = field(init=False)
-    _background: Background = field(default_factory=Background, init=False)
-    backlog: Backlog = field(init=False)
-    _post_refreshes: Coalescer = field(init=False)
     chat: ChatShows = field(init=False)
+    pace: DeclarationPace = field(init=False)  # declarations per person per minute
     # How long a summary may be and still go out whole everywhere: the declare forms say it.
     summary_room: SummaryRoom = field(init=False)
 
     def __post_init__(self) -> None:
         self.summary_room = summary_room(self.config, self.drafter)
         self.chat_anchors = ChatAnchors(self.store)
+        self.pace = DeclarationPace(most=self.settings.declarations_per_minute, clock=self.clock)
         self.chat = ChatShows(
             store=self.store,
             config=self.config,
             clock=self.clock,
             presenters=self.presenters,
             publishers=self.publishers,
-        )
-        self._post_refreshes = Coalescer(self.show_post, self._in_background)
-        self.backlog = Backlog(
-            at_once=self.settings.work_at_once, most_waiting=self.settings.work_queue
         )
         self.approvers = ApproverPolicy(self.config.approvals, self.directories)
         self.gate = Gate(
@@ -118,6 +113,13 @@ class Core:
                 **self.channel_health.handlers(),
             },
         )
+        self.work = Scheduler(
+            lease=lease,
+            store=self.store,
+            clock=self.clock,
+            handlers=Work(self).handlers(),
+            at_once=self.settings.work_at_once,
+        )
         self.content_calendar = ContentCalendar(
             store=self.store,
             config=self.config,
@@ -131,54 +133,93 @@ class Core:
             config=self.config,
             publishers=self.publishers,
             clock=self.clock,
-            on_post_changed=self._post_refreshes.request,
+            on_post_changed=lambda session, post_id: show_post_later(
+                session, post_id, now=self.clock.now()
+            ),
+            after_change=self._wake_work,
             lease=lease,
         )
 
-    async def _run(self, work: Callable[[Session], T]) -> T:
-        return await self.store.run(work)
+    async def _run(self, work: Callable[[Session], T], *, job: JobRun | None = None) -> T:
+        """One transaction; with ``job``, the work's row is marked done in it too."""
+        if job is None:
+            return await self.store.run(work)
+        run = job
+
+        def and_done(session: Session) -> T:
+            result = work(session)
+            self.work.finish_in(session, run)
+            return result
+
+        return await self.store.run(and_done)
 
     async def _read(self, work: Callable[[Session], T]) -> T:
         return await self.store.read(work)
 
-    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
-        """Chat updates run after the answer to the person; failures are logged, not lost."""
-        self.after_answer(work, failed="could not update the chat; the database has the truth")
-
-    def after_answer(
-        self, work: Coroutine[Any, Any, None], *, failed: str = "work after an answer failed"
+    def _show_later(
+        self, session: Session, *, posts: tuple[int, ...] = (), incidents: tuple[int, ...] = ()
     ) -> None:
-        """Run ``work`` once the answer to a request has gone, kept until done (``settle``)."""
-        self._background.start(work, failed=failed)
+        """In a transaction that changed them: refresh these in chat once it has committed."""
+        now = self.clock.now()
+        for post_id in posts:
+            show_post_later(session, post_id, now=now)
+        for incident_id in incidents:
+            show_incident_later(session, incident_id, now=now)
+
+    def _wake_work(self) -> None:
+        self.work.wake()
 
     async def settle(self) -> None:
-        """Wait for the work started after answers so far (at shutdown, and in tests)."""
-        await self._background.settle()
+        """Wait until the work promised so far is done (tests; the sandbox's tick)."""
+        await self.work.drain()
 
     async def close(self) -> None:
-        """At shutdown: finish the chat updates under way, then close the networks' session."""
-        await self.settle()
+        """At shutdown: close the networks' session (unfinished work stays in its rows)."""
         await self.http.close()
 
     # --- declaring and drafting -------------------------------------------------------------
 
-    async def declare(self, actor: Actor, request: DeclareRequest) -> Draft:
-        return await self._run(
-            lambda s: incidents.declare(
-                s,
+    async def declare(
+        self,
+        actor: Actor,
+        request: DeclareRequest,
+        *,
+        thread: ReplyTo | None = None,
+        job: JobRun | None = None,
+    ) -> Draft:
+        """Declare and draft; with ``thread``, the incident's thread is queued in the same
+        transaction (so a kill right after cannot leave an incident nobody sees)."""
+
+        def declare(session: Session) -> Draft:
+            draft = incidents.declare(
+                session,
                 config=self.config,
                 drafter=self.drafter,
                 request=request,
                 actor=actor,
                 now=self.clock.now(),
             )
-        )
+            if thread is not None:
+                thread_later(
+                    session,
+                    incident_id=draft.incident.id,
+                    post_id=draft.post.id,
+                    reply=thread,
+                    actor=actor,
+                    now=self.clock.now(),
+                )
+            return draft
+
+        draft = await self._run(declare, job=job)
+        self.work.wake()
+        return draft
 
     async def draft_update(self, actor: Actor, incident_id: int, request: UpdateRequest) -> Draft:
         """Draft a public update; it appears in every chat that shows the incident."""
-        draft = await self._run(
-            lambda s: incidents.draft_update(
-                s,
+
+        def draft_update(session: Session) -> Draft:
+            draft = incidents.draft_update(
+                session,
                 config=self.config,
                 drafter=self.drafter,
                 incident_id=incident_id,
@@ -186,17 +227,21 @@ class Core:
                 actor=actor,
                 now=self.clock.now(),
             )
-        )
-        self._in_background(self.show_post(draft.post.id))
+            self._show_later(session, posts=(draft.post.id,))
+            return draft
+
+        draft = await self._run(draft_update)
+        self.work.wake()
         return draft
 
     async def draft_resolution(
         self, actor: Actor, incident_id: int, request: ResolveRequest
     ) -> Draft | IncidentView:
         """The all-clear's draft, or the incident closed at once if nothing was ever public."""
-        draft = await self._run(
-            lambda s: incidents.draft_resolution(
-                s,
+
+        def draft_resolution(session: Session) -> Draft | IncidentView:
+            draft = incidents.draft_resolution(
+                session,
                 config=self.config,
                 drafter=self.drafter,
                 incident_id=incident_id,
@@ -204,11 +249,14 @@ class Core:
                 actor=actor,
                 now=self.clock.now(),
             )
-        )
-        if isinstance(draft, IncidentView):
-            self._in_background(self.show_incident(draft.id))
-        else:
-            self._in_background(self.show_post(draft.post.id))
+            if isinstance(draft, IncidentView):
+                self._show_later(session, incidents=(draft.id,))
+            else:
+                self._show_later(session, posts=(draft.post.id,))
+            return draft
+
+        draft = await self._run(draft_resolution)
+        self.work.wake()
         return draft
 
     # --- deciding -----------------------------------------------------------------------------
@@ -216,7 +264,7 @@ class Core:
     async def is_approver(self, actor: Actor) -> bool:
         return await self.approvers.is_approver(actor)
 
-    async def approve(self, actor: Actor, post_id: int) -> PostView:
+    async def approve(self, actor: Actor, post_id: int, *, job: JobRun | None = None) -> PostView:
         """Approve and start publishing. Raises NotAllowed (audited) or Conflict."""
         incident_id, requested_by = await self._read(lambda s: approvals.author_of(s, post_id))
         await self.gate.check(
@@ -228,51 +276,54 @@ class Core:
             incident_id=incident_id,
             post_id=post_id,
         )
-        view = await self._run(
-            lambda s: approvals.approve(
-                s, config=self.config, post_id=post_id, actor=actor, now=self.clock.now()
+
+        def approve(session: Session) -> PostView:
+            view = approvals.approve(
+                session, config=self.config, post_id=post_id, actor=actor, now=self.clock.now()
             )
-        )
+            self._show_later(session, posts=(post_id,), incidents=(view.incident_id,))
+            return view
+
+        view = await self._run(approve, job=job)
         self.worker.wake()
-        self._in_background(self._show_both(post_id, view.incident_id))
+        self.work.wake()
         return view
 
     async def reject(self, actor: Actor, post_id: int, reason: str) -> PostView:
         await self.ensure_approver(actor, post_id, action="reject")
-        view = await self._run(
-            lambda s: approvals.reject(
-                s,
+
+        def reject(session: Session) -> PostView:
+            view = approvals.reject(
+                session,
                 config=self.config,
                 post_id=post_id,
                 actor=actor,
                 reason=reason,
                 now=self.clock.now(),
             )
-        )
-        self._in_background(self.show_post(post_id))
+            self._show_later(session, posts=(post_id,))
+            return view
+
+        view = await self._run(reject)
+        self.work.wake()
         return view
 
     async def edit(self, actor: Actor, post_id: int, request: EditRequest) -> Draft:
-        draft = await self._run(
-            lambda s: approvals.edit(
-                s,
+        def edit(session: Session) -> Draft:
+            draft = approvals.edit(
+                session,
                 config=self.config,
                 post_id=post_id,
                 request=request,
                 actor=actor,
                 now=self.clock.now(),
             )
-        )
-        self._in_background(self._show_revision(post_id, draft.post.id))
+            self._show_later(session, posts=(post_id, draft.post.id))
+            return draft
+
+        draft = await self._run(edit)
+        self.work.wake()
         return draft
-
-    async def _show_revision(self, old_post_id: int, new_post_id: int) -> None:
-        await self.show_post(old_post_id)
-        await self.show_post(new_post_id)
-
-    async def _show_both(self, post_id: int, incident_id: int) -> None:
-        await self.show_post(post_id)
-        await self.show_incident(incident_id)
 
     async def _ensure_may_send(
         self, actor: Actor, delivery_id: int, *, action: str, refusal: str
@@ -299,13 +350,17 @@ class Core:
             refusal="Only approvers can retry a public post. Ask one of the approvers in "
             "this thread.",
         )
-        post_id = await self._run(
-            lambda s: approvals.retry_delivery(
-                s, delivery_id=delivery_id, actor=actor, now=self.clock.now()
+
+        def retry(session: Session) -> int:
+            post_id = approvals.retry_delivery(
+                session, delivery_id=delivery_id, actor=actor, now=self.clock.now()
             )
-        )
+            self._show_later(session, posts=(post_id,))
+            return post_id
+
+        post_id = await self._run(retry)
         self.worker.wake()
-        self._in_background(self.show_post(post_id))
+        self.work.wake()
         return await self.post(post_id)
 
     async def confirm_delivery(self, actor: Actor, delivery_id: int) -> PostView:
@@ -318,12 +373,16 @@ class Core:
             refusal="Only approvers can mark a public post as published. Ask one of the "
             "approvers in this thread.",
         )
-        post_id = await self._run(
-            lambda s: approvals.confirm_delivery(
-                s, delivery_id=delivery_id, actor=actor, now=self.clock.now()
+
+        def confirm(session: Session) -> int:
+            post_id = approvals.confirm_delivery(
+                session, delivery_id=delivery_id, actor=actor, now=self.clock.now()
             )
-        )
-        self._in_background(self.show_post(post_id))
+            self._show_later(session, posts=(post_id,))
+            return post_id
+
+        post_id = await self._run(confirm)
+        self.work.wake()
         return await self.post(post_id)
 
     # --- reading ------------------------------------------------------------------------------
@@ -381,13 +440,12 @@ class Core:
         await self.chat.notice(notice)
 
     async def run_background(self, stop: asyncio.Event) -> None:
-        """Publish and remind until ``stop``, after catching chat up with recent changes."""
-        await self.catch_up_chat()
+        """Publish and run what is due (reminders, calendar posts, checks) until ``stop``."""
         await asyncio.gather(self.worker.run_forever(stop), self.scheduler.run_forever(stop))
 
-    async def catch_up_chat(self) -> int:
-        """Refresh in chat the posts changed in the last minutes (``ChatShows.catch_up``)."""
-        return await self.chat.catch_up(self._post_refreshes.request, self._in_background)
+    async def run_work(self, stop: asyncio.Event) -> None:
+        """Do the work answers to people promised (bot/work.py) until ``stop``."""
+        await self.work.run_forever(stop)
 
     def _wake_publisher(self) -> None:
         self.worker.wake()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig, Network
@@ -132,27 +129,3 @@ def load_post(session: Session, post_id: int) -> tuple[Incident, Post]:
     if post is None or incident is None:
         raise NotFound(f"Draft #{post_id} does not exist.")
     return incident, post
-
-
-def posts_changed_since(session: Session, since: datetime, *, most: int) -> list[int]:
-    """The ``most`` newest posts drafted, decided or delivered since ``since``."""
-    drafted_or_decided = select(Post.id).where(
-        or_(col(Post.requested_at) >= since, col(Post.decided_at) >= since)
-    )
-    delivered = select(Delivery.post_id).where(
-        col(Delivery.post_id).is_not(None),
-        or_(col(Delivery.created_at) >= since, col(Delivery.sent_at) >= since),
-    )
-    found = {*session.exec(drafted_or_decided).all(), *session.exec(delivered).all()}
-    return sorted((p for p in found if p is not None), reverse=True)[:most]
-
-
-def incidents_changed_since(session: Session, since: datetime, *, most: int) -> list[int]:
-    """The ``most`` newest incidents declared, approved for or resolved since ``since``."""
-    changed = (
-        select(Incident.id)
-        .where(col(Incident.updated_at) >= since)
-        .order_by(col(Incident.id).desc())
-        .limit(most)
-    )
-    return [i for i in session.exec(changed).all() if i is not None]

@@ -82,7 +82,7 @@ class Redactor:
 def http_client(
     settings: Settings, credentials: NetworkCredentials, *, timeout: Any = DEFAULT_TIMEOUT
 ) -> HttpClient:
-    """The HTTP client Crier talks to the networks with (serve, the work process, ``crier
+    """The HTTP client Crier talks to the networks with (serve, ``crier worker``, ``crier
     channels check``): every answer is masked of every configured secret before anyone reads
     it, so an echoed token never reaches an error, the database, chat or the terminal."""
     return HttpClient(redact=Redactor.from_settings(settings, credentials), timeout=timeout)

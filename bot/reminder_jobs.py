@@ -19,7 +19,7 @@ from bot.models import AuditEvent, Delivery, DeliveryState, Incident, Post, Post
 from bot.ports import Clock
 from bot.post_times import format_time
 from bot.scheduler import Again, JobHandler, JobRun
-from bot.store import Lane, Store
+from bot.store import Store
 from bot.views import Reminder, ReminderAction
 
 Notify = Callable[[int, Reminder], Awaitable[None]]
@@ -85,7 +85,7 @@ class ReminderJobs:
 
     async def _read(self, run: JobRun) -> Situation | None:
         incident_id = run.incident_id or 0
-        return await self._store.read(lambda s: _situation(s, incident_id), lane=Lane.BACKGROUND)
+        return await self._store.read(lambda s: _situation(s, incident_id))
 
     async def next_update(self, run: JobRun) -> Again | str | None:
         now = self._clock.now()
@@ -110,7 +110,7 @@ class ReminderJobs:
                 ),
             )
             return Again(at=promised, payload={"stage": "overdue"})
-        await self._store.run(lambda s: self._record_missed(s, run, now), lane=Lane.BACKGROUND)
+        await self._store.run(lambda s: self._record_missed(s, run, now))
         await self._notify(
             incident_id,
             Reminder(
@@ -203,9 +203,7 @@ class ReminderJobs:
 
     async def review(self, run: JobRun) -> Again | str | None:
         incident_id = run.incident_id or 0
-        figures = await self._store.read(
-            lambda s: review_figures(s, incident_id), lane=Lane.BACKGROUND
-        )
+        figures = await self._store.read(lambda s: review_figures(s, incident_id))
         if figures is None:
             return "incident gone"
         incident, details = figures

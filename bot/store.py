@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import os
 import re
-import select
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,6 +42,7 @@ WRITER = (
 # Reads need no write lock: in WAL mode a plain (deferred) BEGIN sees a consistent snapshot while
 # a writer works, so showing a post never waits behind someone else's approval.
 READER = ("BEGIN", ("busy_timeout=30000", "query_only=ON"))
+WAL_SWITCH_WAIT = 30.0  # seconds, as the busy timeout
 
 
 def _sqlite_sessions(engine: Engine, role: tuple[str, tuple[str, ...]]) -> None:
@@ -54,12 +53,27 @@ def _sqlite_sessions(engine: Engine, role: tuple[str, tuple[str, ...]]) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for pragma in pragmas:
-            cursor.execute(f"PRAGMA {pragma}")
+            _pragma(cursor, pragma)
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql(begin)
+
+
+def _pragma(cursor: Any, pragma: str) -> None:
+    """Run a PRAGMA. Switching a new file to WAL can meet another process doing the same at
+    that very moment, and SQLite then says "database is locked" at once, without waiting for
+    its busy timeout (processes started together on a new file): try again for a while."""
+    deadline = time.monotonic() + WAL_SWITCH_WAIT
+    while True:
+        try:
+            cursor.execute(f"PRAGMA {pragma}")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 # Seconds to wait for PostgreSQL to accept a connection (libpq waits for ever by default): a
@@ -76,71 +90,11 @@ def make_engine(url: str) -> Engine:
     timeout = (
         {} if "connect_timeout" in make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT}
     )
-    engine = create_engine(url, pool_size=10, max_overflow=10, connect_args=timeout)
-    _replace_closed_connections(engine)
-    return engine
-
-
-def _replace_closed_connections(engine: Engine) -> None:
-    """After a PostgreSQL restart, pooled connections are replaced, not reused (no error).
-
-    A restart (or ``pg_terminate_backend``) leaves a FATAL message and the end of the stream
-    waiting on each idle connection's socket, so looking at the socket tells, without asking
-    the server. SQLAlchemy's ``pool_pre_ping`` asks it (a ``SELECT 1`` before every
-    transaction): a third of all round trips to PostgreSQL under load, each waking one of its
-    processes, which on a machine shared with ``crier serve`` delayed the acks (bench/README).
-    A connection that dies silently (a cut network) fails its transaction with a clear message,
-    and the pool is renewed then."""
-
-    @event.listens_for(engine, "checkout")
-    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        if _closed_by_server(dbapi_connection):
-            # Every pooled connection is as old: renew them all, as pre-ping would.
-            raise exc.InvalidatePoolError("PostgreSQL closed this connection (a restart?)")
-
-
-def _closed_by_server(dbapi_connection: Any) -> bool:
-    if dbapi_connection.closed:
-        return True
-    try:
-        waiting, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
-    except (OSError, ValueError):
-        return True
-    return bool(waiting)  # an idle connection is sent nothing unless it is being closed
-
-
-class _CutBeforeCommit(Exception):
-    """A transaction's connection was found dead before it committed."""
-
-    def __init__(self, error: exc.DBAPIError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-def _marking_cuts(work: Callable[[Session], T], session: Session) -> T:
-    """``work(session)``, a dead connection found on the way raised as ``_CutBeforeCommit``."""
-    try:
-        return work(session)
-    except exc.DBAPIError as error:
-        if error.connection_invalidated:
-            raise _CutBeforeCommit(error) from error
-        raise
-
-
-def _once_more_if_cut(call: Callable[[], T]) -> T:
-    """Run a transaction; if its connection turns out dead before it committed (a PostgreSQL
-    restart that a pooled connection had not yet noticed), run it again on a fresh one. The
-    server ended the first without committing it, and the work is database work only, so
-    running it again is safe; SQLAlchemy has by then renewed the pool. A connection lost while
-    committing is not retried: whether it committed cannot be known."""
-    try:
-        return call()
-    except _CutBeforeCommit:
-        log.warning("a database connection was found closed; trying once more on a new one")
-    try:
-        return call()
-    except _CutBeforeCommit as cut:
-        raise cut.error from None
+    # pool_pre_ping: after a PostgreSQL restart a pooled connection is tested and replaced
+    # before a transaction uses it, rather than failing the person's request.
+    return create_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=timeout
+    )
 
 
 def make_read_engine(engine: Engine) -> Engine:
@@ -155,24 +109,12 @@ def make_read_engine(engine: Engine) -> Engine:
     return reader
 
 
-class Lane(StrEnum):
-    """Which threads run a transaction. Publishing and reminders have their own, so a burst of
-    chat traffic (every thread busy, or waiting for SQLite's one writer) cannot hold them up."""
-
-    CHAT = "chat"
-    BACKGROUND = "background"
-
-
-LANE_THREADS = {Lane.CHAT: 4, Lane.BACKGROUND: 4}
-
-
 @dataclass
 class Store:
     """The database: sessions for the sync use cases, and a way to run them off the event loop."""
 
     engine: Engine
     read_engine: Engine | None = None
-    _lanes: dict[Lane, ThreadPoolExecutor] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.read_engine is None:
@@ -203,42 +145,49 @@ class Store:
         with Session(self.read_engine, expire_on_commit=False) as session:
             yield session
 
-    async def run(self, work: Callable[[Session], T], *, lane: Lane = Lane.CHAT) -> T:
-        """Run ``work(session)`` in one transaction on one of the lane's threads.
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """Run ``work(session)`` in one transaction, off the event loop.
 
         >>> incident = await store.run(lambda s: s.get(Incident, 1))
         """
 
         def _in_transaction() -> T:
-            with self.transaction() as session:  # its commit, if cut, is not retried
-                return _marking_cuts(work, session)
+            for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+                try:
+                    with self.transaction() as session:
+                        return work(session)
+                except exc.DBAPIError as error:
+                    if not _lost_to_a_conflict(error) or attempt == CONFLICT_ATTEMPTS:
+                        raise
+                    log.info("a transaction lost a conflict with another (%s): again", error.orig)
+            raise AssertionError("unreachable")
 
-        return await self._off_loop(lambda: _once_more_if_cut(_in_transaction), lane)
+        return await asyncio.to_thread(_in_transaction)
 
-    async def read(self, work: Callable[[Session], T], *, lane: Lane = Lane.CHAT) -> T:
+    async def read(self, work: Callable[[Session], T]) -> T:
         """Run read-only ``work(session)`` off the event loop, without taking a write lock."""
 
         def _in_snapshot() -> T:
             with self.snapshot() as session:
-                return _marking_cuts(work, session)
+                return work(session)
 
-        return await self._off_loop(lambda: _once_more_if_cut(_in_snapshot), lane)
-
-    async def _off_loop(self, call: Callable[[], T], lane: Lane) -> T:
-        executor = self._lanes.get(lane)
-        if executor is None:
-            executor = ThreadPoolExecutor(LANE_THREADS[lane], thread_name_prefix=f"db-{lane}")
-            self._lanes[lane] = executor
-        context = contextvars.copy_context()  # as asyncio.to_thread does, for the log's context
-        return await asyncio.get_running_loop().run_in_executor(executor, context.run, call)
+        return await asyncio.to_thread(_in_snapshot)
 
     def dispose(self) -> None:
-        for executor in self._lanes.values():
-            executor.shutdown(wait=True)
-        self._lanes.clear()
         self.engine.dispose()
         if self.read_engine is not None and self.read_engine is not self.engine:
             self.read_engine.dispose()
+
+
+# PostgreSQL ends one of two transactions that wait for each other (a deadlock: two processes
+# recording deliveries of one post, say) or that conflict under stricter isolation; the one
+# ended did nothing, and running it again is the documented remedy.
+CONFLICT_STATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+CONFLICT_ATTEMPTS = 3
+
+
+def _lost_to_a_conflict(error: exc.DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in CONFLICT_STATES
 
 
 def is_unreachable(error: BaseException) -> bool:

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import signal
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -19,29 +18,23 @@ from handlers.teams.package import add_command as add_teams_package
 if TYPE_CHECKING:
     from handlers.slack.socket_mode import Backoff
 
-# Seconds a stopping server gives the work it has acknowledged (a deploy's SIGTERM during an
-# outage): within the 30 s most process managers wait before they SIGKILL.
-SHUTDOWN_GRACE = 25.0
+# Seconds a stopping server gives the requests it is answering. The work they promised is in
+# the job table already, so a stop (a deploy's SIGTERM) takes seconds, not a minute.
+SHUTDOWN_GRACE = 10.0
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.priorities import freeze_startup_objects
     from handlers.server import open_crier
 
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
-    # Where it serves decides what may run (Teams unauthenticated only on a loopback address),
-    # here and in the work process, which gets these settings.
+    # Where it serves decides what may run (Teams unauthenticated only on a loopback address).
     settings = settings.model_copy(update={"host": host, "port": port})
     try:
         crier = open_crier(settings)
     except (ConfigError, SchemaOutOfDate) as exc:
         print(f"crier: cannot start: {exc}", file=sys.stderr)
         return 2
-    # The event loop acks Slack while database threads work: hand the GIL back to it after 1 ms
-    # rather than Python's 5 ms, so an ack is not kept waiting behind a transaction.
-    sys.setswitchinterval(0.001)
-    freeze_startup_objects()
     asyncio.run(run_server(crier, settings, host, port))
     return 0
 
@@ -60,8 +53,6 @@ async def run_server(
     Socket Mode (``SLACK_APP_TOKEN``) connects in the background, retrying with ``backoff``:
     HTTP serves meanwhile, and a stop does not wait for Slack."""
     from handlers.server import Crier
-    from handlers.slack.hands import RemoteHands
-    from handlers.work_process import WorkProcess
 
     assert isinstance(crier, Crier)
     if stop is None:
@@ -69,13 +60,7 @@ async def run_server(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-    work, remote = None, None
-    if settings.work_process and crier.slack is not None:
-        work = await WorkProcess.start(settings)
-        remote = RemoteHands(where=work)
-        crier.slack.hands.current = remote
-        crier.runs_background = False  # the work process publishes and reminds
-    runner = web.AppRunner(crier.web)
+    runner = web.AppRunner(crier.web, shutdown_timeout=SHUTDOWN_GRACE)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     bound_host, bound_port = runner.addresses[0][:2]
@@ -106,14 +91,10 @@ async def run_server(
     finally:
         if socket_mode is not None:
             await socket_mode.close()  # even mid-connect
-        for site in list(runner.sites):
-            await site.stop()  # take no new requests, but finish those already acknowledged
-        await crier.core.backlog.drain(within=SHUTDOWN_GRACE)
+        # No new requests; those under way are answered (their work is in the job table
+        # already); the loops stop, finishing the jobs under way, and the rest waits in the
+        # table for the next start.
         await runner.cleanup()
-        if remote is not None:
-            await remote.close()
-        if work is not None:
-            await work.stop()
 
 
 def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
@@ -123,7 +104,6 @@ def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.priorities import freeze_startup_objects
     from handlers.server import open_crier
     from handlers.worker import run_worker
 
@@ -132,10 +112,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     except (ConfigError, SchemaOutOfDate) as exc:
         print(f"crier: cannot start: {exc}", file=sys.stderr)
         return 2
-    freeze_startup_objects()
-    asyncio.run(
-        run_worker(crier, port_file=args.port_file if args.take_work else None, parent=args.parent)
-    )
+    asyncio.run(run_worker(crier))
     return 0
 
 
@@ -152,11 +129,9 @@ def parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8080)
     sandbox.set_defaults(run=_sandbox)
-    worker = commands.add_parser("worker", help="publish and remind, without the HTTP server")
-    # How ``crier serve`` starts its work process (handlers/work_process.py); not for people.
-    worker.add_argument("--take-work", action="store_true", help=argparse.SUPPRESS)
-    worker.add_argument("--port-file", type=Path, default=None, help=argparse.SUPPRESS)
-    worker.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)
+    worker = commands.add_parser(
+        "worker", help="more hands on PostgreSQL: do queued work, publish and remind, no HTTP"
+    )
     worker.set_defaults(run=_worker)
     add_teams_package(commands)
     return parser

@@ -21,6 +21,7 @@ from bot.publishing.credentials import NetworkCredentials
 from bot.redaction import Redactor, redact_logs
 from bot.schema import ensure_current
 from bot.store import Store, open_store
+from handlers.metrics import add_metrics
 from handlers.refusals import quiet_malformed_http
 from handlers.slack.app import SlackSide, build_slack, events_off
 from handlers.teams.app import TeamsSide, build_teams, teams_off
@@ -39,7 +40,8 @@ class Crier:
     slack: SlackSide | None
     web: web.Application
     teams: TeamsSide | None = None
-    # False when another process (serve's work process) publishes and reminds.
+    # False: no publishing and scheduling loops (tests tick them); the work answers promised
+    # (bot/work.py) always runs.
     runs_background: bool = True
 
 
@@ -108,10 +110,13 @@ def build_crier(
         app.router.add_post("/slack/events", slack.handle if slack.over_http else events_off)
         app.cleanup_ctx.append(slack.keep_connections)
     app.router.add_post("/api/messages", teams.handle if teams is not None else teams_off)
+    add_metrics(app, core)  # GET /metrics, and how long answers take
 
     async def workers(_app: web.Application) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(core.run_background(stop))] if crier.runs_background else []
+        tasks = [asyncio.create_task(core.run_work(stop))]
+        if crier.runs_background:
+            tasks.append(asyncio.create_task(core.run_background(stop)))
         yield
         stop.set()
         await asyncio.gather(*tasks)
@@ -133,5 +138,5 @@ def open_crier(settings: Settings, *, clock: Clock | None = None) -> Crier:
         log.info("scheduled %d calendar post(s) from crier.yml", added)
     now = (clock or SystemClock()).now()
     health = channel_health.schedule_check(store, config=config, now=now)
-    log.info("channel health check: %s", health)  # the scheduler runs it (its work process)
+    log.info("channel health check: %s", health)
     return build_crier(settings=settings, config=config, store=store, clock=clock)

@@ -44,7 +44,7 @@ from bot.ports import ChannelCheck, Clock, Published, PublishError, PublishReque
 from bot.publishing import PublisherContext
 from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal, retry_after
-from bot.store import Lane, Store
+from bot.store import Store
 from bot.textrules import check_text
 
 log = logging.getLogger(__name__)
@@ -300,7 +300,7 @@ class BlueskyPublisher:
             query = select(Delivery.created_at).where(Delivery.idempotency_key == key)
             return session.exec(query).first()
 
-        return await self._store.read(created, lane=Lane.BACKGROUND)
+        return await self._store.read(created)
 
     async def _get_record(self, did: str, rkey: str) -> dict[str, Any] | None:
         answer, _ = await self._xrpc(

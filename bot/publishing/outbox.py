@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from bot.config import Network
 from bot.models import OutboxPost
 from bot.ports import ChannelCheck, Published, PublishRequest
-from bot.store import Lane, Store
+from bot.store import Store
 from bot.views import NETWORK_LABELS
 
 
@@ -56,10 +56,10 @@ class OutboxPublisher:
             return entry
 
         try:
-            entry = await self._store.run(write, lane=Lane.BACKGROUND)
+            entry = await self._store.run(write)
         except IntegrityError:  # the same key written by another worker a moment ago
             await asyncio.sleep(0)
-            entry = await self._store.run(write, lane=Lane.BACKGROUND)
+            entry = await self._store.run(write)
         return self._published(entry)
 
 

@@ -49,7 +49,7 @@ from bot.publishing import PublisherContext
 from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal, retry_after
 from bot.publishing.pacing import Pacer, Sleep
-from bot.store import Lane, Store
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +285,7 @@ class StatuspagePublisher:
             incident = session.get(Incident, request.incident_id)
             return incident.severity if incident is not None else None
 
-        return await self._store.read(read, lane=Lane.BACKGROUND)
+        return await self._store.read(read)
 
     # --- the wire ------------------------------------------------------------------------------
 

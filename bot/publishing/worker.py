@@ -1,51 +1,40 @@
 """The outbox worker: claims due deliveries and publishes them in parallel, exactly once each.
 
-A delivery is claimed with a lease (``claimed_until``). On PostgreSQL the claim uses
-``FOR UPDATE SKIP LOCKED`` so replicas never take the same row. A delivery whose lease ran out
-while it was being sent (the process died) is sent again only where the network's idempotency
-key makes that safe; elsewhere it is marked *unknown* and a person decides.
+Each claimed delivery is sent in its own task and finishes on its own: a network that hangs holds
+up only its own posts, never another incident's post to another network. The worker keeps up to
+each network's ``concurrency`` (and ``max_in_flight`` in all) in flight and claims more whenever
+a slot frees, it is woken, or a delivery falls due.
+
+A delivery is claimed with a lease (``claimed_until``, see ``bot.publishing.claims``), renewed
+while its send lasts. A delivery whose lease ran out while it was being sent (the process died)
+is sent again only where the network's idempotency key makes that safe; elsewhere it is marked
+*unknown* and a person decides.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot import audit
 from bot.config import CrierConfig, Network
-from bot.costs import over_budget
-from bot.incidents import facts_for
-from bot.models import Delivery, DeliveryState, Incident, Post, Rendition, ScheduledPost
-from bot.ports import Clock, Published, Publisher, PublishError, PublishRequest
-from bot.post_times import fill_times
-from bot.publishing.outbox import OutboxPublisher
-from bot.store import Lane, Store
+from bot.models import Delivery, DeliveryState
+from bot.ports import Clock, Published, Publisher, PublishError
+from bot.publishing.claims import Claimed, claim_due
+from bot.publishing.outcomes import put_back, record_failure, record_sent, renew_lease
+from bot.store import Store
 
 log = logging.getLogger(__name__)
-BG = Lane.BACKGROUND
 
-# Told (not awaited) when a post's deliveries change: chat is refreshed beside publishing,
-# never before it, so a slow chat cannot delay a post.
-PostChanged = Callable[[int], None]
+# Told, in the transaction that changed a post's deliveries, so that chat shows the change
+# (bot/work.py queues the refresh there): never lost to a kill, never before the change.
+PostChanged = Callable[[Session, int], None]
 SHORTEST_NAP = 0.05  # seconds: a pass that found due work it could not take does not spin
-
-
-@dataclass(frozen=True)
-class Claimed:
-    delivery_id: int
-    post_id: int | None  # None for a content-calendar post
-    request: PublishRequest
-
-
-def backoff(attempt: int) -> timedelta:
-    """5 s, 10 s, 20 s … capped at 10 minutes."""
-    return timedelta(seconds=min(5 * 2 ** max(attempt - 1, 0), 600))
 
 
 class DeliveryWorker:
@@ -57,25 +46,32 @@ class DeliveryWorker:
         publishers: Mapping[Network, Publisher],
         clock: Clock,
         on_post_changed: PostChanged | None = None,
+        after_change: Callable[[], None] | None = None,
         lease: timedelta = timedelta(minutes=2),
         max_attempts: int = 6,
         per_network_concurrency: int = 4,
-        batch_size: int = 50,
+        max_in_flight: int = 50,
     ) -> None:
         self._store = store
         self._config = config
         self._publishers = publishers
         self._clock = clock
         self._on_post_changed = on_post_changed
+        self._after_change = after_change  # once such a transaction has committed
         self._lease = lease
+        # Renewed well before it ends, so a slow database write cannot let it lapse. In real
+        # seconds: the clock may be a test's, which does not move by itself.
+        self._renew_every = lease.total_seconds() / 3
         self._max_attempts = max_attempts
-        self._batch_size = batch_size
-        self._limits = {
-            n: asyncio.Semaphore(
-                config.channels[n].concurrency if n in config.channels else per_network_concurrency
-            )
+        self._max_in_flight = max_in_flight
+        self._concurrency = {
+            n: config.channels[n].concurrency if n in config.channels else per_network_concurrency
             for n in Network
         }
+        # From its claim to its outcome, each delivery this worker is sending, by network.
+        self._in_flight: dict[int, Network] = {}
+        self._claiming = asyncio.Lock()  # one claim at a time: each counts the last one's slots
+        self._first_network = 0  # claims start at a different network each time: none starves
         self._wake = asyncio.Event()
         # Networks whose quota is spent, until their reset: their posts are not claimed (and
         # not sent only to be refused) until then. In memory: a restart costs one refusal each.
@@ -86,32 +82,124 @@ class DeliveryWorker:
         self._wake.set()
 
     async def run_forever(self, stop: asyncio.Event, *, poll_seconds: float = 1.0) -> None:
-        """Publish until ``stop``: at once when woken, at each delivery's due time, and at least
-        every ``poll_seconds`` (another process may have approved something)."""
-        while not stop.is_set():
-            self._wake.clear()
-            nap = poll_seconds
-            try:
-                await self.run_once()
-                nap = await self._seconds_to_next(poll_seconds)
-            except Exception:
-                log.exception("publishing pass failed; trying again shortly")
-            if self._wake.is_set() or stop.is_set():
-                continue
-            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(waiters, timeout=nap, return_when=asyncio.FIRST_COMPLETED)
+        """Publish until ``stop``: at once when woken or a slot frees, at each delivery's due
+        time, and at least every ``poll_seconds`` (another process may have approved something).
+
+        On ``stop`` nothing more is claimed and what is in flight is finished before this
+        returns. Cancelled, it abandons what is in flight: those leases run out, and the next
+        claim sends them again where that is safe and marks them *unknown* elsewhere.
+        """
+        sending: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                nap = poll_seconds
+                try:
+                    for claimed in await self._claim_free_slots():
+                        task = asyncio.create_task(self._deliver(claimed))
+                        sending.add(task)
+                        task.add_done_callback(sending.discard)
+                        task.add_done_callback(self._log_if_failed)
+                    nap = await self._seconds_to_next(poll_seconds)
+                except Exception:
+                    log.exception("publishing pass failed; trying again shortly")
+                if self._wake.is_set() or stop.is_set():
+                    continue
+                await self._nap(stop, nap)
+            if sending:
+                await asyncio.wait(sending)
+        except asyncio.CancelledError:
+            for task in sending:
+                task.cancel()
+            await asyncio.gather(*sending, return_exceptions=True)
+            raise
+
+    @staticmethod
+    def _log_if_failed(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Its outcome was not recorded: the lease runs out and the next claim decides.
+            log.error("a delivery's task failed", exc_info=error)
+
+    async def _nap(self, stop: asyncio.Event, seconds: float) -> None:
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
             for waiter in waiters:
                 waiter.cancel()
 
+    async def run_once(self) -> int:
+        """Claim what is due (as much as the free slots allow) and publish it all concurrently;
+        returns how many were attempted."""
+        claimed = await self._claim_free_slots()
+        await asyncio.gather(*(self._deliver(c) for c in claimed))
+        return len(claimed)
+
+    # --- claiming ----------------------------------------------------------------------------
+
+    async def _claim_free_slots(self) -> list[Claimed]:
+        async with self._claiming:
+            room = self._room(self._clock.now())
+            total = self._max_in_flight - len(self._in_flight)
+            if total <= 0 or not room:
+                return []
+            claimed, changed_posts = await self._store.run(
+                lambda s: self._noting(s, self._claim(s, room, total))
+            )
+            for one in claimed:
+                self._in_flight[one.delivery_id] = one.request.network
+        if changed_posts:
+            self._changed()
+        return claimed
+
+    def _room(self, now: datetime) -> dict[Network, int]:
+        """Each network's free slots, networks held for their rate limit left out."""
+        busy = Counter(self._in_flight.values())
+        held = set(self._held_networks(now))
+        networks = list(Network)
+        start = self._first_network % len(networks)
+        self._first_network += 1
+        room: dict[Network, int] = {}
+        for network in networks[start:] + networks[:start]:
+            free = self._concurrency[network] - busy[network]
+            if free > 0 and network.value not in held:
+                room[network] = free
+        return room
+
+    def _claim(
+        self,
+        session: Session,
+        room: Mapping[Network, int] | None = None,
+        total: int | None = None,
+    ) -> tuple[list[Claimed], set[int]]:
+        """Claim due deliveries into ``room`` and ``total`` (the free slots, counted by the
+        caller in the event loop); without them, as many as each network's concurrency (for a
+        caller that sends what it claimed before it claims again, as bench/fanout's baseline)."""
+        return claim_due(
+            session,
+            config=self._config,
+            publishers=self._publishers,
+            room=self._concurrency if room is None else room,
+            total=self._max_in_flight if total is None else total,
+            lease=self._lease,
+            now=self._clock.now(),
+            lock_rows=self._store.is_postgres,
+        )
+
     async def _seconds_to_next(self, longest: float) -> float:
-        """How long until the next delivery falls due (a retry's time, a lapsed lease)."""
+        """How long until the next delivery falls due (a retry's time, a lapsed lease) on a
+        network with a free slot; a slot freeing wakes the loop by itself."""
         now = self._clock.now()
-        held = self._held_networks(now)
+        if len(self._in_flight) >= self._max_in_flight:
+            return longest
+        busy = Counter(self._in_flight.values())
+        waiting_networks = [n.value for n in Network if busy[n] >= self._concurrency[n]]
+        unavailable = self._held_networks(now) + waiting_networks
 
         def soonest(session: Session) -> datetime | None:
             waiting = select(func.min(Delivery.next_attempt_at)).where(
                 col(Delivery.state).in_([DeliveryState.QUEUED, DeliveryState.RETRYING]),
-                col(Delivery.channel).not_in(held),
+                col(Delivery.channel).not_in(unavailable),
             )
             leased = select(func.min(Delivery.claimed_until)).where(
                 col(Delivery.state) == DeliveryState.SENDING
@@ -119,7 +207,7 @@ class DeliveryWorker:
             times = [session.exec(waiting).one(), session.exec(leased).one()]
             return min((t for t in times if t is not None), default=None)
 
-        due = await self._store.read(soonest, lane=Lane.BACKGROUND)
+        due = await self._store.read(soonest)
         candidates = [
             longest,
             *((h - now).total_seconds() for h in self._held_until.values() if h > now),
@@ -133,290 +221,114 @@ class DeliveryWorker:
     def _held_networks(self, now: datetime) -> list[str]:
         return [n.value for n, until in self._held_until.items() if until > now]
 
-    async def run_once(self) -> int:
-        """Claim what is due and publish it all concurrently; returns how many were attempted."""
-        claimed, unknown_posts = await self._store.run(self._claim, lane=Lane.BACKGROUND)
-        for post_id in unknown_posts | {c.post_id for c in claimed if c.post_id is not None}:
-            self._changed(post_id)
-        await asyncio.gather(*(self._deliver(c) for c in claimed))
-        return len(claimed)
-
-    def _claim(self, session: Session) -> tuple[list[Claimed], set[int]]:
-        now = self._clock.now()
-        due = or_(
-            col(Delivery.state).in_([DeliveryState.QUEUED, DeliveryState.RETRYING])
-            & (col(Delivery.next_attempt_at) <= now),
-            (col(Delivery.state) == DeliveryState.SENDING) & (col(Delivery.claimed_until) < now),
-        )
-        held = self._held_networks(now)
-        if held:
-            due = due & col(Delivery.channel).not_in(held)
-        query = select(Delivery).where(due).order_by(col(Delivery.next_attempt_at))
-        query = query.limit(self._batch_size)
-        if self._store.is_postgres:
-            query = query.with_for_update(skip_locked=True)
-        claimed: list[Claimed] = []
-        unknown_posts: set[int] = set()
-        for delivery in session.exec(query).all():
-            network = Network(delivery.channel)
-            publisher = self._publishers.get(network)
-            interrupted = delivery.state == DeliveryState.SENDING
-            if interrupted and (publisher is None or not publisher.idempotent):
-                delivery.state = DeliveryState.UNKNOWN
-                delivery.claimed_until = None
-                delivery.last_error = (
-                    "Crier stopped while sending this; check the account before retrying, "
-                    "so it is not posted twice."
-                )
-                audit.record(
-                    session,
-                    actor=audit.SYSTEM_ACTOR,
-                    action="publish_unknown",
-                    incident_id=delivery.incident_id,
-                    post_id=delivery.post_id,
-                    at=now,
-                    detail={"channel": delivery.channel, "error": "interrupted"},
-                )
-                if delivery.post_id is not None:
-                    unknown_posts.add(delivery.post_id)
-                continue
-            if publisher is None:
-                delivery.state = DeliveryState.FAILED
-                delivery.last_error = f"{network.value} is not enabled in crier.yml"
-                if delivery.post_id is not None:
-                    unknown_posts.add(delivery.post_id)
-                continue
-            request = self._request(session, delivery, network, now)
-            # A dry run costs nothing: only a network's own publisher counts against a budget.
-            held_for_cost = (
-                None
-                if isinstance(publisher, OutboxPublisher)
-                else over_budget(
-                    session, config=self._config, network=network, text=request.text, now=now
-                )
-            )
-            if held_for_cost is not None:
-                self._hold_for_budget(session, delivery, held_for_cost, now)
-                if delivery.post_id is not None:
-                    unknown_posts.add(delivery.post_id)
-                continue
-            delivery.state = DeliveryState.SENDING
-            delivery.attempts += 1
-            delivery.claimed_until = now + self._lease
-            delivery.text = request.text
-            claimed.append(Claimed(delivery.id or 0, delivery.post_id, request))
-        session.flush()
-        return claimed, unknown_posts
-
-    def _hold_for_budget(
-        self, session: Session, delivery: Delivery, reason: str, now: datetime
-    ) -> None:
-        """Not sent: it would cost more than the month allows. Failed, so it offers *Retry*."""
-        delivery.state = DeliveryState.FAILED
-        delivery.claimed_until = None
-        delivery.last_error = reason
-        audit.record(
-            session,
-            actor=audit.SYSTEM_ACTOR,
-            action="publish_held_budget",
-            incident_id=delivery.incident_id,
-            post_id=delivery.post_id,
-            at=now,
-            detail={"channel": delivery.channel},
-        )
-        log.warning("held a %s post over the monthly budget", delivery.channel)
-
-    def _request(
-        self, session: Session, delivery: Delivery, network: Network, now: datetime
-    ) -> PublishRequest:
-        if delivery.scheduled_post_id is not None:
-            return self._calendar_request(session, delivery, network)
-        post = session.get(Post, delivery.post_id)
-        incident = session.get(Incident, delivery.incident_id)
-        assert post is not None and incident is not None
-        text = delivery.text
-        if text is None:  # first attempt: the time on the post is the time it is published
-            rendition = session.exec(
-                select(Rendition).where(
-                    Rendition.post_id == post.id, Rendition.channel == delivery.channel
-                )
-            ).one()
-            text = fill_times(
-                rendition.text,
-                zone=self._config.organisation.zone,
-                at=now,
-                next_update_minutes=post.facts.get("next_update_minutes"),
-            )
-        previous = session.exec(
-            select(Delivery)
-            .where(
-                Delivery.incident_id == incident.id,
-                Delivery.channel == delivery.channel,
-                Delivery.state == DeliveryState.SENT,
-                col(Delivery.id) != delivery.id,
-            )
-            .order_by(col(Delivery.sent_at).desc())
-        ).first()
-        service = self._config.find_service(incident.service)
-        facts = facts_for(self._config, incident, post)
-        return PublishRequest(
-            network=network,
-            text=text,
-            idempotency_key=delivery.idempotency_key,
-            incident_id=incident.id or 0,
-            post_kind=post.kind,
-            status=post.status,
-            service=incident.service,
-            title=f"{incident.service}: {facts.summary}",
-            reply_to=previous.external_id if previous else None,
-            component=service.component if service else None,
-            extra={"severity": incident.severity},
-        )
-
-    def _calendar_request(
-        self, session: Session, delivery: Delivery, network: Network
-    ) -> PublishRequest:
-        scheduled = session.get(ScheduledPost, delivery.scheduled_post_id)
-        assert scheduled is not None
-        return PublishRequest(
-            network=network,
-            text=scheduled.text,
-            idempotency_key=delivery.idempotency_key,
-            incident_id=0,
-            post_kind="calendar",
-            status="",
-            service="",
-            title=scheduled.text.splitlines()[0][:80] if scheduled.text else "",
-        )
+    # --- sending -----------------------------------------------------------------------------
 
     async def _deliver(self, claimed: Claimed) -> None:
-        publisher = self._publishers[claimed.request.network]
-        async with self._limits[claimed.request.network]:
-            held = self._held_until.get(claimed.request.network)
+        network = claimed.request.network
+        try:
+            held = self._held_until.get(network)
             if held is not None and held > self._clock.now():
                 # Another post just met the network's rate limit: this one waits with it.
-                await self._store.run(lambda s: self._put_back(s, claimed, held), lane=BG)
+                label = self._publishers[network].label
+
+                def back(session: Session) -> None:
+                    put_back(session, claimed=claimed, until=held, label=label)
+                    self._note(session, claimed.post_id)
+
+                await self._store.run(back)
+                self._changed()
                 return
-            try:
-                published = await publisher.publish(claimed.request)
-            except PublishError as refused:
-                failure = refused
-                self._hold_if_rate_limited(claimed.request.network, failure)
-                await self._store.run(lambda s: self._failed(s, claimed, failure), lane=BG)
-            except Exception as exc:  # a bug or an unexpected answer: retry, but say so
-                log.exception("publisher %s raised", claimed.request.network.value)
-                error = PublishError(f"unexpected error: {type(exc).__name__}", transient=True)
-                await self._store.run(lambda s: self._failed(s, claimed, error), lane=BG)
-            else:
-                answered_at = self._clock.now()  # when it went public, not when it was noted
-                await self._store.run(
-                    lambda s: self._sent(s, claimed, published, answered_at), lane=BG
-                )
-        self._changed(claimed.post_id)
+            await self._send(claimed)
+            self._changed()
+        finally:
+            self._in_flight.pop(claimed.delivery_id, None)
+            self._wake.set()  # a slot is free: the loop may claim the next delivery at once
+
+    async def _send(self, claimed: Claimed) -> None:
+        network = claimed.request.network
+        try:
+            published = await self._publish_keeping_lease(claimed)
+        except PublishError as refused:
+            failure = refused
+            self._hold_if_rate_limited(network, failure)
+            await self._store.run(lambda s: self._record_failure(s, claimed, failure))
+        except Exception as exc:  # a bug or an unexpected answer: retry, but say so
+            log.exception("publisher %s raised", network.value)
+            error = PublishError(f"unexpected error: {type(exc).__name__}", transient=True)
+            await self._store.run(lambda s: self._record_failure(s, claimed, error))
+        else:
+            answered_at = self._clock.now()  # when it went public, not when it was noted
+
+            def sent(session: Session) -> None:
+                record_sent(session, claimed=claimed, published=published, at=answered_at)
+                self._note(session, claimed.post_id)
+
+            await self._store.run(sent)
+
+    async def _publish_keeping_lease(self, claimed: Claimed) -> Published:
+        """Publish, renewing the lease while the network takes its time: one publish may be
+        several requests, each up to the HTTP time-out, and media polls between them."""
+        publishing = asyncio.ensure_future(
+            self._publishers[claimed.request.network].publish(claimed.request)
+        )
+        lease_until = claimed.lease_until
+        try:
+            while True:
+                done, _ = await asyncio.wait({publishing}, timeout=self._renew_every)
+                if done:
+                    return publishing.result()
+                lease_until = await self._renew(claimed, lease_until)
+        finally:
+            publishing.cancel()  # a no-op once done; abandons the send when we are cancelled
+
+    async def _renew(self, claimed: Claimed, lease_until: datetime) -> datetime:
+        until = self._clock.now() + self._lease
+        try:
+            kept = await self._store.run(
+                lambda s: renew_lease(s, claimed=claimed, held_until=lease_until, until=until)
+            )
+        except Exception:  # the send goes on; the next renewal tries again
+            log.exception("could not renew the lease of delivery %s", claimed.delivery_id)
+            return lease_until
+        if not kept:
+            log.warning(
+                "delivery %s to %s outlived its lease and was taken over; its outcome is still "
+                "recorded when the network answers",
+                claimed.delivery_id,
+                claimed.request.network.value,
+            )
+            return lease_until
+        return until
+
+    def _record_failure(self, session: Session, claimed: Claimed, error: PublishError) -> None:
+        publisher = self._publishers.get(claimed.request.network)
+        record_failure(
+            session,
+            claimed=claimed,
+            error=error,
+            idempotent=publisher is not None and publisher.idempotent,
+            max_attempts=self._max_attempts,
+            now=self._clock.now(),
+        )
+        self._note(session, claimed.post_id)
 
     def _hold_if_rate_limited(self, network: Network, error: PublishError) -> None:
         if error.rate_limited and error.retry_at is not None:
             until = max(error.retry_at, self._held_until.get(network, error.retry_at))
             self._held_until[network] = until
 
-    def _put_back(self, session: Session, claimed: Claimed, until: datetime) -> None:
-        delivery = session.get(Delivery, claimed.delivery_id)
-        assert delivery is not None
-        delivery.state = DeliveryState.RETRYING
-        delivery.attempts = max(delivery.attempts - 1, 0)  # it was never sent
-        delivery.next_attempt_at = until
-        delivery.claimed_until = None
-        label = self._publishers[claimed.request.network].label
-        delivery.last_error = f"waiting for {label}'s rate limit to reset"
+    def _note(self, session: Session, post_id: int | None) -> None:
+        """In the transaction that changed ``post_id``'s deliveries: tell ``on_post_changed``."""
+        if self._on_post_changed is not None and post_id is not None:
+            self._on_post_changed(session, post_id)
 
-    def _sent(
-        self, session: Session, claimed: Claimed, published: Published, now: datetime
-    ) -> None:
-        delivery = session.get(Delivery, claimed.delivery_id)
-        assert delivery is not None
-        delivery.state = DeliveryState.SENT
-        delivery.external_id = published.external_id
-        delivery.url = published.url
-        delivery.sent_at = now
-        delivery.claimed_until = None
-        delivery.last_error = None
-        audit.record(
-            session,
-            actor=audit.SYSTEM_ACTOR,
-            action="publish",
-            incident_id=delivery.incident_id,
-            post_id=delivery.post_id,
-            at=now,
-            detail={
-                "channel": delivery.channel,
-                "url": published.url or "",
-                "external_id": published.external_id,
-            },
-        )
-        log.info("published delivery %s to %s: %s", delivery.id, delivery.channel, published.url)
+    def _noting(
+        self, session: Session, claim: tuple[list[Claimed], set[int]]
+    ) -> tuple[list[Claimed], set[int]]:
+        for post_id in claim[1]:
+            self._note(session, post_id)
+        return claim
 
-    def _failed(self, session: Session, claimed: Claimed, error: PublishError) -> None:
-        delivery = session.get(Delivery, claimed.delivery_id)
-        assert delivery is not None
-        now = self._clock.now()
-        delivery.claimed_until = None
-        delivery.last_error = error.message[:1000]
-        publisher = self._publishers.get(claimed.request.network)
-        if error.maybe_sent and (publisher is None or not publisher.idempotent):
-            # Without an idempotency key a retry could post twice: a person checks first.
-            delivery.state = DeliveryState.UNKNOWN
-            delivery.last_error = (
-                f"{error.message}. The post may or may not be up: check the account, then "
-                "Retry only if it is not there."
-            )
-            audit.record(
-                session,
-                actor=audit.SYSTEM_ACTOR,
-                action="publish_unknown",
-                incident_id=delivery.incident_id,
-                post_id=delivery.post_id,
-                at=now,
-                detail={"channel": delivery.channel, "error": error.message[:300]},
-            )
-            log.warning(
-                "delivery %s to %s: outcome unknown: %s",
-                delivery.id,
-                delivery.channel,
-                error.message,
-            )
-            return
-        if error.rate_limited and error.retry_at is not None:
-            # The network said when its quota comes back: waiting for it is not a failure, so
-            # a long queue behind a rate limit is sent in full, however many windows it takes.
-            delivery.attempts = max(delivery.attempts - 1, 0)
-        if error.transient and delivery.attempts < self._max_attempts:
-            delivery.state = DeliveryState.RETRYING
-            # A network's own reset time beats our guess; otherwise back off exponentially.
-            delivery.next_attempt_at = error.retry_at or now + backoff(delivery.attempts)
-            log.warning(
-                "delivery %s to %s will retry at %s: %s",
-                delivery.id,
-                delivery.channel,
-                delivery.next_attempt_at.isoformat(),
-                error.message,
-            )
-            return
-        delivery.state = DeliveryState.FAILED
-        audit.record(
-            session,
-            actor=audit.SYSTEM_ACTOR,
-            action="publish_failed",
-            incident_id=delivery.incident_id,
-            post_id=delivery.post_id,
-            at=now,
-            detail={"channel": delivery.channel, "error": error.message[:300]},
-        )
-        log.warning("delivery %s to %s failed: %s", delivery.id, delivery.channel, error.message)
-
-    def _changed(self, post_id: int | None) -> None:
-        if self._on_post_changed is None or post_id is None:
-            return
-        try:
-            self._on_post_changed(post_id)
-        except Exception:
-            log.exception("could not show the outcome of post %s in chat", post_id)
+    def _changed(self) -> None:
+        if self._after_change is not None:
+            self._after_change()

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from bot import labels
 from bot.config import CrierConfig, Network
 from bot.models import Delivery, Incident, OutboxPost, Post
 from bot.textrules import check_text
@@ -29,12 +30,6 @@ _MARKS = {
     Network.LINKEDIN: "in",
     Network.STATUSPAGE: "●",
     Network.WEBHOOK: "⇢",
-}
-_STATUS_LABELS = {
-    "investigating": "Investigating",
-    "identified": "Identified",
-    "monitoring": "Monitoring",
-    "resolved": "Resolved",
 }
 
 
@@ -178,7 +173,7 @@ class PanelRenderer:
         )
 
     def _status_update(self, item: Published) -> str:
-        status = _STATUS_LABELS.get(item.status, item.status.title() or "Update")
+        status = labels.status(item.status) or "Update"
         return (
             f'<article class="pub pub-statuspage" id="outbox-{item.id}" data-network="statuspage">'
             f'<div class="sp-title">{escape(item.incident_title or "Incident")}</div>'

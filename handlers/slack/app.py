@@ -30,7 +30,6 @@ from bot.core import Core
 from handlers.refusals import RefusalLog
 from handlers.slack import guards, listeners
 from handlers.slack.events import register_events
-from handlers.slack.hands import HandsSwitch, LocalHands
 from handlers.slack.presenter import PLATFORM, SlackDirectory, SlackPresenter
 
 log = logging.getLogger(__name__)
@@ -82,8 +81,6 @@ class SlackSide:
     app: AsyncApp
     client: AsyncWebClient
     presenter: SlackPresenter
-    hands: HandsSwitch
-    local_hands: LocalHands
     replays: ReplayGuard = field(default_factory=ReplayGuard)
     refusals: RefusalLog = field(default_factory=lambda: RefusalLog(log))
     # False by Socket Mode without a signing secret: ``/slack/events`` answers ``events_off``.
@@ -197,9 +194,6 @@ def build_slack(core: Core, settings: Settings) -> SlackSide | None:
         # Right after bolt's signature check, before its authorization (which reads ``event``
         # as an object): a signed payload not shaped as Slack's is refused with 400 first.
         before_authorize=guards.WellFormed(),
-        # Answer Slack when a listener returns, rather than bolt polling every 10 ms for its
-        # ack; every listener therefore hands what follows its ack to ``later`` (common.py).
-        process_before_response=True,
     )
     presenter = SlackPresenter(core=core, client=client)
     core.presenters[PLATFORM] = presenter
@@ -208,16 +202,12 @@ def build_slack(core: Core, settings: Settings) -> SlackSide | None:
     guards.quiet_bolt_forgeries()  # bolt would log each forged request's whole body
     app.middleware(guards.SameWorkspace())
     app.middleware(guards.OncePerDelivery(core))
-    local = LocalHands(core=core, presenter=presenter)
-    hands = HandsSwitch(current=local)
-    listeners.register(app, core=core, presenter=presenter, hands=hands)
+    listeners.register(app, core=core, presenter=presenter)
     register_events(app, core)
     return SlackSide(
         app=app,
         client=client,
         presenter=presenter,
-        hands=hands,
-        local_hands=local,
         over_http=over_http,
     )
 

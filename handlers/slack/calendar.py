@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime, time
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.models.blocks import (
     Block,
     CheckboxesElement,
@@ -27,14 +27,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.calendar import NOT_FOR_CALENDAR, TEXT_MAX, CalendarEntry
 from bot.config import CrierConfig, Network
-from bot.core import Core
 from bot.errors import InvalidInput
 from bot.views import NETWORK_LABELS
+from handlers.slack import deliveries
 from handlers.slack.calendar_message import calendar_message
-from handlers.slack.common import actor_of, later, submit, teller, to_int, where
+from handlers.slack.common import (
+    actor_of,
+    core_of,
+    failures_told_to,
+    presenter_of,
+    submit,
+    teller,
+    to_int,
+    where,
+)
 from handlers.slack.ids import INPUT_ACTION, Action, Field, View
 from handlers.slack.modals import Submission
-from handlers.slack.presenter import SlackPresenter
 
 SLACK_TEXT_MAX = 3000
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,30}$")
@@ -130,87 +138,114 @@ def calendar_request(
     return form.text(Field.CALENDAR_TEXT), channels, due
 
 
-def register_calendar(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
-    @app.view(View.CALENDAR)
-    async def scheduled(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        form = await Submission.read(view, client)
+async def scheduled(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """The calendar form: a post proposed for approval, at its day and time."""
+    core = core_of(context)
+    form = await Submission.read(view, client)
 
-        async def add() -> Any:
-            text, channels, due = calendar_request(form, core.config, now=core.clock.now())
-            typed_in = form.metadata.get("channel_id")
-            return await core.content_calendar.add(
-                actor_of(body["user"]),
-                text=text,
-                channels=channels,
-                due_at=due,
-                where=typed_in
-                if isinstance(typed_in, str) and CHANNEL_ID.match(typed_in)
-                else None,
-            )
+    async def add() -> Any:
+        text, channels, due = calendar_request(form, core.config, now=core.clock.now())
+        typed_in = form.metadata.get("channel_id")
+        return await core.content_calendar.add(
+            actor_of(body["user"]),
+            text=text,
+            channels=channels,
+            due_at=due,
+            where=typed_in if isinstance(typed_in, str) and CHANNEL_ID.match(typed_in) else None,
+        )
 
-        await submit(ack, view, add)
+    await submit(ack, view, add)
 
-    async def decide(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        *,
-        approve: bool,
-    ) -> None:
-        """*Approve* / *Reject* on a proposed post: the message then shows the decision."""
-        await ack()
-        tell = teller(presenter, body)
-        channel, _ = where(body)
-        message_ts = (body.get("container") or {}).get("message_ts")
 
-        async def work() -> None:
-            calendar, actor = core.content_calendar, actor_of(body["user"])
-            entry_id = to_int(action.get("value")) or 0
-            entry: CalendarEntry = await (
-                calendar.approve(actor, entry_id) if approve else calendar.reject(actor, entry_id)
-            )
-            if channel and isinstance(message_ts, str):
-                shown = calendar_message(entry, zone=core.config.organisation.zone)
-                await client.chat_update(channel=channel, ts=message_ts, **shown)
+async def _decide(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    *,
+    approve: bool,
+) -> None:
+    """*Approve* / *Reject* on a proposed post: the message then shows the decision."""
+    await ack()
+    core = core_of(context)
+    channel, _ = where(body)
+    message_ts = (body.get("container") or {}).get("message_ts")
+    async with failures_told_to(teller(presenter_of(context), body)):
+        if not await deliveries.first_time():
+            return
+        calendar, actor = core.content_calendar, actor_of(body["user"])
+        entry_id = to_int(action.get("value")) or 0
+        entry: CalendarEntry = await (
+            calendar.approve(actor, entry_id) if approve else calendar.reject(actor, entry_id)
+        )
+        if channel and isinstance(message_ts, str):
+            shown = calendar_message(entry, zone=core.config.organisation.zone)
+            await client.chat_update(channel=channel, ts=message_ts, **shown)
 
-        later(core, work(), tell)
 
-    @app.action(Action.CALENDAR_APPROVE)
-    async def approve(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await decide(ack, body, action, client, approve=True)
+async def approve(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    await _decide(ack, body, action, client, context, approve=True)
 
-    @app.action(Action.CALENDAR_REJECT)
-    async def reject(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await decide(ack, body, action, client, approve=False)
 
-    async def resume(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], *, publish: bool
-    ) -> None:
-        await ack()
-        tell = teller(presenter, body)
+async def reject(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    await _decide(ack, body, action, client, context, approve=False)
 
-        async def work() -> None:
-            entry = await core.content_calendar.resume(
-                actor_of(body["user"]), to_int(action.get("value")) or 0, publish=publish
-            )
-            await tell(
-                f"Scheduled post #{entry.id} "
-                + ("is being published." if publish else "was skipped.")
-            )
 
-        later(core, work(), tell)
+async def _resume(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: AsyncBoltContext,
+    *,
+    publish: bool,
+) -> None:
+    """*Post now* / *Skip* on a post the crisis pause held."""
+    await ack()
+    tell = teller(presenter_of(context), body)
+    async with failures_told_to(tell):
+        if not await deliveries.first_time():
+            return
+        entry = await core_of(context).content_calendar.resume(
+            actor_of(body["user"]), to_int(action.get("value")) or 0, publish=publish
+        )
+        outcome = "is being published." if publish else "was skipped."
+        await tell(f"Scheduled post #{entry.id} {outcome}")
 
-    @app.action(re.compile(f"^{Action.CALENDAR_POST}_\\d+$"))
-    async def post_now(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await resume(ack, body, action, publish=True)
 
-    @app.action(re.compile(f"^{Action.CALENDAR_SKIP}_\\d+$"))
-    async def skip(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await resume(ack, body, action, publish=False)
+async def post_now(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    await _resume(ack, body, action, context, publish=True)
+
+
+async def skip(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    await _resume(ack, body, action, context, publish=False)
+
+
+def register_calendar(app: AsyncApp) -> None:
+    app.view(View.CALENDAR)(scheduled)
+    app.action(Action.CALENDAR_APPROVE)(approve)
+    app.action(Action.CALENDAR_REJECT)(reject)
+    app.action(re.compile(f"^{Action.CALENDAR_POST}_\\d+$"))(post_now)
+    app.action(re.compile(f"^{Action.CALENDAR_SKIP}_\\d+$"))(skip)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from slack_bolt.async_app import AsyncAck
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.backlog import Backlog, Busy
 from bot.core import Core
 from bot.errors import CrierError, InvalidInput
 from bot.ports import Actor
 from bot.store import is_unreachable
+from bot.work import ReplyTo
 from handlers.slack import deliveries, forms, modals
 from handlers.slack.modals import INT_MAX
 from handlers.slack.presenter import SlackPresenter
@@ -30,6 +31,31 @@ DATABASE_DOWN = (
     "Crier could not reach its database, so nothing was saved or published. "
     "Please try again in a minute."
 )
+
+
+CORE, PRESENTER = "crier_core", "crier_presenter"
+
+
+def provide(core: Core, presenter: SlackPresenter) -> Any:
+    """Middleware: put the core and the presenter in every listener's context."""
+
+    async def middleware(context: AsyncBoltContext, next: Any) -> Any:
+        context[CORE], context[PRESENTER] = core, presenter
+        return await next()
+
+    return middleware
+
+
+def core_of(context: AsyncBoltContext) -> Core:
+    core = context[CORE]
+    assert isinstance(core, Core)
+    return core
+
+
+def presenter_of(context: AsyncBoltContext) -> SlackPresenter:
+    presenter = context[PRESENTER]
+    assert isinstance(presenter, SlackPresenter)
+    return presenter
 
 
 def actor_of(user: dict[str, Any]) -> Actor:
@@ -55,10 +81,11 @@ def where(body: dict[str, Any]) -> tuple[str, str | None]:
     return str(channel), container.get("thread_ts") or container.get("message_ts")
 
 
-async def guard(work: Awaitable[None], tell: Callable[[str], Awaitable[None]]) -> None:
-    """Run the work after the ack; whatever fails reaches the person, not only the log."""
+@asynccontextmanager
+async def failures_told_to(tell: Callable[[str], Awaitable[None]]) -> AsyncIterator[None]:
+    """For the work after an ack: whatever fails reaches the person, not only the log."""
     try:
-        await work
+        yield
     except CrierError as exc:
         log.info("refused: %s", exc.message)
         await tell(escape(exc.message))  # it may quote what the person typed
@@ -66,14 +93,16 @@ async def guard(work: Awaitable[None], tell: Callable[[str], Awaitable[None]]) -
         await tell(unexpected_failure(exc, "listener failed"))
 
 
-def later(core: Core, work: Awaitable[None], tell: Callable[[str], Awaitable[None]]) -> None:
-    """Run the work once the ack has gone, as ``guard`` does. Bolt runs Crier's listeners with
-    ``process_before_response``: it answers Slack the moment a listener returns (its default
-    polls every 10 ms for the ack instead), so a listener must not await what follows its ack.
-
-    The first work a request hands on claims the request's Slack id when it runs
-    (``deliveries.once``): a second delivery of the same request does nothing."""
-    core.after_answer(guard(deliveries.once(work), tell))
+def reply_to(body: dict[str, Any], *, channel: str | None = None) -> ReplyTo:
+    """Where to answer the person who sent this interaction (or command)."""
+    found, thread = where(body)
+    user = body.get("user") or {}
+    return ReplyTo(
+        platform=PLATFORM,
+        channel=channel or found,
+        user=str(user.get("id", "") if isinstance(user, dict) else ""),
+        thread=thread,
+    )
 
 
 def unexpected_failure(exc: Exception, what: str) -> str:
@@ -97,7 +126,7 @@ def input_blocks(view: dict[str, Any]) -> list[str]:
 async def submit(ack: AsyncAck, view: dict[str, Any], work: Callable[[], Awaitable[T]]) -> T | None:
     """A modal submission: errors go back onto the form's fields, success closes it."""
     try:
-        result = await deliveries.once(work())  # None: a second delivery, which closes the form
+        result = await deliveries.once(work)  # None: a second delivery, which closes the form
     except CrierError as exc:
         await refuse(ack, view, exc if isinstance(exc, InvalidInput) else InvalidInput(exc.message))
         return None
@@ -117,35 +146,6 @@ async def refuse(ack: AsyncAck, view: dict[str, Any], error: InvalidInput) -> No
         return
     said = " ".join(error.fields.values()) if error.fields else error.message
     await ack(response_action="update", view=modals.notice_modal(said))
-
-
-async def discard(work: Awaitable[Any]) -> None:
-    await work
-
-
-def in_turn(
-    backlog: Backlog,
-    work: Coroutine[Any, Any, T],
-    *,
-    urgent: bool = False,
-    queue_here: bool = True,
-) -> Coroutine[Any, Any, T | None]:
-    """Take a place in the backlog now (raises Busy if it is full: say so in the ack), and
-    return the work, to run in its turn once the ack has gone (``later``). The work claims the
-    request's Slack id when its turn comes (``deliveries.once``), so a request turned away, or
-    still waiting, has written nothing.
-
-    ``queue_here=False``: the work is handed at once to the work process, which queues it in a
-    backlog of its own; the place here only counts it until the work process answers. So what
-    was acked survives this process being killed while it waits its turn."""
-    claimed = deliveries.once(work)
-    try:
-        if queue_here:
-            return backlog.take(claimed, urgent=urgent)
-        return backlog.hold(claimed, urgent=urgent)
-    except Busy:
-        deliveries.close(work)  # turned away before it started: it must not linger
-        raise
 
 
 def teller(

@@ -1,26 +1,22 @@
 """A command or an interaction does its work once, however often Slack's request arrives.
 
 A slash command or a click re-sent (re-signed, with ``X-Slack-Retry-Num`` or not) must not
-declare or approve twice. Its ``trigger_id`` (unique to each command and interaction) is
-recorded among the handled event ids (``bot.processed_events``: in the database, so it holds
-across replicas) by the first piece of work its listener hands on (``once``), when that work
-runs: a second delivery's work finds it recorded and does nothing.
+open a form twice or save a form twice. Its ``trigger_id`` (unique to each command and
+interaction) is recorded among the handled event ids (``bot.processed_events``: in the database,
+so it holds across replicas) when its listener starts the work (``first_time``): a second
+delivery finds it recorded and does nothing. Work queued as a row (``bot.work``: a declaration,
+an approval) is keyed by the trigger id instead, in the same single write.
 
-Claimed when the work runs, not before the ack: a request answered at once (``/outage help``)
-or turned away ("very busy") costs no write, so the ack stays as fast under a flood.
-
-``guards.OncePerDelivery`` marks which delivery a request is (``CURRENT``, per request: each
-runs in a task, or a context, of its own); ``common.later``, ``in_turn`` and ``submit`` pass
-their work through ``once``.
+``guards.OncePerDelivery`` marks which delivery a request is (``CURRENT``, per request).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot import processed_events
 from bot.core import Core
@@ -44,35 +40,22 @@ class Delivery:
 CURRENT: ContextVar[Delivery | None] = ContextVar("slack_delivery", default=None)
 
 
-def once(work: Awaitable[T]) -> Coroutine[Any, Any, T | None]:
-    """``work``, made to claim the current delivery before it runs and to do nothing (None)
-    if an earlier delivery of the same request claimed it. Only the first piece of work of a
-    request claims: what a listener hands on after it (a declared form's thread) just runs."""
+async def first_time() -> bool:
+    """Claim the request being answered by its trigger id; False if an earlier delivery of the
+    same request claimed it (its work is done or under way: do nothing)."""
     delivery = CURRENT.get()
     if delivery is None or delivery.handed_on:
-        return _as_it_is(work)
+        return True
     delivery.handed_on = True
-
-    async def claimed() -> T | None:
-        try:
-            if not await _first(delivery):
-                log.info("dropped Slack delivery %.100s: already handled", delivery.key)
-                return None
-            return await work
-        finally:
-            close(work)  # dropped, or cancelled before it started: it must not linger
-
-    return claimed()
+    if await _first(delivery):
+        return True
+    log.info("dropped Slack delivery %.100s: already handled", delivery.key)
+    return False
 
 
-def close(work: Awaitable[Any]) -> None:
-    """Close a coroutine that will not be awaited (or was): no 'never awaited' warning."""
-    if isinstance(work, Coroutine):
-        work.close()
-
-
-async def _as_it_is(work: Awaitable[T]) -> T | None:
-    return await work
+async def once(work: Callable[[], Awaitable[T]]) -> T | None:
+    """``work()`` if this is the request's first delivery, else None."""
+    return await work() if await first_time() else None
 
 
 async def _first(delivery: Delivery) -> bool:

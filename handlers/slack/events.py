@@ -23,11 +23,8 @@ def register_events(app: AsyncApp, core: Core) -> None:
             log.warning("an app_mention without its channel or ts; nothing to answer")
             return
 
-        async def answer() -> None:
-            try:
-                await client.chat_postMessage(channel=channel, thread_ts=thread, text=HELP)
-            except SlackApiError as exc:
-                error = exc.response.get("error")
-                log.warning("could not answer a mention in %s: %s", channel, error)
-
-        core.after_answer(answer())  # the event is acked when this listener returns
+        try:  # bolt has acked the event already: this runs after the answer
+            await client.chat_postMessage(channel=channel, thread_ts=thread, text=HELP)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            log.warning("could not answer a mention in %s: %s", channel, error)

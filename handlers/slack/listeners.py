@@ -1,313 +1,371 @@
 """Bolt listeners: each parses the request, calls one core use case and renders the answer.
 
+Plain functions; bolt hands each the core and the presenter in its context (``provide``).
 Every listener acks first (or, for modal submissions, after a quick validation so errors can
-show on the field); the slow work follows the ack.
+show on the field). What takes longer than an answer — drafting an ``/outage``, an approval and
+its publishing — is written as a row before the ack (``bot.work``) and done by the work runner,
+so nothing acknowledged is lost if Crier stops.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.backlog import Busy
 from bot.core import Core
-from bot.errors import CrierError, InvalidInput
+from bot.errors import CrierError
 from bot.requests import parse_quick_declare
 from bot.views import IncidentView
-from handlers.slack import forms, modals
+from bot.work import ReplyTo, approve_later, declare_later
+from handlers.slack import deliveries, forms, modals
 from handlers.slack.calendar import calendar_modal, register_calendar
 from handlers.slack.common import (
+    DATABASE_DOWN,
     actor_of,
-    discard,
-    in_turn,
-    later,
+    core_of,
+    failures_told_to,
     open_modal,
+    presenter_of,
+    provide,
+    reply_to,
     submit,
     teller,
     to_int,
     where,
 )
-from handlers.slack.hands import Hands
 from handlers.slack.help import HELP, USAGE, incident_list
 from handlers.slack.ids import COMMAND, Action, View
-from handlers.slack.presenter import SlackPresenter
+from handlers.slack.presenter import PLATFORM, SlackPresenter
 from handlers.slack.text import escape, plain_from_slack, unescape
 
 log = logging.getLogger(__name__)
+DRAFTING = "Drafting the posts…"
 
 
-def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter, hands: Hands) -> None:
+def _trigger_key(body: dict[str, Any]) -> str | None:
+    trigger = body.get("trigger_id")
+    if isinstance(trigger, str) and trigger and len(trigger) <= deliveries.TRIGGER_ID_MAX:
+        return deliveries.TRIGGER + trigger
+    return None
+
+
+async def outage(
+    ack: AsyncAck,
+    command: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    core = core_of(context)
     config = core.config
+    text = unescape(str(command.get("text") or "")).strip()
+    verb = text.split(maxsplit=1)[0].lower() if text else ""
+    channel = str(command.get("channel_id") or "")
 
-    def comms_channel(fallback: str) -> str:
-        return config.slack.comms_channel or fallback
+    async def tell(message: str) -> None:
+        await respond(text=message, response_type="ephemeral", replace_original=False)
 
-    @app.command(COMMAND)
-    async def outage(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
-        text = unescape(str(command.get("text") or "")).strip()
-        verb = text.split(maxsplit=1)[0].lower() if text else ""
-        actor = actor_of({"id": command.get("user_id"), "name": command.get("user_name")})
-        channel = str(command.get("channel_id") or "")
-
-        async def tell(message: str) -> None:
-            await respond(text=message, response_type="ephemeral", replace_original=False)
-
-        if not text:
-            await ack()
-            later(
-                core,
-                open_modal(
-                    client,
-                    command.get("trigger_id"),
-                    modals.declare_modal(
-                        config, channel_id=channel, summary_hint=core.summary_room.hint
-                    ),
-                ),
-                tell,
-            )
-        elif verb in {"help", "?", "-h", "--help"}:
-            await ack(text=HELP, response_type="ephemeral")
-        elif verb == "list":
-            await ack()
-            later(core, _list(core, tell), tell)
-        elif verb == "calendar":
-            await ack()
-            today = core.clock.now().astimezone(config.organisation.zone).date()
-            later(
-                core,
-                open_modal(
-                    client,
-                    command.get("trigger_id"),
-                    calendar_modal(config, today=today, channel_id=channel),
-                ),
-                tell,
-            )
-        elif ":" in text:
-            try:  # before the ack, so a typo or a mention of nobody is answered at once
-                text = await plain_from_slack(client, text)
-                parse_quick_declare(text, config)
-            except InvalidInput as exc:
-                await ack(text=escape(exc.message), response_type="ephemeral")
+    if verb in {"help", "?", "-h", "--help"}:
+        await ack(text=HELP, response_type="ephemeral")
+    elif ":" in text:
+        await _declare_at_once(ack, command, text, core, client)
+    elif verb not in {"", "list", "calendar"}:
+        await ack(text=USAGE, response_type="ephemeral")
+    else:
+        await ack()
+        async with failures_told_to(tell):
+            if not await deliveries.first_time():
                 return
-            try:  # a place in the backlog before the ack: when full, say so now
-                declaring = in_turn(
-                    core.backlog,
-                    hands.declare(actor, text, comms_channel(channel)),
-                    queue_here=hands.queues_here,
-                )
-            except Busy as exc:
-                await ack(text=exc.message, response_type="ephemeral")
+            if verb == "list":
+                incidents = await core.open_incidents()
+                await tell(incident_list(incidents, zone=config.organisation.zone))
                 return
-            await ack(text="Drafting the posts…", response_type="ephemeral")
-            later(core, declaring, tell)
-        else:
-            await ack(text=USAGE, response_type="ephemeral")
-
-    @app.action(Action.APPROVE)
-    async def approve(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        approving = hands.approve(actor_of(body["user"]), to_int(action.get("value")) or 0)
-        # A decision goes ahead of new declarations, and is never turned away.
-        later(
-            core,
-            in_turn(core.backlog, approving, urgent=True, queue_here=hands.queues_here),
-            teller(presenter, body),
-        )
-
-    @app.view(View.DECLARE)
-    async def declared(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        form = await modals.Submission.read(view, client)
-        draft = await submit(
-            ack,
-            view,
-            lambda: core.declare(actor_of(body["user"]), forms.declare_request(form, config)),
-        )
-        if draft is None:
-            return
-        channel = comms_channel(str(form.metadata.get("channel_id") or ""))
-        # Saved before the ack: its thread is never turned away, and with a work process it
-        # is handed over at once, so a kill of this process does not leave it without one.
-        thread = hands.thread(actor_of(body["user"]), draft, channel)
-        later(
-            core,
-            in_turn(core.backlog, thread, urgent=True, queue_here=hands.queues_here),
-            teller(presenter, body, channel=channel),
-        )
-
-    @app.action(Action.POST_UPDATE)
-    async def post_update(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        channel, _ = where(body)
-
-        async def work() -> None:
-            incident = await core.open_incident(to_int(action.get("value")) or 0)
-            await open_modal(
-                client, body.get("trigger_id"), modals.update_modal(incident, channel_id=channel)
-            )
-
-        later(core, work(), teller(presenter, body))
-
-    @app.action(Action.RESOLVE)
-    async def resolve(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        channel, _ = where(body)
-
-        async def work() -> None:
-            incident = await core.open_incident(to_int(action.get("value")) or 0)
-            await open_modal(
-                client, body.get("trigger_id"), modals.resolve_modal(incident, channel_id=channel)
-            )
-
-        later(core, work(), teller(presenter, body))
-
-    @app.view(View.UPDATE)
-    async def updated(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        form = await modals.Submission.read(view, client)
-        await submit(
-            ack,
-            view,
-            lambda: core.draft_update(
-                actor_of(body["user"]),
-                form.metadata_int("incident_id") or 0,
-                forms.update_request(form),
-            ),
-        )
-
-    @app.view(View.RESOLVE)
-    async def resolved(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        form = await modals.Submission.read(view, client)
-        outcome = await submit(
-            ack,
-            view,
-            lambda: core.draft_resolution(
-                actor_of(body["user"]),
-                form.metadata_int("incident_id") or 0,
-                forms.resolve_request(form),
-            ),
-        )
-        if isinstance(outcome, IncidentView):
-            channel = str(form.metadata.get("channel_id") or "")
-            core.after_answer(
-                discard(
-                    teller(presenter, body, channel=channel)(
-                        f"Incident #{outcome.id} is closed. Nothing about it was ever published, "
-                        "so there is no all-clear to post."
-                    )
+            if verb == "calendar":
+                today = core.clock.now().astimezone(config.organisation.zone).date()
+                view = calendar_modal(config, today=today, channel_id=channel)
+            else:
+                view = modals.declare_modal(
+                    config, channel_id=channel, summary_hint=core.summary_room.hint
                 )
-            )
+            await open_modal(client, command.get("trigger_id"), view)
 
-    @app.action(Action.EDIT)
-    async def edit(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
+
+async def _declare_at_once(
+    ack: AsyncAck, command: dict[str, Any], text: str, core: Core, client: AsyncWebClient
+) -> None:
+    """``/outage Service: summary``: checked and queued before the ack, drafted after it."""
+    actor = actor_of({"id": command.get("user_id"), "name": command.get("user_name")})
+    channel = str(command.get("channel_id") or "")
+    try:  # before the ack, so a typo or a mention of nobody is answered at once
+        text = await plain_from_slack(client, text)
+        parse_quick_declare(text, core.config)
+        core.pace.note(actor)
+    except CrierError as exc:
+        await ack(text=escape(exc.message), response_type="ephemeral")
+        return
+    url = command.get("response_url")
+    reply = ReplyTo(
+        platform=PLATFORM,
+        channel=core.config.slack.comms_channel or channel,
+        user=actor.user_id,
+        url=url if isinstance(url, str) and url else None,
+    )
+    now = core.clock.now()
+    try:
+        await core.store.run(
+            lambda s: declare_later(
+                s, actor=actor, text=text, reply=reply, key=_trigger_key(command), now=now
+            )
+        )
+    except Exception as exc:
+        log.error("could not queue a declaration: %s", exc)
+        await ack(text=DATABASE_DOWN, response_type="ephemeral")
+        return
+    core.work.wake()
+    await ack(text=DRAFTING, response_type="ephemeral")
+
+
+async def approve(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """Queued before the ack: an approval Slack was answered for is never lost."""
+    core = core_of(context)
+    actor, post_id, now = actor_of(body["user"]), to_int(action.get("value")) or 0, core.clock.now()
+    reply = reply_to(body)
+    try:
+        await core.store.run(
+            lambda s: approve_later(
+                s, actor=actor, post_id=post_id, reply=reply, key=_trigger_key(body), now=now
+            )
+        )
+    except CrierError as exc:  # no such draft
         await ack()
-        channel, _ = where(body)
+        await teller(presenter_of(context), body)(escape(exc.message))
+        return
+    except Exception as exc:
+        log.error("could not queue an approval: %s", exc)
+        await ack()
+        await teller(presenter_of(context), body)(DATABASE_DOWN)
+        return
+    core.work.wake()
+    await ack()
 
-        async def work() -> None:
-            post = await core.post(to_int(action.get("value")) or 0)
-            if post.state != "pending":
-                raise CrierError(f"This draft is {post.state}; only a waiting draft can be edited.")
-            await open_modal(
-                client, body.get("trigger_id"), modals.edit_modal(post, channel_id=channel)
-            )
 
-        later(core, work(), teller(presenter, body))
+async def declared(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    core = core_of(context)
+    form = await modals.Submission.read(view, client)
+    actor = actor_of(body["user"])
+    channel = core.config.slack.comms_channel or str(form.metadata.get("channel_id") or "")
 
-    @app.view(View.EDIT)
-    async def edited(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        form = await modals.Submission.read(view, client)
-        await submit(
-            ack,
-            view,
-            lambda: core.edit(
-                actor_of(body["user"]), form.metadata_int("post_id") or 0, forms.edit_request(form)
-            ),
+    async def declare() -> Any:
+        request = forms.declare_request(form, core.config)
+        core.pace.note(actor)
+        # The thread is queued in the declaring transaction: never an incident nobody sees.
+        return await core.declare(actor, request, thread=reply_to(body, channel=channel))
+
+    await submit(ack, view, declare)
+
+
+async def post_update(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    channel, _ = where(body)
+    await ack()
+    async with failures_told_to(teller(presenter_of(context), body)):
+        incident = await core_of(context).open_incident(to_int(action.get("value")) or 0)
+        if await deliveries.first_time():
+            view = modals.update_modal(incident, channel_id=channel)
+            await open_modal(client, body.get("trigger_id"), view)
+
+
+async def resolve(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    channel, _ = where(body)
+    await ack()
+    async with failures_told_to(teller(presenter_of(context), body)):
+        incident = await core_of(context).open_incident(to_int(action.get("value")) or 0)
+        if await deliveries.first_time():
+            view = modals.resolve_modal(incident, channel_id=channel)
+            await open_modal(client, body.get("trigger_id"), view)
+
+
+async def updated(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    core = core_of(context)
+    form = await modals.Submission.read(view, client)
+    incident_id = form.metadata_int("incident_id") or 0
+    await submit(
+        ack,
+        view,
+        lambda: core.draft_update(actor_of(body["user"]), incident_id, forms.update_request(form)),
+    )
+
+
+async def resolved(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    core = core_of(context)
+    form = await modals.Submission.read(view, client)
+    incident_id = form.metadata_int("incident_id") or 0
+    outcome = await submit(
+        ack,
+        view,
+        lambda: core.draft_resolution(
+            actor_of(body["user"]), incident_id, forms.resolve_request(form)
+        ),
+    )
+    if isinstance(outcome, IncidentView):
+        channel = str(form.metadata.get("channel_id") or "")
+        await teller(presenter_of(context), body, channel=channel)(
+            f"Incident #{outcome.id} is closed. Nothing about it was ever published, "
+            "so there is no all-clear to post."
         )
 
-    @app.action(Action.REJECT)
-    async def reject(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        channel, _ = where(body)
 
-        async def work() -> None:
-            post_id = to_int(action.get("value")) or 0
-            await core.ensure_approver(actor_of(body["user"]), post_id, action="reject")
-            post = await core.post(post_id)
-            await open_modal(
-                client, body.get("trigger_id"), modals.reject_modal(post, channel_id=channel)
+async def edit(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    channel, _ = where(body)
+    await ack()
+    async with failures_told_to(teller(presenter_of(context), body)):
+        post = await core_of(context).post(to_int(action.get("value")) or 0)
+        if post.state != "pending":
+            raise CrierError(f"This draft is {post.state}; only a waiting draft can be edited.")
+        if await deliveries.first_time():
+            view = modals.edit_modal(post, channel_id=channel)
+            await open_modal(client, body.get("trigger_id"), view)
+
+
+async def edited(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    core = core_of(context)
+    form = await modals.Submission.read(view, client)
+    post_id = form.metadata_int("post_id") or 0
+    await submit(
+        ack, view, lambda: core.edit(actor_of(body["user"]), post_id, forms.edit_request(form))
+    )
+
+
+async def reject(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    core = core_of(context)
+    channel, _ = where(body)
+    await ack()
+    async with failures_told_to(teller(presenter_of(context), body)):
+        post_id = to_int(action.get("value")) or 0
+        await core.ensure_approver(actor_of(body["user"]), post_id, action="reject")
+        post = await core.post(post_id)
+        if await deliveries.first_time():
+            view = modals.reject_modal(post, channel_id=channel)
+            await open_modal(client, body.get("trigger_id"), view)
+
+
+async def rejected(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    core = core_of(context)
+    form = await modals.Submission.read(view, client)
+    post_id = form.metadata_int("post_id") or 0
+    await submit(
+        ack, view, lambda: core.reject(actor_of(body["user"]), post_id, form.text("reason"))
+    )
+
+
+async def snooze(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    await ack()
+    job, _, minutes = str(action.get("value", "")).partition(":")
+    tell = teller(presenter_of(context), body)
+    async with failures_told_to(tell):
+        if await deliveries.first_time():
+            await core_of(context).snooze(
+                actor_of(body["user"]), to_int(job) or 0, to_int(minutes) or 15
             )
-
-        later(core, work(), teller(presenter, body))
-
-    @app.view(View.REJECT)
-    async def rejected(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        form = await modals.Submission.read(view, client)
-        await submit(
-            ack,
-            view,
-            lambda: core.reject(
-                actor_of(body["user"]), form.metadata_int("post_id") or 0, form.text("reason")
-            ),
-        )
-
-    @app.action(re.compile(f"^{Action.SNOOZE}_\\d+$"))
-    async def snooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        job, _, minutes = str(action.get("value", "")).partition(":")
-        tell = teller(presenter, body)
-
-        async def work() -> None:
-            await core.snooze(actor_of(body["user"]), to_int(job) or 0, to_int(minutes) or 15)
             await tell(f"Snoozed: I'll remind you again in {to_int(minutes) or 15} minutes.")
 
-        later(core, work(), tell)
 
-    @app.action(re.compile(f"^{Action.CONFIRM}_\\d+$"))
-    async def confirm(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        later(
-            core,
-            discard(
-                core.confirm_delivery(actor_of(body["user"]), to_int(action.get("value")) or 0)
-            ),
-            teller(presenter, body),
-        )
-
-    @app.action(re.compile(f"^{Action.RETRY}_\\d+$"))
-    async def retry(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        later(
-            core,
-            discard(core.retry_delivery(actor_of(body["user"]), to_int(action.get("value")) or 0)),
-            teller(presenter, body),
-        )
-
-    # Bolt tries listeners in the order they were added: the busiest first.
-    register_calendar(app, core=core, presenter=presenter)
+async def confirm(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    await ack()
+    async with failures_told_to(teller(presenter_of(context), body)):
+        if await deliveries.first_time():
+            delivery_id = to_int(action.get("value")) or 0
+            await core_of(context).confirm_delivery(actor_of(body["user"]), delivery_id)
 
 
-async def _list(core: Core, tell: Callable[[str], Awaitable[None]]) -> None:
-    await tell(incident_list(await core.open_incidents(), zone=core.config.organisation.zone))
+async def retry(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    await ack()
+    async with failures_told_to(teller(presenter_of(context), body)):
+        if await deliveries.first_time():
+            delivery_id = to_int(action.get("value")) or 0
+            await core_of(context).retry_delivery(actor_of(body["user"]), delivery_id)
+
+
+def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
+    """Add the listeners; bolt tries them in this order, the busiest first."""
+    app.middleware(provide(core, presenter))
+    app.command(COMMAND)(outage)
+    app.action(Action.APPROVE)(approve)
+    app.view(View.DECLARE)(declared)
+    app.action(Action.POST_UPDATE)(post_update)
+    app.action(Action.RESOLVE)(resolve)
+    app.view(View.UPDATE)(updated)
+    app.view(View.RESOLVE)(resolved)
+    app.action(Action.EDIT)(edit)
+    app.view(View.EDIT)(edited)
+    app.action(Action.REJECT)(reject)
+    app.view(View.REJECT)(rejected)
+    app.action(re.compile(f"^{Action.SNOOZE}_\\d+$"))(snooze)
+    app.action(re.compile(f"^{Action.CONFIRM}_\\d+$"))(confirm)
+    app.action(re.compile(f"^{Action.RETRY}_\\d+$"))(retry)
+    register_calendar(app)

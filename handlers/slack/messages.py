@@ -22,32 +22,16 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.models import DeliveryState, IncidentStatus, PostKind, PostState
+from bot import labels
+from bot.models import DeliveryState, PostState
 from bot.post_times import LEGEND, has_placeholder, shown
 from bot.views import DeliveryView, IncidentView, PostView, Reminder
 from handlers.slack.ids import Action
 from handlers.slack.text import SECTION_LIMIT, escape, mention, plain, when
 
-SEVERITY_MARK = {"sev1": "🔴", "sev2": "🟠", "sev3": "🟡"}
-STATUS_LABEL = {
-    IncidentStatus.INVESTIGATING: "Investigating",
-    IncidentStatus.IDENTIFIED: "Identified",
-    IncidentStatus.MONITORING: "Monitoring",
-    IncidentStatus.RESOLVED: "Resolved",
-}
-KIND_LABEL = {
-    PostKind.INITIAL: "First public post",
-    PostKind.UPDATE: "Update",
-    PostKind.RESOLUTION: "All-clear",
-}
-DELIVERY_MARK = {
-    DeliveryState.QUEUED: "⏳ queued",
-    DeliveryState.SENDING: "📤 sending",
-    DeliveryState.RETRYING: "🔁 retrying",
-    DeliveryState.SENT: "✅ sent",
-    DeliveryState.FAILED: "❌ failed",
-    DeliveryState.UNKNOWN: "❓ unknown",
-}
+# Still read from here by the modals and the help; the wording lives in ``bot.labels``.
+SEVERITY_MARK = labels.SEVERITY_MARKS
+STATUS_LABEL = labels.STATUSES
 
 Message = dict[str, Any]
 
@@ -62,9 +46,8 @@ def _local(at: Any, zone: ZoneInfo) -> str:
 
 def incident_root(incident: IncidentView, *, zone: ZoneInfo) -> Message:
     """The incident's message in the comms channel, with the buttons for its thread."""
-    mark = SEVERITY_MARK.get(incident.severity, "⚪")
-    status = STATUS_LABEL.get(IncidentStatus(incident.status), incident.status)
-    title = f"{mark} {incident.service}: {incident.summary}"
+    status = labels.status(incident.status)
+    title = f"{labels.severity_mark(incident.severity)} {incident.service}: {incident.summary}"
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=plain(title, limit=150), emoji=True)),
         SectionBlock(
@@ -159,9 +142,7 @@ def _text_sections(text: str) -> list[Block]:
 
 
 def _delivery_line(delivery: DeliveryView, zone: ZoneInfo) -> str:
-    line = (
-        f"*{delivery.label}* — {DELIVERY_MARK.get(DeliveryState(delivery.state), delivery.state)}"
-    )
+    line = f"*{delivery.label}* — {labels.delivery(delivery.state)}"
     if delivery.state == DeliveryState.SENT and delivery.url:
         line += f" · <{escape(delivery.url)}|view post>"
     if delivery.state == DeliveryState.RETRYING and delivery.next_attempt_at:
@@ -250,8 +231,8 @@ def _decision_blocks(post: PostView, zone: ZoneInfo) -> list[Block]:
 
 def draft_message(post: PostView, *, zone: ZoneInfo, now: datetime) -> Message:
     """A draft in the incident's thread: each channel's text, then its decision or outcome."""
-    kind = KIND_LABEL.get(PostKind(post.kind), post.kind)
-    status = STATUS_LABEL.get(IncidentStatus(post.status), post.status)
+    kind = labels.kind(post.kind)
+    status = labels.status(post.status)
     head = (
         f"*{kind}* · status _{status}_ · revision {post.revision} · drafted by "
         f"{mention(post.requested_by)}"
@@ -275,11 +256,7 @@ def draft_message(post: PostView, *, zone: ZoneInfo, now: datetime) -> Message:
 
 def outcome_message(post: PostView) -> Message:
     """A thread reply once every channel has an outcome, so people are notified."""
-    sent = [d.label for d in post.deliveries if d.state == DeliveryState.SENT]
-    problems = [f"{d.label} ({d.state})" for d in post.deliveries if d.state != DeliveryState.SENT]
-    text = f"Post {post.number} is out on {', '.join(sent) or 'no channel'}."
-    if problems:
-        text += f" Needs attention: {', '.join(problems)} — see the draft above to retry."
+    text = labels.outcome(post, retry_hint="See the draft above to retry.")
     return _render([SectionBlock(text=MarkdownTextObject(text=escape(text)))], text=text)
 
 

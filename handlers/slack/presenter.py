@@ -8,13 +8,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.anchors import Anchor
 from bot.calendar import CalendarEntry
 from bot.core import Core
+from bot.errors import CrierError
 from bot.models import PostState
+from bot.ports import Actor
 from bot.views import IncidentView, Notice, PostView, Reminder
+from bot.work import ReplyTo
 from handlers.slack import messages
 from handlers.slack.calendar_message import calendar_message
 from handlers.slack.notice_message import notice_message
@@ -22,6 +27,13 @@ from handlers.slack.text import escape, mention
 
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
+SLACK_HINTS = {
+    "not_in_channel": " Invite Crier to the comms channel (/invite @Crier) and try again.",
+    "channel_not_found": " Check `slack.comms_channel` in crier.yml, and invite Crier there.",
+    "invalid_auth": " Crier's Slack token is not valid: check SLACK_BOT_TOKEN.",
+    "token_revoked": " Crier's Slack token was revoked: reinstall the app.",
+    "account_inactive": " Crier's Slack token was revoked: reinstall the app.",
+}
 ROOT = "root"
 
 
@@ -48,9 +60,20 @@ class SlackPresenter:
         return await self._anchor(incident.id, ROOT)
 
     async def start_thread(self, incident: IncidentView, *, channel_id: str) -> Anchor:
-        """Post the incident's root message; its thread holds everything that follows."""
+        """Post the incident's root message (once: a second call finds it); its thread holds
+        everything that follows. Slack's refusal is a CrierError saying what to fix."""
+        posted = await self._anchor(incident.id, ROOT)
+        if posted is not None:
+            return posted
         message = messages.incident_root(incident, zone=self._zone)
-        response = await self._client.chat_postMessage(channel=channel_id, **message)
+        try:
+            response = await self._client.chat_postMessage(channel=channel_id, **message)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "an error") if exc.response else "an error")
+            raise CrierError(
+                f"Incident #{incident.id} is saved, but Slack refused to post its thread "
+                f"({error}).{SLACK_HINTS.get(error, '')} `/outage list` shows it."
+            ) from exc
         root = Anchor(PLATFORM, str(response["channel"]), str(response["ts"]), None)
         await self._core.chat_anchors.save(incident_id=incident.id, purpose=ROOT, anchor=root)
         return root
@@ -154,6 +177,27 @@ class SlackPresenter:
         if reminder.mention_comms_lead and lead:
             names.append(f"<!subteam^{lead}>" if lead.startswith("S") else f"<@{lead}>")
         return " ".join(dict.fromkeys(names))
+
+    async def open_thread(self, incident: IncidentView, reply: ReplyTo, actor: Actor) -> None:
+        await self.start_thread(incident, channel_id=reply.channel)
+
+    async def say_to(self, reply: ReplyTo, message: str) -> None:
+        """Plain words to one person where they asked (escaped: it may quote what they typed),
+        by the command's response URL when there is one: it works where Crier cannot post."""
+        text = escape(message)
+        if reply.url:
+            try:
+                response = await AsyncWebhookClient(reply.url).send(
+                    text=text, response_type="ephemeral", replace_original=False
+                )
+                if response.status_code == 200:
+                    return
+                log.warning("Slack's response URL answered %s", response.status_code)
+            except Exception as exc:
+                log.warning("could not answer by the response URL: %s", exc)
+        await self.tell(
+            channel_id=reply.channel, user_id=reply.user, text=text, thread_ts=reply.thread
+        )
 
     async def tell(
         self, *, channel_id: str, user_id: str, text: str, thread_ts: str | None = None

@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Turn], Awaitable[Element | str]]
 MESSAGE_VERBS = {Verb.CALENDAR_POST, Verb.CALENDAR_SKIP}  # answered with a message, not a card
 CALENDAR_DECISIONS = {Verb.CALENDAR_APPROVE, Verb.CALENDAR_REJECT}
-DECLARATIONS = {Verb.DECLARE}  # the only work a flood may turn away; the rest are decisions
 INCIDENT_VERBS = {
     Verb.UPDATE_FORM,
     Verb.UPDATE,
@@ -79,11 +78,7 @@ class CardActions:
         if handler is None:
             return cards.message_card("This button belongs to an older version of Crier.")
         try:
-            # The same backlog as Slack's: a decision waits its turn, a declaration may be
-            # turned away ("very busy, try again") when too much already waits.
-            urgent = turn.verb not in DECLARATIONS
-            async with self._core.backlog.turn(urgent=urgent):
-                return await handler(turn)
+            return await handler(turn)
         except CrierError as exc:
             log.info("refused %s: %s", turn.verb, exc.message)
             error = exc
@@ -143,7 +138,9 @@ class CardActions:
     # --- declaring and drafting -------------------------------------------------------------
 
     async def declare(self, turn: Turn) -> Element:
-        draft = await self._core.declare(turn.actor, declare_request(turn.form, self._core.config))
+        request = declare_request(turn.form, self._core.config)
+        self._core.pace.note(turn.actor)
+        draft = await self._core.declare(turn.actor, request)
         await self._remember(turn, draft.incident.id)
         try:  # the used form becomes the incident's card, for everyone
             await self._presenter.start_incident(

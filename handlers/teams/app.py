@@ -22,15 +22,16 @@ from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector.auth import AuthenticateRequestResult
 
 from bot.config import Settings
 from bot.core import Core
+from bot.scheduler import JobRun, enqueue
 from handlers.refusals import RefusalLog
 from handlers.teams.actions import CardActions
 from handlers.teams.bot import CrierTeamsBot
-from handlers.teams.commands import Commands
+from handlers.teams.commands import QUEUED_MESSAGE, Commands
 from handlers.teams.guards import (
     Refused,
     TokenCheck,
@@ -43,6 +44,7 @@ from handlers.teams.presenter import TeamsPresenter
 
 log = logging.getLogger(__name__)
 
+TEAMS_MESSAGE = "teams_message"  # a queued message's job kind
 TEAMS_OFF = "Teams is off in this Crier: its start log says how to turn it on"
 
 
@@ -82,12 +84,14 @@ class TeamsSide:
     adapter: CloudAdapter
     bot: CrierTeamsBot
     presenter: TeamsPresenter
+    core: Core
     authenticated: bool
     app_id: str = ""
     refusals: RefusalLog = field(default_factory=lambda: RefusalLog(log))
 
     def __post_init__(self) -> None:
         self._tokens = TokenCheck(self.adapter.bot_framework_authentication)
+        self.core.work.add_handler(TEAMS_MESSAGE, self.run_message)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """``POST /api/messages``: one activity from Teams (or the Emulator)."""
@@ -101,10 +105,41 @@ class TeamsSide:
                 refused.reason,
             )
             return refused.response()
+        if activity.type == ActivityTypes.message:
+            return await self._queue(activity)
+        # A card's button (an invoke) is answered with the card it changes: in the request.
         invoke = await self.adapter.process_activity(authentication, activity, self.bot.on_turn)
         if invoke is None:
             return web.Response(status=201)
         return web.json_response(data=serializer_helper(invoke.body), status=invoke.status)
+
+    async def _queue(self, activity: Activity) -> web.StreamResponse:
+        """A message (a command typed to Crier), checked, becomes a row before Teams gets its
+        answer: done by the work runner, and done once even if Crier stops right after."""
+        key = f"teams:{activity.id}"[:120] if activity.id else None
+        now = self.core.clock.now()
+        payload = {"activity": activity.serialize()}
+        try:
+            await self.core.store.run(
+                lambda s: enqueue(s, kind=TEAMS_MESSAGE, key=key, now=now, payload=payload)
+            )
+        except Exception as exc:
+            log.error("could not queue a Teams message: %s", exc)
+            return web.json_response({"error": "Crier could not save this; try again"}, status=503)
+        self.core.work.wake()
+        return web.Response(status=202)
+
+    async def run_message(self, run: JobRun) -> str:
+        """The work runner's turn for a queued message, as the bot (its own identity: the
+        sender's token was checked when the message came in)."""
+        activity = Activity().deserialize(run.payload["activity"])
+        claims = self.adapter.create_claims_identity(self.app_id)
+        running = QUEUED_MESSAGE.set(run)
+        try:
+            await self.adapter.process_proactive(claims, activity, None, self.bot.on_turn)
+        finally:
+            QUEUED_MESSAGE.reset(running)
+        return "answered"
 
     async def _admit(
         self, request: web.Request
@@ -178,6 +213,7 @@ def build_teams(core: Core, settings: Settings) -> TeamsSide | None:
         adapter=adapter,
         bot=bot,
         presenter=presenter,
+        core=core,
         authenticated=authenticated,
         app_id=config.APP_ID,
     )

@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.models import DeliveryState, IncidentStatus, PostKind, PostState
+from bot import labels
+from bot.models import DeliveryState, PostState
 from bot.post_times import LEGEND, format_time, has_placeholder, shown
 from bot.views import DeliveryView, IncidentView, PostView, Reminder
 from handlers.teams.anchors import People
@@ -27,43 +28,11 @@ from handlers.teams.elements import (
 )
 from handlers.teams.ids import IN_ROOT, Data, Verb
 
-SEVERITY_MARK = {"sev1": "🔴", "sev2": "🟠", "sev3": "🟡"}
-STATUS_LABEL = {
-    IncidentStatus.INVESTIGATING: "Investigating",
-    IncidentStatus.IDENTIFIED: "Identified",
-    IncidentStatus.MONITORING: "Monitoring",
-    IncidentStatus.RESOLVED: "Resolved",
-}
-KIND_LABEL = {
-    PostKind.INITIAL: "First public post",
-    PostKind.UPDATE: "Update",
-    PostKind.RESOLUTION: "All-clear",
-}
-DELIVERY_MARK = {
-    DeliveryState.QUEUED: "⏳ queued",
-    DeliveryState.SENDING: "📤 sending",
-    DeliveryState.RETRYING: "🔁 retrying",
-    DeliveryState.SENT: "✅ sent",
-    DeliveryState.FAILED: "❌ failed",
-    DeliveryState.UNKNOWN: "❓ unknown",
-}
+# Still read from here by the forms; the wording lives in ``bot.labels``.
+STATUS_LABEL = labels.STATUSES
 SETTLED = {DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.UNKNOWN}
 CALENDAR_VERBS = {"calendar_post": Verb.CALENDAR_POST, "calendar_skip": Verb.CALENDAR_SKIP}
 MAX_LINKS = 5  # Teams shows a handful of card actions before folding them away
-
-
-def status_label(status: str) -> str:
-    try:
-        return STATUS_LABEL[IncidentStatus(status)]
-    except ValueError:
-        return status
-
-
-def kind_label(kind: str) -> str:
-    try:
-        return KIND_LABEL[PostKind(kind)]
-    except ValueError:
-        return kind
 
 
 def _with_banner(body: list[Element], message: str | None) -> list[Element]:
@@ -74,14 +43,14 @@ def incident_card(
     incident: IncidentView, *, zone: ZoneInfo, people: People, message: str | None = None
 ) -> Element:
     """The incident's card in its conversation, with *Post update* and *Resolve* while open."""
-    mark = SEVERITY_MARK.get(incident.severity, "⚪")
+    mark = labels.severity_mark(incident.severity)
     when = f"Incident #{incident.id} · declared {format_time(incident.declared_at, zone)}"
     if incident.resolved_at:
         when += f" · resolved {format_time(incident.resolved_at, zone)}"
     body = [
         line(run(f"{mark} "), run(incident.title, bold=True, size="Large")),
         labelled("Severity", incident.severity_label),
-        labelled("Status", status_label(incident.status)),
+        labelled("Status", labels.status(incident.status)),
         labelled("Declared by", people.name(incident.declared_by)),
         labelled("Channels", ", ".join(c.value for c in incident.channels)),
         note(when, subtle=True),
@@ -93,7 +62,7 @@ def incident_card(
             execute("Post update", Verb.UPDATE_FORM, data),
             execute("Resolve", Verb.RESOLVE_FORM, data),
         ]
-    summary = f"{status_label(incident.status)}: incident #{incident.id}"
+    summary = f"{labels.status(incident.status)}: incident #{incident.id}"
     return card(_with_banner(body, message), actions=actions, summary=summary)
 
 
@@ -130,8 +99,7 @@ def _previews(post: PostView, *, zone: ZoneInfo, now: datetime) -> list[Element]
 
 
 def _delivery(delivery: DeliveryView, zone: ZoneInfo) -> Element:
-    state = DELIVERY_MARK.get(DeliveryState(delivery.state), delivery.state)
-    inlines = [run(delivery.label, bold=True), run(f" — {state}")]
+    inlines = [run(delivery.label, bold=True), run(f" — {labels.delivery(delivery.state)}")]
     if delivery.state == DeliveryState.RETRYING and delivery.next_attempt_at:
         inlines.append(run(f" at {format_time(delivery.next_attempt_at, zone)}"))
     if delivery.error and delivery.state != DeliveryState.SENT:
@@ -188,7 +156,7 @@ def draft_card(
 ) -> Element:
     """A draft: each channel's text with its length, then the decision or its outcome."""
     head = (
-        f"{kind_label(post.kind)} · status {status_label(post.status)} · revision {post.revision}"
+        f"{labels.kind(post.kind)} · status {labels.status(post.status)} · revision {post.revision}"
     )
     body = [
         heading(head),
@@ -206,7 +174,7 @@ def draft_card(
         )
     decision, actions = _decision(post, zone, people)
     body += decision
-    summary = f"{kind_label(post.kind)} for incident #{post.incident_id}: {post.state}"
+    summary = f"{labels.kind(post.kind)} for incident #{post.incident_id}: {post.state}"
     return card(_with_banner(body, message), actions=actions, summary=summary)
 
 
@@ -214,18 +182,10 @@ def is_settled(post: PostView) -> bool:
     return bool(post.deliveries) and all(DeliveryState(d.state) in SETTLED for d in post.deliveries)
 
 
-def outcome_text(post: PostView) -> str:
-    sent = [d.label for d in post.deliveries if d.state == DeliveryState.SENT]
-    problems = [f"{d.label} ({d.state})" for d in post.deliveries if d.state != DeliveryState.SENT]
-    text = f"Post {post.number} is out on {', '.join(sent) or 'no channel'}."
-    if problems:
-        text += f" Needs attention: {', '.join(problems)}. Use Retry on the draft's card."
-    return text
-
-
 def outcome_card(post: PostView) -> Element:
     """Once every channel has an outcome: a new message, so people are notified."""
-    return card([note(outcome_text(post))], summary=outcome_text(post))
+    text = labels.outcome(post, retry_hint="Use Retry on the draft's card.")
+    return card([note(text)], summary=text)
 
 
 def rejected_card(post: PostView, people: People) -> Element:
@@ -262,13 +222,12 @@ def incident_list(incidents: list[IncidentView], *, zone: ZoneInfo) -> Element:
         return card([note("No open incidents. ✅")], summary="No open incidents")
     body: list[Element] = [heading("Open incidents")]
     for incident in incidents:
-        mark = SEVERITY_MARK.get(incident.severity, "⚪")
         since = format_time(incident.declared_at, zone)
         body.append(
             line(
-                run(f"{mark} #{incident.id} "),
+                run(f"{labels.severity_mark(incident.severity)} #{incident.id} "),
                 run(incident.title, bold=True),
-                run(f" — {status_label(incident.status)}, since {since}"),
+                run(f" — {labels.status(incident.status)}, since {since}"),
             )
         )
     return card(body, summary=f"{len(incidents)} open incident(s)")

@@ -9,16 +9,21 @@
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 
 from bot.core import Core
 from bot.errors import CrierError
 from bot.requests import parse_quick_declare
+from bot.scheduler import JobRun
+from bot.work import ReplyTo
 from handlers.teams import cards, forms
-from handlers.teams.ids import Command
+from handlers.teams.ids import PLATFORM, Command
 from handlers.teams.presenter import TeamsPresenter, card_message
 from handlers.teams.turns import Turn, for_teams
 
 log = logging.getLogger(__name__)
+# The queued message (bot/work.py) whose turn this is: what it writes marks it done.
+QUEUED_MESSAGE: ContextVar[JobRun | None] = ContextVar("queued_teams_message", default=None)
 
 HELP = """**Crier — outage communications.** Message me (with @Crier in a channel):
 
@@ -73,8 +78,7 @@ class Commands:
             form = forms.declare_form(self._core.config, summary_hint=self._core.summary_room.hint)
             await turn.context.send_activity(card_message(form))
         elif word == Command.OUTAGE and ":" in rest:
-            async with self._core.backlog.turn():  # may be turned away: "very busy, try again"
-                await self._quick_declare(turn, rest)
+            await self._quick_declare(turn, rest)
         elif word in {Command.UPDATE, Command.RESOLVE}:
             incident = await self._core.open_incident(await self._incident_here(turn, word, rest))
             form = (
@@ -87,20 +91,17 @@ class Commands:
             await turn.reply(USAGE)
 
     async def _quick_declare(self, turn: Turn, text: str) -> None:
+        """Declared in the queued message's own transaction (done once, however often the
+        message is run), with its card queued there too."""
         request = parse_quick_declare(text, self._core.config)
-        draft = await self._core.declare(turn.actor, request)
-        await self._presenter.anchors.remember(
-            draft.incident.id, turn.actor, teams_id=turn.teams_id
+        self._core.pace.note(turn.actor)
+        here = ReplyTo(
+            platform=PLATFORM,
+            channel=turn.conversation_id,
+            user=turn.teams_id or "",
+            reference=turn.reference,
         )
-        try:
-            await self._presenter.start_incident(draft.incident, reference=turn.reference)
-        except Exception as exc:
-            log.exception("could not show incident %s in Teams", draft.incident.id)
-            raise CrierError(
-                f"Incident #{draft.incident.id} is saved, but Teams refused its card ({exc}). "
-                "list shows it."
-            ) from exc
-        await self._core.show_post(draft.post.id)
+        await self._core.declare(turn.actor, request, thread=here, job=QUEUED_MESSAGE.get())
 
     async def _incident_here(self, turn: Turn, word: str, rest: str) -> int:
         """The incident named by number, else the one open in this conversation."""

@@ -20,8 +20,11 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from bot.anchors import Anchor
 from bot.calendar import CalendarEntry
 from bot.core import Core
+from bot.errors import CrierError
 from bot.models import PostState
+from bot.ports import Actor
 from bot.views import IncidentView, Notice, PostView, Reminder
+from bot.work import ReplyTo
 from handlers.teams import cards
 from handlers.teams.anchors import People, TeamsAnchors
 from handlers.teams.calendar import calendar_card
@@ -273,6 +276,28 @@ class TeamsPresenter:
         color = "Good" if notice.kind == "channel_up" else "Attention"
         card = cards.message_card(f"{notice.title}. {notice.text}", color=color)
         await self.send(reference, card_message(card))
+
+    async def open_thread(self, incident: IncidentView, reply: ReplyTo, actor: Actor) -> None:
+        """The incident's card where it was declared (once: a second call finds it)."""
+        if await self.anchors.root(incident) is not None:
+            return
+        if reply.reference is None:
+            raise LookupError(f"no conversation to show incident #{incident.id} in")
+        await self.anchors.remember(incident.id, actor, teams_id=reply.user or None)
+        try:
+            await self.start_incident(incident, reference=reply.reference)
+        except Exception as exc:
+            log.exception("could not show incident %s in Teams", incident.id)
+            raise CrierError(
+                f"Incident #{incident.id} is saved, but Teams refused its card ({exc}). "
+                "list shows it."
+            ) from exc
+
+    async def say_to(self, reply: ReplyTo, message: str) -> None:
+        if reply.reference is not None:
+            from handlers.teams.turns import for_teams  # turns reads this module's references
+
+            await self.tell(reply.reference, for_teams(message))
 
     async def tell(self, reference: dict[str, Any], message: str) -> None:
         """A note in the conversation when there is no card to answer on; never raises."""

@@ -1,7 +1,8 @@
-"""Each benchmark still runs: its ``main`` with tiny sizes on SQLite, figures printed.
+"""Each benchmark still runs: its ``main`` with tiny sizes, figures printed.
 
 Nothing here is timed or compared with a goal (that is what ``python -m bench.…`` is for); only
-that figures come out, and that nothing was lost or sent twice where a benchmark counts it.
+that figures come out, and that nothing was lost, turned away or sent twice where a benchmark
+counts it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import math
 
 import pytest
 
-from bench import ack, fanout, memory, ratelimit, replays, scheduler
+from bench import draft, fanout, memory, ratelimit, replays, scaleout, scheduler
+from bench.databases import postgres_available
 
 
 def test_fanout_runs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -47,14 +49,18 @@ def test_scheduler_runs_and_fires_each_job_once(capsys: pytest.CaptureFixture[st
     assert "due->fired" in capsys.readouterr().out
 
 
-def test_ack_runs_against_both_servers(capsys: pytest.CaptureFixture[str]) -> None:
-    results = ack.main(["--seconds", "1", "--clients", "4", "--drain", "1", "--backends", "sqlite"])
+def test_draft_times_each_command_to_its_draft(capsys: pytest.CaptureFixture[str]) -> None:
+    results = draft.main(
+        ["--seconds", "2", "--rates", "5", "--drain", "20", "--backends", "sqlite"]
+    )
 
-    figures = results["sqlite"]
-    for load in (figures.bare, figures.crier):
-        assert load.latencies["command"] and not load.failures
-    assert figures.work.at_end.incidents > 0
-    assert "ratio crier / bare" in capsys.readouterr().out
+    [figures] = results
+    assert figures.crier.commands == figures.bare.commands == 10
+    assert figures.crier.turned_away == 0 and not figures.told
+    assert len(figures.to_draft) == 10 and all(s > 0 for s in figures.to_draft)
+    assert math.isfinite(figures.ack_ratio(99)) and math.isfinite(figures.draft_p(99))
+    out = capsys.readouterr().out
+    assert "time to draft" in out and "draft summary" in out
 
 
 def test_memory_runs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -62,9 +68,21 @@ def test_memory_runs(capsys: pytest.CaptureFixture[str]) -> None:
 
     figures = results["sqlite"]
     assert figures.crier_idle_kib > 0 and figures.bare_idle_kib > 0
+    assert figures.processes == 1
     assert figures.declared == figures.approved == 4
     assert figures.sent == figures.deliveries > 0
     assert "growth per incident" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not postgres_available(), reason="scale-out needs PostgreSQL")
+def test_scaleout_sends_each_delivery_once(capsys: pytest.CaptureFixture[str]) -> None:
+    results = scaleout.main(["--approvals", "3", "--workers", "1,2", "--latency", "0.02"])
+
+    for figures in results:
+        assert figures.sent == figures.deliveries == 3 * len(fanout.CHANNELS)
+        assert figures.duplicates == 0 and figures.lost == 0 and not figures.unchecked
+        assert figures.drain > 0
+    assert "speed-up" in capsys.readouterr().out
 
 
 def test_replays_runs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,6 +26,7 @@ from handlers.sandbox.workspace import SlackWorkspace
 from handlers.slack.common import OOPS
 from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS, OUTSIDER
 from tests.scenario.harness import SECRET, TOKEN, SlackHarness, check_blocks, check_view
+from tests.settling import bolt_listeners
 
 JsonDict = dict[str, Any]
 
@@ -47,11 +48,6 @@ _OWN_MARKUP = re.compile(
 )
 
 
-def _runs_bolt(task: asyncio.Task[Any]) -> bool:
-    code = getattr(task.get_coro(), "cr_code", None)
-    return code is not None and "slack_bolt" in code.co_filename
-
-
 async def quiesce(
     slack: SlackHarness,
     *,
@@ -60,21 +56,19 @@ async def quiesce(
 ) -> None:
     """Wait until Crier has finished everything the last request started.
 
-    Bolt acks first and runs the rest of a listener as a task of its own, so wait for bolt's
-    tasks, then for the core's chat updates and (unless ``publisher`` is False, as when the
-    database is down) the publisher, until neither has work left.
+    Bolt acks first and runs the rest of a listener as a task of its own: wait for bolt's
+    tasks, then (unless ``publisher`` is False, as when the database is down and there is no
+    queue to look at) for the queued work and the publisher, until none has work left.
     """
     async with asyncio.timeout(timeout):
         while True:
-            listeners = [t for t in asyncio.all_tasks() if not t.done() and _runs_bolt(t)]
+            listeners = bolt_listeners()
             if listeners:
                 await asyncio.gather(*listeners, return_exceptions=True)
                 continue
             if publisher:
                 await slack.settle(timeout=timeout)
-            else:
-                await slack.crier.core.settle()
-            if not any(not t.done() and _runs_bolt(t) for t in asyncio.all_tasks()):
+            if not bolt_listeners():
                 return
 
 

@@ -63,7 +63,8 @@ async def test_refreshing_a_draft_in_the_thread_reads_it_once(
     statements.clear()
     await slack.crier.core.show_post(post_id)
     assert slack.workspace.calls_to("chat.update")  # the draft's message, updated in place
-    reads = [s.split("FROM")[1].split()[0] for s in statements if "FROM" in s]
+    # The work runner looks at the job table now and then, beside the refresh: not the refresh's.
+    reads = [s.split("FROM")[1].split()[0] for s in statements if "FROM" in s and "job" not in s]
     assert sorted(reads) == ["delivery", "incident", "post", "rendition"], statements
 
 

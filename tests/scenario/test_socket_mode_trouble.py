@@ -92,7 +92,7 @@ async def test_a_refused_app_token_is_reported_once_and_retried_with_back_off(
     sleeps = Sleeps()
     backoff = Backoff(sleep=sleeps, jitter=lambda: 1.0)
     async with serving_by_socket_mode(
-        database_url, app_token=WRONG, backoff=backoff, connected=False, CRIER_WORK_PROCESS=False
+        database_url, app_token=WRONG, backoff=backoff, connected=False
     ) as (workspace, stop, server):
         sleeps.allow(3)
         await until(lambda: len(sleeps.asked) == 4, "four refused attempts")
@@ -132,7 +132,7 @@ async def test_a_dropped_connection_is_made_again_the_same_way(
     retried with back-off, and connected again once the token is put right."""
     sleeps = Sleeps()
     backoff = Backoff(sleep=sleeps, jitter=lambda: 1.0)
-    serving = serving_by_socket_mode(database_url, backoff=backoff, CRIER_WORK_PROCESS=False)
+    serving = serving_by_socket_mode(database_url, backoff=backoff)
     async with serving as (workspace, _stop, _server):
         token = workspace.socket_mode.app_token
         workspace.socket_mode.app_token = "xapp-someone-else"  # revoked in Slack
@@ -173,7 +173,6 @@ async def test_a_signal_stops_serve_in_the_middle_of_connecting(
             SLACK_API_URL=f"http://127.0.0.1:{port}/api/",
             CRIER_DATABASE_URL=database_url,
             CRIER_CONFIG=str(STARTER_CONFIG),
-            CRIER_WORK_PROCESS=False,
         )
         stop = asyncio.Event()
         server = asyncio.create_task(
@@ -246,7 +245,7 @@ ENVELOPE = "e-malformed-1"
 async def test_a_malformed_envelope_is_acknowledged_and_logged_in_one_line(
     database_url: str, logs: pytest.LogCaptureFixture, text: str, why: str
 ) -> None:
-    async with serving_by_socket_mode(database_url, CRIER_WORK_PROCESS=False) as (ws, _, _s):
+    async with serving_by_socket_mode(database_url) as (ws, _, _s):
         logs.clear()
         ack = await ws.socket_mode.send_raw(text, envelope_id=ENVELOPE)
         assert ack == {"envelope_id": ENVELOPE}
@@ -271,7 +270,7 @@ async def test_a_malformed_envelope_is_acknowledged_and_logged_in_one_line(
 async def test_a_message_without_an_envelope_id_is_logged_in_one_line(
     database_url: str, logs: pytest.LogCaptureFixture, text: str
 ) -> None:
-    async with serving_by_socket_mode(database_url, CRIER_WORK_PROCESS=False) as (ws, _, _s):
+    async with serving_by_socket_mode(database_url) as (ws, _, _s):
         logs.clear()
         await ws.socket_mode.send_raw(text)
         await until(lambda: bool(lines(logs, "Socket Mode message")), "the log line")

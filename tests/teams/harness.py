@@ -113,6 +113,7 @@ class TeamsHarness:
             entities=[{"type": "mention", "text": mention, "mentioned": dict(BOT)}],
         )
         status, _ = await self.post(activity)
+        await self.crier.core.settle()  # a message is queued (202), then answered by the runner
         return status
 
     async def invoke(

@@ -36,7 +36,7 @@ async def test_teams_and_slack_incidents_stay_on_their_own_platform(
             crier=slack.crier, connector=connector, http=http, url=f"{base}/api/messages"
         )
         try:
-            assert await teams.say("outage Blackboard: students cannot log in", user=ANALYST) == 201
+            assert await teams.say("outage Blackboard: students cannot log in", user=ANALYST) == 202
             await connector.wait_for_posts(2)
             status, _ = await slack.command("Email: messages are delayed", user=SLACK_ANALYST)
             assert status == 200

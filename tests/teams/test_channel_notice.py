@@ -12,7 +12,7 @@ from tests.teams.harness import ANALYST, THREAD, TeamsHarness, texts
 async def test_a_channel_notice_goes_to_the_latest_incident_conversation(
     teams: TeamsHarness, connector: FakeBotConnector
 ) -> None:
-    assert await teams.say("outage Blackboard: students cannot log in", user=ANALYST) == 201
+    assert await teams.say("outage Blackboard: students cannot log in", user=ANALYST) == 202
     await connector.wait_for_posts(2)
     await teams.settle()
     before = len(connector.posts())

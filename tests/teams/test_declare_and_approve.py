@@ -43,7 +43,7 @@ def strings_of(element: object) -> list[str]:
 
 async def declare(teams: TeamsHarness, text: str = "Blackboard: students cannot log in") -> str:
     """Quick-declare as the analyst; returns the id of the first draft's message."""
-    assert await teams.say(f"outage {text}", user=ANALYST) == 201
+    assert await teams.say(f"outage {text}", user=ANALYST) == 202
     await teams.connector.wait_for_posts(2)
     await teams.settle()
     return teams.draft_ids()[0]
@@ -86,7 +86,7 @@ async def test_user_text_is_plain_text_on_cards(teams: TeamsHarness) -> None:
 
 
 async def test_declare_by_card_form(teams: TeamsHarness, connector: FakeBotConnector) -> None:
-    assert await teams.say("outage", user=ANALYST) == 201
+    assert await teams.say("outage", user=ANALYST) == 202
     (form_message,) = await connector.wait_for_posts(1)
     form = connector.card(form_message.id)
     assert "Declare an outage" in texts(form)
@@ -166,7 +166,7 @@ async def test_approve_publishes_and_replaces_the_card_for_everyone(
 
 
 async def test_no_self_approval(teams: TeamsHarness) -> None:
-    assert await teams.say("outage bb: cannot log in", user=APPROVER) == 201
+    assert await teams.say("outage bb: cannot log in", user=APPROVER) == 202
     await teams.connector.wait_for_posts(2)
     await teams.settle()
     answer = await teams.click(teams.draft_ids()[0], "Approve & publish", user=APPROVER)
@@ -184,9 +184,9 @@ async def test_commands_answer_in_plain_words(teams: TeamsHarness) -> None:
         ("update", "No open incident lives in this conversation"),
     ):
         before = len(teams.connector.posts())
-        assert await teams.say(text, user=ANALYST) == 201
+        assert await teams.say(text, user=ANALYST) == 202
         posts = await teams.connector.wait_for_posts(before + 1)
         assert expected in posts[-1].activity["text"], text
-    assert await teams.say("list", user=ANALYST) == 201
+    assert await teams.say("list", user=ANALYST) == 202
     posts = await teams.connector.wait_for_posts(6)
     assert "No open incidents" in texts(posts[-1].cards[0])

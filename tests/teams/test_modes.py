@@ -107,7 +107,7 @@ async def test_unauthenticated_on_this_machine_runs_with_one_warning(
         assert len(lines) == 1 and said(caplog, logging.WARNING) == lines, lines
         assert "UNAUTHENTICATED" in lines[0] and "CRIER_TEAMS_UNAUTHENTICATED" in lines[0]
         status, _ = await help_status(teams)
-        assert status == 201
+        assert status == 202
         await connector.wait_for_posts(1)
 
 
@@ -134,7 +134,6 @@ async def serve(tmp_path: Path, host: str, **env: str) -> AsyncIterator[tuple[st
     }
     environment |= {
         "CRIER_DATABASE_URL": f"sqlite:///{tmp_path / 'crier.db'}",
-        "CRIER_WORK_PROCESS": "false",
         **env,
     }
     process = await asyncio.create_subprocess_exec(

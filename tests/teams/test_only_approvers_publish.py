@@ -103,7 +103,7 @@ async def declared(world: World, *, by: Person = DRAFTER) -> str:
     """An incident declared by ``by``; the id of its first draft's message."""
     teams = world.teams
     before = len(teams.connector.posts())
-    assert await teams.say("outage Wi-Fi: eduroam drops connections", user=by) == 201
+    assert await teams.say("outage Wi-Fi: eduroam drops connections", user=by) == 202
     await teams.connector.wait_for_posts(before + 2)
     await teams.settle()
     return teams.draft_ids()[-1]
@@ -152,7 +152,7 @@ async def held_and_offered(world: World) -> str:
     await world.tick(minutes=30)
     assert any("Held a scheduled post" in texts(c.cards) for c in connector.posts())
     before = len(connector.posts())
-    assert await teams.say("resolve", user=ANALYST) == 201
+    assert await teams.say("resolve", user=ANALYST) == 202
     resolve_form = (await connector.wait_for_posts(before + 1))[-1]
     await teams.click(resolve_form.id, "Draft all-clear", user=ANALYST)
     await teams.settle()

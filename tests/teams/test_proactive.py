@@ -3,6 +3,8 @@ when the Bot Connector throttles or fails for a moment."""
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
 
 from bot.config import CrierConfig
@@ -14,7 +16,7 @@ from tests.teams.harness import ANALYST, APPROVER, THREAD, TeamsHarness, start_t
 
 
 async def declare(teams: TeamsHarness) -> str:
-    assert await teams.say("outage Blackboard: students cannot log in", user=ANALYST) == 201
+    assert await teams.say("outage Blackboard: students cannot log in", user=ANALYST) == 202
     await teams.connector.wait_for_posts(2)
     await teams.settle()
     return teams.draft_ids()[0]
@@ -95,9 +97,9 @@ async def test_a_refused_card_is_reported_not_lost(
     teams: TeamsHarness, connector: FakeBotConnector
 ) -> None:
     connector.fail_next(403, times=1)  # Teams refuses the incident's card: no retry helps
-    assert await teams.say("outage Blackboard: students cannot log in", user=ANALYST) == 201
+    assert await teams.say("outage Blackboard: students cannot log in", user=ANALYST) == 202
     told = await connector.wait_for_posts(1)
-    assert "Incident #1 is saved, but Teams refused its card" in told[0].activity["text"]
+    assert "Incident #1 is saved, but Teams refused its card" in json.dumps(told[0].activity)
     assert [c.status for c in connector.calls].count(403) == 1
 
 
@@ -109,7 +111,7 @@ async def test_posts_held_by_the_crisis_pause_are_released_from_the_notice(
     await teams.click(draft, "Reject", user=APPROVER, inputs={"reason": "No"}, card=form)
     await teams.settle()  # the rejection's reply to the requester is posted first
     before = len(connector.posts())
-    assert await teams.say("resolve", user=ANALYST) == 201
+    assert await teams.say("resolve", user=ANALYST) == 202
     (resolve_form,) = (await connector.wait_for_posts(before + 1))[before:]
     await teams.click(resolve_form.id, "Draft all-clear", user=ANALYST)  # closes: nothing public
     core = teams.crier.core

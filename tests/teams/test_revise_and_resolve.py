@@ -39,7 +39,7 @@ def runs(card: dict[str, object]) -> list[str]:
 
 
 async def declare(teams: TeamsHarness) -> str:
-    assert await teams.say("outage Blackboard: students cannot log in", user=ANALYST) == 201
+    assert await teams.say("outage Blackboard: students cannot log in", user=ANALYST) == 202
     await teams.connector.wait_for_posts(2)
     await teams.settle()
     return teams.draft_ids()[0]
@@ -137,7 +137,7 @@ async def test_update_from_a_command_and_from_the_incident_card(
 
     # "update" in the incident's conversation sends the form there.
     before = len(connector.posts())
-    assert await teams.say("update", user=ANALYST) == 201
+    assert await teams.say("update", user=ANALYST) == 202
     (form_message,) = (await connector.wait_for_posts(before + 1))[before:]
     form = connector.card(form_message.id)
     assert "Post an update" in texts(form) and inputs_of(form)["status"] == "investigating"
@@ -199,7 +199,7 @@ async def test_resolve_drafts_the_all_clear_and_closes_the_incident(
     card = connector.card(root)
     assert "Resolved" in texts(card) and "Post update" not in texts(card)
     before = len(connector.posts())
-    assert await teams.say("resolve", user=ANALYST) == 201
+    assert await teams.say("resolve", user=ANALYST) == 202
     told = await connector.wait_for_posts(before + 1)
     assert "No open incident lives in this conversation" in told[-1].activity["text"]
 
@@ -209,7 +209,7 @@ async def test_resolve_with_nothing_published_closes_quietly(
 ) -> None:
     draft = await declare(teams)
     before = len(connector.posts())
-    assert await teams.say("resolve 1", user=ANALYST) == 201
+    assert await teams.say("resolve 1", user=ANALYST) == 202
     (form_message,) = (await connector.wait_for_posts(before + 1))[before:]
     fixed = {"what_happened": "It came back"}
     waiting = await teams.click(form_message.id, "Draft all-clear", user=ANALYST, inputs=fixed)

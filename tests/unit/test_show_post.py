@@ -11,7 +11,6 @@ from bot.ports import Actor
 from bot.requests import DeclareRequest
 from bot.store import Store
 from bot.views import IncidentView, PostView, Reminder
-from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, make_config
 
 
@@ -115,22 +114,3 @@ async def test_a_post_is_read_once_however_many_chats_show_it(
     await core.show_post(post_id)
     assert one.shown == two.shown == [(post_id, "pending")]
     assert sum("FROM rendition" in s for s in statements) == 1
-
-
-async def test_at_start_only_the_posts_changed_in_the_last_minutes_are_shown_again(
-    store: Store,
-) -> None:
-    chat = HeldChat()
-    chat.go.set()
-    clock = FakeClock()
-    core = build_core(settings=Settings(), config=make_config(), store=store, clock=clock)
-    core.presenters[chat.platform] = chat
-    old = await declared(core, "VPN")
-    clock.advance(minutes=16)
-    recent = await declared(core, "Email")
-    assert await core.catch_up_chat() == 1
-    await core.settle()
-    assert chat.shown == [(recent, "pending")]
-    assert old != recent
-    (recent_incident,) = chat.incidents_shown  # its root too: the old one's is left alone
-    assert recent_incident == (await core.post(recent)).incident_id

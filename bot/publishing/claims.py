@@ -1,0 +1,239 @@
+"""Claiming due deliveries: which rows a worker takes, how many per network, what each will send.
+
+A claim takes at most each network's free room (its ``concurrency`` less what this worker has in
+flight there), so a claimed delivery is sent at once: its lease runs while it is being sent,
+never while it waits behind another post to the same network. On PostgreSQL the rows are locked
+with ``FOR UPDATE SKIP LOCKED``, so replicas never take the same one.
+
+    claimed, changed_posts = claim_due(
+        session, config=config, publishers=publishers, room={Network.X: 4}, total=50,
+        lease=timedelta(minutes=2), now=now, lock_rows=store.is_postgres,
+    )
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, func, or_
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from bot import audit
+from bot.config import CrierConfig, Network
+from bot.costs import hold_if_over_budget
+from bot.incidents import facts_for
+from bot.models import Delivery, DeliveryState, Incident, Post, Rendition, ScheduledPost
+from bot.ports import Publisher, PublishRequest
+from bot.post_times import fill_times
+from bot.publishing.outbox import OutboxPublisher
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: int
+    post_id: int | None  # None for a content-calendar post
+    request: PublishRequest
+    lease_until: datetime  # as this claim set it: renewed only while the row still says so
+
+
+def claim_due(
+    session: Session,
+    *,
+    config: CrierConfig,
+    publishers: Mapping[Network, Publisher],
+    room: Mapping[Network, int],
+    total: int,
+    lease: timedelta,
+    now: datetime,
+    lock_rows: bool,
+) -> tuple[list[Claimed], set[int]]:
+    """Claim due deliveries, at most ``room[network]`` on each network (in ``room``'s order)
+    and ``total`` in all; returns them and the posts whose deliveries changed.
+
+    Due rows that need no sending are settled on the way and take no room: an interrupted send
+    without an idempotency key (*unknown*), a network that is not enabled, a post over budget.
+    """
+    claimed: list[Claimed] = []
+    changed_posts: set[int] = set()
+    left = dict(room)
+
+    def take(rows: Sequence[Delivery]) -> None:
+        for delivery in rows:
+            network = Network(delivery.channel)
+            if left[network] <= 0 or len(claimed) >= total:
+                continue  # came due since it was counted: the next claim takes it
+            one = _claim_one(
+                session, delivery, config=config, publishers=publishers, lease=lease, now=now
+            )
+            if delivery.post_id is not None:
+                changed_posts.add(delivery.post_id)
+            if one is not None:
+                claimed.append(one)
+                left[network] -= 1
+
+    # Counted first, unlocked: the networks whose due rows all fit are claimed in one query
+    # (one approval's fan-out, the usual case); a network with more due than room, alone.
+    due = _due_counts(session, room, now)
+    fits = [n for n in room if 0 < due.get(n.value, 0) <= room[n]]
+    if fits:
+        most = min(sum(room[n] for n in fits), total)
+        take(session.exec(_due_on(fits, now, lock_rows).limit(most)).all())
+    for network in (n for n in room if due.get(n.value, 0) > room[n]):
+        while left[network] > 0 and len(claimed) < total:
+            most = min(left[network], total - len(claimed))
+            rows = session.exec(_due_on([network], now, lock_rows).limit(most)).all()
+            if not rows:
+                break
+            # Rows settled without a send leave the due set (autoflush): the next query finds
+            # the ones behind them, so a settled row never costs a later post its turn.
+            take(rows)
+    session.flush()
+    return claimed, changed_posts
+
+
+def _due_counts(session: Session, room: Mapping[Network, int], now: datetime) -> dict[str, int]:
+    counted = session.exec(
+        select(Delivery.channel, func.count())
+        .where(_due(now), col(Delivery.channel).in_([n.value for n in room]))
+        .group_by(col(Delivery.channel))
+    ).all()
+    return {channel: count for channel, count in counted}
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Waiting and due, or being sent under a lease that ran out."""
+    return or_(
+        col(Delivery.state).in_([DeliveryState.QUEUED, DeliveryState.RETRYING])
+        & (col(Delivery.next_attempt_at) <= now),
+        (col(Delivery.state) == DeliveryState.SENDING) & (col(Delivery.claimed_until) < now),
+    )
+
+
+def _due_on(
+    networks: Sequence[Network], now: datetime, lock_rows: bool
+) -> SelectOfScalar[Delivery]:
+    query = (
+        select(Delivery)
+        .where(col(Delivery.channel).in_([n.value for n in networks]), _due(now))
+        .order_by(col(Delivery.next_attempt_at))
+    )
+    return query.with_for_update(skip_locked=True) if lock_rows else query
+
+
+def _claim_one(
+    session: Session,
+    delivery: Delivery,
+    *,
+    config: CrierConfig,
+    publishers: Mapping[Network, Publisher],
+    lease: timedelta,
+    now: datetime,
+) -> Claimed | None:
+    network = Network(delivery.channel)
+    publisher = publishers.get(network)
+    interrupted = delivery.state == DeliveryState.SENDING
+    if interrupted and (publisher is None or not publisher.idempotent):
+        _mark_interrupted(session, delivery, now)
+        return None
+    if publisher is None:
+        delivery.state = DeliveryState.FAILED
+        delivery.last_error = f"{network.value} is not enabled in crier.yml"
+        return None
+    request = publish_request(session, config=config, delivery=delivery, network=network, now=now)
+    # A dry run costs nothing: only a network's own publisher counts against a budget.
+    if not isinstance(publisher, OutboxPublisher) and hold_if_over_budget(
+        session, config=config, delivery=delivery, text=request.text, now=now
+    ):
+        return None
+    delivery.state = DeliveryState.SENDING
+    delivery.attempts += 1
+    delivery.claimed_until = now + lease
+    delivery.text = request.text
+    return Claimed(delivery.id or 0, delivery.post_id, request, delivery.claimed_until)
+
+
+def _mark_interrupted(session: Session, delivery: Delivery, now: datetime) -> None:
+    """Its lease ran out mid-send (the process died): a resend could post twice."""
+    delivery.state = DeliveryState.UNKNOWN
+    delivery.claimed_until = None
+    delivery.last_error = (
+        "Crier stopped while sending this; check the account before retrying, "
+        "so it is not posted twice."
+    )
+    audit.record(
+        session,
+        actor=audit.SYSTEM_ACTOR,
+        action="publish_unknown",
+        incident_id=delivery.incident_id,
+        post_id=delivery.post_id,
+        at=now,
+        detail={"channel": delivery.channel, "error": "interrupted"},
+    )
+
+
+def publish_request(
+    session: Session, *, config: CrierConfig, delivery: Delivery, network: Network, now: datetime
+) -> PublishRequest:
+    """What ``delivery`` sends: its text (with the time filled in on the first attempt), and
+    the incident's previous post on the network to reply to."""
+    if delivery.scheduled_post_id is not None:
+        return _calendar_request(session, delivery, network)
+    post = session.get(Post, delivery.post_id)
+    incident = session.get(Incident, delivery.incident_id)
+    assert post is not None and incident is not None
+    text = delivery.text
+    if text is None:  # first attempt: the time on the post is the time it is published
+        rendition = session.exec(
+            select(Rendition).where(
+                Rendition.post_id == post.id, Rendition.channel == delivery.channel
+            )
+        ).one()
+        text = fill_times(
+            rendition.text,
+            zone=config.organisation.zone,
+            at=now,
+            next_update_minutes=post.facts.get("next_update_minutes"),
+        )
+    previous = session.exec(
+        select(Delivery)
+        .where(
+            Delivery.incident_id == incident.id,
+            Delivery.channel == delivery.channel,
+            Delivery.state == DeliveryState.SENT,
+            col(Delivery.id) != delivery.id,
+        )
+        .order_by(col(Delivery.sent_at).desc())
+    ).first()
+    service = config.find_service(incident.service)
+    facts = facts_for(config, incident, post)
+    return PublishRequest(
+        network=network,
+        text=text,
+        idempotency_key=delivery.idempotency_key,
+        incident_id=incident.id or 0,
+        post_kind=post.kind,
+        status=post.status,
+        service=incident.service,
+        title=f"{incident.service}: {facts.summary}",
+        reply_to=previous.external_id if previous else None,
+        component=service.component if service else None,
+        extra={"severity": incident.severity},
+    )
+
+
+def _calendar_request(session: Session, delivery: Delivery, network: Network) -> PublishRequest:
+    scheduled = session.get(ScheduledPost, delivery.scheduled_post_id)
+    assert scheduled is not None
+    return PublishRequest(
+        network=network,
+        text=scheduled.text,
+        idempotency_key=delivery.idempotency_key,
+        incident_id=0,
+        post_kind="calendar",
+        status="",
+        service="",
+        title=scheduled.text.splitlines()[0][:80] if scheduled.text else "",
+    )

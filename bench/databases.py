@@ -17,8 +17,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.schema import upgrade
-from bot.store import Store, normalise_database_url, open_store
+from bot.storage.schema import upgrade
+from bot.storage.store import Store, normalise_database_url, open_store
 
 BACKENDS = ("sqlite", "postgresql")
 # Where throw-away PostgreSQL databases are created (the server's admin connection).

@@ -45,7 +45,7 @@ from bench.figures import (
 from bench.processes import ServerProcess
 from bench.servers import bare_bolt, crier_serve, slack_simulator
 from bench.slack_load import LOAD_NUMBER, DraftFeed, LoadResult, SlackLoad
-from bot.store import normalise_database_url
+from bot.storage.store import normalise_database_url
 
 DRAFT_GOAL = 1.0  # seconds, p99, at the goal's pace
 GOAL_RATE = 5.0

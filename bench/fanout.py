@@ -5,7 +5,7 @@ build) publishes to fake networks on 127.0.0.1 (port 0) that answer like the rea
 latency. Timed from the approval to the last delivery recorded as sent (``Delivery.sent_at``).
 
 - *slowest single channel*: each channel's post approved on its own; the slowest median.
-- *Crier*: all 8 in one approval, published by the core's ``DeliveryWorker``.
+- *Crier*: all 8 in one approval, published by the core's ``PublishingLoop``.
 - *sequential*: the same 8 deliveries, the same claim and publishers, one after the other.
 
 Ratio = wall time ÷ the slowest single channel (goal ≤ 1.2). An API that needs several requests
@@ -43,10 +43,10 @@ from bench.figures import (
 )
 from bot.config import Network, Settings
 from bot.core import Core, build_core
-from bot.models import Delivery, DeliveryState
+from bot.incidents.requests import DeclareRequest
 from bot.publishing.credentials import NetworkCredentials
-from bot.publishing.worker import DeliveryWorker
-from bot.requests import DeclareRequest
+from bot.publishing.loop import PublishingLoop
+from bot.storage.models import Delivery, DeliveryState
 from tests.fakes.networks.base import FakeNetwork
 from tests.fakes.networks.bluesky import FakeBluesky
 from tests.fakes.networks.facebook import FakeGraph
@@ -72,7 +72,7 @@ SECRETS = {
 PAGE_ID, IG_USER, LINKEDIN_ORG, STATUS_PAGE = "1122334455", "17841400000000001", "2414183", "pg1"
 
 
-class OneAfterAnother(DeliveryWorker):
+class OneAfterAnother(PublishingLoop):
     """The baseline: Crier's own claim and delivery code, one delivery after the other."""
 
     async def run_once(self) -> int:
@@ -150,7 +150,7 @@ class Bench:
     networks: Networks
     rounds_done: int = 0
 
-    async def publish(self, channels: Sequence[Network], worker: DeliveryWorker) -> float:
+    async def publish(self, channels: Sequence[Network], worker: PublishingLoop) -> float:
         """Declare, approve and publish one post; seconds from the approval to the last send."""
         self.rounds_done += 1
         draft = await self.core.declare(
@@ -232,9 +232,9 @@ async def _measure(
         raise RuntimeError(f"these channels fell back to the outbox: {missing}")
     # Warm up without latency: sign-ins (Bluesky), the instance's limit (Mastodon), the
     # component list (Statuspage) and the connection pool; then count requests per post.
-    await bench.publish(CHANNELS, core.worker)
+    await bench.publish(CHANNELS, core.publishing)
     before = networks.received()
-    await bench.publish(CHANNELS, core.worker)
+    await bench.publish(CHANNELS, core.publishing)
     after = networks.received()
     per_post = {n: max(1, after[n] - before[n]) for n in CHANNELS}
     delays = {n: latency if per_request else latency / per_post[n] for n in CHANNELS}
@@ -252,8 +252,8 @@ async def _measure(
     sequential: list[float] = []
     for _ in range(rounds):  # interleaved, so a slow moment of the machine hits all alike
         for network in CHANNELS:
-            solo[network].append(await bench.publish((network,), core.worker))
-        parallel.append(await bench.publish(CHANNELS, core.worker))
+            solo[network].append(await bench.publish((network,), core.publishing))
+        parallel.append(await bench.publish(CHANNELS, core.publishing))
         sequential.append(await bench.publish(CHANNELS, sequential_worker))
     return FanoutFigures(
         solo={n: median(v) for n, v in solo.items()},

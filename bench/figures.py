@@ -49,7 +49,7 @@ def quiet_logs(verbose: bool) -> None:
     )
     if not verbose:
         # Expected during the rate-limit benchmark: every 429 is logged as a retry.
-        logging.getLogger("bot.publishing.worker").setLevel(logging.ERROR)
+        logging.getLogger("bot.publishing.loop").setLevel(logging.ERROR)
 
 
 def backends_argument(parser: argparse.ArgumentParser, default: str = "sqlite,postgresql") -> None:

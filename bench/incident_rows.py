@@ -21,9 +21,9 @@ from sqlmodel import Session, SQLModel, select
 
 from bench.crier_setup import analyst, approver
 from bot.core import Core
-from bot.models import AuditEvent, Delivery, Incident, Job, Post, Rendition
-from bot.requests import DeclareRequest
-from bot.store import Store
+from bot.incidents.requests import DeclareRequest
+from bot.storage.models import AuditEvent, Delivery, Incident, Job, Post, Rendition
+from bot.storage.store import Store
 
 SAMPLE_SERVICES = ("Blackboard", "Email", "Wi-Fi", "VPN", "Printing")  # sev1, sev2 and sev3
 TABLES: tuple[type[SQLModel], ...] = (Incident, Post, Rendition, Delivery, AuditEvent, Job)
@@ -43,7 +43,7 @@ async def open_incidents(core: Core, count: int, *, sample: int = 20, seed: int 
             ),
         )
         await core.approve(approver, draft.post.id)
-    while await core.worker.run_once():
+    while await core.publishing.run_once():
         pass
     await core.settle()
     copies = -(-count // made) - 1  # ceil: the sample plus this many copies of it

@@ -30,7 +30,7 @@ from bench.figures import backends_argument, base_parser, chosen_backends, quiet
 from bench.processes import ServerProcess, children
 from bench.servers import bare_bolt, counts, crier_serve, slack_simulator
 from bench.slack_load import SERVICES, DraftFeed, LoadResult, SlackLoad
-from bot.store import normalise_database_url
+from bot.storage.store import normalise_database_url
 
 CONCURRENCY = 10
 # Services whose posts go to two channels (X and the status page): 1,000 incidents then make

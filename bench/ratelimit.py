@@ -1,7 +1,7 @@
 """Rate limit: 300 approved posts to a fake X that allows 50 posts per 15-second window.
 
 300 incidents are declared and approved through Crier's core with X the only channel; then the
-core's own ``DeliveryWorker.run_forever`` (as ``crier serve`` runs it) publishes them. The fake X
+core's own ``PublishingLoop.run_forever`` (as ``crier serve`` runs it) publishes them. The fake X
 answers the 51st post of a window with 429 and ``x-rate-limit-reset``; its windows start on a
 whole unix second, from the first post (``FakeX.window_start``).
 
@@ -40,9 +40,9 @@ from bench.figures import (
 )
 from bot.config import Network, Settings
 from bot.core import Core, build_core
-from bot.models import Delivery, DeliveryState
+from bot.incidents.requests import DeclareRequest
 from bot.publishing.credentials import NetworkCredentials
-from bot.requests import DeclareRequest
+from bot.storage.models import Delivery, DeliveryState
 from tests.fakes.networks.x import FakeX
 
 GOAL = 1.1
@@ -140,7 +140,7 @@ async def _measure(
     windows_needed = math.ceil(posts / limit)
     stop = asyncio.Event()
     started = time.time()
-    worker = asyncio.create_task(core.worker.run_forever(stop))
+    worker = asyncio.create_task(core.publishing.run_forever(stop))
     deadline = time.monotonic() + 3 * windows_needed * window + 60
     try:
         while time.monotonic() < deadline:

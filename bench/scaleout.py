@@ -45,9 +45,9 @@ from bench.processes import ServerProcess, crier_command
 from bench.servers import crier_env
 from bot.config import Network, Settings
 from bot.core import build_core
-from bot.models import Delivery, DeliveryState
-from bot.requests import DeclareRequest
-from bot.store import Store
+from bot.incidents.requests import DeclareRequest
+from bot.storage.models import Delivery, DeliveryState
+from bot.storage.store import Store
 from tests.fakes.networks.facebook import FakeGraph
 from tests.fakes.networks.statuspage import FakeStatuspage
 from tests.fakes.networks.x import FakeX
@@ -190,9 +190,9 @@ async def _measure(
     bench = Bench(core, networks)
     try:
         # Without latency: sign-ins and the like, then one post to count requests per post.
-        await bench.publish(CHANNELS, core.worker)
+        await bench.publish(CHANNELS, core.publishing)
         before = networks.received()
-        await bench.publish(CHANNELS, core.worker)
+        await bench.publish(CHANNELS, core.publishing)
         after = networks.received()
         began = time.monotonic()
         post_ids = await build_approvals(bench, approvals)

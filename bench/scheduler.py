@@ -45,10 +45,10 @@ from bench.figures import (
 from bench.incident_rows import open_incidents, table_sizes
 from bot.config import Settings
 from bot.core import Core, build_core
-from bot.models import Job
-from bot.reminder_jobs import ReminderJobs
-from bot.reminders import NEXT_UPDATE, STALE
-from bot.scheduler import Again, JobHandler, JobRun, Scheduler
+from bot.scheduling.reminder_jobs import ReminderJobs
+from bot.scheduling.reminders import NEXT_UPDATE, STALE
+from bot.scheduling.scheduler import Again, JobHandler, JobRun, Scheduler
+from bot.storage.models import Job
 from bot.views import Reminder
 
 BASELINE_INCIDENTS = 100

@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 from bench.crier_setup import ANALYSTS, APPROVER, COMMS
 from bench.figures import percentile
 from bench.slack_simulator import SIGNING_SECRET
-from bot.store import normalise_database_url
+from bot.storage.store import normalise_database_url
 from handlers.sandbox.requests import block_action, post_signed, slash_command
 from handlers.slack.ids import COMMAND, Action
 from handlers.slack.listeners import DRAFTING

@@ -22,15 +22,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot import audit
 from bot.config import ConfigError, Settings, load_config
 from bot.log_format import log_handler
 from bot.ports import Actor
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.outbox import recent_outbox
 from bot.redaction import Redactor, masked_output, redact_logs
-from bot.schema import current_revision, head_revision, upgrade
-from bot.store import CannotOpenDatabase, open_store
+from bot.storage import audit
+from bot.storage.schema import current_revision, head_revision, upgrade
+from bot.storage.store import CannotOpenDatabase, open_store
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -81,7 +81,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _templates(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.drafting import Drafter
+    from bot.drafting.drafter import Drafter
 
     config = load_config(settings.resolved_config_path())
     for name in Drafter(templates_dir=config.templates_dir).template_names():
@@ -97,7 +97,7 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
         f"channels: {', '.join(c.value for c in config.enabled_channels)}; "
         f"time now there: {datetime.now(config.organisation.zone):%-I:%M %p %Z}"
     )
-    from bot.drafting import Drafter, summary_room
+    from bot.drafting.drafter import Drafter, summary_room
 
     room = summary_room(config, Drafter(templates_dir=config.templates_dir))
     print(
@@ -108,7 +108,7 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _channels(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.channels import run_channel_check
+    from bot.publishing.checks import run_channel_check
 
     config = load_config(settings.resolved_config_path())
     store = open_store(settings.database_url)
@@ -124,8 +124,8 @@ OPERATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,59}$")
 def operator(args: argparse.Namespace) -> Actor:
     """Who runs the CLI: ``--as NAME``, else the OS user (``cli:<name>`` in the audit log).
 
-    A local operator proposes; it never approves (``bot.approvers``): what goes public from the
-    CLI still needs an approver in chat."""
+    A local operator proposes; it never approves (``bot.incidents.approvers``): what goes public
+    from the CLI still needs an approver in chat."""
     name = (getattr(args, "as_name", None) or "").strip()
     if not name:
         try:
@@ -138,10 +138,10 @@ def operator(args: argparse.Namespace) -> Actor:
 
 
 def _calendar(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import calendar
     from bot.config import Network
+    from bot.drafting.post_times import format_time
     from bot.errors import CrierError
-    from bot.post_times import format_time
+    from bot.scheduling import calendar
 
     config = load_config(settings.resolved_config_path())
     store = open_store(settings.database_url)

@@ -166,7 +166,7 @@ class Settings(BaseSettings):
     # runs side by side; the rest wait in the job table, in order.
     work_at_once: int = Field(default=16, ge=1, le=256, validation_alias="CRIER_WORK_AT_ONCE")
     # How many incidents one person may declare a minute: a stuck key or a script is stopped
-    # with a clear message, and everyone else's work goes on (bot/pace.py).
+    # with a clear message, and everyone else's work goes on (bot/incidents/pace.py).
     declarations_per_minute: int = Field(
         default=5, ge=1, le=100_000, validation_alias="CRIER_DECLARATIONS_PER_MINUTE"
     )

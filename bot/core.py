@@ -15,31 +15,31 @@ from typing import TypeVar
 
 from sqlmodel import Session
 
-from bot import approvals, incidents, reminders
-from bot.anchors import Anchor
-from bot.approvers import ApproverPolicy, Gate
-from bot.calendar import CalendarJobs
-from bot.channel_health import ChannelHealth
-from bot.chat_anchors import ChatAnchors
-from bot.chat_shows import ChatShows
+from bot.chat.anchors import Anchor, ChatAnchors
+from bot.chat.shows import ChatShows
 from bot.config import CrierConfig, Network, Settings
-from bot.content_calendar import ContentCalendar
-from bot.drafting import Drafter, SummaryRoom, summary_room
+from bot.drafting.drafter import Drafter, SummaryRoom, summary_room
 from bot.errors import Conflict, NotAllowed
-from bot.pace import DeclarationPace
+from bot.incidents import approvals, lifecycle
+from bot.incidents.approvers import ApproverPolicy, Gate
+from bot.incidents.pace import DeclarationPace
+from bot.incidents.readers import incident_view, load_post
+from bot.incidents.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
 from bot.ports import Actor, ChatPresenter, Clock, Directory, Publisher, SystemClock
 from bot.publishing import build_publishers
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
-from bot.publishing.worker import DeliveryWorker
-from bot.readers import incident_view, load_post
+from bot.publishing.loop import PublishingLoop
 from bot.redaction import http_client
-from bot.reminder_jobs import ReminderJobs
-from bot.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
-from bot.scheduler import JobRun, Scheduler
-from bot.store import Store
+from bot.scheduling import reminders
+from bot.scheduling.calendar import CalendarJobs
+from bot.scheduling.channel_health import ChannelHealth
+from bot.scheduling.content_calendar import ContentCalendar
+from bot.scheduling.reminder_jobs import ReminderJobs
+from bot.scheduling.scheduler import JobRun, Scheduler
+from bot.scheduling.work import ReplyTo, Work, show_incident_later, show_post_later, thread_later
+from bot.storage.store import Store
 from bot.views import Draft, IncidentView, Notice, PostView, Reminder
-from bot.work import ReplyTo, Work, show_incident_later, show_post_later, thread_later
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,9 +56,9 @@ class Core:
     clock: Clock = field(default_factory=SystemClock)
     presenters: dict[str, ChatPresenter] = field(default_factory=dict)
     directories: dict[str, Directory] = field(default_factory=dict)
-    worker: DeliveryWorker = field(init=False)
+    publishing: PublishingLoop = field(init=False)  # the loop that sends deliveries
     scheduler: Scheduler = field(init=False)  # reminders, calendar posts, health checks
-    work: Scheduler = field(init=False)  # what answers to people promised (bot/work.py)
+    work: Scheduler = field(init=False)  # what answers to people promised (bot/scheduling/work.py)
     approvers: ApproverPolicy = field(init=False)
     gate: Gate = field(init=False)
     chat_anchors: ChatAnchors = field(init=False)
@@ -128,7 +128,7 @@ class Core:
             wake_publisher=self._wake_publisher,
             gate=self.gate,
         )
-        self.worker = DeliveryWorker(
+        self.publishing = PublishingLoop(
             store=self.store,
             config=self.config,
             publishers=self.publishers,
@@ -191,7 +191,7 @@ class Core:
         transaction (so a kill right after cannot leave an incident nobody sees)."""
 
         def declare(session: Session) -> Draft:
-            draft = incidents.declare(
+            draft = lifecycle.declare(
                 session,
                 config=self.config,
                 drafter=self.drafter,
@@ -218,7 +218,7 @@ class Core:
         """Draft a public update; it appears in every chat that shows the incident."""
 
         def draft_update(session: Session) -> Draft:
-            draft = incidents.draft_update(
+            draft = lifecycle.draft_update(
                 session,
                 config=self.config,
                 drafter=self.drafter,
@@ -240,7 +240,7 @@ class Core:
         """The all-clear's draft, or the incident closed at once if nothing was ever public."""
 
         def draft_resolution(session: Session) -> Draft | IncidentView:
-            draft = incidents.draft_resolution(
+            draft = lifecycle.draft_resolution(
                 session,
                 config=self.config,
                 drafter=self.drafter,
@@ -285,7 +285,7 @@ class Core:
             return view
 
         view = await self._run(approve, job=job)
-        self.worker.wake()
+        self.publishing.wake()
         self.work.wake()
         return view
 
@@ -359,7 +359,7 @@ class Core:
             return post_id
 
         post_id = await self._run(retry)
-        self.worker.wake()
+        self.publishing.wake()
         self.work.wake()
         return await self.post(post_id)
 
@@ -419,7 +419,7 @@ class Core:
     async def open_incidents(self) -> list[IncidentView]:
         return await self._read(
             lambda s: [
-                incident_view(self.config, i) for i in incidents.list_open(s, config=self.config)
+                incident_view(self.config, i) for i in lifecycle.list_open(s, config=self.config)
             ]
         )
 
@@ -441,14 +441,14 @@ class Core:
 
     async def run_background(self, stop: asyncio.Event) -> None:
         """Publish and run what is due (reminders, calendar posts, checks) until ``stop``."""
-        await asyncio.gather(self.worker.run_forever(stop), self.scheduler.run_forever(stop))
+        await asyncio.gather(self.publishing.run_forever(stop), self.scheduler.run_forever(stop))
 
     async def run_work(self, stop: asyncio.Event) -> None:
-        """Do the work answers to people promised (bot/work.py) until ``stop``."""
+        """Do the work answers to people promised (bot/scheduling/work.py) until ``stop``."""
         await self.work.run_forever(stop)
 
     def _wake_publisher(self) -> None:
-        self.worker.wake()
+        self.publishing.wake()
 
     async def snooze(self, actor: Actor, job_id: int, minutes: int) -> None:
         await self._run(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from bot.config import Network
 
 if TYPE_CHECKING:
-    from bot.calendar import CalendarEntry
+    from bot.scheduling.calendar import CalendarEntry
     from bot.views import IncidentView, Notice, PostView, Reminder
 
 

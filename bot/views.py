@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import Network
-from bot.textrules import TextCheck
+from bot.drafting.textrules import TextCheck
 
 NETWORK_LABELS: dict[Network, str] = {
     Network.X: "X",
@@ -23,7 +23,7 @@ NETWORK_LABELS: dict[Network, str] = {
 @dataclass(frozen=True)
 class ChannelPreview:
     """One channel's draft: ``text`` is exactly what goes out, but for the placeholders of
-    ``bot.post_times`` (shown with ``bot.post_times.segments``)."""
+    ``bot.drafting.post_times`` (shown with ``bot.drafting.post_times.segments``)."""
 
     network: Network
     text: str
@@ -150,7 +150,7 @@ class Reminder:
 class Notice:
     """A message for the comms channel itself, about no one incident: a public channel that
     stopped working or works again, an API version near its end, a token near its expiry
-    (``bot.channel_health``). Written once, rendered by each platform."""
+    (``bot.scheduling.channel_health``). Written once, rendered by each platform."""
 
     kind: str  # "channel_down", "channel_up", "version_ending", "version_ended", "token_expiring"
     title: str  # one line: "Facebook stopped working"

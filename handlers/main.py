@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.cli import build_parser, run
 from bot.config import ConfigError, Settings
-from bot.schema import SchemaOutOfDate
+from bot.storage.schema import SchemaOutOfDate
 from handlers.teams.package import add_command as add_teams_package
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from bot.core import Core
-from bot.models import Delivery, Job
+from bot.storage.models import Delivery, Job
 
 # The requests whose answer Slack or Teams waits for (Slack gives up after 3 s).
 ACK_ROUTES = frozenset({"/slack/events", "/api/messages"})

@@ -11,16 +11,16 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from bot import calendar, channel_health
-from bot.cards import cards_folder, read_card
 from bot.config import CrierConfig, Settings, load_config
 from bot.core import Core, build_core
-from bot.models import OutboxPost
 from bot.ports import Clock, SystemClock
+from bot.publishing.cards import cards_folder, read_card
 from bot.publishing.credentials import NetworkCredentials
 from bot.redaction import Redactor, redact_logs
-from bot.schema import ensure_current
-from bot.store import Store, open_store
+from bot.scheduling import calendar, channel_health
+from bot.storage.models import OutboxPost
+from bot.storage.schema import ensure_current
+from bot.storage.store import Store, open_store
 from handlers.metrics import add_metrics
 from handlers.refusals import quiet_malformed_http
 from handlers.slack.app import SlackSide, build_slack, events_off
@@ -41,7 +41,7 @@ class Crier:
     web: web.Application
     teams: TeamsSide | None = None
     # False: no publishing and scheduling loops (tests tick them); the work answers promised
-    # (bot/work.py) always runs.
+    # (bot/scheduling/work.py) always runs.
     runs_background: bool = True
 
 

@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from bot.config import STARTER_CONFIG, CrierConfig
-from bot.schema import upgrade
-from bot.store import Store, normalise_database_url, open_store
+from bot.storage.schema import upgrade
+from bot.storage.store import Store, normalise_database_url, open_store
 
 PG_URL = os.environ.get("CRIER_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])

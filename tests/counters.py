@@ -1,4 +1,4 @@
-"""How each network counts a text, written apart from Crier's ``bot/textrules.py``.
+"""How each network counts a text, written apart from Crier's ``bot/drafting/textrules.py``.
 
 The tests judge Crier's drafts with these, so they must not share its code or its libraries'
 shortcuts: graphemes come from the ``regex`` module's ``\\X`` (Unicode 15+), not the

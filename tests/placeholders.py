@@ -3,7 +3,7 @@ in as if published now, each marked with ⏱), whatever the clock says at either
 
 import re
 
-from bot.post_times import MARK, PLACEHOLDERS
+from bot.drafting.post_times import MARK, PLACEHOLDERS
 
 _MARKED = re.compile(re.escape(MARK) + r"(?:[A-Z][a-z]{2} )?\d{1,2}:\d{2} [AP]M(?: [A-Z0-9+\-]+)?")
 _ANY = "⟨time⟩"

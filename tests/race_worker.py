@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bot import audit
 from bot.ports import SystemClock
-from bot.scheduler import JobRun, Scheduler
-from bot.store import open_store
+from bot.scheduling.scheduler import JobRun, Scheduler
+from bot.storage import audit
+from bot.storage.store import open_store
 
 
 async def main(url: str, name: str) -> None:

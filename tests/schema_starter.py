@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import sys
 
-from bot.schema import ensure_current
-from bot.store import open_store
+from bot.storage.schema import ensure_current
+from bot.storage.store import open_store
 
 
 def main(url: str) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot.core import Core
-from bot.models import Delivery, DeliveryState
+from bot.storage.models import Delivery, DeliveryState
 
 
 def bolt_listeners() -> list[asyncio.Task[Any]]:
@@ -33,7 +33,7 @@ async def settle(core: Core, timeout: float = 10.0) -> None:  # noqa: ASYNC109
             listeners = bolt_listeners()
             if listeners:
                 await asyncio.gather(*listeners, return_exceptions=True)
-            while await core.worker.run_once():
+            while await core.publishing.run_once():
                 pass
             await core.settle()
             busy = await core.store.run(

@@ -1,4 +1,5 @@
-"""Publishing: one publisher per network behind the ``Publisher`` port, and the outbox worker.
+"""Publishing: one publisher per network behind the ``Publisher`` port, and the outbox worker;
+the status card image, what a post costs, and ``crier channels check`` (``checks``).
 
 Each network's module has ``build(context) -> Publisher | None``: None when its credentials are
 missing, in which case the channel publishes to the outbox (a dry run a person can read),
@@ -18,7 +19,7 @@ from bot.ports import Publisher
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.outbox import OutboxPublisher
-from bot.store import Store
+from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 

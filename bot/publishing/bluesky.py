@@ -37,15 +37,15 @@ from multidict import CIMultiDictProxy
 from pydantic import SecretStr
 from sqlmodel import Session, select
 
-from bot.cards import card_data
 from bot.config import CrierConfig, Network, Settings
-from bot.models import Delivery
+from bot.drafting.textrules import check_text
 from bot.ports import ChannelCheck, Clock, Published, PublishError, PublishRequest, SystemClock
 from bot.publishing import PublisherContext
+from bot.publishing.cards import card_data
 from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal, retry_after
-from bot.store import Store
-from bot.textrules import check_text
+from bot.storage.models import Delivery
+from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 

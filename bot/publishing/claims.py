@@ -1,6 +1,6 @@
-"""Claiming due deliveries: which rows a worker takes, how many per network, what each will send.
+"""Claiming due deliveries: which rows a process takes, how many per network, what each will send.
 
-A claim takes at most each network's free room (its ``concurrency`` less what this worker has in
+A claim takes at most each network's free room (its ``concurrency`` less what this process has in
 flight there), so a claimed delivery is sent at once: its lease runs while it is being sent,
 never while it waits behind another post to the same network. On PostgreSQL the rows are locked
 with ``FOR UPDATE SKIP LOCKED``, so replicas never take the same one.
@@ -21,14 +21,14 @@ from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot import audit
 from bot.config import CrierConfig, Network
-from bot.costs import hold_if_over_budget
-from bot.incidents import facts_for
-from bot.models import Delivery, DeliveryState, Incident, Post, Rendition, ScheduledPost
+from bot.drafting.post_times import fill_times
+from bot.incidents.lifecycle import facts_for
 from bot.ports import Publisher, PublishRequest
-from bot.post_times import fill_times
+from bot.publishing.costs import hold_if_over_budget
 from bot.publishing.outbox import OutboxPublisher
+from bot.storage import audit
+from bot.storage.models import Delivery, DeliveryState, Incident, Post, Rendition, ScheduledPost
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,12 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from bot.cards import alt_text, card_facts, card_url
 from bot.config import CrierConfig, Network, Settings
+from bot.drafting.post_times import format_time
+from bot.drafting.textrules import INSTAGRAM_HASHTAG, INSTAGRAM_MAX_HASHTAGS
 from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
-from bot.post_times import format_time
 from bot.publishing import PublisherContext
+from bot.publishing.cards import alt_text, card_facts, card_url
 from bot.publishing.facebook import (
     DEFAULT_VERSION,
     graph_check,
@@ -41,7 +42,6 @@ from bot.publishing.facebook import (
 )
 from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient
-from bot.textrules import INSTAGRAM_HASHTAG, INSTAGRAM_MAX_HASHTAGS
 
 log = logging.getLogger(__name__)
 

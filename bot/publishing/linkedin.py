@@ -10,8 +10,8 @@ duplicate check does help then: a Retry of a post that did get through is refuse
 
 ``commentary`` is LinkedIn's "little" text format, where ``\\ | { } @ [ ] ( ) < > # * _ ~`` are
 markup: unescaped, LinkedIn silently cuts the post at the first one. ``little_text`` (in
-``bot.textrules``, which counts LinkedIn's 3,000 on the escaped text) escapes them, leaving links
-and hashtags as they are so they stay clickable. The delivery records the plain text.
+``bot.drafting.textrules``, which counts LinkedIn's 3,000 on the escaped text) escapes them,
+leaving links and hashtags as they are so they stay clickable. The delivery records the plain text.
 
     publisher = build(context)  # None without LINKEDIN_ACCESS_TOKEN or channels.linkedin.account
 """
@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from bot.config import Network
+from bot.drafting.textrules import check_text, little_text
 from bot.ports import ChannelCheck, Published, PublishError, PublishRequest, TokenLife
 from bot.publishing import PublisherContext
 from bot.publishing.facts import ApiFacts
@@ -36,7 +37,6 @@ from bot.publishing.versions import (
     linkedin_life,
     newest_version,
 )
-from bot.textrules import check_text, little_text
 
 log = logging.getLogger(__name__)
 

@@ -26,13 +26,13 @@ from urllib.parse import urlsplit
 import aiohttp
 from pydantic import SecretStr
 
-from bot.cards import card_data
 from bot.config import CrierConfig, Network, Settings
+from bot.drafting.textrules import check_text
 from bot.ports import ChannelCheck, Clock, Published, PublishError, PublishRequest, SystemClock
 from bot.publishing import PublisherContext
+from bot.publishing.cards import card_data
 from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal
-from bot.textrules import check_text
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import Network
-from bot.models import OutboxPost
 from bot.ports import ChannelCheck, Published, PublishRequest
-from bot.store import Store
+from bot.storage.models import OutboxPost
+from bot.storage.store import Store
 from bot.views import NETWORK_LABELS
 
 

@@ -1,7 +1,7 @@
 """What a network's answer makes of a delivery: sent, retrying, failed, unknown, or put back.
 
-Each function changes one claimed delivery in the caller's session (``Store.run``); the worker
-decides when. ``renew_lease`` keeps a long send's claim alive.
+Each function changes one claimed delivery in the caller's session (``Store.run``); the
+publishing loop decides when. ``renew_lease`` keeps a long send's claim alive.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot import audit
-from bot.models import Delivery, DeliveryState
 from bot.ports import Published, PublishError
 from bot.publishing.claims import Claimed
+from bot.storage import audit
+from bot.storage.models import Delivery, DeliveryState
 
-# The worker's log, as before these were split out of it: log filters keep naming one logger.
-log = logging.getLogger("bot.publishing.worker")
+# The publishing loop's log: log filters name one logger for all of publishing.
+log = logging.getLogger("bot.publishing.loop")
 
 
 def backoff(attempt: int) -> timedelta:
@@ -29,7 +29,7 @@ def renew_lease(
     session: Session, *, claimed: Claimed, held_until: datetime, until: datetime
 ) -> bool:
     """Move the lease of a delivery still being sent to ``until``; False when the lease is no
-    longer the one this worker holds (it ran out and the row was claimed or settled since)."""
+    longer the one this process holds (it ran out and the row was claimed or settled since)."""
     delivery = session.exec(
         select(Delivery)
         .where(

@@ -43,13 +43,13 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.config import ChannelConfig, ConfigError, Network
-from bot.models import Incident
 from bot.ports import ChannelCheck, Clock, Published, PublishError, PublishRequest, SystemClock
 from bot.publishing import PublisherContext
 from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal, retry_after
 from bot.publishing.pacing import Pacer, Sleep
-from bot.store import Store
+from bot.storage.models import Incident
+from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 

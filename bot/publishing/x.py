@@ -18,12 +18,12 @@ from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, Cli
 from pydantic import SecretStr
 
 from bot.config import Network
+from bot.drafting.textrules import check_text
 from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
 from bot.publishing import PublisherContext
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal, retry_after
-from bot.textrules import check_text
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from bot.config import STARTER_CONFIG, ConfigError, CrierConfig, Network, Settin
 from bot.core import build_core
 from bot.ports import Publisher
 from bot.publishing.outbox import OutboxPublisher
-from bot.schema import SchemaOutOfDate, ensure_current
-from bot.store import Store, open_store
+from bot.storage.schema import SchemaOutOfDate, ensure_current
+from bot.storage.store import Store, open_store
 from handlers.sandbox.clock import JumpingClock
 from handlers.sandbox.frontend import SlackFrontend, SlashCommand
 from handlers.sandbox.mrkdwn import Names

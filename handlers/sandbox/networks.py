@@ -1,7 +1,7 @@
 """What was published, one panel per network, each post laid out the way that network shows it.
 
 Publishing goes to the outbox (Crier's dry run), so the panels read the ``OutboxPost`` table,
-and measure each text as its network would with ``bot.textrules.check_text``.
+and measure each text as its network would with ``bot.drafting.textrules.check_text``.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot import labels
 from bot.config import CrierConfig, Network
-from bot.models import Delivery, Incident, OutboxPost, Post
-from bot.textrules import check_text
+from bot.drafting.textrules import check_text
+from bot.incidents import labels
+from bot.storage.models import Delivery, Incident, OutboxPost, Post
 from bot.views import NETWORK_LABELS
 from handlers.sandbox.mrkdwn import escape, link
 

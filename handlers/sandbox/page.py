@@ -21,7 +21,7 @@ from aiohttp import web
 
 from bot.config import CrierConfig
 from bot.core import Core
-from bot.store import Store
+from bot.storage.store import Store
 from handlers.sandbox.blocks import view_html
 from handlers.sandbox.clock import JumpingClock
 from handlers.sandbox.frontend import Outcome, SlackFrontend
@@ -173,7 +173,7 @@ class SandboxPage:
         # What came due now runs at once: the reminders, the calendar, the publisher.
         while await self.core.scheduler.run_once():
             pass
-        self.core.worker.wake()
+        self.core.publishing.wake()
         return web.json_response({"notice": f"It is now {self._clock_text()}."})
 
     async def outbox_entry(self, request: web.Request) -> web.Response:

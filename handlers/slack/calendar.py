@@ -25,9 +25,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View as SlackView
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.calendar import NOT_FOR_CALENDAR, TEXT_MAX, CalendarEntry
 from bot.config import CrierConfig, Network
 from bot.errors import InvalidInput
+from bot.scheduling.calendar import NOT_FOR_CALENDAR, TEXT_MAX, CalendarEntry
 from bot.views import NETWORK_LABELS
 from handlers.slack import deliveries
 from handlers.slack.calendar_message import calendar_message

@@ -17,8 +17,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.calendar import CalendarEntry, CalendarState
-from bot.post_times import format_time
+from bot.drafting.post_times import format_time
+from bot.scheduling.calendar import CalendarEntry, CalendarState
 from handlers.slack.ids import Action
 from handlers.slack.text import escape, mention, plain
 

@@ -13,8 +13,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import Core
 from bot.errors import CrierError, InvalidInput
 from bot.ports import Actor
-from bot.store import is_unreachable
-from bot.work import ReplyTo
+from bot.scheduling.work import ReplyTo
+from bot.storage.store import is_unreachable
 from handlers.slack import deliveries, forms, modals
 from handlers.slack.modals import INT_MAX
 from handlers.slack.presenter import SlackPresenter

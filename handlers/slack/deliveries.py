@@ -2,10 +2,10 @@
 
 A slash command or a click re-sent (re-signed, with ``X-Slack-Retry-Num`` or not) must not
 open a form twice or save a form twice. Its ``trigger_id`` (unique to each command and
-interaction) is recorded among the handled event ids (``bot.processed_events``: in the database,
-so it holds across replicas) when its listener starts the work (``first_time``): a second
-delivery finds it recorded and does nothing. Work queued as a row (``bot.work``: a declaration,
-an approval) is keyed by the trigger id instead, in the same single write.
+interaction) is recorded among the handled event ids (``bot.storage.processed_events``: in the
+database, so it holds across replicas) when its listener starts the work (``first_time``): a second
+delivery finds it recorded and does nothing. Work queued as a row (``bot.scheduling.work``: a
+declaration, an approval) is keyed by the trigger id instead, in the same single write.
 
 ``guards.OncePerDelivery`` marks which delivery a request is (``CURRENT``, per request).
 """
@@ -18,9 +18,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 
-from bot import processed_events
 from bot.core import Core
-from bot.store import is_unreachable
+from bot.storage import processed_events
+from bot.storage.store import is_unreachable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -1,13 +1,13 @@
 """Slack's modal submissions as the core's requests, and core errors as field errors.
 
-``Submission`` (``handlers.slack.modals``) reads the view state; ``bot.forms`` builds the
+``Submission`` (``handlers.slack.modals``) reads the view state; ``bot.incidents.forms`` builds the
 requests from it, the same way for every chat.
 """
 
 from __future__ import annotations
 
 from bot.errors import InvalidInput
-from bot.forms import declare_request, edit_request, resolve_request, update_request
+from bot.incidents.forms import declare_request, edit_request, resolve_request, update_request
 from handlers.slack.ids import TEXT_BLOCK_PREFIX
 
 # The listeners call these as ``forms.declare_request(form, config)`` and so on.

@@ -27,8 +27,8 @@ from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot import processed_events
 from bot.core import Core
+from bot.storage import processed_events
 from handlers.slack import deliveries
 
 log = logging.getLogger(__name__)

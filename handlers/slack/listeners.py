@@ -3,8 +3,8 @@
 Plain functions; bolt hands each the core and the presenter in its context (``provide``).
 Every listener acks first (or, for modal submissions, after a quick validation so errors can
 show on the field). What takes longer than an answer — drafting an ``/outage``, an approval and
-its publishing — is written as a row before the ack (``bot.work``) and done by the work runner,
-so nothing acknowledged is lost if Crier stops.
+its publishing — is written as a row before the ack (``bot.scheduling.work``) and done by the work
+runner, so nothing acknowledged is lost if Crier stops.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import Core
 from bot.errors import CrierError
-from bot.requests import parse_quick_declare
+from bot.incidents.requests import parse_quick_declare
+from bot.scheduling.work import ReplyTo, approve_later, declare_later
 from bot.views import IncidentView
-from bot.work import ReplyTo, approve_later, declare_later
 from handlers.slack import deliveries, forms, modals
 from handlers.slack.calendar import calendar_modal, register_calendar
 from handlers.slack.common import (

@@ -22,14 +22,14 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot import labels
-from bot.models import DeliveryState, PostState
-from bot.post_times import LEGEND, has_placeholder, shown
+from bot.drafting.post_times import LEGEND, has_placeholder, shown
+from bot.incidents import labels
+from bot.storage.models import DeliveryState, PostState
 from bot.views import DeliveryView, IncidentView, PostView, Reminder
 from handlers.slack.ids import Action
 from handlers.slack.text import SECTION_LIMIT, escape, mention, plain, when
 
-# Still read from here by the modals and the help; the wording lives in ``bot.labels``.
+# Still read from here by the modals and the help; the wording lives in ``bot.incidents.labels``.
 SEVERITY_MARK = labels.SEVERITY_MARKS
 STATUS_LABEL = labels.STATUSES
 
@@ -91,7 +91,8 @@ def incident_root(incident: IncidentView, *, zone: ZoneInfo) -> Message:
 
 def _preview_blocks(post: PostView, *, zone: ZoneInfo, now: datetime) -> list[Block]:
     """Each channel's text: once sent, exactly what the network received; before, the draft
-    as it would go out now, each time set at publishing marked (``bot.post_times.shown``)."""
+    as it would go out now, each time set at publishing marked
+    (``bot.drafting.post_times.shown``)."""
     blocks: list[Block] = []
     sent = {d.network: d.text for d in post.deliveries if d.text is not None}
     for preview in post.previews:

@@ -22,9 +22,9 @@ from slack_sdk.models.views import View as SlackView
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import CrierConfig, Network, Severity
-from bot.models import IncidentStatus
-from bot.post_times import EDIT_HINT
-from bot.requests import DETAIL_MAX, SUMMARY_MAX
+from bot.drafting.post_times import EDIT_HINT
+from bot.incidents.requests import DETAIL_MAX, SUMMARY_MAX
+from bot.storage.models import IncidentStatus
 from bot.views import NETWORK_LABELS, IncidentView, PostView
 from handlers.slack.ids import INPUT_ACTION, TEXT_BLOCK_PREFIX, Field, View
 from handlers.slack.messages import STATUS_LABEL

@@ -12,14 +12,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.anchors import Anchor
-from bot.calendar import CalendarEntry
+from bot.chat.anchors import Anchor
 from bot.core import Core
 from bot.errors import CrierError
-from bot.models import PostState
 from bot.ports import Actor
+from bot.scheduling.calendar import CalendarEntry
+from bot.scheduling.work import ReplyTo
+from bot.storage.models import PostState
 from bot.views import IncidentView, Notice, PostView, Reminder
-from bot.work import ReplyTo
 from handlers.slack import messages
 from handlers.slack.calendar_message import calendar_message
 from handlers.slack.notice_message import notice_message

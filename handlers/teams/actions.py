@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.core import Core
 from bot.errors import Conflict, CrierError, InvalidInput
-from bot.models import PostState
+from bot.storage.models import PostState
 from bot.views import IncidentView
 from handlers.teams import cards, forms
 from handlers.teams.calendar import calendar_card

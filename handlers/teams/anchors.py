@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.anchors import Anchor
+from bot.chat.anchors import Anchor
 from bot.core import Core
-from bot.models import ChatAnchor, Incident
 from bot.ports import Actor
+from bot.storage.models import ChatAnchor, Incident
 from bot.views import IncidentView
 from handlers.teams.ids import NAMES, PLATFORM, ROOT
 

@@ -27,7 +27,7 @@ from botframework.connector.auth import AuthenticateRequestResult
 
 from bot.config import Settings
 from bot.core import Core
-from bot.scheduler import JobRun, enqueue
+from bot.scheduling.scheduler import JobRun, enqueue
 from handlers.refusals import RefusalLog
 from handlers.teams.actions import CardActions
 from handlers.teams.bot import CrierTeamsBot

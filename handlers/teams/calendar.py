@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
-from bot.calendar import CalendarEntry, CalendarState
-from bot.post_times import format_time
+from bot.drafting.post_times import format_time
+from bot.scheduling.calendar import CalendarEntry, CalendarState
 from handlers.teams.elements import Element, banner, card, execute, heading, labelled, line, plain
 from handlers.teams.elements import run as text_run
 from handlers.teams.ids import PLATFORM, Data, Verb

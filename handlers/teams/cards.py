@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot import labels
-from bot.models import DeliveryState, PostState
-from bot.post_times import LEGEND, format_time, has_placeholder, shown
+from bot.drafting.post_times import LEGEND, format_time, has_placeholder, shown
+from bot.incidents import labels
+from bot.storage.models import DeliveryState, PostState
 from bot.views import DeliveryView, IncidentView, PostView, Reminder
 from handlers.teams.anchors import People
 from handlers.teams.elements import (
@@ -28,7 +28,7 @@ from handlers.teams.elements import (
 )
 from handlers.teams.ids import IN_ROOT, Data, Verb
 
-# Still read from here by the forms; the wording lives in ``bot.labels``.
+# Still read from here by the forms; the wording lives in ``bot.incidents.labels``.
 STATUS_LABEL = labels.STATUSES
 SETTLED = {DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.UNKNOWN}
 CALENDAR_VERBS = {"calendar_post": Verb.CALENDAR_POST, "calendar_skip": Verb.CALENDAR_SKIP}
@@ -68,7 +68,8 @@ def incident_card(
 
 def _previews(post: PostView, *, zone: ZoneInfo, now: datetime) -> list[Element]:
     """Each channel's text: once sent, exactly what the network received; before, the draft
-    as it would go out now, each time set at publishing marked (``bot.post_times.shown``)."""
+    as it would go out now, each time set at publishing marked
+    (``bot.drafting.post_times.shown``)."""
     body: list[Element] = []
     sent = {d.network: d.text for d in post.deliveries if d.text is not None}
     for preview in post.previews:

@@ -13,16 +13,16 @@ from contextvars import ContextVar
 
 from bot.core import Core
 from bot.errors import CrierError
-from bot.requests import parse_quick_declare
-from bot.scheduler import JobRun
-from bot.work import ReplyTo
+from bot.incidents.requests import parse_quick_declare
+from bot.scheduling.scheduler import JobRun
+from bot.scheduling.work import ReplyTo
 from handlers.teams import cards, forms
 from handlers.teams.ids import PLATFORM, Command
 from handlers.teams.presenter import TeamsPresenter, card_message
 from handlers.teams.turns import Turn, for_teams
 
 log = logging.getLogger(__name__)
-# The queued message (bot/work.py) whose turn this is: what it writes marks it done.
+# The queued message (bot/scheduling/work.py) whose turn this is: what it writes marks it done.
 QUEUED_MESSAGE: ContextVar[JobRun | None] = ContextVar("queued_teams_message", default=None)
 
 HELP = """**Crier — outage communications.** Message me (with @Crier in a channel):

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.config import CrierConfig, Severity
-from bot.models import IncidentStatus
-from bot.post_times import EDIT_HINT
-from bot.requests import DETAIL_MAX, SUMMARY_MAX
+from bot.drafting.post_times import EDIT_HINT
+from bot.incidents.requests import DETAIL_MAX, SUMMARY_MAX
+from bot.storage.models import IncidentStatus
 from bot.views import NETWORK_LABELS, IncidentView, PostView
 from handlers.teams.cards import STATUS_LABEL
 from handlers.teams.elements import (

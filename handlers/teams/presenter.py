@@ -17,14 +17,14 @@ from botbuilder.core import BotAdapter, MessageFactory, TurnContext
 from botbuilder.schema import Activity, ChannelAccount, ConversationReference, Mention
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from bot.anchors import Anchor
-from bot.calendar import CalendarEntry
+from bot.chat.anchors import Anchor
 from bot.core import Core
 from bot.errors import CrierError
-from bot.models import PostState
 from bot.ports import Actor
+from bot.scheduling.calendar import CalendarEntry
+from bot.scheduling.work import ReplyTo
+from bot.storage.models import PostState
 from bot.views import IncidentView, Notice, PostView, Reminder
-from bot.work import ReplyTo
 from handlers.teams import cards
 from handlers.teams.anchors import People, TeamsAnchors
 from handlers.teams.calendar import calendar_card

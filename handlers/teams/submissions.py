@@ -1,5 +1,5 @@
-"""Read what a card sent (its action's data, inputs merged in); ``bot.forms`` builds the core's
-requests from it, the same way for every chat."""
+"""Read what a card sent (its action's data, inputs merged in); ``bot.incidents.forms`` builds the
+core's requests from it, the same way for every chat."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.config import Network
-from bot.forms import (
+from bot.incidents.forms import (
     declare_request,
     edit_request,
     resolve_request,

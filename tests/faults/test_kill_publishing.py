@@ -17,10 +17,10 @@ from sqlmodel import select
 
 from bot.config import Settings, load_config
 from bot.core import build_core
-from bot.models import Delivery, DeliveryState
+from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor
-from bot.requests import DeclareRequest
-from bot.store import Store
+from bot.storage.models import Delivery, DeliveryState
+from bot.storage.store import Store
 from tests.conftest import ANALYST, APPROVER
 from tests.fakes.networks.mastodon import FakeMastodon
 from tests.fakes.networks.x import FakeX

@@ -4,7 +4,8 @@ exactly once.
 
 The real thing in its own process (``crier serve --port 0``, signed HTTP requests), against a
 fake Slack whose ``chat.postMessage`` is slow, so that most of what was acked is still to do
-when the kill comes. Each acknowledged piece of work is a row before the answer (bot/work.py).
+when the kill comes. Each acknowledged piece of work is a row before the answer
+(bot/scheduling/work.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import aiohttp
 from sqlalchemy import create_engine, text
 
 from bot.config import STARTER_CONFIG
-from bot.store import normalise_database_url
+from bot.storage.store import normalise_database_url
 from handlers.sandbox.requests import post_signed
 from handlers.sandbox.workspace import SlackWorkspace
 from tests.conftest import ANALYST, APPROVER, COMMS

@@ -20,8 +20,8 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from bot.config import STARTER_CONFIG
-from bot.models import Delivery, Incident, Post, PostState, Rendition
-from bot.store import Store
+from bot.storage.models import Delivery, Incident, Post, PostState, Rendition
+from bot.storage.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.slack.common import OOPS
 from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS, OUTSIDER

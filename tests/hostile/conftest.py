@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from bot.config import CrierConfig
-from bot.store import Store
+from bot.storage.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from tests.scenario.conftest import clock, slack, timed_slack, workspace
 from tests.scenario.harness import SlackHarness, start_harness

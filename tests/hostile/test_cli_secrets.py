@@ -27,11 +27,11 @@ from sqlmodel import select
 from bot.cli import run
 from bot.config import STARTER_CONFIG, Settings, load_config
 from bot.core import build_core
-from bot.models import Delivery, DeliveryState
+from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor
-from bot.requests import DeclareRequest
-from bot.schema import upgrade
-from bot.store import open_store
+from bot.storage.models import Delivery, DeliveryState
+from bot.storage.schema import upgrade
+from bot.storage.store import open_store
 from handlers.main import main, parser
 from tests.conftest import ANALYST, APPROVER, COMMS
 from tests.fakes.echo_network import EchoNetwork
@@ -221,7 +221,7 @@ async def failed_deliveries() -> None:
             Actor("slack", ANALYST), DeclareRequest(service="Email", summary="outlook is down")
         )
         await core.approve(Actor("slack", APPROVER), draft.post.id)
-        await core.worker.run_once()
+        await core.publishing.run_once()
         with store.transaction() as session:
             failed = session.exec(
                 select(Delivery).where(Delivery.state == DeliveryState.FAILED)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from bot.models import Incident
+from bot.storage.models import Incident
 from tests.conftest import ANALYST, APPROVER, COMMS
 from tests.fakes import slack_requests as req
 from tests.hostile.checks import (

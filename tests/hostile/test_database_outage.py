@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.config import CrierConfig
-from bot.models import Incident
-from bot.store import Store, normalise_database_url, open_store
+from bot.storage.models import Incident
+from bot.storage.store import Store, normalise_database_url, open_store
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.slack.common import DATABASE_DOWN
 from handlers.slack.ids import Action, Field

@@ -10,7 +10,7 @@ import time
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot.models import ProcessedEvent
+from bot.storage.models import ProcessedEvent
 from handlers.slack.help import HELP
 from tests.conftest import ANALYST, COMMS
 from tests.fakes import slack_requests as req

@@ -2,8 +2,8 @@
 
 Every delivery of an approved post is sent, but the thread still shows the draft as it was and
 the outcome reply ("is out on …") was never posted. The refresh was written as a row in the
-transaction that recorded each delivery (bot/work.py), so the next start shows it: every channel
-shown sent, the outcome posted once.
+transaction that recorded each delivery (bot/scheduling/work.py), so the next start shows it: every
+channel shown sent, the outcome posted once.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from sqlmodel import col, select
 
 from bot.config import Settings
 from bot.core import build_core
-from bot.models import Delivery, DeliveryState, Job, Post
 from bot.ports import Actor
-from bot.store import Store
+from bot.storage.models import Delivery, DeliveryState, Job, Post
+from bot.storage.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from tests.conftest import ANALYST, APPROVER, COMMS, make_config
 from tests.hostile.checks import quiesce, worker_env
@@ -71,7 +71,7 @@ async def test_a_refresh_not_yet_shown_when_crier_stopped_is_shown_at_the_next_s
     with store.transaction() as session:
         post_id = session.exec(select(Post.id)).one()
     await core.approve(Actor("slack", APPROVER), post_id)
-    while await core.worker.run_once():
+    while await core.publishing.run_once():
         pass
     await core.close()
     assert sent(store)

@@ -16,9 +16,9 @@ from pathlib import Path
 import aiohttp
 from sqlmodel import select
 
-from bot.models import Job
-from bot.reminders import APPROVAL
-from bot.store import Store
+from bot.scheduling.reminders import APPROVAL
+from bot.storage.models import Job
+from bot.storage.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from tests.conftest import ANALYST, COMMS, make_config
 from tests.hostile.checks import quiesce, worker_env

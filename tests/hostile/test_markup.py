@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 
 from bot.config import CrierConfig
-from bot.models import Incident
-from bot.store import Store
+from bot.storage.models import Incident
+from bot.storage.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.slack.common import OOPS
 from handlers.slack.ids import Action, Field

@@ -18,7 +18,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from bot.config import Network, Severity
-from bot.models import Incident, IncidentStatus, Post
+from bot.storage.models import Incident, IncidentStatus, Post
 from handlers.slack import modals
 from handlers.slack.calendar import calendar_modal
 from handlers.slack.common import OOPS, input_blocks

@@ -19,9 +19,9 @@ from aiohttp import web
 from sqlmodel import SQLModel, select
 
 from bot.config import CrierConfig, Settings
-from bot.models import Delivery, DeliveryState
 from bot.publishing.credentials import NetworkCredentials
-from bot.store import Store
+from bot.storage.models import Delivery, DeliveryState
+from bot.storage.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.server import build_crier
 from handlers.slack.ids import Action

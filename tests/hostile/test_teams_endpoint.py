@@ -18,8 +18,8 @@ from multidict import CIMultiDict
 from sqlmodel import col, select
 
 from bot.config import CrierConfig
-from bot.models import AuditEvent
-from bot.store import Store
+from bot.storage.models import AuditEvent
+from bot.storage.store import Store
 from handlers.teams.ids import Data, Field, Verb
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.bot_tokens import ISSUER, KEY_ID, FakeBotTokens, private_key

@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from bot.config import CrierConfig
-from bot.store import Store
+from bot.storage.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS, OUTSIDER

@@ -20,7 +20,7 @@ from bot.config import CrierConfig, Settings
 from bot.core import build_core
 from bot.ports import Clock
 from bot.publishing.credentials import NetworkCredentials
-from bot.store import Store
+from bot.storage.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.server import Crier, build_crier
 from tests.conftest import COMMS

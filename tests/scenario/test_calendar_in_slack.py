@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.models import OutboxPost
+from bot.storage.models import OutboxPost
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER
 from tests.fakes.slack_requests import text_input

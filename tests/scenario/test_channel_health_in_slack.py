@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from bot.config import STARTER_CONFIG
 from bot.publishing.credentials import NetworkCredentials
-from bot.store import Store
+from bot.storage.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from tests.clock import FakeClock
 from tests.conftest import COMMS, make_config

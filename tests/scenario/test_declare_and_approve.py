@@ -6,7 +6,7 @@ import re
 
 from sqlmodel import select
 
-from bot.models import AuditEvent, OutboxPost, Post
+from bot.storage.models import AuditEvent, OutboxPost, Post
 from tests.conftest import ANALYST, APPROVER
 from tests.scenario.harness import SlackHarness, as_text
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlmodel import func, select
 
-from bot.models import Incident
-from bot.pace import DeclarationPace
+from bot.incidents.pace import DeclarationPace
+from bot.storage.models import Incident
 from tests.conftest import ANALYST, APPROVER, COMMS
 from tests.scenario.harness import SlackHarness
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot.models import AuditEvent, Incident, OutboxPost, PostState
+from bot.storage.models import AuditEvent, Incident, OutboxPost, PostState
 from tests.conftest import ANALYST, APPROVER, APPROVER_2, OUTSIDER
 from tests.fakes import slack_requests as req
 from tests.scenario.harness import SECRET, SlackHarness, as_text, ephemeral_texts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.models import AuditEvent, Post
+from bot.storage.models import AuditEvent, Post
 from tests.conftest import ANALYST, APPROVER
 from tests.fakes.slack_requests import text_input
 from tests.scenario.harness import SlackHarness, as_text, ephemeral_texts

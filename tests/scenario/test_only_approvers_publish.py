@@ -6,8 +6,8 @@ work is refused (``allow_self_approval`` is off); sending again or confirming wh
 approved is not. A drafter who is no approver is a stranger to all of these.
 
 A refusal reaches only the person who clicked (an ephemeral message), is in the audit log and
-in Crier's log, and nothing goes public. The core decides (``bot.approvers.Gate``); the Teams
-twin of this table is tests/teams/test_only_approvers_publish.py.
+in Crier's log, and nothing goes public. The core decides (``bot.incidents.approvers.Gate``); the
+Teams twin of this table is tests/teams/test_only_approvers_publish.py.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from pydantic import SecretStr
 from sqlmodel import select
 
 from bot.config import STARTER_CONFIG, CrierConfig
-from bot.models import AuditEvent, Delivery, DeliveryState, Post, PostState, ScheduledPost
 from bot.publishing.credentials import NetworkCredentials
-from bot.store import Store
+from bot.storage.models import AuditEvent, Delivery, DeliveryState, Post, PostState, ScheduledPost
+from bot.storage.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS, OUTSIDER, make_config

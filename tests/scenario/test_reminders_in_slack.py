@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.models import Job
+from bot.storage.models import Job
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER
 from tests.scenario.conftest import tick

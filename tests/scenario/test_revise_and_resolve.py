@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot.models import AuditEvent, OutboxPost
+from bot.storage.models import AuditEvent, OutboxPost
 from handlers.sandbox.workspace import RecordedCall, WorkspaceEvent
 from tests.conftest import ANALYST, APPROVER, COMMS, OUTSIDER
 from tests.fakes.slack_requests import static_select, text_input

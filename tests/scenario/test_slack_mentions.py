@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from bot.models import Incident, OutboxPost, Rendition
+from bot.storage.models import Incident, OutboxPost, Rendition
 from handlers.slack.ids import Field
 from tests.conftest import ANALYST, APPROVER, COMMS
 from tests.fakes import slack_requests as req

@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy import create_engine, text
 
-from bot.store import normalise_database_url
+from bot.storage.store import normalise_database_url
 from tests.conftest import COMMS
 from tests.scenario.harness import as_text
 from tests.scenario.socket_serve import (

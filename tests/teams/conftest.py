@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from bot.config import CrierConfig
-from bot.store import Store
+from bot.storage.store import Store
 from tests.conftest import APPROVER as SLACK_APPROVER
 from tests.conftest import APPROVER_2 as SLACK_APPROVER_2
 from tests.conftest import make_config

@@ -16,7 +16,7 @@ from bot.config import CrierConfig, Settings
 from bot.core import build_core
 from bot.ports import Clock
 from bot.publishing.credentials import NetworkCredentials
-from bot.store import Store
+from bot.storage.store import Store
 from handlers.server import Crier, build_crier
 from tests.fakes.bot_connector import ConnectorCall, FakeBotConnector
 from tests.settling import settle

@@ -7,7 +7,7 @@ import aiohttp
 import pytest
 
 from bot.config import CrierConfig
-from bot.store import Store
+from bot.storage.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from tests.conftest import ANALYST as SLACK_ANALYST
 from tests.conftest import APPROVER as SLACK_APPROVER

@@ -1,5 +1,6 @@
-"""A notice about the channels (``bot.channel_health``) reaches Teams in the conversation of the
-latest incident declared there: the only conversation Crier may write to unasked."""
+"""A notice about the channels (``bot.scheduling.channel_health``) reaches Teams in the
+conversation of the latest incident declared there: the only conversation Crier may write to
+unasked."""
 
 from __future__ import annotations
 

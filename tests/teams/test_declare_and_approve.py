@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from bot.models import AuditEvent, ChatAnchor, OutboxPost
-from bot.post_times import format_time
+from bot.drafting.post_times import format_time
+from bot.storage.models import AuditEvent, ChatAnchor, OutboxPost
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.teams.harness import (
     ANALYST,

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
 from bot.config import CrierConfig
-from bot.store import Store
+from bot.storage.store import Store
 from handlers.teams.guards import MAX_ACTIVITY
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.bot_tokens import FakeBotTokens, private_key

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.models import OutboxPost
+from bot.storage.models import OutboxPost
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.teams.harness import ANALYST, APPROVER, BOT, THREAD, TeamsHarness, texts
 from tests.teams.test_declare_and_approve import NETWORKS, outbox

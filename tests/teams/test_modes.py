@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from bot.config import CrierConfig, Settings
-from bot.store import Store
+from bot.storage.store import Store
 from handlers.teams.ids import PLATFORM
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.processes import CRIER

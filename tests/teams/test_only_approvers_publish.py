@@ -22,10 +22,10 @@ from pydantic import SecretStr
 from sqlmodel import select
 
 from bot.config import STARTER_CONFIG, CrierConfig, Network
-from bot.models import AuditEvent, Delivery, DeliveryState, Post, PostState, ScheduledPost
 from bot.ports import Actor
 from bot.publishing.credentials import NetworkCredentials
-from bot.store import Store
+from bot.storage.models import AuditEvent, Delivery, DeliveryState, Post, PostState, ScheduledPost
+from bot.storage.store import Store
 from tests.clock import FakeClock
 from tests.conftest import make_config
 from tests.fakes.bot_connector import FakeBotConnector

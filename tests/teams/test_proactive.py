@@ -8,8 +8,8 @@ import json
 import aiohttp
 
 from bot.config import CrierConfig
-from bot.models import ScheduledPost
-from bot.store import Store
+from bot.storage.models import ScheduledPost
+from bot.storage.store import Store
 from bot.views import Reminder, ReminderAction
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.teams.harness import ANALYST, APPROVER, THREAD, TeamsHarness, start_teams, texts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from bot.models import AuditEvent, OutboxPost
+from bot.storage.models import AuditEvent, OutboxPost
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.placeholders import shown_in
 from tests.teams.harness import ANALYST, APPROVER, OUTSIDER, THREAD, TeamsHarness, texts

@@ -10,10 +10,17 @@ from sqlmodel import select
 from bot.config import Network, Settings
 from bot.core import Core, build_core
 from bot.errors import Conflict, InvalidInput, NotAllowed
-from bot.models import AuditEvent, Delivery, DeliveryState, IncidentStatus, OutboxPost, PostState
+from bot.incidents.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
 from bot.ports import Actor
-from bot.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
-from bot.store import Store
+from bot.storage.models import (
+    AuditEvent,
+    Delivery,
+    DeliveryState,
+    IncidentStatus,
+    OutboxPost,
+    PostState,
+)
+from bot.storage.store import Store
 from bot.views import IncidentView
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, APPROVER_2, OUTSIDER, make_config
@@ -89,7 +96,7 @@ async def test_two_simultaneous_approvals_publish_once(core: Core) -> None:
         core.approve(approver, post_id), core.approve(approver_2, post_id), return_exceptions=True
     )
     assert sum(isinstance(r, Conflict) for r in results) == 1
-    await core.worker.run_once()
+    await core.publishing.run_once()
     with core.store.transaction() as session:
         deliveries = session.exec(select(Delivery)).all()
         outbox = session.exec(select(OutboxPost)).all()
@@ -101,7 +108,7 @@ async def test_published_time_is_publish_time(core: Core, clock: FakeClock) -> N
     post_id = await declare(core)
     clock.advance(minutes=7)
     await core.approve(approver, post_id)
-    await core.worker.run_once()
+    await core.publishing.run_once()
     with core.store.transaction() as session:
         texts = {o.network: o.text for o in session.exec(select(OutboxPost)).all()}
     assert "2:52 PM EST" in texts["x"] and "2:45 PM" not in texts["x"]
@@ -173,11 +180,11 @@ async def test_a_text_over_its_limit_is_flagged_and_cannot_be_published(
     )
     assert edited.post.publishable
     await core.approve(approver, edited.post.id)
-    assert await core.worker.run_once() == 5
+    assert await core.publishing.run_once() == 5
 
 
 async def published_texts(core: Core) -> dict[str, str]:
-    await core.worker.run_once()
+    await core.publishing.run_once()
     with core.store.transaction() as session:
         return {o.network: o.text for o in session.exec(select(OutboxPost)).all()}
 
@@ -205,7 +212,7 @@ async def test_an_edit_with_a_misspelt_or_unfillable_placeholder_is_refused(core
     assert set(caught.value.fields) == {"x"}
     incident_id = (await core.post(post_id)).incident_id
     await core.approve(approver, post_id)
-    await core.worker.run_once()
+    await core.publishing.run_once()
     draft = await core.draft_resolution(analyst, incident_id, ResolveRequest())
     assert not isinstance(draft, IncidentView)
     with pytest.raises(InvalidInput, match="promises no next update"):

@@ -8,14 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from bot.calendar import CalendarEntry, sync_from_config
 from bot.config import Network, Settings
 from bot.core import Core, build_core
 from bot.errors import Conflict, InvalidInput, NotAllowed
-from bot.models import AuditEvent, OutboxPost, ScheduledPost
+from bot.incidents.requests import DeclareRequest, ResolveRequest
 from bot.ports import Actor
-from bot.requests import DeclareRequest, ResolveRequest
-from bot.store import Store
+from bot.scheduling.calendar import CalendarEntry, sync_from_config
+from bot.storage.models import AuditEvent, OutboxPost, ScheduledPost
+from bot.storage.store import Store
 from bot.views import IncidentView
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, APPROVER_2, OUTSIDER, make_config
@@ -51,7 +51,7 @@ def outbox(core: Core) -> list[OutboxPost]:
 
 
 async def publish(core: Core) -> None:
-    while await core.worker.run_once():
+    while await core.publishing.run_once():
         pass
 
 
@@ -239,11 +239,11 @@ async def test_crier_yml_entries_count_as_approved(core: Core, clock: FakeClock)
 
 def test_the_upgrade_sends_unapproved_posts_back_for_approval(store: Store) -> None:
     """Posts scheduled before calendar approval existed were never approved: pending again,
-    and shown to the approvers; crier.yml's stay scheduled (bot/migrations 0004)."""
+    and shown to the approvers; crier.yml's stay scheduled (bot/storage/migrations 0004)."""
     from sqlalchemy import JSON, DateTime, Integer, String, column, insert, table
 
-    from bot.models import Job
-    from bot.schema import downgrade, upgrade
+    from bot.storage.models import Job
+    from bot.storage.schema import downgrade, upgrade
 
     downgrade(store, "0003")
     old = table(

@@ -14,13 +14,13 @@ import yaml
 from pydantic import SecretStr
 from sqlmodel import select
 
-from bot.calendar import CalendarEntry
-from bot.channel_health import HEALTH_KEY
 from bot.config import STARTER_CONFIG, CrierConfig, Settings
 from bot.core import Core, build_core
-from bot.models import Job
 from bot.publishing.credentials import NetworkCredentials
-from bot.store import Store
+from bot.scheduling.calendar import CalendarEntry
+from bot.scheduling.channel_health import HEALTH_KEY
+from bot.storage.models import Job
+from bot.storage.store import Store
 from bot.views import IncidentView, Notice, PostView, Reminder
 from tests.clock import FakeClock
 from tests.conftest import make_config

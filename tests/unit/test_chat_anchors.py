@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from bot.anchors import Anchor
-from bot.chat_anchors import ChatAnchors
+from bot.chat.anchors import Anchor, ChatAnchors
 from bot.config import Settings
 from bot.core import build_core
+from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor
-from bot.requests import DeclareRequest
-from bot.store import Store
+from bot.storage.store import Store
 from tests.conftest import ANALYST, make_config
 
 

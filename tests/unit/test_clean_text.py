@@ -9,7 +9,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.errors import InvalidInput
-from bot.requests import BIDI_CONTROLS, clean, clean_text, forbidden
+from bot.incidents.requests import BIDI_CONTROLS, clean, clean_text, forbidden
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # man ZWJ woman ZWJ girl …
 RAINBOW_FLAG = "\U0001f3f3\ufe0f\u200d\U0001f308"  # white flag, VS16, ZWJ, rainbow

@@ -17,10 +17,10 @@ from sqlmodel import select
 
 from bot.config import STARTER_CONFIG, Settings
 from bot.core import build_core
+from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor
-from bot.requests import DeclareRequest
-from bot.schema import head_revision, upgrade
-from bot.store import open_store
+from bot.storage.schema import head_revision, upgrade
+from bot.storage.store import open_store
 from handlers.main import main
 from tests.conftest import APPROVER, make_config
 
@@ -80,7 +80,7 @@ async def test_outbox_and_export_show_what_was_published(
         Actor("slack", "U0ANALYST1"), DeclareRequest(service="Email", summary="outlook is down")
     )
     await core.approve(Actor("slack", APPROVER), draft.post.id)
-    await core.worker.run_once()
+    await core.publishing.run_once()
     store.dispose()
 
     assert main(["outbox", "--limit", "2"]) == 0
@@ -143,7 +143,7 @@ def test_calendar_add_proposes_as_a_named_operator_and_list_shows_it_waiting(
     env: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The CLI proposes; an approver in chat schedules (README: the content calendar)."""
-    from bot.models import AuditEvent, ScheduledPost
+    from bot.storage.models import AuditEvent, ScheduledPost
 
     assert main(["db", "upgrade"]) == 0
     capsys.readouterr()
@@ -199,7 +199,7 @@ def test_crier_yml_calendar_entries_are_scheduled_once(
         crier.core.store.dispose()
     store = open_store(env)
     with store.transaction() as session:
-        from bot.models import ScheduledPost
+        from bot.storage.models import ScheduledPost
 
         posts = session.exec(select(ScheduledPost)).all()
     store.dispose()

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import Network
-from bot.textrules import check_text
+from bot.drafting.textrules import check_text
 from tests import counters
 from tests.counters import (
     bluesky_bytes,
@@ -35,7 +35,7 @@ def test_counters_do_not_use_crier():
     source = counters.__file__
     with open(source, encoding="utf-8") as file:
         text = file.read()
-    assert "bot.textrules" not in text.replace("``bot/textrules.py``", "")
+    assert "bot.drafting.textrules" not in text.replace("``bot/drafting/textrules.py``", "")
     assert "import grapheme\n" not in text
 
 

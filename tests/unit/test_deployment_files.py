@@ -23,10 +23,10 @@ import yaml
 from aiohttp import web
 from pydantic import AliasChoices
 
-from bot.cards import cards_folder
 from bot.config import FILE_SUFFIX, CrierConfig, Settings
+from bot.publishing.cards import cards_folder
 from bot.publishing.credentials import NetworkCredentials
-from bot.store import Store
+from bot.storage.store import Store
 from handlers.server import build_crier
 
 ROOT = Path(__file__).resolve().parents[2]

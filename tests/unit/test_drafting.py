@@ -9,10 +9,10 @@ import pytest
 from jinja2.exceptions import SecurityError, UndefinedError
 
 from bot.config import Network, Organisation, Severity
-from bot.drafting import Drafter, PostFacts
-from bot.models import IncidentStatus, PostKind
-from bot.post_times import NEXT_UPDATE, TIME, fill_times, widest
-from bot.textrules import check_text
+from bot.drafting.drafter import Drafter, PostFacts
+from bot.drafting.post_times import NEXT_UPDATE, TIME, fill_times, widest
+from bot.drafting.textrules import check_text
+from bot.storage.models import IncidentStatus, PostKind
 
 NEW_YORK = ZoneInfo("America/New_York")
 JANUARY = datetime(2025, 1, 15, 19, 45, tzinfo=UTC)  # 2:45 PM EST

@@ -1,5 +1,5 @@
-"""The declare, update, resolve and edit forms: one builder in the core (``bot.forms``), so the
-same form filled in on Slack or on Teams makes the same request, or the same field errors."""
+"""The declare, update, resolve and edit forms: one builder in the core (``bot.incidents.forms``),
+so the same form filled in on Slack or on Teams makes the same request, or the same field errors."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from bot import forms
 from bot.config import CrierConfig, Network, Severity
 from bot.errors import InvalidInput
-from bot.forms import FormField
-from bot.models import IncidentStatus
-from bot.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
+from bot.incidents import forms
+from bot.incidents.forms import FormField
+from bot.incidents.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
+from bot.storage.models import IncidentStatus
 from handlers.slack import forms as slack_forms
 from handlers.slack import ids as slack_ids
 from handlers.slack.modals import Submission as SlackSubmission

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import bot.mentions
+import bot.drafting.mentions
 from bot.config import CrierConfig, Network
-from bot.mentions import find_mentions, mention_notes
+from bot.drafting.mentions import find_mentions, mention_notes
 from tests.conftest import make_config
 
 X, MASTODON, BLUESKY, INSTAGRAM = Network.X, Network.MASTODON, Network.BLUESKY, Network.INSTAGRAM
@@ -19,7 +19,7 @@ QUIET = (Network.FACEBOOK, Network.LINKEDIN, Network.STATUSPAGE, Network.WEBHOOK
 
 
 def test_the_examples_in_the_module_hold() -> None:
-    assert doctest.testmod(bot.mentions).failed == 0
+    assert doctest.testmod(bot.drafting.mentions).failed == 0
 
 
 @pytest.mark.parametrize(

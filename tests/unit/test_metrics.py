@@ -13,10 +13,10 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import CrierConfig, Settings
-from bot.models import Delivery, DeliveryState, Job
-from bot.reminders import APPROVAL, REVIEW
-from bot.scheduler import schedule
-from bot.store import Store
+from bot.scheduling.reminders import APPROVAL, REVIEW
+from bot.scheduling.scheduler import schedule
+from bot.storage.models import Delivery, DeliveryState, Job
+from bot.storage.store import Store
 from handlers.metrics import add_metrics
 from handlers.server import Crier, build_crier
 from tests.clock import FakeClock

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.pace import DeclarationPace, TooFast
+from bot.incidents.pace import DeclarationPace, TooFast
 from bot.ports import Actor
 from tests.clock import FakeClock
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.post_times import (
+from bot.drafting.post_times import (
     MARK,
     NEXT_UPDATE,
     TIME,

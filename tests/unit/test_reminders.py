@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from bot.calendar import CalendarEntry
 from bot.config import Settings
 from bot.core import Core, build_core
-from bot.models import AuditEvent, IncidentStatus, Job
+from bot.incidents.requests import DeclareRequest, ResolveRequest, UpdateRequest
 from bot.ports import Actor
-from bot.requests import DeclareRequest, ResolveRequest, UpdateRequest
-from bot.store import Store
+from bot.scheduling.calendar import CalendarEntry
+from bot.storage.models import AuditEvent, IncidentStatus, Job
+from bot.storage.store import Store
 from bot.views import IncidentView, PostView, Reminder
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, make_config

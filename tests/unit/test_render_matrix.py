@@ -3,7 +3,7 @@
 Each sample incident is drafted for each network, and its times are filled in as if published
 at several instants, some an hour or a day later, across both 2026 clock changes of New York,
 London and Lord Howe Island (whose clock moves by half an hour). Every published text is judged
-with the independent counters of ``tests/counters.py``, never with ``bot.textrules``:
+with the independent counters of ``tests/counters.py``, never with ``bot.drafting.textrules``:
 
 - it is within every limit of its network (X's weighted length, Bluesky's graphemes and bytes,
   Instagram's characters and hashtags, LinkedIn's escaped length …);
@@ -14,7 +14,7 @@ with the independent counters of ``tests/counters.py``, never with ``bot.textrul
   zone when the zone's abbreviation differs.
 
 A draft is ``Drafter.render(facts, network).text`` with its times as placeholders; what goes
-out is ``bot.post_times.fill_times`` of it at the moment of publishing.
+out is ``bot.drafting.post_times.fill_times`` of it at the moment of publishing.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import Network, Organisation, Service, Severity
-from bot.drafting import Drafter, PostFacts, default_templates_dir
-from bot.models import IncidentStatus, PostKind
-from bot.post_times import fill_times
-from bot.requests import DETAIL_MAX, SUMMARY_MAX, clean_text
+from bot.drafting.drafter import Drafter, PostFacts, default_templates_dir
+from bot.drafting.post_times import fill_times
+from bot.incidents.requests import DETAIL_MAX, SUMMARY_MAX, clean_text
+from bot.storage.models import IncidentStatus, PostKind
 from tests import counters
 
 ELLIPSIS = "…"

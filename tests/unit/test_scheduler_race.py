@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.models import AuditEvent, Job
-from bot.scheduler import schedule
-from bot.store import Store
+from bot.scheduling.scheduler import schedule
+from bot.storage.models import AuditEvent, Job
+from bot.storage.store import Store
 
 JOBS = 400
 

@@ -4,8 +4,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import bot.models  # noqa: F401  (the tables register themselves on SQLModel.metadata)
-from bot.store import Store
+import bot.storage.models  # noqa: F401  (the tables register themselves on SQLModel.metadata)
+from bot.storage.store import Store
 
 
 def test_the_migrated_schema_matches_the_models(store: Store) -> None:
@@ -22,8 +22,8 @@ def test_the_upgrade_turns_drafted_times_into_placeholders(store: Store) -> None
     from sqlalchemy import JSON, Boolean, DateTime, Integer, String, column, insert, table
     from sqlmodel import select
 
-    from bot.models import Rendition
-    from bot.schema import downgrade, upgrade
+    from bot.storage.models import Rendition
+    from bot.storage.schema import downgrade, upgrade
 
     downgrade(store, "0002")
     now = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.schema import SchemaOutOfDate, current_revision, ensure_current, head_revision
-from bot.store import normalise_database_url, open_store
+from bot.storage.schema import SchemaOutOfDate, current_revision, ensure_current, head_revision
+from bot.storage.store import normalise_database_url, open_store
 from tests.conftest import BACKENDS, PG_URL
 
 REPOSITORY = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ import grapheme
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.shortening import ELLIPSIS, prefixes
+from bot.drafting.shortening import ELLIPSIS, prefixes
 
 
 def test_cuts_fall_between_words_and_end_in_an_ellipsis():

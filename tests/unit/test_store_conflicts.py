@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from bot.models import AuditEvent
-from bot.store import Store
+from bot.storage.models import AuditEvent
+from bot.storage.store import Store
 
 
 async def test_a_transaction_ended_by_a_deadlock_is_run_again(store: Store) -> None:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import Network
-from bot.textrules import check_text, fits, instagram_hashtags, little_text
+from bot.drafting.textrules import check_text, fits, instagram_hashtags, little_text
 
 HELP_URL = "https://it.northfield.example.edu/help/blackboard"
 grapheme_count = grapheme.length

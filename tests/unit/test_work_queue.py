@@ -13,9 +13,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot.models import AuditEvent, Incident, Job
-from bot.scheduler import JobRun, Scheduler, enqueue
-from bot.store import Store
+from bot.scheduling.scheduler import JobRun, Scheduler, enqueue
+from bot.storage.models import AuditEvent, Incident, Job
+from bot.storage.store import Store
 from tests.clock import FakeClock
 
 

@@ -19,12 +19,12 @@ from sqlmodel import select
 
 from bot.config import STARTER_CONFIG, Network, Settings
 from bot.core import Core, build_core
-from bot.models import Delivery, DeliveryState
+from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor
 from bot.publishing.credentials import NetworkCredentials
-from bot.publishing.worker import DeliveryWorker
-from bot.requests import DeclareRequest
-from bot.store import Store
+from bot.publishing.loop import PublishingLoop
+from bot.storage.models import Delivery, DeliveryState
+from bot.storage.store import Store
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, make_config
 from tests.fakes.networks.mastodon import FakeMastodon
@@ -52,10 +52,10 @@ class HungX(FakeX):
 @dataclass
 class World:
     core: Core
-    worker: DeliveryWorker
+    publishing: PublishingLoop
     x: HungX
     mastodon: FakeMastodon
-    changed: asyncio.Event  # the worker told chat that a post's deliveries changed
+    changed: asyncio.Event  # the publishing loop told chat that a post's deliveries changed
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ async def world(store: Store) -> AsyncIterator[World]:
             ),
         )
         changed = asyncio.Event()
-        worker = DeliveryWorker(
+        publishing = PublishingLoop(
             store=store,
             config=core.config,
             publishers=core.publishers,
@@ -85,7 +85,7 @@ async def world(store: Store) -> AsyncIterator[World]:
             after_change=changed.set,
         )
         try:
-            yield World(core, worker, x, mastodon, changed)
+            yield World(core, publishing, x, mastodon, changed)
         finally:
             x.release.set()
             await core.close()
@@ -93,13 +93,13 @@ async def world(store: Store) -> AsyncIterator[World]:
 
 async def approve(world: World, service: str, network: Network) -> int:
     """Declare an outage of ``service`` published to ``network`` only, approve it, wake the
-    worker; returns the post's id."""
+    publishing loop; returns the post's id."""
     draft = await world.core.declare(
         Actor("slack", ANALYST),
         DeclareRequest(service=service, summary="cannot log in", channels=(network,)),
     )
     await world.core.approve(Actor("slack", APPROVER), draft.post.id)
-    world.worker.wake()
+    world.publishing.wake()
     return draft.post.id
 
 
@@ -109,7 +109,7 @@ def delivery_of(world: World, post_id: int) -> Delivery:
 
 
 async def until_sent(world: World, post_id: int) -> Delivery:
-    """Wait, on the worker's own word that the post changed, until its delivery is sent."""
+    """Wait, on the publishing loop's own word that the post changed, until its delivery is sent."""
     while True:
         world.changed.clear()
         delivery = delivery_of(world, post_id)
@@ -120,7 +120,7 @@ async def until_sent(world: World, post_id: int) -> Delivery:
 
 async def test_a_post_to_another_network_goes_out_while_x_hangs(world: World) -> None:
     stop = asyncio.Event()
-    running = asyncio.create_task(world.worker.run_forever(stop))
+    running = asyncio.create_task(world.publishing.run_forever(stop))
     try:
         async with asyncio.timeout(GUARD_SECONDS):
             on_x = await approve(world, "Blackboard", Network.X)
@@ -138,14 +138,14 @@ async def test_a_post_to_another_network_goes_out_while_x_hangs(world: World) ->
         stop.set()
         await running
 
-    assert await world.worker.run_once() == 0  # nothing left to send, nothing sent twice
+    assert await world.publishing.run_once() == 0  # nothing left to send, nothing sent twice
     assert len(world.x.tweets) == 1 and len(world.mastodon.statuses) == 1
     assert delivery_of(world, on_x).attempts == delivery_of(world, on_mastodon).attempts == 1
 
 
 async def test_stop_finishes_the_post_in_flight_before_returning(world: World) -> None:
     stop = asyncio.Event()
-    running = asyncio.create_task(world.worker.run_forever(stop))
+    running = asyncio.create_task(world.publishing.run_forever(stop))
     async with asyncio.timeout(GUARD_SECONDS):
         on_x = await approve(world, "Blackboard", Network.X)
         await world.x.hanging.wait()

@@ -14,13 +14,13 @@ from sqlmodel import select
 
 from bot.config import STARTER_CONFIG, Network, Settings
 from bot.core import Core, build_core
-from bot.models import Delivery, DeliveryState
+from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor
 from bot.publishing.claims import Claimed, claim_due
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.outcomes import renew_lease
-from bot.requests import DeclareRequest
-from bot.store import Store
+from bot.storage.models import Delivery, DeliveryState
+from bot.storage.store import Store
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, make_config
 from tests.fakes.networks.x import FakeX

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from bot.cards import (
+from bot.config import Network, Settings
+from bot.ports import PublishRequest
+from bot.publishing.cards import (
     CardFacts,
     _font,
     _wrap,
@@ -22,8 +24,6 @@ from bot.cards import (
     render_card,
     save_card,
 )
-from bot.config import Network, Settings
-from bot.ports import PublishRequest
 from tests.conftest import make_config
 from tests.fakes.networks.instagram import CardServer
 

@@ -12,12 +12,12 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from bot.channels import check_channel, run_channel_check
 from bot.cli import build_parser, run
 from bot.config import STARTER_CONFIG, Network, Settings
 from bot.ports import ChannelCheck, PublishError
+from bot.publishing.checks import check_channel, run_channel_check
 from bot.publishing.credentials import NetworkCredentials
-from bot.store import Store
+from bot.storage.store import Store
 from tests.conftest import make_config
 from tests.fakes.in_thread import NetworksInThread
 from tests.fakes.networks.base import FakeNetwork

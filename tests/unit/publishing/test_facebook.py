@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from bot.config import STARTER_CONFIG, Network, Settings
 from bot.core import Core, build_core
-from bot.models import Delivery, DeliveryState
+from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor, Publisher, PublishError, PublishRequest
 from bot.publishing import PublisherContext
 from bot.publishing.credentials import NetworkCredentials
@@ -22,8 +22,8 @@ from bot.publishing.facebook import DEFAULT_VERSION, FacebookPublisher, build
 from bot.publishing.http import HttpClient
 from bot.publishing.outbox import OutboxPublisher
 from bot.redaction import Redactor
-from bot.requests import DeclareRequest
-from bot.store import Store
+from bot.storage.models import Delivery, DeliveryState
+from bot.storage.store import Store
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, make_config
 from tests.fakes.networks.facebook import FakeGraph, graph_error
@@ -332,8 +332,8 @@ async def test_an_approved_post_reaches_the_page_once_with_its_final_text(
     )
     clock.advance(minutes=5)
     await core.approve(Actor("slack", APPROVER), draft.post.id)
-    await core.worker.run_once()
-    await core.worker.run_once()
+    await core.publishing.run_once()
+    await core.publishing.run_once()
 
     with core.store.transaction() as session:
         [delivery] = session.exec(

@@ -14,19 +14,19 @@ import yaml
 from pydantic import SecretStr
 from sqlmodel import select
 
-from bot.cards import alt_text, card_facts
 from bot.config import STARTER_CONFIG, Network, Settings
 from bot.core import build_core
-from bot.models import Delivery, DeliveryState
+from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor, Publisher, PublishError, PublishRequest
 from bot.publishing import PublisherContext
+from bot.publishing.cards import alt_text, card_facts
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.instagram import InstagramPublisher, build, caption_problem
 from bot.publishing.outbox import OutboxPublisher
 from bot.redaction import Redactor
-from bot.requests import DeclareRequest
-from bot.store import Store
+from bot.storage.models import Delivery, DeliveryState
+from bot.storage.store import Store
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, make_config
 from tests.fakes.networks.facebook import graph_error
@@ -370,8 +370,8 @@ async def test_an_approved_post_reaches_instagram_once_with_its_card(
         ),
     )
     await core.approve(Actor("slack", APPROVER), draft.post.id)
-    await core.worker.run_once()
-    await core.worker.run_once()
+    await core.publishing.run_once()
+    await core.publishing.run_once()
 
     with core.store.transaction() as session:
         [delivery] = session.exec(select(Delivery).where(Delivery.channel == "instagram")).all()
@@ -403,12 +403,12 @@ async def test_a_lost_container_answer_is_retried_by_the_worker_and_posted_once(
     )
     await core.approve(Actor("slack", APPROVER), draft.post.id)
     rig.fake.lose_answer_next("/media")  # the container is made, its id never arrives
-    await core.worker.run_once()
+    await core.publishing.run_once()
     with core.store.transaction() as session:
         [delivery] = session.exec(select(Delivery)).all()
     assert delivery.state == DeliveryState.RETRYING
     clock.advance(minutes=1)
-    await core.worker.run_once()
+    await core.publishing.run_once()
 
     with core.store.transaction() as session:
         [delivery] = session.exec(select(Delivery)).all()
@@ -438,7 +438,7 @@ async def test_a_spent_publishing_limit_shows_in_the_delivery_and_waits_for_the_
         DeclareRequest(service="bb", summary="cannot log in", channels=(Network.INSTAGRAM,)),
     )
     await core.approve(Actor("slack", APPROVER), draft.post.id)
-    await core.worker.run_once()
+    await core.publishing.run_once()
 
     with core.store.transaction() as session:
         [delivery] = session.exec(select(Delivery)).all()

@@ -13,15 +13,15 @@ from sqlmodel import select
 
 from bot.config import STARTER_CONFIG, Network, Settings
 from bot.core import build_core
-from bot.models import Delivery, DeliveryState
+from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor, PublishError, PublishRequest
 from bot.publishing import PublisherContext
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.linkedin import DEFAULT_VERSION, LinkedInPublisher, build, little_text
 from bot.redaction import Redactor
-from bot.requests import DeclareRequest
-from bot.store import Store
+from bot.storage.models import Delivery, DeliveryState
+from bot.storage.store import Store
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, make_config
 from tests.fakes.networks.linkedin import FakeLinkedIn, shown_text
@@ -356,7 +356,7 @@ async def test_declare_approve_publish_and_a_lost_answer_waits_for_a_person(
             DeclareRequest(service="VPN", summary="cannot connect", channels=(Network.LINKEDIN,)),
         )
         await core.approve(approver, first.post.id)
-        await core.worker.run_once()
+        await core.publishing.run_once()
         with store.transaction() as session:
             sent = session.exec(select(Delivery)).one()
         [urn] = fake.posts
@@ -370,7 +370,7 @@ async def test_declare_approve_publish_and_a_lost_answer_waits_for_a_person(
         )
         await core.approve(approver, second.post.id)
         fake.lose_answer_next()
-        await core.worker.run_once()
+        await core.publishing.run_once()
         with store.transaction() as session:
             unknown = session.exec(select(Delivery).where(Delivery.id != sent.id)).one()
         assert unknown.state == DeliveryState.UNKNOWN and len(fake.posts) == 2
@@ -378,7 +378,7 @@ async def test_declare_approve_publish_and_a_lost_answer_waits_for_a_person(
         # A person presses Retry: LinkedIn names the post it already has, nothing is doubled.
         assert unknown.id is not None
         await core.retry_delivery(approver, unknown.id)
-        await core.worker.run_once()
+        await core.publishing.run_once()
         with store.transaction() as session:
             retried = session.get(Delivery, unknown.id)
     finally:

@@ -12,18 +12,18 @@ import yaml
 from pydantic import SecretStr
 from sqlmodel import select
 
-from bot.cards import alt_text, card_facts, render_card
 from bot.config import STARTER_CONFIG, Network, Settings
 from bot.core import build_core
-from bot.models import Delivery, DeliveryState
+from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor, PublishError, PublishRequest
 from bot.publishing import PublisherContext
+from bot.publishing.cards import alt_text, card_facts, render_card
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.mastodon import MastodonPublisher, build
 from bot.redaction import Redactor
-from bot.requests import DeclareRequest
-from bot.store import Store
+from bot.storage.models import Delivery, DeliveryState
+from bot.storage.store import Store
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, make_config
 from tests.fakes.networks.mastodon import FakeMastodon
@@ -382,13 +382,13 @@ async def test_declare_approve_publish_then_a_retried_delivery_does_not_post_twi
         await mastodon.character_limit()
         fake.lose_answer_next()  # Mastodon posts it; Crier never hears back
 
-        await core.worker.run_once()
+        await core.publishing.run_once()
         with store.transaction() as session:
             delivery = session.exec(select(Delivery)).one()
         assert delivery.state == DeliveryState.RETRYING
 
         clock.advance(minutes=1)
-        await core.worker.run_once()
+        await core.publishing.run_once()
         with store.transaction() as session:
             delivery = session.exec(select(Delivery)).one()
     finally:

@@ -12,11 +12,11 @@ from sqlmodel import col, select
 
 from bot.config import STARTER_CONFIG, Network, Settings
 from bot.core import build_core
-from bot.models import Delivery, DeliveryState
+from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor
 from bot.publishing.credentials import NetworkCredentials
-from bot.requests import DeclareRequest
-from bot.store import Store
+from bot.storage.models import Delivery, DeliveryState
+from bot.storage.store import Store
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, make_config
 from tests.fakes.networks.x import FakeX
@@ -48,7 +48,7 @@ async def test_two_posts_approved_together_stay_within_the_budget(
                 DeclareRequest(service=service, summary="cannot log in", channels=(Network.X,)),
             )
             await core.approve(Actor("slack", APPROVER), draft.post.id)
-        await core.worker.run_once()
+        await core.publishing.run_once()
     finally:
         await core.close()
 

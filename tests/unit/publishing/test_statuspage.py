@@ -16,15 +16,15 @@ from sqlmodel import select
 
 from bot.config import ChannelConfig, ConfigError, Network, Settings
 from bot.core import build_core
-from bot.models import Delivery, DeliveryState, IncidentStatus
+from bot.incidents.requests import DeclareRequest, UpdateRequest
 from bot.ports import Actor, PublishError, PublishRequest
 from bot.publishing import PublisherContext
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.statuspage import StatuspagePublisher, build, component_statuses
 from bot.redaction import Redactor
-from bot.requests import DeclareRequest, UpdateRequest
-from bot.store import Store
+from bot.storage.models import Delivery, DeliveryState, IncidentStatus
+from bot.storage.store import Store
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, make_config
 from tests.fakes.networks.statuspage import FakeStatuspage
@@ -524,7 +524,7 @@ async def test_declare_approve_update_publishes_one_incident_once(
             ),
         )
         await core.approve(approver, draft.post.id)
-        assert await core.worker.run_once() == 1
+        assert await core.publishing.run_once() == 1
 
         [incident] = statuspage.incidents.values()
         with store.transaction() as session:
@@ -541,7 +541,7 @@ async def test_declare_approve_update_publishes_one_incident_once(
             stuck.state = DeliveryState.SENDING
             stuck.claimed_until = datetime(2000, 1, 1, tzinfo=UTC)
             stuck.external_id = None
-        assert await core.worker.run_once() == 1
+        assert await core.publishing.run_once() == 1
         assert statuspage.writes == ["POST /incidents"]
 
         update = await core.draft_update(
@@ -550,7 +550,7 @@ async def test_declare_approve_update_publishes_one_incident_once(
             UpdateRequest(status=IncidentStatus.IDENTIFIED, what_we_are_doing="Restarting it."),
         )
         await core.approve(approver, update.post.id)
-        assert await core.worker.run_once() == 1
+        assert await core.publishing.run_once() == 1
         assert statuspage.writes == ["POST /incidents", f"PATCH /incidents/{incident['id']}"]
         assert len(statuspage.incidents) == 1
         assert incident["status"] == "identified"

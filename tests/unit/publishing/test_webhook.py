@@ -18,15 +18,15 @@ from sqlmodel import select
 
 from bot.config import ChannelConfig, Network, Settings
 from bot.core import build_core
-from bot.models import Delivery, DeliveryState
+from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor, PublishError, PublishRequest
 from bot.publishing import PublisherContext
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.webhook import WebhookPublisher, build
 from bot.redaction import Redactor
-from bot.requests import DeclareRequest
-from bot.store import Store
+from bot.storage.models import Delivery, DeliveryState
+from bot.storage.store import Store
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, make_config
 from tests.fakes.networks.webhook import FakeWebhook
@@ -267,7 +267,7 @@ async def test_declare_and_approve_posts_once_even_when_resent(
             DeclareRequest(service="VPN", summary="cannot connect", channels=(Network.WEBHOOK,)),
         )
         await core.approve(Actor("slack", APPROVER), draft.post.id)
-        assert await core.worker.run_once() == 1
+        assert await core.publishing.run_once() == 1
         with store.transaction() as session:
             [delivery] = session.exec(select(Delivery)).all()
         [payload] = receiver.deliveries
@@ -281,7 +281,7 @@ async def test_declare_and_approve_posts_once_even_when_resent(
             assert stuck is not None
             stuck.state = DeliveryState.SENDING
             stuck.claimed_until = datetime(2000, 1, 1, tzinfo=UTC)
-        assert await core.worker.run_once() == 1
+        assert await core.publishing.run_once() == 1
         assert len(receiver.received) == 2 and len(receiver.deliveries) == 1
         with store.transaction() as session:
             assert session.get(Delivery, delivery.id).state == DeliveryState.SENT  # type: ignore[union-attr]

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from bot.config import STARTER_CONFIG, Network, Settings
 from bot.core import Core, build_core
-from bot.models import AuditEvent, Delivery, DeliveryState, IncidentStatus
+from bot.incidents.requests import DeclareRequest, ResolveRequest, UpdateRequest
 from bot.ports import Actor, Publisher, PublishError, PublishRequest, SystemClock
 from bot.publishing import PublisherContext
 from bot.publishing.credentials import NetworkCredentials
@@ -23,8 +23,8 @@ from bot.publishing.http import HttpClient
 from bot.publishing.outbox import OutboxPublisher
 from bot.publishing.x import BearerAuth, OAuth1Auth, XPublisher, build
 from bot.redaction import Redactor
-from bot.requests import DeclareRequest, ResolveRequest, UpdateRequest
-from bot.store import Store
+from bot.storage.models import AuditEvent, Delivery, DeliveryState, IncidentStatus
+from bot.storage.store import Store
 from tests.clock import FakeClock
 from tests.conftest import ANALYST, APPROVER, make_config
 from tests.fakes.networks.x import DUPLICATE, FakeX
@@ -382,8 +382,8 @@ async def test_an_approved_post_reaches_x_once_with_its_final_text(
     draft = await core.declare(analyst, DeclareRequest(service="bb", summary="cannot log in"))
     clock.advance(minutes=3)
     await core.approve(approver, draft.post.id)
-    await core.worker.run_once()
-    await core.worker.run_once()  # nothing left to do: nothing posted twice
+    await core.publishing.run_once()
+    await core.publishing.run_once()  # nothing left to do: nothing posted twice
 
     [delivery] = x_deliveries(core)
     assert delivery.state == DeliveryState.SENT
@@ -397,7 +397,7 @@ async def test_an_incident_is_one_thread_on_x(fake: FakeX, store: Store, http: H
     core = core_for(fake, store, clock, http)
     draft = await core.declare(analyst, DeclareRequest(service="bb", summary="cannot log in"))
     await core.approve(approver, draft.post.id)
-    await core.worker.run_once()
+    await core.publishing.run_once()
     clock.advance(minutes=20)
     update = await core.draft_update(
         analyst,
@@ -405,11 +405,11 @@ async def test_an_incident_is_one_thread_on_x(fake: FakeX, store: Store, http: H
         UpdateRequest(status=IncidentStatus.IDENTIFIED, what_we_are_doing="Restarting the servers"),
     )
     await core.approve(approver, update.post.id)
-    await core.worker.run_once()
+    await core.publishing.run_once()
     clock.advance(minutes=20)
     resolution = await core.draft_resolution(analyst, draft.incident.id, ResolveRequest())
     await core.approve(approver, resolution.post.id)  # type: ignore[union-attr]
-    await core.worker.run_once()
+    await core.publishing.run_once()
 
     first, second, third = x_deliveries(core)
     assert {d.state for d in (first, second, third)} == {DeliveryState.SENT}
@@ -426,9 +426,9 @@ async def test_a_lost_answer_makes_the_delivery_unknown_and_it_is_not_reposted(
     draft = await core.declare(analyst, DeclareRequest(service="bb", summary="cannot log in"))
     await core.approve(approver, draft.post.id)
     fake.timeout_next()
-    await core.worker.run_once()
+    await core.publishing.run_once()
     clock.advance(minutes=30)
-    await core.worker.run_once()
+    await core.publishing.run_once()
 
     [delivery] = x_deliveries(core)
     assert delivery.state == DeliveryState.UNKNOWN
@@ -449,7 +449,7 @@ async def test_a_queue_longer_than_the_rate_limit_is_all_sent_and_waits_for_each
             draft = await core.declare(analyst, DeclareRequest(service="bb", summary=f"down {n}"))
             await core.approve(approver, draft.post.id)
         stop = asyncio.Event()
-        running = asyncio.create_task(core.worker.run_forever(stop))
+        running = asyncio.create_task(core.publishing.run_forever(stop))
         try:
             async with asyncio.timeout(30):
                 while len(fake.tweets) < posts:  # noqa: ASYNC110
@@ -500,13 +500,13 @@ async def test_a_post_that_would_pass_the_monthly_budget_is_held_and_says_so(
     core = core_for(fake, store, clock, http, monthly_budget=0.30)
     draft = await core.declare(analyst, DeclareRequest(service="bb", summary="cannot log in"))
     await core.approve(approver, draft.post.id)
-    await core.worker.run_once()
+    await core.publishing.run_once()
     clock.advance(minutes=20)
     update = await core.draft_update(
         analyst, draft.incident.id, UpdateRequest(status=IncidentStatus.IDENTIFIED)
     )
     await core.approve(approver, update.post.id)
-    await core.worker.run_once()
+    await core.publishing.run_once()
 
     first, second = x_deliveries(core)
     assert first.state == DeliveryState.SENT and len(fake.tweets) == 1

@@ -1,0 +1,111 @@
+"""Telling every chat platform what changed: a post's message, an incident's root, a reminder;
+and, at start, catching chat up with what changed just before.
+
+Each chat platform is a presenter (``bot.ports.ChatPresenter``); one failing must not keep the
+others from showing the news, so each call's failure is logged and the rest go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.config import CrierConfig, Network
+from bot.incidents import approvals
+from bot.incidents.readers import (
+    incident_view,
+    load_post,
+    post_view,
+)
+from bot.ports import ChatPresenter, Clock, Publisher
+from bot.scheduling.calendar import CalendarEntry
+from bot.storage.models import Post
+from bot.storage.store import Store
+from bot.views import IncidentView, Notice, PostView, Reminder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ChatShows:
+    store: Store
+    config: CrierConfig
+    clock: Clock
+    presenters: dict[str, ChatPresenter]  # the core's: chat handlers add theirs after building
+    publishers: Mapping[Network, Publisher]  # for each delivery's label ("outbox", "X")
+    # One lock per post being shown, gone once nobody holds or waits for it.
+    _showing: weakref.WeakValueDictionary[int, asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary, init=False, repr=False
+    )
+
+    def view_of(self, session: Session, post: Post) -> PostView:
+        labels = {n.value: p.label for n, p in self.publishers.items()}
+        return post_view(session, self.config, post, publisher_labels=labels)
+
+    async def post(self, post_id: int) -> None:
+        """Refresh a post (and its incident) in every chat that shows the incident.
+
+        One post's refreshes come from concurrent deliveries and decisions: they run one at a
+        time, each reading the newest state once it has its turn, so an older view never
+        replaces a newer one and the presenters need not read the post again."""
+
+        def both(session: Session) -> tuple[PostView, IncidentView]:
+            incident, post = load_post(session, post_id)
+            return self.view_of(session, post), incident_view(self.config, incident)
+
+        turn = self._showing.setdefault(post_id, asyncio.Lock())
+        async with turn:
+            post, incident = await self.store.read(both)
+            await self._to_all([p.show_post(incident, post) for p in self.presenters.values()])
+
+    async def incident(self, incident_id: int) -> None:
+        incident = await self.incident_view(incident_id)
+        await self._to_all([p.show_incident(incident) for p in self.presenters.values()])
+
+    async def reminder(self, incident_id: int, reminder: Reminder) -> None:
+        """Post a reminder wherever the incident is shown."""
+        incident = await self.incident_view(incident_id)
+        calls = [p.remind(incident, reminder) for p in self.presenters.values()]
+        if calls and len(await self._to_all(calls)) == len(calls):
+            # Nobody was told: fail the job, so the scheduler tries again rather than marking
+            # the reminder done. (If one chat got it, a retry would tell that one twice.)
+            raise RuntimeError(f"no chat could show the reminder for incident #{incident_id}")
+
+    async def calendar(self, entry: CalendarEntry, where: str | None) -> None:
+        """Show a proposed calendar post to the approvers in every chat."""
+        author_platform = entry.created_by.partition(":")[0]
+        calls = [
+            p.show_calendar(entry, where=where if p.platform == author_platform else None)
+            for p in self.presenters.values()
+        ]
+        if calls and len(await self._to_all(calls)) == len(calls):
+            # Nobody was shown it: fail the job, so the scheduler tries again.
+            raise RuntimeError(f"no chat could show scheduled post #{entry.id}")
+
+    async def notice(self, notice: Notice) -> None:
+        """Post a notice in every chat's comms channel, outside any incident."""
+        calls = [p.show_notice(notice) for p in self.presenters.values()]
+        if calls and len(await self._to_all(calls)) == len(calls):
+            # Nobody was told: fail, so the caller keeps it to say again.
+            raise RuntimeError(f"no chat could show the notice “{notice.title}”")
+
+    async def incident_view(self, incident_id: int) -> IncidentView:
+        """The incident as chat shows it (NotFound if there is none)."""
+        return await self.store.read(
+            lambda s: incident_view(self.config, approvals.incident_of(s, incident_id))
+        )
+
+    async def _to_all(self, calls: list[Coroutine[Any, Any, None]]) -> list[Exception]:
+        """Tell every chat; returns the failures, each already logged."""
+        failures = []
+        for outcome in await asyncio.gather(*calls, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                log.error("a chat presenter failed: %s", outcome, exc_info=outcome)
+                failures.append(outcome)
+        return failures

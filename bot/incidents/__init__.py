@@ -1,0 +1,1 @@
+"""Incidents: declaring, updating and resolving them, approval and who may, and their forms."""

@@ -1,0 +1,312 @@
+"""Approval use cases in one session: approve (writing the outbox), reject, edit, retry."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from bot.config import CrierConfig, Network
+from bot.errors import Conflict, InvalidInput, NotFound
+from bot.incidents.readers import incident_view, load_post, post_view, text_problems
+from bot.incidents.requests import EditRequest, clean_text
+from bot.ports import Actor
+from bot.scheduling import calendar, reminders
+from bot.storage import audit
+from bot.storage.models import (
+    Delivery,
+    DeliveryState,
+    Incident,
+    IncidentStatus,
+    Post,
+    PostKind,
+    PostState,
+    Rendition,
+)
+from bot.views import Draft, PostView
+
+REASON_MAX = 500
+TEXT_MAX = 25_000
+
+
+def ensure_decidable(post: Post, *, latest_revision: int) -> None:
+    """Refuse a decision on a draft that is no longer waiting, with what happened to it."""
+    if post.state == PostState.SUPERSEDED or post.revision < latest_revision:
+        raise Conflict(
+            f"This is revision {post.revision} of the draft; revision {latest_revision} replaced "
+            "it. Use the buttons on the newest revision."
+        )
+    if post.state == PostState.APPROVED:
+        raise Conflict("This draft was already approved; it is being published.")
+    if post.state == PostState.REJECTED:
+        raise Conflict("This draft was already rejected.")
+
+
+def latest_revision(session: Session, post: Post) -> int:
+    revisions = session.exec(
+        select(Post.revision).where(
+            Post.incident_id == post.incident_id, Post.number == post.number
+        )
+    ).all()
+    return max(revisions, default=post.revision)
+
+
+def idempotency_key(post: Post, channel: str) -> str:
+    """Stable per (post, channel): a retry of one delivery never looks like a new post."""
+    raw = f"crier:{post.incident_id}:{post.number}:{channel}".encode()
+    return hashlib.sha256(raw).hexdigest()[:40]
+
+
+def approve(
+    session: Session, *, config: CrierConfig, post_id: int, actor: Actor, now: datetime
+) -> PostView:
+    """Approve a pending draft: the post, its deliveries and the incident's status, in one go."""
+    incident, post = load_post(session, post_id)
+    ensure_decidable(post, latest_revision=latest_revision(session, post))
+    view = post_view(session, config, post)
+    if not view.publishable:
+        raise Conflict(
+            "This draft cannot be published yet: " + "; ".join(view.problems) + ". Edit it first."
+        )
+    # The conditional update is the lock: of two simultaneous clicks, one changes the row.
+    claimed = session.execute(
+        update(Post)
+        .where(col(Post.id) == post_id, col(Post.state) == PostState.PENDING)
+        .values(state=PostState.APPROVED, decided_by=actor.key, decided_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("Someone else decided on this draft a moment ago.")
+    session.refresh(post)
+    for rendition in session.exec(select(Rendition).where(Rendition.post_id == post_id)).all():
+        session.add(
+            Delivery(
+                post_id=post_id,
+                incident_id=incident.id or 0,
+                channel=rendition.channel,
+                state=DeliveryState.QUEUED,
+                next_attempt_at=now,
+                idempotency_key=idempotency_key(post, rendition.channel),
+                created_at=now,
+            )
+        )
+    reminders.on_approved(session, config=config, incident=incident, post=post, now=now)
+    incident.status = post.status
+    incident.updated_at = now
+    if post.facts.get("next_update_minutes"):
+        incident.next_update_minutes = post.facts["next_update_minutes"]
+    if post.kind != PostKind.RESOLUTION:
+        # The incident remembers what its latest public post said, for the next update's form.
+        for key in ("what_we_are_doing", "what_users_see"):
+            if post.facts.get(key):
+                setattr(incident, key, post.facts[key])
+    if post.kind == PostKind.RESOLUTION:
+        incident.status = IncidentStatus.RESOLVED
+        incident.resolved_at = now
+        calendar.on_resolved(session, incident=incident, now=now)
+    session.add(incident)
+    audit.record(
+        session,
+        actor=actor.key,
+        action="approve",
+        incident_id=incident.id,
+        post_id=post.id,
+        at=now,
+        detail={"number": post.number, "revision": post.revision},
+    )
+    if post.kind == PostKind.RESOLUTION:
+        audit.record(session, actor=actor.key, action="resolve", incident_id=incident.id, at=now)
+    session.flush()
+    return post_view(session, config, post)
+
+
+def reject(
+    session: Session,
+    *,
+    config: CrierConfig,
+    post_id: int,
+    actor: Actor,
+    reason: str,
+    now: datetime,
+) -> PostView:
+    incident, post = load_post(session, post_id)
+    ensure_decidable(post, latest_revision=latest_revision(session, post))
+    reason = clean_text(reason, field_name="reason", limit=REASON_MAX, required=True)
+    claimed = session.execute(
+        update(Post)
+        .where(col(Post.id) == post_id, col(Post.state) == PostState.PENDING)
+        .values(
+            state=PostState.REJECTED, decided_by=actor.key, decided_at=now, reject_reason=reason
+        )
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("Someone else decided on this draft a moment ago.")
+    reminders.on_decided(session, post=post, now=now)
+    session.refresh(post)
+    audit.record(
+        session,
+        actor=actor.key,
+        action="reject",
+        incident_id=incident.id,
+        post_id=post.id,
+        at=now,
+        detail={"reason": reason},
+    )
+    return post_view(session, config, post)
+
+
+def edit(
+    session: Session,
+    *,
+    config: CrierConfig,
+    post_id: int,
+    request: EditRequest,
+    actor: Actor,
+    now: datetime,
+) -> Draft:
+    """Save edited texts as a new revision, which needs approval again."""
+    incident, post = load_post(session, post_id)
+    ensure_decidable(post, latest_revision=latest_revision(session, post))
+    old = {
+        r.channel: r for r in session.exec(select(Rendition).where(Rendition.post_id == post_id))
+    }
+    texts = {n.value: t for n, t in request.texts.items()}
+    unknown = set(texts) - set(old)
+    if unknown:
+        raise InvalidInput(f"This draft has no text for {', '.join(sorted(unknown))}.")
+    errors: dict[str, str] = {}
+    cleaned: dict[str, str] = {}
+    for channel, rendition in old.items():
+        text = texts.get(channel, rendition.text)
+        try:
+            text = clean_text(text, field_name=channel, limit=TEXT_MAX, required=True)
+        except InvalidInput as exc:
+            errors.update(exc.fields)
+            continue
+        problems = text_problems(
+            config,
+            Network(channel),
+            text,
+            promises_update=post.facts.get("next_update_minutes") is not None,
+        )
+        if problems:
+            errors[channel] = "; ".join(problems)
+        cleaned[channel] = text
+    if errors:
+        raise InvalidInput("Some texts are not ready: " + "; ".join(errors.values()), errors)
+    claimed = session.execute(
+        update(Post)
+        .where(col(Post.id) == post_id, col(Post.state) == PostState.PENDING)
+        .values(state=PostState.SUPERSEDED)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("Someone decided on this draft while you were editing it.")
+    revised = Post(
+        incident_id=post.incident_id,
+        number=post.number,
+        revision=post.revision + 1,
+        kind=post.kind,
+        state=PostState.PENDING,
+        status=post.status,
+        facts=dict(post.facts),
+        requested_by=actor.key,
+        requested_at=now,
+    )
+    session.add(revised)
+    session.flush()
+    for channel, rendition in old.items():
+        changed = cleaned[channel] != rendition.text
+        session.add(
+            Rendition(
+                post_id=revised.id or 0,
+                channel=channel,
+                text=cleaned[channel],
+                # What the drafter shortened no longer describes a text a person rewrote.
+                notes=[] if changed else rendition.notes,
+                edited=rendition.edited or changed,
+            )
+        )
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.key,
+        action="edit",
+        incident_id=incident.id,
+        post_id=revised.id,
+        at=now,
+        detail={"revision": revised.revision, "replaces": post.id},
+    )
+    reminders.on_decided(session, post=post, now=now)
+    reminders.on_draft(session, config=config, incident=incident, post=revised, now=now)
+    return Draft(incident=incident_view(config, incident), post=post_view(session, config, revised))
+
+
+def author_of(session: Session, post_id: int) -> tuple[int | None, str]:
+    """The post's incident and who drafted it (NotFound if there is no such post)."""
+    incident, post = load_post(session, post_id)
+    return incident.id, post.requested_by
+
+
+def delivery_place(session: Session, delivery_id: int) -> tuple[int | None, int | None, str | None]:
+    """A delivery's incident, post and channel, for the audit log; Nones if there is none."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        return None, None, None
+    return delivery.incident_id, delivery.post_id, delivery.channel
+
+
+def retry_delivery(session: Session, *, delivery_id: int, actor: Actor, now: datetime) -> int:
+    """Queue a failed (or unknown) delivery again; returns its post id."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.post_id is None:
+        raise NotFound(f"Delivery #{delivery_id} does not exist.")
+    if delivery.state not in (DeliveryState.FAILED, DeliveryState.UNKNOWN):
+        raise Conflict(f"{delivery.channel} is {delivery.state}; only failed ones can be retried.")
+    delivery.state = DeliveryState.QUEUED
+    delivery.next_attempt_at = now
+    delivery.attempts = 0
+    delivery.claimed_until = None
+    session.add(delivery)
+    audit.record(
+        session,
+        actor=actor.key,
+        action="retry",
+        incident_id=delivery.incident_id,
+        post_id=delivery.post_id,
+        at=now,
+        detail={"channel": delivery.channel},
+    )
+    return delivery.post_id
+
+
+def confirm_delivery(session: Session, *, delivery_id: int, actor: Actor, now: datetime) -> int:
+    """A person checked the network: the post of an *unknown* delivery is up. Returns its post."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.post_id is None:
+        raise NotFound(f"Delivery #{delivery_id} does not exist.")
+    if delivery.state != DeliveryState.UNKNOWN:
+        raise Conflict(
+            f"{delivery.channel} is {delivery.state}; only an unknown outcome can be confirmed."
+        )
+    delivery.state = DeliveryState.SENT
+    delivery.sent_at = now
+    delivery.last_error = None
+    session.add(delivery)
+    audit.record(
+        session,
+        actor=actor.key,
+        action="confirm_sent",
+        incident_id=delivery.incident_id,
+        post_id=delivery.post_id,
+        at=now,
+        detail={"channel": delivery.channel},
+    )
+    return delivery.post_id
+
+
+def incident_of(session: Session, incident_id: int) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"Incident #{incident_id} does not exist.")
+    return incident

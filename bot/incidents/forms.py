@@ -1,0 +1,113 @@
+"""The declare, update, resolve and edit forms, read into the core's requests once for every chat.
+
+Each platform reads its own payload (Slack's view state, a Teams card's data) behind
+``SubmittedForm``; what the fields mean, their defaults and their errors are decided here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from typing import Protocol
+
+from bot.config import CrierConfig, Network, Severity
+from bot.errors import InvalidInput
+from bot.incidents.requests import (
+    DeclareRequest,
+    EditRequest,
+    ResolveRequest,
+    UpdateRequest,
+    check_channels,
+    parse_minutes,
+)
+from bot.storage.models import IncidentStatus
+
+
+class FormField(StrEnum):
+    """The inputs' names on every platform's forms, and the fields that ``InvalidInput`` names."""
+
+    SERVICE = "service"
+    SUMMARY = "summary"
+    SEVERITY = "severity"
+    STATUS = "status"
+    USERS_SEE = "what_users_see"
+    DOING = "what_we_are_doing"
+    NEXT_UPDATE = "next_update_minutes"
+    CHANNELS = "channels"
+    WHAT_HAPPENED = "what_happened"
+    STILL_TROUBLE = "still_having_trouble"
+
+
+class SubmittedForm(Protocol):
+    """A submitted form as its platform reads it, input by input (a ``FormField`` name): what
+    was typed ("" for nothing), the option picked in a single select (or None), those picked in
+    a multi-select, and the edit form's texts, one input a channel::
+
+        request = forms.declare_request(Submission(view), config)
+    """
+
+    def text(self, name: str, /) -> str: ...
+    def choice(self, name: str, /) -> str | None: ...
+    def choices(self, name: str, /) -> list[str]: ...
+    def texts_by_network(self) -> dict[Network, str]: ...
+
+
+def texts_by_network(
+    names: Iterable[str], text: Callable[[str], str], *, prefix: str
+) -> dict[Network, str]:
+    """The edit form's texts by channel, from its inputs named ``prefix`` + network::
+
+    texts_by_network(card_data, submission.text, prefix="text_")  # {Network.X: "…"}
+    """
+    channels = {f"{prefix}{network.value}": network for network in Network}
+    return {channels[name]: text(name) for name in names if name in channels}
+
+
+def _status(form: SubmittedForm, default: IncidentStatus) -> IncidentStatus:
+    chosen = form.choice(FormField.STATUS)
+    try:
+        return IncidentStatus(chosen) if chosen else default
+    except ValueError:
+        raise InvalidInput("Pick a status.", {FormField.STATUS: "Pick a status."}) from None
+
+
+def declare_request(form: SubmittedForm, config: CrierConfig) -> DeclareRequest:
+    service = form.choice(FormField.SERVICE)
+    if not service:
+        raise InvalidInput("Pick a service.", {FormField.SERVICE: "Pick a service."})
+    severity = form.choice(FormField.SEVERITY)
+    try:
+        channels = tuple(Network(c) for c in form.choices(FormField.CHANNELS))
+    except ValueError:
+        raise InvalidInput("Unknown channel.", {FormField.CHANNELS: "Unknown channel."}) from None
+    return DeclareRequest(
+        service=service,
+        summary=form.text(FormField.SUMMARY),
+        severity=Severity(severity) if severity in set(Severity) else None,
+        status=_status(form, IncidentStatus.INVESTIGATING),
+        what_users_see=form.text(FormField.USERS_SEE),
+        what_we_are_doing=form.text(FormField.DOING),
+        next_update_minutes=parse_minutes(form.text(FormField.NEXT_UPDATE)),
+        # Nothing picked means the service's default channels; check_channels refuses none.
+        channels=check_channels(config, channels) if channels else None,
+    )
+
+
+def update_request(form: SubmittedForm) -> UpdateRequest:
+    return UpdateRequest(
+        status=_status(form, IncidentStatus.IDENTIFIED),
+        what_users_see=form.text(FormField.USERS_SEE),
+        what_we_are_doing=form.text(FormField.DOING),
+        next_update_minutes=parse_minutes(form.text(FormField.NEXT_UPDATE)),
+    )
+
+
+def resolve_request(form: SubmittedForm) -> ResolveRequest:
+    return ResolveRequest(
+        what_happened=form.text(FormField.WHAT_HAPPENED),
+        still_having_trouble=form.text(FormField.STILL_TROUBLE),
+    )
+
+
+def edit_request(form: SubmittedForm) -> EditRequest:
+    return EditRequest(texts=form.texts_by_network())

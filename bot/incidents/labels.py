@@ -1,0 +1,61 @@
+"""How the core's states are worded for people: every chat, the sandbox and the status card
+read them here, each adding only its own markup.
+
+    labels.status("monitoring")  # "Monitoring"
+"""
+
+from __future__ import annotations
+
+from bot.storage.models import DeliveryState, IncidentStatus, PostKind
+from bot.views import PostView
+
+STATUSES: dict[IncidentStatus, str] = {
+    IncidentStatus.INVESTIGATING: "Investigating",
+    IncidentStatus.IDENTIFIED: "Identified",
+    IncidentStatus.MONITORING: "Monitoring",
+    IncidentStatus.RESOLVED: "Resolved",
+}
+KINDS: dict[PostKind, str] = {
+    PostKind.INITIAL: "First public post",
+    PostKind.UPDATE: "Update",
+    PostKind.RESOLUTION: "All-clear",
+}
+DELIVERIES: dict[DeliveryState, str] = {
+    DeliveryState.QUEUED: "⏳ queued",
+    DeliveryState.SENDING: "📤 sending",
+    DeliveryState.RETRYING: "🔁 retrying",
+    DeliveryState.SENT: "✅ sent",
+    DeliveryState.FAILED: "❌ failed",
+    DeliveryState.UNKNOWN: "❓ unknown",
+}
+SEVERITY_MARKS: dict[str, str] = {"sev1": "🔴", "sev2": "🟠", "sev3": "🟡"}
+
+
+# Each falls back on the stored value: a row older than its enum still reads.
+def status(value: str) -> str:
+    return STATUSES[IncidentStatus(value)] if value in STATUSES else value.capitalize()
+
+
+def kind(value: str) -> str:
+    return KINDS[PostKind(value)] if value in KINDS else value.capitalize()
+
+
+def delivery(state: str) -> str:
+    return DELIVERIES[DeliveryState(state)] if state in DELIVERIES else state
+
+
+def severity_mark(severity: str) -> str:
+    return SEVERITY_MARKS.get(severity, "⚪")
+
+
+def outcome(post: PostView, *, retry_hint: str) -> str:
+    """What came of a published post, ``retry_hint`` saying where this chat's *Retry* is:
+
+    "Post 2 is out on X, Mastodon. Needs attention: Facebook (failed). <retry_hint>"
+    """
+    sent = [d.label for d in post.deliveries if d.state == DeliveryState.SENT]
+    problems = [f"{d.label} ({d.state})" for d in post.deliveries if d.state != DeliveryState.SENT]
+    text = f"Post {post.number} is out on {', '.join(sent) or 'no channel'}."
+    if problems:
+        text += f" Needs attention: {', '.join(problems)}. {retry_hint}"
+    return text

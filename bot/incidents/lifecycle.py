@@ -1,0 +1,359 @@
+"""Incident use cases inside one database session: declare, draft an update or the all-clear.
+
+Each function takes keyword-only arguments, writes what it decides and its audit event, and
+returns plain views. ``bot.core`` runs them in a transaction off the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from jinja2 import TemplateError
+from jinja2.exceptions import SecurityError
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from bot.config import CrierConfig, Network
+from bot.drafting.drafter import Drafter, PostFacts
+from bot.errors import Conflict, NotFound, TemplateProblem
+from bot.incidents.readers import incident_view, post_view
+from bot.incidents.requests import (
+    DETAIL_MAX,
+    DeclareRequest,
+    ResolveRequest,
+    UpdateRequest,
+    check_channels,
+    check_next_update,
+    clean_text,
+    find_service,
+)
+from bot.ports import Actor
+from bot.scheduling import calendar, reminders
+from bot.storage import audit
+from bot.storage.models import Incident, IncidentStatus, Post, PostKind, PostState, Rendition
+from bot.views import Draft, IncidentView
+
+log = logging.getLogger(__name__)
+
+
+def facts_for(config: CrierConfig, incident: Incident, post: Post) -> PostFacts:
+    """Everything a template may say about one post, from the post's own snapshot."""
+    service = config.find_service(incident.service)
+    severity = config.severities[incident.severity]  # type: ignore[index]
+    return PostFacts(
+        organisation=config.organisation,
+        service=incident.service,
+        service_help_url=(service.help_url if service else None) or config.organisation.help_url,
+        summary=post.facts.get("summary", incident.summary),
+        severity=incident.severity,  # type: ignore[arg-type]
+        severity_label=severity.label,
+        status=IncidentStatus(post.status),
+        kind=PostKind(post.kind),
+        what_users_see=post.facts.get("what_users_see", ""),
+        what_we_are_doing=post.facts.get("what_we_are_doing", ""),
+        next_update_minutes=post.facts.get("next_update_minutes"),
+        incident_id=incident.id or 0,
+        number=post.number,
+    )
+
+
+def render_renditions(
+    session: Session,
+    *,
+    config: CrierConfig,
+    drafter: Drafter,
+    incident: Incident,
+    post: Post,
+    now: datetime,
+) -> None:
+    facts = facts_for(config, incident, post)
+    for channel in incident.channels:
+        network = Network(channel)
+        settings = config.channels.get(network)
+        try:
+            rendered = drafter.render(
+                facts,
+                network,
+                max_characters=settings.max_characters if settings else None,
+                links=settings.links if settings else True,
+            )
+        except TemplateError as exc:  # staff edit the templates: refuse clearly, do not crash
+            raise template_problem(channel, exc) from exc
+        session.add(
+            Rendition(
+                post_id=post.id or 0,
+                channel=channel,
+                text=rendered.text,
+                notes=list(rendered.notes),
+            )
+        )
+    session.flush()
+
+
+def template_problem(channel: str, exc: TemplateError) -> TemplateProblem:
+    """A template that could not draft (a mistake, or the sandbox said no), for the person."""
+    log.warning("the %s template could not draft a post: %s", channel, exc)
+    what = (
+        "tried to reach something templates may not use"
+        if isinstance(exc, SecurityError)
+        else f"has a mistake ({str(exc.message)[:200]})"
+    )
+    return TemplateProblem(
+        f"Crier could not draft the {channel} post: its template {what}. Nothing was saved; "
+        "ask whoever looks after Crier's templates to fix it."
+    )
+
+
+def _new_post(
+    session: Session,
+    *,
+    incident: Incident,
+    kind: PostKind,
+    status: IncidentStatus,
+    facts: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+) -> Post:
+    if pending_draft(session, incident_id=incident.id or 0) is not None:
+        raise Conflict(
+            "This incident already has a draft waiting for approval. Approve, edit or reject it "
+            "first, so the public sees one story at a time."
+        )
+    last = session.exec(select(func.max(Post.number)).where(Post.incident_id == incident.id)).one()
+    post = Post(
+        incident_id=incident.id or 0,
+        number=(last or 0) + 1,
+        kind=kind,
+        state=PostState.PENDING,
+        status=status,
+        facts=facts,
+        requested_by=actor.key,
+        requested_at=now,
+    )
+    session.add(post)
+    session.flush()
+    return post
+
+
+def declare(
+    session: Session,
+    *,
+    config: CrierConfig,
+    drafter: Drafter,
+    request: DeclareRequest,
+    actor: Actor,
+    now: datetime,
+) -> Draft:
+    """Open an incident and draft its first public post."""
+    service = find_service(config, request.service)
+    summary = clean_text(request.summary, field_name="summary", limit=150, required=True)
+    users_see = clean_text(request.what_users_see, field_name="what_users_see", limit=DETAIL_MAX)
+    doing = clean_text(request.what_we_are_doing, field_name="what_we_are_doing", limit=DETAIL_MAX)
+    severity = request.severity or service.default_severity
+    channels = check_channels(
+        config,
+        request.channels or tuple(service.default_channels) or tuple(config.enabled_channels),
+    )
+    minutes = (
+        check_next_update(request.next_update_minutes)
+        or config.severities[severity].next_update_minutes
+    )
+    incident = Incident(
+        service=service.name,
+        summary=summary,
+        severity=severity,
+        status=request.status,
+        what_users_see=users_see,
+        what_we_are_doing=doing,
+        next_update_minutes=minutes,
+        channels=[c.value for c in channels],
+        declared_by=actor.key,
+        declared_at=now,
+        updated_at=now,
+    )
+    session.add(incident)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.key,
+        action="declare",
+        incident_id=incident.id,
+        at=now,
+        detail={"service": service.name, "summary": summary, "severity": severity},
+    )
+    facts = {
+        "summary": summary,
+        "what_users_see": users_see,
+        "what_we_are_doing": doing,
+        "next_update_minutes": minutes,
+    }
+    post = _new_post(
+        session,
+        incident=incident,
+        kind=PostKind.INITIAL,
+        status=request.status,
+        facts=facts,
+        actor=actor,
+        now=now,
+    )
+    render_renditions(
+        session, config=config, drafter=drafter, incident=incident, post=post, now=now
+    )
+    reminders.on_draft(session, config=config, incident=incident, post=post, now=now)
+    audit.record(
+        session,
+        actor=actor.key,
+        action="draft",
+        incident_id=incident.id,
+        post_id=post.id,
+        at=now,
+        detail={"kind": post.kind, "number": post.number},
+    )
+    return Draft(incident=incident_view(config, incident), post=post_view(session, config, post))
+
+
+def open_incident(session: Session, incident_id: int) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"Incident #{incident_id} does not exist.")
+    if incident.resolved_at is not None:
+        raise Conflict(f"Incident #{incident_id} is already resolved.")
+    return incident
+
+
+def draft_update(
+    session: Session,
+    *,
+    config: CrierConfig,
+    drafter: Drafter,
+    incident_id: int,
+    request: UpdateRequest,
+    actor: Actor,
+    now: datetime,
+) -> Draft:
+    """Draft a public update; the incident's status moves when the update is approved."""
+    incident = open_incident(session, incident_id)
+    if request.status == IncidentStatus.RESOLVED:
+        raise Conflict("Use *Resolve* to post the all-clear.")
+    users_see = clean_text(request.what_users_see, field_name="what_users_see", limit=DETAIL_MAX)
+    doing = clean_text(request.what_we_are_doing, field_name="what_we_are_doing", limit=DETAIL_MAX)
+    minutes = check_next_update(request.next_update_minutes) or incident.next_update_minutes
+    facts = {
+        "summary": incident.summary,
+        "what_users_see": users_see or incident.what_users_see,
+        "what_we_are_doing": doing,
+        "next_update_minutes": minutes,
+    }
+    public = has_public_post(session, incident_id=incident_id)
+    post = _new_post(
+        session,
+        incident=incident,
+        # The public's first word on this incident is a first post, whatever came before.
+        kind=PostKind.UPDATE if public else PostKind.INITIAL,
+        status=request.status,
+        facts=facts,
+        actor=actor,
+        now=now,
+    )
+    render_renditions(
+        session, config=config, drafter=drafter, incident=incident, post=post, now=now
+    )
+    reminders.on_draft(session, config=config, incident=incident, post=post, now=now)
+    audit.record(
+        session,
+        actor=actor.key,
+        action="draft",
+        incident_id=incident.id,
+        post_id=post.id,
+        at=now,
+        detail={"kind": post.kind, "status": post.status},
+    )
+    return Draft(incident=incident_view(config, incident), post=post_view(session, config, post))
+
+
+def draft_resolution(
+    session: Session,
+    *,
+    config: CrierConfig,
+    drafter: Drafter,
+    incident_id: int,
+    request: ResolveRequest,
+    actor: Actor,
+    now: datetime,
+) -> Draft | IncidentView:
+    """Draft the all-clear; the incident is resolved when it is approved.
+
+    An incident that never had a public post (declared by mistake, its draft rejected) is
+    closed at once instead: there is no all-clear to give for news nobody heard.
+    """
+    incident = open_incident(session, incident_id)
+    if not has_public_post(session, incident_id=incident_id):
+        if pending_draft(session, incident_id=incident_id) is not None:
+            raise Conflict("Decide on the waiting draft first (approve or reject it).")
+        incident.status = IncidentStatus.RESOLVED
+        incident.resolved_at = incident.updated_at = now
+        session.add(incident)
+        reminders.on_closed(session, incident=incident, now=now)
+        calendar.on_resolved(session, incident=incident, now=now)
+        audit.record(
+            session, actor=actor.key, action="close_unpublished", incident_id=incident.id, at=now
+        )
+        return incident_view(config, incident)
+    happened = clean_text(request.what_happened, field_name="what_happened", limit=DETAIL_MAX)
+    trouble = clean_text(
+        request.still_having_trouble, field_name="still_having_trouble", limit=DETAIL_MAX
+    )
+    facts = {
+        "summary": incident.summary,
+        "what_users_see": trouble,
+        "what_we_are_doing": happened,
+        "next_update_minutes": None,
+    }
+    post = _new_post(
+        session,
+        incident=incident,
+        kind=PostKind.RESOLUTION,
+        status=IncidentStatus.RESOLVED,
+        facts=facts,
+        actor=actor,
+        now=now,
+    )
+    render_renditions(
+        session, config=config, drafter=drafter, incident=incident, post=post, now=now
+    )
+    reminders.on_draft(session, config=config, incident=incident, post=post, now=now)
+    audit.record(
+        session,
+        actor=actor.key,
+        action="draft",
+        incident_id=incident.id,
+        post_id=post.id,
+        at=now,
+        detail={"kind": post.kind},
+    )
+    return Draft(incident=incident_view(config, incident), post=post_view(session, config, post))
+
+
+def has_public_post(session: Session, *, incident_id: int) -> bool:
+    approved = select(Post.id).where(
+        Post.incident_id == incident_id, Post.state == PostState.APPROVED
+    )
+    return session.exec(approved).first() is not None
+
+
+def pending_draft(session: Session, *, incident_id: int) -> Post | None:
+    return session.exec(
+        select(Post).where(Post.incident_id == incident_id, Post.state == PostState.PENDING)
+    ).first()
+
+
+def list_open(session: Session, *, config: CrierConfig) -> list[Incident]:
+    return list(
+        session.exec(
+            select(Incident)
+            .where(col(Incident.resolved_at).is_(None))
+            .order_by(col(Incident.declared_at).desc())
+        ).all()
+    )

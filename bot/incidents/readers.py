@@ -1,0 +1,131 @@
+"""Build the plain views the handlers render from database rows."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from bot.config import CrierConfig, Network
+from bot.drafting.mentions import mention_notes
+from bot.drafting.post_times import problems as placeholder_problems
+from bot.drafting.post_times import widest
+from bot.drafting.textrules import check_text
+from bot.publishing.costs import cost_note
+from bot.storage.models import Delivery, DeliveryState, Incident, Post, Rendition
+from bot.views import ChannelPreview, DeliveryView, IncidentView, PostView
+
+
+def incident_view(config: CrierConfig, incident: Incident) -> IncidentView:
+    severity = config.severities.get(incident.severity)  # type: ignore[call-overload]
+    return IncidentView(
+        id=incident.id or 0,
+        service=incident.service,
+        summary=incident.summary,
+        severity=incident.severity,
+        severity_label=severity.label if severity else incident.severity,
+        status=incident.status,
+        declared_by=incident.declared_by,
+        declared_at=incident.declared_at,
+        resolved_at=incident.resolved_at,
+        channels=tuple(Network(c) for c in incident.channels),
+        what_users_see=incident.what_users_see,
+        what_we_are_doing=incident.what_we_are_doing,
+        next_update_minutes=incident.next_update_minutes,
+    )
+
+
+def text_problems(
+    config: CrierConfig, network: Network, text: str, *, promises_update: bool
+) -> list[str]:
+    """Everything that stops ``text`` going out on ``network``, as sentences for a person: its
+    length (each time counted at its widest) and its placeholders."""
+    settings = config.channels.get(network)
+    check = check_text(
+        network,
+        widest(text, config.organisation.zone),
+        max_characters=settings.max_characters if settings else None,
+    )
+    found = [check.problem] if check.problem else []
+    _, mention_problem = mention_notes(config, network, text)
+    if mention_problem:
+        found.append(mention_problem)
+    return found + placeholder_problems(text, promises_update=promises_update)
+
+
+def preview(config: CrierConfig, rendition: Rendition, *, promises_update: bool) -> ChannelPreview:
+    network = Network(rendition.channel)
+    settings = config.channels.get(network)
+    return ChannelPreview(
+        network=network,
+        text=rendition.text,
+        check=check_text(
+            network,
+            widest(rendition.text, config.organisation.zone),
+            max_characters=settings.max_characters if settings else None,
+        ),
+        edited=rendition.edited,
+        notes=(
+            *rendition.notes,
+            *mention_notes(config, network, rendition.text)[0],
+            *filter(None, [cost_note(network, rendition.text)]),
+        ),
+        problems=tuple(
+            text_problems(config, network, rendition.text, promises_update=promises_update)
+        ),
+    )
+
+
+def post_view(
+    session: Session,
+    config: CrierConfig,
+    post: Post,
+    *,
+    publisher_labels: dict[str, str] | None = None,
+) -> PostView:
+    renditions = session.exec(
+        select(Rendition).where(Rendition.post_id == post.id).order_by(col(Rendition.id))
+    ).all()
+    deliveries = session.exec(
+        select(Delivery).where(Delivery.post_id == post.id).order_by(col(Delivery.id))
+    ).all()
+    labels = publisher_labels or {}
+    promises_update = post.facts.get("next_update_minutes") is not None
+    return PostView(
+        id=post.id or 0,
+        incident_id=post.incident_id,
+        number=post.number,
+        revision=post.revision,
+        kind=post.kind,
+        state=post.state,
+        status=post.status,
+        requested_by=post.requested_by,
+        requested_at=post.requested_at,
+        decided_by=post.decided_by,
+        decided_at=post.decided_at,
+        reject_reason=post.reject_reason,
+        previews=tuple(preview(config, r, promises_update=promises_update) for r in renditions),
+        next_update_minutes=post.facts.get("next_update_minutes"),
+        deliveries=tuple(
+            DeliveryView(
+                id=d.id or 0,
+                network=Network(d.channel),
+                state=d.state,
+                attempts=d.attempts,
+                url=d.url,
+                error=d.last_error,
+                text=d.text if d.state == DeliveryState.SENT else None,
+                next_attempt_at=d.next_attempt_at,
+                publisher_label=labels.get(d.channel, ""),
+            )
+            for d in deliveries
+        ),
+    )
+
+
+def load_post(session: Session, post_id: int) -> tuple[Incident, Post]:
+    from bot.errors import NotFound
+
+    post = session.get(Post, post_id)
+    incident = session.get(Incident, post.incident_id) if post else None
+    if post is None or incident is None:
+        raise NotFound(f"Draft #{post_id} does not exist.")
+    return incident, post

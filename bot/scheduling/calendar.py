@@ -1,0 +1,498 @@
+"""The content calendar and the crisis pause.
+
+Scheduled posts (weekly tips, tutorials, the odd joke) go out at their time through the same
+publishers as incident posts — unless an incident is open: then they are held, the incident's
+thread says so, and the all-clear offers to post each one now or skip it.
+
+A calendar post is a draft like any other: it is proposed ``pending`` and shown to the approvers
+(the ``calendar_review`` job); only an approver who is not its author schedules it. crier.yml's
+entries count as approved: the config is reviewed like code. Who may decide is checked by the
+core (``ContentCalendar``, through ``bot.incidents.approvers.Gate``) before these functions run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, update
+from sqlmodel import Session, col, select
+
+from bot.config import CrierConfig, Network
+from bot.drafting.post_times import format_time
+from bot.errors import Conflict, InvalidInput, NotFound
+from bot.incidents.requests import check_channels, clean_text
+from bot.ports import Actor, Clock
+from bot.scheduling import scheduler
+from bot.scheduling.scheduler import JobHandler, JobRun
+from bot.storage import audit
+from bot.storage.models import Delivery, DeliveryState, Incident, ScheduledPost
+from bot.storage.store import Store
+from bot.views import NETWORK_LABELS, Reminder, ReminderAction
+
+Notify = Callable[[int, Reminder], Awaitable[None]]
+ShowCalendar = Callable[["CalendarEntry", str | None], Awaitable[None]]
+
+DUE = "calendar_due"
+RESUME = "calendar_resume"
+REVIEW = "calendar_review"
+CONFIG_ACTOR = Actor("config", "crier.yml")
+TEXT_MAX = 3000
+# A status page is for incidents, not tips.
+NOT_FOR_CALENDAR = (Network.STATUSPAGE,)
+
+
+class CalendarState:
+    PENDING = "pending"  # waiting for an approver
+    REJECTED = "rejected"
+    SCHEDULED = "scheduled"  # approved: goes out at its time
+    HELD = "held"
+    PUBLISHED = "published"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    id: int
+    text: str
+    channels: tuple[str, ...]
+    due_at: datetime
+    state: str
+    held_by: int | None
+    created_by: str = ""
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+    @property
+    def channel_labels(self) -> str:
+        """Its channels as people name them: "X, Mastodon"."""
+        labels = []
+        for channel in self.channels:
+            try:
+                labels.append(NETWORK_LABELS[Network(channel)])
+            except ValueError:
+                labels.append(channel)
+        return ", ".join(labels)
+
+
+def entry(post: ScheduledPost) -> CalendarEntry:
+    return CalendarEntry(
+        id=post.id or 0,
+        text=post.text,
+        channels=tuple(post.channels),
+        due_at=post.due_at,
+        state=post.state,
+        held_by=post.held_by,
+        created_by=post.created_by,
+        decided_by=post.decided_by,
+        decided_at=post.decided_at,
+    )
+
+
+def get(session: Session, scheduled_post_id: int) -> CalendarEntry:
+    post = session.get(ScheduledPost, scheduled_post_id)
+    if post is None:
+        raise NotFound(f"Scheduled post #{scheduled_post_id} does not exist.")
+    return entry(post)
+
+
+def add(
+    session: Session,
+    *,
+    config: CrierConfig,
+    text: str,
+    channels: tuple[Network, ...],
+    due_at: datetime,
+    actor: Actor,
+    now: datetime,
+    where: str | None = None,
+) -> CalendarEntry:
+    """Propose a post for ``due_at``: it waits for an approver (``approve``), who is shown it in
+    chat (``where``: the chat channel it was proposed from, for its author's platform).
+
+    Only crier.yml's entries (``actor`` is ``CONFIG_ACTOR``) are scheduled at once."""
+    text = clean_text(text, field_name="text", limit=TEXT_MAX, required=True)
+    channels = check_channels(config, channels)
+    refused = [c.value for c in channels if c in NOT_FOR_CALENDAR]
+    if refused:
+        raise InvalidInput(
+            f"The content calendar does not post to {', '.join(refused)}.",
+            {"channels": "A status page is for incidents only."},
+        )
+    if due_at.tzinfo is None:
+        raise InvalidInput("Give the time with its zone.", {"due_at": "Time zone missing."})
+    if due_at <= now:
+        raise InvalidInput("That time has passed.", {"due_at": "Pick a later time."})
+    from_config = actor == CONFIG_ACTOR
+    post = ScheduledPost(
+        text=text,
+        channels=[c.value for c in channels],
+        due_at=due_at,
+        state=CalendarState.SCHEDULED if from_config else CalendarState.PENDING,
+        created_by=actor.key,
+        decided_by=actor.key if from_config else None,
+        decided_at=now if from_config else None,
+    )
+    session.add(post)
+    session.flush()
+    if from_config:
+        _schedule_due(session, post)
+    else:
+        payload: dict[str, object] = {"scheduled_post_id": post.id}
+        if where:
+            payload["where"] = where
+        scheduler.schedule(
+            session, kind=REVIEW, key=f"{REVIEW}:{post.id}", due_at=now, payload=payload
+        )
+    audit.record(
+        session,
+        actor=actor.key,
+        action="calendar_add",
+        at=now,
+        detail={"scheduled_post_id": post.id, "due_at": due_at.isoformat(), "state": post.state},
+    )
+    return entry(post)
+
+
+def _schedule_due(session: Session, post: ScheduledPost) -> None:
+    scheduler.schedule(
+        session,
+        kind=DUE,
+        key=f"calendar:{post.id}",
+        due_at=post.due_at,
+        payload={"scheduled_post_id": post.id},
+    )
+
+
+def _decide(
+    session: Session, *, scheduled_post_id: int, to: str, actor: Actor, now: datetime
+) -> ScheduledPost:
+    """Move a pending post to ``to``; of two simultaneous decisions, one changes the row."""
+    post = session.get(ScheduledPost, scheduled_post_id)
+    if post is None:
+        raise NotFound(f"Scheduled post #{scheduled_post_id} does not exist.")
+    if post.state != CalendarState.PENDING:
+        by = f" by {post.decided_by}" if post.decided_by else ""
+        raise Conflict(f"Scheduled post #{post.id} was already {_state_word(post.state)}{by}.")
+    claimed = session.execute(
+        update(ScheduledPost)
+        .where(
+            col(ScheduledPost.id) == scheduled_post_id,
+            col(ScheduledPost.state) == CalendarState.PENDING,
+        )
+        .values(state=to, decided_by=actor.key, decided_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("Someone else decided on this scheduled post a moment ago.")
+    session.refresh(post)
+    return post
+
+
+def _state_word(state: str) -> str:
+    return {CalendarState.SCHEDULED: "approved", CalendarState.HELD: "approved and held"}.get(
+        state, state
+    )
+
+
+def approve(
+    session: Session, *, config: CrierConfig, scheduled_post_id: int, actor: Actor, now: datetime
+) -> CalendarEntry:
+    """An approver schedules a pending post: it goes out at its time (or is held then)."""
+    post = session.get(ScheduledPost, scheduled_post_id)
+    if post is not None and post.state == CalendarState.PENDING and post.due_at <= now:
+        when = format_time(post.due_at, config.organisation.zone)
+        raise Conflict(
+            f"Scheduled post #{post.id} was due at {when}, before anyone approved it. "
+            "Propose it again with a later time."
+        )
+    post = _decide(
+        session,
+        scheduled_post_id=scheduled_post_id,
+        to=CalendarState.SCHEDULED,
+        actor=actor,
+        now=now,
+    )
+    _schedule_due(session, post)
+    audit.record(
+        session,
+        actor=actor.key,
+        action="calendar_approve",
+        at=now,
+        detail={"scheduled_post_id": post.id, "author": post.created_by},
+    )
+    return entry(post)
+
+
+def reject(
+    session: Session, *, scheduled_post_id: int, actor: Actor, now: datetime
+) -> CalendarEntry:
+    """An approver turns a pending post down: it never goes out."""
+    post = _decide(
+        session,
+        scheduled_post_id=scheduled_post_id,
+        to=CalendarState.REJECTED,
+        actor=actor,
+        now=now,
+    )
+    audit.record(
+        session,
+        actor=actor.key,
+        action="calendar_reject",
+        at=now,
+        detail={"scheduled_post_id": post.id, "author": post.created_by},
+    )
+    return entry(post)
+
+
+def sync_from_config(session: Session, *, config: CrierConfig, now: datetime) -> int:
+    """Schedule crier.yml's calendar entries that are still ahead and not yet scheduled."""
+    added = 0
+    for item in config.calendar:
+        due = item.at if item.at.tzinfo else item.at.replace(tzinfo=config.organisation.zone)
+        if due <= now:
+            continue
+        exists = session.exec(
+            select(ScheduledPost.id).where(
+                ScheduledPost.text == item.text, ScheduledPost.due_at == due
+            )
+        ).first()
+        if exists is None:
+            add(
+                session,
+                config=config,
+                text=item.text,
+                channels=tuple(item.channels),
+                due_at=due,
+                actor=CONFIG_ACTOR,
+                now=now,
+            )
+            added += 1
+    return added
+
+
+def upcoming(session: Session, *, now: datetime, limit: int = 50) -> list[CalendarEntry]:
+    """What is waiting for an approver (and not yet past its time), scheduled, or held."""
+    rows = session.exec(
+        select(ScheduledPost)
+        .where(
+            or_(
+                col(ScheduledPost.state).in_([CalendarState.SCHEDULED, CalendarState.HELD]),
+                and_(
+                    col(ScheduledPost.state) == CalendarState.PENDING,
+                    col(ScheduledPost.due_at) > now,
+                ),
+            )
+        )
+        .order_by(col(ScheduledPost.due_at))
+        .limit(limit)
+    ).all()
+    return [entry(r) for r in rows]
+
+
+def open_incident_id(session: Session) -> int | None:
+    return session.exec(
+        select(Incident.id)
+        .where(col(Incident.resolved_at).is_(None))
+        .order_by(col(Incident.declared_at))
+    ).first()
+
+
+def release(session: Session, *, post: ScheduledPost, now: datetime) -> None:
+    """Write the post's deliveries: the publisher sends them, once each."""
+    for channel in post.channels:
+        key = hashlib.sha256(f"crier:calendar:{post.id}:{channel}".encode()).hexdigest()[:40]
+        session.add(
+            Delivery(
+                scheduled_post_id=post.id,
+                channel=channel,
+                state=DeliveryState.QUEUED,
+                next_attempt_at=now,
+                idempotency_key=key,
+                created_at=now,
+            )
+        )
+    post.state = CalendarState.PUBLISHED
+    post.published_at = now
+    post.held_by = None
+    session.add(post)
+
+
+def hold_or_release(
+    session: Session, *, scheduled_post_id: int, now: datetime
+) -> tuple[str, CalendarEntry | None]:
+    """At the post's time: ``("held", entry)`` while an incident is open, else publish."""
+    post = session.get(ScheduledPost, scheduled_post_id)
+    if post is None or post.state != CalendarState.SCHEDULED:
+        return "gone", None
+    incident_id = open_incident_id(session)
+    if incident_id is not None:
+        post.state = CalendarState.HELD
+        post.held_by = incident_id
+        session.add(post)
+        audit.record(
+            session,
+            actor=audit.SYSTEM_ACTOR,
+            action="calendar_held",
+            incident_id=incident_id,
+            at=now,
+            detail={"scheduled_post_id": post.id},
+        )
+        return "held", entry(post)
+    release(session, post=post, now=now)
+    audit.record(
+        session,
+        actor=audit.SYSTEM_ACTOR,
+        action="calendar_published",
+        at=now,
+        detail={"scheduled_post_id": post.id},
+    )
+    return "published", entry(post)
+
+
+def held_for(session: Session, *, incident_id: int) -> list[CalendarEntry]:
+    rows = session.exec(
+        select(ScheduledPost)
+        .where(ScheduledPost.state == CalendarState.HELD, ScheduledPost.held_by == incident_id)
+        .order_by(col(ScheduledPost.due_at))
+    ).all()
+    return [entry(r) for r in rows]
+
+
+def on_resolved(session: Session, *, incident: Incident, now: datetime) -> None:
+    """The all-clear: offer the posts this incident held (if no other incident still holds)."""
+    other = session.exec(
+        select(Incident.id).where(col(Incident.resolved_at).is_(None), Incident.id != incident.id)
+    ).first()
+    held = session.exec(
+        select(ScheduledPost).where(
+            ScheduledPost.state == CalendarState.HELD, ScheduledPost.held_by == incident.id
+        )
+    ).all()
+    if other is not None:  # still in a crisis: the next all-clear offers them
+        for post in held:
+            post.held_by = other
+            session.add(post)
+        return
+    if held:
+        scheduler.schedule(
+            session,
+            kind=RESUME,
+            key=f"calendar_resume:{incident.id}",
+            due_at=now,
+            incident_id=incident.id,
+        )
+
+
+def resume(
+    session: Session, *, scheduled_post_id: int, publish: bool, actor: Actor, now: datetime
+) -> CalendarEntry:
+    """After the all-clear, a person posts a held post now, or skips it."""
+    post = session.get(ScheduledPost, scheduled_post_id)
+    if post is None:
+        raise NotFound("That scheduled post no longer exists.")
+    if post.state != CalendarState.HELD:
+        raise Conflict(f"That scheduled post is already {post.state}.")
+    if publish and open_incident_id(session) is not None:
+        raise Conflict("An incident is open again; the post stays held until its all-clear.")
+    if publish:
+        release(session, post=post, now=now)
+    else:
+        post.state = CalendarState.SKIPPED
+        post.held_by = None
+        session.add(post)
+    audit.record(
+        session,
+        actor=actor.key,
+        action="calendar_resume",
+        at=now,
+        detail={"scheduled_post_id": post.id, "published": publish},
+    )
+    return entry(post)
+
+
+class CalendarJobs:
+    """The scheduler's side of the calendar: a post's time came, or an all-clear was given."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        config: CrierConfig,
+        clock: Clock,
+        notify: Notify,
+        wake_publisher: Callable[[], None],
+        show: ShowCalendar,
+    ) -> None:
+        self._store = store
+        self._config = config
+        self._clock = clock
+        self._notify = notify
+        self._wake_publisher = wake_publisher
+        self._show = show
+
+    def handlers(self) -> dict[str, JobHandler]:
+        return {DUE: self.due, RESUME: self.offer_resume, REVIEW: self.review}
+
+    async def review(self, run: JobRun) -> str:
+        """A post was proposed: show it to the approvers, with *Approve* and *Reject*."""
+        post_id = int(run.payload.get("scheduled_post_id", 0))
+        where = run.payload.get("where")
+        found = await self._store.read(lambda s: s.get(ScheduledPost, post_id))
+        if found is None or found.state != CalendarState.PENDING:
+            return "already decided"
+        await self._show(entry(found), where if isinstance(where, str) else None)
+        return "shown"
+
+    def _when(self, at: datetime) -> str:
+        return format_time(at, self._config.organisation.zone)
+
+    async def due(self, run: JobRun) -> str:
+        post_id = int(run.payload.get("scheduled_post_id", 0))
+        now = self._clock.now()
+        outcome, held = await self._store.run(
+            lambda s: hold_or_release(s, scheduled_post_id=post_id, now=now)
+        )
+        if outcome == "published":
+            self._wake_publisher()
+        elif outcome == "held" and held is not None and held.held_by is not None:
+            await self._notify(
+                held.held_by,
+                Reminder(
+                    kind="calendar_held",
+                    text=f"Held a scheduled post due at {self._when(held.due_at)} while this "
+                    f"incident is open: “{_excerpt(held.text)}”. The all-clear will offer "
+                    "to post it or skip it.",
+                ),
+            )
+        return outcome
+
+    async def offer_resume(self, run: JobRun) -> str:
+        incident_id = run.incident_id or 0
+        held = await self._store.read(lambda s: held_for(s, incident_id=incident_id))
+        if not held:
+            return "nothing held"
+        actions: list[ReminderAction] = []
+        for item in held[:12]:
+            actions.append(ReminderAction("calendar_post", f"Post #{item.id} now", str(item.id)))
+            actions.append(ReminderAction("calendar_skip", f"Skip #{item.id}", str(item.id)))
+        await self._notify(
+            incident_id,
+            Reminder(
+                kind="calendar_resume",
+                text=f"While this incident was open, {len(held)} scheduled post(s) were held. "
+                "An approver can post each one now, or skip it:",
+                actions=tuple(actions),
+                details=tuple(
+                    (f"#{item.id} · due {self._when(item.due_at)}", _excerpt(item.text))
+                    for item in held[:10]
+                ),
+            ),
+        )
+        return "offered"
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

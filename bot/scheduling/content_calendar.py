@@ -1,0 +1,120 @@
+"""The core's face for the content calendar (``bot.scheduling.calendar``): scheduled marketing
+posts, proposed by staff, scheduled by an approver who is not their author, held while an outage is
+on, then posted or skipped by an approver.
+
+Every decision passes ``Gate.check`` here, so Slack, Teams and the CLI are held to the same rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config import CrierConfig, Network
+from bot.incidents.approvers import Gate
+from bot.ports import Actor, Clock
+from bot.scheduling import calendar
+from bot.scheduling.calendar import CalendarEntry
+from bot.storage.store import Store
+
+NOT_AN_APPROVER = (
+    "Only approvers can approve scheduled posts. Ask one of the approvers to look at it."
+)
+OWN_POST = "You proposed this post, so another approver needs to approve it."
+
+
+@dataclass
+class ContentCalendar:
+    store: Store
+    config: CrierConfig
+    clock: Clock
+    wake_scheduler: Callable[[], None]
+    wake_publisher: Callable[[], None]
+    gate: Gate
+
+    async def add(
+        self,
+        actor: Actor,
+        *,
+        text: str,
+        channels: tuple[Network, ...],
+        due_at: datetime,
+        where: str | None = None,
+    ) -> CalendarEntry:
+        """Propose a post; it waits for an approver, who is shown it in chat (``where``: the
+        chat channel it was proposed from). Anyone may propose."""
+        entry = await self.store.run(
+            lambda s: calendar.add(
+                s,
+                config=self.config,
+                text=text,
+                channels=channels,
+                due_at=due_at,
+                actor=actor,
+                now=self.clock.now(),
+                where=where,
+            )
+        )
+        self.wake_scheduler()  # shows it to the approvers now
+        return entry
+
+    async def entry(self, scheduled_post_id: int) -> CalendarEntry:
+        return await self.store.read(lambda s: calendar.get(s, scheduled_post_id))
+
+    async def approve(self, actor: Actor, scheduled_post_id: int) -> CalendarEntry:
+        """Schedule a pending post. Raises NotAllowed (audited) or Conflict."""
+        proposed = await self.entry(scheduled_post_id)
+        await self.gate.check(
+            actor,
+            action="calendar_approve",
+            refusal=NOT_AN_APPROVER,
+            author=proposed.created_by,
+            own=OWN_POST,
+            detail={"scheduled_post_id": proposed.id},
+        )
+        entry = await self.store.run(
+            lambda s: calendar.approve(
+                s,
+                config=self.config,
+                scheduled_post_id=scheduled_post_id,
+                actor=actor,
+                now=self.clock.now(),
+            )
+        )
+        self.wake_scheduler()  # its time may be sooner than the scheduler's next look
+        return entry
+
+    async def reject(self, actor: Actor, scheduled_post_id: int) -> CalendarEntry:
+        proposed = await self.entry(scheduled_post_id)
+        await self.gate.check(
+            actor,
+            action="calendar_reject",
+            refusal="Only approvers can reject scheduled posts.",
+            detail={"scheduled_post_id": proposed.id},
+        )
+        return await self.store.run(
+            lambda s: calendar.reject(
+                s, scheduled_post_id=scheduled_post_id, actor=actor, now=self.clock.now()
+            )
+        )
+
+    async def resume(self, actor: Actor, scheduled_post_id: int, *, publish: bool) -> CalendarEntry:
+        """After the all-clear, an approver posts a held post now, or skips it."""
+        await self.gate.check(
+            actor,
+            action="calendar_resume",
+            refusal="Only approvers can post or skip a held scheduled post.",
+            detail={"scheduled_post_id": scheduled_post_id, "published": publish},
+        )
+        entry = await self.store.run(
+            lambda s: calendar.resume(
+                s,
+                scheduled_post_id=scheduled_post_id,
+                publish=publish,
+                actor=actor,
+                now=self.clock.now(),
+            )
+        )
+        self.wake_publisher()
+        return entry

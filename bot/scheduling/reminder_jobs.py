@@ -1,0 +1,285 @@
+"""What each reminder says when it fires — if it still matters by then.
+
+Every handler first reads the incident again: a reminder whose moment has passed (the update
+was posted, the draft decided, the incident resolved) quietly ends instead of nagging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from bot.config import CrierConfig
+from bot.drafting.post_times import format_time
+from bot.ports import Clock
+from bot.scheduling import reminders
+from bot.scheduling.scheduler import Again, JobHandler, JobRun
+from bot.storage import audit
+from bot.storage.models import (
+    AuditEvent,
+    Delivery,
+    DeliveryState,
+    Incident,
+    Post,
+    PostKind,
+    PostState,
+)
+from bot.storage.store import Store
+from bot.views import Reminder, ReminderAction
+
+Notify = Callable[[int, Reminder], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Situation:
+    incident: Incident
+    latest_public_post_id: int | None
+    pending: Post | None
+
+
+def _situation(session: Session, incident_id: int) -> Situation | None:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        return None
+    latest = session.exec(
+        select(Post.id)
+        .where(Post.incident_id == incident_id, Post.state == PostState.APPROVED)
+        .order_by(col(Post.decided_at).desc())
+    ).first()
+    pending = session.exec(
+        select(Post).where(Post.incident_id == incident_id, Post.state == PostState.PENDING)
+    ).first()
+    return Situation(incident, latest, pending)
+
+
+def _snoozes(job_id: int, *minutes: int) -> tuple[ReminderAction, ...]:
+    return tuple(ReminderAction("snooze", f"Snooze {m} min", f"{job_id}:{m}") for m in minutes)
+
+
+def _incident_buttons(incident_id: int, *kinds: str) -> tuple[ReminderAction, ...]:
+    labels = {"post_update": "Post update", "resolve": "Resolve"}
+    return tuple(ReminderAction(kind, labels[kind], str(incident_id)) for kind in kinds)
+
+
+class ReminderJobs:
+    def __init__(self, *, store: Store, config: CrierConfig, clock: Clock, notify: Notify) -> None:
+        self._store = store
+        self._config = config
+        self._clock = clock
+        self._notify = notify
+
+    def handlers(self) -> dict[str, JobHandler]:
+        return {
+            reminders.NEXT_UPDATE: self.next_update,
+            reminders.APPROVAL: self.approval,
+            reminders.ALL_CLEAR: self.all_clear,
+            reminders.STALE: self.stale,
+            reminders.REVIEW: self.review,
+        }
+
+    def _time(self, at: datetime, *, with_zone: bool = False) -> str:
+        return format_time(at, self._config.organisation.zone, with_zone=with_zone)
+
+    def _late(self, run: JobRun) -> str:
+        if run.late_by < timedelta(minutes=2):
+            return ""
+        return (
+            f" (This reminder is late: it was due at {self._time(run.due_at)}, "
+            "while Crier was unavailable.)"
+        )
+
+    async def _read(self, run: JobRun) -> Situation | None:
+        incident_id = run.incident_id or 0
+        return await self._store.read(lambda s: _situation(s, incident_id))
+
+    async def next_update(self, run: JobRun) -> Again | str | None:
+        now = self._clock.now()
+        state = await self._read(run)
+        if state is None or state.incident.resolved_at is not None:
+            return "incident closed"
+        if state.latest_public_post_id != run.payload.get("post_id"):
+            return "a newer post went out"
+        promised = datetime.fromisoformat(str(run.payload["promised_at"]))
+        owner = (state.incident.declared_by,)
+        incident_id = state.incident.id or 0
+        if run.payload.get("stage") == "warning" and now < promised:
+            await self._notify(
+                incident_id,
+                Reminder(
+                    kind="next_update",
+                    text=f"The next public update is promised by {self._time(promised)}. "
+                    f"Time to draft it?{self._late(run)}",
+                    mention_users=owner,
+                    actions=_incident_buttons(incident_id, "post_update")
+                    + _snoozes(run.id, 15, 30),
+                ),
+            )
+            return Again(at=promised, payload={"stage": "overdue"})
+        await self._store.run(lambda s: self._record_missed(s, run, now))
+        await self._notify(
+            incident_id,
+            Reminder(
+                kind="update_overdue",
+                text=f"The update promised for {self._time(promised)} is overdue: people are "
+                f"waiting to hear from us.{self._late(run)}",
+                mention_users=owner,
+                mention_comms_lead=True,
+                actions=_incident_buttons(incident_id, "post_update") + _snoozes(run.id, 15),
+            ),
+        )
+        return "overdue"
+
+    def _record_missed(self, session: Session, run: JobRun, now: datetime) -> None:
+        post_id = run.payload.get("post_id")
+        already = session.exec(
+            select(AuditEvent).where(
+                AuditEvent.action == "promise_missed", AuditEvent.post_id == post_id
+            )
+        ).first()
+        if already is None:
+            audit.record(
+                session,
+                actor=audit.SYSTEM_ACTOR,
+                action="promise_missed",
+                incident_id=run.incident_id,
+                post_id=post_id,
+                at=now,
+                detail={"promised_at": run.payload.get("promised_at")},
+            )
+
+    async def approval(self, run: JobRun) -> Again | str | None:
+        now = self._clock.now()
+        state = await self._read(run)
+        post_id = run.payload.get("post_id")
+        if state is None or state.pending is None or state.pending.id != post_id:
+            return "decided"
+        waited = int((now - state.pending.requested_at).total_seconds() // 60)
+        await self._notify(
+            state.incident.id or 0,
+            Reminder(
+                kind="approval",
+                text=f"A draft has waited {waited} minutes for approval. Please approve, edit or "
+                f"reject it in this thread.{self._late(run)}",
+                mention_approvers=True,
+            ),
+        )
+        repeat = reminders.policy(self._config, state.incident).approval_repeat_minutes
+        return Again(at=now + timedelta(minutes=repeat))
+
+    async def all_clear(self, run: JobRun) -> Again | str | None:
+        state = await self._read(run)
+        if state is None or state.incident.resolved_at is not None:
+            return "incident closed"
+        if state.latest_public_post_id != run.payload.get("post_id"):
+            return "a newer post went out"
+        incident_id = state.incident.id or 0
+        await self._notify(
+            incident_id,
+            Reminder(
+                kind="all_clear",
+                text="This incident has been in monitoring for a while. Ready to post the "
+                f"all-clear?{self._late(run)}",
+                mention_users=(state.incident.declared_by,),
+                actions=_incident_buttons(incident_id, "resolve") + _snoozes(run.id, 30),
+            ),
+        )
+        return "asked"
+
+    async def stale(self, run: JobRun) -> Again | str | None:
+        now = self._clock.now()
+        state = await self._read(run)
+        if state is None or state.incident.resolved_at is not None:
+            return "incident closed"
+        if state.latest_public_post_id != run.payload.get("post_id"):
+            return "a newer post went out"
+        rules = reminders.policy(self._config, state.incident)
+        incident_id = state.incident.id or 0
+        await self._notify(
+            incident_id,
+            Reminder(
+                kind="stale",
+                text=f"No public post for {rules.stale_after_minutes} minutes or more. Is it "
+                f"resolved? If not, people would like an update.{self._late(run)}",
+                mention_users=(state.incident.declared_by,),
+                actions=_incident_buttons(incident_id, "post_update", "resolve"),
+            ),
+        )
+        return Again(at=now + timedelta(minutes=rules.stale_after_minutes))
+
+    async def review(self, run: JobRun) -> Again | str | None:
+        incident_id = run.incident_id or 0
+        figures = await self._store.read(lambda s: review_figures(s, incident_id))
+        if figures is None:
+            return "incident gone"
+        incident, details = figures
+        await self._notify(
+            incident_id,
+            Reminder(
+                kind="review",
+                text=f"Time for the post-incident review of #{incident_id} "
+                f"({incident.service}: {incident.summary}).{self._late(run)}",
+                mention_users=(incident.declared_by,),
+                mention_comms_lead=True,
+                details=details,
+            ),
+        )
+        return "sent"
+
+
+def _minutes(delta: timedelta | None) -> str:
+    if delta is None:
+        return "—"
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def review_figures(
+    session: Session, incident_id: int
+) -> tuple[Incident, tuple[tuple[str, str], ...]] | None:
+    """The figures a post-incident review starts from."""
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        return None
+    approved = session.exec(
+        select(Post).where(Post.incident_id == incident_id, Post.state == PostState.APPROVED)
+    ).all()
+    first_sent = session.exec(
+        select(func.min(Delivery.sent_at)).where(
+            Delivery.incident_id == incident_id, Delivery.state == DeliveryState.SENT
+        )
+    ).one()
+    waits = [p.decided_at - p.requested_at for p in approved if p.decided_at]
+    missed = session.exec(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.incident_id == incident_id, AuditEvent.action == "promise_missed")
+    ).one()
+    failed = session.exec(
+        select(func.count())
+        .select_from(Delivery)
+        .where(
+            Delivery.incident_id == incident_id,
+            col(Delivery.state).in_([DeliveryState.FAILED, DeliveryState.UNKNOWN]),
+        )
+    ).one()
+    duration = (incident.resolved_at - incident.declared_at) if incident.resolved_at else None
+    details = (
+        (
+            "Declared to first public post",
+            _minutes(first_sent - incident.declared_at if first_sent else None),
+        ),
+        ("Updates published", str(sum(p.kind == PostKind.UPDATE for p in approved))),
+        (
+            "Approval wait (average)",
+            _minutes(sum(waits, timedelta()) / len(waits) if waits else None),
+        ),
+        ("Approval wait (longest)", _minutes(max(waits) if waits else None)),
+        ("Promised updates missed", str(missed)),
+        ("Channels that failed", str(failed)),
+        ("Declared to all-clear", _minutes(duration)),
+    )
+    return incident, details

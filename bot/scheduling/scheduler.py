@@ -1,0 +1,456 @@
+"""Due jobs: rows with a due time, claimed with a lease, run once whichever replica takes them.
+
+On PostgreSQL due jobs are claimed with ``FOR UPDATE SKIP LOCKED``, so two replicas never take
+the same row; on SQLite one process runs them (the write lock serialises claims). A job that came
+due while Crier was down fires once when it is back, and knows how late it is.
+
+    schedule(session, kind="remind_approval", key="approval:12", due_at=now + timedelta(minutes=10))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.ports import Clock
+from bot.storage.models import Job
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+CANCELLED = "cancelled"
+MAX_FAILURES = 5
+AT_ONCE = 8  # jobs of different incidents run side by side; one incident's, one after another
+SHORTEST_NAP = 0.05  # seconds
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One firing of a job, as its handler sees it."""
+
+    id: int
+    kind: str
+    key: str | None
+    due_at: datetime
+    payload: dict[str, Any]
+    incident_id: int | None
+    fired_at: datetime
+
+    @property
+    def late_by(self) -> timedelta:
+        return max(self.fired_at - self.due_at, timedelta(0))
+
+
+@dataclass(frozen=True)
+class Again:
+    """A handler's answer: run me again at ``at`` (with the payload changed by ``payload``)."""
+
+    at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+JobHandler = Callable[[JobRun], Awaitable[Again | str | None]]  # str: the outcome to record
+
+
+def schedule(
+    session: Session,
+    *,
+    kind: str,
+    due_at: datetime,
+    key: str | None = None,
+    payload: dict[str, Any] | None = None,
+    incident_id: int | None = None,
+) -> Job:
+    """Add a job, or move the live one with the same key (a key is one live job)."""
+    job = session.exec(select(Job).where(Job.key == key)).first() if key else None
+    if job is None:
+        job = Job(kind=kind, key=key, due_at=due_at, payload=payload or {}, incident_id=incident_id)
+    else:
+        job.kind, job.due_at, job.payload = kind, due_at, payload or {}
+        job.incident_id = incident_id
+        job.done_at = job.claimed_by = job.claimed_until = job.outcome = None
+    session.add(job)
+    session.flush()
+    return job
+
+
+def cancel(
+    session: Session,
+    *,
+    now: datetime,
+    key: str | None = None,
+    incident_id: int | None = None,
+    kinds: tuple[str, ...] = (),
+) -> int:
+    """Mark live jobs done without running them; returns how many."""
+    query = update(Job).where(col(Job.done_at).is_(None))
+    if key is not None:
+        query = query.where(col(Job.key) == key)
+    if incident_id is not None:
+        query = query.where(col(Job.incident_id) == incident_id)
+    if kinds:
+        query = query.where(col(Job.kind).in_(kinds))
+    result = session.execute(query.values(done_at=now, outcome=CANCELLED))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    now: datetime,
+    payload: dict[str, Any],
+    key: str | None = None,
+    incident_id: int | None = None,
+) -> bool:
+    """Add a piece of work due at once; False if a row with ``key`` exists already (a request
+    delivered twice: its work was queued by the first delivery, and is done or under way)."""
+    if key is not None and session.exec(select(Job.id).where(Job.key == key)).first() is not None:
+        return False
+    job = Job(kind=kind, key=key, due_at=now, payload=payload, incident_id=incident_id)
+    try:
+        with session.begin_nested():  # two replicas given the same request: one row wins
+            session.add(job)
+    except IntegrityError:
+        return False
+    return True
+
+
+class LostClaim(Exception):
+    """The job is no longer this worker's (its lease ran out and another took it, or it was
+    done meanwhile): the transaction that would have finished it must not commit."""
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead_here(worker_id: str) -> bool:
+    """Whether ``worker_id`` names a process of this machine that is no longer running."""
+    host, _, pid = worker_id.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
+
+
+class Scheduler:
+    """Runs the jobs of ``handlers``' kinds: each as soon as it is due, up to ``at_once`` side by
+    side, one incident's in order within this process. A slow job never holds up the others:
+    a slot it frees is taken again at once. Leases of jobs still running are renewed, so a
+    lease can be short and work left by a killed process is taken again soon."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        handlers: Mapping[str, JobHandler],
+        worker_id: str | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        batch_size: int = 200,
+        at_once: int = AT_ONCE,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._handlers = handlers
+        self._kinds = tuple(handlers)
+        self.worker_id = worker_id or default_worker_id()
+        self._lease = lease
+        self._batch_size = batch_size
+        self._at_once = at_once
+        self._wake = asyncio.Event()
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._incident_locks: dict[int, asyncio.Lock] = {}
+
+    def add_handler(self, kind: str, handler: JobHandler) -> None:
+        """Run jobs of ``kind`` too (a chat side adds its own kinds as it is built)."""
+        self._handlers = {**self._handlers, kind: handler}
+        self._kinds = tuple(self._handlers)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_forever(self, stop: asyncio.Event, *, poll_seconds: float = 1.0) -> None:
+        """Run jobs until ``stop``: each at its due time, at once when woken, and at least every
+        ``poll_seconds`` (another process may have scheduled one sooner). At a stop the jobs
+        under way finish; what was not started stays in the table for the next start."""
+        await self._store.run(self._release_the_dead)
+        renewing = asyncio.create_task(self._renew_leases(stop))
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                nap = poll_seconds
+                try:
+                    started = await self._start_due()
+                    if started and len(self._running) < self._at_once:
+                        continue  # there may be more due than one claim took
+                    nap = await self._seconds_to_next(poll_seconds)
+                except Exception:
+                    log.exception("scheduler pass failed; trying again shortly")
+                if self._wake.is_set() or stop.is_set():
+                    continue
+                waiters = [
+                    asyncio.ensure_future(self._wake.wait()),
+                    asyncio.ensure_future(stop.wait()),
+                ]
+                await asyncio.wait(waiters, timeout=nap, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+        finally:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+            renewing.cancel()
+
+    async def _start_due(self) -> int:
+        free = self._at_once - len(self._running)
+        if free <= 0:
+            return 0
+        runs = await self._store.run(lambda s: self._claim(s, limit=free))
+        for run in runs:
+            task = asyncio.create_task(self._in_order(run))
+            self._running[run.id] = task
+            task.add_done_callback(functools.partial(self._ended, run.id))
+        return len(runs)
+
+    def _ended(self, job_id: int, _task: asyncio.Task[None]) -> None:
+        self._running.pop(job_id, None)
+        self._wake.set()  # a slot is free
+
+    async def _in_order(self, run: JobRun) -> None:
+        if run.incident_id is None:
+            await self._run(run)
+            return
+        lock = self._incident_locks.setdefault(run.incident_id, asyncio.Lock())
+        try:
+            async with lock:
+                await self._run(run)
+        finally:
+            if not lock.locked() and not getattr(lock, "_waiters", None):
+                self._incident_locks.pop(run.incident_id, None)
+
+    async def _renew_leases(self, stop: asyncio.Event) -> None:
+        every = max(self._lease.total_seconds() / 3, SHORTEST_NAP)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every)
+            running = list(self._running)
+            if not running:
+                continue
+            try:
+                await self._store.run(functools.partial(self._renew, job_ids=running))
+            except Exception:
+                log.exception("could not renew the leases of running jobs")
+
+    def _renew(self, session: Session, job_ids: list[int]) -> None:
+        session.execute(
+            update(Job)
+            .where(
+                col(Job.id).in_(job_ids),
+                col(Job.claimed_by) == self.worker_id,
+                col(Job.done_at).is_(None),
+            )
+            .values(claimed_until=self._clock.now() + self._lease)
+        )
+
+    def _release_the_dead(self, session: Session) -> int:
+        """Jobs claimed by a process of this machine that is gone (killed): free them now
+        rather than when their lease runs out."""
+        claimed = session.exec(
+            select(Job.claimed_by)
+            .where(col(Job.done_at).is_(None), col(Job.claimed_by).is_not(None))
+            .distinct()
+        ).all()
+        dead = [worker for worker in claimed if worker and _dead_here(worker)]
+        if not dead:
+            return 0
+        result = session.execute(
+            update(Job)
+            .where(col(Job.claimed_by).in_(dead), col(Job.done_at).is_(None))
+            .values(claimed_by=None, claimed_until=None)
+        )
+        count = int(result.rowcount)  # type: ignore[attr-defined]
+        log.info("took back %d job(s) left by stopped process(es) %s", count, ", ".join(dead))
+        return count
+
+    async def _seconds_to_next(self, longest: float) -> float:
+        now = self._clock.now()
+
+        def soonest(session: Session) -> datetime | None:
+            live = (col(Job.done_at).is_(None), col(Job.kind).in_(self._kinds))
+            due = session.exec(
+                select(func.min(Job.due_at)).where(*live, col(Job.claimed_until).is_(None))
+            ).one()
+            lapsing = session.exec(select(func.min(Job.claimed_until)).where(*live)).one()
+            return min((t for t in (due, lapsing) if t is not None), default=None)
+
+        when = await self._store.read(soonest)
+        if when is None:
+            return longest
+        if when.tzinfo is None:  # SQLite hands back naive UTC
+            when = when.replace(tzinfo=now.tzinfo)
+        return max(min(longest, (when - now).total_seconds()), SHORTEST_NAP)
+
+    async def run_once(self) -> int:
+        """Claim what is due and run it to the end; returns how many jobs ran. (The test's and
+        the sandbox's tick; a running process uses ``run_forever``.)"""
+        runs = await self._store.run(lambda s: self._claim(s, limit=self._batch_size))
+        await asyncio.gather(*(self._in_order(run) for run in runs))
+        return len(runs)
+
+    async def drain(self) -> None:
+        """Until nothing of these kinds is due, claimed or running: run what is due here, and
+        wait for what this process's loop runs. (Tests and the sandbox; a stop does not wait,
+        since what is left stays in the table.)"""
+        while not await self.idle():
+            if await self.run_once():
+                continue
+            if self._running:
+                await asyncio.wait(list(self._running.values()))
+                continue
+            # Claimed by another process: look again shortly.
+            await asyncio.sleep(SHORTEST_NAP)
+
+    async def idle(self) -> bool:
+        """Whether no job of these kinds is due, claimed or running (tests wait for it)."""
+        if self._running:
+            return False
+        now = self._clock.now()
+
+        def pending(session: Session) -> int:
+            return int(
+                session.exec(
+                    select(func.count())
+                    .select_from(Job)
+                    .where(
+                        col(Job.done_at).is_(None),
+                        col(Job.kind).in_(self._kinds),
+                        or_(col(Job.due_at) <= now, col(Job.claimed_until).is_not(None)),
+                    )
+                ).one()
+            )
+
+        return await self._store.read(pending) == 0
+
+    def _claim(self, session: Session, *, limit: int) -> list[JobRun]:
+        now = self._clock.now()
+        query = (
+            select(Job)
+            .where(
+                col(Job.done_at).is_(None),
+                col(Job.kind).in_(self._kinds),
+                col(Job.due_at) <= now,
+                or_(col(Job.claimed_until).is_(None), col(Job.claimed_until) < now),
+            )
+            .order_by(col(Job.due_at), col(Job.id))
+            .limit(limit)
+        )
+        if self._store.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        runs = []
+        for job in session.exec(query).all():
+            job.claimed_by = self.worker_id
+            job.claimed_until = now + self._lease
+            runs.append(
+                JobRun(
+                    id=job.id or 0,
+                    kind=job.kind,
+                    key=job.key,
+                    due_at=job.due_at,
+                    payload=dict(job.payload),
+                    incident_id=job.incident_id,
+                    fired_at=now,
+                )
+            )
+        session.flush()
+        return runs
+
+    async def _run(self, run: JobRun) -> None:
+        handler = self._handlers.get(run.kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {run.kind!r}")
+            result = await handler(run)
+        except LostClaim:
+            log.info("job %s (%s) was taken over or done elsewhere", run.id, run.kind)
+            return
+        except Exception as exc:
+            log.exception("job %s (%s) failed", run.id, run.kind)
+            error = exc
+            await self._store.run(lambda s: self._failed(s, run, error))
+            return
+        await self._store.run(lambda s: self._finish(s, run, result))
+
+    def _mine(self, session: Session, run: JobRun, *, lock: bool = False) -> Job | None:
+        query = select(Job).where(Job.id == run.id)
+        if lock and self._store.is_postgres:
+            query = query.with_for_update()
+        job = session.exec(query).first()
+        # Done already (by the handler's own transaction), someone else's lease (ours ran out)
+        # or a reschedule in the meantime: leave it be.
+        if (
+            job is None
+            or job.done_at is not None
+            or job.claimed_by != self.worker_id
+            or job.due_at != run.due_at
+        ):
+            return None
+        return job
+
+    def finish_in(self, session: Session, run: JobRun, outcome: str = "done") -> None:
+        """Mark the job done in the caller's transaction, so the work and its being done commit
+        together: a kill before the commit leaves both undone, to be run again whole. Raises
+        LostClaim (the caller's transaction rolls back) if the job is no longer ours."""
+        job = self._mine(session, run, lock=True)
+        if job is None:
+            raise LostClaim(f"job {run.id}")
+        job.claimed_by = job.claimed_until = None
+        job.done_at = self._clock.now()
+        job.outcome = outcome[:200]
+
+    def _finish(self, session: Session, run: JobRun, result: Again | str | None) -> None:
+        job = self._mine(session, run)
+        if job is None:
+            return
+        job.claimed_by = job.claimed_until = None
+        if isinstance(result, Again):
+            job.due_at = result.at
+            job.payload = {**job.payload, **result.payload, "_failures": 0}
+            return
+        job.done_at = self._clock.now()
+        late = (
+            f" ({int(run.late_by.total_seconds() // 60)} min late)"
+            if run.late_by > timedelta(minutes=1)
+            else ""
+        )
+        job.outcome = ((result or "fired") + late)[:200]
+
+    def _failed(self, session: Session, run: JobRun, error: Exception) -> None:
+        job = self._mine(session, run)
+        if job is None:
+            return
+        failures = int(job.payload.get("_failures", 0)) + 1
+        job.payload = {**job.payload, "_failures": failures}
+        job.claimed_by = job.claimed_until = None
+        now = self._clock.now()
+        if failures >= MAX_FAILURES:
+            job.done_at = now
+            job.outcome = f"failed: {type(error).__name__}"[:200]
+        else:
+            job.due_at = now + timedelta(minutes=failures)

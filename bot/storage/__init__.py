@@ -1,0 +1,1 @@
+"""The database: tables, engine and sessions, schema migrations and the audit log."""

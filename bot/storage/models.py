@@ -1,0 +1,224 @@
+"""SQLModel tables. Times are stored in UTC; chat ids and references live in ChatAnchor only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class IncidentStatus(StrEnum):
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
+class PostKind(StrEnum):
+    INITIAL = "initial"
+    UPDATE = "update"
+    RESOLUTION = "resolution"
+
+
+class PostState(StrEnum):
+    PENDING = "pending"  # waiting for an approver
+    APPROVED = "approved"  # deliveries written; publishing
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"  # an edit made a newer revision
+
+
+class DeliveryState(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    RETRYING = "retrying"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # may or may not have reached a network without idempotency
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every database (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Incident(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    service: str = Field(sa_column=Column(String(60), nullable=False))
+    summary: str = Field(sa_column=Column(String(200), nullable=False))
+    severity: str = Field(sa_column=Column(String(8), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False, index=True))
+    what_users_see: str = Field(default="", sa_column=Column(Text, nullable=False))
+    what_we_are_doing: str = Field(default="", sa_column=Column(Text, nullable=False))
+    next_update_minutes: int | None = None
+    channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    declared_by: str = Field(sa_column=Column(String(80), nullable=False))
+    declared_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column())
+    resolved_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column())
+
+
+class Post(SQLModel, table=True):
+    """One public update of an incident, at one revision. An edit adds a row, revision + 1."""
+
+    __table_args__ = (UniqueConstraint("incident_id", "number", "revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    number: int  # 1 for the first public post of the incident, 2 for the next …
+    revision: int = 1
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    state: str = Field(sa_column=Column(String(16), nullable=False, index=True))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    requested_by: str = Field(sa_column=Column(String(80), nullable=False))
+    requested_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column())
+    decided_by: str | None = Field(default=None, sa_column=Column(String(80)))
+    decided_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    reject_reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Rendition(SQLModel, table=True):
+    """One channel's text of a post, as drafted or edited."""
+
+    __table_args__ = (UniqueConstraint("post_id", "channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    channel: str = Field(sa_column=Column(String(24), nullable=False))
+    # Exactly what goes out, but for the placeholders of bot.drafting.post_times ({time},
+    # {next_update}).
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    # What the drafter shortened or left out to make it fit ("shortened the summary" …).
+    notes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    edited: bool = False
+
+
+class Delivery(SQLModel, table=True):
+    """One channel's publishing of one approved post: the outbox row."""
+
+    __table_args__ = (UniqueConstraint("post_id", "channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # An incident's post, or (for the content calendar) a scheduled post: one of the two.
+    post_id: int | None = Field(default=None, foreign_key="post.id", index=True)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    scheduled_post_id: int | None = Field(default=None, foreign_key="scheduledpost.id")
+    channel: str = Field(sa_column=Column(String(24), nullable=False))
+    state: str = Field(sa_column=Column(String(16), nullable=False, index=True))
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(index=True))
+    claimed_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    idempotency_key: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    text: str | None = Field(default=None, sa_column=Column(Text))  # as published, with its time
+    external_id: str | None = Field(default=None, sa_column=Column(String(200)))
+    url: str | None = Field(default=None, sa_column=Column(Text))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column())
+    sent_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class ChatAnchor(SQLModel, table=True):
+    """Where an incident (or one of its posts) lives in a chat: a Slack message or Teams card."""
+
+    __table_args__ = (UniqueConstraint("incident_id", "platform", "purpose"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    platform: str = Field(sa_column=Column(String(16), nullable=False))
+    purpose: str = Field(sa_column=Column(String(40), nullable=False))  # "root", "post:12", …
+    channel_id: str = Field(sa_column=Column(String(200), nullable=False))
+    message_id: str = Field(sa_column=Column(String(200), nullable=False))  # Slack ts, Teams id
+    thread_id: str | None = Field(default=None, sa_column=Column(String(200)))
+    reference: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Job(SQLModel, table=True):
+    """Something to do at a time: a reminder, a calendar post. Claimed with a lease."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_column=Column(String(40), nullable=False))
+    # One live job per key ("approval:12"): scheduling again moves it instead of adding one.
+    key: str | None = Field(default=None, sa_column=Column(String(120), unique=True))
+    due_at: datetime = Field(sa_column=_utc_column(index=True))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(80)))
+    claimed_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    done_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True, index=True))
+    outcome: str | None = Field(default=None, sa_column=Column(String(200)))
+
+
+class AuditEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    post_id: int | None = Field(default=None, foreign_key="post.id")
+    actor: str = Field(sa_column=Column(String(80), nullable=False))
+    action: str = Field(sa_column=Column(String(40), nullable=False))
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(index=True))
+
+
+class ScheduledPost(SQLModel, table=True):
+    """The content calendar: posts that go out at a time unless an incident holds them.
+
+    A post is proposed ``pending``; an approver who is not its author makes it ``scheduled``
+    (or ``rejected``). Only a scheduled post goes out, or is held while an incident is open."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    due_at: datetime = Field(sa_column=_utc_column(index=True))
+    state: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    created_by: str = Field(sa_column=Column(String(80), nullable=False))
+    # Who approved (or rejected) it, and when; "config:crier.yml" for crier.yml's entries.
+    decided_by: str | None = Field(default=None, sa_column=Column(String(80)))
+    decided_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # The open incident that held it back, while it is held.
+    held_by: int | None = Field(default=None, foreign_key="incident.id")
+    published_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Slack event ids already handled, because Slack retries and bolt does not de-duplicate."""
+
+    event_id: str = Field(sa_column=Column(String(100), primary_key=True))
+    seen_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column())
+
+
+class OutboxPost(SQLModel, table=True):
+    """What the dry-run outbox 'published': readable with ``crier outbox`` or at /outbox/{id}."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    network: str = Field(sa_column=Column(String(24), nullable=False, index=True))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    idempotency_key: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    reply_to: str | None = Field(default=None, sa_column=Column(String(200)))
+    incident_id: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(index=True))

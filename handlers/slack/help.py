@@ -13,6 +13,7 @@ HELP = """*Crier — outage communications*
 • `/outage Blackboard: students cannot log in` — draft the first public post at once, \
 with the service's usual channels
 • `/outage list` — the open incidents
+• `/outage calendar` — propose a post for the content calendar (an approver approves it)
 • `/outage help` — this message
 Drafts appear in the incident's thread. An approver clicks *Approve & publish*; \
 use *Post update* and *Resolve* on the incident's message for what follows."""
@@ -20,7 +21,7 @@ use *Post update* and *Resolve* on the incident's message for what follows."""
 USAGE = (
     "I didn't catch that. Try `/outage` for the form, "
     "`/outage Blackboard: students cannot log in` to draft at once, `/outage list`, "
-    "or `/outage help`."
+    "`/outage calendar` or `/outage help`."
 )
 
 

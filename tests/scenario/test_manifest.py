@@ -53,3 +53,16 @@ async def test_every_manifest_command_has_a_listener_and_every_call_a_scope(
     used = {call.method for call in slack.workspace.calls}
     assert used - set(SCOPE_OF) == set(), "a Web API method with no known scope"
     assert {SCOPE_OF[m] for m in used} - {None} <= granted
+
+
+async def test_help_the_usage_hint_and_the_manifest_name_every_command(
+    slack: SlackHarness,
+) -> None:
+    """What `/outage` understands is named wherever people learn it: the help, the answer to
+    something it did not understand, and the hint Slack shows as they type."""
+    said = await slack.command_reply("help", user=ANALYST)
+    hint = await slack.command_reply("blackboard is down", user=ANALYST)
+    [outage] = [c for c in MANIFEST["features"]["slash_commands"] if c["command"] == COMMAND]
+    for verb in ("list", "calendar", "help"):
+        assert f"/outage {verb}" in said and f"/outage {verb}" in hint, verb
+        assert verb in outage["usage_hint"].split(" | "), verb

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
@@ -176,6 +177,23 @@ async def declared(
     await submit(ack, view, declare)
 
 
+async def _open_incident_form(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    form: Callable[..., dict[str, Any]],
+) -> None:
+    """*Post update* / *Resolve*: the incident's form, if it is still open."""
+    channel, _ = where(body)
+    await ack()
+    async with failures_told_to(teller(presenter_of(context), body)):
+        incident = await core_of(context).open_incident(to_int(action.get("value")) or 0)
+        if await deliveries.first_time():
+            await open_modal(client, body.get("trigger_id"), form(incident, channel_id=channel))
+
+
 async def post_update(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -183,13 +201,7 @@ async def post_update(
     client: AsyncWebClient,
     context: AsyncBoltContext,
 ) -> None:
-    channel, _ = where(body)
-    await ack()
-    async with failures_told_to(teller(presenter_of(context), body)):
-        incident = await core_of(context).open_incident(to_int(action.get("value")) or 0)
-        if await deliveries.first_time():
-            view = modals.update_modal(incident, channel_id=channel)
-            await open_modal(client, body.get("trigger_id"), view)
+    await _open_incident_form(ack, body, action, client, context, modals.update_modal)
 
 
 async def resolve(
@@ -199,13 +211,7 @@ async def resolve(
     client: AsyncWebClient,
     context: AsyncBoltContext,
 ) -> None:
-    channel, _ = where(body)
-    await ack()
-    async with failures_told_to(teller(presenter_of(context), body)):
-        incident = await core_of(context).open_incident(to_int(action.get("value")) or 0)
-        if await deliveries.first_time():
-            view = modals.resolve_modal(incident, channel_id=channel)
-            await open_modal(client, body.get("trigger_id"), view)
+    await _open_incident_form(ack, body, action, client, context, modals.resolve_modal)
 
 
 async def updated(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 import os
 import socket
@@ -34,6 +35,7 @@ CANCELLED = "cancelled"
 MAX_FAILURES = 5
 AT_ONCE = 8  # jobs of different incidents run side by side; one incident's, one after another
 SHORTEST_NAP = 0.05  # seconds
+AGAIN = "_again"  # in a claimed job's payload: what it shows changed while it ran; run it again
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class JobRun:
     payload: dict[str, Any]
     incident_id: int | None
     fired_at: datetime
+    claim: str = ""  # this firing's own mark in ``claimed_by``: a later claim is another firing
 
     @property
     def late_by(self) -> timedelta:
@@ -133,14 +136,18 @@ class LostClaim(Exception):
     done meanwhile): the transaction that would have finished it must not commit."""
 
 
+def _host() -> str:
+    return socket.gethostname()[:56]  # a claim (host:pid#n) fits claimed_by's 80 characters
+
+
 def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{_host()}:{os.getpid()}"
 
 
-def _dead_here(worker_id: str) -> bool:
-    """Whether ``worker_id`` names a process of this machine that is no longer running."""
-    host, _, pid = worker_id.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+def _dead_here(claim: str) -> bool:
+    """Whether ``claim`` was made by a process of this machine that is no longer running."""
+    host, _, pid = claim.partition("#")[0].rpartition(":")
+    if host != _host() or not pid.isdigit() or int(pid) == os.getpid():
         return False
     try:
         os.kill(int(pid), 0)
@@ -177,7 +184,9 @@ class Scheduler:
         self._batch_size = batch_size
         self._at_once = at_once
         self._wake = asyncio.Event()
+        self._claims = itertools.count(1)
         self._running: dict[int, asyncio.Task[None]] = {}
+        self._running_claims: dict[int, str] = {}
         self._incident_locks: dict[int, asyncio.Lock] = {}
 
     def add_handler(self, kind: str, handler: JobHandler) -> None:
@@ -226,11 +235,13 @@ class Scheduler:
         for run in runs:
             task = asyncio.create_task(self._in_order(run))
             self._running[run.id] = task
+            self._running_claims[run.id] = run.claim
             task.add_done_callback(functools.partial(self._ended, run.id))
         return len(runs)
 
     def _ended(self, job_id: int, _task: asyncio.Task[None]) -> None:
         self._running.pop(job_id, None)
+        self._running_claims.pop(job_id, None)
         self._wake.set()  # a slot is free
 
     async def _in_order(self, run: JobRun) -> None:
@@ -250,22 +261,18 @@ class Scheduler:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every)
-            running = list(self._running)
-            if not running:
+            claims = list(self._running_claims.values())
+            if not claims:
                 continue
             try:
-                await self._store.run(functools.partial(self._renew, job_ids=running))
+                await self._store.run(functools.partial(self._renew, claims=claims))
             except Exception:
                 log.exception("could not renew the leases of running jobs")
 
-    def _renew(self, session: Session, job_ids: list[int]) -> None:
+    def _renew(self, session: Session, claims: list[str]) -> None:
         session.execute(
             update(Job)
-            .where(
-                col(Job.id).in_(job_ids),
-                col(Job.claimed_by) == self.worker_id,
-                col(Job.done_at).is_(None),
-            )
+            .where(col(Job.claimed_by).in_(claims), col(Job.done_at).is_(None))
             .values(claimed_until=self._clock.now() + self._lease)
         )
 
@@ -277,7 +284,7 @@ class Scheduler:
             .where(col(Job.done_at).is_(None), col(Job.claimed_by).is_not(None))
             .distinct()
         ).all()
-        dead = [worker for worker in claimed if worker and _dead_here(worker)]
+        dead = [claim for claim in claimed if claim and _dead_here(claim)]
         if not dead:
             return 0
         result = session.execute(
@@ -286,7 +293,8 @@ class Scheduler:
             .values(claimed_by=None, claimed_until=None)
         )
         count = int(result.rowcount)  # type: ignore[attr-defined]
-        log.info("took back %d job(s) left by stopped process(es) %s", count, ", ".join(dead))
+        gone = sorted({claim.partition("#")[0] for claim in dead})
+        log.info("took back %d job(s) left by stopped process(es) %s", count, ", ".join(gone))
         return count
 
     async def _seconds_to_next(self, longest: float) -> float:
@@ -365,8 +373,10 @@ class Scheduler:
             query = query.with_for_update(skip_locked=True)
         runs = []
         for job in session.exec(query).all():
-            job.claimed_by = self.worker_id
+            job.claimed_by = claim = f"{self.worker_id}#{next(self._claims)}"
             job.claimed_until = now + self._lease
+            if AGAIN in job.payload:  # this firing reads what changed: it shows it
+                job.payload = {k: v for k, v in job.payload.items() if k != AGAIN}
             runs.append(
                 JobRun(
                     id=job.id or 0,
@@ -376,6 +386,7 @@ class Scheduler:
                     payload=dict(job.payload),
                     incident_id=job.incident_id,
                     fired_at=now,
+                    claim=claim,
                 )
             )
         session.flush()
@@ -397,19 +408,12 @@ class Scheduler:
             return
         await self._store.run(lambda s: self._finish(s, run, result))
 
-    def _mine(self, session: Session, run: JobRun, *, lock: bool = False) -> Job | None:
-        query = select(Job).where(Job.id == run.id)
-        if lock and self._store.is_postgres:
-            query = query.with_for_update()
-        job = session.exec(query).first()
-        # Done already (by the handler's own transaction), someone else's lease (ours ran out)
-        # or a reschedule in the meantime: leave it be.
-        if (
-            job is None
-            or job.done_at is not None
-            or job.claimed_by != self.worker_id
-            or job.due_at != run.due_at
-        ):
+    def _mine(self, session: Session, run: JobRun) -> Job | None:
+        # Locked: a change that asks for this job again (AGAIN) waits, or is seen.
+        job = session.exec(select(Job).where(Job.id == run.id).with_for_update()).first()
+        # Done already (by the handler's own transaction), or claimed since by another firing
+        # (our lease ran out) or rescheduled meanwhile (the claim was cleared): leave it be.
+        if job is None or job.done_at is not None or job.claimed_by != run.claim:
             return None
         return job
 
@@ -417,7 +421,7 @@ class Scheduler:
         """Mark the job done in the caller's transaction, so the work and its being done commit
         together: a kill before the commit leaves both undone, to be run again whole. Raises
         LostClaim (the caller's transaction rolls back) if the job is no longer ours."""
-        job = self._mine(session, run, lock=True)
+        job = self._mine(session, run)
         if job is None:
             raise LostClaim(f"job {run.id}")
         job.claimed_by = job.claimed_until = None
@@ -432,6 +436,10 @@ class Scheduler:
         if isinstance(result, Again):
             job.due_at = result.at
             job.payload = {**job.payload, **result.payload, "_failures": 0}
+            return
+        if job.payload.get(AGAIN):  # what it did is out of date already: once more, now
+            job.due_at = self._clock.now()
+            job.payload = {k: v for k, v in job.payload.items() if k != AGAIN}
             return
         job.done_at = self._clock.now()
         late = (

@@ -26,7 +26,7 @@ from bot.errors import CrierError
 from bot.incidents.readers import load_post
 from bot.incidents.requests import parse_quick_declare
 from bot.ports import Actor
-from bot.scheduling.scheduler import JobHandler, JobRun, LostClaim, enqueue, schedule
+from bot.scheduling.scheduler import AGAIN, JobHandler, JobRun, LostClaim, enqueue, schedule
 from bot.storage.models import Job
 from bot.storage.store import is_unreachable
 
@@ -155,19 +155,19 @@ def show_incident_later(session: Session, incident_id: int, *, now: datetime) ->
 def _refresh(
     session: Session, *, kind: str, key: str, payload: dict[str, Any], now: datetime
 ) -> None:
-    """One waiting refresh per thing shown: when one is waiting and not yet taken, it will
-    show this change too, and its row is left unwritten. One under way may have read the
-    thing before this change: it is scheduled again."""
-    # Locked (PostgreSQL): a runner claims with SKIP LOCKED, so it cannot take the waiting row
-    # and read the thing before this transaction commits; a claim under way makes this wait,
-    # then find the row claimed, and schedule it again.
-    waiting = session.exec(
-        select(Job.id)
-        .where(Job.key == key, col(Job.done_at).is_(None), col(Job.claimed_by).is_(None))
-        .with_for_update()
+    """One refresh per thing shown at a time. A waiting one will show this change too: it is
+    left as it is. One under way may have read the thing before this change: it is marked to
+    run again when it ends (not alongside, where its older picture could land last)."""
+    # Locked (PostgreSQL): a claim under way makes this wait and then find the row claimed; a
+    # runner ending one waits for this, then sees the mark.
+    live = session.exec(
+        select(Job).where(Job.key == key, col(Job.done_at).is_(None)).with_for_update()
     ).first()
-    if waiting is None:
+    if live is None:
         schedule(session, kind=kind, key=key, due_at=now, payload=payload)
+    elif live.claimed_by is not None and not live.payload.get(AGAIN):
+        live.payload = {**live.payload, AGAIN: True}
+        session.add(live)
 
 
 class Work:

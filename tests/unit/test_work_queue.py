@@ -13,7 +13,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot.scheduling.scheduler import JobRun, Scheduler, enqueue
+from bot.scheduling.scheduler import JobRun, Scheduler, enqueue, schedule
+from bot.scheduling.work import SHOW_POST, show_post_later
 from bot.storage.models import AuditEvent, Incident, Job
 from bot.storage.store import Store
 from tests.clock import FakeClock
@@ -168,3 +169,79 @@ async def test_jobs_of_a_killed_process_on_this_machine_are_taken_back_at_start(
     stop.set()
     await loop
     assert ran == [job.id]
+
+
+async def test_a_change_while_a_refresh_runs_is_shown_after_it_never_beside_it(
+    store: Store,
+) -> None:
+    """A refresh under way may have read the thing before a change: the change marks it to
+    run again when it ends. Never a second refresh beside it, whose newer picture the older
+    one could overwrite; and the clock standing still changes nothing (a claim is a firing)."""
+    clock = FakeClock()  # frozen: the second firing is due at the very same instant
+    reading, release = asyncio.Event(), asyncio.Event()
+    shown: list[int] = []
+    version = 1
+    at_once = 0
+
+    async def show(run: JobRun) -> str:
+        nonlocal at_once
+        at_once += 1
+        assert at_once == 1, "two refreshes of one thing side by side"
+        seen = version
+        reading.set()
+        await release.wait()
+        shown.append(seen)
+        at_once -= 1
+        return "shown"
+
+    runner = Scheduler(
+        store=store, clock=clock, handlers={SHOW_POST: show}, at_once=4, worker_id="here:1"
+    )
+    with store.transaction() as session:
+        show_post_later(session, 7, now=clock.now())
+    stop = asyncio.Event()
+    loop = asyncio.create_task(runner.run_forever(stop))
+    await reading.wait()  # the first firing has read version 1
+    version = 2
+    with store.transaction() as session:
+        show_post_later(session, 7, now=clock.now())  # changed while it runs
+        show_post_later(session, 7, now=clock.now())  # and again: still one more firing
+    assert await runner.run_once() == 0  # nothing to take while the first one runs
+    release.set()
+    await runner.drain()
+    stop.set()
+    await loop
+    assert shown == [1, 2]  # the last picture is the newest
+    [job] = jobs(store)
+    assert job.done_at is not None and job.claimed_by is None and "_again" not in job.payload
+
+
+async def test_a_firing_that_was_moved_meanwhile_does_not_finish_the_next(store: Store) -> None:
+    """A job rescheduled while it ran is fired again; the first firing ending later must not
+    mark the second one done (with the clock standing still, both are due at one instant)."""
+    clock = FakeClock()
+    gates = {1: asyncio.Event(), 2: asyncio.Event()}
+    started = {1: asyncio.Event(), 2: asyncio.Event()}
+
+    async def remind(run: JobRun) -> str:
+        firing = 2 if started[1].is_set() else 1
+        started[firing].set()
+        await gates[firing].wait()
+        return f"firing {firing}"
+
+    runner = Scheduler(store=store, clock=clock, handlers={"remind": remind})
+    with store.transaction() as session:
+        schedule(session, kind="remind", key="r", due_at=clock.now())
+    first = asyncio.create_task(runner.run_once())
+    await started[1].wait()
+    with store.transaction() as session:
+        schedule(session, kind="remind", key="r", due_at=clock.now())  # moved while it ran
+    second = asyncio.create_task(runner.run_once())
+    await started[2].wait()
+    gates[1].set()
+    await first
+    assert jobs(store)[0].done_at is None  # the second firing is still under way
+    gates[2].set()
+    await second
+    [job] = jobs(store)
+    assert job.outcome == "firing 2" and job.claimed_by is None

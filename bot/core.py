@@ -45,6 +45,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Shown:
+    """What a change asks every chat to show again."""
+
+    posts: tuple[int, ...] = ()
+    incidents: tuple[int, ...] = ()
+
+
 @dataclass
 class Core:
     config: CrierConfig
@@ -140,30 +148,40 @@ class Core:
             lease=lease,
         )
 
-    async def _run(self, work: Callable[[Session], T], *, job: JobRun | None = None) -> T:
-        """One transaction; with ``job``, the work's row is marked done in it too."""
-        if job is None:
-            return await self.store.run(work)
-        run = job
+    async def _change(
+        self,
+        work: Callable[[Session], T],
+        *,
+        shown: Callable[[T], Shown],
+        job: JobRun | None = None,
+        publish: bool = False,
+    ) -> T:
+        """Run one use case in a transaction. What it changed is refreshed in chat by rows
+        written in that same transaction (so no change is ever left unshown); with ``job``,
+        the job's row is marked done in it too (so the work happens once)."""
 
-        def and_done(session: Session) -> T:
+        def change(session: Session) -> T:
             result = work(session)
-            self.work.finish_in(session, run)
+            self.show_later(session, shown(result))
+            if job is not None:
+                self.work.finish_in(session, job)
             return result
 
-        return await self.store.run(and_done)
+        result = await self.store.run(change)
+        if publish:
+            self.publishing.wake()
+        self.work.wake()
+        return result
 
     async def _read(self, work: Callable[[Session], T]) -> T:
         return await self.store.read(work)
 
-    def _show_later(
-        self, session: Session, *, posts: tuple[int, ...] = (), incidents: tuple[int, ...] = ()
-    ) -> None:
+    def show_later(self, session: Session, shown: Shown) -> None:
         """In a transaction that changed them: refresh these in chat once it has committed."""
         now = self.clock.now()
-        for post_id in posts:
+        for post_id in shown.posts:
             show_post_later(session, post_id, now=now)
-        for incident_id in incidents:
+        for incident_id in shown.incidents:
             show_incident_later(session, incident_id, now=now)
 
     def _wake_work(self) -> None:
@@ -210,54 +228,43 @@ class Core:
                 )
             return draft
 
-        draft = await self._run(declare, job=job)
-        self.work.wake()
-        return draft
+        return await self._change(declare, shown=lambda _draft: Shown(), job=job)
 
     async def draft_update(self, actor: Actor, incident_id: int, request: UpdateRequest) -> Draft:
         """Draft a public update; it appears in every chat that shows the incident."""
-
-        def draft_update(session: Session) -> Draft:
-            draft = lifecycle.draft_update(
-                session,
+        return await self._change(
+            lambda s: lifecycle.draft_update(
+                s,
                 config=self.config,
                 drafter=self.drafter,
                 incident_id=incident_id,
                 request=request,
                 actor=actor,
                 now=self.clock.now(),
-            )
-            self._show_later(session, posts=(draft.post.id,))
-            return draft
-
-        draft = await self._run(draft_update)
-        self.work.wake()
-        return draft
+            ),
+            shown=lambda draft: Shown(posts=(draft.post.id,)),
+        )
 
     async def draft_resolution(
         self, actor: Actor, incident_id: int, request: ResolveRequest
     ) -> Draft | IncidentView:
         """The all-clear's draft, or the incident closed at once if nothing was ever public."""
-
-        def draft_resolution(session: Session) -> Draft | IncidentView:
-            draft = lifecycle.draft_resolution(
-                session,
+        return await self._change(
+            lambda s: lifecycle.draft_resolution(
+                s,
                 config=self.config,
                 drafter=self.drafter,
                 incident_id=incident_id,
                 request=request,
                 actor=actor,
                 now=self.clock.now(),
-            )
-            if isinstance(draft, IncidentView):
-                self._show_later(session, incidents=(draft.id,))
-            else:
-                self._show_later(session, posts=(draft.post.id,))
-            return draft
-
-        draft = await self._run(draft_resolution)
-        self.work.wake()
-        return draft
+            ),
+            shown=lambda draft: (
+                Shown(incidents=(draft.id,))
+                if isinstance(draft, IncidentView)
+                else Shown(posts=(draft.post.id,))
+            ),
+        )
 
     # --- deciding -----------------------------------------------------------------------------
 
@@ -276,54 +283,41 @@ class Core:
             incident_id=incident_id,
             post_id=post_id,
         )
-
-        def approve(session: Session) -> PostView:
-            view = approvals.approve(
-                session, config=self.config, post_id=post_id, actor=actor, now=self.clock.now()
-            )
-            self._show_later(session, posts=(post_id,), incidents=(view.incident_id,))
-            return view
-
-        view = await self._run(approve, job=job)
-        self.publishing.wake()
-        self.work.wake()
-        return view
+        return await self._change(
+            lambda s: approvals.approve(
+                s, config=self.config, post_id=post_id, actor=actor, now=self.clock.now()
+            ),
+            shown=lambda view: Shown(posts=(post_id,), incidents=(view.incident_id,)),
+            job=job,
+            publish=True,
+        )
 
     async def reject(self, actor: Actor, post_id: int, reason: str) -> PostView:
         await self.ensure_approver(actor, post_id, action="reject")
-
-        def reject(session: Session) -> PostView:
-            view = approvals.reject(
-                session,
+        return await self._change(
+            lambda s: approvals.reject(
+                s,
                 config=self.config,
                 post_id=post_id,
                 actor=actor,
                 reason=reason,
                 now=self.clock.now(),
-            )
-            self._show_later(session, posts=(post_id,))
-            return view
-
-        view = await self._run(reject)
-        self.work.wake()
-        return view
+            ),
+            shown=lambda _view: Shown(posts=(post_id,)),
+        )
 
     async def edit(self, actor: Actor, post_id: int, request: EditRequest) -> Draft:
-        def edit(session: Session) -> Draft:
-            draft = approvals.edit(
-                session,
+        return await self._change(
+            lambda s: approvals.edit(
+                s,
                 config=self.config,
                 post_id=post_id,
                 request=request,
                 actor=actor,
                 now=self.clock.now(),
-            )
-            self._show_later(session, posts=(post_id, draft.post.id))
-            return draft
-
-        draft = await self._run(edit)
-        self.work.wake()
-        return draft
+            ),
+            shown=lambda draft: Shown(posts=(post_id, draft.post.id)),
+        )
 
     async def _ensure_may_send(
         self, actor: Actor, delivery_id: int, *, action: str, refusal: str
@@ -350,17 +344,13 @@ class Core:
             refusal="Only approvers can retry a public post. Ask one of the approvers in "
             "this thread.",
         )
-
-        def retry(session: Session) -> int:
-            post_id = approvals.retry_delivery(
-                session, delivery_id=delivery_id, actor=actor, now=self.clock.now()
-            )
-            self._show_later(session, posts=(post_id,))
-            return post_id
-
-        post_id = await self._run(retry)
-        self.publishing.wake()
-        self.work.wake()
+        post_id = await self._change(
+            lambda s: approvals.retry_delivery(
+                s, delivery_id=delivery_id, actor=actor, now=self.clock.now()
+            ),
+            shown=lambda post_id: Shown(posts=(post_id,)),
+            publish=True,
+        )
         return await self.post(post_id)
 
     async def confirm_delivery(self, actor: Actor, delivery_id: int) -> PostView:
@@ -373,16 +363,12 @@ class Core:
             refusal="Only approvers can mark a public post as published. Ask one of the "
             "approvers in this thread.",
         )
-
-        def confirm(session: Session) -> int:
-            post_id = approvals.confirm_delivery(
-                session, delivery_id=delivery_id, actor=actor, now=self.clock.now()
-            )
-            self._show_later(session, posts=(post_id,))
-            return post_id
-
-        post_id = await self._run(confirm)
-        self.work.wake()
+        post_id = await self._change(
+            lambda s: approvals.confirm_delivery(
+                s, delivery_id=delivery_id, actor=actor, now=self.clock.now()
+            ),
+            shown=lambda post_id: Shown(posts=(post_id,)),
+        )
         return await self.post(post_id)
 
     # --- reading ------------------------------------------------------------------------------
@@ -451,7 +437,7 @@ class Core:
         self.publishing.wake()
 
     async def snooze(self, actor: Actor, job_id: int, minutes: int) -> None:
-        await self._run(
+        await self.store.run(
             lambda s: reminders.snooze(
                 s, job_id=job_id, minutes=minutes, actor=actor, now=self.clock.now()
             )

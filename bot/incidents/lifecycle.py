@@ -106,16 +106,19 @@ def template_problem(channel: str, exc: TemplateError) -> TemplateProblem:
     )
 
 
-def _new_post(
+def _draft_post(
     session: Session,
     *,
+    config: CrierConfig,
+    drafter: Drafter,
     incident: Incident,
     kind: PostKind,
     status: IncidentStatus,
     facts: dict[str, Any],
     actor: Actor,
     now: datetime,
-) -> Post:
+) -> Draft:
+    """The incident's next post, drafted for every channel and waiting for approval."""
     if pending_draft(session, incident_id=incident.id or 0) is not None:
         raise Conflict(
             "This incident already has a draft waiting for approval. Approve, edit or reject it "
@@ -134,7 +137,20 @@ def _new_post(
     )
     session.add(post)
     session.flush()
-    return post
+    render_renditions(
+        session, config=config, drafter=drafter, incident=incident, post=post, now=now
+    )
+    reminders.on_draft(session, config=config, incident=incident, post=post, now=now)
+    audit.record(
+        session,
+        actor=actor.key,
+        action="draft",
+        incident_id=incident.id,
+        post_id=post.id,
+        at=now,
+        detail={"kind": post.kind, "number": post.number, "status": post.status},
+    )
+    return Draft(incident=incident_view(config, incident), post=post_view(session, config, post))
 
 
 def declare(
@@ -189,8 +205,10 @@ def declare(
         "what_we_are_doing": doing,
         "next_update_minutes": minutes,
     }
-    post = _new_post(
+    return _draft_post(
         session,
+        config=config,
+        drafter=drafter,
         incident=incident,
         kind=PostKind.INITIAL,
         status=request.status,
@@ -198,20 +216,6 @@ def declare(
         actor=actor,
         now=now,
     )
-    render_renditions(
-        session, config=config, drafter=drafter, incident=incident, post=post, now=now
-    )
-    reminders.on_draft(session, config=config, incident=incident, post=post, now=now)
-    audit.record(
-        session,
-        actor=actor.key,
-        action="draft",
-        incident_id=incident.id,
-        post_id=post.id,
-        at=now,
-        detail={"kind": post.kind, "number": post.number},
-    )
-    return Draft(incident=incident_view(config, incident), post=post_view(session, config, post))
 
 
 def open_incident(session: Session, incident_id: int) -> Incident:
@@ -247,8 +251,10 @@ def draft_update(
         "next_update_minutes": minutes,
     }
     public = has_public_post(session, incident_id=incident_id)
-    post = _new_post(
+    return _draft_post(
         session,
+        config=config,
+        drafter=drafter,
         incident=incident,
         # The public's first word on this incident is a first post, whatever came before.
         kind=PostKind.UPDATE if public else PostKind.INITIAL,
@@ -257,20 +263,6 @@ def draft_update(
         actor=actor,
         now=now,
     )
-    render_renditions(
-        session, config=config, drafter=drafter, incident=incident, post=post, now=now
-    )
-    reminders.on_draft(session, config=config, incident=incident, post=post, now=now)
-    audit.record(
-        session,
-        actor=actor.key,
-        action="draft",
-        incident_id=incident.id,
-        post_id=post.id,
-        at=now,
-        detail={"kind": post.kind, "status": post.status},
-    )
-    return Draft(incident=incident_view(config, incident), post=post_view(session, config, post))
 
 
 def draft_resolution(
@@ -311,8 +303,10 @@ def draft_resolution(
         "what_we_are_doing": happened,
         "next_update_minutes": None,
     }
-    post = _new_post(
+    return _draft_post(
         session,
+        config=config,
+        drafter=drafter,
         incident=incident,
         kind=PostKind.RESOLUTION,
         status=IncidentStatus.RESOLVED,
@@ -320,20 +314,6 @@ def draft_resolution(
         actor=actor,
         now=now,
     )
-    render_renditions(
-        session, config=config, drafter=drafter, incident=incident, post=post, now=now
-    )
-    reminders.on_draft(session, config=config, incident=incident, post=post, now=now)
-    audit.record(
-        session,
-        actor=actor.key,
-        action="draft",
-        incident_id=incident.id,
-        post_id=post.id,
-        at=now,
-        detail={"kind": post.kind},
-    )
-    return Draft(incident=incident_view(config, incident), post=post_view(session, config, post))
 
 
 def has_public_post(session: Session, *, incident_id: int) -> bool:

@@ -41,6 +41,23 @@ def format_time(at: datetime, zone: ZoneInfo, *, with_zone: bool = True) -> str:
     return f"{clock} {local.tzname()}" if with_zone else clock
 
 
+def format_duration(delta: timedelta) -> str:
+    """A wait as a person says it: "5 minutes", "1 hour 40 minutes", "26 hours", "3 days"."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+
+    def count(n: int, unit: str) -> str:
+        return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+
+    if minutes < 60:
+        return count(minutes, "minute")
+    hours, rest = divmod(minutes, 60)
+    if hours < 48:
+        if hours >= 10 or rest == 0:  # "26 hours": minutes no longer matter
+            return count(hours, "hour")
+        return f"{count(hours, 'hour')} {count(rest, 'minute')}"
+    return count(hours // 24, "day")
+
+
 def promise_time(published: datetime, promised: datetime, zone: ZoneInfo) -> str:
     """The next-update time as it reads beside a post published at ``published``.
 

@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig
-from bot.drafting.post_times import format_time
+from bot.drafting.post_times import format_duration, promise_time
 from bot.ports import Clock
 from bot.scheduling import reminders
 from bot.scheduling.scheduler import Again, JobHandler, JobRun
@@ -81,8 +81,9 @@ class ReminderJobs:
             reminders.REVIEW: self.review,
         }
 
-    def _time(self, at: datetime, *, with_zone: bool = False) -> str:
-        return format_time(at, self._config.organisation.zone, with_zone=with_zone)
+    def _time(self, at: datetime) -> str:
+        """A time as read now: with its weekday when it is another day ("Tue 5:03 AM")."""
+        return promise_time(self._clock.now(), at, self._config.organisation.zone)
 
     def _late(self, run: JobRun) -> str:
         if run.late_by < timedelta(minutes=2):
@@ -90,6 +91,15 @@ class ReminderJobs:
         return (
             f" (This reminder is late: it was due at {self._time(run.due_at)}, "
             "while Crier was unavailable.)"
+        )
+
+    def _waiting(self, state: Situation) -> str:
+        """When an update already waits for approval, that is the way to keep the promise."""
+        assert state.pending is not None
+        waited = format_duration(self._clock.now() - state.pending.requested_at)
+        return (
+            f" A draft has waited {waited} for approval in this thread: approving it keeps "
+            "the promise."
         )
 
     async def _read(self, run: JobRun) -> Situation | None:
@@ -106,16 +116,20 @@ class ReminderJobs:
         promised = datetime.fromisoformat(str(run.payload["promised_at"]))
         owner = (state.incident.declared_by,)
         incident_id = state.incident.id or 0
+        waiting = state.pending is not None
+        # With a draft waiting, *Post update* would only be refused: the draft is the way.
+        post_update = () if waiting else _incident_buttons(incident_id, "post_update")
         if run.payload.get("stage") == "warning" and now < promised:
+            ask = self._waiting(state) if waiting else " Time to draft it?"
             await self._notify(
                 incident_id,
                 Reminder(
                     kind="next_update",
-                    text=f"The next public update is promised by {self._time(promised)}. "
-                    f"Time to draft it?{self._late(run)}",
+                    text=f"The next public update is promised by {self._time(promised)}."
+                    f"{ask}{self._late(run)}",
                     mention_users=owner,
-                    actions=_incident_buttons(incident_id, "post_update")
-                    + _snoozes(run.id, 15, 30),
+                    mention_approvers=waiting,
+                    actions=post_update + _snoozes(run.id, 15, 30),
                 ),
             )
             return Again(at=promised, payload={"stage": "overdue"})
@@ -125,10 +139,12 @@ class ReminderJobs:
             Reminder(
                 kind="update_overdue",
                 text=f"The update promised for {self._time(promised)} is overdue: people are "
-                f"waiting to hear from us.{self._late(run)}",
+                f"waiting to hear from us.{self._waiting(state) if waiting else ''}"
+                f"{self._late(run)}",
                 mention_users=owner,
                 mention_comms_lead=True,
-                actions=_incident_buttons(incident_id, "post_update") + _snoozes(run.id, 15),
+                mention_approvers=waiting,
+                actions=post_update + _snoozes(run.id, 15),
             ),
         )
         return "overdue"
@@ -157,12 +173,12 @@ class ReminderJobs:
         post_id = run.payload.get("post_id")
         if state is None or state.pending is None or state.pending.id != post_id:
             return "decided"
-        waited = int((now - state.pending.requested_at).total_seconds() // 60)
+        waited = format_duration(now - state.pending.requested_at)
         await self._notify(
             state.incident.id or 0,
             Reminder(
                 kind="approval",
-                text=f"A draft has waited {waited} minutes for approval. Please approve, edit or "
+                text=f"A draft has waited {waited} for approval. Please approve, edit or "
                 f"reject it in this thread.{self._late(run)}",
                 mention_approvers=True,
             ),
@@ -198,14 +214,21 @@ class ReminderJobs:
             return "a newer post went out"
         rules = reminders.policy(self._config, state.incident)
         incident_id = state.incident.id or 0
+        silent = format_duration(timedelta(minutes=rules.stale_after_minutes))
+        buttons: tuple[ReminderAction, ...] = ()
+        if state.pending is not None:
+            ask = self._waiting(state)
+        else:
+            ask = " Is it resolved? If not, people would like an update."
+            buttons = _incident_buttons(incident_id, "post_update", "resolve")
         await self._notify(
             incident_id,
             Reminder(
                 kind="stale",
-                text=f"No public post for {rules.stale_after_minutes} minutes or more. Is it "
-                f"resolved? If not, people would like an update.{self._late(run)}",
+                text=f"No public post for {silent} or more.{ask}{self._late(run)}",
                 mention_users=(state.incident.declared_by,),
-                actions=_incident_buttons(incident_id, "post_update", "resolve"),
+                mention_approvers=state.pending is not None,
+                actions=buttons,
             ),
         )
         return Again(at=now + timedelta(minutes=rules.stale_after_minutes))

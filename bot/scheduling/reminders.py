@@ -111,18 +111,15 @@ def on_closed(session: Session, *, incident: Incident, now: datetime) -> None:
 
 
 def next_working_morning(now: datetime, config: CrierConfig) -> datetime:
-    """``review_hour`` o'clock on the next working day in the organisation's zone (today, if
-    that hour is still ahead)."""
+    """``review_hour`` o'clock on the next working day in the organisation's zone: never the
+    day of the all-clear itself, so the people who worked the night get their sleep."""
     zone = config.organisation.zone
-    local = now.astimezone(zone)
-    day = local.date()
+    day = now.astimezone(zone).date()
     for _ in range(15):
-        candidate = datetime(
-            day.year, day.month, day.day, config.reminders.review_hour, tzinfo=zone
-        )
-        if candidate > local and candidate.weekday() in config.reminders.working_days:
-            return candidate.astimezone(now.tzinfo)
         day += timedelta(days=1)
+        if day.weekday() in config.reminders.working_days:
+            at = datetime(day.year, day.month, day.day, config.reminders.review_hour, tzinfo=zone)
+            return at.astimezone(now.tzinfo)
     raise AssertionError("working_days is never empty")  # validated in RemindersConfig
 
 

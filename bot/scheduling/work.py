@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.errors import CrierError
 from bot.incidents.readers import load_post
@@ -159,15 +159,19 @@ def _refresh(
     left as it is. One under way may have read the thing before this change: it is marked to
     run again when it ends (not alongside, where its older picture could land last)."""
     # Locked (PostgreSQL): a claim under way makes this wait and then find the row claimed; a
-    # runner ending one waits for this, then sees the mark.
-    live = session.exec(
-        select(Job).where(Job.key == key, col(Job.done_at).is_(None)).with_for_update()
-    ).first()
-    if live is None:
+    # runner ending one waits for this, then sees the mark. The key is unique: the row found,
+    # live or done, is the post's one row, and a done one is due again as it is (as ``schedule``
+    # would do after looking it up once more, once per change of every delivery).
+    row = session.exec(select(Job).where(Job.key == key).with_for_update()).first()
+    if row is None:
         schedule(session, kind=kind, key=key, due_at=now, payload=payload)
-    elif live.claimed_by is not None and not live.payload.get(AGAIN):
-        live.payload = {**live.payload, AGAIN: True}
-        session.add(live)
+    elif row.done_at is not None:
+        row.kind, row.due_at, row.payload, row.incident_id = kind, now, payload, None
+        row.done_at = row.claimed_by = row.claimed_until = row.outcome = None
+        session.add(row)
+    elif row.claimed_by is not None and not row.payload.get(AGAIN):
+        row.payload = {**row.payload, AGAIN: True}
+        session.add(row)
 
 
 class Work:

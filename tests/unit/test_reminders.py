@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 from bot.config import Settings
 from bot.core import Core, build_core
+from bot.drafting.post_times import format_duration
 from bot.incidents.requests import DeclareRequest, ResolveRequest, UpdateRequest
 from bot.ports import Actor
 from bot.scheduling.calendar import CalendarEntry
@@ -204,3 +205,69 @@ async def test_after_downtime_a_missed_reminder_fires_once_and_says_it_is_late(
     await tick(core, clock, hours=3)  # Crier was down: 36 repeats were missed
     assert chat.kinds() == ["approval"]
     assert "late" in chat.reminders[0].text
+
+
+async def test_a_reminder_points_at_the_update_waiting_for_approval(
+    core: Core, clock: FakeClock, chat: RecordingPresenter
+) -> None:
+    """The update was drafted in time but nobody approved it: *Post update* would only be
+    refused ("a draft is waiting"), so the reminders send people to the waiting draft."""
+    incident_id = await declare_and_publish(core, next_update_minutes=30)
+    await tick(core, clock, minutes=10)
+    await core.draft_update(
+        analyst,
+        incident_id,
+        UpdateRequest(status=IncidentStatus.IDENTIFIED, what_we_are_doing="Restarting."),
+    )
+    await tick(core, clock, minutes=15)
+    warning = next(r for r in chat.reminders if r.kind == "next_update")
+    assert "A draft has waited 15 minutes for approval in this thread" in warning.text
+    assert warning.mention_approvers and "Time to draft it?" not in warning.text
+    assert "post_update" not in [a.kind for a in warning.actions]
+    await tick(core, clock, minutes=5)
+    overdue = next(r for r in chat.reminders if r.kind == "update_overdue")
+    assert "has waited 20 minutes" in overdue.text
+    assert [a.kind for a in overdue.actions] == ["snooze"]
+
+
+async def test_long_waits_read_in_hours_and_yesterday_names_its_day(
+    core: Core, clock: FakeClock, chat: RecordingPresenter
+) -> None:
+    """Crier down overnight: the approval reminder says "26 hours", not "1560 minutes", and a
+    time that was yesterday carries its weekday."""
+    await core.declare(analyst, DeclareRequest(service="Blackboard", summary="cannot log in"))
+    clock.advance(hours=26)  # nothing ran meanwhile: the reminder comes late
+    await tick(core, clock)
+    [late] = chat.reminders
+    assert late.text.startswith("A draft has waited 26 hours for approval.")
+    assert "it was due at Thu 2:50 PM, while Crier was unavailable" in late.text
+
+
+async def test_an_all_clear_in_the_night_is_reviewed_the_next_working_day_not_that_morning(
+    core: Core, clock: FakeClock, chat: RecordingPresenter
+) -> None:
+    clock._now = datetime(2026, 1, 20, 7, 0, tzinfo=UTC)  # Tuesday 2 AM in New York
+    incident_id = await declare_and_publish(core, next_update_minutes=30)
+    draft = await core.draft_resolution(analyst, incident_id, ResolveRequest())
+    assert not isinstance(draft, IncidentView)
+    await core.approve(approver, draft.post.id)
+    with core.store.transaction() as session:
+        review = session.exec(select(Job).where(Job.kind == "remind_review")).one()
+    assert review.due_at == datetime(2026, 1, 21, 14, 0, tzinfo=UTC)  # Wednesday 9 AM EST
+
+
+@pytest.mark.parametrize(
+    ("minutes", "said"),
+    [
+        (0, "0 minutes"),
+        (1, "1 minute"),
+        (59, "59 minutes"),
+        (60, "1 hour"),
+        (100, "1 hour 40 minutes"),
+        (600, "10 hours"),
+        (1560, "26 hours"),
+        (2880, "2 days"),
+    ],
+)
+def test_waits_are_said_as_people_say_them(minutes: int, said: str) -> None:
+    assert format_duration(timedelta(minutes=minutes)) == said

@@ -124,10 +124,23 @@ def _draft_post(
             "This incident already has a draft waiting for approval. Approve, edit or reject it "
             "first, so the public sees one story at a time."
         )
-    last = session.exec(select(func.max(Post.number)).where(Post.incident_id == incident.id)).one()
+    # Numbered by what the public saw: after a rejected draft, the next one is a new revision
+    # of the same number ("Post 2 is out" counts posts that went out, not drafts).
+    published = session.exec(
+        select(func.max(Post.number)).where(
+            Post.incident_id == incident.id, Post.state == PostState.APPROVED
+        )
+    ).one()
+    number = (published or 0) + 1
+    tried = session.exec(
+        select(func.max(Post.revision)).where(
+            Post.incident_id == incident.id, Post.number == number
+        )
+    ).one()
     post = Post(
         incident_id=incident.id or 0,
-        number=(last or 0) + 1,
+        number=number,
+        revision=(tried or 0) + 1,
         kind=kind,
         state=PostState.PENDING,
         status=status,

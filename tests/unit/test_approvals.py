@@ -250,3 +250,18 @@ async def test_live_mentions_switched_off_for_a_network_stop_the_approval(
     assert any("@jsmith would notify" in problem for problem in draft.post.problems)
     with pytest.raises(Conflict, match="Edit it first"):
         await core.approve(approver, draft.post.id)
+
+
+async def test_posts_are_numbered_by_what_went_out_not_by_drafts(core: Core) -> None:
+    """A rejected draft takes no number: the next draft is a new revision of it, so "Post 2 is
+    out" is the second post the public saw (issue 17)."""
+    first = await core.declare(analyst, DeclareRequest(service="bb", summary="cannot log in"))
+    await core.approve(approver, first.post.id)
+    update = UpdateRequest(status=IncidentStatus.IDENTIFIED, what_we_are_doing="Restarting.")
+    rejected = await core.draft_update(analyst, first.incident.id, update)
+    await core.reject(approver, rejected.post.id, "not yet")
+    again = await core.draft_update(analyst, first.incident.id, update)
+    assert (rejected.post.number, rejected.post.revision) == (2, 1)
+    assert (again.post.number, again.post.revision) == (2, 2)
+    approved = await core.approve(approver, again.post.id)
+    assert approved.number == 2

@@ -108,7 +108,7 @@ def approve(
     session.add(incident)
     audit.record(
         session,
-        actor=actor.key,
+        actor=actor,
         action="approve",
         incident_id=incident.id,
         post_id=post.id,
@@ -116,7 +116,7 @@ def approve(
         detail={"number": post.number, "revision": post.revision},
     )
     if post.kind == PostKind.RESOLUTION:
-        audit.record(session, actor=actor.key, action="resolve", incident_id=incident.id, at=now)
+        audit.record(session, actor=actor, action="resolve", incident_id=incident.id, at=now)
     session.flush()
     return post_view(session, config, post)
 
@@ -146,7 +146,7 @@ def reject(
     session.refresh(post)
     audit.record(
         session,
-        actor=actor.key,
+        actor=actor,
         action="reject",
         incident_id=incident.id,
         post_id=post.id,
@@ -230,7 +230,7 @@ def edit(
     session.flush()
     audit.record(
         session,
-        actor=actor.key,
+        actor=actor,
         action="edit",
         incident_id=incident.id,
         post_id=revised.id,
@@ -270,7 +270,7 @@ def retry_delivery(session: Session, *, delivery_id: int, actor: Actor, now: dat
     session.add(delivery)
     audit.record(
         session,
-        actor=actor.key,
+        actor=actor,
         action="retry",
         incident_id=delivery.incident_id,
         post_id=delivery.post_id,
@@ -295,7 +295,7 @@ def confirm_delivery(session: Session, *, delivery_id: int, actor: Actor, now: d
     session.add(delivery)
     audit.record(
         session,
-        actor=actor.key,
+        actor=actor,
         action="confirm_sent",
         incident_id=delivery.incident_id,
         post_id=delivery.post_id,

@@ -129,7 +129,7 @@ class Gate:
         await self.store.run(
             lambda s: audit.record(
                 s,
-                actor=actor.key,
+                actor=actor,
                 action=f"{action}_refused",
                 incident_id=incident_id,
                 post_id=post_id,

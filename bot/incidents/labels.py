@@ -6,8 +6,9 @@ read them here, each adding only its own markup.
 
 from __future__ import annotations
 
+from bot.config import Network
 from bot.storage.models import DeliveryState, IncidentStatus, PostKind
-from bot.views import PostView
+from bot.views import NETWORK_LABELS, PostView
 
 STATUSES: dict[IncidentStatus, str] = {
     IncidentStatus.INVESTIGATING: "Investigating",
@@ -38,6 +39,11 @@ def status(value: str) -> str:
 
 def kind(value: str) -> str:
     return KINDS[PostKind(value)] if value in KINDS else value.capitalize()
+
+
+def network(value: str) -> str:
+    """A channel as people call it ("Status page", not "statuspage")."""
+    return NETWORK_LABELS[Network(value)] if value in set(Network) else value
 
 
 def delivery(state: str) -> str:

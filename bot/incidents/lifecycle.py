@@ -156,7 +156,7 @@ def _draft_post(
     reminders.on_draft(session, config=config, incident=incident, post=post, now=now)
     audit.record(
         session,
-        actor=actor.key,
+        actor=actor,
         action="draft",
         incident_id=incident.id,
         post_id=post.id,
@@ -206,7 +206,7 @@ def declare(
     session.flush()
     audit.record(
         session,
-        actor=actor.key,
+        actor=actor,
         action="declare",
         incident_id=incident.id,
         at=now,
@@ -303,7 +303,7 @@ def draft_resolution(
         reminders.on_closed(session, incident=incident, now=now)
         calendar.on_resolved(session, incident=incident, now=now)
         audit.record(
-            session, actor=actor.key, action="close_unpublished", incident_id=incident.id, at=now
+            session, actor=actor, action="close_unpublished", incident_id=incident.id, at=now
         )
         return incident_view(config, incident)
     happened = clean_text(request.what_happened, field_name="what_happened", limit=DETAIL_MAX)

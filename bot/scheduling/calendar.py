@@ -148,7 +148,7 @@ def add(
         )
     audit.record(
         session,
-        actor=actor.key,
+        actor=actor,
         action="calendar_add",
         at=now,
         detail={"scheduled_post_id": post.id, "due_at": due_at.isoformat(), "state": post.state},
@@ -217,7 +217,7 @@ def approve(
     _schedule_due(session, post)
     audit.record(
         session,
-        actor=actor.key,
+        actor=actor,
         action="calendar_approve",
         at=now,
         detail={"scheduled_post_id": post.id, "author": post.created_by},
@@ -238,7 +238,7 @@ def reject(
     )
     audit.record(
         session,
-        actor=actor.key,
+        actor=actor,
         action="calendar_reject",
         at=now,
         detail={"scheduled_post_id": post.id, "author": post.created_by},
@@ -404,7 +404,7 @@ def resume(
         session.add(post)
     audit.record(
         session,
-        actor=actor.key,
+        actor=actor,
         action="calendar_resume",
         at=now,
         detail={"scheduled_post_id": post.id, "published": publish},

@@ -134,7 +134,7 @@ def snooze(session: Session, *, job_id: int, minutes: int, actor: Actor, now: da
     session.add(job)
     audit.record(
         session,
-        actor=actor.key,
+        actor=actor,
         action="snooze",
         incident_id=job.incident_id,
         at=now,

@@ -8,28 +8,37 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot.drafting.post_times import promise_time
+from bot.incidents import labels
+from bot.ports import Actor
 from bot.storage.models import AuditEvent, Delivery, Incident, Post, Rendition
 
 SYSTEM_ACTOR = "crier"
+BY = "by"  # in an event's detail: the person's name, when their chat told it
 
 
 def record(
     session: Session,
     *,
-    actor: str,
+    actor: Actor | str,
     action: str,
     at: datetime,
     incident_id: int | None = None,
     post_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    """Note ``action`` by ``actor`` (a person, or ``SYSTEM_ACTOR``); a person's name as their
+    chat gave it is kept beside their id, so an export reads "Ann Lee", not "slack:U0AN"."""
+    detail = dict(detail or {})
+    if isinstance(actor, Actor) and actor.name:
+        detail.setdefault(BY, actor.name)
     event = AuditEvent(
         incident_id=incident_id,
         post_id=post_id,
-        actor=actor,
+        actor=actor if isinstance(actor, str) else actor.key,
         action=action,
         at=at,
-        detail=detail or {},
+        detail=detail,
     )
     session.add(event)
     return event
@@ -48,37 +57,55 @@ def events_for(session: Session, *, incident_id: int) -> list[AuditEvent]:
 _DESCRIBE = {
     "declare": "declared the incident",
     "draft": "drafted post {number} ({kind})",
+    "close_unpublished": "closed the incident (nothing had been published)",
     "edit": "edited the draft (revision {revision})",
     "approve": "approved post {number}, revision {revision}",
     "approve_refused": "was refused approval: {reason}",
     "reject": "rejected the draft: {reason}",
     "publish": "published to {channel}: {url}",
     "publish_failed": "could not publish to {channel}: {error}",
-    "publish_unknown": "{channel}: outcome unknown after a restart ({error})",
+    "publish_unknown": "could not tell whether {channel} took the post ({error})",
+    "publish_held_budget": "held the {channel} post: it would pass the month's budget",
     "retry": "asked to retry {channel}",
     "retry_refused": "was refused a retry of {channel}: {reason}",
     "confirm_sent": "confirmed the post is up on {channel}",
     "confirm_refused": "was refused confirming the post on {channel}: {reason}",
     "resolve": "resolved the incident",
+    "promise_missed": "missed the update promised for {promised_at}",
+    "snooze": "snoozed a reminder for {minutes} minutes",
+    "calendar_held": "held scheduled post #{scheduled_post_id} during the incident",
+    "calendar_published": "published scheduled post #{scheduled_post_id}",
+    "calendar_resume": "released held scheduled post #{scheduled_post_id}",
 }
 
 
-def _describe(event: AuditEvent) -> str:
-    template = _DESCRIBE.get(event.action, event.action)
-    fields: dict[str, Any] = {
-        "number": "",
-        "kind": "",
-        "revision": "",
-        "reason": "",
-        "channel": "",
-        "url": "",
-        "error": "",
-    }
+def _describe(event: AuditEvent, zone: ZoneInfo) -> str:
+    template = _DESCRIBE.get(event.action, event.action.replace("_", " "))
+    if event.action == "draft" and not event.detail.get("number"):  # rows from before 2026-12
+        template = "drafted a post ({kind})"
+    fields: dict[str, Any] = dict.fromkeys(
+        ("number", "kind", "revision", "reason", "url", "error", "minutes"), ""
+    )
     fields.update(event.detail)
+    if "channel" in event.detail:
+        fields["channel"] = labels.network(str(event.detail["channel"]))
+    if "kind" in event.detail:
+        fields["kind"] = labels.kind(str(event.detail["kind"])).lower()
+    if "promised_at" in event.detail:
+        promised = datetime.fromisoformat(str(event.detail["promised_at"]))
+        fields["promised_at"] = promise_time(event.at, promised, zone)
     try:
         return template.format(**fields)
     except (KeyError, IndexError, ValueError):
-        return event.action
+        return event.action.replace("_", " ")
+
+
+def _who(event: AuditEvent) -> str:
+    """The person's name as their chat gave it, else their id; Crier itself by name."""
+    if event.actor == SYSTEM_ACTOR:
+        return "Crier"
+    name = event.detail.get(BY)
+    return f"{name} ({event.actor})" if name else event.actor
 
 
 def _md(text: str) -> str:
@@ -99,7 +126,7 @@ def export_markdown(session: Session, *, incident_id: int, zone: ZoneInfo) -> st
         f"# Incident #{incident.id}: {_md(incident.service)} — {_md(incident.summary)}",
         "",
         f"- Severity: {incident.severity}",
-        f"- Status: {incident.status}",
+        f"- Status: {labels.status(incident.status)}",
         f"- Declared: {when(incident.declared_at)} by {incident.declared_by}",
         f"- Resolved: {when(incident.resolved_at) if incident.resolved_at else 'not yet'}",
         "",
@@ -107,7 +134,7 @@ def export_markdown(session: Session, *, incident_id: int, zone: ZoneInfo) -> st
         "",
     ]
     for event in events_for(session, incident_id=incident_id):
-        lines.append(f"- {when(event.at)} · {event.actor} {_md(_describe(event))}")
+        lines.append(f"- {when(event.at)} · {_md(_who(event))} {_md(_describe(event, zone))}")
     lines += ["", "## Published posts", ""]
     deliveries = session.exec(
         select(Delivery).where(Delivery.incident_id == incident_id).order_by(col(Delivery.id))
@@ -117,7 +144,8 @@ def export_markdown(session: Session, *, incident_id: int, zone: ZoneInfo) -> st
         state = delivery.state + (f" — {delivery.url}" if delivery.url else "")
         if delivery.last_error and delivery.state != "sent":
             state += f" ({_md(delivery.last_error)})"
-        lines.append(f"### Post {post.number if post else '?'} on {delivery.channel}: {state}")
+        channel = labels.network(delivery.channel)
+        lines.append(f"### Post {post.number if post else '?'} on {channel}: {state}")
         text = delivery.text
         if text is None:
             rendition = session.exec(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,8 @@ async def test_outbox_and_export_show_what_was_published(
     upgrade(store)
     core = build_core(settings=Settings(), config=make_config(), store=store)
     draft = await core.declare(
-        Actor("slack", "U0ANALYST1"), DeclareRequest(service="Email", summary="outlook is down")
+        Actor("slack", "U0ANALYST1", name="ann.lee"),
+        DeclareRequest(service="Email", summary="outlook is down"),
     )
     await core.approve(Actor("slack", APPROVER), draft.post.id)
     await core.publishing.run_once()
@@ -92,8 +94,17 @@ async def test_outbox_and_export_show_what_was_published(
     assert main(["export", str(draft.incident.id)]) == 0
     timeline = capsys.readouterr().out
     assert timeline.startswith(f"# Incident #{draft.incident.id}: Email — outlook is down")
-    for line in ("declared the incident", "drafted post 1", "approved post 1", "published to x"):
-        assert line in timeline
+    for line in (
+        "ann.lee (slack:U0ANALYST1) declared the incident",  # people by name, where known
+        "ann.lee (slack:U0ANALYST1) drafted post 1 (first public post)",
+        f"slack:{APPROVER} approved post 1",
+        "Crier published to X:",  # channels by name, not by id
+        "### Post 1 on Status page: sent",
+        "- Status: Investigating",
+    ):
+        assert line in timeline, line
+    zone = make_config().organisation.zone
+    assert re.search(rf"^- \d{{4}}-\d\d-\d\d \d\d:\d\d {datetime.now(zone):%Z} · ", timeline, re.M)
     assert main(["export", "999"]) == 1
 
 

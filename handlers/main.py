@@ -120,14 +120,21 @@ def parser() -> argparse.ArgumentParser:
     """The whole ``crier`` command line: the core's sub-commands, serve, sandbox, worker."""
     parser, commands = build_parser()
     serve = commands.add_parser("serve", help="run Crier: Slack, Teams and the publisher")
-    serve.add_argument("--host", default=None)
-    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument(
+        "--host", default=None, help="the address to listen on (default: CRIER_HOST, 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="the port (default: CRIER_PORT, 3000; 0 picks a free one and prints it)",
+    )
     serve.set_defaults(run=_serve)
     sandbox = commands.add_parser(
         "sandbox", help="try Crier in a browser: a pretend Slack workspace, no Slack app needed"
     )
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8080)
+    sandbox.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8080, help="default: 8080")
     sandbox.set_defaults(run=_sandbox)
     worker = commands.add_parser(
         "worker", help="more hands on PostgreSQL: do queued work, publish and remind, no HTTP"

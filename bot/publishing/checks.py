@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 CHECK_SECONDS = 20.0
 # States that do not fail the command: ready, and no credentials at all (the outbox dry run).
 PASSING = frozenset({"ready", "missing"})
+OUTBOX = "to outbox"  # how a channel without credentials ("missing") is reported
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,9 @@ class ChannelReport:
     check: ChannelCheck
 
     def line(self) -> str:
-        state = "missing (outbox)" if self.check.state == "missing" else self.check.state
-        return f"{self.network.value:<11} {state:<17} {self.label}: {self.check.detail}"
+        if self.check.state == "missing":  # the label and the state would say "outbox" again
+            return f"{self.network.value:<11} {OUTBOX:<12} {self.check.detail}"
+        return f"{self.network.value:<11} {self.check.state:<12} {self.label}: {self.check.detail}"
 
     def lives(self, *, now: datetime, rules: HealthCheckConfig) -> list[tuple[bool, str]]:
         """What the network told of its API version and its token: (a warning?, the text)."""
@@ -128,7 +130,7 @@ def exit_code(reports: list[ChannelReport]) -> int:
 def summary(reports: list[ChannelReport], *, warnings: int = 0) -> str:
     counts: dict[str, int] = {}
     for report in reports:
-        state = "missing (outbox)" if report.check.state == "missing" else report.check.state
+        state = OUTBOX if report.check.state == "missing" else report.check.state
         counts[state] = counts.get(state, 0) + 1
     said = ", ".join(f"{n} {state}" for state, n in counts.items())
     if warnings:

@@ -11,7 +11,19 @@ from typing import Any
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from bot.config import SecretFiles
+from bot.config import Network, SecretFiles
+
+# What to set to publish to each network for real (``crier channels check`` says it).
+NEEDED: dict[Network, str] = {
+    Network.X: "X_BEARER_TOKEN (or X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET)",
+    Network.FACEBOOK: "FACEBOOK_PAGE_TOKEN",
+    Network.INSTAGRAM: "INSTAGRAM_ACCESS_TOKEN",
+    Network.MASTODON: "MASTODON_ACCESS_TOKEN",
+    Network.BLUESKY: "BLUESKY_APP_PASSWORD",
+    Network.LINKEDIN: "LINKEDIN_ACCESS_TOKEN",
+    Network.STATUSPAGE: "STATUSPAGE_API_KEY",
+    Network.WEBHOOK: "WEBHOOK_SECRET",
+}
 
 
 def _secret(name: str) -> Any:

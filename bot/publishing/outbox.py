@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import Network
 from bot.ports import ChannelCheck, Published, PublishRequest
+from bot.publishing.credentials import NEEDED
 from bot.storage.models import OutboxPost
 from bot.storage.store import Store
 from bot.views import NETWORK_LABELS
@@ -29,7 +30,8 @@ class OutboxPublisher:
         return ChannelCheck(
             network=self.network,
             state="missing",
-            detail="no credentials in the environment: posts go to the outbox (dry run)",
+            detail=f"a dry run; set {NEEDED[self.network]} to publish to "
+            f"{NETWORK_LABELS[self.network]}",
         )
 
     def _published(self, entry: OutboxPost) -> Published:

@@ -99,8 +99,11 @@ async def test_ready_networks_and_the_outbox_pass(store: Store) -> None:
     assert list(found) == ["x", "facebook", "mastodon", "bluesky", "statuspage", "webhook"]
     assert "ready" in found["statuspage"] and "Northfield IT Status" in found["statuspage"]
     assert "ready" in found["webhook"]
-    assert "missing (outbox)" in found["x"] and "dry run" in found["x"]
-    assert lines[-1] == "4 missing (outbox), 2 ready"
+    # Said once, with what would make it real.
+    assert found["x"].split()[1:3] == ["to", "outbox"] and found["x"].count("outbox") == 1
+    assert "dry run; set X_BEARER_TOKEN" in found["x"] and "to publish to X" in found["x"]
+    assert "set MASTODON_ACCESS_TOKEN to publish to Mastodon" in found["mastodon"]
+    assert lines[-1] == "4 to outbox, 2 ready"
 
 
 async def test_expired_and_unreachable_fail(store: Store) -> None:
@@ -204,6 +207,6 @@ def test_crier_channels_check(
     for network, state in states.items():
         assert found[network].split()[1] == state
     for network in ("x", "facebook", "mastodon", "bluesky"):
-        assert "missing (outbox)" in found[network]
+        assert "to outbox    a dry run; set" in found[network]
     assert nothing_posted(statuspage, webhook)
     assert key not in "\n".join(found.values())

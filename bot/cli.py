@@ -21,14 +21,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from bot.config import ConfigError, Settings, load_config
+from bot.config import ConfigError, Network, Settings, load_config
 from bot.log_format import log_handler
 from bot.ports import Actor
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.outbox import recent_outbox
 from bot.redaction import Redactor, masked_output, redact_logs
 from bot.storage import audit
+from bot.storage.finding import NEVER_SET_UP, SANDBOX_HELP, is_missing_table, open_to_read
 from bot.storage.schema import current_revision, head_revision, upgrade
 from bot.storage.store import CannotOpenDatabase, open_store
 
@@ -49,7 +51,7 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _outbox(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_store(settings.database_url)
+    store = open_to_read(settings, sandbox=args.sandbox)
     with store.transaction() as session:
         entries = recent_outbox(session, limit=args.limit, network=args.network)
         if not entries:
@@ -65,7 +67,7 @@ def _outbox(args: argparse.Namespace, settings: Settings) -> int:
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
     config = load_config(settings.resolved_config_path())
-    store = open_store(settings.database_url)
+    store = open_to_read(settings, sandbox=args.sandbox)
     with store.transaction() as session:
         try:
             print(
@@ -138,7 +140,6 @@ def operator(args: argparse.Namespace) -> Actor:
 
 
 def _calendar(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.config import Network
     from bot.drafting.post_times import format_time
     from bot.errors import CrierError
     from bot.scheduling import calendar
@@ -153,7 +154,7 @@ def _calendar(args: argparse.Namespace, settings: Settings) -> int:
                 actor = operator(args)
                 due = datetime.fromisoformat(args.at)
                 due = due if due.tzinfo else due.replace(tzinfo=zone)
-                channels = tuple(Network(c.strip()) for c in args.channels.split(",") if c)
+                channels = args.channels
                 entry = calendar.add(
                     session,
                     config=config,
@@ -200,21 +201,42 @@ def _calendar(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def channel_list(value: str) -> tuple[Network, ...]:
+    """``x,mastodon`` as networks; an unknown name is an error naming the known ones."""
+    names = [name.strip().lower() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in set(Network)]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown channel {', '.join(map(repr, unknown)) or '(none given)'}: "
+            f"choose from {', '.join(n.value for n in Network)}"
+        )
+    return tuple(Network(name) for name in names)
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     parser = argparse.ArgumentParser(prog="crier", description="Outage communications bot.")
     commands = parser.add_subparsers(dest="command", required=True)
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     up = db_commands.add_parser("upgrade", help="bring the database up to date")
-    up.add_argument("revision", nargs="?", default="head")
+    up.add_argument(
+        "revision", nargs="?", default="head", help="the schema revision (default: the latest)"
+    )
     db_commands.add_parser("status", help="show the schema revision")
     db.set_defaults(run=_db)
     outbox = commands.add_parser("outbox", help="list dry-run posts, newest first")
-    outbox.add_argument("--limit", type=int, default=20)
-    outbox.add_argument("--network", default=None)
+    outbox.add_argument("--limit", type=int, default=20, help="how many (default: 20)")
+    outbox.add_argument(
+        "--network",
+        default=None,
+        choices=[network.value for network in Network],
+        help="only this network's posts (default: all)",
+    )
+    outbox.add_argument("--sandbox", action="store_true", help=SANDBOX_HELP)
     outbox.set_defaults(run=_outbox)
     export = commands.add_parser("export", help="an incident's timeline as Markdown")
-    export.add_argument("incident", type=int)
+    export.add_argument("incident", type=int, help="the incident's number, as in chat (#12)")
+    export.add_argument("--sandbox", action="store_true", help=SANDBOX_HELP)
     export.set_defaults(run=_export)
     templates = commands.add_parser("templates", help="list the post templates")
     templates.set_defaults(run=_templates)
@@ -234,14 +256,19 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     cal_add.add_argument(
         "--at", required=True, help="when, e.g. 2026-12-01T10:00 (the organisation's time zone)"
     )
-    cal_add.add_argument("--channels", required=True, help="e.g. x,mastodon,bluesky")
+    cal_add.add_argument(
+        "--channels",
+        required=True,
+        type=channel_list,
+        help=f"comma-separated, of: {', '.join(n.value for n in Network)}",
+    )
     cal_add.add_argument(
         "--as",
         dest="as_name",
         default=None,
         help="the operator's name in the audit log (default: your OS user name)",
     )
-    cal_add.add_argument("text")
+    cal_add.add_argument("text", help="the post's text, as it will be published")
     cal_commands.add_parser("list", help="what waits for approval, is scheduled or is held")
     cal.set_defaults(run=_calendar)
     return parser, commands
@@ -273,6 +300,12 @@ def run(args: argparse.Namespace) -> int:
         except CannotOpenDatabase as exc:
             where = f" {exc.where}" if exc.where else ""
             print(f"crier: cannot open the database{where}: {exc.why}", file=sys.stderr)
+            return 2
+        except (OperationalError, ProgrammingError) as exc:
+            if not is_missing_table(exc):
+                traceback.print_exc()
+                return 1
+            print(f"crier: the database {NEVER_SET_UP}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             return 130

@@ -11,6 +11,8 @@ shows the workspace and the outbox. Nothing in Crier knows it is in a sandbox::
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import logging
 import secrets
 import signal
@@ -28,16 +30,17 @@ from bot.config import STARTER_CONFIG, ConfigError, CrierConfig, Network, Settin
 from bot.core import build_core
 from bot.ports import Publisher
 from bot.publishing.outbox import OutboxPublisher
+from bot.storage.finding import SANDBOX_DATABASE, SANDBOX_URL
 from bot.storage.schema import SchemaOutOfDate, ensure_current
 from bot.storage.store import Store, open_store
 from handlers.sandbox.clock import JumpingClock
+from handlers.sandbox.folder_lock import SandboxAlreadyRunning, sandbox_folder_lock
 from handlers.sandbox.frontend import SlackFrontend, SlashCommand
 from handlers.sandbox.mrkdwn import Names
 from handlers.sandbox.page import Person, SandboxPage, build_page_app
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.server import Crier, build_crier
 
-SANDBOX_DATABASE = "crier-sandbox.db"
 CHANNEL_ID, CHANNEL_NAME = "C0SANDBOX", "it-outages"
 ANALYST = Person("U0ANALYST1", "Ana Analyst", "analyst")
 VISITOR = Person("U0VISITOR1", "Val Visitor", "someone else")
@@ -101,7 +104,10 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 8080,
         settings: Settings | None = None,
+        listening: socket.socket | None = None,
     ) -> None:
+        """``listening``: the page's socket, bound already (``crier sandbox`` binds it before
+        it touches anything, so that a busy port changes nothing)."""
         self.config = config
         self.database_url = database_url
         self.host, self.port = host, port
@@ -119,6 +125,13 @@ class Sandbox:
         self.crier: Crier | None = None
         self.page: SandboxPage | None = None
         self.clock = JumpingClock()
+        self._listening = listening
+        if listening is not None:
+            self._serve_page_on(listening)
+
+    def _serve_page_on(self, page_socket: socket.socket) -> None:
+        self.port = int(page_socket.getsockname()[1])
+        self.url = f"http://{_shown_host(self.host)}:{self.port}"
 
     async def __aenter__(self) -> Sandbox:
         await self.start()
@@ -140,9 +153,8 @@ class Sandbox:
 
     async def start(self) -> None:
         """Open the page's port first (Crier's *view post* links point at it), then the rest."""
-        page_socket = _listen(self.host, self.port)
-        self.port = int(page_socket.getsockname()[1])
-        self.url = f"http://{_shown_host(self.host)}:{self.port}"
+        page_socket = self._listening or _listen(self.host, self.port)
+        self._serve_page_on(page_socket)
         try:
             await self._start_servers(page_socket)
         except BaseException:
@@ -158,6 +170,7 @@ class Sandbox:
             usergroups={group: approvers} if group else None,
             channels=dict(self.channels),
             bot_name=BOT_NAME.lower(),
+            clock=self.clock,
         )
         await workspace.start()
         secret = secrets.token_hex(16)
@@ -214,6 +227,7 @@ class Sandbox:
             names=names,
             clock=self.clock,
             core=core,
+            cli_hint=cli_hint(self.database_url),
         )
         await self._serve(build_page_app(self.page), page_socket)
 
@@ -230,6 +244,19 @@ class Sandbox:
         if self._store is not None:
             self._store.dispose()
             self._store = None
+
+
+def cli_hint(database_url: str) -> str:
+    """How to read the sandbox's data with the CLI, the exact commands."""
+    if database_url == SANDBOX_URL:
+        return (
+            "From another terminal in this folder: crier outbox --sandbox (what was "
+            "published), crier export 1 --sandbox (incident 1's record)."
+        )
+    return (
+        "From another terminal, with the same CRIER_DATABASE_URL: crier outbox (what was "
+        "published), crier export 1 (incident 1's record)."
+    )
 
 
 def _fresh_sqlite(path: Path) -> None:
@@ -251,33 +278,60 @@ async def _run(sandbox: Sandbox) -> None:
             "approver. Ctrl-C stops it.",
             flush=True,
         )
+        print(f"  {cli_hint(sandbox.database_url)}", flush=True)
         await stop.wait()
     finally:
         await sandbox.stop()
 
 
 def run_sandbox(*, host: str, port: int, settings: Settings) -> int:
-    """The ``crier sandbox`` command: serve until Ctrl-C; 2 when it cannot start."""
+    """The ``crier sandbox`` command: serve until Ctrl-C; 2 when it cannot start.
+
+    Everything that can refuse is asked before the database is made new: ``crier.yml``, the
+    port, another sandbox in this folder (whose database that is)."""
     if "log_level" not in settings.model_fields_set:  # a quiet console; CRIER_LOG_LEVEL=INFO
         logging.getLogger().setLevel(logging.WARNING)
-    config_path = settings.config_path or STARTER_CONFIG
-    database_url = settings.database_url
-    if "database_url" not in settings.model_fields_set:
-        _fresh_sqlite(Path.cwd() / SANDBOX_DATABASE)
-        database_url = f"sqlite:///{SANDBOX_DATABASE}"
+    own_database = "database_url" not in settings.model_fields_set
+    database_url = SANDBOX_URL if own_database else settings.database_url
     try:
-        config = load_config(config_path)
-        sandbox = Sandbox(
-            config=config, database_url=database_url, host=host, port=port, settings=settings
-        )
-        asyncio.run(_run(sandbox))
+        config = load_config(settings.config_path or STARTER_CONFIG)
+        with contextlib.ExitStack() as held:
+            page_socket = held.enter_context(_listen(host, port))
+            lock = (
+                held.enter_context(sandbox_folder_lock(Path.cwd() / SANDBOX_DATABASE))
+                if own_database
+                else None
+            )
+            sandbox = Sandbox(
+                config=config,
+                database_url=database_url,
+                host=host,
+                port=port,
+                settings=settings,
+                listening=page_socket,
+            )
+            if lock is not None:
+                lock.say_where(sandbox.url)
+                _fresh_sqlite(Path.cwd() / SANDBOX_DATABASE)
+            asyncio.run(_run(sandbox))
     except (ConfigError, SchemaOutOfDate) as exc:
         print(f"crier: cannot start the sandbox: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:
+    except SandboxAlreadyRunning as running:
+        where = f" at {running.url}" if running.url else ""
         print(
-            f"crier: cannot start the sandbox on {host}:{port}: {exc.strerror or exc}; "
-            "try another --port",
+            f"crier: a sandbox already runs in this folder{where}, on {SANDBOX_DATABASE}: open "
+            "it, or stop it (Ctrl-C) before starting another here. Nothing was changed.",
+            file=sys.stderr,
+        )
+        return 2
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            why = f"the port is in use (by a sandbox? open http://{_shown_host(host)}:{port})"
+        print(
+            f"crier: cannot start the sandbox on {host}:{port}: {why}; try another --port. "
+            "Nothing was changed.",
             file=sys.stderr,
         )
         return 2

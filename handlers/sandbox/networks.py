@@ -40,7 +40,7 @@ class Published:
     id: int
     network: str
     text: str
-    created_at: datetime
+    published_at: datetime
     reply_to: str | None
     incident_id: int | None
     incident_title: str
@@ -69,12 +69,23 @@ def load_published(
             .where(col(Delivery.idempotency_key).in_(keys))
         ).all()
     )
+    # The time Crier noted it went out, on Crier's clock (the sandbox's, which the person may
+    # have moved ahead), as the time in the post's text; the outbox row's own is the machine's.
+    sent_at = dict(
+        session.exec(
+            select(Delivery.idempotency_key, Delivery.sent_at).where(
+                col(Delivery.idempotency_key).in_(keys)
+            )
+        ).all()
+    )
     incident_ids = {e.incident_id for e in kept if e.incident_id is not None}
     incidents = {
         i.id: i for i in session.exec(select(Incident).where(col(Incident.id).in_(incident_ids)))
     }
     published = []
     for entry in kept:
+        if entry.idempotency_key in sent_at and sent_at[entry.idempotency_key] is None:
+            continue  # written, not yet noted as sent: it shows a moment later, with that time
         incident = incidents.get(entry.incident_id)
         assert entry.id is not None
         published.append(
@@ -82,7 +93,7 @@ def load_published(
                 id=entry.id,
                 network=entry.network,
                 text=entry.text,
-                created_at=entry.created_at,
+                published_at=sent_at.get(entry.idempotency_key) or entry.created_at,
                 reply_to=entry.reply_to,
                 incident_id=entry.incident_id,
                 incident_title=f"{incident.service}: {incident.summary}" if incident else "",
@@ -166,7 +177,7 @@ class PanelRenderer:
             f'data-network="{network.value}">{self._avatar()}<div class="pub-main">'
             f'<div class="pub-who"><b>{escape(self._name)}</b> '
             f'<span class="pub-handle">{escape(handle)}</span> '
-            f"{self._time(item.created_at)}{visibility}</div>{reply}"
+            f"{self._time(item.published_at)}{visibility}</div>{reply}"
             f'<div class="pub-text">{_linkified(item.text)}</div>'
             f'<div class="pub-foot"><span>{footer}</span>{self._length(network, item.text)}</div>'
             f"</div></article>"
@@ -179,7 +190,7 @@ class PanelRenderer:
             f'<div class="sp-title">{escape(item.incident_title or "Incident")}</div>'
             f'<div class="sp-update"><span class="sp-status sp-{escape(item.status)}">'
             f"{escape(status)}</span> — {_linkified(item.text)}</div>"
-            f'<div class="pub-foot"><span>Posted {self._time(item.created_at)}</span>'
+            f'<div class="pub-foot"><span>Posted {self._time(item.published_at)}</span>'
             f"{self._length(Network.STATUSPAGE, item.text)}</div></article>"
         )
 

@@ -54,6 +54,7 @@ class SandboxPage:
     names: Names
     clock: JumpingClock
     core: Core
+    cli_hint: str = ""  # how to read what the sandbox keeps with the ``crier`` CLI
 
     def __post_init__(self) -> None:
         zone = self.config.organisation.zone
@@ -169,11 +170,7 @@ class SandboxPage:
         minutes = body.get("minutes")
         if not isinstance(minutes, int) or not 0 < minutes <= 24 * 60:
             return web.json_response({"notice": "Jump 1 to 1440 minutes ahead."}, status=400)
-        self.clock.jump(minutes)
-        # What came due now runs at once: the reminders, the calendar, the publisher.
-        while await self.core.scheduler.run_once():
-            pass
-        self.core.publishing.wake()
+        await self.clock.jump(self.core, minutes)
         return web.json_response({"notice": f"It is now {self._clock_text()}."})
 
     async def outbox_entry(self, request: web.Request) -> web.Response:
@@ -219,8 +216,13 @@ class SandboxPage:
         )
         modal = state["modal"]
         modal_html = modal["html"] if modal else ""
-        boot = json.dumps({"user": user, "channel": channel})
-        organisation = escape(self.config.organisation.display_name)
+        # The people of the sandbox are the organisation's: their Slack shows its time zone.
+        zone = self.config.organisation.zone.key
+        boot = json.dumps({"user": user, "channel": channel, "zone": zone})
+        note = escape(
+            f"a pretend Slack workspace for {self.config.organisation.display_name}; posts go "
+            "to the outbox, never to the real networks"
+        )
         return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -228,15 +230,14 @@ class SandboxPage:
 <link rel="stylesheet" href="/static/sandbox.css"><link rel="icon" href="data:,">
 </head><body data-boot="{escape(boot)}" data-commands="{escape(hints)}">
 <header class="topbar"><span class="brand">📣 Crier sandbox</span>
-<span class="topbar-note">a pretend Slack workspace for {organisation}; posts go to the
-outbox, never to the real networks</span>
+<span class="topbar-note" title="{note}">{note}</span>
 <span class="clock" title="Crier's clock: jump ahead to see reminders come due">🕒
 <span id="clock-now">{escape(state["clock"])}</span>
 <button type="button" class="bk-btn clock-jump" data-minutes="15">+15 min</button>
 <button type="button" class="bk-btn clock-jump" data-minutes="60">+1 h</button>
 <button type="button" class="bk-btn clock-jump" data-minutes="1440">+1 day</button></span>
-<label class="whoami">Who am I
-<select id="whoami" name="whoami">{people}</select></label></header>
+<label class="whoami"><span class="whoami-label">Who am I</span>
+<select id="whoami" name="whoami" aria-label="Who am I">{people}</select></label></header>
 <div class="layout">
 <nav class="sidebar"><div class="side-title">Channels</div>{channels}
 <div class="side-title">You are</div><div class="side-me" id="side-me">{escape(me.name)}</div>
@@ -252,7 +253,8 @@ incident's thread for an approver.</span></header>
 placeholder="Message #{escape(self.channels[channel])} — try /outage"></textarea>
 <button type="submit" class="send" aria-label="Send">➤</button></form></main>
 <aside class="published"><h2>Published <small>(dry run: the outbox)</small></h2>
-<div id="published">{state["published"]}</div></aside>
+<div id="published">{state["published"]}</div>
+<p class="cli-hint">{escape(self.cli_hint)}</p></aside>
 </div>
 <div id="modal-layer" class="modal-layer"{"" if modal else " hidden"}>{modal_html}</div>
 <dialog id="confirm" class="confirm"><form method="dialog"><h2 id="confirm-title"></h2>

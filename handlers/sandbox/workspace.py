@@ -23,6 +23,7 @@ from typing import Literal
 
 from aiohttp import web
 
+from bot.ports import Clock
 from handlers.sandbox.socket_mode import PATH as SOCKET_MODE_PATH
 from handlers.sandbox.socket_mode import SocketModeEndpoint
 from handlers.sandbox.workspace_api import API_METHODS, apply_response, bearer_token, read_args
@@ -67,6 +68,7 @@ class SlackWorkspace:
         team_domain: str = "crier-sandbox",
         bot_name: str = "crier",
         app_token: str = "xapp-test-token",  # noqa: S107 - a fake token for a fake Slack
+        clock: Clock | None = None,
     ) -> None:
         self.bot_token = bot_token
         self.socket_mode = SocketModeEndpoint(app_token=app_token)
@@ -80,6 +82,7 @@ class SlackWorkspace:
             users=users,
             usergroups=usergroups,
             channels=channels,
+            clock=clock,
         )
         self.calls: list[RecordedCall] = []
         self.responses: list[RecordedResponse] = []

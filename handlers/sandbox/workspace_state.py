@@ -15,6 +15,8 @@ import string
 import time
 from typing import Any
 
+from bot.ports import Clock, SystemClock
+
 JsonDict = dict[str, Any]
 
 VIEW_STACK_LIMIT = 3
@@ -65,6 +67,7 @@ class WorkspaceState:
     With ``users`` or ``channels`` left as None the workspace is lenient: any well-formed id
     (``U…``/``W…``, ``C…``/``G…``/``D…``) is accepted and remembered. Given a dict, it is strict
     and answers ``user_not_found`` / ``channel_not_found`` for anything else, as Slack does.
+    Messages are stamped with ``clock``'s time (the sandbox's jumps ahead show in them too).
     """
 
     def __init__(
@@ -79,7 +82,9 @@ class WorkspaceState:
         users: dict[str, str] | None,
         usergroups: dict[str, list[str]] | None,
         channels: dict[str, str] | None,
+        clock: Clock | None = None,
     ) -> None:
+        self._clock = clock or SystemClock()
         self.team_id, self.team_domain = team_id, team_domain
         self.bot_user_id, self.bot_id, self.app_id, self.bot_name = (
             bot_user_id,
@@ -107,7 +112,8 @@ class WorkspaceState:
 
     def next_ts(self) -> str:
         """A message ts such as ``"1700000000.000100"``, strictly increasing."""
-        self._last_ts_us = max(int(time.time() * 1_000_000), self._last_ts_us + 1)
+        now_us = int(self._clock.now().timestamp() * 1_000_000)
+        self._last_ts_us = max(now_us, self._last_ts_us + 1)
         return f"{self._last_ts_us // 1_000_000}.{self._last_ts_us % 1_000_000:06d}"
 
     def short_id(self, length: int = 5, alphabet: str = _BASE62) -> str:

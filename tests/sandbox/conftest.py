@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+import aiohttp
 import pytest
 
 from bot.config import STARTER_CONFIG, Settings, load_config
@@ -34,6 +35,12 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
         yield started
     finally:
         await started.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 async def eventually(

@@ -10,53 +10,22 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-import pytest
 
 from handlers.sandbox.app import ANALYST, CHANNEL_ID, VISITOR, Sandbox
 from handlers.sandbox.mrkdwn import Names, to_html
 from tests.sandbox.conftest import eventually, start_sandbox
-
-APPROVER = "U0APPROVER1"
-JsonDict = dict[str, Any]
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-async def state(http: aiohttp.ClientSession, sandbox: Sandbox, user: str) -> JsonDict:
-    async with http.get(f"{sandbox.url}/api/state", params={"user": user}) as response:
-        assert response.status == 200
-        body: JsonDict = await response.json()
-        return body
-
-
-async def gesture(
-    http: aiohttp.ClientSession, sandbox: Sandbox, path: str, **body: Any
-) -> JsonDict:
-    async with http.post(f"{sandbox.url}/api/{path}", json=body) as response:
-        assert response.status == 200, await response.text()
-        answer: JsonDict = await response.json()
-        return answer
-
-
-def approve_button(sandbox: Sandbox) -> tuple[str, str]:
-    """(ts, block_id) of the draft's Approve button in the workspace."""
-    assert sandbox.workspace is not None
-    for root in sandbox.workspace.messages(CHANNEL_ID):
-        for reply in sandbox.workspace.thread(CHANNEL_ID, root["ts"]):
-            for block in reply.get("blocks", []):
-                for element in block.get("elements", []) if block["type"] == "actions" else []:
-                    if element.get("action_id") == "draft_approve":
-                        return reply["ts"], block["block_id"]
-    raise AssertionError("no draft with an Approve button")
+from tests.sandbox.gestures import (
+    APPROVER,
+    JsonDict,
+    approve_button,
+    gesture,
+    published,
+    state,
+    timeline_with,
+)
 
 
 async def test_the_page_and_its_state_escape_what_people_typed(
@@ -78,19 +47,12 @@ async def test_the_page_and_its_state_escape_what_people_typed(
         "closed": False,
     }
     timeline = await eventually(
-        lambda: _timeline_with(http, sandbox, ANALYST.user_id, "First public post")
+        lambda: timeline_with(http, sandbox, ANALYST.user_id, "First public post")
     )
     assert "<script>" not in timeline and "alert(1)" in timeline
     assert "Drafting the posts" in timeline and "Only visible to you" in timeline
     other = await state(http, sandbox, VISITOR.user_id)
     assert "Drafting the posts" not in other["timeline"]  # the ack was only for the analyst
-
-
-async def _timeline_with(
-    http: aiohttp.ClientSession, sandbox: Sandbox, user: str, words: str
-) -> str | None:
-    timeline = str((await state(http, sandbox, user))["timeline"])
-    return timeline if words in timeline else None
 
 
 async def test_approval_rules_then_publishing_fill_the_network_panels(
@@ -99,23 +61,21 @@ async def test_approval_rules_then_publishing_fill_the_network_panels(
     await gesture(
         http, sandbox, "command", user=ANALYST.user_id, text="/outage bb: students cannot log in"
     )
-    await eventually(
-        lambda: _timeline_with(http, sandbox, ANALYST.user_id, "Approve &amp; publish")
-    )
+    await eventually(lambda: timeline_with(http, sandbox, ANALYST.user_id, "Approve &amp; publish"))
     ts, block_id = approve_button(sandbox)
     click = {"channel": CHANNEL_ID, "ts": ts, "block_id": block_id, "action_id": "draft_approve"}
 
     await gesture(http, sandbox, "action", user=VISITOR.user_id, **click)
-    await eventually(lambda: _timeline_with(http, sandbox, VISITOR.user_id, "Only approvers"))
+    await eventually(lambda: timeline_with(http, sandbox, VISITOR.user_id, "Only approvers"))
     assert "Only approvers" not in (await state(http, sandbox, APPROVER))["timeline"]
 
     await gesture(http, sandbox, "action", user=APPROVER, **click)
-    panels = await eventually(lambda: _published(http, sandbox, count=5))
+    panels = await eventually(lambda: published(http, sandbox, count=5))
     for network in ("x", "facebook", "mastodon", "bluesky", "statuspage"):
         assert f'data-network="{network}"' in panels
     assert re.search(r"\d{1,2}:\d{2} [AP]M E[SD]T", panels)
     assert "/280 weighted characters" in panels and "/300 graphemes" in panels
-    timeline = await eventually(lambda: _timeline_with(http, sandbox, APPROVER, "is out on X"))
+    timeline = await eventually(lambda: timeline_with(http, sandbox, APPROVER, "is out on X"))
     assert "Approved by" in timeline and "@Avery Approver" in timeline
 
     entry = re.search(r'id="outbox-(\d+)"', panels)
@@ -125,11 +85,6 @@ async def test_approval_rules_then_publishing_fill_the_network_panels(
         assert "Dry run" in await response.text()
     async with http.get(f"{sandbox.url}/outbox/999") as response:
         assert response.status == 404
-
-
-async def _published(http: aiohttp.ClientSession, sandbox: Sandbox, *, count: int) -> str | None:
-    panels = str((await state(http, sandbox, ANALYST.user_id))["published"])
-    return panels if panels.count("<article") >= count else None
 
 
 async def test_a_modal_opens_for_its_person_and_shows_errors_on_its_fields(
@@ -163,9 +118,7 @@ async def test_a_modal_opens_for_its_person_and_shows_errors_on_its_fields(
     )
     assert done["closed"] is True
     assert (await state(http, sandbox, ANALYST.user_id))["modal"] is None
-    timeline = await eventually(
-        lambda: _timeline_with(http, sandbox, ANALYST.user_id, "revision 1")
-    )
+    timeline = await eventually(lambda: timeline_with(http, sandbox, ANALYST.user_id, "revision 1"))
     # What was typed is shown as typed: as text, never as markup.
     assert "Blackboard: &lt;b&gt;cannot&lt;/b&gt; log in &amp; &lt;script&gt;x()" in timeline
     assert "<script>" not in timeline and "x, bluesky" in timeline
@@ -187,7 +140,7 @@ async def test_slack_answers_what_slack_itself_would(
     )
     assert threaded["notice"] == "/outage is not supported in threads. Sorry!"
     await gesture(http, sandbox, "command", user=ANALYST.user_id, text="good morning *all*")
-    timeline = await eventually(lambda: _timeline_with(http, sandbox, VISITOR.user_id, "morning"))
+    timeline = await eventually(lambda: timeline_with(http, sandbox, VISITOR.user_id, "morning"))
     assert "Ana Analyst" in timeline and "<b>all</b>" in timeline
     gone = await gesture(
         http,
@@ -273,19 +226,17 @@ async def test_the_clock_jumps_ahead_and_reminders_come_due(
     sandbox: Sandbox, http: aiohttp.ClientSession
 ) -> None:
     await gesture(http, sandbox, "command", user=ANALYST.user_id, text="/outage bb: no sign-in")
-    await eventually(
-        lambda: _timeline_with(http, sandbox, ANALYST.user_id, "Approve &amp; publish")
-    )
+    await eventually(lambda: timeline_with(http, sandbox, ANALYST.user_id, "Approve &amp; publish"))
     ts, block_id = approve_button(sandbox)
     click = {"channel": CHANNEL_ID, "ts": ts, "block_id": block_id, "action_id": "draft_approve"}
     await gesture(http, sandbox, "action", user=APPROVER, **click)
-    await eventually(lambda: _timeline_with(http, sandbox, APPROVER, "is out on X"))
+    await eventually(lambda: timeline_with(http, sandbox, APPROVER, "is out on X"))
     assert "promised by" not in (await state(http, sandbox, ANALYST.user_id))["timeline"]
 
     answer = await gesture(http, sandbox, "clock", minutes=25)
     assert "(+0 h 25 min)" in answer["notice"]
     timeline = await eventually(
-        lambda: _timeline_with(http, sandbox, ANALYST.user_id, "promised by")
+        lambda: timeline_with(http, sandbox, ANALYST.user_id, "promised by")
     )
     assert "Snooze 15 min" in timeline and "Post update" in timeline
     assert "(+0 h 25 min)" in (await state(http, sandbox, ANALYST.user_id))["clock"]

@@ -185,3 +185,87 @@ async def test_the_declare_form_opens_from_outage_alone_and_drafts(page: Page) -
     await expect(modal).to_have_count(0, timeout=WAIT_MS)
     await expect(page.locator(".bk-header").first).to_contain_text("Email: staff cannot send mail")
     await expect(page.locator(".thread").first).to_contain_text("First public post")
+
+
+async def test_an_answer_comes_into_view_when_the_channel_is_scrolled_up(page: Page) -> None:
+    await declare(page)
+    # Reading the incident from its top: what is added at the bottom lands out of sight.
+    below = await page.locator("#timeline").evaluate(
+        "el => { el.scrollTop = 0; return el.scrollHeight - el.clientHeight; }"
+    )
+    assert below > 300
+    await type_message(page, "/outage list")
+    answer = page.locator(".msg.ephemeral", has_text="Open incidents")
+    await expect(answer).to_be_in_viewport(timeout=WAIT_MS)
+    await screenshot(page, "answer-in-view")
+
+
+def minute_of_day(label: str) -> int:
+    """``"12:07 PM"`` anywhere in ``label`` as minutes since midnight."""
+    found = re.search(r"(\d{1,2}):(\d{2}) ([AP]M)", label)
+    assert found, label
+    hour, minute, half = int(found.group(1)) % 12, int(found.group(2)), found.group(3)
+    return (hour + (12 if half == "PM" else 0)) * 60 + minute
+
+
+async def test_after_a_jump_ahead_every_time_on_the_page_is_the_simulated_one(page: Page) -> None:
+    await declare(page)
+    await page.get_by_role("button", name="+15 min").click()
+    await expect(page.locator("#clock-now")).to_contain_text("(+0 h 15 min)", timeout=WAIT_MS)
+    thread = page.locator(".thread").first
+    await expect(thread).to_contain_text("A draft has waited 15 minutes", timeout=WAIT_MS)
+    await expect(thread).to_contain_text("A draft has waited 5 minutes")
+    await expect(thread).not_to_contain_text("unavailable")
+
+    await be(page, "U0APPROVER1")
+    await approve(page)
+    x_post = page.locator(".net-x article").first
+    await expect(x_post).to_be_visible(timeout=WAIT_MS)
+    out = page.locator(".msg", has_text="is out on X").last
+    await expect(out).to_be_visible(timeout=WAIT_MS)
+    times = {
+        "the clock": await page.locator("#clock-now").inner_text(),
+        "the panel's heading": await x_post.locator(".pub-time").inner_text(),
+        "the post's text": await x_post.locator(".pub-text").inner_text(),
+        "the message": await out.locator(".msg-time").first.inner_text(),
+    }
+    minutes = {where: minute_of_day(label) for where, label in times.items()}
+    assert max(minutes.values()) - min(minutes.values()) <= 1, times  # a minute may turn
+    await screenshot(page, "after-a-jump")
+
+
+@pytest.mark.parametrize("width", [1024, 800])
+async def test_the_page_fits_a_narrower_window(page: Page, width: int) -> None:
+    await declare(page)
+    await be(page, "U0APPROVER1")
+    await approve(page)
+    await expect(page.locator(".net-x article").first).to_be_visible(timeout=WAIT_MS)
+    await page.set_viewport_size({"width": width, "height": 768})
+    boxes = await page.evaluate(
+        """() => {
+          const box = (el) => { const r = el.getBoundingClientRect();
+            return { left: r.left, right: r.right, top: r.top, bottom: r.bottom }; };
+          const one = (css) => box(document.querySelector(css));
+          return {
+            topbar: one(".topbar"),
+            inTopbar: [...document.querySelectorAll(".topbar > *")]
+              .filter((el) => el.getClientRects().length).map(box),
+            channelHead: one(".channel-head"),
+            channel: one(".channel"),
+            published: one(".published"),
+            panels: [...document.querySelectorAll(".net")].map(box),
+          };
+        }"""
+    )
+    await screenshot(page, f"published-{width}px")
+    topbar = boxes["topbar"]
+    for inside in boxes["inTopbar"]:  # nothing spills out of the top bar
+        assert topbar["top"] <= inside["top"] and inside["bottom"] <= topbar["bottom"], boxes
+        assert inside["right"] <= width, boxes
+    assert topbar["bottom"] <= boxes["channelHead"]["top"], boxes
+    assert boxes["channel"]["right"] - boxes["channel"]["left"] >= 300, boxes
+    published = boxes["published"]
+    assert published["right"] <= width, boxes  # the Published panel is whole
+    for panel in boxes["panels"]:
+        assert published["left"] <= panel["left"] and panel["right"] <= published["right"]
+        assert panel["right"] - panel["left"] >= 260, boxes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
@@ -22,7 +23,7 @@ from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor
 from bot.storage.schema import head_revision, upgrade
 from bot.storage.store import open_store
-from handlers.main import main
+from handlers.main import main, parser
 from tests.conftest import APPROVER, make_config
 
 
@@ -217,3 +218,33 @@ def test_crier_yml_calendar_entries_are_scheduled_once(
     assert [p.text for p in posts] == ["Weekly tip: back up your files."]
     # crier.yml is reviewed like code: its entries count as approved.
     assert posts[0].state == "scheduled" and posts[0].decided_by == "config:crier.yml"
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (["outbox", "--network", "twitter"], "invalid choice: 'twitter' (choose from 'x', "),
+        (
+            ["calendar", "add", "--at", "2026-12-10T10:00", "--channels", "x,tiktok", "Tip"],
+            "unknown channel 'tiktok': choose from x, facebook,",
+        ),
+    ],
+)
+def test_an_unknown_network_is_an_error_that_names_the_known_ones(
+    env: str, capsys: pytest.CaptureFixture[str], command: list[str], said: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(command)
+    assert exit_.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_every_option_says_what_it_does() -> None:
+    """Each sub-command's --help describes every option and argument (issue 17)."""
+    pending = [parser()]
+    while pending:
+        command = pending.pop()
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                pending.extend(action.choices.values())
+            elif not isinstance(action, argparse._HelpAction):
+                assert action.help, f"{command.prog}: {action.dest} has no help"

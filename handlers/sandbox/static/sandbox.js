@@ -40,26 +40,28 @@
     noticeTimer = setTimeout(() => { notice.hidden = true; }, 10000);
   }
 
-  // ----- times: messages in the reader's own zone, as Slack shows them -----
+  // ----- times: in the reader's zone as Slack shows them; the sandbox's people are the
+  // organisation's, so its zone (the one in the posts and on the clock), not the browser's -----
+  const zone = { timeZone: boot.zone || undefined };
+  const hourMinute = { ...zone, hour: "numeric", minute: "2-digit" };
   function localize(root) {
     for (const el of root.querySelectorAll("time.msg-time")) {
       const at = new Date(el.getAttribute("datetime"));
-      el.textContent = at.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
-      el.title = at.toLocaleString();
+      el.textContent = at.toLocaleTimeString([], hourMinute);
+      el.title = at.toLocaleString([], zone);
     }
     for (const el of root.querySelectorAll("time.bk-date")) {
       const at = new Date(el.getAttribute("datetime"));
       const format = el.dataset.format || "{time}";
       el.textContent = format
         .replace(/\{time(_secs)?\}/g, (_, s) => at.toLocaleTimeString([], s
-          ? { hour: "numeric", minute: "2-digit", second: "2-digit" }
-          : { hour: "numeric", minute: "2-digit" }))
-        .replace(/\{date_num\}/g, at.toISOString().slice(0, 10))
-        .replace(/\{date\w*\}/g, at.toLocaleDateString());
-      el.title = at.toLocaleString();
+          ? { ...hourMinute, second: "2-digit" } : hourMinute))
+        .replace(/\{date_num\}/g, at.toLocaleDateString("en-CA", zone))
+        .replace(/\{date\w*\}/g, at.toLocaleDateString([], zone));
+      el.title = at.toLocaleString([], zone);
     }
     for (const el of root.querySelectorAll("time.pub-time")) {
-      el.title = new Date(el.getAttribute("datetime")).toLocaleString();
+      el.title = new Date(el.getAttribute("datetime")).toLocaleString([], zone);
     }
   }
 
@@ -67,6 +69,23 @@
     for (const thread of timeline.querySelectorAll(".thread")) {
       thread.classList.toggle("folded", folded.has(thread.dataset.thread));
     }
+  }
+
+  // ----- answers: what Crier shows only to this person answers their own gesture, so a new
+  // one is brought into view even when they had scrolled up to read older messages -----
+  let answered = new Set();
+  function showNewAnswers(firstLook) {
+    const answers = [...timeline.querySelectorAll(".msg[data-ephemeral]")];
+    const fresh = answers.filter((el) => !answered.has(el.dataset.ts));
+    answered = new Set(answers.map((el) => el.dataset.ts));
+    if (firstLook || fresh.length === 0) return;
+    const newest = fresh.reduce((a, b) => (Number(b.dataset.ts) > Number(a.dataset.ts) ? b : a));
+    const thread = newest.closest(".thread.folded");
+    if (thread) {
+      folded.delete(thread.dataset.thread);
+      applyFolds();
+    }
+    newest.scrollIntoView({ block: "nearest" });
   }
 
   // ----- state -----
@@ -81,6 +100,7 @@
       applyFolds();
       localize(timeline);
       if (atBottom || last.timeline === null) timeline.scrollTop = timeline.scrollHeight;
+      showNewAnswers(last.timeline === null);
       last.timeline = state.timeline;
     }
     if (state.clock) $("clock-now").textContent = state.clock;
@@ -275,9 +295,15 @@
   // ----- the clock: jump ahead so reminders come due -----
   for (const button of document.querySelectorAll(".clock-jump")) {
     button.addEventListener("click", async () => {
-      const outcome = await call("/api/clock", { minutes: Number(button.dataset.minutes) });
-      showNotice(outcome.notice);
-      refreshSoon();
+      const jumps = document.querySelectorAll(".clock-jump");
+      for (const one of jumps) one.disabled = true; // a day's jump runs every reminder on its way
+      try {
+        const outcome = await call("/api/clock", { minutes: Number(button.dataset.minutes) });
+        showNotice(outcome.notice);
+      } finally {
+        for (const one of jumps) one.disabled = false;
+        refreshSoon();
+      }
     });
   }
 

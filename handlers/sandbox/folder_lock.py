@@ -1,0 +1,58 @@
+"""One ``crier sandbox`` per folder: the one that runs holds a lock beside its database.
+
+A second sandbox started in the same folder would otherwise delete the database that the first
+one is using (each starts from an empty one). The lock is the operating system's (``flock``):
+it goes with the process, however that ends, so a killed sandbox never blocks the next one.
+
+    with sandbox_folder_lock(Path("crier-sandbox.db")) as lock:
+        lock.say_where("http://127.0.0.1:8080")
+        ...
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+
+class SandboxAlreadyRunning(Exception):
+    """Another sandbox runs on this database; ``url`` is its page ("" if it did not say)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+class HeldLock:
+    """The lock of a running sandbox; it tells a second sandbox where the first one is."""
+
+    def __init__(self, file: IO[str]) -> None:
+        self._file = file
+
+    def say_where(self, url: str) -> None:
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(url + "\n")
+        self._file.flush()
+
+
+@contextmanager
+def sandbox_folder_lock(database: Path) -> Iterator[HeldLock]:
+    """Hold the lock of ``database`` (a file beside it, ``<name>.lock``) while the block runs;
+    ``SandboxAlreadyRunning`` if another process holds it."""
+    path = database.with_name(database.name + ".lock")
+    # The file stays after the sandbox stops: removing it could let two processes each lock
+    # a file of the same name, one of them already unlinked.
+    with path.open("a+", encoding="utf-8") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            raise SandboxAlreadyRunning(file.read().strip()) from None
+        try:
+            yield HeldLock(file)
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)

@@ -250,19 +250,39 @@ class SlackConfig(_Strict):
     )
 
 
+class Emergency(_Strict):
+    """Who may publish a sev1 incident's first post alone when no approver has answered it for
+    ``after_minutes`` (2 AM, nobody awake): off until crier.yml names someone. Such a post is
+    marked loudly in the thread and the audit log, and the approvers are called to read it."""
+
+    slack_users: list[str] = []
+    teams_users: list[str] = []
+    after_minutes: int = Field(default=15, ge=1, le=240)
+
+    @field_validator("slack_users")
+    @classmethod
+    def _slack_user_ids(cls, value: list[str]) -> list[str]:
+        return _slack_users(value)
+
+
+def _slack_users(value: list[str]) -> list[str]:
+    for user in value:
+        if not _SLACK_USER.match(user):
+            raise ValueError(f"{user!r} is not a Slack user id (like U012AB3CD)")
+    return value
+
+
 class Approvals(_Strict):
     slack_users: list[str] = []
     slack_usergroup: str | None = None
     teams_users: list[str] = []
     allow_self_approval: bool = False
+    emergency: Emergency = Emergency()
 
     @field_validator("slack_users")
     @classmethod
     def _slack_user_ids(cls, value: list[str]) -> list[str]:
-        for user in value:
-            if not _SLACK_USER.match(user):
-                raise ValueError(f"{user!r} is not a Slack user id (like U012AB3CD)")
-        return value
+        return _slack_users(value)
 
     @field_validator("slack_usergroup")
     @classmethod

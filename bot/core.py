@@ -19,9 +19,10 @@ from bot.chat.anchors import Anchor, ChatAnchors
 from bot.chat.shows import ChatShows
 from bot.config import CrierConfig, Network, Settings
 from bot.drafting.drafter import Drafter, SummaryRoom, summary_room
+from bot.drafting.post_times import format_time
 from bot.errors import Conflict, NotAllowed
 from bot.incidents import approvals, lifecycle
-from bot.incidents.approvers import ApproverPolicy, Gate
+from bot.incidents.approvers import OWN, ApproverPolicy, Gate, emergency_opens
 from bot.incidents.pace import DeclarationPace
 from bot.incidents.readers import incident_view, load_post
 from bot.incidents.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
@@ -273,24 +274,50 @@ class Core:
 
     async def approve(self, actor: Actor, post_id: int, *, job: JobRun | None = None) -> PostView:
         """Approve and start publishing. Raises NotAllowed (audited) or Conflict."""
-        incident_id, requested_by = await self._read(lambda s: approvals.author_of(s, post_id))
-        await self.gate.check(
-            actor,
-            action="approve",
-            refusal="Only approvers can approve public posts. "
-            "Ask one of the approvers in this thread.",
-            author=requested_by,
-            incident_id=incident_id,
-            post_id=post_id,
-        )
+        asked = await self._read(lambda s: approvals.asked(s, post_id))
+        opens = emergency_opens(self.config.approvals, actor, asked)
+        emergency = opens is not None and self.clock.now() >= opens
+        if emergency and await self._may_approve(actor, asked):
+            emergency = False  # an approver's own approval: no rule needed
+        if not emergency:
+            wait = ""
+            if opens is not None:
+                when = format_time(opens, self.config.organisation.zone)
+                wait = (
+                    " As a sev1's first post it is yours to publish alone (approvals.emergency) "
+                    f"if no approver has answered by {when}."
+                )
+            await self.gate.check(
+                actor,
+                action="approve",
+                refusal="Only approvers can approve public posts. "
+                "Ask one of the approvers in this thread." + wait,
+                own=OWN + wait,
+                author=asked.requested_by,
+                incident_id=asked.incident_id,
+                post_id=post_id,
+            )
+        else:
+            log.warning("%s publishes post %s alone by the emergency rule", actor.key, post_id)
         return await self._change(
             lambda s: approvals.approve(
-                s, config=self.config, post_id=post_id, actor=actor, now=self.clock.now()
+                s,
+                config=self.config,
+                post_id=post_id,
+                actor=actor,
+                now=self.clock.now(),
+                emergency=emergency,
             ),
             shown=lambda view: Shown(posts=(post_id,), incidents=(view.incident_id,)),
             job=job,
             publish=True,
         )
+
+    async def _may_approve(self, actor: Actor, asked: approvals.Asked) -> bool:
+        """Whether the gate would let ``actor`` approve this draft (nothing is audited)."""
+        if not await self.is_approver(actor):
+            return False
+        return asked.requested_by != actor.key or self.config.approvals.allow_self_approval
 
     async def reject(self, actor: Actor, post_id: int, reason: str) -> PostView:
         await self.ensure_approver(actor, post_id, action="reject")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
@@ -60,9 +61,16 @@ def idempotency_key(post: Post, channel: str) -> str:
 
 
 def approve(
-    session: Session, *, config: CrierConfig, post_id: int, actor: Actor, now: datetime
+    session: Session,
+    *,
+    config: CrierConfig,
+    post_id: int,
+    actor: Actor,
+    now: datetime,
+    emergency: bool = False,
 ) -> PostView:
-    """Approve a pending draft: the post, its deliveries and the incident's status, in one go."""
+    """Approve a pending draft: the post, its deliveries and the incident's status, in one go.
+    ``emergency``: by the emergency rule (``approvals.emergency``), without an approver."""
     incident, post = load_post(session, post_id)
     ensure_decidable(post, latest_revision=latest_revision(session, post))
     view = post_view(session, config, post)
@@ -113,8 +121,10 @@ def approve(
         incident_id=incident.id,
         post_id=post.id,
         at=now,
-        detail={"number": post.number, "revision": post.revision},
+        detail={"number": post.number, "revision": post.revision, "emergency": emergency},
     )
+    if emergency:
+        reminders.on_emergency(session, incident=incident, post=post, now=now)
     if post.kind == PostKind.RESOLUTION:
         audit.record(session, actor=actor, action="resolve", incident_id=incident.id, at=now)
     session.flush()
@@ -242,10 +252,21 @@ def edit(
     return Draft(incident=incident_view(config, incident), post=post_view(session, config, revised))
 
 
-def author_of(session: Session, post_id: int) -> tuple[int | None, str]:
-    """The post's incident and who drafted it (NotFound if there is no such post)."""
+@dataclass(frozen=True)
+class Asked:
+    """What deciding on a draft depends on: whose it is, and whether the emergency rule fits."""
+
+    incident_id: int | None
+    requested_by: str
+    requested_at: datetime
+    severity: str
+    kind: str
+
+
+def asked(session: Session, post_id: int) -> Asked:
+    """The draft's facts for the gate (NotFound if there is no such post)."""
     incident, post = load_post(session, post_id)
-    return incident.id, post.requested_by
+    return Asked(incident.id, post.requested_by, post.requested_at, incident.severity, post.kind)
 
 
 def delivery_place(session: Session, delivery_id: int) -> tuple[int | None, int | None, str | None]:

@@ -11,12 +11,15 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from bot.config import Approvals
+from bot.config import Approvals, Severity
 from bot.errors import NotAllowed
+from bot.incidents.approvals import Asked
 from bot.ports import Actor, Clock, Directory
 from bot.storage import audit
+from bot.storage.models import PostKind
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,19 @@ class ApproverPolicy:
 
 
 OWN = "You drafted this, so another approver needs to approve it."
+
+
+def emergency_opens(rules: Approvals, actor: Actor, asked: Asked) -> datetime | None:
+    """When ``actor`` may publish this draft alone by the emergency rule: a sev1 incident's
+    first post, waiting ``after_minutes`` unanswered, by someone named in
+    ``approvals.emergency``. None if the rule never applies to them or to it."""
+    emergency = rules.emergency
+    named = {"slack": emergency.slack_users, "teams": emergency.teams_users}
+    if actor.user_id not in named.get(actor.platform, ()):
+        return None
+    if asked.severity != Severity.SEV1 or asked.kind != PostKind.INITIAL:
+        return None
+    return asked.requested_at + timedelta(minutes=emergency.after_minutes)
 
 
 @dataclass

@@ -79,6 +79,7 @@ class ReminderJobs:
             reminders.ALL_CLEAR: self.all_clear,
             reminders.STALE: self.stale,
             reminders.REVIEW: self.review,
+            reminders.EMERGENCY: self.emergency,
         }
 
     def _time(self, at: datetime) -> str:
@@ -232,6 +233,25 @@ class ReminderJobs:
             ),
         )
         return Again(at=now + timedelta(minutes=rules.stale_after_minutes))
+
+    async def emergency(self, run: JobRun) -> str:
+        incident_id = run.incident_id or 0
+        minutes = self._config.approvals.emergency.after_minutes
+        by = str(run.payload.get("by") or "")
+        await self._notify(
+            incident_id,
+            Reminder(
+                kind="emergency",
+                text=f"⚠️ Published WITHOUT an approver, by the emergency rule: nobody approved "
+                f"this sev1 incident's first post within {minutes} minutes, so it went out on "
+                "the word of the person named in approvals.emergency alone. Approvers: read it "
+                f"now; *Post update* corrects it.{self._late(run)}",
+                mention_users=(by,) if by else (),
+                mention_approvers=True,
+                mention_comms_lead=True,
+            ),
+        )
+        return "told"
 
     async def review(self, run: JobRun) -> Again | str | None:
         incident_id = run.incident_id or 0

@@ -24,6 +24,7 @@ NEXT_UPDATE = "remind_next_update"
 ALL_CLEAR = "remind_all_clear"
 STALE = "remind_stale"
 REVIEW = "remind_review"
+EMERGENCY = "remind_emergency"
 SNOOZABLE = (NEXT_UPDATE, ALL_CLEAR, STALE, APPROVAL)
 MAX_SNOOZE_MINUTES = 24 * 60
 
@@ -102,6 +103,18 @@ def on_approved(
         due_at=now + timedelta(minutes=rules.stale_after_minutes),
         payload={"post_id": post.id},
         incident_id=incident_id,
+    )
+
+
+def on_emergency(session: Session, *, incident: Incident, post: Post, now: datetime) -> None:
+    """A post published by the emergency rule: the thread is told at once, approvers called."""
+    schedule(
+        session,
+        kind=EMERGENCY,
+        key=f"emergency:{post.id}",
+        due_at=now,
+        payload={"post_id": post.id, "by": post.decided_by},
+        incident_id=incident.id,
     )
 
 

@@ -94,6 +94,8 @@ def _describe(event: AuditEvent, zone: ZoneInfo) -> str:
     if "promised_at" in event.detail:
         promised = datetime.fromisoformat(str(event.detail["promised_at"]))
         fields["promised_at"] = promise_time(event.at, promised, zone)
+    if event.action == "approve" and event.detail.get("emergency"):
+        template += " ALONE, by the emergency rule (no approver answered)"
     try:
         return template.format(**fields)
     except (KeyError, IndexError, ValueError):

@@ -30,7 +30,13 @@ from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.outbox import recent_outbox
 from bot.redaction import Redactor, masked_output, redact_logs
 from bot.storage import audit
-from bot.storage.finding import NEVER_SET_UP, SANDBOX_HELP, is_missing_table, open_to_read
+from bot.storage.finding import (
+    NEVER_SET_UP,
+    SANDBOX_HELP,
+    is_missing_table,
+    open_to_read,
+    sqlite_file,
+)
 from bot.storage.schema import current_revision, head_revision, upgrade
 from bot.storage.store import CannotOpenDatabase, open_store
 
@@ -38,6 +44,11 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:
+    path = sqlite_file(settings.database_url)
+    if args.db_command == "status" and path is not None and not path.exists():
+        # Looking must not create: an empty crier.db would then hide the sandbox's data.
+        print(f"database revision: none (no file {path.absolute()} yet; `crier db upgrade`)")
+        return 0
     store = open_store(settings.database_url)
     if args.db_command == "upgrade":
         upgrade(store, args.revision)

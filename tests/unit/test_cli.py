@@ -248,3 +248,13 @@ def test_every_option_says_what_it_does() -> None:
                 pending.extend(action.choices.values())
             elif not isinstance(action, argparse._HelpAction):
                 assert action.help, f"{command.prog}: {action.dest} has no help"
+
+
+def test_db_status_creates_no_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Looking is not setting up: an empty crier.db would hide the sandbox's data after."""
+    monkeypatch.setenv("CRIER_DATABASE_URL", f"sqlite:///{tmp_path / 'crier.db'}")
+    assert main(["db", "status"]) == 0
+    assert "database revision: none (no file" in capsys.readouterr().out
+    assert not (tmp_path / "crier.db").exists()

@@ -147,6 +147,55 @@ def delivery_states(store: Store, post_ids: list[int]) -> tuple[dict[str, int], 
     )
 
 
+async def fill_outbox(
+    store: Store, networks: Networks, *, url: str, approvals: int, latency: float
+) -> tuple[list[int], float]:
+    """Declare and approve ``approvals`` posts to every channel through Crier's core, then
+    give each network ``latency`` a post and lift its limits; the post ids, and the seconds
+    the approvals took (not timed)."""
+    config = bench_config(networks.channels())
+    settings = Settings(database_url=url, public_url=networks.cards_url)
+    core = build_core(settings=settings, config=config, store=store, credentials=credentials())
+    bench = Bench(core, networks)
+    try:
+        # Without latency: sign-ins and the like, then one post to count requests per post.
+        await bench.publish(CHANNELS, core.publishing)
+        before = networks.received()
+        await bench.publish(CHANNELS, core.publishing)
+        after = networks.received()
+        began = time.monotonic()
+        post_ids = await build_approvals(bench, approvals)
+        building = time.monotonic() - began
+    finally:
+        await core.close()
+    for network, fake in networks.fakes.items():
+        fake.latency = latency / max(1, after[network] - before[network])
+        # X allows 200 posts in 15 minutes, Statuspage a key 60 requests a minute, Instagram an
+        # account 50 posts a day: 1,000 posts would wait for those limits whatever the number
+        # of workers. This measures workers, not limits (bench.ratelimit: how Crier keeps one).
+        if isinstance(fake, FakeX):
+            fake.window_limit = UNLIMITED
+        if isinstance(fake, FakeStatuspage):
+            fake.rate_limit = UNLIMITED
+        if isinstance(fake, FakeGraph):
+            fake.publish_limit = UNLIMITED
+        fake.received.clear()
+        fake.arrivals.clear()
+    return post_ids, building
+
+
+def worker_env(networks: Networks, *, url: str, crier_yml: Path, **extra: str) -> dict[str, str]:
+    """A ``crier worker``'s environment: the database, crier.yml and every network's secret."""
+    return crier_env(
+        None, url, crier_yml, CRIER_PUBLIC_URL=networks.cards_url, **CREDENTIAL_ENV, **extra
+    )
+
+
+def worker_command(paced: bool) -> list[str]:
+    """``crier worker``, or the same with Statuspage's pacing lifted (``bench.unpaced_worker``)."""
+    return [*crier_command(), "worker"] if paced else [sys.executable, "-m", "bench.unpaced_worker"]
+
+
 async def measure(
     *, workers: int, approvals: int, latency: float, give_up_after: float, paced: bool = False
 ) -> ScaleFigures:
@@ -184,40 +233,12 @@ async def _measure(
     give_up_after: float,
     paced: bool,
 ) -> ScaleFigures:
-    config = bench_config(networks.channels())
-    settings = Settings(database_url=url, public_url=networks.cards_url)
-    core = build_core(settings=settings, config=config, store=store, credentials=credentials())
-    bench = Bench(core, networks)
-    try:
-        # Without latency: sign-ins and the like, then one post to count requests per post.
-        await bench.publish(CHANNELS, core.publishing)
-        before = networks.received()
-        await bench.publish(CHANNELS, core.publishing)
-        after = networks.received()
-        began = time.monotonic()
-        post_ids = await build_approvals(bench, approvals)
-        building = time.monotonic() - began
-    finally:
-        await core.close()
-    for network, fake in networks.fakes.items():
-        fake.latency = latency / max(1, after[network] - before[network])
-        # X allows 200 posts in 15 minutes, Statuspage a key 60 requests a minute, Instagram an
-        # account 50 posts a day: 1,000 posts would wait for those limits whatever the number
-        # of workers. This measures workers, not limits (bench.ratelimit: how Crier keeps one).
-        if isinstance(fake, FakeX):
-            fake.window_limit = UNLIMITED
-        if isinstance(fake, FakeStatuspage):
-            fake.rate_limit = UNLIMITED
-        if isinstance(fake, FakeGraph):
-            fake.publish_limit = UNLIMITED
-        fake.received.clear()
-        fake.arrivals.clear()
-
-    crier_yml = write_bench_config(folder / "crier.yml", networks.channels())
-    env = crier_env(None, url, crier_yml, CRIER_PUBLIC_URL=networks.cards_url, **CREDENTIAL_ENV)
-    command = (
-        [*crier_command(), "worker"] if paced else [sys.executable, "-m", "bench.unpaced_worker"]
+    post_ids, building = await fill_outbox(
+        store, networks, url=url, approvals=approvals, latency=latency
     )
+    crier_yml = write_bench_config(folder / "crier.yml", networks.channels())
+    env = worker_env(networks, url=url, crier_yml=crier_yml)
+    command = worker_command(paced)
     with ExitStack() as stack:
 
         def start(n: int) -> tuple[ServerProcess, float]:

@@ -59,12 +59,16 @@ class ChatShows:
             incident, post = load_post(session, post_id)
             return self.view_of(session, post), incident_view(self.config, incident)
 
+        if not self.presenters:  # no chat here (a worker without Slack or Teams): nothing to read
+            return
         turn = self._showing.setdefault(post_id, asyncio.Lock())
         async with turn:
             post, incident = await self.store.read(both)
             await self._to_all([p.show_post(incident, post) for p in self.presenters.values()])
 
     async def incident(self, incident_id: int) -> None:
+        if not self.presenters:
+            return
         incident = await self.incident_view(incident_id)
         await self._to_all([p.show_incident(incident) for p in self.presenters.values()])
 

@@ -11,7 +11,16 @@ import math
 
 import pytest
 
-from bench import draft, fanout, memory, ratelimit, replays, scaleout, scheduler
+from bench import (
+    delivery_cost,
+    draft,
+    fanout,
+    memory,
+    ratelimit,
+    replays,
+    scaleout,
+    scheduler,
+)
 from bench.databases import postgres_available
 
 
@@ -83,6 +92,14 @@ def test_scaleout_sends_each_delivery_once(capsys: pytest.CaptureFixture[str]) -
         assert figures.duplicates == 0 and figures.lost == 0 and not figures.unchecked
         assert figures.drain > 0
     assert "speed-up" in capsys.readouterr().out
+
+
+def test_delivery_cost_counts_cpu_and_statements(capsys: pytest.CaptureFixture[str]) -> None:
+    [figures] = delivery_cost.main(["--quick", "--approvals", "3", "--latency", "0.02"])
+
+    assert figures.sent == figures.deliveries == 3 * len(fanout.CHANNELS)
+    assert figures.cpu > 0
+    assert "a delivery" in capsys.readouterr().out
 
 
 def test_replays_runs(capsys: pytest.CaptureFixture[str]) -> None:

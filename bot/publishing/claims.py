@@ -13,11 +13,12 @@ with ``FOR UPDATE SKIP LOCKED``, so replicas never take the same one.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, func, or_, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -27,8 +28,11 @@ from bot.incidents.lifecycle import facts_for
 from bot.ports import Publisher, PublishRequest
 from bot.publishing.costs import hold_if_over_budget
 from bot.publishing.outbox import OutboxPublisher
+from bot.scheduling.scheduler import dead_here
 from bot.storage import audit
 from bot.storage.models import Delivery, DeliveryState, Incident, Post, Rendition, ScheduledPost
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ def claim_due(
     lease: timedelta,
     now: datetime,
     lock_rows: bool,
+    claimed_by: str | None = None,
 ) -> tuple[list[Claimed], set[int]]:
     """Claim due deliveries, at most ``room[network]`` on each network (in ``room``'s order)
     and ``total`` in all; returns them and the posts whose deliveries changed.
@@ -68,6 +73,8 @@ def claim_due(
             one = _claim_one(
                 session, delivery, config=config, publishers=publishers, lease=lease, now=now
             )
+            if one is not None:
+                delivery.claimed_by = claimed_by
             if delivery.post_id is not None:
                 changed_posts.add(delivery.post_id)
             if one is not None:
@@ -153,6 +160,28 @@ def _claim_one(
     delivery.claimed_until = now + lease
     delivery.text = request.text
     return Claimed(delivery.id or 0, delivery.post_id, request, delivery.claimed_until)
+
+
+def lapse_the_dead(session: Session, *, now: datetime) -> int:
+    """Deliveries that a process of this machine, now gone (killed), was sending: their leases
+    end now, so the next claim settles them (sent again where safe, *unknown* elsewhere) rather
+    than minutes later."""
+    sending = session.exec(
+        select(Delivery.claimed_by)
+        .where(col(Delivery.state) == DeliveryState.SENDING, col(Delivery.claimed_by).is_not(None))
+        .distinct()
+    ).all()
+    dead = [claim for claim in sending if claim and dead_here(claim)]
+    if not dead:
+        return 0
+    result = session.execute(
+        update(Delivery)
+        .where(col(Delivery.state) == DeliveryState.SENDING, col(Delivery.claimed_by).in_(dead))
+        .values(claimed_until=now - timedelta(seconds=1))
+    )
+    count = int(result.rowcount)  # type: ignore[attr-defined]
+    log.info("took back %d delivery(ies) left by stopped process(es) %s", count, ", ".join(dead))
+    return count
 
 
 def _mark_interrupted(session: Session, delivery: Delivery, now: datetime) -> None:

@@ -24,8 +24,9 @@ from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig, Network
 from bot.ports import Clock, Published, Publisher, PublishError
-from bot.publishing.claims import Claimed, claim_due
+from bot.publishing.claims import Claimed, claim_due, lapse_the_dead
 from bot.publishing.outcomes import put_back, record_failure, record_sent, renew_lease
+from bot.scheduling.scheduler import default_worker_id
 from bot.storage.models import Delivery, DeliveryState
 from bot.storage.store import Store
 
@@ -51,8 +52,10 @@ class PublishingLoop:
         max_attempts: int = 6,
         per_network_concurrency: int = 4,
         max_in_flight: int = 50,
+        worker_id: str | None = None,
     ) -> None:
         self._store = store
+        self._worker_id = worker_id or default_worker_id()
         self._config = config
         self._publishers = publishers
         self._clock = clock
@@ -81,6 +84,11 @@ class PublishingLoop:
         """Ask the loop to look for due deliveries now (after an approval or a retry)."""
         self._wake.set()
 
+    async def take_back(self) -> int:
+        """What a killed process of this machine was sending is due now, not when its lease
+        ends (``run_forever`` does this first); returns how many."""
+        return await self._store.run(lambda s: lapse_the_dead(s, now=self._clock.now()))
+
     async def run_forever(self, stop: asyncio.Event, *, poll_seconds: float = 1.0) -> None:
         """Publish until ``stop``: at once when woken or a slot frees, at each delivery's due
         time, and at least every ``poll_seconds`` (another process may have approved something).
@@ -90,6 +98,10 @@ class PublishingLoop:
         claim sends them again where that is safe and marks them *unknown* elsewhere.
         """
         sending: set[asyncio.Task[None]] = set()
+        try:
+            await self.take_back()
+        except Exception:
+            log.exception("could not take back the deliveries of stopped processes")
         try:
             while not stop.is_set():
                 self._wake.clear()
@@ -184,6 +196,7 @@ class PublishingLoop:
             lease=self._lease,
             now=self._clock.now(),
             lock_rows=self._store.is_postgres,
+            claimed_by=self._worker_id,
         )
 
     async def _seconds_to_next(self, longest: float) -> float:

@@ -144,7 +144,7 @@ def default_worker_id() -> str:
     return f"{_host()}:{os.getpid()}"
 
 
-def _dead_here(claim: str) -> bool:
+def dead_here(claim: str) -> bool:
     """Whether ``claim`` was made by a process of this machine that is no longer running."""
     host, _, pid = claim.partition("#")[0].rpartition(":")
     if host != _host() or not pid.isdigit() or int(pid) == os.getpid():
@@ -284,7 +284,7 @@ class Scheduler:
             .where(col(Job.done_at).is_(None), col(Job.claimed_by).is_not(None))
             .distinct()
         ).all()
-        dead = [claim for claim in claimed if claim and _dead_here(claim)]
+        dead = [claim for claim in claimed if claim and dead_here(claim)]
         if not dead:
             return 0
         result = session.execute(

@@ -135,6 +135,7 @@ class Delivery(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(index=True))
     claimed_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(80)))  # host:pid
     idempotency_key: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     text: str | None = Field(default=None, sa_column=Column(Text))  # as published, with its time
     external_id: str | None = Field(default=None, sa_column=Column(String(200)))

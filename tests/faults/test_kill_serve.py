@@ -35,9 +35,9 @@ from tests.scenario.harness import SECRET, TOKEN
 from tests.teams.harness import ANALYST as TEAMS_ANALYST
 from tests.teams.harness import BOT, CHANNEL, TENANT, THREAD
 
-FIRST = 6  # incidents drafted before the kill, whose drafts are approved just before it
-OUTAGES = 12  # /outage commands acknowledged just before the kill
-TEAMS = 8  # Teams messages declaring outages, acknowledged just before the kill
+FIRST = 50  # incidents drafted before the kill, whose drafts are approved just before it
+OUTAGES = 50  # /outage commands acknowledged just before the kill
+TEAMS = 20  # Teams messages declaring outages, acknowledged just before the kill
 LISTENING = re.compile(rb"listening on (http://127\.0\.0\.1:\d+)")
 
 
@@ -104,7 +104,7 @@ async def test_what_serve_acked_is_done_once_after_it_is_killed(
             "SLACK_API_URL": workspace.api_url,
             "CRIER_DATABASE_URL": database_url,
             "CRIER_CONFIG": str(STARTER_CONFIG),
-            "CRIER_DECLARATIONS_PER_MINUTE": "100",
+            "CRIER_DECLARATIONS_PER_MINUTE": "1000",
             "CRIER_TEAMS_UNAUTHENTICATED": "true",
         }
         env.pop("SLACK_APP_TOKEN", None)

@@ -99,6 +99,11 @@ def approve(
                 created_at=now,
             )
         )
+    # What the update changed (severity, channels) holds from now on, reminders included.
+    if post.facts.get("severity"):
+        incident.severity = post.facts["severity"]
+    if post.facts.get("channels"):
+        incident.channels = list(post.facts["channels"])
     reminders.on_approved(session, config=config, incident=incident, post=post, now=now)
     incident.status = post.status
     incident.updated_at = now

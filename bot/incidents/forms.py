@@ -27,6 +27,7 @@ class FormField(StrEnum):
     """The inputs' names on every platform's forms, and the fields that ``InvalidInput`` names."""
 
     SERVICE = "service"
+    OTHER_SERVICE = "other_service"  # its name, when SERVICE is OTHER
     SUMMARY = "summary"
     SEVERITY = "severity"
     STATUS = "status"
@@ -36,6 +37,10 @@ class FormField(StrEnum):
     CHANNELS = "channels"
     WHAT_HAPPENED = "what_happened"
     STILL_TROUBLE = "still_having_trouble"
+    FALSE_ALARM = "false_alarm"  # the resolve form's checkbox: nothing was wrong after all
+
+
+OTHER = "__other__"  # the service option for one the catalog does not list
 
 
 class SubmittedForm(Protocol):
@@ -71,34 +76,54 @@ def _status(form: SubmittedForm, default: IncidentStatus) -> IncidentStatus:
         raise InvalidInput("Pick a status.", {FormField.STATUS: "Pick a status."}) from None
 
 
-def declare_request(form: SubmittedForm, config: CrierConfig) -> DeclareRequest:
-    service = form.choice(FormField.SERVICE)
-    if not service:
-        raise InvalidInput("Pick a service.", {FormField.SERVICE: "Pick a service."})
+def _severity(form: SubmittedForm) -> Severity | None:
     severity = form.choice(FormField.SEVERITY)
+    return Severity(severity) if severity in set(Severity) else None
+
+
+def _channels(form: SubmittedForm, config: CrierConfig) -> tuple[Network, ...] | None:
+    """The channels picked; None for none picked (the defaults, or as they are)."""
     try:
         channels = tuple(Network(c) for c in form.choices(FormField.CHANNELS))
     except ValueError:
         raise InvalidInput("Unknown channel.", {FormField.CHANNELS: "Unknown channel."}) from None
+    return check_channels(config, channels) if channels else None
+
+
+def declare_request(form: SubmittedForm, config: CrierConfig) -> DeclareRequest:
+    service = form.choice(FormField.SERVICE)
+    if not service:
+        raise InvalidInput("Pick a service.", {FormField.SERVICE: "Pick a service."})
+    unlisted = service == OTHER
+    if unlisted:
+        service = form.text(FormField.OTHER_SERVICE)
+        if not service.strip():
+            raise InvalidInput(
+                "Name the service.",
+                {FormField.OTHER_SERVICE: "Name the service (it is not in the catalog)."},
+            )
     return DeclareRequest(
         service=service,
+        unlisted=unlisted,
         summary=form.text(FormField.SUMMARY),
-        severity=Severity(severity) if severity in set(Severity) else None,
+        severity=_severity(form),
         status=_status(form, IncidentStatus.INVESTIGATING),
         what_users_see=form.text(FormField.USERS_SEE),
         what_we_are_doing=form.text(FormField.DOING),
         next_update_minutes=parse_minutes(form.text(FormField.NEXT_UPDATE)),
-        # Nothing picked means the service's default channels; check_channels refuses none.
-        channels=check_channels(config, channels) if channels else None,
+        # Nothing picked means the service's default channels.
+        channels=_channels(form, config),
     )
 
 
-def update_request(form: SubmittedForm) -> UpdateRequest:
+def update_request(form: SubmittedForm, config: CrierConfig) -> UpdateRequest:
     return UpdateRequest(
         status=_status(form, IncidentStatus.IDENTIFIED),
         what_users_see=form.text(FormField.USERS_SEE),
         what_we_are_doing=form.text(FormField.DOING),
         next_update_minutes=parse_minutes(form.text(FormField.NEXT_UPDATE)),
+        severity=_severity(form),
+        channels=_channels(form, config),
     )
 
 
@@ -106,6 +131,7 @@ def resolve_request(form: SubmittedForm) -> ResolveRequest:
     return ResolveRequest(
         what_happened=form.text(FormField.WHAT_HAPPENED),
         still_having_trouble=form.text(FormField.STILL_TROUBLE),
+        false_alarm=bool(form.choices(FormField.FALSE_ALARM)),
     )
 
 

@@ -37,6 +37,9 @@ from bot.views import Draft, IncidentView
 
 log = logging.getLogger(__name__)
 
+# The all-clear's words when nothing was wrong after all (the person may write their own).
+FALSE_ALARM = "This was a false alarm: {service} was working normally. Sorry for the worry."
+
 
 def facts_for(config: CrierConfig, incident: Incident, post: Post) -> PostFacts:
     """Everything a template may say about one post, from the post's own snapshot."""
@@ -69,7 +72,12 @@ def render_renditions(
     now: datetime,
 ) -> None:
     facts = facts_for(config, incident, post)
-    for channel in incident.channels:
+    unlisted = (
+        [f"{incident.service} is not in Crier's catalog: the post links to the help page"]
+        if config.find_service(incident.service) is None
+        else []
+    )
+    for channel in post.facts.get("channels") or incident.channels:
         network = Network(channel)
         settings = config.channels.get(network)
         try:
@@ -86,7 +94,7 @@ def render_renditions(
                 post_id=post.id or 0,
                 channel=channel,
                 text=rendered.text,
-                notes=list(rendered.notes),
+                notes=[*rendered.notes, *unlisted],
             )
         )
     session.flush()
@@ -176,7 +184,7 @@ def declare(
     now: datetime,
 ) -> Draft:
     """Open an incident and draft its first public post."""
-    service = find_service(config, request.service)
+    service = find_service(config, request.service, unlisted=request.unlisted)
     summary = clean_text(request.summary, field_name="summary", limit=150, required=True)
     users_see = clean_text(request.what_users_see, field_name="what_users_see", limit=DETAIL_MAX)
     doing = clean_text(request.what_we_are_doing, field_name="what_we_are_doing", limit=DETAIL_MAX)
@@ -210,7 +218,12 @@ def declare(
         action="declare",
         incident_id=incident.id,
         at=now,
-        detail={"service": service.name, "summary": summary, "severity": severity},
+        detail={
+            "service": service.name,
+            "summary": summary,
+            "severity": severity,
+            "unlisted": config.find_service(service.name) is None,
+        },
     )
     facts = {
         "summary": summary,
@@ -257,12 +270,17 @@ def draft_update(
     users_see = clean_text(request.what_users_see, field_name="what_users_see", limit=DETAIL_MAX)
     doing = clean_text(request.what_we_are_doing, field_name="what_we_are_doing", limit=DETAIL_MAX)
     minutes = check_next_update(request.next_update_minutes) or incident.next_update_minutes
-    facts = {
+    facts: dict[str, Any] = {
         "summary": incident.summary,
         "what_users_see": users_see or incident.what_users_see,
         "what_we_are_doing": doing,
         "next_update_minutes": minutes,
     }
+    # A new severity or channels take effect when this update is approved (approvals.approve).
+    if request.severity is not None and request.severity != incident.severity:
+        facts["severity"] = request.severity.value
+    if request.channels is not None:
+        facts["channels"] = [c.value for c in check_channels(config, request.channels)]
     public = has_public_post(session, incident_id=incident_id)
     return _draft_post(
         session,
@@ -303,18 +321,26 @@ def draft_resolution(
         reminders.on_closed(session, incident=incident, now=now)
         calendar.on_resolved(session, incident=incident, now=now)
         audit.record(
-            session, actor=actor, action="close_unpublished", incident_id=incident.id, at=now
+            session,
+            actor=actor,
+            action="close_unpublished",
+            incident_id=incident.id,
+            at=now,
+            detail={"false_alarm": request.false_alarm},
         )
         return incident_view(config, incident)
     happened = clean_text(request.what_happened, field_name="what_happened", limit=DETAIL_MAX)
     trouble = clean_text(
         request.still_having_trouble, field_name="still_having_trouble", limit=DETAIL_MAX
     )
-    facts = {
+    if request.false_alarm and not happened:
+        happened = FALSE_ALARM.format(service=incident.service)
+    facts: dict[str, Any] = {
         "summary": incident.summary,
         "what_users_see": trouble,
         "what_we_are_doing": happened,
         "next_update_minutes": None,
+        "false_alarm": request.false_alarm,
     }
     return _draft_post(
         session,

@@ -28,6 +28,9 @@ class DeclareRequest:
     what_we_are_doing: str = ""
     next_update_minutes: int | None = None
     channels: tuple[Network, ...] | None = None
+    # A service the catalog does not list ("Other" in the form): declared by its free name, so
+    # a real outage is never blocked by the catalog. Its posts link to the organisation's help.
+    unlisted: bool = False
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,18 @@ class UpdateRequest:
     what_users_see: str = ""
     what_we_are_doing: str = ""
     next_update_minutes: int | None = None
+    # Changed from this update on, once it is approved (None: as they are).
+    severity: Severity | None = None
+    channels: tuple[Network, ...] | None = None
 
 
 @dataclass(frozen=True)
 class ResolveRequest:
     what_happened: str = ""
     still_having_trouble: str = ""
+    # Nothing was wrong after all: the all-clear says so (or, with nothing published yet, the
+    # incident is closed at once, as any never-public one).
+    false_alarm: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,10 +133,15 @@ def clean_text(value: str | None, *, field_name: str, limit: int, required: bool
     return text
 
 
-def find_service(config: CrierConfig, name: str) -> Service:
+def find_service(config: CrierConfig, name: str, *, unlisted: bool = False) -> Service:
+    """The catalog's service called ``name``; with ``unlisted``, one of that free name if the
+    catalog has none (its own severity and channels: the organisation's defaults)."""
     service = config.find_service(name)
     if service is not None:
         return service
+    if unlisted:
+        label = clean_text(name, field_name="service", limit=60, required=True)
+        return Service(name=label)
     names = [s.name for s in config.services]
     keys = names + [a for s in config.services for a in s.aliases]
     close = difflib.get_close_matches(name.casefold(), [k.casefold() for k in keys], n=1)
@@ -137,7 +151,8 @@ def find_service(config: CrierConfig, name: str) -> Service:
         hint = f" Did you mean *{match.name}*?" if match else ""
     raise InvalidInput(
         f"I don't know a service called “{name.strip()[:60]}”.{hint} "
-        f"Known services: {', '.join(names)}.",
+        f"Known services: {', '.join(names)}. For another one, open the form (`/outage` "
+        "alone, or *outage* in Teams) and pick *Other*.",
         {"service": "Pick a service from the catalog."},
     )
 

@@ -203,7 +203,7 @@ def build_slack(core: Core, settings: Settings) -> SlackSide | None:
     app.middleware(guards.SameWorkspace())
     app.middleware(guards.OncePerDelivery(core))
     listeners.register(app, core=core, presenter=presenter)
-    register_events(app, core)
+    register_events(app)
     return SlackSide(
         app=app,
         client=client,

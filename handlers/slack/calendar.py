@@ -5,44 +5,31 @@ Who may decide is the core's to say (``ContentCalendar``): these listeners parse
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, datetime, time
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.models.blocks import (
     Block,
     CheckboxesElement,
-    ContextBlock,
     DatePickerElement,
     InputBlock,
-    MarkdownTextObject,
     Option,
-    PlainTextInputElement,
     TimePickerElement,
 )
-from slack_sdk.models.views import View as SlackView
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import CrierConfig, Network
+from bot.core import Core
 from bot.errors import InvalidInput
+from bot.ports import Actor
 from bot.scheduling.calendar import NOT_FOR_CALENDAR, TEXT_MAX, CalendarEntry
 from bot.views import NETWORK_LABELS
-from handlers.slack import deliveries
 from handlers.slack.calendar_message import calendar_message
-from handlers.slack.common import (
-    actor_of,
-    core_of,
-    failures_told_to,
-    presenter_of,
-    submit,
-    teller,
-    to_int,
-    where,
-)
-from handlers.slack.ids import INPUT_ACTION, Action, Field, View
-from handlers.slack.modals import Submission
+from handlers.slack.common import Click, does_once, submits
+from handlers.slack.ids import INPUT_ACTION, Action, Field, View, indexed
+from handlers.slack.messages import note
+from handlers.slack.modals import Submission, modal, text_input
 
 SLACK_TEXT_MAX = 3000
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,30}$")
@@ -55,24 +42,18 @@ def calendar_modal(
     post is shown to the approvers when crier.yml names no comms channel."""
     networks = [n for n in config.enabled_channels if n not in NOT_FOR_CALENDAR]
     blocks: list[Block] = [
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text="An approver (not you) approves the post before it is scheduled. "
-                    "It goes out at its time, unless an incident is open: then it is held, "
-                    "and the all-clear offers to post it."
-                )
-            ]
+        note(
+            "An approver (not you) approves the post before it is scheduled. It goes out at "
+            "its time, unless an incident is open: then it is held, and the all-clear offers "
+            "to post it."
         ),
-        InputBlock(
-            block_id=Field.CALENDAR_TEXT,
-            label="Post",
-            element=PlainTextInputElement(
-                action_id=INPUT_ACTION,
-                multiline=True,
-                max_length=min(TEXT_MAX, SLACK_TEXT_MAX),
-                placeholder="Tip: reset your password at …",
-            ),
+        text_input(
+            Field.CALENDAR_TEXT,
+            "Post",
+            multiline=True,
+            optional=False,
+            max_length=min(TEXT_MAX, SLACK_TEXT_MAX),
+            placeholder="Tip: reset your password at …",
         ),
         InputBlock(
             block_id=Field.CALENDAR_DATE,
@@ -93,16 +74,8 @@ def calendar_modal(
             ),
         ),
     ]
-    view = SlackView(
-        type="modal",
-        callback_id=View.CALENDAR,
-        title="Schedule a post",
-        submit="Propose",
-        close="Cancel",
-        blocks=blocks,
-        private_metadata=json.dumps({"channel_id": channel_id}) if channel_id else None,
-    )
-    return view.to_dict()
+    metadata = {"channel_id": channel_id} if channel_id else None
+    return modal(View.CALENDAR, "Schedule a post", "Propose", blocks, metadata)
 
 
 def _picked(form: Submission, block_id: str, key: str) -> str:
@@ -138,114 +111,52 @@ def calendar_request(
     return form.text(Field.CALENDAR_TEXT), channels, due
 
 
-async def scheduled(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-) -> None:
+async def _schedule(core: Core, actor: Actor, form: Submission) -> CalendarEntry:
     """The calendar form: a post proposed for approval, at its day and time."""
-    core = core_of(context)
-    form = await Submission.read(view, client)
-
-    async def add() -> Any:
-        text, channels, due = calendar_request(form, core.config, now=core.clock.now())
-        typed_in = form.metadata.get("channel_id")
-        return await core.content_calendar.add(
-            actor_of(body["user"]),
-            text=text,
-            channels=channels,
-            due_at=due,
-            where=typed_in if isinstance(typed_in, str) and CHANNEL_ID.match(typed_in) else None,
-        )
-
-    await submit(ack, view, add)
+    text, channels, due = calendar_request(form, core.config, now=core.clock.now())
+    typed_in = form.metadata.get("channel_id")
+    return await core.content_calendar.add(
+        actor,
+        text=text,
+        channels=channels,
+        due_at=due,
+        where=typed_in if isinstance(typed_in, str) and CHANNEL_ID.match(typed_in) else None,
+    )
 
 
-async def _decide(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-    *,
-    approve: bool,
-) -> None:
+async def _show_decision(click: Click, entry: CalendarEntry) -> None:
     """*Approve* / *Reject* on a proposed post: the message then shows the decision."""
-    await ack()
-    core = core_of(context)
-    channel, _ = where(body)
-    message_ts = (body.get("container") or {}).get("message_ts")
-    async with failures_told_to(teller(presenter_of(context), body)):
-        if not await deliveries.first_time():
-            return
-        calendar, actor = core.content_calendar, actor_of(body["user"])
-        entry_id = to_int(action.get("value")) or 0
-        entry: CalendarEntry = await (
-            calendar.approve(actor, entry_id) if approve else calendar.reject(actor, entry_id)
-        )
-        if channel and isinstance(message_ts, str):
-            shown = calendar_message(entry, zone=core.config.organisation.zone)
-            await client.chat_update(channel=channel, ts=message_ts, **shown)
+    channel, message_ts = click.channel, (click.body.get("container") or {}).get("message_ts")
+    if channel and isinstance(message_ts, str):
+        shown = calendar_message(entry, zone=click.core.config.organisation.zone)
+        await click.client.chat_update(channel=channel, ts=message_ts, **shown)
 
 
-async def approve(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-) -> None:
-    await _decide(ack, body, action, client, context, approve=True)
+async def _approve(click: Click) -> None:
+    entry = await click.core.content_calendar.approve(click.actor, click.number)
+    await _show_decision(click, entry)
 
 
-async def reject(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-) -> None:
-    await _decide(ack, body, action, client, context, approve=False)
+async def _reject(click: Click) -> None:
+    entry = await click.core.content_calendar.reject(click.actor, click.number)
+    await _show_decision(click, entry)
 
 
-async def _resume(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    context: AsyncBoltContext,
-    *,
-    publish: bool,
-) -> None:
-    """*Post now* / *Skip* on a post the crisis pause held."""
-    await ack()
-    tell = teller(presenter_of(context), body)
-    async with failures_told_to(tell):
-        if not await deliveries.first_time():
-            return
-        entry = await core_of(context).content_calendar.resume(
-            actor_of(body["user"]), to_int(action.get("value")) or 0, publish=publish
-        )
-        outcome = "is being published." if publish else "was skipped."
-        await tell(f"Scheduled post #{entry.id} {outcome}")
+async def _post_now(click: Click) -> str:
+    """*Post now* on a post the crisis pause held."""
+    entry = await click.core.content_calendar.resume(click.actor, click.number, publish=True)
+    return f"Scheduled post #{entry.id} is being published."
 
 
-async def post_now(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
-) -> None:
-    await _resume(ack, body, action, context, publish=True)
-
-
-async def skip(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
-) -> None:
-    await _resume(ack, body, action, context, publish=False)
+async def _skip(click: Click) -> str:
+    """*Skip* on a post the crisis pause held."""
+    entry = await click.core.content_calendar.resume(click.actor, click.number, publish=False)
+    return f"Scheduled post #{entry.id} was skipped."
 
 
 def register_calendar(app: AsyncApp) -> None:
-    app.view(View.CALENDAR)(scheduled)
-    app.action(Action.CALENDAR_APPROVE)(approve)
-    app.action(Action.CALENDAR_REJECT)(reject)
-    app.action(re.compile(f"^{Action.CALENDAR_POST}_\\d+$"))(post_now)
-    app.action(re.compile(f"^{Action.CALENDAR_SKIP}_\\d+$"))(skip)
+    app.view(View.CALENDAR)(submits(_schedule))
+    app.action(Action.CALENDAR_APPROVE)(does_once(_approve))
+    app.action(Action.CALENDAR_REJECT)(does_once(_reject))
+    app.action(indexed(Action.CALENDAR_POST))(does_once(_post_now))
+    app.action(indexed(Action.CALENDAR_SKIP))(does_once(_skip))

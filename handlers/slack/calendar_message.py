@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -11,7 +10,6 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ConfirmObject,
-    ContextBlock,
     MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
@@ -20,9 +18,8 @@ from slack_sdk.models.blocks import (
 from bot.drafting.post_times import format_time
 from bot.scheduling.calendar import CalendarEntry, CalendarState
 from handlers.slack.ids import Action
+from handlers.slack.messages import Message, note, render
 from handlers.slack.text import escape, mention, plain
-
-Message = dict[str, Any]
 
 
 def who(actor_key: str | None) -> str:
@@ -59,13 +56,7 @@ def calendar_message(entry: CalendarEntry, *, zone: ZoneInfo, mentions: str = ""
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=plain(head))),
         SectionBlock(text=PlainTextObject(text=plain(entry.text), emoji=False)),
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text=f"Proposed by {who(entry.created_by)} · {_decision(entry, zone)}"
-                )
-            ]
-        ),
+        note(f"Proposed by {who(entry.created_by)} · {_decision(entry, zone)}"),
     ]
     if pending:
         blocks.append(
@@ -95,4 +86,4 @@ def calendar_message(entry: CalendarEntry, *, zone: ZoneInfo, mentions: str = ""
         )
     state = "waits for approval" if pending else entry.state
     text = f"Scheduled post #{entry.id} for {when} {state}"
-    return {"text": text, "blocks": [b.to_dict() for b in blocks]}
+    return render(blocks, text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
@@ -17,12 +18,12 @@ from bot.scheduling.work import ReplyTo
 from bot.storage.store import is_unreachable
 from handlers.slack import deliveries, forms, modals
 from handlers.slack.modals import INT_MAX
-from handlers.slack.presenter import SlackPresenter
+from handlers.slack.presenter import PLATFORM, SlackPresenter
 from handlers.slack.text import escape
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-PLATFORM = "slack"
+Listener = Callable[..., Awaitable[Any]]  # bolt hands it the arguments it names
 OOPS = (
     "Something went wrong on Crier's side and nothing was published. "
     "The details are in Crier's log; please try again."
@@ -163,3 +164,88 @@ def teller(
 
 async def open_modal(client: AsyncWebClient, trigger_id: Any, view: dict[str, Any]) -> None:
     await client.views_open(trigger_id=str(trigger_id or ""), view=view)
+
+
+@dataclass(frozen=True)
+class Click:
+    """A button click: the core, who clicked, the button's value, and the request it came in."""
+
+    core: Core
+    actor: Actor
+    value: str
+    body: dict[str, Any]
+    client: AsyncWebClient
+
+    @property
+    def number(self) -> int:
+        """The value as the id it names; 0 names nothing."""
+        return to_int(self.value) or 0
+
+    @property
+    def channel(self) -> str:
+        return where(self.body)[0]
+
+
+def _click(
+    body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> Click:
+    value = str(action.get("value", ""))
+    return Click(core_of(context), actor_of(body["user"]), value, body, client)
+
+
+def opens_form(form_for: Callable[[Click], Awaitable[dict[str, Any]]]) -> Listener:
+    """A button that opens a modal: the view ``form_for`` builds, or the refusal it raises
+    (an incident already closed, a draft already decided) told to the person who clicked."""
+
+    async def listener(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        async with failures_told_to(teller(presenter_of(context), body)):
+            view = await form_for(_click(body, action, client, context))
+            if await deliveries.first_time():
+                await open_modal(client, body.get("trigger_id"), view)
+
+    return listener
+
+
+def does_once(work: Callable[[Click], Awaitable[str | None]]) -> Listener:
+    """A button whose ``work`` is done once, however often Slack delivers the click; what
+    ``work`` returns (if anything) is said to the person who clicked."""
+
+    async def listener(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        tell = teller(presenter_of(context), body)
+        async with failures_told_to(tell):
+            if await deliveries.first_time():
+                said = await work(_click(body, action, client, context))
+                if said:
+                    await tell(said)
+
+    return listener
+
+
+def submits(work: Callable[[Core, Actor, modals.Submission], Awaitable[Any]]) -> Listener:
+    """A modal's submission: ``work`` done once; its refusals shown on the form's fields."""
+
+    async def listener(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        core, form = core_of(context), await modals.Submission.read(view, client)
+        await submit(ack, view, lambda: work(core, actor_of(body["user"]), form))
+
+    return listener

@@ -9,13 +9,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import Core
 from handlers.slack.help import HELP
 
 log = logging.getLogger(__name__)
 
 
-def register_events(app: AsyncApp, core: Core) -> None:
+def register_events(app: AsyncApp) -> None:
     @app.event("app_mention")
     async def mentioned(event: dict[str, Any], client: AsyncWebClient) -> None:
         channel, thread = event.get("channel"), event.get("thread_ts") or event.get("ts")

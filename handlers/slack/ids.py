@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 COMMAND = "/outage"
@@ -21,6 +22,11 @@ class Action(StrEnum):
     CALENDAR_APPROVE = "calendar_approve"
     CALENDAR_REJECT = "calendar_reject"
     OPEN_LINK = "delivery_open_link"
+
+
+def indexed(action: Action) -> re.Pattern[str]:
+    """The action ids of a button a message may carry several of: ``{action}_{index}``."""
+    return re.compile(f"^{action}_\\d+$")
 
 
 class View(StrEnum):
@@ -45,6 +51,8 @@ class Field(StrEnum):
     CHANNELS = "channels"
     WHAT_HAPPENED = "what_happened"
     STILL_TROUBLE = "still_having_trouble"
+    OTHER_SERVICE = "other_service"
+    FALSE_ALARM = "false_alarm"
     REASON = "reason"
     CALENDAR_TEXT = "calendar_text"
     CALENDAR_DATE = "calendar_date"

@@ -1,6 +1,8 @@
 """Bolt listeners: each parses the request, calls one core use case and renders the answer.
 
-Plain functions; bolt hands each the core and the presenter in its context (``provide``).
+Plain functions, or made by ``common``'s ``opens_form``, ``does_once`` and ``submits`` for the
+buttons and forms that go the same way; bolt hands each the core and the presenter in its
+context (``provide``).
 Every listener acks first (or, for modal submissions, after a quick validation so errors can
 show on the field). What takes longer than an answer — drafting an ``/outage``, an approval and
 its publishing — is written as a row before the ack (``bot.scheduling.work``) and done by the work
@@ -10,8 +12,6 @@ runner, so nothing acknowledged is lost if Crier stops.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
@@ -20,26 +20,30 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import Core
 from bot.errors import CrierError
 from bot.incidents.requests import parse_quick_declare
+from bot.ports import Actor
 from bot.scheduling.work import ReplyTo, approve_later, declare_later
 from bot.views import IncidentView
 from handlers.slack import deliveries, forms, modals
 from handlers.slack.calendar import calendar_modal, register_calendar
 from handlers.slack.common import (
     DATABASE_DOWN,
+    Click,
     actor_of,
     core_of,
+    does_once,
     failures_told_to,
     open_modal,
+    opens_form,
     presenter_of,
     provide,
     reply_to,
     submit,
+    submits,
     teller,
     to_int,
-    where,
 )
 from handlers.slack.help import HELP, USAGE, incident_list
-from handlers.slack.ids import COMMAND, Action, View
+from handlers.slack.ids import COMMAND, Action, View, indexed
 from handlers.slack.presenter import PLATFORM, SlackPresenter
 from handlers.slack.text import escape, plain_from_slack, unescape
 
@@ -177,58 +181,41 @@ async def declared(
     await submit(ack, view, declare)
 
 
-async def _open_incident_form(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-    form: Callable[..., dict[str, Any]],
-) -> None:
-    """*Post update* / *Resolve*: the incident's form, if it is still open."""
-    channel, _ = where(body)
-    await ack()
-    async with failures_told_to(teller(presenter_of(context), body)):
-        incident = await core_of(context).open_incident(to_int(action.get("value")) or 0)
-        if await deliveries.first_time():
-            await open_modal(client, body.get("trigger_id"), form(incident, channel_id=channel))
+async def _update_form(click: Click) -> dict[str, Any]:
+    incident = await click.core.open_incident(click.number)
+    return modals.update_modal(incident, channel_id=click.channel)
 
 
-async def post_update(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-) -> None:
-    await _open_incident_form(ack, body, action, client, context, modals.update_modal)
+async def _resolve_form(click: Click) -> dict[str, Any]:
+    incident = await click.core.open_incident(click.number)
+    return modals.resolve_modal(incident, channel_id=click.channel)
 
 
-async def resolve(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-) -> None:
-    await _open_incident_form(ack, body, action, client, context, modals.resolve_modal)
+async def _edit_form(click: Click) -> dict[str, Any]:
+    post = await click.core.post(click.number)
+    if post.state != "pending":
+        raise CrierError(f"This draft is {post.state}; only a waiting draft can be edited.")
+    return modals.edit_modal(post, channel_id=click.channel)
 
 
-async def updated(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-) -> None:
-    core = core_of(context)
-    form = await modals.Submission.read(view, client)
+async def _reject_form(click: Click) -> dict[str, Any]:
+    await click.core.ensure_approver(click.actor, click.number, action="reject")
+    return modals.reject_modal(await click.core.post(click.number), channel_id=click.channel)
+
+
+async def _update(core: Core, actor: Actor, form: modals.Submission) -> Any:
     incident_id = form.metadata_int("incident_id") or 0
-    await submit(
-        ack,
-        view,
-        lambda: core.draft_update(actor_of(body["user"]), incident_id, forms.update_request(form)),
-    )
+    return await core.draft_update(actor, incident_id, forms.update_request(form, core.config))
+
+
+async def _edit(core: Core, actor: Actor, form: modals.Submission) -> Any:
+    post_id = form.metadata_int("post_id") or 0
+    return await core.edit(actor, post_id, forms.edit_request(form))
+
+
+async def _reject(core: Core, actor: Actor, form: modals.Submission) -> Any:
+    post_id = form.metadata_int("post_id") or 0
+    return await core.reject(actor, post_id, form.text("reason"))
 
 
 async def resolved(
@@ -256,105 +243,19 @@ async def resolved(
         )
 
 
-async def edit(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-) -> None:
-    channel, _ = where(body)
-    await ack()
-    async with failures_told_to(teller(presenter_of(context), body)):
-        post = await core_of(context).post(to_int(action.get("value")) or 0)
-        if post.state != "pending":
-            raise CrierError(f"This draft is {post.state}; only a waiting draft can be edited.")
-        if await deliveries.first_time():
-            view = modals.edit_modal(post, channel_id=channel)
-            await open_modal(client, body.get("trigger_id"), view)
+async def _snooze(click: Click) -> str:
+    job, _, minutes = click.value.partition(":")
+    wait = to_int(minutes) or 15
+    await click.core.snooze(click.actor, to_int(job) or 0, wait)
+    return f"Snoozed: I'll remind you again in {wait} minutes."
 
 
-async def edited(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-) -> None:
-    core = core_of(context)
-    form = await modals.Submission.read(view, client)
-    post_id = form.metadata_int("post_id") or 0
-    await submit(
-        ack, view, lambda: core.edit(actor_of(body["user"]), post_id, forms.edit_request(form))
-    )
+async def _confirm(click: Click) -> None:
+    await click.core.confirm_delivery(click.actor, click.number)
 
 
-async def reject(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-) -> None:
-    core = core_of(context)
-    channel, _ = where(body)
-    await ack()
-    async with failures_told_to(teller(presenter_of(context), body)):
-        post_id = to_int(action.get("value")) or 0
-        await core.ensure_approver(actor_of(body["user"]), post_id, action="reject")
-        post = await core.post(post_id)
-        if await deliveries.first_time():
-            view = modals.reject_modal(post, channel_id=channel)
-            await open_modal(client, body.get("trigger_id"), view)
-
-
-async def rejected(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-) -> None:
-    core = core_of(context)
-    form = await modals.Submission.read(view, client)
-    post_id = form.metadata_int("post_id") or 0
-    await submit(
-        ack, view, lambda: core.reject(actor_of(body["user"]), post_id, form.text("reason"))
-    )
-
-
-async def snooze(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
-) -> None:
-    await ack()
-    job, _, minutes = str(action.get("value", "")).partition(":")
-    tell = teller(presenter_of(context), body)
-    async with failures_told_to(tell):
-        if await deliveries.first_time():
-            await core_of(context).snooze(
-                actor_of(body["user"]), to_int(job) or 0, to_int(minutes) or 15
-            )
-            await tell(f"Snoozed: I'll remind you again in {to_int(minutes) or 15} minutes.")
-
-
-async def confirm(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
-) -> None:
-    await ack()
-    async with failures_told_to(teller(presenter_of(context), body)):
-        if await deliveries.first_time():
-            delivery_id = to_int(action.get("value")) or 0
-            await core_of(context).confirm_delivery(actor_of(body["user"]), delivery_id)
-
-
-async def retry(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
-) -> None:
-    await ack()
-    async with failures_told_to(teller(presenter_of(context), body)):
-        if await deliveries.first_time():
-            delivery_id = to_int(action.get("value")) or 0
-            await core_of(context).retry_delivery(actor_of(body["user"]), delivery_id)
+async def _retry(click: Click) -> None:
+    await click.core.retry_delivery(click.actor, click.number)
 
 
 def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
@@ -363,15 +264,15 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
     app.command(COMMAND)(outage)
     app.action(Action.APPROVE)(approve)
     app.view(View.DECLARE)(declared)
-    app.action(Action.POST_UPDATE)(post_update)
-    app.action(Action.RESOLVE)(resolve)
-    app.view(View.UPDATE)(updated)
+    app.action(Action.POST_UPDATE)(opens_form(_update_form))
+    app.action(Action.RESOLVE)(opens_form(_resolve_form))
+    app.view(View.UPDATE)(submits(_update))
     app.view(View.RESOLVE)(resolved)
-    app.action(Action.EDIT)(edit)
-    app.view(View.EDIT)(edited)
-    app.action(Action.REJECT)(reject)
-    app.view(View.REJECT)(rejected)
-    app.action(re.compile(f"^{Action.SNOOZE}_\\d+$"))(snooze)
-    app.action(re.compile(f"^{Action.CONFIRM}_\\d+$"))(confirm)
-    app.action(re.compile(f"^{Action.RETRY}_\\d+$"))(retry)
+    app.action(Action.EDIT)(opens_form(_edit_form))
+    app.view(View.EDIT)(submits(_edit))
+    app.action(Action.REJECT)(opens_form(_reject_form))
+    app.view(View.REJECT)(submits(_reject))
+    app.action(indexed(Action.SNOOZE))(does_once(_snooze))
+    app.action(indexed(Action.CONFIRM))(does_once(_confirm))
+    app.action(indexed(Action.RETRY))(does_once(_retry))
     register_calendar(app)

@@ -36,8 +36,14 @@ STATUS_LABEL = labels.STATUSES
 Message = dict[str, Any]
 
 
-def _render(blocks: list[Block], text: str) -> Message:
+def render(blocks: list[Block], text: str) -> Message:
+    """A message: its blocks, and ``text`` for notifications and clients without blocks."""
     return {"text": text, "blocks": [b.to_dict() for b in blocks]}
+
+
+def note(text: str) -> ContextBlock:
+    """A line of small print (markdown)."""
+    return ContextBlock(elements=[MarkdownTextObject(text=text)])
 
 
 def _local(at: Any, zone: ZoneInfo) -> str:
@@ -60,19 +66,14 @@ def incident_root(incident: IncidentView, *, zone: ZoneInfo) -> Message:
                 ),
             ]
         ),
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text=f"Incident #{incident.id} · declared "
-                    f"{when(incident.declared_at, _local(incident.declared_at, zone))}"
-                    + (
-                        f" · resolved "
-                        f"{when(incident.resolved_at, _local(incident.resolved_at, zone))}"
-                        if incident.resolved_at
-                        else ""
-                    )
-                )
-            ]
+        note(
+            f"Incident #{incident.id} · declared "
+            f"{when(incident.declared_at, _local(incident.declared_at, zone))}"
+            + (
+                f" · resolved {when(incident.resolved_at, _local(incident.resolved_at, zone))}"
+                if incident.resolved_at
+                else ""
+            )
         ),
     ]
     if incident.is_open:
@@ -86,7 +87,7 @@ def incident_root(incident: IncidentView, *, zone: ZoneInfo) -> Message:
                 ],
             )
         )
-    return _render(blocks, text=f"{status}: {escape(incident.service)}: {escape(incident.summary)}")
+    return render(blocks, text=f"{status}: {escape(incident.service)}: {escape(incident.summary)}")
 
 
 def _preview_blocks(post: PostView, *, zone: ZoneInfo, now: datetime) -> list[Block]:
@@ -107,15 +108,15 @@ def _preview_blocks(post: PostView, *, zone: ZoneInfo, now: datetime) -> list[Bl
                 else f"{preview.check.summary()} {preview.check.unit}"
             )
             edited = " · edited" if preview.edited else ""
-            notes = "".join(f" · {escape(note)}" for note in preview.notes)
+            notes = "".join(f" · {escape(remark)}" for remark in preview.notes)
             head = f"*{preview.label}* · {verdict}{edited}{notes}"
             body = shown(
                 preview.text, zone=zone, at=now, next_update_minutes=post.next_update_minutes
             )
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=plain(head))]))
+        blocks.append(note(plain(head)))
         blocks += _text_sections(body)
     if post.state == PostState.PENDING and any(has_placeholder(p.text) for p in post.previews):
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=escape(LEGEND))]))
+        blocks.append(note(escape(LEGEND)))
     return blocks
 
 
@@ -183,11 +184,7 @@ def _decision_blocks(post: PostView, zone: ZoneInfo) -> list[Block]:
             )
         ]
     if post.state == PostState.SUPERSEDED:
-        return [
-            ContextBlock(
-                elements=[MarkdownTextObject(text="✏️ Replaced by a newer revision below.")]
-            )
-        ]
+        return [note("✏️ Replaced by a newer revision below.")]
     if post.state == PostState.REJECTED:
         return [
             SectionBlock(
@@ -198,11 +195,7 @@ def _decision_blocks(post: PostView, zone: ZoneInfo) -> list[Block]:
             )
         ]
     blocks: list[Block] = [
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(text=f"✅ Approved by {mention(post.decided_by)} {decided}")
-            ]
-        ),
+        note(f"✅ Approved by {mention(post.decided_by)} {decided}"),
         SectionBlock(
             text=MarkdownTextObject(
                 text=plain(
@@ -252,13 +245,13 @@ def draft_message(post: PostView, *, zone: ZoneInfo, now: datetime) -> Message:
         )
     blocks.append(DividerBlock())
     blocks += _decision_blocks(post, zone)
-    return _render(blocks, text=f"{kind} for incident #{post.incident_id}: {post.state}")
+    return render(blocks, text=f"{kind} for incident #{post.incident_id}: {post.state}")
 
 
 def outcome_message(post: PostView) -> Message:
     """A thread reply once every channel has an outcome, so people are notified."""
     text = labels.outcome(post, retry_hint="See the draft above to retry.")
-    return _render([SectionBlock(text=MarkdownTextObject(text=escape(text)))], text=text)
+    return render([SectionBlock(text=MarkdownTextObject(text=escape(text)))], text=text)
 
 
 def is_settled(post: PostView) -> bool:
@@ -299,4 +292,4 @@ def reminder_message(reminder: Reminder, *, mentions: str) -> Message:
     ]
     if buttons:
         blocks.append(ActionsBlock(elements=buttons))
-    return _render(blocks, text=text)
+    return render(blocks, text=text)

@@ -11,7 +11,6 @@ from slack_sdk.models.blocks import (
     CheckboxesElement,
     ContextBlock,
     InputBlock,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     PlainTextObject,
@@ -27,15 +26,15 @@ from bot.incidents.requests import DETAIL_MAX, SUMMARY_MAX
 from bot.storage.models import IncidentStatus
 from bot.views import NETWORK_LABELS, IncidentView, PostView
 from handlers.slack.ids import INPUT_ACTION, TEXT_BLOCK_PREFIX, Field, View
-from handlers.slack.messages import STATUS_LABEL
+from handlers.slack.messages import STATUS_LABEL, note
 from handlers.slack.text import escape, people_in, people_named, plain, plain_text
 
 SLACK_INPUT_MAX = 3000  # plain_text_input's own ceiling
 INT_MAX = 2**31 - 1  # ids are 32-bit integers in the database: a larger one names nothing
 
 
-def _text_input(
-    field: Field,
+def text_input(
+    field: str,
     label: str,
     *,
     multiline: bool = False,
@@ -80,9 +79,10 @@ def _select(
     )
 
 
-def _modal(
-    callback: View, title: str, submit: str, blocks: list[Block], metadata: dict[str, Any]
+def modal(
+    callback: View, title: str, submit: str, blocks: list[Block], metadata: dict[str, Any] | None
 ) -> dict[str, Any]:
+    """A form; ``metadata`` comes back with its submission (``Submission.metadata``)."""
     view = SlackView(
         type="modal",
         callback_id=callback,
@@ -90,7 +90,7 @@ def _modal(
         submit=submit,
         close="Cancel",
         blocks=blocks,
-        private_metadata=json.dumps(metadata),
+        private_metadata=json.dumps(metadata) if metadata else None,
     )
     return view.to_dict()
 
@@ -103,6 +103,11 @@ def _status_options(*, include_resolved: bool = False) -> list[tuple[str, str]]:
     ]
 
 
+def _incident_line(incident: IncidentView) -> ContextBlock:
+    text = f"Incident #{incident.id} · {incident.service}: {incident.summary}"
+    return note(plain(escape(text), limit=2000))
+
+
 def declare_modal(
     config: CrierConfig, *, channel_id: str, summary: str = "", summary_hint: str | None = None
 ) -> dict[str, Any]:
@@ -110,7 +115,7 @@ def declare_modal(
     channels = [Option(value=n.value, label=NETWORK_LABELS[n]) for n in config.enabled_channels]
     blocks: list[Block] = [
         _select(Field.SERVICE, "Service", [(s.name, s.name) for s in config.services][:100]),
-        _text_input(
+        text_input(
             Field.SUMMARY,
             "What is wrong, in a few words",
             optional=False,
@@ -121,19 +126,19 @@ def declare_modal(
         ),
         _select(Field.SEVERITY, "Severity", severities, optional=True),
         _select(Field.STATUS, "Status", _status_options(), initial="investigating"),
-        _text_input(
+        text_input(
             Field.USERS_SEE,
             "What users see",
             multiline=True,
             placeholder="An error page after signing in",
         ),
-        _text_input(
+        text_input(
             Field.DOING,
             "What we are doing",
             multiline=True,
             placeholder="Engineers are working with the vendor",
         ),
-        _text_input(
+        text_input(
             Field.NEXT_UPDATE,
             "Next update in (minutes)",
             max_length=4,
@@ -148,128 +153,82 @@ def declare_modal(
             element=CheckboxesElement(action_id=INPUT_ACTION, options=channels),
         ),
     ]
-    return _modal(
+    return modal(
         View.DECLARE, "Declare an outage", "Draft posts", blocks, {"channel_id": channel_id}
     )
 
 
 def update_modal(incident: IncidentView, *, channel_id: str) -> dict[str, Any]:
     blocks: list[Block] = [
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text=plain(
-                        escape(f"Incident #{incident.id} · {incident.service}: {incident.summary}"),
-                        limit=2000,
-                    )
-                )
-            ]
-        ),
+        _incident_line(incident),
         _select(Field.STATUS, "Status", _status_options(), initial=incident.status),
-        _text_input(
+        text_input(
             Field.DOING, "What has changed / what we are doing", multiline=True, optional=False
         ),
-        _text_input(
+        text_input(
             Field.USERS_SEE, "What users see now", multiline=True, initial=incident.what_users_see
         ),
-        _text_input(
+        text_input(
             Field.NEXT_UPDATE,
             "Next update in (minutes)",
             max_length=4,
             initial=str(incident.next_update_minutes or ""),
         ),
     ]
-    return _modal(
-        View.UPDATE,
-        "Post an update",
-        "Draft update",
-        blocks,
-        {"incident_id": incident.id, "channel_id": channel_id},
-    )
+    metadata = {"incident_id": incident.id, "channel_id": channel_id}
+    return modal(View.UPDATE, "Post an update", "Draft update", blocks, metadata)
 
 
 def resolve_modal(incident: IncidentView, *, channel_id: str) -> dict[str, Any]:
     blocks: list[Block] = [
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text=plain(
-                        escape(f"Incident #{incident.id} · {incident.service}: {incident.summary}"),
-                        limit=2000,
-                    )
-                )
-            ]
-        ),
-        _text_input(
+        _incident_line(incident),
+        text_input(
             Field.WHAT_HAPPENED,
             "What was fixed",
             multiline=True,
             placeholder="The sign-in service was restarted",
         ),
-        _text_input(
+        text_input(
             Field.STILL_TROUBLE,
             "If people still have trouble",
             multiline=True,
             placeholder="Sign out, close the browser and sign in again",
         ),
     ]
-    return _modal(
-        View.RESOLVE,
-        "Resolve the outage",
-        "Draft all-clear",
-        blocks,
-        {"incident_id": incident.id, "channel_id": channel_id},
-    )
+    metadata = {"incident_id": incident.id, "channel_id": channel_id}
+    return modal(View.RESOLVE, "Resolve the outage", "Draft all-clear", blocks, metadata)
 
 
 def edit_modal(post: PostView, *, channel_id: str) -> dict[str, Any]:
     blocks: list[Block] = [
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text="Saving makes a new revision, which needs approval again. "
-                    + escape(EDIT_HINT)
-                )
-            ]
-        )
+        note("Saving makes a new revision, which needs approval again. " + escape(EDIT_HINT))
     ]
     for preview in post.previews:
         if len(preview.text) > SLACK_INPUT_MAX:  # Slack cannot edit it: keep it as drafted
             blocks.append(
-                ContextBlock(
-                    elements=[
-                        MarkdownTextObject(
-                            text=f"*{preview.label}*: {len(preview.text)} characters is more "
-                            "than Slack can edit here; it stays as drafted."
-                        )
-                    ]
+                note(
+                    f"*{preview.label}*: {len(preview.text)} characters is more than Slack can "
+                    "edit here; it stays as drafted."
                 )
             )
             continue
         blocks.append(
-            InputBlock(
-                block_id=f"{TEXT_BLOCK_PREFIX}{preview.network.value}",
-                label=f"{preview.label} · {preview.check.summary()} {preview.check.unit}",
-                element=PlainTextInputElement(
-                    action_id=INPUT_ACTION,
-                    multiline=True,
-                    max_length=SLACK_INPUT_MAX,
-                    initial_value=preview.text,
-                ),
+            text_input(
+                f"{TEXT_BLOCK_PREFIX}{preview.network.value}",
+                f"{preview.label} · {preview.check.summary()} {preview.check.unit}",
+                multiline=True,
+                optional=False,
+                max_length=SLACK_INPUT_MAX,
+                initial=preview.text,
             )
         )
-    return _modal(
-        View.EDIT,
-        "Edit the draft",
-        "Save revision",
-        blocks,
-        {"post_id": post.id, "channel_id": channel_id},
-    )
+    metadata = {"post_id": post.id, "channel_id": channel_id}
+    return modal(View.EDIT, "Edit the draft", "Save revision", blocks, metadata)
 
 
 def reject_modal(post: PostView, *, channel_id: str) -> dict[str, Any]:
     blocks: list[Block] = [
-        _text_input(
+        text_input(
             Field.REASON,
             "Why? The person who drafted it will see this.",
             multiline=True,
@@ -277,13 +236,8 @@ def reject_modal(post: PostView, *, channel_id: str) -> dict[str, Any]:
             max_length=500,
         )
     ]
-    return _modal(
-        View.REJECT,
-        "Reject the draft",
-        "Reject",
-        blocks,
-        {"post_id": post.id, "channel_id": channel_id},
-    )
+    metadata = {"post_id": post.id, "channel_id": channel_id}
+    return modal(View.REJECT, "Reject the draft", "Reject", blocks, metadata)
 
 
 def notice_modal(text: str) -> dict[str, Any]:

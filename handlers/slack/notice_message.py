@@ -3,14 +3,12 @@ thread (a public channel stopped working or is back, an API version or a token n
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
 from bot.views import Notice
+from handlers.slack.messages import Message, note, render
 from handlers.slack.text import escape, plain
 
-Message = dict[str, Any]
 NOTICE_BLOCK = "channel_notice"  # the block id that marks a notice among the channel's messages
 MARKS = {
     "channel_down": "🔴",
@@ -31,12 +29,6 @@ def notice_message(notice: Notice, *, mentions: str = "") -> Message:
             block_id=NOTICE_BLOCK,
             text=MarkdownTextObject(text=plain(f"{head}\n{escape(notice.text)}")),
         ),
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text="Crier's channel health check · `crier channels check` shows every channel"
-                )
-            ]
-        ),
+        note("Crier's channel health check · `crier channels check` shows every channel"),
     ]
-    return {"text": f"{mark} {notice.title}", "blocks": [b.to_dict() for b in blocks]}
+    return render(blocks, f"{mark} {notice.title}")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from functools import partial
 
 from bot.core import Core
 from bot.errors import Conflict, CrierError, InvalidInput
+from bot.ports import Actor
 from bot.storage.models import PostState
-from bot.views import IncidentView
+from bot.views import IncidentView, PostView
 from handlers.teams import cards, forms
 from handlers.teams.calendar import calendar_card
 from handlers.teams.commands import OOPS
@@ -52,9 +53,9 @@ class CardActions:
         self._presenter = presenter
         self._verbs: dict[str, Handler] = {
             Verb.DECLARE: self.declare,
-            Verb.UPDATE_FORM: self.update_form,
+            Verb.UPDATE_FORM: partial(self._incident_form, forms.update_form),
             Verb.UPDATE: self.update,
-            Verb.RESOLVE_FORM: self.resolve_form,
+            Verb.RESOLVE_FORM: partial(self._incident_form, forms.resolve_form),
             Verb.RESOLVE: self.resolve,
             Verb.SHOW_INCIDENT: self.show_incident,
             Verb.APPROVE: self.approve,
@@ -63,13 +64,13 @@ class CardActions:
             Verb.REJECT_FORM: self.reject_form,
             Verb.REJECT: self.reject,
             Verb.SHOW_DRAFT: self.show_draft,
-            Verb.RETRY: self.retry,
-            Verb.CONFIRM: self.confirm,
+            Verb.RETRY: partial(self._delivery, core.retry_delivery),
+            Verb.CONFIRM: partial(self._delivery, core.confirm_delivery),
             Verb.SNOOZE: self.snooze,
-            Verb.CALENDAR_POST: self.calendar_post,
-            Verb.CALENDAR_SKIP: self.calendar_skip,
-            Verb.CALENDAR_APPROVE: self.calendar_approve,
-            Verb.CALENDAR_REJECT: self.calendar_reject,
+            Verb.CALENDAR_POST: partial(self._resume, publish=True),
+            Verb.CALENDAR_SKIP: partial(self._resume, publish=False),
+            Verb.CALENDAR_APPROVE: partial(self._decide_calendar, approve=True),
+            Verb.CALENDAR_REJECT: partial(self._decide_calendar, approve=False),
         }
 
     async def run(self, turn: Turn) -> Element | str:
@@ -95,20 +96,20 @@ class CardActions:
     async def _refused(self, turn: Turn, error: CrierError) -> Element:
         message, form = for_teams(error.message), turn.form
         fields = error.fields if isinstance(error, InvalidInput) else {}
-        again: dict[str, Any] = {"values": form.inputs, "errors": fields, "message": message}
+        again = forms.Form(form.inputs, fields, message)
         post_id = form.number(Data.POST_ID)
         if turn.verb in CALENDAR_DECISIONS:  # the post as it stands, the refusal above it
             entry = await self._core.content_calendar.entry(form.number(Data.SCHEDULED_POST_ID))
             return calendar_card(entry, zone=self._core.config.organisation.zone, message=message)
         if turn.verb == Verb.DECLARE:
             return forms.declare_form(
-                self._core.config, summary_hint=self._core.summary_room.hint, **again
+                self._core.config, summary_hint=self._core.summary_room.hint, again=again
             )
         if turn.verb in INCIDENT_VERBS:
             incident = await self._core.incident(form.number(Data.INCIDENT_ID))
             if turn.verb in (Verb.UPDATE, Verb.RESOLVE) and incident.is_open:
                 build = forms.update_form if turn.verb == Verb.UPDATE else forms.resolve_form
-                return build(incident, place=turn.place, **again)
+                return build(incident, place=turn.place, again=again)
             if turn.place == IN_ROOT:
                 return await self._presenter.incident_card(incident, message)
             return cards.message_card(message)
@@ -117,9 +118,9 @@ class CardActions:
         post = await self._core.post(post_id)
         if isinstance(error, InvalidInput) and post.state == PostState.PENDING:
             if turn.verb == Verb.EDIT:
-                return forms.edit_form(post, **again)
+                return forms.edit_form(post, again=again)
             if turn.verb == Verb.REJECT:
-                return forms.reject_form(post, **again)
+                return forms.reject_form(post, again=again)
         return await self._presenter.draft_card(post, message)
 
     async def _remember(self, turn: Turn, incident_id: int) -> None:
@@ -155,20 +156,19 @@ class CardActions:
         await self._core.show_post(draft.post.id)
         return await self._presenter.incident_card(draft.incident)
 
-    async def update_form(self, turn: Turn) -> Element:
+    async def _incident_form(self, build: Callable[..., Element], turn: Turn) -> Element:
+        """*Post update* / *Resolve*: the incident's form, if it is still open."""
         incident = await self._core.open_incident(turn.form.number(Data.INCIDENT_ID))
-        return forms.update_form(incident, place=turn.place)
+        return build(incident, place=turn.place)
 
     async def update(self, turn: Turn) -> Element:
         incident_id = turn.form.number(Data.INCIDENT_ID)
         await self._remember(turn, incident_id)
-        draft = await self._core.draft_update(turn.actor, incident_id, update_request(turn.form))
+        draft = await self._core.draft_update(
+            turn.actor, incident_id, update_request(turn.form, self._core.config)
+        )
         note = f"{turn.actor.name or 'Someone'} drafted an update for incident #{incident_id}; "
         return await self._form_done(turn, draft.incident, note + "it waits for approval below.")
-
-    async def resolve_form(self, turn: Turn) -> Element:
-        incident = await self._core.open_incident(turn.form.number(Data.INCIDENT_ID))
-        return forms.resolve_form(incident, place=turn.place)
 
     async def resolve(self, turn: Turn) -> Element:
         incident_id = turn.form.number(Data.INCIDENT_ID)
@@ -226,15 +226,12 @@ class CardActions:
             await self._core.post(turn.form.number(Data.POST_ID))
         )
 
-    async def retry(self, turn: Turn) -> Element:
+    async def _delivery(
+        self, decide: Callable[[Actor, int], Awaitable[PostView]], turn: Turn
+    ) -> Element:
+        """*Retry*, or *It's up on X* (someone checked the account: the post in doubt is there)."""
         await self._post_of(turn)
-        view = await self._core.retry_delivery(turn.actor, turn.form.number(Data.DELIVERY_ID))
-        return await self._presenter.draft_card(view)
-
-    async def confirm(self, turn: Turn) -> Element:
-        """*It's up on X*: someone checked the account, the post in doubt is there."""
-        await self._post_of(turn)
-        view = await self._core.confirm_delivery(turn.actor, turn.form.number(Data.DELIVERY_ID))
+        view = await decide(turn.actor, turn.form.number(Data.DELIVERY_ID))
         return await self._presenter.draft_card(view)
 
     async def snooze(self, turn: Turn) -> Element:
@@ -258,12 +255,6 @@ class CardActions:
         await self._presenter.send(turn.reference, card_message(cards.done_card(said)))
         return said
 
-    async def calendar_post(self, turn: Turn) -> str:
-        return await self._resume(turn, publish=True)
-
-    async def calendar_skip(self, turn: Turn) -> str:
-        return await self._resume(turn, publish=False)
-
     async def _decide_calendar(self, turn: Turn, *, approve: bool) -> Element:
         """*Approve* / *Reject* on a proposed calendar post: the card shows the decision, for
         everyone. Who may decide is the core's to say."""
@@ -278,9 +269,3 @@ class CardActions:
         if turn.card_id:
             await self._presenter.replace(turn.reference, turn.card_id, shown)
         return shown
-
-    async def calendar_approve(self, turn: Turn) -> Element:
-        return await self._decide_calendar(turn, approve=True)
-
-    async def calendar_reject(self, turn: Turn) -> Element:
-        return await self._decide_calendar(turn, approve=False)

@@ -66,10 +66,12 @@ class TeamsAnchors:
     async def root(self, incident: IncidentView) -> Anchor | None:
         """The incident's card, found once and then remembered (``Core.chat_anchors``); None
         without a look when the incident was declared in another chat."""
-        if incident.chat != PLATFORM:
-            return None
+        return await self.find(incident.id, ROOT) if incident.chat == PLATFORM else None
+
+    async def find(self, incident_id: int, purpose: str) -> Anchor | None:
+        """The incident's Teams message kept as ``purpose`` (``ids.post_purpose`` …), if any."""
         return await self._core.chat_anchors.find(
-            incident_id=incident.id, platform=PLATFORM, purpose=ROOT
+            incident_id=incident_id, platform=PLATFORM, purpose=purpose
         )
 
     async def open_incidents_in(self, conversation_id: str) -> list[int]:

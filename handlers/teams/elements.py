@@ -29,17 +29,20 @@ def clip(text: str, limit: int = TEXT_LIMIT) -> str:
     return text[: limit - len(note)] + note
 
 
+def _with(element: Element, **optional: Any) -> Element:
+    """``element`` with those of ``optional`` that are set: an unset one (False, "", None)
+    is left out, and Teams reads its default."""
+    element.update({key: value for key, value in optional.items() if value})
+    return element
+
+
 def card(
     body: list[Element], *, actions: list[Element] | None = None, summary: str = ""
 ) -> Element:
     """A top-level card; ``summary`` is what clients without card support show."""
     built: Element = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": CARD_VERSION}
     built["body"] = body
-    if actions:
-        built["actions"] = actions
-    if summary:
-        built["fallbackText"] = summary
-    return built
+    return _with(built, actions=actions, fallbackText=summary)
 
 
 def attachment(content: Element) -> Attachment:
@@ -54,12 +57,7 @@ def heading(text: str, *, size: str = "Medium") -> Element:
 def note(text: str, *, subtle: bool = False, color: str | None = None) -> Element:
     """Crier's own words (never user text: TextBlock reads markdown)."""
     block: Element = {"type": "TextBlock", "text": text, "wrap": True}
-    if subtle:
-        block["isSubtle"] = True
-        block["size"] = "Small"
-    if color:
-        block["color"] = color
-    return block
+    return _with(block, isSubtle=subtle, size="Small" if subtle else None, color=color)
 
 
 def run(
@@ -67,13 +65,7 @@ def run(
 ) -> Element:
     """A ``TextRun``: shown exactly as written, markdown and all."""
     element: Element = {"type": "TextRun", "text": text}
-    if bold:
-        element["weight"] = "Bolder"
-    if color:
-        element["color"] = color
-    if size:
-        element["size"] = size
-    return element
+    return _with(element, weight="Bolder" if bold else None, color=color, size=size)
 
 
 def plain(
@@ -92,10 +84,7 @@ def plain(
 
 
 def line(*inlines: Element, separator: bool = False) -> Element:
-    block: Element = {"type": "RichTextBlock", "inlines": list(inlines)}
-    if separator:
-        block["separator"] = True
-    return block
+    return _with({"type": "RichTextBlock", "inlines": list(inlines)}, separator=separator)
 
 
 def labelled(label: str, value: str) -> Element:
@@ -117,19 +106,12 @@ def execute(
     title: str, verb: str, data: Mapping[Any, Any] | None = None, *, style: str | None = None
 ) -> Element:
     action: Element = {"type": "Action.Execute", "title": title, "verb": verb}
-    if data:
-        action["data"] = {str(key): value for key, value in data.items()}
-    if style:
-        action["style"] = style
-    return action
+    keyed = {str(key): value for key, value in (data or {}).items()}
+    return _with(action, data=keyed, style=style)
 
 
 def open_url(title: str, url: str) -> Element:
     return {"type": "Action.OpenUrl", "title": title, "url": url}
-
-
-def action_set(actions: list[Element]) -> Element:
-    return {"type": "ActionSet", "actions": actions}
 
 
 def text_input(
@@ -142,19 +124,15 @@ def text_input(
     required: bool = False,
     placeholder: str = "",
 ) -> Element:
-    element: Element = {"type": "Input.Text", "id": input_id, "label": label}
-    if value:
-        element["value"] = value
-    if multiline:
-        element["isMultiline"] = True
-    if max_length:
-        element["maxLength"] = max_length
-    if required:
-        element["isRequired"] = True
-        element["errorMessage"] = f"{label} is required."
-    if placeholder:
-        element["placeholder"] = placeholder
-    return element
+    return _with(
+        {"type": "Input.Text", "id": input_id, "label": label},
+        value=value,
+        isMultiline=multiline,
+        maxLength=max_length,
+        isRequired=required,
+        errorMessage=f"{label} is required." if required else None,
+        placeholder=placeholder,
+    )
 
 
 def choice_set(
@@ -175,13 +153,11 @@ def choice_set(
         "choices": [{"title": title, "value": key} for key, title in choices],
         "style": "expanded" if expanded else "compact",
     }
-    if value:
-        element["value"] = value
-    if multi:
-        element["isMultiSelect"] = True
-    if required:
-        element["isRequired"] = True
-        element["errorMessage"] = f"Pick a {label.lower()}."
-    if placeholder:
-        element["placeholder"] = placeholder
-    return element
+    return _with(
+        element,
+        value=value,
+        isMultiSelect=multi,
+        isRequired=required,
+        errorMessage=f"Pick a {label.lower()}." if required else None,
+        placeholder=placeholder,
+    )

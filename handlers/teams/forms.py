@@ -1,6 +1,6 @@
 """The forms, as cards: declare, update, resolve, edit and reject.
 
-A form that comes back with an error keeps what the person typed (``values``) and shows the
+A form that comes back with an error (``again``) keeps what the person typed and shows the
 core's message on top and each field's problem under that field.
 """
 
@@ -54,6 +54,22 @@ class Form:
             if key in self.errors:
                 self.body.append(plain(self.errors[key], color="Attention"))
 
+    def text(self, field: str, label: str, *, default: str = "", **options: Any) -> None:
+        """A text input (``elements.text_input``) with what the person typed, else ``default``."""
+        self.add(text_input(field, label, value=self.value(field, default), **options))
+
+    def choice(
+        self,
+        field: str,
+        label: str,
+        choices: list[tuple[str, str]],
+        *,
+        default: str = "",
+        **options: Any,
+    ) -> None:
+        """A choice set (``elements.choice_set``) with what the person picked, else ``default``."""
+        self.add(choice_set(field, label, choices, value=self.value(field, default), **options))
+
 
 def _status_choices() -> list[tuple[str, str]]:
     return [(s.value, STATUS_LABEL[s]) for s in IncidentStatus if s != IncidentStatus.RESOLVED]
@@ -62,99 +78,63 @@ def _status_choices() -> list[tuple[str, str]]:
 def declare_form(
     config: CrierConfig,
     *,
-    values: Mapping[str, Any] | None = None,
-    errors: Mapping[str, str] | None = None,
-    message: str | None = None,
+    again: Form | None = None,
     summary_hint: str | None = None,
 ) -> Element:
-    form = Form(values, errors, message)
+    form = again or Form()
     severities = [(s.value, f"{s.value.upper()} · {config.severities[s].label}") for s in Severity]
     channels = [(n.value, NETWORK_LABELS[n]) for n in config.enabled_channels]
     form.body.append(heading("Declare an outage", size="Large"))
-    form.add(
-        choice_set(
-            Field.SERVICE,
-            "Service",
-            [(s.name, s.name) for s in config.services],
-            value=form.value(Field.SERVICE),
-            required=True,
-            placeholder="Choose…",
-        )
-    )
-    form.add(
-        text_input(
-            Field.SUMMARY,
-            "What is wrong, in a few words",
-            value=form.value(Field.SUMMARY),
-            max_length=SUMMARY_MAX,
-            required=True,
-            placeholder="students cannot log in",
-        )
+    services = [(s.name, s.name) for s in config.services]
+    form.choice(Field.SERVICE, "Service", services, required=True, placeholder="Choose…")
+    form.text(
+        Field.SUMMARY,
+        "What is wrong, in a few words",
+        max_length=SUMMARY_MAX,
+        required=True,
+        placeholder="students cannot log in",
     )
     if summary_hint:
         form.body.append(note(summary_hint, subtle=True))
-    form.add(
-        choice_set(
-            Field.SEVERITY,
-            "Severity",
-            severities,
-            value=form.value(Field.SEVERITY),
-            placeholder="The service's usual severity",
-        )
-    )
-    form.add(
-        choice_set(
-            Field.STATUS,
-            "Status",
-            _status_choices(),
-            value=form.value(Field.STATUS, IncidentStatus.INVESTIGATING.value),
-        )
+    form.choice(Field.SEVERITY, "Severity", severities, placeholder="The service's usual severity")
+    form.choice(
+        Field.STATUS, "Status", _status_choices(), default=IncidentStatus.INVESTIGATING.value
     )
     _details(form, users_see="", next_update="", doing_required=False)
-    form.add(
-        choice_set(
-            Field.CHANNELS,
-            "Channels (leave empty for the service's usual ones)",
-            channels,
-            value=form.value(Field.CHANNELS),
-            multi=True,
-            expanded=True,
-        )
+    form.choice(
+        Field.CHANNELS,
+        "Channels (leave empty for the service's usual ones)",
+        channels,
+        multi=True,
+        expanded=True,
     )
     actions = [execute("Draft posts", Verb.DECLARE, style="positive")]
     return card(form.body, actions=actions, summary="Declare an outage")
 
 
 def _details(form: Form, *, users_see: str, next_update: str, doing_required: bool) -> None:
-    form.add(
-        text_input(
-            Field.DOING,
-            "What has changed / what we are doing" if doing_required else "What we are doing",
-            value=form.value(Field.DOING),
-            multiline=True,
-            max_length=DETAIL_MAX,
-            required=doing_required,
-            placeholder="Engineers are working with the vendor",
-        )
+    form.text(
+        Field.DOING,
+        "What has changed / what we are doing" if doing_required else "What we are doing",
+        multiline=True,
+        max_length=DETAIL_MAX,
+        required=doing_required,
+        placeholder="Engineers are working with the vendor",
     )
-    form.add(
-        text_input(
-            Field.USERS_SEE,
-            "What users see",
-            value=form.value(Field.USERS_SEE, users_see),
-            multiline=True,
-            max_length=DETAIL_MAX,
-            placeholder="An error page after signing in",
-        )
+    form.text(
+        Field.USERS_SEE,
+        "What users see",
+        default=users_see,
+        multiline=True,
+        max_length=DETAIL_MAX,
+        placeholder="An error page after signing in",
     )
-    form.add(
-        text_input(
-            Field.NEXT_UPDATE,
-            "Next update in (minutes)",
-            value=form.value(Field.NEXT_UPDATE, next_update),
-            max_length=4,
-            placeholder="30",
-        )
+    form.text(
+        Field.NEXT_UPDATE,
+        "Next update in (minutes)",
+        default=next_update,
+        max_length=4,
+        placeholder="30",
     )
 
 
@@ -170,20 +150,11 @@ def update_form(
     incident: IncidentView,
     *,
     place: str = "",
-    values: Mapping[str, Any] | None = None,
-    errors: Mapping[str, str] | None = None,
-    message: str | None = None,
+    again: Form | None = None,
 ) -> Element:
-    form = Form(values, errors, message)
+    form = again or Form()
     form.body += [heading("Post an update"), plain(f"Incident #{incident.id} · {incident.title}")]
-    form.add(
-        choice_set(
-            Field.STATUS,
-            "Status",
-            _status_choices(),
-            value=form.value(Field.STATUS, incident.status),
-        )
-    )
+    form.choice(Field.STATUS, "Status", _status_choices(), default=incident.status)
     _details(
         form,
         users_see=incident.what_users_see,
@@ -198,34 +169,26 @@ def resolve_form(
     incident: IncidentView,
     *,
     place: str = "",
-    values: Mapping[str, Any] | None = None,
-    errors: Mapping[str, str] | None = None,
-    message: str | None = None,
+    again: Form | None = None,
 ) -> Element:
-    form = Form(values, errors, message)
+    form = again or Form()
     form.body += [
         heading("Resolve the outage"),
         plain(f"Incident #{incident.id} · {incident.title}"),
     ]
-    form.add(
-        text_input(
-            Field.WHAT_HAPPENED,
-            "What was fixed",
-            value=form.value(Field.WHAT_HAPPENED),
-            multiline=True,
-            max_length=DETAIL_MAX,
-            placeholder="The sign-in service was restarted",
-        )
+    form.text(
+        Field.WHAT_HAPPENED,
+        "What was fixed",
+        multiline=True,
+        max_length=DETAIL_MAX,
+        placeholder="The sign-in service was restarted",
     )
-    form.add(
-        text_input(
-            Field.STILL_TROUBLE,
-            "If people still have trouble",
-            value=form.value(Field.STILL_TROUBLE),
-            multiline=True,
-            max_length=DETAIL_MAX,
-            placeholder="Sign out, close the browser and sign in again",
-        )
+    form.text(
+        Field.STILL_TROUBLE,
+        "If people still have trouble",
+        multiline=True,
+        max_length=DETAIL_MAX,
+        placeholder="Sign out, close the browser and sign in again",
     )
     actions = _incident_actions(incident, Verb.RESOLVE, "Draft all-clear", place)
     return card(form.body, actions=actions, summary="Resolve the outage")
@@ -234,11 +197,9 @@ def resolve_form(
 def edit_form(
     post: PostView,
     *,
-    values: Mapping[str, Any] | None = None,
-    errors: Mapping[str, str] | None = None,
-    message: str | None = None,
+    again: Form | None = None,
 ) -> Element:
-    form = Form(values, errors, message)
+    form = again or Form()
     form.body += [
         heading("Edit the draft"),
         note(
@@ -280,21 +241,16 @@ def edit_form(
 def reject_form(
     post: PostView,
     *,
-    values: Mapping[str, Any] | None = None,
-    errors: Mapping[str, str] | None = None,
-    message: str | None = None,
+    again: Form | None = None,
 ) -> Element:
-    form = Form(values, errors, message)
+    form = again or Form()
     form.body.append(heading("Reject the draft"))
-    form.add(
-        text_input(
-            Field.REASON,
-            "Why? The person who drafted it will see this.",
-            value=form.value(Field.REASON),
-            multiline=True,
-            max_length=REASON_MAX,
-            required=True,
-        )
+    form.text(
+        Field.REASON,
+        "Why? The person who drafted it will see this.",
+        multiline=True,
+        max_length=REASON_MAX,
+        required=True,
     )
     data = {Data.POST_ID: post.id}
     actions = [

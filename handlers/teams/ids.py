@@ -57,6 +57,8 @@ class Field(StrEnum):
     CHANNELS = "channels"
     WHAT_HAPPENED = "what_happened"
     STILL_TROUBLE = "still_having_trouble"
+    OTHER_SERVICE = "other_service"
+    FALSE_ALARM = "false_alarm"
     REASON = "reason"
 
 

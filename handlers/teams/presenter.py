@@ -182,9 +182,7 @@ class TeamsPresenter:
         # The core shows one post at a time, with its newest state (Core.show_post).
         card = await self.draft_card(post)
         purpose = post_purpose(post.id)
-        anchor = await self._core.chat_anchors.find(
-            incident_id=incident.id, platform=PLATFORM, purpose=purpose
-        )
+        anchor = await self.anchors.find(incident.id, purpose)
         if anchor is None:
             message_id = await self.send(reference, card_message(card))
             await self._save(incident.id, purpose, reference, message_id)
@@ -220,9 +218,7 @@ class TeamsPresenter:
             message = card_message(cards.outcome_card(post))
         else:
             return
-        if await self._core.chat_anchors.find(
-            incident_id=incident.id, platform=PLATFORM, purpose=purpose
-        ):
+        if await self.anchors.find(incident.id, purpose):
             return
         message_id = await self.send(reference, message)
         await self._save(incident.id, purpose, reference, message_id)

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlmodel import select
 
-from bot.config import Network, Settings
+from bot.config import Network, Settings, Severity
 from bot.core import Core, build_core
 from bot.errors import Conflict, InvalidInput, NotAllowed
 from bot.incidents.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
@@ -265,3 +265,71 @@ async def test_posts_are_numbered_by_what_went_out_not_by_drafts(core: Core) -> 
     assert (again.post.number, again.post.revision) == (2, 2)
     approved = await core.approve(approver, again.post.id)
     assert approved.number == 2
+
+
+async def test_a_service_not_in_the_catalog_is_declared_and_says_it_has_no_help_link(
+    core: Core,
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        await core.declare(analyst, DeclareRequest(service="Zoom", summary="calls drop"))
+    assert "pick *Other*" in refused.value.message
+    draft = await core.declare(
+        analyst, DeclareRequest(service="Zoom", summary="calls drop", unlisted=True)
+    )
+    assert draft.incident.service == "Zoom" and draft.incident.severity == "sev2"
+    assert all(
+        "Zoom is not in Crier's catalog: the post links to the help page" in p.notes
+        for p in draft.post.previews
+    )
+    assert draft.post.publishable
+    listed = await core.declare(
+        analyst, DeclareRequest(service="blackboard", summary="down", unlisted=True)
+    )
+    assert listed.incident.service == "Blackboard"  # the catalog's, when it has one
+
+
+async def test_an_update_changes_severity_and_channels_once_approved(core: Core) -> None:
+    first = await core.declare(analyst, DeclareRequest(service="bb", summary="cannot log in"))
+    await core.approve(approver, first.post.id)
+    update = await core.draft_update(
+        analyst,
+        first.incident.id,
+        UpdateRequest(
+            status=IncidentStatus.IDENTIFIED,
+            what_we_are_doing="Restarting.",
+            severity=Severity.SEV3,
+            channels=(Network.X, Network.MASTODON),
+        ),
+    )
+    assert [p.network for p in update.post.previews] == [Network.X, Network.MASTODON]
+    assert (await core.incident(first.incident.id)).severity == "sev1"  # not before approval
+    await core.approve(approver, update.post.id)
+    incident = await core.incident(first.incident.id)
+    assert incident.severity == "sev3"
+    assert [c.value for c in incident.channels] == ["x", "mastodon"]
+    with pytest.raises(InvalidInput):
+        await core.draft_update(
+            analyst,
+            first.incident.id,
+            UpdateRequest(status=IncidentStatus.IDENTIFIED, channels=(Network.LINKEDIN,)),
+        )
+
+
+async def test_a_false_alarm_is_corrected_in_public_or_closed_if_nothing_went_out(
+    core: Core,
+) -> None:
+    quiet = await core.declare(analyst, DeclareRequest(service="bb", summary="cannot log in"))
+    await core.reject(approver, quiet.post.id, "a test")
+    closed = await core.draft_resolution(
+        analyst, quiet.incident.id, ResolveRequest(false_alarm=True)
+    )
+    assert isinstance(closed, IncidentView) and not closed.is_open
+
+    public = await core.declare(analyst, DeclareRequest(service="bb", summary="cannot log in"))
+    await core.approve(approver, public.post.id)
+    correction = await core.draft_resolution(
+        analyst, public.incident.id, ResolveRequest(false_alarm=True)
+    )
+    assert not isinstance(correction, IncidentView)
+    texts = [p.text for p in correction.post.previews]
+    assert any("This was a false alarm: Blackboard was working normally" in t for t in texts)

@@ -20,6 +20,7 @@ from handlers.slack.modals import Submission as SlackSubmission
 from handlers.teams import ids as teams_ids
 from handlers.teams import submissions as teams_forms
 from handlers.teams.submissions import Submission as TeamsSubmission
+from tests.conftest import make_config
 
 # What a person filled in, platform-free: a text, the option picked, or the options picked.
 Filled = dict[str, str | list[str]]
@@ -98,15 +99,48 @@ def test_a_bare_declaration_takes_the_defaults_on_both(config: CrierConfig) -> N
     assert slack == teams == DeclareRequest(service="Email", summary="Down")
 
 
-def test_update_and_resolve_read_the_same_on_both() -> None:
+def test_update_and_resolve_read_the_same_on_both(config: CrierConfig) -> None:
     update: Filled = {FormField.USERS_SEE: "Slow pages", FormField.NEXT_UPDATE: "45"}
     resolve: Filled = {FormField.WHAT_HAPPENED: "A disk filled", FormField.STILL_TROUBLE: "Call"}
 
     assert (
-        both(forms.update_request, update)
+        both(lambda form: forms.update_request(form, config), update)
         == (UpdateRequest(IncidentStatus.IDENTIFIED, "Slow pages", "", 45),) * 2
     )
     assert both(forms.resolve_request, resolve) == (ResolveRequest("A disk filled", "Call"),) * 2
+
+
+def test_an_update_may_change_severity_and_channels_and_an_all_clear_be_a_false_alarm(
+    config: CrierConfig,
+) -> None:
+    update: Filled = {
+        FormField.SEVERITY: "sev1",
+        FormField.CHANNELS: ["x", "mastodon"],
+    }
+    assert (
+        both(lambda form: forms.update_request(form, config), update)
+        == (
+            UpdateRequest(
+                IncidentStatus.IDENTIFIED,
+                severity=Severity.SEV1,
+                channels=(Network.X, Network.MASTODON),
+            ),
+        )
+        * 2
+    )
+    false_alarm: Filled = {FormField.FALSE_ALARM: ["yes"]}
+    assert both(forms.resolve_request, false_alarm) == (ResolveRequest(false_alarm=True),) * 2
+
+
+def test_other_service_is_declared_by_its_free_name(config: CrierConfig) -> None:
+    other: Filled = DECLARE | {FormField.SERVICE: forms.OTHER, FormField.OTHER_SERVICE: "Zoom"}
+    for declared in both(lambda form: forms.declare_request(form, config), other):
+        assert isinstance(declared, DeclareRequest)
+        assert declared.service == "Zoom" and declared.unlisted
+    (unnamed, _) = both_refuse(
+        lambda form: forms.declare_request(form, config), DECLARE | {FormField.SERVICE: forms.OTHER}
+    )
+    assert unnamed.fields == {"other_service": "Name the service (it is not in the catalog)."}
 
 
 def test_an_edit_keeps_one_text_a_channel_on_both() -> None:
@@ -142,7 +176,9 @@ def test_bad_input_gets_the_same_field_errors_on_both(
 
 
 def test_the_slack_modal_shows_the_core_error_on_its_block() -> None:
-    (error, _) = both_refuse(forms.update_request, {FormField.STATUS: "on fire"})
+    (error, _) = both_refuse(
+        lambda form: forms.update_request(form, make_config()), {FormField.STATUS: "on fire"}
+    )
 
     errors = slack_forms.field_errors(error, block_ids=[slack_ids.Field.USERS_SEE, "status"])
 

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -24,7 +25,10 @@ from bot.storage.store import Store, open_store
 from handlers.metrics import add_metrics
 from handlers.refusals import quiet_malformed_http
 from handlers.slack.app import SlackSide, build_slack, events_off
-from handlers.teams.app import TeamsSide, build_teams, teams_off
+from handlers.teams.switch import teams_off, teams_wanted
+
+if TYPE_CHECKING:
+    from handlers.teams.app import TeamsSide
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +104,11 @@ def build_crier(
     redact_logs(Redactor.from_settings(settings, NetworkCredentials()))
     quiet_malformed_http()  # a request aiohttp cannot parse: one short line, not a traceback
     slack = build_slack(core, settings)
-    teams = build_teams(core, settings)
+    teams = None
+    if teams_wanted(settings):
+        from handlers.teams.app import build_teams  # the Bot Framework SDK: only for Teams
+
+        teams = build_teams(core, settings)
     app = web.Application(client_max_size=MAX_BODY)
     app[CORE_KEY] = core
     app.router.add_get("/healthz", healthz)

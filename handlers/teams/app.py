@@ -41,11 +41,11 @@ from handlers.teams.guards import (
 )
 from handlers.teams.ids import PLATFORM
 from handlers.teams.presenter import TeamsPresenter
+from handlers.teams.switch import teams_wanted
 
 log = logging.getLogger(__name__)
 
 TEAMS_MESSAGE = "teams_message"  # a queued message's job kind
-TEAMS_OFF = "Teams is off in this Crier: its start log says how to turn it on"
 
 
 @dataclass(frozen=True)
@@ -161,14 +161,11 @@ class TeamsSide:
         return activity, ""  # the SDK's anonymous identity: no token, and none looked at
 
 
-async def teams_off(request: web.Request) -> web.Response:
-    """``POST /api/messages`` when Teams is off."""
-    return web.json_response({"error": TEAMS_OFF}, status=404)
-
-
 def build_teams(core: Core, settings: Settings) -> TeamsSide | None:
     """The Teams endpoint (registering the Teams presenter with the core), or None when Teams
     is off; either way one log line says how Teams runs."""
+    if not teams_wanted(settings):
+        return None
     config = BotFrameworkConfig.from_settings(settings)
     authenticated = bool(config.APP_ID)
     if authenticated and settings.teams_unauthenticated:
@@ -176,12 +173,6 @@ def build_teams(core: Core, settings: Settings) -> TeamsSide | None:
             "CRIER_TEAMS_UNAUTHENTICATED is ignored: MicrosoftAppId is set, so every Teams "
             "request's token is checked"
         )
-    elif not authenticated and not settings.teams_unauthenticated:
-        log.info(
-            "Teams is off: set MicrosoftAppId and MicrosoftAppPassword to turn it on (or "
-            "CRIER_TEAMS_UNAUTHENTICATED=true, for the Bot Framework Emulator on this machine)"
-        )
-        return None
     elif not authenticated and not on_this_machine(settings.host):
         log.warning(
             "Teams is off: CRIER_TEAMS_UNAUTHENTICATED runs Teams without checking tokens, which "

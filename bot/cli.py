@@ -45,7 +45,7 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:
     path = sqlite_file(settings.database_url)
-    if args.db_command == "status" and path is not None and not path.exists():
+    if args.db_command == "status" and path and path.parent.is_dir() and not path.exists():
         # Looking must not create: an empty crier.db would then hide the sandbox's data.
         print(f"database revision: none (no file {path.absolute()} yet; `crier db upgrade`)")
         return 0

@@ -185,7 +185,11 @@ class ReminderJobs:
             ),
         )
         repeat = reminders.policy(self._config, state.incident).approval_repeat_minutes
-        return Again(at=now + timedelta(minutes=repeat))
+        times = int(run.payload.get("times", 0)) + 1
+        return Again(
+            at=now + timedelta(minutes=approval_interval(repeat, times)),
+            payload={"times": times},
+        )
 
     async def all_clear(self, run: JobRun) -> Again | str | None:
         state = await self._read(run)
@@ -271,6 +275,19 @@ class ReminderJobs:
             ),
         )
         return "sent"
+
+
+STEADY_REMINDERS = 3  # approval reminders at the configured pace before they space out
+LONGEST_REMINDER_GAP = 60  # minutes
+
+
+def approval_interval(repeat: int, times: int) -> int:
+    """Minutes until the next approval reminder, after ``times`` of them: the configured pace
+    at first, then twice as long each time, up to an hour, so a draft nobody can approve
+    overnight does not ping everyone every few minutes until morning."""
+    if times <= STEADY_REMINDERS:
+        return repeat
+    return max(repeat, min(repeat * 2 ** (times - STEADY_REMINDERS), LONGEST_REMINDER_GAP))
 
 
 def _minutes(delta: timedelta | None) -> str:

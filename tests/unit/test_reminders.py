@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -271,3 +272,18 @@ async def test_an_all_clear_in_the_night_is_reviewed_the_next_working_day_not_th
 )
 def test_waits_are_said_as_people_say_them(minutes: int, said: str) -> None:
     assert format_duration(timedelta(minutes=minutes)) == said
+
+
+async def test_approval_reminders_space_out_when_nobody_answers(
+    core: Core, clock: FakeClock, chat: RecordingPresenter
+) -> None:
+    """Every 5 minutes at first (sev1), then twice as long each time, at most hourly."""
+    await core.declare(analyst, DeclareRequest(service="Blackboard", summary="cannot log in"))
+    fired: list[int] = []
+    for minute in range(1, 6 * 60 + 1):
+        await tick(core, clock, minutes=1)
+        if len(chat.reminders) > len(fired):
+            fired.append(minute)
+    assert fired[:6] == [5, 10, 15, 20, 30, 50]
+    gaps = [b - a for a, b in itertools.pairwise(fired)]
+    assert max(gaps) == 60 and gaps[-1] == 60

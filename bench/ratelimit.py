@@ -38,10 +38,11 @@ from bench.figures import (
     ratio,
     verdict,
 )
-from bot.config import Network, Settings
+from bot.config import Network
 from bot.core import Core, build_core
 from bot.incidents.requests import DeclareRequest
 from bot.publishing.credentials import NetworkCredentials
+from bot.settings import Settings
 from bot.storage.models import Delivery, DeliveryState
 from tests.fakes.networks.x import FakeX
 

@@ -43,9 +43,10 @@ from bench.fanout import CHANNELS, SECRETS, Bench, Networks, credentials, fake_n
 from bench.figures import base_parser, quiet_logs, ratio
 from bench.processes import ServerProcess, crier_command
 from bench.servers import crier_env
-from bot.config import Network, Settings
+from bot.config import Network
 from bot.core import build_core
 from bot.incidents.requests import DeclareRequest
+from bot.settings import Settings
 from bot.storage.models import Delivery, DeliveryState
 from bot.storage.store import Store
 from tests.fakes.networks.facebook import FakeGraph

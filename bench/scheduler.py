@@ -43,11 +43,11 @@ from bench.figures import (
     ratio,
 )
 from bench.incident_rows import open_incidents, table_sizes
-from bot.config import Settings
 from bot.core import Core, build_core
 from bot.scheduling.reminder_jobs import ReminderJobs
 from bot.scheduling.reminders import NEXT_UPDATE, STALE
 from bot.scheduling.scheduler import Again, JobHandler, JobRun, Scheduler
+from bot.settings import Settings
 from bot.storage.models import Job
 from bot.views import Reminder
 

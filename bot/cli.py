@@ -23,12 +23,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from bot.config import ConfigError, Network, Settings, load_config
+from bot.config import ConfigError, Network, load_config
 from bot.log_format import log_handler
 from bot.ports import Actor
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.outbox import recent_outbox
 from bot.redaction import Redactor, masked_output, redact_logs
+from bot.settings import Settings
 from bot.storage import audit
 from bot.storage.finding import (
     NEVER_SET_UP,

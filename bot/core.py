@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from bot.chat.anchors import Anchor, ChatAnchors
 from bot.chat.shows import ChatShows
-from bot.config import CrierConfig, Network, Settings
+from bot.config import CrierConfig, Network
 from bot.drafting.drafter import Drafter, SummaryRoom, summary_room
 from bot.drafting.post_times import format_time
 from bot.errors import Conflict, NotAllowed
@@ -39,6 +39,7 @@ from bot.scheduling.content_calendar import ContentCalendar
 from bot.scheduling.reminder_jobs import ReminderJobs
 from bot.scheduling.scheduler import JobRun, Scheduler
 from bot.scheduling.work import ReplyTo, Work, show_incident_later, show_post_later, thread_later
+from bot.settings import Settings
 from bot.storage.store import Store
 from bot.views import Draft, IncidentView, Notice, PostView, Reminder
 
@@ -274,6 +275,34 @@ class Core:
 
     async def approve(self, actor: Actor, post_id: int, *, job: JobRun | None = None) -> PostView:
         """Approve and start publishing. Raises NotAllowed (audited) or Conflict."""
+        emergency = await self._approval_gate(actor, post_id)
+        if emergency:
+            log.warning("%s publishes post %s alone by the emergency rule", actor.key, post_id)
+        return await self._change(
+            lambda s: approvals.approve(
+                s,
+                config=self.config,
+                post_id=post_id,
+                actor=actor,
+                now=self.clock.now(),
+                emergency=emergency,
+            ),
+            shown=lambda view: Shown(posts=(post_id,), incidents=(view.incident_id,)),
+            job=job,
+            publish=True,
+        )
+
+    async def ensure_may_approve(self, actor: Actor, post_id: int) -> PostView:
+        """Refuse as ``approve`` would (NotAllowed, audited; Conflict) before a chat asks the
+        person to confirm, so only who may publish is ever asked; the draft as it waits."""
+        await self._approval_gate(actor, post_id)
+        return await self._read(
+            lambda s: approvals.approvable(s, config=self.config, post_id=post_id)
+        )
+
+    async def _approval_gate(self, actor: Actor, post_id: int) -> bool:
+        """Whether ``actor`` may approve the draft (NotAllowed, audited, if not); True when
+        only by the emergency rule."""
         asked = await self._read(lambda s: approvals.asked(s, post_id))
         opens = emergency_opens(self.config.approvals, actor, asked)
         emergency = opens is not None and self.clock.now() >= opens
@@ -297,21 +326,7 @@ class Core:
                 incident_id=asked.incident_id,
                 post_id=post_id,
             )
-        else:
-            log.warning("%s publishes post %s alone by the emergency rule", actor.key, post_id)
-        return await self._change(
-            lambda s: approvals.approve(
-                s,
-                config=self.config,
-                post_id=post_id,
-                actor=actor,
-                now=self.clock.now(),
-                emergency=emergency,
-            ),
-            shown=lambda view: Shown(posts=(post_id,), incidents=(view.incident_id,)),
-            job=job,
-            publish=True,
-        )
+        return emergency
 
     async def _may_approve(self, actor: Actor, asked: approvals.Asked) -> bool:
         """Whether the gate would let ``actor`` approve this draft (nothing is audited)."""

@@ -33,9 +33,9 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.config import Settings
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import DEFAULT_TIMEOUT, HttpClient
+from bot.settings import Settings
 
 MASK = "[redacted]"
 _URL_PASSWORD = re.compile(r"://[^:/@]*:([^@]*)@")

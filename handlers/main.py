@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.cli import build_parser, run
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
+from bot.settings import Settings
 from bot.storage.schema import SchemaOutOfDate
 from handlers.teams.package import add_command as add_teams_package
 

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.config import CrierConfig, Settings, load_config
+from bot.config import CrierConfig, load_config
 from bot.core import Core, build_core
 from bot.ports import Clock, SystemClock
 from bot.publishing.cards import cards_folder, read_card
 from bot.publishing.credentials import NetworkCredentials
 from bot.redaction import Redactor, redact_logs
 from bot.scheduling import calendar, channel_health
+from bot.settings import Settings
 from bot.storage.models import OutboxPost
 from bot.storage.schema import ensure_current
 from bot.storage.store import Store, open_store

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from bot.config import ChannelConfig, CrierConfig, Network, Settings
+from bot.config import ChannelConfig, CrierConfig, Network
 from bot.ports import Publisher
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.outbox import OutboxPublisher
+from bot.settings import Settings
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)

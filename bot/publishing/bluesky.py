@@ -37,13 +37,14 @@ from multidict import CIMultiDictProxy
 from pydantic import SecretStr
 from sqlmodel import Session, select
 
-from bot.config import CrierConfig, Network, Settings
+from bot.config import CrierConfig, Network
 from bot.drafting.textrules import check_text
 from bot.ports import ChannelCheck, Clock, Published, PublishError, PublishRequest, SystemClock
 from bot.publishing import PublisherContext
 from bot.publishing.cards import card_data
 from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal, retry_after
+from bot.settings import Settings
 from bot.storage.models import Delivery
 from bot.storage.store import Store
 

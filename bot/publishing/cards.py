@@ -27,10 +27,11 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy.engine import make_url
 
-from bot.config import CrierConfig, Settings
+from bot.config import CrierConfig
 from bot.drafting.post_times import format_time
 from bot.incidents import labels
 from bot.ports import PublishRequest
+from bot.settings import Settings
 
 SIZE = 1080  # square: Instagram's safest shape, and fine as a link image elsewhere
 MARGIN = 80

@@ -26,12 +26,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.config import CrierConfig, HealthCheckConfig, Network, Settings
+from bot.config import CrierConfig, HealthCheckConfig, Network
 from bot.ports import ChannelCheck, Clock, Publisher, PublishError, SystemClock, TokenLife
 from bot.publishing import build_publishers
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.versions import version_line, version_warning
 from bot.redaction import http_client
+from bot.settings import Settings
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)

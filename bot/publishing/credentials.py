@@ -11,7 +11,8 @@ from typing import Any
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from bot.config import Network, SecretFiles
+from bot.config import Network
+from bot.settings import SecretFiles
 
 # What to set to publish to each network for real (``crier channels check`` says it).
 NEEDED: dict[Network, str] = {

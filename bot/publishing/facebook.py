@@ -20,13 +20,14 @@ from typing import Any
 from multidict import CIMultiDictProxy
 from pydantic import SecretStr
 
-from bot.config import ChannelConfig, CrierConfig, Network, Settings
+from bot.config import ChannelConfig, CrierConfig, Network
 from bot.ports import ChannelCheck, Published, PublishError, PublishRequest, TokenLife
 from bot.publishing import PublisherContext
 from bot.publishing.cards import card_url
 from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal
 from bot.publishing.versions import CURRENT_GRAPH, graph_life
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

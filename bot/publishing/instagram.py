@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from bot.config import CrierConfig, Network, Settings
+from bot.config import CrierConfig, Network
 from bot.drafting.post_times import format_time
 from bot.drafting.textrules import INSTAGRAM_HASHTAG, INSTAGRAM_MAX_HASHTAGS
 from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
@@ -42,6 +42,7 @@ from bot.publishing.facebook import (
 )
 from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -26,13 +26,14 @@ from urllib.parse import urlsplit
 import aiohttp
 from pydantic import SecretStr
 
-from bot.config import CrierConfig, Network, Settings
+from bot.config import CrierConfig, Network
 from bot.drafting.textrules import check_text
 from bot.ports import ChannelCheck, Clock, Published, PublishError, PublishRequest, SystemClock
 from bot.publishing import PublisherContext
 from bot.publishing.cards import card_data
 from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from bot.config import Settings
+from bot.settings import Settings
 from bot.storage.store import CannotOpenDatabase, Store, open_store
 
 SANDBOX_DATABASE = "crier-sandbox.db"  # what ``crier sandbox`` keeps in the folder it runs in

@@ -26,10 +26,11 @@ import yaml
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.config import STARTER_CONFIG, ConfigError, CrierConfig, Network, Settings, load_config
+from bot.config import STARTER_CONFIG, ConfigError, CrierConfig, Network, load_config
 from bot.core import build_core
 from bot.ports import Publisher
 from bot.publishing.outbox import OutboxPublisher
+from bot.settings import Settings
 from bot.storage.finding import SANDBOX_DATABASE, SANDBOX_URL
 from bot.storage.schema import SchemaOutOfDate, ensure_current
 from bot.storage.store import Store, open_store

@@ -25,8 +25,8 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import Settings
 from bot.core import Core
+from bot.settings import Settings
 from handlers.refusals import RefusalLog
 from handlers.slack import guards, listeners
 from handlers.slack.events import register_events

@@ -25,9 +25,9 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector.auth import AuthenticateRequestResult
 
-from bot.config import Settings
 from bot.core import Core
 from bot.scheduling.scheduler import JobRun, enqueue
+from bot.settings import Settings
 from handlers.refusals import RefusalLog
 from handlers.teams.actions import CardActions
 from handlers.teams.bot import CrierTeamsBot

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 
 from PIL import Image, ImageDraw
 
-from bot.config import ConfigError, CrierConfig, Settings, load_config
+from bot.config import ConfigError, CrierConfig, load_config
+from bot.settings import Settings
 from handlers.teams.ids import Command
 
 MANIFEST_VERSION = "1.22"

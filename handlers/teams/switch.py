@@ -7,7 +7,7 @@ import logging
 
 from aiohttp import web
 
-from bot.config import Settings
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

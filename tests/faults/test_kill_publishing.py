@@ -15,10 +15,11 @@ from pathlib import Path
 import yaml
 from sqlmodel import select
 
-from bot.config import Settings, load_config
+from bot.config import load_config
 from bot.core import build_core
 from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor
+from bot.settings import Settings
 from bot.storage.models import Delivery, DeliveryState
 from bot.storage.store import Store
 from tests.conftest import ANALYST, APPROVER

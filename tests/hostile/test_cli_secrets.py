@@ -25,10 +25,11 @@ import yaml
 from sqlmodel import select
 
 from bot.cli import run
-from bot.config import STARTER_CONFIG, Settings, load_config
+from bot.config import STARTER_CONFIG, load_config
 from bot.core import build_core
 from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor
+from bot.settings import Settings
 from bot.storage.models import Delivery, DeliveryState
 from bot.storage.schema import upgrade
 from bot.storage.store import open_store

@@ -14,9 +14,9 @@ from pathlib import Path
 import aiohttp
 from sqlmodel import col, select
 
-from bot.config import Settings
 from bot.core import build_core
 from bot.ports import Actor
+from bot.settings import Settings
 from bot.storage.models import Delivery, DeliveryState, Job, Post
 from bot.storage.store import Store
 from handlers.sandbox.workspace import SlackWorkspace

@@ -18,8 +18,9 @@ import pytest
 from aiohttp import web
 from sqlmodel import SQLModel, select
 
-from bot.config import CrierConfig, Settings
+from bot.config import CrierConfig
 from bot.publishing.credentials import NetworkCredentials
+from bot.settings import Settings
 from bot.storage.models import Delivery, DeliveryState
 from bot.storage.store import Store
 from handlers.sandbox.workspace import SlackWorkspace

@@ -10,7 +10,8 @@ from typing import TypeVar
 import aiohttp
 import pytest
 
-from bot.config import STARTER_CONFIG, Settings, load_config
+from bot.config import STARTER_CONFIG, load_config
+from bot.settings import Settings
 from handlers.sandbox.app import Sandbox
 
 T = TypeVar("T")

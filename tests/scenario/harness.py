@@ -16,10 +16,11 @@ from aiohttp import web
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.config import CrierConfig, Settings
+from bot.config import CrierConfig
 from bot.core import build_core
 from bot.ports import Clock
 from bot.publishing.credentials import NetworkCredentials
+from bot.settings import Settings
 from bot.storage.store import Store
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.server import Crier, build_crier

@@ -8,7 +8,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from bot.config import STARTER_CONFIG, Settings
+from bot.config import STARTER_CONFIG
+from bot.settings import Settings
 from handlers.main import run_server
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.server import open_crier

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 import aiohttp
 import pytest
 
-from bot.config import STARTER_CONFIG, Settings
+from bot.config import STARTER_CONFIG
+from bot.settings import Settings
 from handlers.main import run_server
 from handlers.server import open_crier
 from handlers.slack.socket_mode import Backoff

@@ -12,10 +12,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.config import CrierConfig, Settings
+from bot.config import CrierConfig
 from bot.core import build_core
 from bot.ports import Clock
 from bot.publishing.credentials import NetworkCredentials
+from bot.settings import Settings
 from bot.storage.store import Store
 from handlers.server import Crier, build_crier
 from tests.fakes.bot_connector import ConnectorCall, FakeBotConnector

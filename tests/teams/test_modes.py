@@ -17,7 +17,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.config import CrierConfig, Settings
+from bot.config import CrierConfig
+from bot.settings import Settings
 from bot.storage.store import Store
 from handlers.teams.ids import PLATFORM
 from tests.fakes.bot_connector import FakeBotConnector

@@ -7,11 +7,12 @@ import asyncio
 import pytest
 from sqlmodel import select
 
-from bot.config import Network, Settings, Severity
+from bot.config import Network, Severity
 from bot.core import Core, build_core
 from bot.errors import Conflict, InvalidInput, NotAllowed
 from bot.incidents.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
 from bot.ports import Actor
+from bot.settings import Settings
 from bot.storage.models import (
     AuditEvent,
     Delivery,

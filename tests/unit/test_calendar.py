@@ -8,12 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from bot.config import Network, Settings
+from bot.config import Network
 from bot.core import Core, build_core
 from bot.errors import Conflict, InvalidInput, NotAllowed
 from bot.incidents.requests import DeclareRequest, ResolveRequest
 from bot.ports import Actor
 from bot.scheduling.calendar import CalendarEntry, sync_from_config
+from bot.settings import Settings
 from bot.storage.models import AuditEvent, OutboxPost, ScheduledPost
 from bot.storage.store import Store
 from bot.views import IncidentView

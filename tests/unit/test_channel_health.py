@@ -14,11 +14,12 @@ import yaml
 from pydantic import SecretStr
 from sqlmodel import select
 
-from bot.config import STARTER_CONFIG, CrierConfig, Settings
+from bot.config import STARTER_CONFIG, CrierConfig
 from bot.core import Core, build_core
 from bot.publishing.credentials import NetworkCredentials
 from bot.scheduling.calendar import CalendarEntry
 from bot.scheduling.channel_health import HEALTH_KEY
+from bot.settings import Settings
 from bot.storage.models import Job
 from bot.storage.store import Store
 from bot.views import IncidentView, Notice, PostView, Reminder

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.chat.anchors import Anchor, ChatAnchors
-from bot.config import Settings
 from bot.core import build_core
 from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor
+from bot.settings import Settings
 from bot.storage.store import Store
 from tests.conftest import ANALYST, make_config
 

@@ -17,10 +17,11 @@ import yaml
 from sqlalchemy import text
 from sqlmodel import select
 
-from bot.config import STARTER_CONFIG, Settings
+from bot.config import STARTER_CONFIG
 from bot.core import build_core
 from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor
+from bot.settings import Settings
 from bot.storage.schema import head_revision, upgrade
 from bot.storage.store import open_store
 from handlers.main import main, parser

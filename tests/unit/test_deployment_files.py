@@ -23,9 +23,10 @@ import yaml
 from aiohttp import web
 from pydantic import AliasChoices
 
-from bot.config import FILE_SUFFIX, CrierConfig, Settings
+from bot.config import CrierConfig
 from bot.publishing.cards import cards_folder
 from bot.publishing.credentials import NetworkCredentials
+from bot.settings import FILE_SUFFIX, Settings
 from bot.storage.store import Store
 from handlers.server import build_crier
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bot.config import Settings, Severity
+from bot.config import Severity
 from bot.core import Core, build_core
 from bot.errors import NotAllowed
 from bot.incidents.requests import DeclareRequest, UpdateRequest
 from bot.ports import Actor
+from bot.settings import Settings
 from bot.storage.models import AuditEvent, IncidentStatus, PostState
 from bot.storage.store import Store
 from bot.views import IncidentView, PostView, Reminder

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.config import Settings
 from bot.core import Core, build_core
 from bot.drafting.post_times import format_duration
 from bot.incidents.requests import DeclareRequest, ResolveRequest, UpdateRequest
 from bot.ports import Actor
 from bot.scheduling.calendar import CalendarEntry
+from bot.settings import Settings
 from bot.storage.models import AuditEvent, IncidentStatus, Job
 from bot.storage.store import Store
 from bot.views import IncidentView, PostView, Reminder

@@ -9,8 +9,9 @@ import pytest
 from pydantic import AliasChoices, SecretStr
 from pydantic_settings import BaseSettings
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
 from bot.publishing.credentials import NetworkCredentials
+from bot.settings import Settings
 from handlers.main import main
 
 # Every secret Crier reads, by its variable (README: Configuration reference).

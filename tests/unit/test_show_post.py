@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.config import Settings
 from bot.core import Core, build_core
 from bot.incidents import approvals
 from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor
+from bot.settings import Settings
 from bot.storage.store import Store
 from bot.views import IncidentView, PostView, Reminder
 from tests.conftest import ANALYST, APPROVER, make_config

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import aiohttp
 from aiohttp import web
 
-from bot.config import Settings
+from bot.settings import Settings
 from handlers.server import CORE_KEY, card_image
 from tests.fakes.networks.facebook import FakeGraph
 

@@ -12,13 +12,14 @@ import yaml
 from pydantic import SecretStr
 from sqlmodel import select
 
-from bot.config import STARTER_CONFIG, Network, Settings
+from bot.config import STARTER_CONFIG, Network
 from bot.core import Core, build_core
 from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor
 from bot.publishing.claims import Claimed, claim_due
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.outcomes import renew_lease
+from bot.settings import Settings
 from bot.storage.models import Delivery, DeliveryState
 from bot.storage.store import Store
 from tests.clock import FakeClock

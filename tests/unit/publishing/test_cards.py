@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from bot.config import Network, Settings
+from bot.config import Network
 from bot.ports import PublishRequest
 from bot.publishing.cards import (
     CardFacts,
@@ -24,6 +24,7 @@ from bot.publishing.cards import (
     render_card,
     save_card,
 )
+from bot.settings import Settings
 from tests.conftest import make_config
 from tests.fakes.networks.instagram import CardServer
 

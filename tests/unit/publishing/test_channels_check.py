@@ -13,10 +13,11 @@ import yaml
 from pydantic import SecretStr
 
 from bot.cli import build_parser, run
-from bot.config import STARTER_CONFIG, Network, Settings
+from bot.config import STARTER_CONFIG, Network
 from bot.ports import ChannelCheck, PublishError
 from bot.publishing.checks import check_channel, run_channel_check
 from bot.publishing.credentials import NetworkCredentials
+from bot.settings import Settings
 from bot.storage.store import Store
 from tests.conftest import make_config
 from tests.fakes.in_thread import NetworksInThread

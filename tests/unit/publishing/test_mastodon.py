@@ -12,7 +12,7 @@ import yaml
 from pydantic import SecretStr
 from sqlmodel import select
 
-from bot.config import STARTER_CONFIG, Network, Settings
+from bot.config import STARTER_CONFIG, Network
 from bot.core import build_core
 from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor, PublishError, PublishRequest
@@ -22,6 +22,7 @@ from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.mastodon import MastodonPublisher, build
 from bot.redaction import Redactor
+from bot.settings import Settings
 from bot.storage.models import Delivery, DeliveryState
 from bot.storage.store import Store
 from tests.clock import FakeClock

@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 from sqlmodel import select
 
-from bot.config import ChannelConfig, ConfigError, Network, Settings
+from bot.config import ChannelConfig, ConfigError, Network
 from bot.core import build_core
 from bot.incidents.requests import DeclareRequest, UpdateRequest
 from bot.ports import Actor, PublishError, PublishRequest
@@ -23,6 +23,7 @@ from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.statuspage import StatuspagePublisher, build, component_statuses
 from bot.redaction import Redactor
+from bot.settings import Settings
 from bot.storage.models import Delivery, DeliveryState, IncidentStatus
 from bot.storage.store import Store
 from tests.clock import FakeClock

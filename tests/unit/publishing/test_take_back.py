@@ -11,10 +11,10 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.config import Settings
 from bot.core import build_core
 from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor
+from bot.settings import Settings
 from bot.storage.models import Delivery, DeliveryState
 from bot.storage.store import Store
 from tests.clock import FakeClock

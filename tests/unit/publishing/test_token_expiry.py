@@ -10,7 +10,6 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.config import Settings
 from bot.publishing.checks import run_channel_check
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.facebook import FacebookPublisher
@@ -18,6 +17,7 @@ from bot.publishing.http import HttpClient
 from bot.publishing.instagram import InstagramPublisher
 from bot.publishing.linkedin import LinkedInPublisher
 from bot.redaction import Redactor
+from bot.settings import Settings
 from bot.storage.store import Store
 from tests.clock import FakeClock
 from tests.conftest import make_config

@@ -16,7 +16,7 @@ import pytest
 from pydantic import SecretStr
 from sqlmodel import select
 
-from bot.config import ChannelConfig, Network, Settings
+from bot.config import ChannelConfig, Network
 from bot.core import build_core
 from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor, PublishError, PublishRequest
@@ -25,6 +25,7 @@ from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.webhook import WebhookPublisher, build
 from bot.redaction import Redactor
+from bot.settings import Settings
 from bot.storage.models import Delivery, DeliveryState
 from bot.storage.store import Store
 from tests.clock import FakeClock

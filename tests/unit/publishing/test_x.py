@@ -13,7 +13,7 @@ import yaml
 from pydantic import SecretStr
 from sqlmodel import col, select
 
-from bot.config import STARTER_CONFIG, Network, Settings
+from bot.config import STARTER_CONFIG, Network
 from bot.core import Core, build_core
 from bot.incidents.requests import DeclareRequest, ResolveRequest, UpdateRequest
 from bot.ports import Actor, Publisher, PublishError, PublishRequest, SystemClock
@@ -23,6 +23,7 @@ from bot.publishing.http import HttpClient
 from bot.publishing.outbox import OutboxPublisher
 from bot.publishing.x import BearerAuth, OAuth1Auth, XPublisher, build
 from bot.redaction import Redactor
+from bot.settings import Settings
 from bot.storage.models import AuditEvent, Delivery, DeliveryState, IncidentStatus
 from bot.storage.store import Store
 from tests.clock import FakeClock

@@ -33,7 +33,7 @@ from bot.publishing.http import HttpClient
 from bot.publishing.loop import PublishingLoop
 from bot.redaction import http_client
 from bot.scheduling import reminders
-from bot.scheduling.calendar import CalendarJobs
+from bot.scheduling.calendar_jobs import CalendarJobs
 from bot.scheduling.channel_health import ChannelHealth
 from bot.scheduling.content_calendar import ContentCalendar
 from bot.scheduling.reminder_jobs import ReminderJobs

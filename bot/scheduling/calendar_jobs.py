@@ -1,0 +1,117 @@
+"""What the content calendar's jobs do when they fire: a post's time came (published, or held
+by an open incident and said so in its thread), a post was proposed (shown to the approvers),
+or an all-clear was given (the held posts offered again). The calendar's use cases are in
+``bot.scheduling.calendar``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from bot.config import CrierConfig
+from bot.drafting.post_times import format_time
+from bot.ports import Clock
+from bot.scheduling.calendar import (
+    DUE,
+    RESUME,
+    REVIEW,
+    CalendarEntry,
+    CalendarState,
+    entry,
+    held_for,
+    hold_or_release,
+)
+from bot.scheduling.scheduler import JobHandler, JobRun
+from bot.storage.models import ScheduledPost
+from bot.storage.store import Store
+from bot.views import Reminder, ReminderAction
+
+Notify = Callable[[int, Reminder], Awaitable[None]]
+ShowCalendar = Callable[[CalendarEntry, str | None], Awaitable[None]]
+
+
+class CalendarJobs:
+    """The scheduler's side of the calendar: a post's time came, or an all-clear was given."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        config: CrierConfig,
+        clock: Clock,
+        notify: Notify,
+        wake_publisher: Callable[[], None],
+        show: ShowCalendar,
+    ) -> None:
+        self._store = store
+        self._config = config
+        self._clock = clock
+        self._notify = notify
+        self._wake_publisher = wake_publisher
+        self._show = show
+
+    def handlers(self) -> dict[str, JobHandler]:
+        return {DUE: self.due, RESUME: self.offer_resume, REVIEW: self.review}
+
+    async def review(self, run: JobRun) -> str:
+        """A post was proposed: show it to the approvers, with *Approve* and *Reject*."""
+        post_id = int(run.payload.get("scheduled_post_id", 0))
+        where = run.payload.get("where")
+        found = await self._store.read(lambda s: s.get(ScheduledPost, post_id))
+        if found is None or found.state != CalendarState.PENDING:
+            return "already decided"
+        await self._show(entry(found), where if isinstance(where, str) else None)
+        return "shown"
+
+    def _when(self, at: datetime) -> str:
+        return format_time(at, self._config.organisation.zone)
+
+    async def due(self, run: JobRun) -> str:
+        post_id = int(run.payload.get("scheduled_post_id", 0))
+        now = self._clock.now()
+        outcome, held = await self._store.run(
+            lambda s: hold_or_release(s, scheduled_post_id=post_id, now=now)
+        )
+        if outcome == "published":
+            self._wake_publisher()
+        elif outcome == "held" and held is not None and held.held_by is not None:
+            await self._notify(
+                held.held_by,
+                Reminder(
+                    kind="calendar_held",
+                    text=f"Held a scheduled post due at {self._when(held.due_at)} while this "
+                    f"incident is open: “{_excerpt(held.text)}”. The all-clear will offer "
+                    "to post it or skip it.",
+                ),
+            )
+        return outcome
+
+    async def offer_resume(self, run: JobRun) -> str:
+        incident_id = run.incident_id or 0
+        held = await self._store.read(lambda s: held_for(s, incident_id=incident_id))
+        if not held:
+            return "nothing held"
+        actions: list[ReminderAction] = []
+        for item in held[:12]:
+            actions.append(ReminderAction("calendar_post", f"Post #{item.id} now", str(item.id)))
+            actions.append(ReminderAction("calendar_skip", f"Skip #{item.id}", str(item.id)))
+        await self._notify(
+            incident_id,
+            Reminder(
+                kind="calendar_resume",
+                text=f"While this incident was open, {len(held)} scheduled post(s) were held. "
+                "An approver can post each one now, or skip it:",
+                actions=tuple(actions),
+                details=tuple(
+                    (f"#{item.id} · due {self._when(item.due_at)}", _excerpt(item.text))
+                    for item in held[:10]
+                ),
+            ),
+        )
+        return "offered"
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

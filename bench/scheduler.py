@@ -44,9 +44,10 @@ from bench.figures import (
 )
 from bench.incident_rows import open_incidents, table_sizes
 from bot.core import Core, build_core
+from bot.scheduling.jobs import Again, JobHandler, JobRun
 from bot.scheduling.reminder_jobs import ReminderJobs
 from bot.scheduling.reminders import NEXT_UPDATE, STALE
-from bot.scheduling.scheduler import Again, JobHandler, JobRun, Scheduler
+from bot.scheduling.scheduler import Scheduler
 from bot.settings import Settings
 from bot.storage.models import Job
 from bot.views import Reminder

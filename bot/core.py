@@ -36,8 +36,9 @@ from bot.scheduling import reminders
 from bot.scheduling.calendar_jobs import CalendarJobs
 from bot.scheduling.channel_health import ChannelHealth
 from bot.scheduling.content_calendar import ContentCalendar
+from bot.scheduling.jobs import JobRun
 from bot.scheduling.reminder_jobs import ReminderJobs
-from bot.scheduling.scheduler import JobRun, Scheduler
+from bot.scheduling.scheduler import Scheduler
 from bot.scheduling.work import ReplyTo, Work, show_incident_later, show_post_later, thread_later
 from bot.settings import Settings
 from bot.storage.store import Store

@@ -9,7 +9,8 @@ import asyncio
 import sys
 
 from bot.ports import SystemClock
-from bot.scheduling.scheduler import JobRun, Scheduler
+from bot.scheduling.jobs import JobRun
+from bot.scheduling.scheduler import Scheduler
 from bot.storage import audit
 from bot.storage.store import open_store
 

@@ -24,7 +24,7 @@ from bot.drafting.post_times import format_time
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.incidents.requests import check_channels, clean_text
 from bot.ports import Actor
-from bot.scheduling import scheduler
+from bot.scheduling import jobs
 from bot.storage import audit
 from bot.storage.models import Delivery, DeliveryState, Incident, ScheduledPost
 from bot.views import NETWORK_LABELS
@@ -137,9 +137,7 @@ def add(
         payload: dict[str, object] = {"scheduled_post_id": post.id}
         if where:
             payload["where"] = where
-        scheduler.schedule(
-            session, kind=REVIEW, key=f"{REVIEW}:{post.id}", due_at=now, payload=payload
-        )
+        jobs.schedule(session, kind=REVIEW, key=f"{REVIEW}:{post.id}", due_at=now, payload=payload)
     audit.record(
         session,
         actor=actor,
@@ -151,7 +149,7 @@ def add(
 
 
 def _schedule_due(session: Session, post: ScheduledPost) -> None:
-    scheduler.schedule(
+    jobs.schedule(
         session,
         kind=DUE,
         key=f"calendar:{post.id}",
@@ -370,7 +368,7 @@ def on_resolved(session: Session, *, incident: Incident, now: datetime) -> None:
             session.add(post)
         return
     if held:
-        scheduler.schedule(
+        jobs.schedule(
             session,
             kind=RESUME,
             key=f"calendar_resume:{incident.id}",

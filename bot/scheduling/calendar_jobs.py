@@ -22,7 +22,7 @@ from bot.scheduling.calendar import (
     held_for,
     hold_or_release,
 )
-from bot.scheduling.scheduler import JobHandler, JobRun
+from bot.scheduling.jobs import JobHandler, JobRun
 from bot.storage.models import ScheduledPost
 from bot.storage.store import Store
 from bot.views import Reminder, ReminderAction

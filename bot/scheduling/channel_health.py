@@ -31,7 +31,7 @@ from bot.config import CrierConfig, HealthCheckConfig, Network
 from bot.ports import Clock, Publisher
 from bot.publishing.checks import ChannelReport, check_channel, check_channels
 from bot.publishing.versions import version_warning
-from bot.scheduling.scheduler import Again, JobHandler, JobRun, cancel, schedule
+from bot.scheduling.jobs import Again, JobHandler, JobRun, cancel, schedule
 from bot.storage.models import Job
 from bot.storage.store import Store
 from bot.views import NETWORK_LABELS, Notice

@@ -17,7 +17,7 @@ from bot.config import CrierConfig
 from bot.drafting.post_times import format_duration, promise_time
 from bot.ports import Clock
 from bot.scheduling import reminders
-from bot.scheduling.scheduler import Again, JobHandler, JobRun
+from bot.scheduling.jobs import Again, JobHandler, JobRun
 from bot.storage import audit
 from bot.storage.models import (
     AuditEvent,

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from bot.config import CrierConfig, SeverityPolicy
 from bot.errors import NotFound
 from bot.ports import Actor
-from bot.scheduling.scheduler import cancel, schedule
+from bot.scheduling.jobs import cancel, schedule
 from bot.storage import audit
 from bot.storage.models import Incident, IncidentStatus, Job, Post, PostKind
 

@@ -2,9 +2,8 @@
 
 On PostgreSQL due jobs are claimed with ``FOR UPDATE SKIP LOCKED``, so two replicas never take
 the same row; on SQLite one process runs them (the write lock serialises claims). A job that came
-due while Crier was down fires once when it is back, and knows how late it is.
-
-    schedule(session, kind="remind_approval", key="approval:12", due_at=now + timedelta(minutes=10))
+due while Crier was down fires once when it is back, and knows how late it is. The rows are
+written by ``bot.scheduling.jobs``.
 """
 
 from __future__ import annotations
@@ -16,119 +15,22 @@ import itertools
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.ports import Clock
+from bot.scheduling.jobs import AGAIN, Again, JobHandler, JobRun
 from bot.storage.models import Job
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
-CANCELLED = "cancelled"
 MAX_FAILURES = 5
 AT_ONCE = 8  # jobs of different incidents run side by side; one incident's, one after another
 SHORTEST_NAP = 0.05  # seconds
-AGAIN = "_again"  # in a claimed job's payload: what it shows changed while it ran; run it again
-
-
-@dataclass(frozen=True)
-class JobRun:
-    """One firing of a job, as its handler sees it."""
-
-    id: int
-    kind: str
-    key: str | None
-    due_at: datetime
-    payload: dict[str, Any]
-    incident_id: int | None
-    fired_at: datetime
-    claim: str = ""  # this firing's own mark in ``claimed_by``: a later claim is another firing
-
-    @property
-    def late_by(self) -> timedelta:
-        return max(self.fired_at - self.due_at, timedelta(0))
-
-
-@dataclass(frozen=True)
-class Again:
-    """A handler's answer: run me again at ``at`` (with the payload changed by ``payload``)."""
-
-    at: datetime
-    payload: dict[str, Any] = field(default_factory=dict)
-
-
-JobHandler = Callable[[JobRun], Awaitable[Again | str | None]]  # str: the outcome to record
-
-
-def schedule(
-    session: Session,
-    *,
-    kind: str,
-    due_at: datetime,
-    key: str | None = None,
-    payload: dict[str, Any] | None = None,
-    incident_id: int | None = None,
-) -> Job:
-    """Add a job, or move the live one with the same key (a key is one live job)."""
-    job = session.exec(select(Job).where(Job.key == key)).first() if key else None
-    if job is None:
-        job = Job(kind=kind, key=key, due_at=due_at, payload=payload or {}, incident_id=incident_id)
-    else:
-        job.kind, job.due_at, job.payload = kind, due_at, payload or {}
-        job.incident_id = incident_id
-        job.done_at = job.claimed_by = job.claimed_until = job.outcome = None
-    session.add(job)
-    session.flush()
-    return job
-
-
-def cancel(
-    session: Session,
-    *,
-    now: datetime,
-    key: str | None = None,
-    incident_id: int | None = None,
-    kinds: tuple[str, ...] = (),
-) -> int:
-    """Mark live jobs done without running them; returns how many."""
-    query = update(Job).where(col(Job.done_at).is_(None))
-    if key is not None:
-        query = query.where(col(Job.key) == key)
-    if incident_id is not None:
-        query = query.where(col(Job.incident_id) == incident_id)
-    if kinds:
-        query = query.where(col(Job.kind).in_(kinds))
-    result = session.execute(query.values(done_at=now, outcome=CANCELLED))
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def enqueue(
-    session: Session,
-    *,
-    kind: str,
-    now: datetime,
-    payload: dict[str, Any],
-    key: str | None = None,
-    incident_id: int | None = None,
-) -> bool:
-    """Add a piece of work due at once; False if a row with ``key`` exists already (a request
-    delivered twice: its work was queued by the first delivery, and is done or under way)."""
-    if key is not None and session.exec(select(Job.id).where(Job.key == key)).first() is not None:
-        return False
-    job = Job(kind=kind, key=key, due_at=now, payload=payload, incident_id=incident_id)
-    try:
-        with session.begin_nested():  # two replicas given the same request: one row wins
-            session.add(job)
-    except IntegrityError:
-        return False
-    return True
 
 
 class LostClaim(Exception):

@@ -26,7 +26,8 @@ from bot.errors import CrierError
 from bot.incidents.readers import load_post
 from bot.incidents.requests import parse_quick_declare
 from bot.ports import Actor
-from bot.scheduling.scheduler import AGAIN, JobHandler, JobRun, LostClaim, enqueue, schedule
+from bot.scheduling.jobs import AGAIN, JobHandler, JobRun, enqueue, schedule
+from bot.scheduling.scheduler import LostClaim
 from bot.storage.models import Job
 from bot.storage.store import is_unreachable
 

@@ -26,7 +26,7 @@ from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector.auth import AuthenticateRequestResult
 
 from bot.core import Core
-from bot.scheduling.scheduler import JobRun, enqueue
+from bot.scheduling.jobs import JobRun, enqueue
 from bot.settings import Settings
 from handlers.refusals import RefusalLog
 from handlers.teams.actions import CardActions

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from bot.core import Core
 from bot.errors import CrierError
 from bot.incidents.requests import parse_quick_declare
-from bot.scheduling.scheduler import JobRun
+from bot.scheduling.jobs import JobRun
 from bot.scheduling.work import ReplyTo
 from handlers.teams import cards, forms
 from handlers.teams.ids import PLATFORM, Command

@@ -13,8 +13,8 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import CrierConfig
+from bot.scheduling.jobs import schedule
 from bot.scheduling.reminders import APPROVAL, REVIEW
-from bot.scheduling.scheduler import schedule
 from bot.settings import Settings
 from bot.storage.models import Delivery, DeliveryState, Job
 from bot.storage.store import Store

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.scheduling.scheduler import schedule
+from bot.scheduling.jobs import schedule
 from bot.storage.models import AuditEvent, Job
 from bot.storage.store import Store
 

@@ -13,7 +13,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot.scheduling.scheduler import JobRun, Scheduler, enqueue, schedule
+from bot.scheduling.jobs import JobRun, enqueue, schedule
+from bot.scheduling.scheduler import Scheduler
 from bot.scheduling.work import SHOW_POST, show_post_later
 from bot.storage.models import AuditEvent, Incident, Job
 from bot.storage.store import Store

@@ -47,7 +47,7 @@ from bot.ports import ChannelCheck, Clock, Published, PublishError, PublishReque
 from bot.publishing import PublisherContext
 from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal, retry_after
-from bot.publishing.pacing import Pacer, Sleep
+from bot.publishing.pacing import Pacer, SharedPacer, Sleep, key_fingerprint
 from bot.storage.models import Incident
 from bot.storage.store import Store
 
@@ -122,13 +122,26 @@ class StatuspagePublisher:
         self._instance = instance
         self._store = store
         self._clock = clock or SystemClock()
-        # One pacer per publisher, and so per key: Statuspage counts each key's requests.
-        self._pacer = Pacer(
-            limit=REQUESTS_PER_WINDOW,
-            window=RATE_WINDOW,
-            clock=self._clock,
-            sleep=sleep,
-            name=NAME,
+        # Statuspage counts each key's requests, whichever process makes them: with a database,
+        # every process's requests share one pace (a row per key).
+        self._pacer: Pacer | SharedPacer = (
+            Pacer(
+                limit=REQUESTS_PER_WINDOW,
+                window=RATE_WINDOW,
+                clock=self._clock,
+                sleep=sleep,
+                name=NAME,
+            )
+            if store is None
+            else SharedPacer(
+                store=store,
+                key=key_fingerprint(api_key),
+                limit=REQUESTS_PER_WINDOW,
+                window=RATE_WINDOW,
+                clock=self._clock,
+                sleep=sleep,
+                name=NAME,
+            )
         )
         self._components: dict[str, str] = {}
         self._components_at = float("-inf")
@@ -297,7 +310,7 @@ class StatuspagePublisher:
         if answer.status in (420, 429):
             # Nothing more until Statuspage's time, or until the window has passed.
             now = self._clock.now()
-            self._pacer.hold_until(retry_after(answer.headers, now=now) or now + RATE_WINDOW)
+            await self._pacer.hold_until(retry_after(answer.headers, now=now) or now + RATE_WINDOW)
         return answer
 
     def _refused(self, answer: Answer, *, doing: str) -> PublishError:

@@ -176,6 +176,15 @@ class Job(SQLModel, table=True):
     outcome: str | None = Field(default=None, sa_column=Column(String(200)))
 
 
+class Pace(SQLModel, table=True):
+    """A network's rate limit shared by every Crier process on this database: the times of the
+    last requests made with one key (by its fingerprint, never the key) and a hold after a 429."""
+
+    key: str = Field(sa_column=Column(String(64), primary_key=True))
+    slots: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    held_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
 class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.config import CrierConfig, SeverityPolicy
-from bot.errors import NotFound
+from bot.errors import Conflict, NotFound
 from bot.ports import Actor
-from bot.scheduling.jobs import cancel, schedule
+from bot.scheduling.jobs import CANCELLED, cancel, schedule
 from bot.storage import audit
 from bot.storage.models import Incident, IncidentStatus, Job, Post, PostKind
 
@@ -26,6 +26,14 @@ STALE = "remind_stale"
 REVIEW = "remind_review"
 EMERGENCY = "remind_emergency"
 SNOOZABLE = (NEXT_UPDATE, ALL_CLEAR, STALE, APPROVAL)
+# How a reminder ended when what it asked for no longer matters (bot.scheduling.reminder_jobs),
+# said to whoever clicks its Snooze after that.
+SETTLED = {
+    "decided": "the draft it was about has been decided.",
+    "incident closed": "the incident is closed.",
+    "a newer post went out": "a newer public post went out since.",
+    CANCELLED: "what it was about has been done.",
+}
 MAX_SNOOZE_MINUTES = 24 * 60
 
 
@@ -141,6 +149,10 @@ def snooze(session: Session, *, job_id: int, minutes: int, actor: Actor, now: da
     job = session.get(Job, job_id)
     if job is None or job.kind not in SNOOZABLE:
         raise NotFound("That reminder no longer exists.")
+    ended = (job.outcome or "").split(" (")[0]  # without " (12 min late)"
+    settled = SETTLED.get(ended) if job.done_at is not None else None
+    if settled is not None:
+        raise Conflict(f"Nothing to snooze: {settled}")
     minutes = max(1, min(minutes, MAX_SNOOZE_MINUTES))
     job.due_at = now + timedelta(minutes=minutes)
     job.done_at = job.claimed_by = job.claimed_until = job.outcome = None

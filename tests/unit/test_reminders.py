@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from bot.core import Core, build_core
 from bot.drafting.post_times import format_duration
+from bot.errors import Conflict
 from bot.incidents.requests import DeclareRequest, ResolveRequest, UpdateRequest
 from bot.ports import Actor
 from bot.scheduling.calendar import CalendarEntry
@@ -287,3 +288,20 @@ async def test_approval_reminders_space_out_when_nobody_answers(
     assert fired[:6] == [5, 10, 15, 20, 30, 50]
     gaps = [b - a for a, b in itertools.pairwise(fired)]
     assert max(gaps) == 60 and gaps[-1] == 60
+
+
+async def test_a_settled_reminders_snooze_says_so_instead_of_nagging_again(
+    core: Core, clock: FakeClock, chat: RecordingPresenter
+) -> None:
+    draft = await core.declare(
+        analyst, DeclareRequest(service="Blackboard", summary="cannot log in")
+    )
+    await core.approve(approver, draft.post.id)
+    await tick(core, clock, minutes=25)  # "the next update is promised by 3:15 PM"
+    job_id = int(chat.reminders[-1].actions[-1].value.split(":")[0])
+    resolution = await core.draft_resolution(analyst, draft.incident.id, ResolveRequest())
+    assert not isinstance(resolution, IncidentView)
+    await core.approve(approver, resolution.post.id)  # resolved: the promise is moot
+    with pytest.raises(Conflict) as refused:
+        await core.snooze(analyst, job_id, 15)
+    assert refused.value.message == "Nothing to snooze: what it was about has been done."

@@ -83,7 +83,7 @@ class Pacer:
             self._held_until = until
 
 
-class SharedPacer:
+class SharedPacer(Pacer):
     """A ``Pacer`` whose slots every process on the database shares (one row of ``pace`` per
     key, locked while a slot is taken): N replicas or workers send the network's limit, not N
     times it. ``key`` names what the network counts by (a fingerprint of the API key)."""
@@ -100,16 +100,11 @@ class SharedPacer:
         max_wait: timedelta = timedelta(seconds=5),
         name: str = "the network",
     ) -> None:
-        if limit < 1:
-            raise ValueError("a pacer needs a limit of at least one request")
+        super().__init__(
+            limit=limit, window=window, clock=clock, sleep=sleep, max_wait=max_wait, name=name
+        )
         self._store = store
         self._key = key
-        self._limit = limit
-        self._window = window
-        self._clock = clock
-        self._sleep = sleep
-        self._max_wait = max_wait
-        self._name = name
 
     async def wait(self) -> None:
         now = self._clock.now()

@@ -124,7 +124,7 @@ class StatuspagePublisher:
         self._clock = clock or SystemClock()
         # Statuspage counts each key's requests, whichever process makes them: with a database,
         # every process's requests share one pace (a row per key).
-        self._pacer: Pacer | SharedPacer = (
+        self._pacer: Pacer = (
             Pacer(
                 limit=REQUESTS_PER_WINDOW,
                 window=RATE_WINDOW,

@@ -15,7 +15,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.slack.ids import COMMAND, Action
+from handlers.slack.ids import COMMAND, View
 
 
 def build_bare_app(
@@ -35,7 +35,7 @@ def build_bare_app(
     async def outage(ack: AsyncAck) -> None:
         await ack()
 
-    @bolt.action(Action.APPROVE)
+    @bolt.view(View.APPROVE)  # the approver's "Publish now?" confirmed
     async def approve(ack: AsyncAck) -> None:
         await ack()
 

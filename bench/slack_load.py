@@ -29,8 +29,8 @@ from bench.crier_setup import ANALYSTS, APPROVER, COMMS
 from bench.figures import percentile
 from bench.slack_simulator import SIGNING_SECRET
 from bot.storage.store import normalise_database_url
-from handlers.sandbox.requests import block_action, post_signed, slash_command
-from handlers.slack.ids import COMMAND, Action
+from handlers.sandbox.requests import post_signed, slash_command, view_submission
+from handlers.slack.ids import COMMAND, View
 from handlers.slack.listeners import DRAFTING
 
 SERVICES = ("Blackboard", "Email", "Wi-Fi", "VPN", "Student Portal")
@@ -135,15 +135,15 @@ class SlackLoad:
         )
 
     def click(self, post_id: int) -> str:
-        return block_action(
-            action_id=Action.APPROVE,
-            value=str(post_id),
-            block_id=f"draft_{post_id}",
-            user_id=APPROVER,
-            channel_id=COMMS,
-            message_ts=f"{time.time():.6f}",
-            response_url=self._response_url(),
-        )
+        """An approver's "Publish now?" confirmed (*Approve & publish* asks first): the
+        request that queues the approval."""
+        metadata = {"post_id": post_id, "channel_id": COMMS, "thread_ts": None}
+        confirmation = {
+            "callback_id": View.APPROVE,
+            "private_metadata": json.dumps(metadata),
+            "blocks": [],
+        }
+        return view_submission(view=confirmation, values={}, user_id=APPROVER)
 
     def _response_url(self) -> str:
         return f"{self.simulator_url}/response/{secrets.token_hex(8)}"

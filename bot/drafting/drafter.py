@@ -83,6 +83,7 @@ class PostFacts:
     next_update_minutes: int | None  # None: no promise (the all-clear, say)
     incident_id: int
     number: int  # 1 for the first public post of the incident
+    false_alarm: bool = False  # the all-clear of an outage that was not one
 
 
 @dataclass(frozen=True)
@@ -304,6 +305,7 @@ def _context(facts: PostFacts, values: dict[str, str]) -> dict[str, Any]:
         "help_url": values[HELP_URL] or None,
         "number": facts.number,
         "incident_id": facts.incident_id,
+        "false_alarm": facts.false_alarm,
     }
 
 

@@ -60,6 +60,22 @@ def idempotency_key(post: Post, channel: str) -> str:
     return hashlib.sha256(raw).hexdigest()[:40]
 
 
+def _ensure_approvable(session: Session, config: CrierConfig, post: Post) -> PostView:
+    ensure_decidable(post, latest_revision=latest_revision(session, post))
+    view = post_view(session, config, post)
+    if not view.publishable:
+        raise Conflict(
+            "This draft cannot be published yet: " + "; ".join(view.problems) + ". Edit it first."
+        )
+    return view
+
+
+def approvable(session: Session, *, config: CrierConfig, post_id: int) -> PostView:
+    """The draft, if it could be approved now; else Conflict says why (decided, replaced by a
+    newer revision, too long for a channel)."""
+    return _ensure_approvable(session, config, load_post(session, post_id)[1])
+
+
 def approve(
     session: Session,
     *,
@@ -72,12 +88,7 @@ def approve(
     """Approve a pending draft: the post, its deliveries and the incident's status, in one go.
     ``emergency``: by the emergency rule (``approvals.emergency``), without an approver."""
     incident, post = load_post(session, post_id)
-    ensure_decidable(post, latest_revision=latest_revision(session, post))
-    view = post_view(session, config, post)
-    if not view.publishable:
-        raise Conflict(
-            "This draft cannot be published yet: " + "; ".join(view.problems) + ". Edit it first."
-        )
+    _ensure_approvable(session, config, post)
     # The conditional update is the lock: of two simultaneous clicks, one changes the row.
     claimed = session.execute(
         update(Post)

@@ -6,9 +6,11 @@ read them here, each adding only its own markup.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from bot.config import Network
 from bot.storage.models import DeliveryState, IncidentStatus, PostKind
-from bot.views import NETWORK_LABELS, PostView
+from bot.views import NETWORK_LABELS, IncidentView, PostView
 
 STATUSES: dict[IncidentStatus, str] = {
     IncidentStatus.INVESTIGATING: "Investigating",
@@ -52,6 +54,20 @@ def delivery(state: str) -> str:
 
 def severity_mark(severity: str) -> str:
     return SEVERITY_MARKS.get(severity, "⚪")
+
+
+RESOLVED_MARK = "✅"
+
+
+def incident_mark(incident: IncidentView) -> str:
+    """The mark before an incident's title: its severity's colour while open, ✅ once resolved
+    (a closed incident is no longer urgent, whatever its severity was)."""
+    return severity_mark(incident.severity) if incident.is_open else RESOLVED_MARK
+
+
+def channels(networks: Iterable[str]) -> str:
+    """Channels as people call them: "X, Facebook, Status page"."""
+    return ", ".join(network(n) for n in networks)
 
 
 def outcome(post: PostView, *, retry_hint: str) -> str:

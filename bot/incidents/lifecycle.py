@@ -37,9 +37,6 @@ from bot.views import Draft, IncidentView
 
 log = logging.getLogger(__name__)
 
-# The all-clear's words when nothing was wrong after all (the person may write their own).
-FALSE_ALARM = "This was a false alarm: {service} was working normally. Sorry for the worry."
-
 
 def facts_for(config: CrierConfig, incident: Incident, post: Post) -> PostFacts:
     """Everything a template may say about one post, from the post's own snapshot."""
@@ -59,6 +56,7 @@ def facts_for(config: CrierConfig, incident: Incident, post: Post) -> PostFacts:
         next_update_minutes=post.facts.get("next_update_minutes"),
         incident_id=incident.id or 0,
         number=post.number,
+        false_alarm=bool(post.facts.get("false_alarm")),
     )
 
 
@@ -333,8 +331,6 @@ def draft_resolution(
     trouble = clean_text(
         request.still_having_trouble, field_name="still_having_trouble", limit=DETAIL_MAX
     )
-    if request.false_alarm and not happened:
-        happened = FALSE_ALARM.format(service=incident.service)
     facts: dict[str, Any] = {
         "summary": incident.summary,
         "what_users_see": trouble,

@@ -35,6 +35,7 @@ class View(StrEnum):
     RESOLVE = "incident_resolve_form"
     EDIT = "draft_edit_form"
     REJECT = "draft_reject_form"
+    APPROVE = "draft_approve_form"  # "Publish now?": shown only to who may publish
     CALENDAR = "calendar_add_form"
 
 

@@ -18,7 +18,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import Core
-from bot.errors import CrierError
+from bot.errors import CrierError, InvalidInput
 from bot.incidents.requests import parse_quick_declare
 from bot.ports import Actor
 from bot.scheduling.work import ReplyTo, approve_later, declare_later
@@ -36,11 +36,14 @@ from handlers.slack.common import (
     opens_form,
     presenter_of,
     provide,
+    refuse,
     reply_to,
     submit,
     submits,
     teller,
     to_int,
+    unexpected_failure,
+    where,
 )
 from handlers.slack.help import HELP, USAGE, incident_list
 from handlers.slack.ids import COMMAND, Action, View, indexed
@@ -134,13 +137,33 @@ async def _declare_at_once(
     await ack(text=DRAFTING, response_type="ephemeral")
 
 
-async def approve(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+async def _approve_form(click: Click) -> dict[str, Any]:
+    """*Approve & publish*: whoever may not publish this draft is refused at once; only who
+    may is asked to confirm (the channels it goes out to)."""
+    post = await click.core.ensure_may_approve(click.actor, click.number)
+    thread = where(click.body)[1]
+    return modals.approve_modal(post, channel_id=click.channel, thread_ts=thread)
+
+
+async def approved(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
-    """Queued before the ack: an approval Slack was answered for is never lost."""
+    """*Publish* in the confirmation: queued before the ack (once, by the submission's trigger
+    id), so an approval Slack was answered for is never lost."""
     core = core_of(context)
-    actor, post_id, now = actor_of(body["user"]), to_int(action.get("value")) or 0, core.clock.now()
-    reply = reply_to(body)
+    form = modals.Submission(view)
+    actor, post_id, now = (
+        actor_of(body["user"]),
+        form.metadata_int("post_id") or 0,
+        core.clock.now(),
+    )
+    thread = form.metadata.get("thread_ts")
+    reply = ReplyTo(
+        platform=PLATFORM,
+        channel=str(form.metadata.get("channel_id") or ""),
+        user=actor.user_id,
+        thread=thread if isinstance(thread, str) and thread else None,
+    )
     try:
         await core.store.run(
             lambda s: approve_later(
@@ -148,13 +171,10 @@ async def approve(
             )
         )
     except CrierError as exc:  # no such draft
-        await ack()
-        await teller(presenter_of(context), body)(escape(exc.message))
+        await refuse(ack, view, InvalidInput(exc.message))
         return
     except Exception as exc:
-        log.error("could not queue an approval: %s", exc)
-        await ack()
-        await teller(presenter_of(context), body)(DATABASE_DOWN)
+        await refuse(ack, view, InvalidInput(unexpected_failure(exc, "could not queue approval")))
         return
     core.work.wake()
     await ack()
@@ -183,7 +203,7 @@ async def declared(
 
 async def _update_form(click: Click) -> dict[str, Any]:
     incident = await click.core.open_incident(click.number)
-    return modals.update_modal(incident, channel_id=click.channel)
+    return modals.update_modal(incident, click.core.config, channel_id=click.channel)
 
 
 async def _resolve_form(click: Click) -> dict[str, Any]:
@@ -262,7 +282,8 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
     """Add the listeners; bolt tries them in this order, the busiest first."""
     app.middleware(provide(core, presenter))
     app.command(COMMAND)(outage)
-    app.action(Action.APPROVE)(approve)
+    app.action(Action.APPROVE)(opens_form(_approve_form))
+    app.view(View.APPROVE)(approved)
     app.view(View.DECLARE)(declared)
     app.action(Action.POST_UPDATE)(opens_form(_update_form))
     app.action(Action.RESOLVE)(opens_form(_resolve_form))

@@ -13,7 +13,6 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -53,7 +52,7 @@ def _local(at: Any, zone: ZoneInfo) -> str:
 def incident_root(incident: IncidentView, *, zone: ZoneInfo) -> Message:
     """The incident's message in the comms channel, with the buttons for its thread."""
     status = labels.status(incident.status)
-    title = f"{labels.severity_mark(incident.severity)} {incident.service}: {incident.summary}"
+    title = f"{labels.incident_mark(incident)} {incident.service}: {incident.summary}"
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=plain(title, limit=150), emoji=True)),
         SectionBlock(
@@ -61,9 +60,7 @@ def incident_root(incident: IncidentView, *, zone: ZoneInfo) -> Message:
                 MarkdownTextObject(text=f"*Severity*\n{escape(incident.severity_label)}"),
                 MarkdownTextObject(text=f"*Status*\n{status}"),
                 MarkdownTextObject(text=f"*Declared by*\n{mention(incident.declared_by)}"),
-                MarkdownTextObject(
-                    text="*Channels*\n" + ", ".join(c.value for c in incident.channels)
-                ),
+                MarkdownTextObject(text=f"*Channels*\n{labels.channels(incident.channels)}"),
             ]
         ),
         note(
@@ -164,17 +161,14 @@ def _decision_blocks(post: PostView, zone: ZoneInfo) -> list[Block]:
             ActionsBlock(
                 block_id=f"post_{post.id}",
                 elements=[
+                    # No confirm dialog here: Slack would show it to everyone, approver or
+                    # not, before Crier hears of the click. Crier asks who may publish
+                    # (``modals.approve_modal``) and refuses the others at once.
                     ButtonElement(
                         text="Approve & publish",
                         action_id=Action.APPROVE,
                         value=value,
                         style="primary",
-                        confirm=ConfirmObject(
-                            title="Publish now?",
-                            text=f"This goes out to {len(post.previews)} public channel(s) now.",
-                            confirm="Publish",
-                            deny="Not yet",
-                        ),
                     ),
                     ButtonElement(text="Edit", action_id=Action.EDIT, value=value),
                     ButtonElement(

@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import CrierConfig, Network, Severity
 from bot.drafting.post_times import EDIT_HINT
+from bot.incidents.forms import OTHER
 from bot.incidents.requests import DETAIL_MAX, SUMMARY_MAX
 from bot.storage.models import IncidentStatus
 from bot.views import NETWORK_LABELS, IncidentView, PostView
@@ -80,7 +81,13 @@ def _select(
 
 
 def modal(
-    callback: View, title: str, submit: str, blocks: list[Block], metadata: dict[str, Any] | None
+    callback: View,
+    title: str,
+    submit: str,
+    blocks: list[Block],
+    metadata: dict[str, Any] | None,
+    *,
+    close: str = "Cancel",
 ) -> dict[str, Any]:
     """A form; ``metadata`` comes back with its submission (``Submission.metadata``)."""
     view = SlackView(
@@ -88,11 +95,46 @@ def modal(
         callback_id=callback,
         title=title,
         submit=submit,
-        close="Cancel",
+        close=close,
         blocks=blocks,
         private_metadata=json.dumps(metadata) if metadata else None,
     )
     return view.to_dict()
+
+
+def _severity_options(config: CrierConfig) -> list[tuple[str, str]]:
+    return [(s.value, f"{s.value.upper()} · {config.severities[s].label}") for s in Severity]
+
+
+def _channel_inputs(config: CrierConfig, *, initial: tuple[Network, ...], hint: str) -> InputBlock:
+    """The channels as checkboxes, ``initial`` ticked."""
+    options = [Option(value=n.value, label=NETWORK_LABELS[n]) for n in config.enabled_channels]
+    ticked = [o for o in options if o.value in {n.value for n in initial}]
+    return InputBlock(
+        block_id=Field.CHANNELS,
+        label="Channels",
+        optional=True,
+        hint=hint,
+        element=CheckboxesElement(
+            action_id=INPUT_ACTION, options=options, initial_options=ticked or None
+        ),
+    )
+
+
+def _service_inputs(config: CrierConfig) -> list[Block]:
+    """The catalog's services, and *Other* with a free name: a real outage of a service the
+    catalog does not list is never blocked by it."""
+    services = [(s.name, s.name) for s in config.services][:99]  # a select holds 100 options
+    return [
+        _select(Field.SERVICE, "Service", [*services, (OTHER, "Other (not in the catalog)")]),
+        text_input(
+            Field.OTHER_SERVICE,
+            "Service name, if Other",
+            max_length=60,
+            placeholder="Zoom",
+            hint="Its posts have no help link of their own: they point to your help page.",
+        ),
+    ]
 
 
 def _status_options(*, include_resolved: bool = False) -> list[tuple[str, str]]:
@@ -111,10 +153,8 @@ def _incident_line(incident: IncidentView) -> ContextBlock:
 def declare_modal(
     config: CrierConfig, *, channel_id: str, summary: str = "", summary_hint: str | None = None
 ) -> dict[str, Any]:
-    severities = [(s.value, f"{s.value.upper()} · {config.severities[s].label}") for s in Severity]
-    channels = [Option(value=n.value, label=NETWORK_LABELS[n]) for n in config.enabled_channels]
     blocks: list[Block] = [
-        _select(Field.SERVICE, "Service", [(s.name, s.name) for s in config.services][:100]),
+        *_service_inputs(config),
         text_input(
             Field.SUMMARY,
             "What is wrong, in a few words",
@@ -124,7 +164,7 @@ def declare_modal(
             placeholder="students cannot log in",
             hint=summary_hint,
         ),
-        _select(Field.SEVERITY, "Severity", severities, optional=True),
+        _select(Field.SEVERITY, "Severity", _severity_options(config), optional=True),
         _select(Field.STATUS, "Status", _status_options(), initial="investigating"),
         text_input(
             Field.USERS_SEE,
@@ -145,23 +185,18 @@ def declare_modal(
             placeholder="30",
             hint="Leave empty for the severity's default.",
         ),
-        InputBlock(
-            block_id=Field.CHANNELS,
-            label="Channels",
-            optional=True,
-            hint="Leave empty for the service's usual channels.",
-            element=CheckboxesElement(action_id=INPUT_ACTION, options=channels),
-        ),
+        _channel_inputs(config, initial=(), hint="Leave empty for the service's usual channels."),
     ]
     return modal(
         View.DECLARE, "Declare an outage", "Draft posts", blocks, {"channel_id": channel_id}
     )
 
 
-def update_modal(incident: IncidentView, *, channel_id: str) -> dict[str, Any]:
+def update_modal(incident: IncidentView, config: CrierConfig, *, channel_id: str) -> dict[str, Any]:
     blocks: list[Block] = [
         _incident_line(incident),
         _select(Field.STATUS, "Status", _status_options(), initial=incident.status),
+        _select(Field.SEVERITY, "Severity", _severity_options(config), initial=incident.severity),
         text_input(
             Field.DOING, "What has changed / what we are doing", multiline=True, optional=False
         ),
@@ -173,6 +208,11 @@ def update_modal(incident: IncidentView, *, channel_id: str) -> dict[str, Any]:
             "Next update in (minutes)",
             max_length=4,
             initial=str(incident.next_update_minutes or ""),
+        ),
+        _channel_inputs(
+            config,
+            initial=incident.channels,
+            hint="A change of severity or channels applies once this update is approved.",
         ),
     ]
     metadata = {"incident_id": incident.id, "channel_id": channel_id}
@@ -193,6 +233,16 @@ def resolve_modal(incident: IncidentView, *, channel_id: str) -> dict[str, Any]:
             "If people still have trouble",
             multiline=True,
             placeholder="Sign out, close the browser and sign in again",
+        ),
+        InputBlock(
+            block_id=Field.FALSE_ALARM,
+            label="False alarm?",
+            optional=True,
+            hint="The all-clear says so; with nothing published yet, the incident just closes.",
+            element=CheckboxesElement(
+                action_id=INPUT_ACTION,
+                options=[Option(value="yes", label="It was a false alarm: nothing was wrong")],
+            ),
         ),
     ]
     metadata = {"incident_id": incident.id, "channel_id": channel_id}
@@ -224,6 +274,15 @@ def edit_modal(post: PostView, *, channel_id: str) -> dict[str, Any]:
         )
     metadata = {"post_id": post.id, "channel_id": channel_id}
     return modal(View.EDIT, "Edit the draft", "Save revision", blocks, metadata)
+
+
+def approve_modal(post: PostView, *, channel_id: str, thread_ts: str | None) -> dict[str, Any]:
+    """ "Publish now?", for an approver only: who may not publish was refused before."""
+    channels = ", ".join(p.label for p in post.previews)
+    text = f"This goes out to {len(post.previews)} public channel(s) now: {channels}."
+    blocks: list[Block] = [SectionBlock(text=PlainTextObject(text=text))]
+    metadata = {"post_id": post.id, "channel_id": channel_id, "thread_ts": thread_ts}
+    return modal(View.APPROVE, "Publish now?", "Publish", blocks, metadata, close="Not yet")
 
 
 def reject_modal(post: PostView, *, channel_id: str) -> dict[str, Any]:

@@ -103,21 +103,31 @@ class SlackPresenter:
 
     async def _reply_once(self, incident: IncidentView, post: PostView, root: Anchor) -> None:
         """Thread replies that notify people: the outcome, or a rejection for the requester."""
-        if post.state == PostState.REJECTED:
-            purpose = f"rejected:{post.id}"
-            text = (
-                f"{mention(post.requested_by)}, your draft was rejected by "
-                f"{mention(post.decided_by)}: {escape(post.reject_reason or '')}"
-            )
-            reply: dict[str, Any] = {"text": text}
-        elif post.state == PostState.APPROVED and messages.is_settled(post):
-            purpose = f"outcome:{post.id}"
-            reply = messages.outcome_message(post)
-        else:
+        if post.state == PostState.APPROVED and messages.is_settled(post):
+            await self._show_outcome(incident, post, root)
             return
+        if post.state != PostState.REJECTED:
+            return
+        purpose = f"rejected:{post.id}"
         if await self._anchor(incident.id, purpose) is not None:
             return
-        await self._post_in_thread(incident, root, purpose, reply)
+        text = (
+            f"{mention(post.requested_by)}, your draft was rejected by "
+            f"{mention(post.decided_by)}: {escape(post.reject_reason or '')}"
+        )
+        await self._post_in_thread(incident, root, purpose, {"text": text})
+
+    async def _show_outcome(self, incident: IncidentView, post: PostView, root: Anchor) -> None:
+        """The outcome reply: posted the first time every channel has an outcome (so people are
+        notified), then kept current each time they all have one again (a *Retry* that
+        worked, a post confirmed by hand), so no message about the post says otherwise."""
+        purpose = f"outcome:{post.id}"
+        message = messages.outcome_message(post)
+        shown = await self._anchor(incident.id, purpose)
+        if shown is None:
+            await self._post_in_thread(incident, root, purpose, message)
+        else:
+            await self._client.chat_update(channel=shown.channel_id, ts=shown.message_id, **message)
 
     async def _post_in_thread(
         self, incident: IncidentView, root: Anchor, purpose: str, message: dict[str, Any]

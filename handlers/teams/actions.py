@@ -53,7 +53,9 @@ class CardActions:
         self._presenter = presenter
         self._verbs: dict[str, Handler] = {
             Verb.DECLARE: self.declare,
-            Verb.UPDATE_FORM: partial(self._incident_form, forms.update_form),
+            Verb.UPDATE_FORM: partial(
+                self._incident_form, partial(forms.update_form, config=core.config)
+            ),
             Verb.UPDATE: self.update,
             Verb.RESOLVE_FORM: partial(self._incident_form, forms.resolve_form),
             Verb.RESOLVE: self.resolve,
@@ -107,9 +109,11 @@ class CardActions:
             )
         if turn.verb in INCIDENT_VERBS:
             incident = await self._core.incident(form.number(Data.INCIDENT_ID))
-            if turn.verb in (Verb.UPDATE, Verb.RESOLVE) and incident.is_open:
-                build = forms.update_form if turn.verb == Verb.UPDATE else forms.resolve_form
-                return build(incident, place=turn.place, again=again)
+            if turn.verb == Verb.UPDATE and incident.is_open:
+                config = self._core.config
+                return forms.update_form(incident, config=config, place=turn.place, again=again)
+            if turn.verb == Verb.RESOLVE and incident.is_open:
+                return forms.resolve_form(incident, place=turn.place, again=again)
             if turn.place == IN_ROOT:
                 return await self._presenter.incident_card(incident, message)
             return cards.message_card(message)

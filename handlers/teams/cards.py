@@ -43,7 +43,7 @@ def incident_card(
     incident: IncidentView, *, zone: ZoneInfo, people: People, message: str | None = None
 ) -> Element:
     """The incident's card in its conversation, with *Post update* and *Resolve* while open."""
-    mark = labels.severity_mark(incident.severity)
+    mark = labels.incident_mark(incident)
     when = f"Incident #{incident.id} · declared {format_time(incident.declared_at, zone)}"
     if incident.resolved_at:
         when += f" · resolved {format_time(incident.resolved_at, zone)}"
@@ -52,7 +52,7 @@ def incident_card(
         labelled("Severity", incident.severity_label),
         labelled("Status", labels.status(incident.status)),
         labelled("Declared by", people.name(incident.declared_by)),
-        labelled("Channels", ", ".join(c.value for c in incident.channels)),
+        labelled("Channels", labels.channels(incident.channels)),
         note(when, subtle=True),
     ]
     actions: list[Element] = []

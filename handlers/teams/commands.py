@@ -81,8 +81,12 @@ class Commands:
             await self._quick_declare(turn, rest)
         elif word in {Command.UPDATE, Command.RESOLVE}:
             incident = await self._core.open_incident(await self._incident_here(turn, word, rest))
-            build = forms.update_form if word == Command.UPDATE else forms.resolve_form
-            await turn.context.send_activity(card_message(build(incident)))
+            form = (
+                forms.update_form(incident, config=self._core.config)
+                if word == Command.UPDATE
+                else forms.resolve_form(incident)
+            )
+            await turn.context.send_activity(card_message(form))
         else:
             await turn.reply(USAGE)
 

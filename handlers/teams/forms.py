@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.config import CrierConfig, Severity
+from bot.config import CrierConfig, Network, Severity
 from bot.drafting.post_times import EDIT_HINT
+from bot.incidents.forms import OTHER
 from bot.incidents.requests import DETAIL_MAX, SUMMARY_MAX
 from bot.storage.models import IncidentStatus
 from bot.views import NETWORK_LABELS, IncidentView, PostView
@@ -30,6 +31,7 @@ from handlers.teams.ids import IN_ROOT, TEXT_PREFIX, Data, Field, Verb
 
 EDIT_MAX = 5000  # longer texts stay as drafted: a card past ~28 KB is refused by Teams
 REASON_MAX = 500
+FALSE_ALARM_TICKED = "yes"  # a one-box multi-select: a toggle would send "false" when unticked
 
 
 class Form:
@@ -75,6 +77,18 @@ def _status_choices() -> list[tuple[str, str]]:
     return [(s.value, STATUS_LABEL[s]) for s in IncidentStatus if s != IncidentStatus.RESOLVED]
 
 
+def _severities(config: CrierConfig) -> list[tuple[str, str]]:
+    return [(s.value, f"{s.value.upper()} · {config.severities[s].label}") for s in Severity]
+
+
+def _channels(
+    form: Form, config: CrierConfig, label: str, *, ticked: tuple[Network, ...] = ()
+) -> None:
+    channels = [(n.value, NETWORK_LABELS[n]) for n in config.enabled_channels]
+    default = ",".join(n.value for n in ticked)
+    form.choice(Field.CHANNELS, label, channels, default=default, multi=True, expanded=True)
+
+
 def declare_form(
     config: CrierConfig,
     *,
@@ -82,11 +96,14 @@ def declare_form(
     summary_hint: str | None = None,
 ) -> Element:
     form = again or Form()
-    severities = [(s.value, f"{s.value.upper()} · {config.severities[s].label}") for s in Severity]
-    channels = [(n.value, NETWORK_LABELS[n]) for n in config.enabled_channels]
     form.body.append(heading("Declare an outage", size="Large"))
-    services = [(s.name, s.name) for s in config.services]
+    # *Other* with a free name: a service the catalog does not list is never blocked by it.
+    services = [(s.name, s.name) for s in config.services] + [(OTHER, "Other (not in the catalog)")]
     form.choice(Field.SERVICE, "Service", services, required=True, placeholder="Choose…")
+    form.text(Field.OTHER_SERVICE, "Service name, if Other", max_length=60, placeholder="Zoom")
+    form.body.append(
+        note("Its posts have no help link of their own: they point to your help page.", subtle=True)
+    )
     form.text(
         Field.SUMMARY,
         "What is wrong, in a few words",
@@ -96,18 +113,14 @@ def declare_form(
     )
     if summary_hint:
         form.body.append(note(summary_hint, subtle=True))
-    form.choice(Field.SEVERITY, "Severity", severities, placeholder="The service's usual severity")
+    form.choice(
+        Field.SEVERITY, "Severity", _severities(config), placeholder="The service's usual severity"
+    )
     form.choice(
         Field.STATUS, "Status", _status_choices(), default=IncidentStatus.INVESTIGATING.value
     )
     _details(form, users_see="", next_update="", doing_required=False)
-    form.choice(
-        Field.CHANNELS,
-        "Channels (leave empty for the service's usual ones)",
-        channels,
-        multi=True,
-        expanded=True,
-    )
+    _channels(form, config, "Channels (leave empty for the service's usual ones)")
     actions = [execute("Draft posts", Verb.DECLARE, style="positive")]
     return card(form.body, actions=actions, summary="Declare an outage")
 
@@ -149,17 +162,23 @@ def _incident_actions(incident: IncidentView, verb: Verb, title: str, place: str
 def update_form(
     incident: IncidentView,
     *,
+    config: CrierConfig,
     place: str = "",
     again: Form | None = None,
 ) -> Element:
     form = again or Form()
     form.body += [heading("Post an update"), plain(f"Incident #{incident.id} · {incident.title}")]
     form.choice(Field.STATUS, "Status", _status_choices(), default=incident.status)
+    form.choice(Field.SEVERITY, "Severity", _severities(config), default=incident.severity)
     _details(
         form,
         users_see=incident.what_users_see,
         next_update=str(incident.next_update_minutes or ""),
         doing_required=True,
+    )
+    _channels(form, config, "Channels", ticked=incident.channels)
+    form.body.append(
+        note("A change of severity or channels applies once this update is approved.", subtle=True)
     )
     actions = _incident_actions(incident, Verb.UPDATE, "Draft update", place)
     return card(form.body, actions=actions, summary="Post an update")
@@ -189,6 +208,19 @@ def resolve_form(
         multiline=True,
         max_length=DETAIL_MAX,
         placeholder="Sign out, close the browser and sign in again",
+    )
+    form.choice(
+        Field.FALSE_ALARM,
+        "False alarm?",
+        [(FALSE_ALARM_TICKED, "It was a false alarm: nothing was wrong")],
+        multi=True,
+        expanded=True,
+    )
+    form.body.append(
+        note(
+            "The all-clear says so; with nothing published yet, the incident just closes.",
+            subtle=True,
+        )
     )
     actions = _incident_actions(incident, Verb.RESOLVE, "Draft all-clear", place)
     return card(form.body, actions=actions, summary="Resolve the outage")

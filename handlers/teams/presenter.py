@@ -207,20 +207,32 @@ class TeamsPresenter:
         self, incident: IncidentView, post: PostView, reference: dict[str, Any]
     ) -> None:
         """New messages that notify people: the publishing outcome, or a rejection."""
-        people = await self.anchors.people(incident.id)
-        if post.state == PostState.REJECTED:
-            purpose = rejected_purpose(post.id)
-            message = self._mentioning(
-                [post.requested_by], people, cards.rejected_card(post, people)
-            )
-        elif post.state == PostState.APPROVED and cards.is_settled(post):
-            purpose = outcome_purpose(post.id)
-            message = card_message(cards.outcome_card(post))
-        else:
+        if post.state == PostState.APPROVED and cards.is_settled(post):
+            await self._show_outcome(incident, post, reference)
             return
+        if post.state != PostState.REJECTED:
+            return
+        purpose = rejected_purpose(post.id)
         if await self.anchors.find(incident.id, purpose):
             return
+        people = await self.anchors.people(incident.id)
+        message = self._mentioning([post.requested_by], people, cards.rejected_card(post, people))
         message_id = await self.send(reference, message)
+        await self._save(incident.id, purpose, reference, message_id)
+
+    async def _show_outcome(
+        self, incident: IncidentView, post: PostView, reference: dict[str, Any]
+    ) -> None:
+        """The outcome: a new message the first time every channel has one (so people are
+        notified), then kept current each time they all have one again (a *Retry* that
+        worked, a post confirmed by hand), so no message about the post says otherwise."""
+        purpose = outcome_purpose(post.id)
+        card = cards.outcome_card(post)
+        shown = await self.anchors.find(incident.id, purpose)
+        if shown is not None:
+            await self.replace(reference, shown.message_id, card)
+            return
+        message_id = await self.send(reference, card_message(card))
         await self._save(incident.id, purpose, reference, message_id)
 
     def _mentioning(self, actor_keys: list[str], people: People, card: Element) -> Activity:

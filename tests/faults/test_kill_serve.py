@@ -29,7 +29,7 @@ from handlers.sandbox.requests import post_signed
 from handlers.sandbox.workspace import SlackWorkspace
 from tests.conftest import ANALYST, APPROVER, COMMS
 from tests.fakes.bot_connector import FakeBotConnector
-from tests.fakes.slack_requests import block_action, slash_command
+from tests.fakes.slack_requests import slash_command, view_submission
 from tests.processes import CRIER, wait_until
 from tests.scenario.harness import SECRET, TOKEN
 from tests.teams.harness import ANALYST as TEAMS_ANALYST
@@ -140,15 +140,14 @@ async def test_what_serve_acked_is_done_once_after_it_is_killed(
                 assert len(roots) == FIRST
 
                 async def approve(post_id: int) -> tuple[int, str]:
-                    body = block_action(
-                        action_id="draft_approve",
-                        value=str(post_id),
-                        block_id=f"post_{post_id}",
-                        user_id=APPROVER,
-                        channel_id=COMMS,
-                        message_ts=next(iter(roots)),
-                        response_url=workspace.new_response_url(),
-                    )
+                    """The approver's "Publish now?" confirmed: the approval that is queued."""
+                    metadata = {"post_id": post_id, "channel_id": COMMS, "thread_ts": None}
+                    confirmation = {
+                        "callback_id": "draft_approve_form",
+                        "private_metadata": json.dumps(metadata),
+                        "blocks": [],
+                    }
+                    body = view_submission(view=confirmation, values={}, user_id=APPROVER)
                     return await post_signed(session, url, body, secret=SECRET)
 
                 async def in_teams(n: int) -> tuple[int, str]:

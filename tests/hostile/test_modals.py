@@ -146,7 +146,7 @@ async def forms(slack: SlackHarness) -> tuple[SlackHarness, list[JsonDict]]:
     for number in (1, 2):
         incident, post = await core.incident(number), await core.post(number)
         views += [
-            modals.update_modal(incident, channel_id=COMMS),
+            modals.update_modal(incident, config, channel_id=COMMS),
             modals.resolve_modal(incident, channel_id=COMMS),
             modals.edit_modal(post, channel_id=COMMS),
             modals.reject_modal(post, channel_id=COMMS),

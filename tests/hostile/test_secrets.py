@@ -137,7 +137,14 @@ async def click(slack: SlackHarness, message: dict[str, Any], action_id: str) ->
         thread_ts=message.get("thread_ts"),
         response_url=slack.workspace.new_response_url(),
     )
-    return await post(slack, body)
+    if action_id != Action.APPROVE:
+        return await post(slack, body)
+    # Crier asks the approver to confirm ("Publish now?"): they do.
+    opened = len(slack.workspace.calls_to("views.open"))
+    status = await post(slack, body)
+    asked = (await slack.workspace.wait_for("views.open", count=opened + 1))[-1].args["view"]
+    confirmed = await post(slack, req.view_submission(view=asked, values={}, user_id=APPROVER))
+    return status if confirmed == 200 else confirmed
 
 
 async def test_no_secret_escapes_whatever_fails(

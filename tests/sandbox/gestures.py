@@ -7,6 +7,7 @@ from typing import Any
 import aiohttp
 
 from handlers.sandbox.app import ANALYST, CHANNEL_ID, Sandbox
+from tests.sandbox.conftest import eventually
 
 APPROVER = "U0APPROVER1"
 JsonDict = dict[str, Any]
@@ -26,6 +27,21 @@ async def gesture(
         assert response.status == 200, await response.text()
         answer: JsonDict = await response.json()
         return answer
+
+
+async def approve(
+    http: aiohttp.ClientSession, sandbox: Sandbox, user: str, click: JsonDict
+) -> None:
+    """Click *Approve & publish* and confirm: Crier asks only who may publish ("Publish now?")."""
+    await gesture(http, sandbox, "action", user=user, **click)
+
+    async def asked() -> JsonDict | None:
+        modal = (await state(http, sandbox, user))["modal"]
+        return modal if isinstance(modal, dict) and "Publish now?" in modal["html"] else None
+
+    modal = await eventually(asked)
+    done = await gesture(http, sandbox, "submit", user=user, view_id=modal["id"], values={})
+    assert done["closed"] is True, done
 
 
 def approve_button(sandbox: Sandbox) -> tuple[str, str]:

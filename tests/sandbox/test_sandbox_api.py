@@ -20,6 +20,7 @@ from tests.sandbox.conftest import eventually, start_sandbox
 from tests.sandbox.gestures import (
     APPROVER,
     JsonDict,
+    approve,
     approve_button,
     gesture,
     published,
@@ -69,7 +70,7 @@ async def test_approval_rules_then_publishing_fill_the_network_panels(
     await eventually(lambda: timeline_with(http, sandbox, VISITOR.user_id, "Only approvers"))
     assert "Only approvers" not in (await state(http, sandbox, APPROVER))["timeline"]
 
-    await gesture(http, sandbox, "action", user=APPROVER, **click)
+    await approve(http, sandbox, APPROVER, click)
     panels = await eventually(lambda: published(http, sandbox, count=5))
     for network in ("x", "facebook", "mastodon", "bluesky", "statuspage"):
         assert f'data-network="{network}"' in panels
@@ -121,7 +122,7 @@ async def test_a_modal_opens_for_its_person_and_shows_errors_on_its_fields(
     timeline = await eventually(lambda: timeline_with(http, sandbox, ANALYST.user_id, "revision 1"))
     # What was typed is shown as typed: as text, never as markup.
     assert "Blackboard: &lt;b&gt;cannot&lt;/b&gt; log in &amp; &lt;script&gt;x()" in timeline
-    assert "<script>" not in timeline and "x, bluesky" in timeline
+    assert "<script>" not in timeline and "X, Bluesky" in timeline
     assert "<b>Mastodon</b>" not in timeline
 
 
@@ -229,7 +230,7 @@ async def test_the_clock_jumps_ahead_and_reminders_come_due(
     await eventually(lambda: timeline_with(http, sandbox, ANALYST.user_id, "Approve &amp; publish"))
     ts, block_id = approve_button(sandbox)
     click = {"channel": CHANNEL_ID, "ts": ts, "block_id": block_id, "action_id": "draft_approve"}
-    await gesture(http, sandbox, "action", user=APPROVER, **click)
+    await approve(http, sandbox, APPROVER, click)
     await eventually(lambda: timeline_with(http, sandbox, APPROVER, "is out on X"))
     assert "promised by" not in (await state(http, sandbox, ANALYST.user_id))["timeline"]
 

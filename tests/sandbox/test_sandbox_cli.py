@@ -23,7 +23,7 @@ import aiohttp
 
 from handlers.sandbox.app import ANALYST, CHANNEL_ID, Sandbox
 from tests.sandbox.conftest import eventually, start_sandbox
-from tests.sandbox.gestures import APPROVER, approve_button, gesture, timeline_with
+from tests.sandbox.gestures import APPROVER, approve, approve_button, gesture, timeline_with
 
 CRIER = Path(sys.executable).with_name("crier")
 
@@ -134,7 +134,7 @@ async def publish_an_incident(sandbox: Sandbox, http: aiohttp.ClientSession) -> 
     await eventually(lambda: timeline_with(http, sandbox, ANALYST.user_id, "Approve &amp; publish"))
     ts, block_id = approve_button(sandbox)
     click = {"channel": CHANNEL_ID, "ts": ts, "block_id": block_id, "action_id": "draft_approve"}
-    await gesture(http, sandbox, "action", user=APPROVER, **click)
+    await approve(http, sandbox, APPROVER, click)
     await eventually(lambda: timeline_with(http, sandbox, APPROVER, "is out on X"))
 
 

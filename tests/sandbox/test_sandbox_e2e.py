@@ -78,11 +78,12 @@ async def declare(page: Page) -> None:
 
 
 async def approve(page: Page) -> None:
-    """Click Approve & publish and accept Slack's confirm dialog."""
+    """Click Approve & publish and confirm: Crier asks only who may publish ("Publish now?")."""
     await page.get_by_role("button", name="Approve & publish").click()
-    dialog = page.locator("#confirm")
-    await expect(dialog).to_contain_text("Publish now?")
-    await dialog.get_by_role("button", name="Publish").click()
+    modal = page.locator("form.modal")
+    await expect(modal).to_contain_text("Publish now?")
+    await modal.get_by_role("button", name="Publish").click()
+    await expect(modal).to_have_count(0)
 
 
 async def test_declare_then_an_approver_publishes_to_every_network(page: Page) -> None:
@@ -95,8 +96,9 @@ async def test_declare_then_an_approver_publishes_to_every_network(page: Page) -
 
     await be(page, "U0VISITOR1")  # someone else may not approve
     await expect(page.locator(".msg.ephemeral")).to_have_count(0)  # the analyst's, not theirs
-    await approve(page)
+    await page.get_by_role("button", name="Approve & publish").click()
     await expect(page.locator(".msg.ephemeral")).to_contain_text("Only approvers")
+    await expect(page.locator("form.modal")).to_have_count(0)  # refused first, never asked
     await expect(page.locator(".net article")).to_have_count(0)
 
     await be(page, "U0APPROVER1")

@@ -13,6 +13,7 @@ from handlers.sandbox.app import ANALYST, CHANNEL_ID, Sandbox
 from tests.sandbox.conftest import eventually
 from tests.sandbox.gestures import (
     APPROVER,
+    approve,
     approve_button,
     gesture,
     published,
@@ -61,7 +62,7 @@ async def test_a_jump_ahead_fires_each_reminder_at_its_own_time_and_all_times_ag
 
     ts, block_id = approve_button(sandbox)
     click = {"channel": CHANNEL_ID, "ts": ts, "block_id": block_id, "action_id": "draft_approve"}
-    await gesture(http, sandbox, "action", user=APPROVER, **click)
+    await approve(http, sandbox, APPROVER, click)
     panels = await eventually(lambda: published(http, sandbox, count=5))
     await eventually(lambda: timeline_with(http, sandbox, APPROVER, "is out on X"))
 

@@ -6,6 +6,7 @@ points at the simulated workspace, which records every call.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -22,12 +23,13 @@ from bot.ports import Clock
 from bot.publishing.credentials import NetworkCredentials
 from bot.settings import Settings
 from bot.storage.store import Store
-from handlers.sandbox.workspace import SlackWorkspace
+from handlers.sandbox.workspace import RecordedCall, SlackWorkspace, WorkspaceEvent
 from handlers.server import Crier, build_crier
 from tests.conftest import COMMS
 from tests.fakes import slack_requests as req
 from tests.settling import settle
 
+APPROVE = "draft_approve"
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
 
@@ -96,6 +98,8 @@ class SlackHarness:
     async def click(
         self, message: JsonDict, action_id: str, *, user: str, channel: str = COMMS
     ) -> tuple[int, str]:
+        """Click a button. *Approve & publish* is confirmed too, as its person would: Crier
+        asks only who may publish ("Publish now?", a modal) and refuses the others at once."""
         block_id, value = find_button(message, action_id)
         body = req.block_action(
             action_id=action_id,
@@ -108,7 +112,36 @@ class SlackHarness:
             message=message,
             response_url=self.workspace.new_response_url(),
         )
-        return await self.post(body)
+        if action_id != APPROVE:
+            return await self.post(body)
+        events = self.workspace.subscribe()
+        try:
+            answered = await self.post(body)
+            trigger = req.interaction_payload(body)["trigger_id"]
+            asked = await self._asked_or_told(events, trigger=trigger, user=user)
+        finally:
+            self.workspace.unsubscribe(events)
+        if asked is not None:
+            status, confirmed = await self.submit(asked, {}, user=user)
+            assert (status, confirmed) == (200, {}), confirmed
+        return answered
+
+    async def _asked_or_told(
+        self, events: asyncio.Queue[WorkspaceEvent], *, trigger: str, user: str
+    ) -> JsonDict | None:
+        """The confirmation Crier opened for this click, or None when it told the person
+        something instead (a refusal) or nothing (a click delivered twice)."""
+        async with asyncio.timeout(5):
+            while True:
+                event = await events.get()
+                if not isinstance(event, RecordedCall):
+                    continue
+                if event.method == "views.open" and event.args.get("trigger_id") == trigger:
+                    view: JsonDict = event.args["view"]
+                    check_view(view)
+                    return view
+                if event.method == "chat.postEphemeral" and event.args.get("user") == user:
+                    return None
 
     async def submit(
         self, view: JsonDict, values: dict[str, JsonDict], *, user: str

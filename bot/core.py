@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
@@ -16,6 +16,7 @@ from typing import TypeVar
 from sqlmodel import Session
 
 from bot.chat.anchors import Anchor, ChatAnchors
+from bot.chat.context import ChatContext, chat_context
 from bot.chat.shows import ChatShows
 from bot.config import CrierConfig, Network
 from bot.drafting.drafter import Drafter, SummaryRoom, summary_room
@@ -64,6 +65,7 @@ class Core:
     drafter: Drafter
     publishers: dict[Network, Publisher]
     http: HttpClient  # built by bot.redaction.http_client: every answer masked of secrets
+    chat_anchors: ChatAnchors  # which chat message shows what (the presenters share it)
     clock: Clock = field(default_factory=SystemClock)
     presenters: dict[str, ChatPresenter] = field(default_factory=dict)
     directories: dict[str, Directory] = field(default_factory=dict)
@@ -72,7 +74,6 @@ class Core:
     work: Scheduler = field(init=False)  # what answers to people promised (bot/scheduling/work.py)
     approvers: ApproverPolicy = field(init=False)
     gate: Gate = field(init=False)
-    chat_anchors: ChatAnchors = field(init=False)
     content_calendar: ContentCalendar = field(init=False)
     channel_health: ChannelHealth = field(init=False)
     chat: ChatShows = field(init=False)
@@ -82,7 +83,6 @@ class Core:
 
     def __post_init__(self) -> None:
         self.summary_room = summary_room(self.config, self.drafter)
-        self.chat_anchors = ChatAnchors(self.store)
         self.pace = DeclarationPace(most=self.settings.declarations_per_minute, clock=self.clock)
         self.chat = ChatShows(
             store=self.store,
@@ -495,11 +495,19 @@ def build_core(
     clock: Clock | None = None,
     publishers: dict[Network, Publisher] | None = None,
     credentials: NetworkCredentials | None = None,
+    chat: ChatContext | None = None,
+    presenters: Mapping[str, ChatPresenter] | None = None,
+    directories: Mapping[str, Directory] | None = None,
 ) -> Core:
-    """Wire the core from settings; the chat handlers add their presenters and directories."""
+    """Wire the core from settings, with the chats' presenters and directories (built first,
+    from ``chat``: see ``bot.chat.context``)."""
     credentials = credentials or NetworkCredentials()
     http = http_client(settings, credentials)
+    chat = chat or chat_context(config, store, clock)
     return Core(
+        chat_anchors=chat.anchors,
+        presenters=dict(presenters or {}),
+        directories=dict(directories or {}),
         config=config,
         settings=settings,
         store=store,
@@ -508,7 +516,7 @@ def build_core(
         or build_publishers(
             config=config, settings=settings, store=store, http=http, credentials=credentials
         ),
-        clock=clock or SystemClock(),
+        clock=chat.clock,
         http=http,
     )
 

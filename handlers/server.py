@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.config import CrierConfig, load_config
+from bot.chat.context import chat_context
+from bot.config import CrierConfig, Network, load_config
 from bot.core import Core, build_core
-from bot.ports import Clock, SystemClock
+from bot.ports import ChatPresenter, Clock, Directory, Publisher, SystemClock
 from bot.publishing.cards import cards_folder, read_card
 from bot.publishing.credentials import NetworkCredentials
 from bot.redaction import Redactor, redact_logs
@@ -25,7 +26,7 @@ from bot.storage.schema import ensure_current
 from bot.storage.store import Store, open_store
 from handlers.metrics import add_metrics
 from handlers.refusals import quiet_malformed_http
-from handlers.slack.app import SlackSide, build_slack, events_off
+from handlers.slack.app import SlackSide, build_slack, events_off, slack_chat
 from handlers.teams.switch import teams_off, teams_wanted
 
 if TYPE_CHECKING:
@@ -97,19 +98,47 @@ def build_crier(
     config: CrierConfig,
     store: Store,
     clock: Clock | None = None,
-    core: Core | None = None,
+    publishers: dict[Network, Publisher] | None = None,
+    credentials: NetworkCredentials | None = None,
 ) -> Crier:
-    """Wire the core, Slack, Teams and the web routes; nothing runs until the app starts."""
-    core = core or build_core(settings=settings, config=config, store=store, clock=clock)
+    """Wire the chats, the core and the web routes; nothing runs until the app starts.
+
+    The chats' presenters come first and the core is built with them; then each chat's
+    listeners are wired to the core. ``publishers``: instead of the networks' (the sandbox's
+    outbox, a test's fakes); ``credentials``: the networks' (else from the environment)."""
     # Defence in depth: a secret reaching a log line anyway (an echoed token) is masked.
     redact_logs(Redactor.from_settings(settings, NetworkCredentials()))
     quiet_malformed_http()  # a request aiohttp cannot parse: one short line, not a traceback
-    slack = build_slack(core, settings)
-    teams = None
+    context = chat_context(config, store, clock)
+    slack_side = slack_chat(settings, context)
+    teams_side = None
     if teams_wanted(settings):
-        from handlers.teams.app import build_teams  # the Bot Framework SDK: only for Teams
+        from handlers.teams.app import teams_chat  # the Bot Framework SDK: only for Teams
 
-        teams = build_teams(core, settings)
+        teams_side = teams_chat(settings, context)
+    presenters: dict[str, ChatPresenter] = {}
+    directories: dict[str, Directory] = {}
+    if slack_side is not None:
+        presenters[slack_side.presenter.platform] = slack_side.presenter
+        directories[slack_side.presenter.platform] = slack_side.directory
+    if teams_side is not None:
+        presenters[teams_side.presenter.platform] = teams_side.presenter
+    core = build_core(
+        settings=settings,
+        config=config,
+        store=store,
+        publishers=publishers,
+        credentials=credentials,
+        chat=context,
+        presenters=presenters,
+        directories=directories,
+    )
+    slack = None if slack_side is None else build_slack(core, settings, slack_side)
+    teams = None
+    if teams_side is not None:
+        from handlers.teams.app import build_teams
+
+        teams = build_teams(core, teams_side)
     app = web.Application(client_max_size=MAX_BODY)
     app[CORE_KEY] = core
     app.router.add_get("/healthz", healthz)

@@ -27,7 +27,6 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.config import STARTER_CONFIG, ConfigError, CrierConfig, Network, load_config
-from bot.core import build_core
 from bot.ports import Publisher
 from bot.publishing.outbox import OutboxPublisher
 from bot.settings import Settings
@@ -192,16 +191,10 @@ class Sandbox:
             network: OutboxPublisher(network=network, store=store, public_url=self.url)
             for network in self.config.enabled_channels
         }
-        core = build_core(
-            settings=settings,
-            config=self.config,
-            store=store,
-            publishers=outbox,
-            clock=self.clock,
-        )
         self.crier = crier = build_crier(
-            settings=settings, config=self.config, store=store, core=core
+            settings=settings, config=self.config, store=store, publishers=outbox, clock=self.clock
         )
+        core = crier.core
         crier_socket = _listen("127.0.0.1", 0)
         await self._serve(crier.web, crier_socket)
         crier_url = f"http://127.0.0.1:{crier_socket.getsockname()[1]}/slack/events"

@@ -25,12 +25,13 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.context import ChatContext
 from bot.core import Core
 from bot.settings import Settings
 from handlers.refusals import RefusalLog
 from handlers.slack import guards, listeners
 from handlers.slack.events import register_events
-from handlers.slack.presenter import PLATFORM, SlackDirectory, SlackPresenter
+from handlers.slack.presenter import SlackDirectory, SlackPresenter
 
 log = logging.getLogger(__name__)
 
@@ -168,8 +169,19 @@ def web_client(settings: Settings) -> AsyncWebClient:
     )
 
 
-def build_slack(core: Core, settings: Settings) -> SlackSide | None:
-    """The Slack app, or None (with a log line) when Slack is not configured.
+@dataclass(frozen=True)
+class SlackChat:
+    """Slack's side of the core, built before it: the Web API client, the presenter and the
+    directory of user groups. ``build_slack`` then wires bolt's app to the core."""
+
+    client: AsyncWebClient
+    presenter: SlackPresenter
+    directory: SlackDirectory
+    over_http: bool
+
+
+def slack_chat(settings: Settings, chat: ChatContext) -> SlackChat | None:
+    """Slack's presenter and directory, or None (with a log line) when Slack is not configured.
 
     Over HTTP (``/slack/events``) Slack needs the signing secret; by Socket Mode
     (``SLACK_APP_TOKEN``) it does not, and ``/slack/events`` is then not served."""
@@ -183,8 +195,18 @@ def build_slack(core: Core, settings: Settings) -> SlackSide | None:
     if settings.slack_signing_secret is None:
         log.info("Slack by Socket Mode only: POST /slack/events is off (no SLACK_SIGNING_SECRET)")
     client = web_client(settings)
-    app = AsyncApp(
+    return SlackChat(
         client=client,
+        presenter=SlackPresenter(chat=chat, client=client),
+        directory=SlackDirectory(client),
+        over_http=over_http,
+    )
+
+
+def build_slack(core: Core, settings: Settings, chat: SlackChat) -> SlackSide:
+    """Bolt's app on Slack's side of the core: its checks and Crier's listeners."""
+    app = AsyncApp(
+        client=chat.client,
         # Without a signing secret, one nobody knows: bolt never accepts an HTTP request then
         # (it verifies with an empty secret rather than refusing), though none is routed to it.
         signing_secret=(
@@ -195,20 +217,17 @@ def build_slack(core: Core, settings: Settings) -> SlackSide | None:
         # as an object): a signed payload not shaped as Slack's is refused with 400 first.
         before_authorize=guards.WellFormed(),
     )
-    presenter = SlackPresenter(core=core, client=client)
-    core.presenters[PLATFORM] = presenter
-    core.directories[PLATFORM] = SlackDirectory(client)
     # Run after bolt's own checks (signature, auth.test), before any listener.
     guards.quiet_bolt_forgeries()  # bolt would log each forged request's whole body
     app.middleware(guards.SameWorkspace())
     app.middleware(guards.OncePerDelivery(core))
-    listeners.register(app, core=core, presenter=presenter)
+    listeners.register(app, core=core, presenter=chat.presenter)
     register_events(app)
     return SlackSide(
         app=app,
-        client=client,
-        presenter=presenter,
-        over_http=over_http,
+        client=chat.client,
+        presenter=chat.presenter,
+        over_http=chat.over_http,
     )
 
 

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.chat.anchors import Anchor
-from bot.core import Core
+from bot.chat.context import ChatContext
 from bot.errors import CrierError
 from bot.ports import Actor
 from bot.scheduling.calendar import CalendarEntry
@@ -40,16 +40,16 @@ ROOT = "root"
 class SlackPresenter:
     platform = PLATFORM
 
-    def __init__(self, *, core: Core, client: AsyncWebClient) -> None:
-        self._core = core
+    def __init__(self, *, chat: ChatContext, client: AsyncWebClient) -> None:
+        self._chat = chat
         self._client = client
 
     @property
     def _zone(self) -> Any:
-        return self._core.config.organisation.zone
+        return self._chat.config.organisation.zone
 
     async def _anchor(self, incident_id: int, purpose: str) -> Anchor | None:
-        return await self._core.chat_anchors.find(
+        return await self._chat.anchors.find(
             incident_id=incident_id, platform=PLATFORM, purpose=purpose
         )
 
@@ -75,7 +75,7 @@ class SlackPresenter:
                 f"({error}).{SLACK_HINTS.get(error, '')} `/outage list` shows it."
             ) from exc
         root = Anchor(PLATFORM, str(response["channel"]), str(response["ts"]), None)
-        await self._core.chat_anchors.save(incident_id=incident.id, purpose=ROOT, anchor=root)
+        await self._chat.anchors.save(incident_id=incident.id, purpose=ROOT, anchor=root)
         return root
 
     async def show_incident(self, incident: IncidentView) -> None:
@@ -90,7 +90,7 @@ class SlackPresenter:
         if root is None:
             return  # this incident lives on another platform
         # The core shows one post at a time, with its newest state (Core.show_post).
-        message = messages.draft_message(post, zone=self._zone, now=self._core.clock.now())
+        message = messages.draft_message(post, zone=self._zone, now=self._chat.clock.now())
         purpose = f"post:{post.id}"
         anchor = await self._anchor(incident.id, purpose)
         if anchor is None:
@@ -137,7 +137,7 @@ class SlackPresenter:
             channel=root.channel_id, thread_ts=root.message_id, **message
         )
         posted = Anchor(PLATFORM, root.channel_id, str(response["ts"]), root.message_id)
-        await self._core.chat_anchors.save(incident_id=incident.id, purpose=purpose, anchor=posted)
+        await self._chat.anchors.save(incident_id=incident.id, purpose=purpose, anchor=posted)
 
     async def remind(self, incident: IncidentView, reminder: Reminder) -> None:
         root = await self._root(incident)
@@ -151,7 +151,7 @@ class SlackPresenter:
     async def show_calendar(self, entry: CalendarEntry, *, where: str | None) -> None:
         """A proposed calendar post, for the approvers: in the comms channel, else where it
         was proposed (``where``); a post proposed elsewhere with no comms channel is not shown."""
-        channel = self._core.config.slack.comms_channel or where
+        channel = self._chat.config.slack.comms_channel or where
         if not channel:
             log.info("scheduled post #%s: no Slack channel to show it in", entry.id)
             return
@@ -164,7 +164,7 @@ class SlackPresenter:
     async def show_notice(self, notice: Notice) -> None:
         """A notice about the channels, in the comms channel itself (no incident's thread);
         without ``slack.comms_channel`` Slack has nowhere to say it (the log has it)."""
-        channel = self._core.config.slack.comms_channel
+        channel = self._chat.config.slack.comms_channel
         if not channel:
             log.info("no slack.comms_channel for the notice “%s”", notice.title)
             return
@@ -175,7 +175,7 @@ class SlackPresenter:
     def _mentions(self, reminder: Reminder) -> str:
         """Who a reminder names, in Slack's syntax (these pings are the point)."""
         names = [mention(key) for key in reminder.mention_users]
-        config = self._core.config
+        config = self._chat.config
         if reminder.mention_approvers:
             group = config.approvals.slack_usergroup
             names += (

@@ -1,6 +1,6 @@
 """What Teams needs from the ChatAnchor rows: the conversation reference kept with an
-incident's card (through ``Core.chat_anchors``, so it is read once), the incidents that live in
-a conversation, and the names of the people who acted.
+incident's card (through the anchors the core shares, so it is read once), the incidents that
+live in a conversation, and the names of the people who acted.
 
 Looking up by conversation and keeping names are Teams' own needs, so those reads and writes go
 to the table directly. Only Teams rows are read or written here.
@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.chat.anchors import Anchor
-from bot.core import Core
+from bot.chat.context import ChatContext
 from bot.ports import Actor
 from bot.storage.models import ChatAnchor, Incident
 from bot.views import IncidentView
@@ -55,8 +55,8 @@ def _row(session: Session, incident_id: int, purpose: str) -> ChatAnchor | None:
 
 
 class TeamsAnchors:
-    def __init__(self, core: Core) -> None:
-        self._core = core
+    def __init__(self, chat: ChatContext) -> None:
+        self._chat = chat
 
     async def reference(self, incident: IncidentView) -> dict[str, Any] | None:
         """The conversation reference kept with the incident's card, or None (not in Teams)."""
@@ -64,13 +64,13 @@ class TeamsAnchors:
         return dict(root.reference) if root and root.reference else None
 
     async def root(self, incident: IncidentView) -> Anchor | None:
-        """The incident's card, found once and then remembered (``Core.chat_anchors``); None
+        """The incident's card, found once and then remembered (the shared ``ChatAnchors``); None
         without a look when the incident was declared in another chat."""
         return await self.find(incident.id, ROOT) if incident.chat == PLATFORM else None
 
     async def find(self, incident_id: int, purpose: str) -> Anchor | None:
         """The incident's Teams message kept as ``purpose`` (``ids.post_purpose`` …), if any."""
-        return await self._core.chat_anchors.find(
+        return await self._chat.anchors.find(
             incident_id=incident_id, platform=PLATFORM, purpose=purpose
         )
 
@@ -91,7 +91,7 @@ class TeamsAnchors:
             ).all()
             return list(rows)
 
-        return await self._core.store.read(read)
+        return await self._chat.store.read(read)
 
     async def latest_reference(self) -> dict[str, Any] | None:
         """The conversation of the incident declared in Teams most recently: where Crier shows
@@ -106,7 +106,7 @@ class TeamsAnchors:
             ).all()
             return next((dict(r) for r in rows if r), None)
 
-        return await self._core.store.read(read)
+        return await self._chat.store.read(read)
 
     async def remember(self, incident_id: int, actor: Actor, *, teams_id: str | None) -> None:
         """Keep the person's display name, so cards say who decided, not an object id."""
@@ -129,11 +129,11 @@ class TeamsAnchors:
             row.reference = {**(row.reference or {}), actor.user_id: entry}
             session.add(row)
 
-        await self._core.store.run(write)
+        await self._chat.store.run(write)
 
     async def people(self, incident_id: int) -> People:
         def read(session: Session) -> People:
             row = _row(session, incident_id, NAMES)
             return People(dict(row.reference) if row else {})
 
-        return await self._core.store.read(read)
+        return await self._chat.store.read(read)

@@ -25,6 +25,7 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector.auth import AuthenticateRequestResult
 
+from bot.chat.context import ChatContext
 from bot.core import Core
 from bot.scheduling.jobs import JobRun, enqueue
 from bot.settings import Settings
@@ -39,7 +40,6 @@ from handlers.teams.guards import (
     parse_activity,
     read_body,
 )
-from handlers.teams.ids import PLATFORM
 from handlers.teams.presenter import TeamsPresenter
 from handlers.teams.switch import teams_wanted
 
@@ -161,9 +161,20 @@ class TeamsSide:
         return activity, ""  # the SDK's anonymous identity: no token, and none looked at
 
 
-def build_teams(core: Core, settings: Settings) -> TeamsSide | None:
-    """The Teams endpoint (registering the Teams presenter with the core), or None when Teams
-    is off; either way one log line says how Teams runs."""
+@dataclass(frozen=True)
+class TeamsChat:
+    """Teams' side of the core, built before it: the adapter and the presenter. ``build_teams``
+    then wires the bot's commands and card actions to the core."""
+
+    adapter: CloudAdapter
+    presenter: TeamsPresenter
+    authenticated: bool
+    app_id: str
+
+
+def teams_chat(settings: Settings, chat: ChatContext) -> TeamsChat | None:
+    """Teams' presenter, or None when Teams is off; either way one log line says how Teams
+    runs."""
     if not teams_wanted(settings):
         return None
     config = BotFrameworkConfig.from_settings(settings)
@@ -189,22 +200,30 @@ def build_teams(core: Core, settings: Settings) -> TeamsSide | None:
             "MicrosoftAppId and MicrosoftAppPassword for Teams."
         )
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
-    presenter = TeamsPresenter(core=core, adapter=adapter, app_id=config.APP_ID)
 
     async def on_turn_error(context: TurnContext, error: Exception) -> None:
         log.error("Teams turn failed: %s", error, exc_info=error)
 
     adapter.on_turn_error = on_turn_error
-    core.presenters[PLATFORM] = presenter
-    bot = CrierTeamsBot(
-        commands=Commands(core=core, presenter=presenter),
-        actions=CardActions(core=core, presenter=presenter),
-    )
-    return TeamsSide(
+    return TeamsChat(
         adapter=adapter,
-        bot=bot,
-        presenter=presenter,
-        core=core,
+        presenter=TeamsPresenter(chat=chat, adapter=adapter, app_id=config.APP_ID),
         authenticated=authenticated,
         app_id=config.APP_ID,
+    )
+
+
+def build_teams(core: Core, chat: TeamsChat) -> TeamsSide:
+    """The Teams endpoint on Teams' side of the core: the bot's commands and card actions."""
+    bot = CrierTeamsBot(
+        commands=Commands(core=core, presenter=chat.presenter),
+        actions=CardActions(core=core, presenter=chat.presenter),
+    )
+    return TeamsSide(
+        adapter=chat.adapter,
+        bot=bot,
+        presenter=chat.presenter,
+        core=core,
+        authenticated=chat.authenticated,
+        app_id=chat.app_id,
     )

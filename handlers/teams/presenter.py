@@ -18,7 +18,7 @@ from botbuilder.schema import Activity, ChannelAccount, ConversationReference, M
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.chat.anchors import Anchor
-from bot.core import Core
+from bot.chat.context import ChatContext
 from bot.errors import CrierError
 from bot.ports import Actor
 from bot.scheduling.calendar import CalendarEntry
@@ -76,15 +76,15 @@ def _retry_after(exc: Exception, attempt: int) -> float | None:
 class TeamsPresenter:
     platform = PLATFORM
 
-    def __init__(self, *, core: Core, adapter: BotAdapter, app_id: str) -> None:
-        self._core = core
+    def __init__(self, *, chat: ChatContext, adapter: BotAdapter, app_id: str) -> None:
+        self._chat = chat
         self._adapter = adapter
         self._app_id = app_id
-        self.anchors = TeamsAnchors(core)
+        self.anchors = TeamsAnchors(chat)
 
     @property
     def _zone(self) -> Any:
-        return self._core.config.organisation.zone
+        return self._chat.config.organisation.zone
 
     # --- talking to the Bot Connector ---------------------------------------------------------
 
@@ -165,7 +165,7 @@ class TeamsPresenter:
     async def draft_card(self, post: PostView, message: str | None = None) -> Element:
         people = await self.anchors.people(post.incident_id)
         return cards.draft_card(
-            post, zone=self._zone, now=self._core.clock.now(), people=people, message=message
+            post, zone=self._zone, now=self._chat.clock.now(), people=people, message=message
         )
 
     async def show_incident(self, incident: IncidentView) -> None:
@@ -201,7 +201,7 @@ class TeamsPresenter:
     ) -> None:
         conversation = str(reference.get("conversation", {}).get("id", ""))
         anchor = Anchor(PLATFORM, conversation, message_id, None, dict(keep or {}))
-        await self._core.chat_anchors.save(incident_id=incident_id, purpose=purpose, anchor=anchor)
+        await self._chat.anchors.save(incident_id=incident_id, purpose=purpose, anchor=anchor)
 
     async def _notify_once(
         self, incident: IncidentView, post: PostView, reference: dict[str, Any]
@@ -253,7 +253,7 @@ class TeamsPresenter:
         reference = await self.anchors.reference(incident)
         if reference is None:
             return
-        config = self._core.config
+        config = self._chat.config
         keys = list(reminder.mention_users)
         if reminder.mention_approvers:
             keys += [f"{PLATFORM}:{user}" for user in config.approvals.teams_users]
@@ -270,7 +270,7 @@ class TeamsPresenter:
         if reference is None:
             log.info("scheduled post #%s: no Teams conversation to show it in", entry.id)
             return
-        approvers = [f"{PLATFORM}:{user}" for user in self._core.config.approvals.teams_users]
+        approvers = [f"{PLATFORM}:{user}" for user in self._chat.config.approvals.teams_users]
         shown = calendar_card(entry, zone=self._zone)
         await self.send(reference, self._mentioning(approvers, People(), shown))
 

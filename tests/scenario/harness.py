@@ -18,7 +18,6 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.config import CrierConfig
-from bot.core import build_core
 from bot.ports import Clock
 from bot.publishing.credentials import NetworkCredentials
 from bot.settings import Settings
@@ -239,10 +238,9 @@ async def start_harness(
         # Stories and attacks declare many times a minute as one person; the limit has its own.
         CRIER_DECLARATIONS_PER_MINUTE=PLENTY,
     )
-    core = build_core(
+    crier = build_crier(
         settings=settings, config=config, store=store, clock=clock, credentials=credentials
     )
-    crier = build_crier(settings=settings, config=config, store=store, core=core)
     crier.runs_background = background
     runner = web.AppRunner(crier.web)
     await runner.setup()

@@ -13,7 +13,6 @@ import aiohttp
 from aiohttp import web
 
 from bot.config import CrierConfig
-from bot.core import build_core
 from bot.ports import Clock
 from bot.publishing.credentials import NetworkCredentials
 from bot.settings import Settings
@@ -201,10 +200,9 @@ async def start_teams(
     ``background=False``: no publishing and scheduling loops; the test runs them (``tick``).
     ``settings``: other than ``teams_settings()`` (a MicrosoftAppId, say)."""
     settings = settings or teams_settings()
-    core = build_core(
+    crier = build_crier(
         settings=settings, config=config, store=store, clock=clock, credentials=credentials
     )
-    crier = build_crier(settings=settings, config=config, store=store, core=core)
     crier.runs_background = background
     runner = web.AppRunner(crier.web)
     await runner.setup()

@@ -41,9 +41,13 @@ def chat() -> RecordingPresenter:
 
 @pytest.fixture
 def core(store: Store, clock: FakeClock, chat: RecordingPresenter) -> Core:
-    core = build_core(settings=Settings(), config=make_config(), store=store, clock=clock)
-    core.presenters["test"] = chat
-    return core
+    return build_core(
+        settings=Settings(),
+        config=make_config(),
+        store=store,
+        clock=clock,
+        presenters={"test": chat},
+    )
 
 
 def outbox(core: Core) -> list[OutboxPost]:

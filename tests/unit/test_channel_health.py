@@ -95,8 +95,8 @@ def new_core(store: Store, clock: FakeClock, board: NoticeBoard, config: CrierCo
         store=store,
         clock=clock,
         credentials=NetworkCredentials(facebook_page_token=SecretStr(TOKEN)),
+        presenters={board.platform: board},
     )
-    core.presenters[board.platform] = board
     return core
 
 

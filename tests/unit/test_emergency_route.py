@@ -56,11 +56,13 @@ def thread() -> Thread:
 
 def core_with(store: Store, clock: FakeClock, thread: Thread, **emergency: object) -> Core:
     approvals = {"slack_users": [APPROVER], "emergency": emergency}
-    core = build_core(
-        settings=Settings(), config=make_config(approvals=approvals), store=store, clock=clock
+    return build_core(
+        settings=Settings(),
+        config=make_config(approvals=approvals),
+        store=store,
+        clock=clock,
+        presenters={"test": thread},
     )
-    core.presenters["test"] = thread
-    return core
 
 
 @pytest.fixture

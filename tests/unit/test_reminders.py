@@ -63,9 +63,9 @@ def chat() -> RecordingPresenter:
 @pytest.fixture
 def core(store: Store, clock: FakeClock, chat: RecordingPresenter) -> Core:
     config = make_config(reminders={"comms_lead_slack": "U0COMMSLEAD"})
-    core = build_core(settings=Settings(), config=config, store=store, clock=clock)
-    core.presenters["test"] = chat
-    return core
+    return build_core(
+        settings=Settings(), config=config, store=store, clock=clock, presenters={"test": chat}
+    )
 
 
 async def tick(core: Core, clock: FakeClock, **delta: float) -> None:

@@ -47,10 +47,9 @@ class HeldChat:
         return None
 
 
-def core_with(store: Store, chat: HeldChat) -> Core:
-    core = build_core(settings=Settings(), config=make_config(), store=store)
-    core.presenters[chat.platform] = chat
-    return core
+def core_with(store: Store, *chats: HeldChat) -> Core:
+    presenters = {chat.platform: chat for chat in chats}
+    return build_core(settings=Settings(), config=make_config(), store=store, presenters=presenters)
 
 
 async def declared(core: Core, service: str = "VPN") -> int:
@@ -105,8 +104,7 @@ async def test_a_post_is_read_once_however_many_chats_show_it(
 ) -> None:
     one, two = HeldChat(), HeldChat()
     two.platform = "held too"
-    core = core_with(store, one)
-    core.presenters[two.platform] = two
+    core = core_with(store, one, two)
     one.go.set()
     two.go.set()
     post_id = await declared(core)

@@ -20,10 +20,9 @@ from bot.chat.context import ChatContext, chat_context
 from bot.chat.shows import ChatShows
 from bot.config import CrierConfig, Network
 from bot.drafting.drafter import Drafter, SummaryRoom, summary_room
-from bot.drafting.post_times import format_time
 from bot.errors import Conflict, NotAllowed
 from bot.incidents import approvals, lifecycle
-from bot.incidents.approvers import OWN, ApproverPolicy, Gate, emergency_opens
+from bot.incidents.approvers import ApproverPolicy, Gate
 from bot.incidents.pace import DeclarationPace
 from bot.incidents.readers import incident_view, load_post
 from bot.incidents.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
@@ -93,7 +92,11 @@ class Core:
         )
         self.approvers = ApproverPolicy(self.config.approvals, self.directories)
         self.gate = Gate(
-            policy=self.approvers, rules=self.config.approvals, store=self.store, clock=self.clock
+            policy=self.approvers,
+            rules=self.config.approvals,
+            store=self.store,
+            clock=self.clock,
+            zone=self.config.organisation.zone,
         )
         jobs = ReminderJobs(
             store=self.store, config=self.config, clock=self.clock, notify=self.remind
@@ -305,35 +308,7 @@ class Core:
         """Whether ``actor`` may approve the draft (NotAllowed, audited, if not); True when
         only by the emergency rule."""
         asked = await self._read(lambda s: approvals.asked(s, post_id))
-        opens = emergency_opens(self.config.approvals, actor, asked)
-        emergency = opens is not None and self.clock.now() >= opens
-        if emergency and await self._may_approve(actor, asked):
-            emergency = False  # an approver's own approval: no rule needed
-        if not emergency:
-            wait = ""
-            if opens is not None:
-                when = format_time(opens, self.config.organisation.zone)
-                wait = (
-                    " As a sev1's first post it is yours to publish alone (approvals.emergency) "
-                    f"if no approver has answered by {when}."
-                )
-            await self.gate.check(
-                actor,
-                action="approve",
-                refusal="Only approvers can approve public posts. "
-                "Ask one of the approvers in this thread." + wait,
-                own=OWN + wait,
-                author=asked.requested_by,
-                incident_id=asked.incident_id,
-                post_id=post_id,
-            )
-        return emergency
-
-    async def _may_approve(self, actor: Actor, asked: approvals.Asked) -> bool:
-        """Whether the gate would let ``actor`` approve this draft (nothing is audited)."""
-        if not await self.is_approver(actor):
-            return False
-        return asked.requested_by != actor.key or self.config.approvals.allow_self_approval
+        return await self.gate.check_approval(actor, asked, post_id=post_id)
 
     async def reject(self, actor: Actor, post_id: int, reason: str) -> PostView:
         await self.ensure_approver(actor, post_id, action="reject")

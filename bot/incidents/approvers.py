@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.config import Approvals, Severity
+from bot.drafting.post_times import format_time
 from bot.errors import NotAllowed
 from bot.incidents.approvals import Asked
 from bot.ports import Actor, Clock, Directory
@@ -93,6 +95,38 @@ class Gate:
     rules: Approvals
     store: Store
     clock: Clock
+    zone: ZoneInfo  # the organisation's: a refusal names a time as people there read it
+
+    async def check_approval(self, actor: Actor, asked: Asked, *, post_id: int) -> bool:
+        """``check`` for approving a draft, with the emergency rule (``approvals.emergency``):
+        True when ``actor`` may publish it only by that rule (no approver answered in time);
+        before then the refusal says from when they may."""
+        opens = emergency_opens(self.rules, actor, asked)
+        if opens is not None and self.clock.now() >= opens and not await self._may(actor, asked):
+            return True
+        wait = ""
+        if opens is not None:
+            wait = (
+                " As a sev1's first post it is yours to publish alone (approvals.emergency) "
+                f"if no approver has answered by {format_time(opens, self.zone)}."
+            )
+        await self.check(
+            actor,
+            action="approve",
+            refusal="Only approvers can approve public posts. "
+            "Ask one of the approvers in this thread." + wait,
+            own=OWN + wait,
+            author=asked.requested_by,
+            incident_id=asked.incident_id,
+            post_id=post_id,
+        )
+        return False
+
+    async def _may(self, actor: Actor, asked: Asked) -> bool:
+        """Whether ``check`` would pass ``actor`` on this draft (nothing audited)."""
+        if not await self.policy.is_approver(actor):
+            return False
+        return asked.requested_by != actor.key or self.rules.allow_self_approval
 
     async def check(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic.fields import FieldInfo
@@ -84,11 +84,12 @@ def read_secret_file(variable: str, path: str) -> str:
     return value
 
 
-class Settings(BaseSettings):
-    """Process settings, read from the environment (names as in DESIGN.md); every secret, and
-    the database URL (it may hold a password), from ``NAME_FILE`` instead if that is set."""
+class FromEnvironment(BaseSettings):
+    """Settings from the environment, each secret (and each field named in ``FROM_FILES``) also
+    from the file ``NAME_FILE`` names (``SecretFiles``)."""
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    FROM_FILES: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def settings_customise_sources(
@@ -99,8 +100,15 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        files = SecretFiles(settings_cls, also=("database_url",))
+        files = SecretFiles(settings_cls, also=cls.FROM_FILES)
         return init_settings, env_settings, files, dotenv_settings, file_secret_settings
+
+
+class Settings(FromEnvironment):
+    """Process settings, read from the environment (names as in DESIGN.md); every secret, and
+    the database URL (it may hold a password), from ``NAME_FILE`` instead if that is set."""
+
+    FROM_FILES = ("database_url",)
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(

@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.config import Network
-from bot.settings import SecretFiles
+from bot.settings import FromEnvironment
 
 # What to set to publish to each network for real (``crier channels check`` says it).
 NEEDED: dict[Network, str] = {
@@ -31,21 +30,7 @@ def _secret(name: str) -> Any:
     return Field(default=None, validation_alias=name)
 
 
-class NetworkCredentials(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        files = SecretFiles(settings_cls)
-        return init_settings, env_settings, files, dotenv_settings, file_secret_settings
-
+class NetworkCredentials(FromEnvironment):
     # X: an OAuth 2 user-context token, or the four OAuth 1.0a user-context values.
     x_bearer_token: SecretStr | None = _secret("X_BEARER_TOKEN")
     x_api_key: SecretStr | None = _secret("X_API_KEY")

@@ -337,6 +337,28 @@ class Core:
             shown=lambda draft: Shown(posts=(post_id, draft.post.id)),
         )
 
+    async def revisable(self, post_id: int) -> PostView:
+        """The rejected draft, if *Revise* could bring it back now (before a chat shows the
+        form); else Conflict says why."""
+        return await self._read(
+            lambda s: approvals.revisable(s, config=self.config, post_id=post_id)
+        )
+
+    async def revise(self, actor: Actor, post_id: int, request: EditRequest | None = None) -> Draft:
+        """A rejected draft as a new revision waiting for approval, with ``request``'s texts
+        (in the same transaction). Whoever may draft may revise, and is then its drafter."""
+        return await self._change(
+            lambda s: approvals.revise(
+                s,
+                config=self.config,
+                post_id=post_id,
+                actor=actor,
+                now=self.clock.now(),
+                request=request,
+            ),
+            shown=lambda draft: Shown(posts=(post_id, draft.post.id)),
+        )
+
     async def _ensure_may_send(
         self, actor: Actor, delivery_id: int, *, action: str, refusal: str
     ) -> None:

@@ -75,6 +75,7 @@ class PostView:
     previews: tuple[ChannelPreview, ...]
     deliveries: tuple[DeliveryView, ...]
     next_update_minutes: int | None = None  # what {next_update} is filled with, after {time}
+    revisable: bool = False  # a rejected draft that *Revise* can bring back now (issue 17)
 
     @property
     def publishable(self) -> bool:

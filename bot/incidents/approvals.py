@@ -1,4 +1,5 @@
-"""Approval use cases in one session: approve (writing the outbox), reject, edit, retry."""
+"""Approval use cases in one session: approve (writing the outbox), reject, edit, revise,
+retry."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig, Network
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.incidents.readers import incident_view, load_post, post_view, text_problems
 from bot.incidents.requests import EditRequest, clean_text
+from bot.incidents.revisions import newest_revision, revise_refusal
 from bot.ports import Actor
 from bot.scheduling import calendar, reminders
 from bot.storage import audit
@@ -182,20 +185,13 @@ def reject(
     return post_view(session, config, post)
 
 
-def edit(
-    session: Session,
-    *,
-    config: CrierConfig,
-    post_id: int,
-    request: EditRequest,
-    actor: Actor,
-    now: datetime,
-) -> Draft:
-    """Save edited texts as a new revision, which needs approval again."""
-    incident, post = load_post(session, post_id)
-    ensure_decidable(post, latest_revision=latest_revision(session, post))
+def _checked_texts(
+    session: Session, *, config: CrierConfig, post: Post, request: EditRequest
+) -> tuple[dict[str, Rendition], dict[str, str]]:
+    """``post``'s renditions by channel, and its texts with the request's changes, each
+    cleaned and checked against its network (InvalidInput on the fields that are not ready)."""
     old = {
-        r.channel: r for r in session.exec(select(Rendition).where(Rendition.post_id == post_id))
+        r.channel: r for r in session.exec(select(Rendition).where(Rendition.post_id == post.id))
     }
     texts = {n.value: t for n, t in request.texts.items()}
     unknown = set(texts) - set(old)
@@ -221,17 +217,25 @@ def edit(
         cleaned[channel] = text
     if errors:
         raise InvalidInput("Some texts are not ready: " + "; ".join(errors.values()), errors)
-    claimed = session.execute(
-        update(Post)
-        .where(col(Post.id) == post_id, col(Post.state) == PostState.PENDING)
-        .values(state=PostState.SUPERSEDED)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("Someone decided on this draft while you were editing it.")
+    return old, cleaned
+
+
+def _add_revision(
+    session: Session,
+    *,
+    post: Post,
+    revision: int,
+    old: dict[str, Rendition],
+    cleaned: dict[str, str],
+    actor: Actor,
+    now: datetime,
+) -> Post:
+    """``post`` again as a pending draft at ``revision``, with ``cleaned`` texts; whoever
+    made it is its drafter (so they do not approve it alone)."""
     revised = Post(
         incident_id=post.incident_id,
         number=post.number,
-        revision=post.revision + 1,
+        revision=revision,
         kind=post.kind,
         state=PostState.PENDING,
         status=post.status,
@@ -239,8 +243,16 @@ def edit(
         requested_by=actor.key,
         requested_at=now,
     )
-    session.add(revised)
-    session.flush()
+    try:
+        # Of two people revising one rejected draft at once, the unique revision number lets
+        # one through (PostgreSQL; SQLite runs them one after the other).
+        with session.begin_nested():
+            session.add(revised)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(
+            "Someone made a new revision of this draft a moment ago. Use its buttons."
+        ) from None
     for channel, rendition in old.items():
         changed = cleaned[channel] != rendition.text
         session.add(
@@ -254,6 +266,38 @@ def edit(
             )
         )
     session.flush()
+    return revised
+
+
+def edit(
+    session: Session,
+    *,
+    config: CrierConfig,
+    post_id: int,
+    request: EditRequest,
+    actor: Actor,
+    now: datetime,
+) -> Draft:
+    """Save edited texts as a new revision, which needs approval again."""
+    incident, post = load_post(session, post_id)
+    ensure_decidable(post, latest_revision=latest_revision(session, post))
+    old, cleaned = _checked_texts(session, config=config, post=post, request=request)
+    claimed = session.execute(
+        update(Post)
+        .where(col(Post.id) == post_id, col(Post.state) == PostState.PENDING)
+        .values(state=PostState.SUPERSEDED)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("Someone decided on this draft while you were editing it.")
+    revised = _add_revision(
+        session,
+        post=post,
+        revision=post.revision + 1,
+        old=old,
+        cleaned=cleaned,
+        actor=actor,
+        now=now,
+    )
     audit.record(
         session,
         actor=actor,
@@ -264,6 +308,56 @@ def edit(
         detail={"revision": revised.revision, "replaces": post.id},
     )
     reminders.on_decided(session, post=post, now=now)
+    reminders.on_draft(session, config=config, incident=incident, post=revised, now=now)
+    return Draft(incident=incident_view(config, incident), post=post_view(session, config, revised))
+
+
+def revisable(session: Session, *, config: CrierConfig, post_id: int) -> PostView:
+    """The rejected draft, if *Revise* could bring it back now; else Conflict says why (not
+    rejected, a newer draft already made, the incident resolved)."""
+    incident, post = load_post(session, post_id)
+    refusal = revise_refusal(session, incident=incident, post=post)
+    if refusal is not None:
+        raise Conflict(refusal)
+    return post_view(session, config, post)
+
+
+def revise(
+    session: Session,
+    *,
+    config: CrierConfig,
+    post_id: int,
+    actor: Actor,
+    now: datetime,
+    request: EditRequest | None = None,
+) -> Draft:
+    """A rejected draft back as a new revision of its number, waiting for approval: the same
+    facts and texts, with ``request``'s changes (as an edit makes them)."""
+    incident, post = load_post(session, post_id)
+    refusal = revise_refusal(session, incident=incident, post=post)
+    if refusal is not None:
+        raise Conflict(refusal)
+    old, cleaned = _checked_texts(
+        session, config=config, post=post, request=request or EditRequest()
+    )
+    revised = _add_revision(
+        session,
+        post=post,
+        revision=newest_revision(session, post) + 1,
+        old=old,
+        cleaned=cleaned,
+        actor=actor,
+        now=now,
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="revise",
+        incident_id=incident.id,
+        post_id=revised.id,
+        at=now,
+        detail={"number": revised.number, "revision": revised.revision, "revises": post.id},
+    )
     reminders.on_draft(session, config=config, incident=incident, post=revised, now=now)
     return Draft(incident=incident_view(config, incident), post=post_view(session, config, revised))
 

@@ -9,8 +9,9 @@ from bot.drafting.mentions import mention_notes
 from bot.drafting.post_times import problems as placeholder_problems
 from bot.drafting.post_times import widest
 from bot.drafting.textrules import check_text
+from bot.incidents.revisions import revise_refusal
 from bot.publishing.costs import cost_note
-from bot.storage.models import Delivery, DeliveryState, Incident, Post, Rendition
+from bot.storage.models import Delivery, DeliveryState, Incident, Post, PostState, Rendition
 from bot.views import ChannelPreview, DeliveryView, IncidentView, PostView
 
 
@@ -104,6 +105,7 @@ def post_view(
         reject_reason=post.reject_reason,
         previews=tuple(preview(config, r, promises_update=promises_update) for r in renditions),
         next_update_minutes=post.facts.get("next_update_minutes"),
+        revisable=_revisable(session, post),
         deliveries=tuple(
             DeliveryView(
                 id=d.id or 0,
@@ -119,6 +121,13 @@ def post_view(
             for d in deliveries
         ),
     )
+
+
+def _revisable(session: Session, post: Post) -> bool:
+    if post.state != PostState.REJECTED:  # the common case, without a query
+        return False
+    incident = session.get(Incident, post.incident_id)
+    return incident is not None and revise_refusal(session, incident=incident, post=post) is None
 
 
 def load_post(session: Session, post_id: int) -> tuple[Incident, Post]:

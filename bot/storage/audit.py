@@ -59,6 +59,7 @@ _DESCRIBE = {
     "draft": "drafted post {number} ({kind})",
     "close_unpublished": "closed the incident (nothing had been published)",
     "edit": "edited the draft (revision {revision})",
+    "revise": "revised the rejected draft of post {number} (revision {revision})",
     "approve": "approved post {number}, revision {revision}",
     "approve_refused": "was refused approval: {reason}",
     "reject": "rejected the draft: {reason}",

@@ -14,6 +14,7 @@ class Action(StrEnum):
     APPROVE = "draft_approve"
     EDIT = "draft_edit"
     REJECT = "draft_reject"
+    REVISE = "draft_revise"  # on a rejected draft: a new revision, from the edit form
     RETRY = "delivery_retry"
     CONFIRM = "delivery_confirm"
     SNOOZE = "reminder_snooze"
@@ -35,6 +36,7 @@ class View(StrEnum):
     RESOLVE = "incident_resolve_form"
     EDIT = "draft_edit_form"
     REJECT = "draft_reject_form"
+    REVISE = "draft_revise_form"
     APPROVE = "draft_approve_form"  # "Publish now?": shown only to who may publish
     CALENDAR = "calendar_add_form"
 

@@ -218,6 +218,12 @@ async def _edit_form(click: Click) -> dict[str, Any]:
     return modals.edit_modal(post, channel_id=click.channel)
 
 
+async def _revise_form(click: Click) -> dict[str, Any]:
+    """*Revise* on a rejected draft: the edit form, filled with the rejected texts."""
+    post = await click.core.revisable(click.number)
+    return modals.edit_modal(post, channel_id=click.channel, revise=True)
+
+
 async def _reject_form(click: Click) -> dict[str, Any]:
     await click.core.ensure_approver(click.actor, click.number, action="reject")
     return modals.reject_modal(await click.core.post(click.number), channel_id=click.channel)
@@ -231,6 +237,11 @@ async def _update(core: Core, actor: Actor, form: modals.Submission) -> Any:
 async def _edit(core: Core, actor: Actor, form: modals.Submission) -> Any:
     post_id = form.metadata_int("post_id") or 0
     return await core.edit(actor, post_id, forms.edit_request(form))
+
+
+async def _revise(core: Core, actor: Actor, form: modals.Submission) -> Any:
+    post_id = form.metadata_int("post_id") or 0
+    return await core.revise(actor, post_id, forms.edit_request(form))
 
 
 async def _reject(core: Core, actor: Actor, form: modals.Submission) -> Any:
@@ -293,6 +304,8 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
     app.view(View.EDIT)(submits(_edit))
     app.action(Action.REJECT)(opens_form(_reject_form))
     app.view(View.REJECT)(submits(_reject))
+    app.action(Action.REVISE)(opens_form(_revise_form))
+    app.view(View.REVISE)(submits(_revise))
     app.action(indexed(Action.SNOOZE))(does_once(_snooze))
     app.action(indexed(Action.CONFIRM))(does_once(_confirm))
     app.action(indexed(Action.RETRY))(does_once(_retry))

@@ -180,7 +180,7 @@ def _decision_blocks(post: PostView, zone: ZoneInfo) -> list[Block]:
     if post.state == PostState.SUPERSEDED:
         return [note("✏️ Replaced by a newer revision below.")]
     if post.state == PostState.REJECTED:
-        return [
+        rejected: list[Block] = [
             SectionBlock(
                 text=MarkdownTextObject(
                     text=f"🚫 Rejected by {mention(post.decided_by)} {decided}: "
@@ -188,6 +188,10 @@ def _decision_blocks(post: PostView, zone: ZoneInfo) -> list[Block]:
                 )
             )
         ]
+        if post.revisable:  # gone once revised, redrafted or resolved
+            button = ButtonElement(text="Revise", action_id=Action.REVISE, value=str(post.id))
+            rejected.append(ActionsBlock(block_id=f"post_{post.id}", elements=[button]))
+        return rejected
     blocks: list[Block] = [
         note(f"✅ Approved by {mention(post.decided_by)} {decided}"),
         SectionBlock(

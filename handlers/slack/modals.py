@@ -249,10 +249,14 @@ def resolve_modal(incident: IncidentView, *, channel_id: str) -> dict[str, Any]:
     return modal(View.RESOLVE, "Resolve the outage", "Draft all-clear", blocks, metadata)
 
 
-def edit_modal(post: PostView, *, channel_id: str) -> dict[str, Any]:
-    blocks: list[Block] = [
-        note("Saving makes a new revision, which needs approval again. " + escape(EDIT_HINT))
-    ]
+def edit_modal(post: PostView, *, channel_id: str, revise: bool = False) -> dict[str, Any]:
+    """The draft's texts to edit; with ``revise``, a rejected draft's, for its new revision."""
+    saving = (
+        "Saving makes a new revision of the rejected draft, which needs approval. "
+        if revise
+        else "Saving makes a new revision, which needs approval again. "
+    )
+    blocks: list[Block] = [note(saving + escape(EDIT_HINT))]
     for preview in post.previews:
         if len(preview.text) > SLACK_INPUT_MAX:  # Slack cannot edit it: keep it as drafted
             blocks.append(
@@ -273,6 +277,8 @@ def edit_modal(post: PostView, *, channel_id: str) -> dict[str, Any]:
             )
         )
     metadata = {"post_id": post.id, "channel_id": channel_id}
+    if revise:
+        return modal(View.REVISE, "Revise the draft", "Save revision", blocks, metadata)
     return modal(View.EDIT, "Edit the draft", "Save revision", blocks, metadata)
 
 

@@ -65,6 +65,8 @@ class CardActions:
             Verb.EDIT: self.edit,
             Verb.REJECT_FORM: self.reject_form,
             Verb.REJECT: self.reject,
+            Verb.REVISE_FORM: self.revise_form,
+            Verb.REVISE: self.revise,
             Verb.SHOW_DRAFT: self.show_draft,
             Verb.RETRY: partial(self._delivery, core.retry_delivery),
             Verb.CONFIRM: partial(self._delivery, core.confirm_delivery),
@@ -125,6 +127,8 @@ class CardActions:
                 return forms.edit_form(post, again=again)
             if turn.verb == Verb.REJECT:
                 return forms.reject_form(post, again=again)
+        if isinstance(error, InvalidInput) and post.revisable and turn.verb == Verb.REVISE:
+            return forms.edit_form(post, again=again, revise=True)
         return await self._presenter.draft_card(post, message)
 
     async def _remember(self, turn: Turn, incident_id: int) -> None:
@@ -213,6 +217,17 @@ class CardActions:
     async def edit(self, turn: Turn) -> Element:
         post_id = await self._post_of(turn)
         await self._core.edit(turn.actor, post_id, edit_request(turn.form))
+        return await self._presenter.draft_card(await self._core.post(post_id))
+
+    async def revise_form(self, turn: Turn) -> Element:
+        """*Revise* on a rejected draft: the edit form, filled with the rejected texts."""
+        return forms.edit_form(
+            await self._core.revisable(turn.form.number(Data.POST_ID)), revise=True
+        )
+
+    async def revise(self, turn: Turn) -> Element:
+        post_id = await self._post_of(turn)
+        await self._core.revise(turn.actor, post_id, edit_request(turn.form))
         return await self._presenter.draft_card(await self._core.post(post_id))
 
     async def reject_form(self, turn: Turn) -> Element:

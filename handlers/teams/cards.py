@@ -126,10 +126,12 @@ def _decision(
     if post.state == PostState.SUPERSEDED:
         return [note("✏️ Replaced by a newer revision below.", subtle=True)], []
     if post.state == PostState.REJECTED:
+        # *Revise* is gone once the draft is revised or redrafted, or the incident resolved.
+        revise = [execute("Revise", Verb.REVISE_FORM, {Data.POST_ID: post.id})]
         return [
             line(run("🚫 Rejected by "), run(by, bold=True), run(f" at {decided}: ")),
             plain(post.reject_reason or ""),
-        ], []
+        ], revise if post.revisable else []
     body = [line(run("✅ Approved by "), run(by, bold=True), run(f" at {decided}"))]
     body += [_delivery(d, zone) for d in post.deliveries] or [note("Publishing…")]
     actions = [

@@ -230,14 +230,19 @@ def edit_form(
     post: PostView,
     *,
     again: Form | None = None,
+    revise: bool = False,
 ) -> Element:
+    """The draft's texts to edit; with ``revise``, a rejected draft's, for its new revision."""
     form = again or Form()
+    title = "Revise the draft" if revise else "Edit the draft"
+    saving = (
+        "Saving makes a new revision of the rejected draft, which needs approval. "
+        if revise
+        else "Saving makes a new revision, which needs approval again. "
+    )
     form.body += [
-        heading("Edit the draft"),
-        note(
-            "Saving makes a new revision, which needs approval again. " + EDIT_HINT,
-            subtle=True,
-        ),
+        heading(title),
+        note(saving + EDIT_HINT, subtle=True),
     ]
     for preview in post.previews:
         input_id = f"{TEXT_PREFIX}{preview.network.value}"
@@ -264,10 +269,10 @@ def edit_form(
         )
     data = {Data.POST_ID: post.id}
     actions = [
-        execute("Save revision", Verb.EDIT, data, style="positive"),
+        execute("Save revision", Verb.REVISE if revise else Verb.EDIT, data, style="positive"),
         execute("Cancel", Verb.SHOW_DRAFT, data),
     ]
-    return card(form.body, actions=actions, summary="Edit the draft")
+    return card(form.body, actions=actions, summary=title)
 
 
 def reject_form(

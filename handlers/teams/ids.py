@@ -34,6 +34,8 @@ class Verb(StrEnum):
     EDIT = "crier.draft.edit"
     REJECT_FORM = "crier.draft.reject.form"
     REJECT = "crier.draft.reject"
+    REVISE_FORM = "crier.draft.revise.form"  # on a rejected draft: its texts, to revise
+    REVISE = "crier.draft.revise"
     SHOW_DRAFT = "crier.draft.show"
     RETRY = "crier.delivery.retry"
     CONFIRM = "crier.delivery.confirm"

@@ -117,6 +117,16 @@ def has_buttons(message: JsonDict) -> bool:
     return any(block.get("type") == "actions" for block in message.get("blocks", []))
 
 
+def button_ids(message: JsonDict) -> list[str]:
+    """The action ids of a message's buttons, in order."""
+    return [
+        element["action_id"]
+        for block in message.get("blocks", [])
+        if block.get("type") == "actions"
+        for element in block["elements"]
+    ]
+
+
 def audit_actions(slack: SlackHarness) -> list[str]:
     with slack.crier.core.store.transaction() as session:
         events = session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all()
@@ -203,7 +213,8 @@ async def test_reject_needs_a_reason_and_tells_the_requester(slack: SlackHarness
 
     rejected = as_text(current(slack, draft)["blocks"])
     assert "Rejected by <@U0APPROVER1>" in rejected and "Wrong service" in rejected
-    assert not has_buttons(current(slack, draft))
+    # Nothing left to decide: only *Revise*, to start a new revision (issue 17).
+    assert button_ids(current(slack, draft)) == ["draft_revise"]
     assert "<@U0ANALYST1>" in reply["text"] and "Wrong service" in reply["text"]
     assert audit_actions(slack).count("reject") == 1
     assert not outbox(slack)

@@ -18,6 +18,7 @@ from bot.storage.models import (
     Delivery,
     DeliveryState,
     IncidentStatus,
+    Job,
     OutboxPost,
     PostState,
 )
@@ -334,3 +335,80 @@ async def test_a_false_alarm_is_corrected_in_public_or_closed_if_nothing_went_ou
     assert not isinstance(correction, IncidentView)
     texts = [p.text for p in correction.post.previews]
     assert any("This was a false alarm: Blackboard was working normally" in t for t in texts)
+
+
+async def test_a_rejected_draft_is_revised_as_a_new_revision_of_its_number(
+    core: Core, clock: FakeClock
+) -> None:
+    """*Revise* brings a rejected draft back with its texts, as its reviser's draft (issue 17)."""
+    first = await core.declare(analyst, DeclareRequest(service="bb", summary="cannot log in"))
+    rejected = await core.reject(approver, first.post.id, "Say which campus")
+    assert rejected.revisable
+    clock.advance(minutes=3)
+    edited_x = "Blackboard sign-in is down at the north campus. {time}"
+    draft = await core.revise(approver, first.post.id, EditRequest(texts={Network.X: edited_x}))
+
+    assert (draft.post.number, draft.post.revision) == (1, 2)
+    assert draft.post.state == PostState.PENDING and draft.post.requested_by == approver.key
+    before = {p.network: p for p in first.post.previews}
+    for preview in draft.post.previews:
+        if preview.network == Network.X:
+            assert preview.text == edited_x and preview.edited
+        else:
+            kept = before[preview.network]
+            assert (preview.text, preview.edited, preview.notes) == (kept.text, False, kept.notes)
+    old = await core.post(first.post.id)
+    assert old.state == PostState.REJECTED and not old.revisable
+    assert (approver.key, "revise") in audit_actions(core)
+    with core.store.transaction() as session:
+        reminder = session.exec(select(Job).where(Job.key == f"approval:{draft.post.id}")).one()
+        events = session.exec(select(AuditEvent).where(AuditEvent.action == "revise")).all()
+    assert reminder.done_at is None and reminder.due_at > clock.now()
+    assert events[0].detail["revises"] == first.post.id
+
+    # The reviser drafted it now: another approver publishes it.
+    with pytest.raises(NotAllowed, match="another approver"):
+        await core.approve(approver, draft.post.id)
+    approved = await core.approve(approver_2, draft.post.id)
+    assert (approved.number, approved.revision) == (1, 2)
+
+
+async def test_revise_refuses_what_it_cannot_bring_back(core: Core) -> None:
+    first = await core.declare(analyst, DeclareRequest(service="bb", summary="cannot log in"))
+    incident_id = first.incident.id
+    with pytest.raises(Conflict, match="only a rejected draft can be revised"):
+        await core.revisable(first.post.id)
+    with pytest.raises(Conflict, match="only a rejected draft can be revised"):
+        await core.revise(analyst, first.post.id)
+
+    await core.reject(approver, first.post.id, "not yet")
+    update = UpdateRequest(status=IncidentStatus.IDENTIFIED, what_we_are_doing="Restarting.")
+    redrafted = await core.draft_update(analyst, incident_id, update)  # revision 2, waiting
+    with pytest.raises(Conflict, match="Revision 2 of this draft already waits for approval"):
+        await core.revise(analyst, first.post.id)
+
+    await core.reject(approver, redrafted.post.id, "still not")
+    with pytest.raises(Conflict, match="revision 2 came after it"):
+        await core.revise(analyst, first.post.id)
+    with pytest.raises(InvalidInput) as too_long:
+        await core.revise(analyst, redrafted.post.id, EditRequest(texts={Network.X: "é" * 300}))
+    assert "x" in too_long.value.fields
+    assert "revise" not in [action for _, action in audit_actions(core)]
+
+    # Two people revising at once: one revision.
+    results = await asyncio.gather(
+        core.revise(analyst, redrafted.post.id),
+        core.revise(approver, redrafted.post.id),
+        return_exceptions=True,
+    )
+    (revised,) = [r for r in results if not isinstance(r, BaseException)]
+    assert [type(r) for r in results if isinstance(r, BaseException)] == [Conflict]
+    assert not isinstance(revised, BaseException) and revised.post.revision == 3
+
+    await core.reject(approver, revised.post.id, "no, close it")
+    assert (await core.post(revised.post.id)).revisable
+    closed = await core.draft_resolution(analyst, incident_id, ResolveRequest(false_alarm=True))
+    assert isinstance(closed, IncidentView) and not closed.is_open
+    assert not (await core.post(revised.post.id)).revisable
+    with pytest.raises(Conflict, match="already resolved"):
+        await core.revise(analyst, revised.post.id)

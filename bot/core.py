@@ -21,7 +21,7 @@ from bot.chat.shows import ChatShows
 from bot.config import CrierConfig, Network
 from bot.drafting.drafter import Drafter, SummaryRoom, summary_room
 from bot.errors import Conflict, NotAllowed
-from bot.incidents import approvals, lifecycle
+from bot.incidents import approvals, deliveries, lifecycle
 from bot.incidents.approvers import ApproverPolicy, Gate
 from bot.incidents.pace import DeclarationPace
 from bot.incidents.readers import incident_view, load_post
@@ -364,7 +364,7 @@ class Core:
     ) -> None:
         """Retrying or confirming a delivery makes something public: approvers only."""
         incident_id, post_id, channel = await self._read(
-            lambda s: approvals.delivery_place(s, delivery_id)
+            lambda s: deliveries.delivery_place(s, delivery_id)
         )
         await self.gate.check(
             actor,
@@ -385,7 +385,7 @@ class Core:
             "this thread.",
         )
         post_id = await self._change(
-            lambda s: approvals.retry_delivery(
+            lambda s: deliveries.retry_delivery(
                 s, delivery_id=delivery_id, actor=actor, now=self.clock.now()
             ),
             shown=lambda post_id: Shown(posts=(post_id,)),
@@ -404,7 +404,7 @@ class Core:
             "approvers in this thread.",
         )
         post_id = await self._change(
-            lambda s: approvals.confirm_delivery(
+            lambda s: deliveries.confirm_delivery(
                 s, delivery_id=delivery_id, actor=actor, now=self.clock.now()
             ),
             shown=lambda post_id: Shown(posts=(post_id,)),

@@ -379,63 +379,6 @@ def asked(session: Session, post_id: int) -> Asked:
     return Asked(incident.id, post.requested_by, post.requested_at, incident.severity, post.kind)
 
 
-def delivery_place(session: Session, delivery_id: int) -> tuple[int | None, int | None, str | None]:
-    """A delivery's incident, post and channel, for the audit log; Nones if there is none."""
-    delivery = session.get(Delivery, delivery_id)
-    if delivery is None:
-        return None, None, None
-    return delivery.incident_id, delivery.post_id, delivery.channel
-
-
-def retry_delivery(session: Session, *, delivery_id: int, actor: Actor, now: datetime) -> int:
-    """Queue a failed (or unknown) delivery again; returns its post id."""
-    delivery = session.get(Delivery, delivery_id)
-    if delivery is None or delivery.post_id is None:
-        raise NotFound(f"Delivery #{delivery_id} does not exist.")
-    if delivery.state not in (DeliveryState.FAILED, DeliveryState.UNKNOWN):
-        raise Conflict(f"{delivery.channel} is {delivery.state}; only failed ones can be retried.")
-    delivery.state = DeliveryState.QUEUED
-    delivery.next_attempt_at = now
-    delivery.attempts = 0
-    delivery.claimed_until = None
-    session.add(delivery)
-    audit.record(
-        session,
-        actor=actor,
-        action="retry",
-        incident_id=delivery.incident_id,
-        post_id=delivery.post_id,
-        at=now,
-        detail={"channel": delivery.channel},
-    )
-    return delivery.post_id
-
-
-def confirm_delivery(session: Session, *, delivery_id: int, actor: Actor, now: datetime) -> int:
-    """A person checked the network: the post of an *unknown* delivery is up. Returns its post."""
-    delivery = session.get(Delivery, delivery_id)
-    if delivery is None or delivery.post_id is None:
-        raise NotFound(f"Delivery #{delivery_id} does not exist.")
-    if delivery.state != DeliveryState.UNKNOWN:
-        raise Conflict(
-            f"{delivery.channel} is {delivery.state}; only an unknown outcome can be confirmed."
-        )
-    delivery.state = DeliveryState.SENT
-    delivery.sent_at = now
-    delivery.last_error = None
-    session.add(delivery)
-    audit.record(
-        session,
-        actor=actor,
-        action="confirm_sent",
-        incident_id=delivery.incident_id,
-        post_id=delivery.post_id,
-        at=now,
-        detail={"channel": delivery.channel},
-    )
-    return delivery.post_id
-
-
 def incident_of(session: Session, incident_id: int) -> Incident:
     incident = session.get(Incident, incident_id)
     if incident is None:

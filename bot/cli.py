@@ -63,13 +63,15 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _outbox(args: argparse.Namespace, settings: Settings) -> int:
+    zone = load_config(settings.resolved_config_path()).organisation.zone
     store = open_to_read(settings, sandbox=args.sandbox)
     with store.transaction() as session:
         entries = recent_outbox(session, limit=args.limit, network=args.network)
         if not entries:
             print("The outbox is empty: nothing has been published as a dry run yet.")
         for entry in entries:
-            when = entry.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            # In the organisation's zone, as every time Crier shows people.
+            when = entry.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
             reply = f" (reply to {entry.reply_to})" if entry.reply_to else ""
             print(f"#{entry.id} · {entry.network} · {when} · incident {entry.incident_id}{reply}")
             print("    " + entry.text.replace("\n", "\n    "))

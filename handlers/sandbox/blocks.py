@@ -108,6 +108,12 @@ def blocks_html(blocks: list[Any], names: Names) -> str:
 
 # --- modals -----------------------------------------------------------------------------------
 
+# Slack's pickers as the browser's fields: element type -> (input type, initial, state key).
+_PICKERS = {
+    "datepicker": ("date", "initial_date", "selected_date"),
+    "timepicker": ("time", "initial_time", "selected_time"),
+}
+
 
 def _options(element: JsonDict) -> list[JsonDict]:
     options = [o for o in element.get("options") or [] if isinstance(o, dict)]
@@ -161,6 +167,9 @@ def _input_control(element: JsonDict, dom_id: str, names: Names) -> str:
                 + "</label>"
             )
         return f'<div id="{dom_id}" class="bk-choices">{"".join(rows)}</div>'
+    if kind in _PICKERS:  # the browser's own date and time fields stand in for Slack's
+        initial = str(element.get(_PICKERS[kind][1]) or "")
+        return f'<input id="{dom_id}" type="{_PICKERS[kind][0]}" value="{_attr(initial)}">'
     return f'<div class="bk-unsupported">[{escape(str(kind))}: not playable in the sandbox]</div>'
 
 
@@ -223,12 +232,15 @@ def input_state(element: JsonDict, raw: object) -> JsonDict:
             "selected_options": [o for o in _options(element) if o.get("value") in wanted],
         }
     text = raw if isinstance(raw, str) and raw != "" else None
+    if kind in _PICKERS:  # "2026-12-10", "10:00": the shape Slack sends
+        return {"type": kind, _PICKERS[kind][2]: text}
     return {"type": kind, "value": text}
 
 
 def is_empty(state: JsonDict) -> bool:
     """Whether an input was left empty (Slack refuses that for a required input)."""
-    return not (state.get("value") or state.get("selected_option") or state.get("selected_options"))
+    filled = ("value", "selected_option", "selected_options", "selected_date", "selected_time")
+    return not any(state.get(name) for name in filled)
 
 
 def input_blocks(view: JsonDict) -> list[JsonDict]:

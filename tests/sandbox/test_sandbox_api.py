@@ -243,3 +243,25 @@ async def test_the_clock_jumps_ahead_and_reminders_come_due(
     assert "(+0 h 25 min)" in (await state(http, sandbox, ANALYST.user_id))["clock"]
     async with http.post(f"{sandbox.url}/api/clock", json={"minutes": -5}) as response:
         assert response.status == 400
+
+
+async def test_the_calendar_form_is_played_with_the_browsers_date_and_time_fields(
+    sandbox: Sandbox, http: aiohttp.ClientSession
+) -> None:
+    """`/outage calendar` can be completed on the page: Slack's date and time pickers are the
+    browser's own fields, and what they hold reaches Crier as Slack sends it."""
+    await gesture(http, sandbox, "command", user=ANALYST.user_id, text="/outage calendar")
+    modal = await eventually(lambda: _modal(http, sandbox, ANALYST.user_id))
+    assert 'type="date"' in modal["html"] and 'type="time"' in modal["html"]
+    assert "not playable" not in modal["html"]
+    values = {
+        "calendar_text": "Tip: lock your screen when you step away.",
+        "calendar_date": "2099-03-02",
+        "calendar_time": "10:00",
+        "channels": ["x"],
+    }
+    done = await gesture(
+        http, sandbox, "submit", user=ANALYST.user_id, view_id=modal["id"], values=values
+    )
+    assert done["closed"] is True, done
+    await eventually(lambda: timeline_with(http, sandbox, ANALYST.user_id, "lock your screen"))

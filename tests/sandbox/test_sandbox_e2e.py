@@ -1,5 +1,6 @@
 """Story: someone evaluating Crier opens the sandbox in a browser and plays the whole flow:
-declare, approve (and see who may not), edit, reject, and the posts in the network panels.
+declare (a catalog service or *Other*), approve (and see who may not), edit, reject, update,
+resolve, and the posts in the network panels.
 
 Headless Chromium from Debian's package, driven by Playwright with its executable path: no
 browser is downloaded. Screenshots go to ``test-output/sandbox/`` (git-ignored).
@@ -189,6 +190,31 @@ async def test_the_declare_form_opens_from_outage_alone_and_drafts(page: Page) -
     await expect(page.locator(".thread").first).to_contain_text("First public post")
 
 
+async def test_a_service_outside_the_catalog_is_declared_as_other(page: Page) -> None:
+    await type_message(page, "/outage Zoom: meetings drop after a minute")
+    refusal = page.locator(".msg.ephemeral", has_text="I don't know a service called")
+    await expect(refusal).to_contain_text("pick Other", timeout=WAIT_MS)
+
+    await type_message(page, "/outage")
+    modal = page.locator("form.modal")
+    await expect(modal).to_contain_text("Declare an outage", timeout=WAIT_MS)
+    other = "Other (not in the catalog)"
+    await modal.locator('[data-block-id="service"] select').select_option(label=other)
+    await modal.locator('[data-block-id="summary"] input').fill("meetings drop after a minute")
+    await modal.get_by_role("button", name="Draft posts").click()
+    name_error = modal.locator('[data-block-id="other_service"] .bk-error')
+    await expect(name_error).to_contain_text("Name the service", timeout=WAIT_MS)
+    await modal.locator('[data-block-id="other_service"] input').fill("Zoom")
+    await modal.get_by_role("button", name="Draft posts").click()
+    await expect(modal).to_have_count(0, timeout=WAIT_MS)
+    await expect(page.locator(".bk-header").first).to_contain_text(
+        "Zoom: meetings drop after a minute", timeout=WAIT_MS
+    )
+    await expect(page.locator(".thread").first).to_contain_text(
+        "Zoom is not in Crier's catalog: the post links to the help page", timeout=WAIT_MS
+    )
+
+
 async def test_an_answer_comes_into_view_when_the_channel_is_scrolled_up(page: Page) -> None:
     await declare(page)
     # Reading the incident from its top: what is added at the bottom lands out of sight.
@@ -200,6 +226,66 @@ async def test_an_answer_comes_into_view_when_the_channel_is_scrolled_up(page: P
     answer = page.locator(".msg.ephemeral", has_text="Open incidents")
     await expect(answer).to_be_in_viewport(timeout=WAIT_MS)
     await screenshot(page, "answer-in-view")
+
+
+async def test_an_update_changes_severity_and_channels_then_the_incident_is_resolved(
+    page: Page,
+) -> None:
+    """The walk-through's second half: Post update (its draft comes into view though the
+    person scrolled up to the incident to click), Edit refused over the limit, Resolve."""
+    await declare(page)
+    await be(page, "U0APPROVER1")
+    await approve(page)
+    thread = page.locator(".thread").first
+    await expect(thread).to_contain_text("Post 1 is out on", timeout=WAIT_MS)
+
+    await be(page, "U0ANALYST1")
+    await page.locator("#timeline").evaluate("el => { el.scrollTop = 0; }")
+    await page.get_by_role("button", name="Post update").first.click()
+    modal = page.locator("form.modal")
+    await expect(modal).to_contain_text("Post an update", timeout=WAIT_MS)
+    await modal.locator('[data-block-id="status"] select').select_option("identified")
+    await modal.locator('[data-block-id="severity"] select').select_option("sev2")
+    await modal.locator('[data-block-id="what_we_are_doing"] textarea').fill("A fix is under way.")
+    for network in ("facebook", "bluesky", "statuspage"):
+        await modal.locator(f'[data-block-id="channels"] input[value="{network}"]').uncheck()
+    await screenshot(page, "update-form")
+    await modal.get_by_role("button", name="Draft update").click()
+    await expect(modal).to_have_count(0, timeout=WAIT_MS)
+    draft = thread.locator(".msg", has_text="A fix is under way.")
+    await expect(draft).to_be_in_viewport(timeout=WAIT_MS)
+    await expect(draft).to_contain_text("Update · status Identified")
+    await screenshot(page, "update-drafted")
+
+    await draft.get_by_role("button", name="Edit").click()
+    await expect(modal).to_contain_text("Edit the draft", timeout=WAIT_MS)
+    await modal.locator('[data-block-id="text_x"] textarea').fill("Too long. " * 40)
+    await modal.get_by_role("button", name="Save revision").click()
+    error = modal.locator('[data-block-id="text_x"] .bk-error')
+    await expect(error).to_contain_text("over X's limit", timeout=WAIT_MS)
+    await modal.get_by_role("button", name="Cancel").click()
+    await expect(modal).to_have_count(0)
+
+    await be(page, "U0APPROVER2")
+    await approve(page)
+    card = page.locator("#timeline > .msg").filter(has=page.locator(".bk-header")).first
+    await expect(card).to_contain_text("Major", timeout=WAIT_MS)
+    await expect(card).to_contain_text("X, Mastodon")
+    await expect(thread).to_contain_text("Post 2 is out on X, Mastodon", timeout=WAIT_MS)
+
+    await card.get_by_role("button", name="Resolve").click()
+    await expect(modal).to_contain_text("Resolve the outage", timeout=WAIT_MS)
+    await expect(modal).to_contain_text("It was a false alarm")
+    await modal.locator('[data-block-id="what_happened"] textarea').fill("The server restarted.")
+    await modal.get_by_role("button", name="Draft all-clear").click()
+    await expect(modal).to_have_count(0, timeout=WAIT_MS)
+    await expect(thread.locator(".msg", has_text="All-clear")).to_be_in_viewport(timeout=WAIT_MS)
+    await be(page, "U0APPROVER1")
+    await approve(page)
+    await expect(card).to_contain_text("Resolved", timeout=WAIT_MS)
+    await expect(page.locator(".net-mastodon article").first).to_contain_text("Resolved")
+    await expect(page.locator(".net-facebook article")).to_have_count(1)  # not told since
+    await screenshot(page, "resolved")
 
 
 def minute_of_day(label: str) -> int:

@@ -88,6 +88,35 @@
     newest.scrollIntoView({ block: "nearest" });
   }
 
+  // ----- results: what a form or a click asked for (the draft after Post update, "Post 1 is
+  // out" after Publish) lands at the bottom of its thread; someone who scrolled up to the
+  // incident to click would not see it come, so the first new message is brought into view -----
+  const RESULT_WAIT_MS = 20000;
+  let before = null; // the messages on the page when the person acted
+  let resultDeadline = 0;
+  function expectResult() {
+    before = new Set([...timeline.querySelectorAll(".msg[data-ts]")].map((el) => el.dataset.ts));
+    resultDeadline = Date.now() + RESULT_WAIT_MS;
+  }
+  function showResult() {
+    if (before === null) return;
+    if (Date.now() > resultDeadline) { before = null; return; }
+    const fresh = [...timeline.querySelectorAll(".msg[data-ts]:not([data-ephemeral])")]
+      .filter((el) => !before.has(el.dataset.ts));
+    if (fresh.length === 0) return;
+    before = null;
+    const first = fresh.reduce((a, b) => (Number(b.dataset.ts) < Number(a.dataset.ts) ? b : a));
+    const thread = first.closest(".thread.folded");
+    if (thread) {
+      folded.delete(thread.dataset.thread);
+      applyFolds();
+    }
+    const shown = timeline.getBoundingClientRect();
+    const box = first.getBoundingClientRect();
+    const outOfSight = box.bottom <= shown.top || box.top >= shown.bottom;
+    if (outOfSight) first.scrollIntoView({ block: "nearest" });
+  }
+
   // ----- state -----
   async function refresh() {
     const query = new URLSearchParams({ user, channel });
@@ -101,6 +130,7 @@
       localize(timeline);
       if (atBottom || last.timeline === null) timeline.scrollTop = timeline.scrollHeight;
       showNewAnswers(last.timeline === null);
+      showResult();
       last.timeline = state.timeline;
     }
     if (state.clock) $("clock-now").textContent = state.clock;
@@ -159,6 +189,7 @@
     if (!text.trim()) return;
     message.value = "";
     showHint();
+    expectResult();
     const outcome = await call("/api/command", { user, channel, text });
     showNotice(outcome.notice);
     refreshSoon();
@@ -192,6 +223,7 @@
       return;
     }
     button.disabled = true;
+    expectResult();
     try {
       const outcome = await call("/api/action", {
         user,
@@ -279,7 +311,10 @@
       const problem = form.querySelector(".modal-error");
       problem.textContent = outcome.notice || "";
       problem.hidden = !outcome.notice;
-      if (outcome.closed) modalLayer.hidden = true;
+      if (outcome.closed) {
+        modalLayer.hidden = true;
+        expectResult();
+      }
     } finally {
       if (submit) submit.disabled = false;
       refreshSoon();

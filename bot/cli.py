@@ -86,7 +86,10 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
         try:
             print(
                 audit.export_markdown(
-                    session, incident_id=args.incident, zone=config.organisation.zone
+                    session,
+                    incident_id=args.incident,
+                    zone=config.organisation.zone,
+                    severity_labels={str(k): v.label for k, v in config.severities.items()},
                 ),
                 end="",
             )

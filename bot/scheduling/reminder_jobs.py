@@ -39,6 +39,7 @@ class Situation:
     incident: Incident
     latest_public_post_id: int | None
     pending: Post | None
+    latest_public_at: datetime | None = None
 
 
 def _situation(session: Session, incident_id: int) -> Situation | None:
@@ -46,14 +47,15 @@ def _situation(session: Session, incident_id: int) -> Situation | None:
     if incident is None:
         return None
     latest = session.exec(
-        select(Post.id)
+        select(Post.id, Post.decided_at)
         .where(Post.incident_id == incident_id, Post.state == PostState.APPROVED)
         .order_by(col(Post.decided_at).desc())
     ).first()
     pending = session.exec(
         select(Post).where(Post.incident_id == incident_id, Post.state == PostState.PENDING)
     ).first()
-    return Situation(incident, latest, pending)
+    latest_id, latest_at = latest if latest is not None else (None, None)
+    return Situation(incident, latest_id, pending, latest_at)
 
 
 def _snoozes(job_id: int, *minutes: int) -> tuple[ReminderAction, ...]:
@@ -219,7 +221,8 @@ class ReminderJobs:
             return "a newer post went out"
         rules = reminders.policy(self._config, state.incident)
         incident_id = state.incident.id or 0
-        silent = format_duration(timedelta(minutes=rules.stale_after_minutes))
+        since = now - state.latest_public_at if state.latest_public_at else None
+        silent = format_duration(since or timedelta(minutes=rules.stale_after_minutes))
         buttons: tuple[ReminderAction, ...] = ()
         if state.pending is not None:
             ask = self._waiting(state)

@@ -151,6 +151,9 @@ def snooze(session: Session, *, job_id: int, minutes: int, actor: Actor, now: da
         raise NotFound("That reminder no longer exists.")
     ended = (job.outcome or "").split(" (")[0]  # without " (12 min late)"
     settled = SETTLED.get(ended) if job.done_at is not None else None
+    incident = session.get(Incident, job.incident_id) if job.incident_id else None
+    if incident is not None and incident.resolved_at is not None:
+        settled = SETTLED["incident closed"]  # whatever the reminder said then, it is moot
     if settled is not None:
         raise Conflict(f"Nothing to snooze: {settled}")
     minutes = max(1, min(minutes, MAX_SNOOZE_MINUTES))

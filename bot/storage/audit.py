@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -103,6 +104,15 @@ def _describe(event: AuditEvent, zone: ZoneInfo) -> str:
         return event.action.replace("_", " ")
 
 
+def _declarer(session: Session, incident: Incident) -> str:
+    declared = session.exec(
+        select(AuditEvent).where(
+            AuditEvent.incident_id == incident.id, AuditEvent.action == "declare"
+        )
+    ).first()
+    return _who(declared) if declared is not None else incident.declared_by
+
+
 def _who(event: AuditEvent) -> str:
     """The person's name as their chat gave it, else their id; Crier itself by name."""
     if event.actor == SYSTEM_ACTOR:
@@ -116,7 +126,13 @@ def _md(text: str) -> str:
     return text.replace("\n", " ").replace("`", "'")
 
 
-def export_markdown(session: Session, *, incident_id: int, zone: ZoneInfo) -> str:
+def export_markdown(
+    session: Session,
+    *,
+    incident_id: int,
+    zone: ZoneInfo,
+    severity_labels: Mapping[str, str] | None = None,
+) -> str:
     """The incident's timeline, its posts as published, and its deliveries, as Markdown."""
     incident = session.get(Incident, incident_id)
     if incident is None:
@@ -128,9 +144,9 @@ def export_markdown(session: Session, *, incident_id: int, zone: ZoneInfo) -> st
     lines = [
         f"# Incident #{incident.id}: {_md(incident.service)} — {_md(incident.summary)}",
         "",
-        f"- Severity: {incident.severity}",
+        f"- Severity: {(severity_labels or {}).get(incident.severity, incident.severity)}",
         f"- Status: {labels.status(incident.status)}",
-        f"- Declared: {when(incident.declared_at)} by {incident.declared_by}",
+        f"- Declared: {when(incident.declared_at)} by {_md(_declarer(session, incident))}",
         f"- Resolved: {when(incident.resolved_at) if incident.resolved_at else 'not yet'}",
         "",
         "## Timeline",

@@ -103,6 +103,8 @@ async def test_outbox_and_export_show_what_was_published(
         "Crier published to X:",  # channels by name, not by id
         "### Post 1 on Status page: sent",
         "- Status: Investigating",
+        "by ann.lee (slack:U0ANALYST1)\n",  # the header names them too
+        "- Severity: Critical",  # its label, not "sev1"
     ):
         assert line in timeline, line
     zone = make_config().organisation.zone

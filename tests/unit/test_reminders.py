@@ -304,4 +304,15 @@ async def test_a_settled_reminders_snooze_says_so_instead_of_nagging_again(
     await core.approve(approver, resolution.post.id)  # resolved: the promise is moot
     with pytest.raises(Conflict) as refused:
         await core.snooze(analyst, job_id, 15)
-    assert refused.value.message == "Nothing to snooze: what it was about has been done."
+    assert refused.value.message == "Nothing to snooze: the incident is closed."
+
+
+async def test_a_stale_incident_reminder_says_how_long_it_has_really_been(
+    core: Core, clock: FakeClock, chat: RecordingPresenter
+) -> None:
+    await declare_and_publish(core, next_update_minutes=600)
+    await tick(core, clock, minutes=60)
+    await tick(core, clock, minutes=60)
+    stale = [r.text for r in chat.reminders if r.kind == "stale"]
+    assert stale[0].startswith("No public post for 1 hour or more.")
+    assert stale[1].startswith("No public post for 2 hours or more.")

@@ -162,7 +162,9 @@ def _calendar(args: argparse.Namespace, settings: Settings) -> int:
     from bot.scheduling import calendar
 
     config = load_config(settings.resolved_config_path())
-    store = open_store(settings.database_url)
+    # Listing only reads: it finds the sandbox's data and never creates a file.
+    reading = args.calendar_command == "list"
+    store = open_to_read(settings) if reading else open_store(settings.database_url)
     zone = config.organisation.zone
     now = datetime.now(UTC)
     with store.transaction() as session:

@@ -40,6 +40,7 @@ from bot.storage.finding import (
 )
 from bot.storage.schema import current_revision, head_revision, upgrade
 from bot.storage.store import CannotOpenDatabase, open_store
+from bot.views import NETWORK_LABELS
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -121,7 +122,7 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
     room = summary_room(config, Drafter(templates_dir=config.templates_dir))
     print(
         f"summary: up to {room.characters} characters goes out whole on every channel "
-        f"({room.tightest.value} is the tightest); longer ones are shortened there"
+        f"({NETWORK_LABELS[room.tightest]} is the tightest); longer ones are shortened there"
     )
     return 0
 

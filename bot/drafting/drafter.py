@@ -32,6 +32,7 @@ from bot.drafting.textrules import check_text
 from bot.errors import InvalidInput
 from bot.incidents.requests import SUMMARY_MAX
 from bot.storage.models import IncidentStatus, PostKind
+from bot.views import NETWORK_LABELS
 
 _REPO_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 # where pyproject puts them in a wheel: bot/_templates
@@ -344,8 +345,8 @@ class SummaryRoom:
         """The declare form's hint under the summary."""
         return (
             f"Up to {self.characters} characters goes out whole everywhere; a longer one is "
-            f"shortened where it does not fit ({self.tightest.value} first), and the draft "
-            "says so."
+            f"shortened where it does not fit ({NETWORK_LABELS[self.tightest]} first), and the "
+            "draft says so."
         )
 
 

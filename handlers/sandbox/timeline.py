@@ -121,6 +121,6 @@ class TimelineRenderer:
             '<div class="channel-empty"><h3>This is the very beginning of '
             f"#{name}</h3><p>Type <code>/outage Blackboard: students cannot log in</code> "
             "below to declare an outage at once, or <code>/outage</code> alone for the form. "
-            "Then switch <em>who you are</em> to an approver to approve the draft in the "
+            "Then switch <em>Who am I</em> to an approver to approve the draft in the "
             "incident's thread.</p></div>"
         )

@@ -285,7 +285,8 @@ def edit_modal(post: PostView, *, channel_id: str, revise: bool = False) -> dict
 def approve_modal(post: PostView, *, channel_id: str, thread_ts: str | None) -> dict[str, Any]:
     """ "Publish now?", for an approver only: who may not publish was refused before."""
     channels = ", ".join(p.label for p in post.previews)
-    text = f"This goes out to {len(post.previews)} public channel(s) now: {channels}."
+    count = len(post.previews)
+    text = f"This goes out to {count} public channel{'' if count == 1 else 's'} now: {channels}."
     blocks: list[Block] = [SectionBlock(text=PlainTextObject(text=text))]
     metadata = {"post_id": post.id, "channel_id": channel_id, "thread_ts": thread_ts}
     return modal(View.APPROVE, "Publish now?", "Publish", blocks, metadata, close="Not yet")

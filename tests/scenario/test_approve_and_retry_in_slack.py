@@ -65,7 +65,7 @@ async def test_only_who_may_publish_is_asked_to_confirm(slack: SlackHarness) -> 
     assert opened.args["trigger_id"] == trigger
     asked = opened.args["view"]
     assert asked["title"]["text"] == "Publish now?" and asked["close"]["text"] == "Not yet"
-    assert "goes out to 5 public channel(s) now: X, Facebook, Mastodon, Bluesky, Status page" in (
+    assert "goes out to 5 public channels now: X, Facebook, Mastodon, Bluesky, Status page" in (
         as_text(asked["blocks"])
     )
     await slack.settle()

@@ -233,6 +233,16 @@ def channel_list(value: str) -> tuple[Network, ...]:
     return tuple(Network(name) for name in names)
 
 
+def describe_subcommands(parser: argparse.ArgumentParser) -> None:
+    """Each sub-command's ``--help`` opens with the line its parent's list shows for it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, sub in action.choices.items():
+                sub.description = sub.description or helps.get(name)
+                describe_subcommands(sub)
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     parser = argparse.ArgumentParser(prog="crier", description="Outage communications bot.")
     commands = parser.add_subparsers(dest="command", required=True)

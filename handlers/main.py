@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.cli import build_parser, run
+from bot.cli import build_parser, describe_subcommands, run
 from bot.config import ConfigError
 from bot.settings import Settings
 from bot.storage.schema import SchemaOutOfDate
@@ -142,6 +142,7 @@ def parser() -> argparse.ArgumentParser:
     )
     worker.set_defaults(run=_worker)
     add_teams_package(commands)
+    describe_subcommands(parser)
     return parser
 
 

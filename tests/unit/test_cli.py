@@ -249,6 +249,8 @@ def test_every_option_says_what_it_does() -> None:
         for action in command._actions:
             if isinstance(action, argparse._SubParsersAction):
                 pending.extend(action.choices.values())
+                for sub in action.choices.values():
+                    assert sub.description, f"{sub.prog} --help says nothing of what it does"
             elif not isinstance(action, argparse._HelpAction):
                 assert action.help, f"{command.prog}: {action.dest} has no help"
 

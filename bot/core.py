@@ -248,7 +248,7 @@ class Core:
                 actor=actor,
                 now=self.clock.now(),
             ),
-            shown=lambda draft: Shown(posts=(draft.post.id,)),
+            shown=lambda draft: Shown(posts=(draft.post.id, *draft.earlier)),
         )
 
     async def draft_resolution(
@@ -268,7 +268,7 @@ class Core:
             shown=lambda draft: (
                 Shown(incidents=(draft.id,))
                 if isinstance(draft, IncidentView)
-                else Shown(posts=(draft.post.id,))
+                else Shown(posts=(draft.post.id, *draft.earlier))
             ),
         )
 

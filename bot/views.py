@@ -123,6 +123,8 @@ class Draft:
 
     incident: IncidentView
     post: PostView
+    # Earlier revisions of its number, rejected: shown again (their *Revise* no longer applies).
+    earlier: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -169,7 +169,16 @@ def _draft_post(
         at=now,
         detail={"kind": post.kind, "number": post.number, "status": post.status},
     )
-    return Draft(incident=incident_view(config, incident), post=post_view(session, config, post))
+    earlier = session.exec(
+        select(Post.id).where(
+            Post.incident_id == incident.id, Post.number == number, Post.id != post.id
+        )
+    ).all()
+    return Draft(
+        incident=incident_view(config, incident),
+        post=post_view(session, config, post),
+        earlier=tuple(i for i in earlier if i is not None),
+    )
 
 
 def declare(

@@ -412,3 +412,19 @@ async def test_revise_refuses_what_it_cannot_bring_back(core: Core) -> None:
     assert not (await core.post(revised.post.id)).revisable
     with pytest.raises(Conflict, match="already resolved"):
         await core.revise(analyst, revised.post.id)
+
+
+async def test_a_new_draft_shows_its_rejected_predecessor_again(core: Core) -> None:
+    """After a rejection, *Post update* makes the next revision of that number: the rejected
+    message is refreshed, and its *Revise* no longer offered."""
+    first = await core.declare(analyst, DeclareRequest(service="bb", summary="cannot log in"))
+    await core.reject(approver, first.post.id, "wrong service")
+    await core.settle()  # the rejection shown: its refresh row is done
+    assert (await core.post(first.post.id)).revisable
+    update = UpdateRequest(status=IncidentStatus.IDENTIFIED, what_we_are_doing="Restarting.")
+    again = await core.draft_update(analyst, first.incident.id, update)
+    assert again.earlier == (first.post.id,)
+    assert not (await core.post(first.post.id)).revisable
+    with core.store.transaction() as session:
+        refresh = session.exec(select(Job).where(Job.key == f"show_post:{first.post.id}")).one()
+    assert refresh.done_at is None  # queued again, in the new draft's own transaction

@@ -15,13 +15,17 @@ import getpass
 import logging
 import re
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlmodel import SQLModel
 
 from bot.config import ConfigError, Network, load_config
 from bot.log_format import log_handler
@@ -31,6 +35,7 @@ from bot.publishing.outbox import recent_outbox
 from bot.redaction import Redactor, masked_output, redact_logs
 from bot.settings import Settings
 from bot.storage import audit
+from bot.storage import models as _tables  # noqa: F401  (the tables a scratch store needs)
 from bot.storage.finding import (
     NEVER_SET_UP,
     SANDBOX_HELP,
@@ -39,7 +44,7 @@ from bot.storage.finding import (
     sqlite_file,
 )
 from bot.storage.schema import current_revision, head_revision, upgrade
-from bot.storage.store import CannotOpenDatabase, open_store
+from bot.storage.store import CannotOpenDatabase, Store, open_store
 from bot.views import NETWORK_LABELS
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -131,11 +136,27 @@ def _channels(args: argparse.Namespace, settings: Settings) -> int:
     from bot.publishing.checks import run_channel_check
 
     config = load_config(settings.resolved_config_path())
-    store = open_store(settings.database_url)
-    try:
-        return asyncio.run(run_channel_check(config=config, settings=settings, store=store))
-    finally:
+    with tempfile.TemporaryDirectory(prefix="crier-check-") as scratch:
+        store = _store_for_checks(settings, Path(scratch))
+        try:
+            return asyncio.run(run_channel_check(config=config, settings=settings, store=store))
+        finally:
+            store.dispose()
+
+
+def _store_for_checks(settings: Settings, scratch: Path) -> Store:
+    """Crier's database when it is set up (the checks' requests then count in the pace the
+    running Crier keeps for each key); else a scratch one: a check creates no file and needs
+    no ``crier db upgrade``."""
+    path = sqlite_file(settings.database_url)
+    if path is None or path.exists():
+        store = open_store(settings.database_url)
+        if inspect(store.engine).has_table("pace"):
+            return store
         store.dispose()
+    store = open_store(f"sqlite:///{scratch / 'check.db'}")
+    SQLModel.metadata.create_all(store.engine)
+    return store
 
 
 OPERATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,59}$")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -223,15 +224,20 @@ def _checked_texts(
 def _add_revision(
     session: Session,
     *,
+    config: CrierConfig,
+    incident: Incident,
     post: Post,
     revision: int,
     old: dict[str, Rendition],
     cleaned: dict[str, str],
     actor: Actor,
     now: datetime,
-) -> Post:
+    action: str,
+    detail: dict[str, Any],
+) -> Draft:
     """``post`` again as a pending draft at ``revision``, with ``cleaned`` texts; whoever
-    made it is its drafter (so they do not approve it alone)."""
+    made it is its drafter (so they do not approve it alone). Audited as ``action`` (with the
+    new revision's number) and reminded about like any draft."""
     revised = Post(
         incident_id=post.incident_id,
         number=post.number,
@@ -266,7 +272,17 @@ def _add_revision(
             )
         )
     session.flush()
-    return revised
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        incident_id=incident.id,
+        post_id=revised.id,
+        at=now,
+        detail={"number": revised.number, "revision": revised.revision, **detail},
+    )
+    reminders.on_draft(session, config=config, incident=incident, post=revised, now=now)
+    return Draft(incident=incident_view(config, incident), post=post_view(session, config, revised))
 
 
 def edit(
@@ -289,37 +305,36 @@ def edit(
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("Someone decided on this draft while you were editing it.")
-    revised = _add_revision(
+    reminders.on_decided(session, post=post, now=now)
+    return _add_revision(
         session,
+        config=config,
+        incident=incident,
         post=post,
         revision=post.revision + 1,
         old=old,
         cleaned=cleaned,
         actor=actor,
         now=now,
-    )
-    audit.record(
-        session,
-        actor=actor,
         action="edit",
-        incident_id=incident.id,
-        post_id=revised.id,
-        at=now,
-        detail={"revision": revised.revision, "replaces": post.id},
+        detail={"replaces": post.id},
     )
-    reminders.on_decided(session, post=post, now=now)
-    reminders.on_draft(session, config=config, incident=incident, post=revised, now=now)
-    return Draft(incident=incident_view(config, incident), post=post_view(session, config, revised))
 
 
 def revisable(session: Session, *, config: CrierConfig, post_id: int) -> PostView:
     """The rejected draft, if *Revise* could bring it back now; else Conflict says why (not
     rejected, a newer draft already made, the incident resolved)."""
+    _, post = _rejected(session, post_id)
+    return post_view(session, config, post)
+
+
+def _rejected(session: Session, post_id: int) -> tuple[Incident, Post]:
+    """The rejected post and its incident, if it may be revised now; else Conflict."""
     incident, post = load_post(session, post_id)
     refusal = revise_refusal(session, incident=incident, post=post)
     if refusal is not None:
         raise Conflict(refusal)
-    return post_view(session, config, post)
+    return incident, post
 
 
 def revise(
@@ -333,33 +348,23 @@ def revise(
 ) -> Draft:
     """A rejected draft back as a new revision of its number, waiting for approval: the same
     facts and texts, with ``request``'s changes (as an edit makes them)."""
-    incident, post = load_post(session, post_id)
-    refusal = revise_refusal(session, incident=incident, post=post)
-    if refusal is not None:
-        raise Conflict(refusal)
+    incident, post = _rejected(session, post_id)
     old, cleaned = _checked_texts(
         session, config=config, post=post, request=request or EditRequest()
     )
-    revised = _add_revision(
+    return _add_revision(
         session,
+        config=config,
+        incident=incident,
         post=post,
         revision=newest_revision(session, post) + 1,
         old=old,
         cleaned=cleaned,
         actor=actor,
         now=now,
-    )
-    audit.record(
-        session,
-        actor=actor,
         action="revise",
-        incident_id=incident.id,
-        post_id=revised.id,
-        at=now,
-        detail={"number": revised.number, "revision": revised.revision, "revises": post.id},
+        detail={"revises": post.id},
     )
-    reminders.on_draft(session, config=config, incident=incident, post=revised, now=now)
-    return Draft(incident=incident_view(config, incident), post=post_view(session, config, revised))
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,10 @@ class FormField(StrEnum):
     WHAT_HAPPENED = "what_happened"
     STILL_TROUBLE = "still_having_trouble"
     FALSE_ALARM = "false_alarm"  # the resolve form's checkbox: nothing was wrong after all
+    REASON = "reason"  # the reject form's
+    CALENDAR_TEXT = "calendar_text"  # the calendar form's (Slack's; Teams schedules by command)
+    CALENDAR_DATE = "calendar_date"
+    CALENDAR_TIME = "calendar_time"
 
 
 OTHER = "__other__"  # the service option for one the catalog does not list

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from bot.incidents.forms import FormField
+
+Field = FormField  # block ids of modal inputs (the action id inside each is INPUT_ACTION)
 COMMAND = "/outage"
 
 
@@ -39,27 +42,6 @@ class View(StrEnum):
     REVISE = "draft_revise_form"
     APPROVE = "draft_approve_form"  # "Publish now?": shown only to who may publish
     CALENDAR = "calendar_add_form"
-
-
-class Field(StrEnum):
-    """Block ids of modal inputs; the action id inside each is ``value``."""
-
-    SERVICE = "service"
-    SUMMARY = "summary"
-    SEVERITY = "severity"
-    STATUS = "status"
-    USERS_SEE = "what_users_see"
-    DOING = "what_we_are_doing"
-    NEXT_UPDATE = "next_update_minutes"
-    CHANNELS = "channels"
-    WHAT_HAPPENED = "what_happened"
-    STILL_TROUBLE = "still_having_trouble"
-    OTHER_SERVICE = "other_service"
-    FALSE_ALARM = "false_alarm"
-    REASON = "reason"
-    CALENDAR_TEXT = "calendar_text"
-    CALENDAR_DATE = "calendar_date"
-    CALENDAR_TIME = "calendar_time"
 
 
 INPUT_ACTION = "value"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from bot.incidents.forms import FormField
+
+Field = FormField  # input ids on the cards; they arrive merged into the action data
 PLATFORM = "teams"
 CARD_VERSION = "1.5"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -44,24 +47,6 @@ class Verb(StrEnum):
     CALENDAR_SKIP = "crier.calendar.skip"
     CALENDAR_APPROVE = "crier.calendar.approve"
     CALENDAR_REJECT = "crier.calendar.reject"
-
-
-class Field(StrEnum):
-    """Input ids on the forms; they arrive merged into the action's data."""
-
-    SERVICE = "service"
-    SUMMARY = "summary"
-    SEVERITY = "severity"
-    STATUS = "status"
-    USERS_SEE = "what_users_see"
-    DOING = "what_we_are_doing"
-    NEXT_UPDATE = "next_update_minutes"
-    CHANNELS = "channels"
-    WHAT_HAPPENED = "what_happened"
-    STILL_TROUBLE = "still_having_trouble"
-    OTHER_SERVICE = "other_service"
-    FALSE_ALARM = "false_alarm"
-    REASON = "reason"
 
 
 class Data(StrEnum):

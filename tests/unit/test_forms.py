@@ -17,7 +17,6 @@ from bot.storage.models import IncidentStatus
 from handlers.slack import forms as slack_forms
 from handlers.slack import ids as slack_ids
 from handlers.slack.modals import Submission as SlackSubmission
-from handlers.teams import ids as teams_ids
 from handlers.teams import submissions as teams_forms
 from handlers.teams.submissions import Submission as TeamsSubmission
 from tests.conftest import make_config
@@ -183,13 +182,6 @@ def test_the_slack_modal_shows_the_core_error_on_its_block() -> None:
     errors = slack_forms.field_errors(error, block_ids=[slack_ids.Field.USERS_SEE, "status"])
 
     assert errors == {"status": "Pick a status."}
-
-
-def test_the_platforms_name_their_inputs_as_the_core_does() -> None:
-    # The core's errors name a FormField; each platform shows them on the input of that id.
-    core = {f.value for f in FormField}
-    assert core <= {f.value for f in slack_ids.Field}
-    assert core <= {f.value for f in teams_ids.Field}
 
 
 def test_the_listeners_and_card_actions_still_find_the_builders() -> None:

@@ -176,6 +176,15 @@ class ChannelConfig(_Strict):
     # (the thread says so) until the budget is raised or the month turns. None: no limit.
     monthly_budget: float | None = Field(default=None, ge=0)
 
+    @field_validator("api_version", mode="before")
+    @classmethod
+    def _version_as_written(cls, value: Any) -> Any:
+        # YAML reads an unquoted 202607 as a number, and 26.0 as a float: both are what a
+        # person types when a version warning says "set channels.linkedin.api_version to 202607".
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return value
+
 
 class Service(_Strict):
     name: str = Field(min_length=1, max_length=60)

@@ -511,7 +511,12 @@ def build_core(
         drafter=Drafter(templates_dir=config.templates_dir),
         publishers=publishers
         or build_publishers(
-            config=config, settings=settings, store=store, http=http, credentials=credentials
+            config=config,
+            settings=settings,
+            store=store,
+            http=http,
+            credentials=credentials,
+            clock=chat.clock,
         ),
         clock=chat.clock,
         http=http,

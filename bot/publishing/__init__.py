@@ -11,11 +11,11 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from bot.config import ChannelConfig, CrierConfig, Network
-from bot.ports import Publisher
+from bot.ports import Clock, Publisher, SystemClock
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.outbox import OutboxPublisher
@@ -47,6 +47,9 @@ class PublisherContext:
     settings: Settings
     config: CrierConfig
     store: Store
+    # The core's clock: a network's reset times and windows are read on the clock the worker
+    # and the scheduler wait on (a test's, or the system's).
+    clock: Clock = field(default_factory=SystemClock)
 
 
 Builder = Callable[[PublisherContext], Publisher | None]
@@ -67,6 +70,7 @@ def build_publishers(
     store: Store,
     http: HttpClient,
     credentials: NetworkCredentials | None = None,
+    clock: Clock | None = None,
 ) -> dict[Network, Publisher]:
     """A publisher for every enabled channel: the real network, or the outbox."""
     credentials = credentials or NetworkCredentials()
@@ -80,6 +84,7 @@ def build_publishers(
             settings=settings,
             config=config,
             store=store,
+            clock=clock or SystemClock(),
         )
         builder = _builder(network)
         publisher = builder(context) if builder else None

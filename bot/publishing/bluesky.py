@@ -231,7 +231,8 @@ class BlueskyPublisher:
         if not checked.ok:
             raise PublishError(f"{NAME} would refuse the post: {checked.problem}", transient=False)
         rkey = record_key(request.idempotency_key, await self._delivery_time(request))
-        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        now = self._clock.now().astimezone(UTC).isoformat(timespec="milliseconds")
+        now = now.replace("+00:00", "Z")
         record: dict[str, Any] = {"$type": POST, "text": request.text, "createdAt": now}
         if facets := facets_of(request.text):
             record["facets"] = facets
@@ -393,6 +394,7 @@ def build(context: PublisherContext) -> BlueskyPublisher | None:
         password=password,
         base_url=context.channel.base_url or DEFAULT_BASE_URL,
         store=context.store,
+        clock=context.clock,
         attach_card=context.channel.attach_card,
         config=context.config,
         settings=context.settings,

@@ -154,15 +154,22 @@ async def run_channel_check(
         out("No channels are enabled under 'channels' in crier.yml.")
         return 0
     credentials = credentials or NetworkCredentials()
+    clock = clock or SystemClock()
     http = http_client(settings, credentials)  # what a network echoes back is masked
     try:
         publishers = build_publishers(
-            config=config, settings=settings, store=store, http=http, credentials=credentials
+            config=config,
+            settings=settings,
+            store=store,
+            http=http,
+            credentials=credentials,
+            clock=clock,
         )
         reports = await check_channels(publishers, seconds=seconds)
     finally:
         await http.close()
-    now = (clock or SystemClock()).now()
+    # The organisation's day, as the daily health check counts it: both say the same "in N days".
+    now = clock.now().astimezone(config.organisation.zone)
     warnings = 0
     for report in reports:
         for line in report.lines(now=now, rules=config.health_check):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,6 +59,7 @@ DUPLICATE = 506
 # Graph's throttling errors carry no reset time unless a usage header estimates one.
 THROTTLE_DELAY = timedelta(minutes=2)
 USAGE_HEADERS = ("X-Business-Use-Case-Usage", "X-Ad-Account-Usage", "X-App-Usage")
+_GRAPH_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?$")
 
 
 @dataclass(frozen=True)
@@ -158,8 +160,13 @@ def graph_refusal(answer: Answer, *, network: str, secret: SecretStr | None = No
 
 
 def graph_version(channel: ChannelConfig) -> str:
+    """The version as Graph's path takes it: ``v26.0`` from "v26.0", "26.0", "26" or "v26"
+    (Graph refuses ``/v26/``); anything else as written, for Graph to refuse with its words."""
     version = (channel.api_version or DEFAULT_VERSION).strip()
-    return version if version.startswith("v") else f"v{version}"
+    found = _GRAPH_VERSION.match(version)
+    if found is None:
+        return version
+    return f"v{int(found.group(1))}.{int(found.group(2) or 0)}"
 
 
 async def graph_check(

@@ -381,4 +381,5 @@ def build(context: PublisherContext) -> InstagramPublisher | None:
         settings=context.settings,
         base_url=context.channel.base_url or DEFAULT_BASE_URL,
         version=graph_version(context.channel),
+        now=context.clock.now,
     )

@@ -27,13 +27,22 @@ from pydantic import SecretStr
 
 from bot.config import Network
 from bot.drafting.textrules import check_text, little_text
-from bot.ports import ChannelCheck, Published, PublishError, PublishRequest, TokenLife
+from bot.ports import (
+    ChannelCheck,
+    Clock,
+    Published,
+    PublishError,
+    PublishRequest,
+    SystemClock,
+    TokenLife,
+)
 from bot.publishing import PublisherContext
 from bot.publishing.facts import ApiFacts
 from bot.publishing.http import Answer, HttpClient, refusal
 from bot.publishing.versions import (
     CURRENT_LINKEDIN,
     LINKEDIN_API,
+    LINKEDIN_VERSIONS,
     linkedin_life,
     newest_version,
 )
@@ -85,8 +94,10 @@ class LinkedInPublisher:
         oauth_url: str = DEFAULT_OAUTH_URL,
         client_id: str | None = None,
         client_secret: SecretStr | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._http = http
+        self._clock = clock or SystemClock()  # which version to suggest after a 426, and when
         self._oauth_root = oauth_url.rstrip("/")
         # The app's credentials, only to ask LinkedIn when the token expires.
         self._client = (client_id, client_secret) if client_id and client_secret else None
@@ -135,20 +146,21 @@ class LinkedInPublisher:
         if existing := duplicate_of(answer):
             log.info("LinkedIn already has this text as %s: taking it as the post", existing)
             return Published(external_id=existing, url=post_url(existing))
-        raise linkedin_refusal(answer, version=self._version)
+        raise linkedin_refusal(answer, version=self._version, now=self._clock.now())
 
     async def check(self) -> ChannelCheck:
         """``GET /rest/organizations/{id}``: the token works, the version is served, the page
         exists. It does not prove the member may post for the page (that needs a write)."""
         url = f"{self._root}/rest/organizations/{self._organization_id}"
+        # The version's end is known without LinkedIn: said even when it cannot be reached.
+        life = linkedin_life(self._version, setting=VERSION_SETTING)
         try:
             answer = await self._http.send("GET", url, network=NAME, headers=self._headers())
         except PublishError as exc:
-            return ChannelCheck(self.network, "unreachable", exc.message)
-        life = linkedin_life(self._version, setting=VERSION_SETTING)
+            return ChannelCheck(self.network, "unreachable", exc.message, version=life)
         if not answer.ok:
             state = "expired" if answer.status in (401, 403) else "error"
-            said = linkedin_refusal(answer, version=self._version).message
+            said = linkedin_refusal(answer, version=self._version, now=self._clock.now()).message
             return ChannelCheck(self.network, state, said, version=life)
         name = _field(answer.body, "localizedName") or self._author
         token, inactive = await self._token_life()
@@ -243,11 +255,15 @@ def linkedin_refusal(answer: Answer, *, version: str, now: datetime | None = Non
     said = f"{code}: {message}" if code else message
     if problem := _input_error(answer.body):
         said += f" ({problem})"
+    now = now or datetime.now(UTC)
     if answer.status == 426 or code in ("NONEXISTENT_VERSION", "VERSION_MISSING"):
-        newest = newest_version(LINKEDIN_API, today=(now or datetime.now(UTC)).date())
+        newest = newest_version(LINKEDIN_API, today=now.date())
+        # LinkedIn may switch a version off before Crier's estimate: never suggest that one.
+        to = f"to {newest}" if newest != version.strip()[:6] else "to a newer version"
         return PublishError(
             f"{NAME} no longer serves API version {version} ({said}). Set {VERSION_SETTING} in "
-            f"crier.yml to {newest} (a version a month, YYYYMM, each served about a year)",
+            f"crier.yml {to} (a version a month, YYYYMM, each served about a year: "
+            f"{LINKEDIN_VERSIONS})",
             transient=False,
         )
     error = refusal(answer, network=NAME, message=said)
@@ -260,7 +276,7 @@ def linkedin_refusal(answer: Answer, *, version: str, now: datetime | None = Non
         )
     elif answer.status == 429 and error.retry_at is None and "DAY" in message:
         # LinkedIn's daily limits reset at midnight UTC and it sends no reset header.
-        error.retry_at = next_utc_midnight(datetime.now(UTC))
+        error.retry_at = next_utc_midnight(now)
     return error
 
 
@@ -284,6 +300,7 @@ def build(context: PublisherContext) -> LinkedInPublisher | None:
         oauth_url=context.channel.oauth_url or DEFAULT_OAUTH_URL,
         client_id=_revealed(context.credentials.linkedin_client_id),
         client_secret=context.credentials.linkedin_client_secret,
+        clock=context.clock,
     )
 
 

@@ -235,4 +235,5 @@ def build(context: PublisherContext) -> MastodonPublisher | None:
         attach_card=context.channel.attach_card,
         config=context.config,
         settings=context.settings,
+        clock=context.clock,
     )

@@ -391,4 +391,5 @@ def build(context: PublisherContext) -> StatuspagePublisher | None:
         component_status=component_statuses(context.channel),
         instance=context.settings.public_url,
         store=context.store,
+        clock=context.clock,
     )

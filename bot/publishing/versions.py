@@ -134,13 +134,17 @@ def newest_version(api: str, *, today: date) -> str:
     return max(CURRENT_LINKEDIN, _month_before(today))
 
 
+def _days(count: int) -> str:
+    return "1 day" if count == 1 else f"{count} days"
+
+
 def version_line(life: ApiVersionLife, *, today: date) -> str:
     """For ``crier channels check``: the version and its end."""
     days = (life.ends - today).days
     if days <= 0:
         return f"{life.api} {life.version}: ended {life.ends.isoformat()}"
     when = life.ends.isoformat() if life.exact else f"{life.ends.isoformat()} at the earliest"
-    return f"{life.api} {life.version}: ends {when} (in {days} days)"
+    return f"{life.api} {life.version}: ends {when} (in {_days(days)})"
 
 
 def version_warning(life: ApiVersionLife, *, today: date, warn_days: int = WARN_DAYS) -> str | None:
@@ -157,8 +161,8 @@ def version_warning(life: ApiVersionLife, *, today: date, warn_days: int = WARN_
         return f"{life.api} {life.version} ended on {life.ends.isoformat()}. {change}."
     if life.exact:
         return (
-            f"{life.api} {life.version} is switched off on {life.ends.isoformat()}, in {days} "
-            f"days. {change}."
+            f"{life.api} {life.version} is switched off on {life.ends.isoformat()}, in "
+            f"{_days(days)}. {change}."
         )
     if days <= 0:
         return (
@@ -167,5 +171,5 @@ def version_warning(life: ApiVersionLife, *, today: date, warn_days: int = WARN_
         )
     return (
         f"{life.api} {life.version} may be switched off as early as {life.ends.isoformat()}, in "
-        f"{days} days ({life.basis}). {change}."
+        f"{_days(days)} ({life.basis}). {change}."
     )

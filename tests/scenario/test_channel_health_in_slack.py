@@ -29,8 +29,10 @@ EXPIRES = START + timedelta(days=20)
 
 
 @pytest.fixture
-async def graph() -> AsyncIterator[FakeGraph]:
-    async with FakeGraph(page_id=PAGE, page_token=TOKEN) as server:
+async def graph(clock: FakeClock) -> AsyncIterator[FakeGraph]:
+    async with FakeGraph(
+        page_id=PAGE, page_token=TOKEN, now=lambda: clock.now().timestamp()
+    ) as server:
         server.token_expiry[TOKEN] = (int(EXPIRES.timestamp()), 0)
         yield server  # type: ignore[misc]
 

@@ -72,8 +72,11 @@ def facebook_config(graph: FakeGraph, **health: Any) -> CrierConfig:
 
 
 @pytest.fixture
-async def graph() -> AsyncIterator[FakeGraph]:
-    async with FakeGraph(page_id=PAGE, page_token=TOKEN) as server:
+async def graph(clock: FakeClock) -> AsyncIterator[FakeGraph]:
+    # On the test's clock: past its expiry the token is refused, as Graph does.
+    async with FakeGraph(
+        page_id=PAGE, page_token=TOKEN, now=lambda: clock.now().timestamp()
+    ) as server:
         server.token_expiry[TOKEN] = (int((START + timedelta(days=20)).timestamp()), 0)
         yield server  # type: ignore[misc]
 

@@ -7,7 +7,9 @@ Facebook: ``POST /{v}/{page}/feed`` (``message``), ``POST /{v}/{page}/photos`` (
 ``GET /{v}/{ig}/media`` (``fields=id,caption,timestamp``), and
 ``GET /{v}/{ig}/content_publishing_limit?fields=quota_usage,config``: the posts published in the
 last ``publish_limit_seconds`` on the fake's clock (``now``, unix seconds) against
-``publish_limit``. A container keeps its ``alt_text``. Tokens come as
+``publish_limit``. A container keeps its ``alt_text``. ``GET /{v}/debug_token`` tells a token's
+``token_expiry``; once the fake's clock passes it the token is refused (190, subcode 463) and
+``debug_token`` calls it not valid, as Graph does. Tokens come as
 ``Authorization: Bearer``/``OAuth`` or ``access_token``; errors are Graph's
 ``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}``. Images are fetched
 from their URL like the real thing does (Instagram takes JPEG only).
@@ -86,7 +88,8 @@ class FakeGraph(FakeNetwork):
         self.now = now
         self.expired: set[str] = set()  # tokens Graph now calls expired
         # What ``debug_token`` tells of a token: (expires_at, data_access_expires_at) in unix
-        # seconds, 0 meaning never; a token not listed never expires.
+        # seconds, 0 meaning never; a token not listed never expires. Past it (on ``now``), the
+        # token is refused like one in ``expired``.
         self.token_expiry: dict[str, tuple[int, int]] = {}
         self.page_posts: list[dict[str, Any]] = []  # {"id", "message", "photo"}
         self.containers: dict[str, dict[str, Any]] = {}
@@ -184,7 +187,7 @@ class FakeGraph(FakeNetwork):
                 "An active access token must be used to query information about the current user."
             )
             return self.json(graph_error(message, 2500), status=400)
-        if token in self.expired:
+        if self.lapsed(token):
             message = (
                 "Error validating access token: Session has expired on Tuesday, 14-Jan-25 "
                 "12:00:00 PST. The current time is Tuesday, 14-Jan-25 14:45:00 PST."
@@ -194,6 +197,11 @@ class FakeGraph(FakeNetwork):
             message = "Invalid OAuth access token - Cannot parse access token"
             return self.json(graph_error(message, 190), status=400)
         return None
+
+    def lapsed(self, token: str) -> bool:
+        """Expired: by the test's word, or because the fake's clock passed its expiry."""
+        ends = [stamp for stamp in self.token_expiry.get(token, (0, 0)) if stamp]
+        return token in self.expired or any(stamp <= self.now() for stamp in ends)
 
     def _version_problem(self, request: web.Request) -> web.Response | None:
         version = request.match_info["version"]
@@ -444,10 +452,10 @@ class FakeGraph(FakeNetwork):
         if problem is not None:
             return problem
         token = str(params.get("input_token") or "")
-        if token not in (self.page_token, self.ig_token) or token in self.expired:
+        if token not in (self.page_token, self.ig_token) or self.lapsed(token):
             message = (
                 "Error validating access token: Session has expired"
-                if token in self.expired
+                if self.lapsed(token)
                 else "Invalid OAuth access token - Cannot parse access token"
             )
             return self.json(

@@ -3,7 +3,9 @@
 It checks what LinkedIn checks and answers in LinkedIn's shapes: a refused token is 401
 ``{"status": 401, "serviceErrorCode": 65600, "code": "INVALID_ACCESS_TOKEN", …}``; a missing
 ``Linkedin-Version`` is 400 ``VERSION_MISSING`` and one older than ``min_version`` 426
-``NONEXISTENT_VERSION`` ("Requested version 202401 is not active"); missing fields and a
+``NONEXISTENT_VERSION`` ("Requested version 202401 is not active"), and so is, on the fake's
+clock (``now``, unix seconds, when given), a version from 12 months ago or more, as LinkedIn
+switches each off a year after its release; missing fields and a
 commentary over 3000 characters are 422 with ``errorDetails.inputErrors``; the same commentary
 twice is 422 ``DUPLICATE_POST`` ("Content is a duplicate of urn:li:share:…"). A new post's URN
 comes back in ``x-restli-id`` with 201 and no body.
@@ -12,7 +14,9 @@ comes back in ``x-restli-id`` with 201 and no body.
 token introspection, served on www.linkedin.com by the real thing: ``{"active": true, "status":
 "active", "expires_at": …}`` for the token (``token_expires_at``, unix seconds), ``{"active":
 false, "status": "expired"}`` once ``expire_token()`` was called, ``{"active": false}`` for a
-token it does not know, and 401 ``invalid_client`` for the wrong client credentials.
+token it does not know, and 401 ``invalid_client`` for the wrong client credentials. On the
+fake's clock, a token past ``token_expires_at`` is expired: introspection says so and every call
+with it is 401 ``EXPIRED_ACCESS_TOKEN``.
 
 ``shown(urn)`` renders a post's commentary as LinkedIn shows it: little-format escapes undone,
 and the text cut at the first unescaped reserved character, as LinkedIn silently does.
@@ -24,6 +28,8 @@ and the text cut at the first unescaped reserved character, as LinkedIn silently
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -33,6 +39,7 @@ from tests.fakes.networks.base import FakeNetwork
 RESERVED = frozenset("\\|{}@[]()<>#*_~")
 _VERBATIM = re.compile(r"https?://[^\s<>(){}\[\]|\\]*|(?<!\S)#(?=\w)")
 REQUIRED = ("author", "commentary", "visibility", "distribution", "lifecycleState")
+EXPIRED = (65602, "EXPIRED_ACCESS_TOKEN", "The token used in the request has expired")
 
 
 def _error(status: int, message: str, **extra: Any) -> web.Response:
@@ -73,6 +80,7 @@ class FakeLinkedIn(FakeNetwork):
         client_id: str = "linkedin-client-id",
         client_secret: str = "linkedin-client-secret",
         token_expires_at: int = 0,
+        now: Callable[[], float] | None = None,
         latency: float = 0.0,
     ) -> None:
         super().__init__(latency=latency)
@@ -81,6 +89,7 @@ class FakeLinkedIn(FakeNetwork):
         self.token = token
         self.organization = organization
         self.min_version = min_version
+        self.now = now  # None: versions and tokens do not age, only min_version and expire_token
         self.posts: dict[str, dict[str, Any]] = {}  # urn -> the request body
         self.token_problem: tuple[int, str, str] | None = None
         self._next_id = 7_141_138_937_766_391_808
@@ -96,11 +105,7 @@ class FakeLinkedIn(FakeNetwork):
     # ----- test controls ---------------------------------------------------------------------
 
     def expire_token(self) -> None:
-        self.token_problem = (
-            65602,
-            "EXPIRED_ACCESS_TOKEN",
-            "The token used in the request has expired",
-        )
+        self.token_problem = EXPIRED
 
     def lose_answer_next(self) -> None:
         """Make the next post, then drop the connection before answering."""
@@ -119,6 +124,21 @@ class FakeLinkedIn(FakeNetwork):
     def rate_limit_headers(self, reset_in: float) -> dict[str, str]:
         return {}  # LinkedIn sends no reset time: daily limits reset at midnight UTC
 
+    def token_lapsed(self) -> bool:
+        if self.token_problem:
+            return True
+        ends = self.token_expires_at
+        return self.now is not None and bool(ends) and ends <= self.now()
+
+    def version_sunset(self, version: str) -> bool:
+        """Older than ``min_version``, or (on the fake's clock) 12 months old or more."""
+        if version[:6] < self.min_version:
+            return True
+        if self.now is None:
+            return False
+        today = datetime.fromtimestamp(self.now(), UTC)
+        return int(version[:4]) * 12 + int(version[4:6]) + 12 <= today.year * 12 + today.month
+
     def shown(self, urn: str) -> str:
         return shown_text(self.posts[urn]["commentary"])
 
@@ -129,8 +149,8 @@ class FakeLinkedIn(FakeNetwork):
             return _error(
                 401, "Invalid access token", serviceErrorCode=65600, code="INVALID_ACCESS_TOKEN"
             )
-        if self.token_problem:
-            service_code, code, message = self.token_problem
+        if self.token_lapsed():
+            service_code, code, message = self.token_problem or EXPIRED
             return _error(401, message, serviceErrorCode=service_code, code=code)
         version = request.headers.get("Linkedin-Version")
         if not version:
@@ -140,7 +160,7 @@ class FakeLinkedIn(FakeNetwork):
                 "LinkedIn-Version header.",
                 code="VERSION_MISSING",
             )
-        if not re.fullmatch(r"\d{6}(\.\d{2})?", version) or version[:6] < self.min_version:
+        if not re.fullmatch(r"\d{6}(\.\d{2})?", version) or self.version_sunset(version):
             return _error(
                 426, f"Requested version {version} is not active", code="NONEXISTENT_VERSION"
             )
@@ -262,7 +282,7 @@ class FakeLinkedIn(FakeNetwork):
             )
         if form.get("token") != self.token:
             return self.json({"active": False})
-        if self.token_problem:
+        if self.token_lapsed():
             return self.json({"active": False, "status": "expired"})
         return self.json(
             {

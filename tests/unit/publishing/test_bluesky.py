@@ -276,6 +276,40 @@ async def test_the_login_limit_is_transient_until_ratelimit_reset_and_not_tried_
         assert len(pds.posts) == 5
 
 
+async def test_the_core_built_publisher_waits_for_the_login_limit_on_the_cores_clock(
+    store: Store, http: HttpClient, clock: FakeClock
+) -> None:
+    """``ratelimit-reset`` is read on the clock the worker waits on: a Bluesky built by the core
+    does not sign in again before it (nor wait for it forever on another clock)."""
+    async with FakeBluesky(
+        password=PASSWORD, session_limits=((1, 300.0),), now=lambda: clock.now().timestamp()
+    ) as pds:
+        assert (await publisher(pds, http, clock=clock).check()).ready  # an earlier process
+        config = make_config(
+            channels=channels_with("bluesky", base_url=pds.base_url, account=pds.handle)
+        )
+        core = build_core(
+            settings=Settings(),
+            config=config,
+            store=store,
+            clock=clock,
+            credentials=NetworkCredentials(bluesky_app_password=SecretStr(PASSWORD)),
+        )
+        try:
+            bluesky = core.publishers[Network.BLUESKY]
+            reset = datetime.fromtimestamp(pds.session_attempts[0] + 300, UTC)
+            for _ in range(2):
+                with pytest.raises(PublishError) as limited:
+                    await bluesky.publish(post())
+                assert limited.value.rate_limited and limited.value.retry_at == reset
+            assert len(pds.session_attempts) == 2  # the second post did not ask again
+            clock.advance(seconds=300)
+            await bluesky.publish(post())
+            assert len(pds.session_attempts) == 3 and len(pds.posts) == 1
+        finally:
+            await core.close()
+
+
 async def test_a_wrong_app_password_is_permanent_with_blueskys_words_and_no_secret(
     pds: FakeBluesky, http: HttpClient
 ) -> None:

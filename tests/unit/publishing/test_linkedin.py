@@ -330,6 +330,40 @@ async def test_check_reports_an_expired_token_and_an_outdated_version(
     assert expired.state == "expired" and "has expired" in expired.detail
 
 
+async def test_an_unreachable_linkedin_still_reports_when_its_version_ends(
+    http: HttpClient,
+) -> None:
+    """The version's end is known without LinkedIn: ``crier channels check`` and the daily health
+    check say it even on a day LinkedIn cannot be reached."""
+    made = LinkedInPublisher(
+        http=http,
+        token=SecretStr(TOKEN),
+        organization_id=ORG,
+        api_version="202601",
+        base_url="http://127.0.0.1:9",
+    )
+    checked = await made.check()
+    assert checked.state == "unreachable"
+    assert checked.version is not None and checked.version.version == "202601"
+    assert checked.version.setting == "channels.linkedin.api_version"
+
+
+async def test_the_fake_switches_a_version_off_a_year_after_its_month_on_its_clock(
+    http: HttpClient,
+) -> None:
+    clock = FakeClock(datetime(2027, 6, 30, 23, 0, tzinfo=UTC))
+    async with FakeLinkedIn(
+        token=TOKEN, organization=ORG, now=lambda: clock.now().timestamp()
+    ) as linkedin:
+        made = publisher(linkedin, http, version="202607")
+        assert (await made.check()).ready
+        clock.advance(hours=1)  # 1 July 2027: twelve months from 202607
+        with pytest.raises(PublishError) as sunset:
+            await made.publish(post())
+    assert "Requested version 202607 is not active" in sunset.value.message
+    assert not sunset.value.transient and linkedin.posts == {}
+
+
 # ----- through the core --------------------------------------------------------------------
 
 

@@ -37,7 +37,11 @@ NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 @pytest.fixture
 async def graph() -> AsyncIterator[FakeGraph]:
     async with FakeGraph(
-        page_id=PAGE, page_token=PAGE_TOKEN, ig_user_id=IG_USER, ig_token=IG_TOKEN
+        page_id=PAGE,
+        page_token=PAGE_TOKEN,
+        ig_user_id=IG_USER,
+        ig_token=IG_TOKEN,
+        now=NOW.timestamp,  # the tokens' expiry is read on the test's time, never the wall's
     ) as server:
         yield server  # type: ignore[misc]
 
@@ -145,6 +149,20 @@ async def test_when_debug_token_fails_the_check_still_reports_ready_without_a_da
     assert checked.ready and checked.token is not None
     assert checked.token.expires_at is None and not checked.token.never
     assert checked.token.unknown
+
+
+async def test_past_its_expiry_on_the_fakes_clock_graph_refuses_the_token(
+    http: HttpClient,
+) -> None:
+    clock = FakeClock(NOW)
+    graph = FakeGraph(page_id=PAGE, page_token=PAGE_TOKEN, now=lambda: clock.now().timestamp())
+    graph.token_expiry[PAGE_TOKEN] = (int((NOW + timedelta(hours=1)).timestamp()), 0)
+    async with graph:
+        assert (await facebook(graph, http).check()).ready
+        clock.advance(hours=1)
+        checked = await facebook(graph, http).check()
+    assert checked.state == "expired" and "Session has expired" in checked.detail
+    assert PAGE_TOKEN not in checked.detail
 
 
 async def test_instagram_check_tells_when_its_token_expires(
@@ -275,3 +293,26 @@ def block_of(lines: list[str], network: str) -> list[str]:
             break
         block.append(line)
     return block
+
+
+async def test_channels_check_counts_days_in_the_organisations_zone_like_the_health_check(
+    graph: FakeGraph, store: Store
+) -> None:
+    """At 11:30 PM in New York on 20 January, v21.0 ends tomorrow there (it is already the 21st
+    in UTC): the command says what the comms channel would, not that it has ended."""
+    config = make_config(
+        channels={"facebook": {"base_url": graph.base_url, "account": PAGE, "api_version": "21"}},
+        services=[{"name": "VPN", "default_channels": []}],
+    )
+    lines: list[str] = []
+    await run_channel_check(
+        config=config,
+        settings=Settings(),
+        store=store,
+        credentials=NetworkCredentials(facebook_page_token=SecretStr(PAGE_TOKEN)),
+        out=lines.append,
+        clock=FakeClock(datetime(2027, 1, 21, 4, 30, tzinfo=UTC)),
+    )
+    [warning] = [line for line in block_of(lines, "facebook") if "warning" in line]
+    assert "v21.0 is switched off on 2027-01-21, in 1 day." in warning, lines
+    assert "channels.facebook.api_version" in warning and "v26.0" in warning

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+import yaml
 
-from bot.config import ChannelConfig
+from bot.config import ChannelConfig, Network
 from bot.publishing import facebook, instagram, linkedin
 from bot.publishing.versions import (
     CURRENT_GRAPH,
@@ -17,6 +18,7 @@ from bot.publishing.versions import (
     version_line,
     version_warning,
 )
+from tests.conftest import make_config
 
 FB_KEY = "channels.facebook.api_version"
 LI_KEY = "channels.linkedin.api_version"
@@ -113,3 +115,45 @@ def test_linkedin_426_names_the_key_and_a_version_to_use() -> None:
     )
     assert not error.transient
     assert LI_KEY in error.message and "202401" in error.message and "202607" in error.message
+
+
+# ----- the version as a person writes it in crier.yml -------------------------------------------
+
+
+def test_a_version_written_unquoted_in_crier_yml_is_taken_as_written() -> None:
+    """The warning says "set channels.linkedin.api_version to 202607": typed as is, YAML reads a
+    number (and 26.0 a float), which Crier takes rather than refusing to start."""
+    raw = yaml.safe_load(
+        "channels: {linkedin: {api_version: 202607}, facebook: {api_version: 26.0},"
+        " instagram: {api_version: 26}}"
+    )
+    config = make_config(channels=raw["channels"], services=[{"name": "VPN"}])
+    assert config.channels[Network.LINKEDIN].api_version == "202607"
+    assert facebook.graph_version(config.channels[Network.FACEBOOK]) == "v26.0"
+    assert facebook.graph_version(config.channels[Network.INSTAGRAM]) == "v26.0"
+    life = linkedin_life(config.channels[Network.LINKEDIN].api_version or "", setting=LI_KEY)
+    assert life is not None and life.ends == date(2027, 7, 1)
+
+
+@pytest.mark.parametrize("written", ["v26.0", "26.0", "v26", "26", " v26.0 "])
+def test_graph_is_called_with_the_version_in_the_form_its_path_takes(written: str) -> None:
+    # Graph answers "Unknown path components" to /v26/: the path needs v26.0.
+    assert facebook.graph_version(ChannelConfig(api_version=written)) == "v26.0"
+    assert facebook.graph_version(ChannelConfig(api_version="latest")) == "latest"
+
+
+def test_a_426_before_crier_expected_it_never_suggests_the_version_that_failed() -> None:
+    """LinkedIn serves a version *about* a year: when it switches 202607 off before the
+    estimate, the setting to change is named with where to find a served version, not 202607."""
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    from bot.publishing.http import Answer
+
+    body = {"status": 426, "code": "NONEXISTENT_VERSION", "message": "Requested version 202607"}
+    answer = Answer(426, CIMultiDictProxy(CIMultiDict()), body)
+    error = linkedin.linkedin_refusal(
+        answer, version="202607", now=datetime(2027, 3, 1, tzinfo=UTC)
+    )
+    assert LI_KEY in error.message and "to 202607" not in error.message
+    assert "to a newer version" in error.message
+    assert "learn.microsoft.com/linkedin/marketing/versioning" in error.message

@@ -62,13 +62,8 @@ class CalendarEntry:
     @property
     def channel_labels(self) -> str:
         """Its channels as people name them: "X, Mastodon"."""
-        labels = []
-        for channel in self.channels:
-            try:
-                labels.append(NETWORK_LABELS[Network(channel)])
-            except ValueError:
-                labels.append(channel)
-        return ", ".join(labels)
+        labels = {network.value: label for network, label in NETWORK_LABELS.items()}
+        return ", ".join(labels.get(channel, channel) for channel in self.channels)
 
 
 def entry(post: ScheduledPost) -> CalendarEntry:
@@ -85,11 +80,15 @@ def entry(post: ScheduledPost) -> CalendarEntry:
     )
 
 
-def get(session: Session, scheduled_post_id: int) -> CalendarEntry:
+def _row(session: Session, scheduled_post_id: int) -> ScheduledPost:
     post = session.get(ScheduledPost, scheduled_post_id)
     if post is None:
         raise NotFound(f"Scheduled post #{scheduled_post_id} does not exist.")
-    return entry(post)
+    return post
+
+
+def get(session: Session, scheduled_post_id: int) -> CalendarEntry:
+    return entry(_row(session, scheduled_post_id))
 
 
 def add(
@@ -134,9 +133,7 @@ def add(
     if from_config:
         _schedule_due(session, post)
     else:
-        payload: dict[str, object] = {"scheduled_post_id": post.id}
-        if where:
-            payload["where"] = where
+        payload = {"scheduled_post_id": post.id, "where": where or None}
         jobs.schedule(session, kind=REVIEW, key=f"{REVIEW}:{post.id}", due_at=now, payload=payload)
     audit.record(
         session,
@@ -159,12 +156,12 @@ def _schedule_due(session: Session, post: ScheduledPost) -> None:
 
 
 def _decide(
-    session: Session, *, scheduled_post_id: int, to: str, actor: Actor, now: datetime
+    session: Session, scheduled_post_id: int, *, approved: bool, actor: Actor, now: datetime
 ) -> ScheduledPost:
-    """Move a pending post to ``to``; of two simultaneous decisions, one changes the row."""
-    post = session.get(ScheduledPost, scheduled_post_id)
-    if post is None:
-        raise NotFound(f"Scheduled post #{scheduled_post_id} does not exist.")
+    """Schedule a pending post, or reject it; of two simultaneous decisions, one changes the
+    row."""
+    to = CalendarState.SCHEDULED if approved else CalendarState.REJECTED
+    post = _row(session, scheduled_post_id)
     if post.state != CalendarState.PENDING:
         by = f" by {post.decided_by}" if post.decided_by else ""
         raise Conflict(f"Scheduled post #{post.id} was already {_state_word(post.state)}{by}.")
@@ -179,6 +176,13 @@ def _decide(
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("Someone else decided on this scheduled post a moment ago.")
     session.refresh(post)
+    audit.record(
+        session,
+        actor=actor,
+        action="calendar_approve" if approved else "calendar_reject",
+        at=now,
+        detail={"scheduled_post_id": post.id, "author": post.created_by},
+    )
     return post
 
 
@@ -199,21 +203,8 @@ def approve(
             f"Scheduled post #{post.id} was due at {when}, before anyone approved it. "
             "Propose it again with a later time."
         )
-    post = _decide(
-        session,
-        scheduled_post_id=scheduled_post_id,
-        to=CalendarState.SCHEDULED,
-        actor=actor,
-        now=now,
-    )
+    post = _decide(session, scheduled_post_id, approved=True, actor=actor, now=now)
     _schedule_due(session, post)
-    audit.record(
-        session,
-        actor=actor,
-        action="calendar_approve",
-        at=now,
-        detail={"scheduled_post_id": post.id, "author": post.created_by},
-    )
     return entry(post)
 
 
@@ -221,21 +212,7 @@ def reject(
     session: Session, *, scheduled_post_id: int, actor: Actor, now: datetime
 ) -> CalendarEntry:
     """An approver turns a pending post down: it never goes out."""
-    post = _decide(
-        session,
-        scheduled_post_id=scheduled_post_id,
-        to=CalendarState.REJECTED,
-        actor=actor,
-        now=now,
-    )
-    audit.record(
-        session,
-        actor=actor,
-        action="calendar_reject",
-        at=now,
-        detail={"scheduled_post_id": post.id, "author": post.created_by},
-    )
-    return entry(post)
+    return entry(_decide(session, scheduled_post_id, approved=False, actor=actor, now=now))
 
 
 def sync_from_config(session: Session, *, config: CrierConfig, now: datetime) -> int:
@@ -323,24 +300,18 @@ def hold_or_release(
         post.state = CalendarState.HELD
         post.held_by = incident_id
         session.add(post)
-        audit.record(
-            session,
-            actor=audit.SYSTEM_ACTOR,
-            action="calendar_held",
-            incident_id=incident_id,
-            at=now,
-            detail={"scheduled_post_id": post.id},
-        )
-        return "held", entry(post)
-    release(session, post=post, now=now)
+    else:
+        release(session, post=post, now=now)
+    outcome = "published" if incident_id is None else "held"
     audit.record(
         session,
         actor=audit.SYSTEM_ACTOR,
-        action="calendar_published",
+        action=f"calendar_{outcome}",
+        incident_id=incident_id,
         at=now,
         detail={"scheduled_post_id": post.id},
     )
-    return "published", entry(post)
+    return outcome, entry(post)
 
 
 def held_for(session: Session, *, incident_id: int) -> list[CalendarEntry]:
@@ -357,17 +328,17 @@ def on_resolved(session: Session, *, incident: Incident, now: datetime) -> None:
     other = session.exec(
         select(Incident.id).where(col(Incident.resolved_at).is_(None), Incident.id != incident.id)
     ).first()
-    held = session.exec(
-        select(ScheduledPost).where(
-            ScheduledPost.state == CalendarState.HELD, ScheduledPost.held_by == incident.id
-        )
-    ).all()
     if other is not None:  # still in a crisis: the next all-clear offers them
-        for post in held:
-            post.held_by = other
-            session.add(post)
+        session.execute(
+            update(ScheduledPost)
+            .where(
+                col(ScheduledPost.state) == CalendarState.HELD,
+                col(ScheduledPost.held_by) == incident.id,
+            )
+            .values(held_by=other)
+        )
         return
-    if held:
+    if held_for(session, incident_id=incident.id or 0):
         jobs.schedule(
             session,
             kind=RESUME,

@@ -7,6 +7,7 @@ or an all-clear was given (the held posts offered again). The calendar's use cas
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import CrierConfig
@@ -23,33 +24,24 @@ from bot.scheduling.calendar import (
     hold_or_release,
 )
 from bot.scheduling.jobs import JobHandler, JobRun
+from bot.scheduling.reminder_jobs import Notify
 from bot.storage.models import ScheduledPost
 from bot.storage.store import Store
 from bot.views import Reminder, ReminderAction
 
-Notify = Callable[[int, Reminder], Awaitable[None]]
 ShowCalendar = Callable[[CalendarEntry, str | None], Awaitable[None]]
 
 
+@dataclass
 class CalendarJobs:
     """The scheduler's side of the calendar: a post's time came, or an all-clear was given."""
 
-    def __init__(
-        self,
-        *,
-        store: Store,
-        config: CrierConfig,
-        clock: Clock,
-        notify: Notify,
-        wake_publisher: Callable[[], None],
-        show: ShowCalendar,
-    ) -> None:
-        self._store = store
-        self._config = config
-        self._clock = clock
-        self._notify = notify
-        self._wake_publisher = wake_publisher
-        self._show = show
+    store: Store
+    config: CrierConfig
+    clock: Clock
+    notify: Notify
+    wake_publisher: Callable[[], None]
+    show: ShowCalendar
 
     def handlers(self) -> dict[str, JobHandler]:
         return {DUE: self.due, RESUME: self.offer_resume, REVIEW: self.review}
@@ -57,26 +49,25 @@ class CalendarJobs:
     async def review(self, run: JobRun) -> str:
         """A post was proposed: show it to the approvers, with *Approve* and *Reject*."""
         post_id = int(run.payload.get("scheduled_post_id", 0))
-        where = run.payload.get("where")
-        found = await self._store.read(lambda s: s.get(ScheduledPost, post_id))
+        found = await self.store.read(lambda s: s.get(ScheduledPost, post_id))
         if found is None or found.state != CalendarState.PENDING:
             return "already decided"
-        await self._show(entry(found), where if isinstance(where, str) else None)
+        await self.show(entry(found), run.payload.get("where"))
         return "shown"
 
     def _when(self, at: datetime) -> str:
-        return format_time(at, self._config.organisation.zone)
+        return format_time(at, self.config.organisation.zone)
 
     async def due(self, run: JobRun) -> str:
         post_id = int(run.payload.get("scheduled_post_id", 0))
-        now = self._clock.now()
-        outcome, held = await self._store.run(
+        now = self.clock.now()
+        outcome, held = await self.store.run(
             lambda s: hold_or_release(s, scheduled_post_id=post_id, now=now)
         )
         if outcome == "published":
-            self._wake_publisher()
+            self.wake_publisher()
         elif outcome == "held" and held is not None and held.held_by is not None:
-            await self._notify(
+            await self.notify(
                 held.held_by,
                 Reminder(
                     kind="calendar_held",
@@ -89,14 +80,14 @@ class CalendarJobs:
 
     async def offer_resume(self, run: JobRun) -> str:
         incident_id = run.incident_id or 0
-        held = await self._store.read(lambda s: held_for(s, incident_id=incident_id))
+        held = await self.store.read(lambda s: held_for(s, incident_id=incident_id))
         if not held:
             return "nothing held"
         actions: list[ReminderAction] = []
         for item in held[:12]:
             actions.append(ReminderAction("calendar_post", f"Post #{item.id} now", str(item.id)))
             actions.append(ReminderAction("calendar_skip", f"Skip #{item.id}", str(item.id)))
-        await self._notify(
+        await self.notify(
             incident_id,
             Reminder(
                 kind="calendar_resume",

@@ -59,9 +59,11 @@ def schedule(
     key: str | None = None,
     payload: dict[str, Any] | None = None,
     incident_id: int | None = None,
+    found: Job | None = None,
 ) -> Job:
-    """Add a job, or move the live one with the same key (a key is one live job)."""
-    job = session.exec(select(Job).where(Job.key == key)).first() if key else None
+    """Add a job, or move the one with the same key, live or done (a key is one live job);
+    ``found``: that row, when the caller has looked it up already."""
+    job = found or (session.exec(select(Job).where(Job.key == key)).first() if key else None)
     if job is None:
         job = Job(kind=kind, key=key, due_at=due_at, payload=payload or {}, incident_id=incident_id)
     else:

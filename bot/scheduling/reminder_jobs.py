@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig
 from bot.drafting.post_times import format_duration, promise_time
+from bot.incidents.lifecycle import pending_draft
 from bot.ports import Clock
 from bot.scheduling import reminders
 from bot.scheduling.jobs import Again, JobHandler, JobRun
@@ -51,9 +52,7 @@ def _situation(session: Session, incident_id: int) -> Situation | None:
         .where(Post.incident_id == incident_id, Post.state == PostState.APPROVED)
         .order_by(col(Post.decided_at).desc())
     ).first()
-    pending = session.exec(
-        select(Post).where(Post.incident_id == incident_id, Post.state == PostState.PENDING)
-    ).first()
+    pending = pending_draft(session, incident_id=incident_id)
     latest_id, latest_at = latest if latest is not None else (None, None)
     return Situation(incident, latest_id, pending, latest_at)
 
@@ -67,12 +66,12 @@ def _incident_buttons(incident_id: int, *kinds: str) -> tuple[ReminderAction, ..
     return tuple(ReminderAction(kind, labels[kind], str(incident_id)) for kind in kinds)
 
 
+@dataclass
 class ReminderJobs:
-    def __init__(self, *, store: Store, config: CrierConfig, clock: Clock, notify: Notify) -> None:
-        self._store = store
-        self._config = config
-        self._clock = clock
-        self._notify = notify
+    store: Store
+    config: CrierConfig
+    clock: Clock
+    notify: Notify
 
     def handlers(self) -> dict[str, JobHandler]:
         return {
@@ -86,7 +85,7 @@ class ReminderJobs:
 
     def _time(self, at: datetime) -> str:
         """A time as read now: with its weekday when it is another day ("Tue 5:03 AM")."""
-        return promise_time(self._clock.now(), at, self._config.organisation.zone)
+        return promise_time(self.clock.now(), at, self.config.organisation.zone)
 
     def _late(self, run: JobRun) -> str:
         if run.late_by < timedelta(minutes=2):
@@ -99,7 +98,7 @@ class ReminderJobs:
     def _waiting(self, state: Situation) -> str:
         """When an update already waits for approval, that is the way to keep the promise."""
         assert state.pending is not None
-        waited = format_duration(self._clock.now() - state.pending.requested_at)
+        waited = format_duration(self.clock.now() - state.pending.requested_at)
         return (
             f" A draft has waited {waited} for approval in this thread: approving it keeps "
             "the promise."
@@ -107,10 +106,10 @@ class ReminderJobs:
 
     async def _read(self, run: JobRun) -> Situation | None:
         incident_id = run.incident_id or 0
-        return await self._store.read(lambda s: _situation(s, incident_id))
+        return await self.store.read(lambda s: _situation(s, incident_id))
 
     async def next_update(self, run: JobRun) -> Again | str | None:
-        now = self._clock.now()
+        now = self.clock.now()
         state = await self._read(run)
         if state is None or state.incident.resolved_at is not None:
             return "incident closed"
@@ -124,7 +123,7 @@ class ReminderJobs:
         post_update = () if waiting else _incident_buttons(incident_id, "post_update")
         if run.payload.get("stage") == "warning" and now < promised:
             ask = self._waiting(state) if waiting else " Time to draft it?"
-            await self._notify(
+            await self.notify(
                 incident_id,
                 Reminder(
                     kind="next_update",
@@ -136,8 +135,8 @@ class ReminderJobs:
                 ),
             )
             return Again(at=promised, payload={"stage": "overdue"})
-        await self._store.run(lambda s: self._record_missed(s, run, now))
-        await self._notify(
+        await self.store.run(lambda s: self._record_missed(s, run, now))
+        await self.notify(
             incident_id,
             Reminder(
                 kind="update_overdue",
@@ -171,13 +170,13 @@ class ReminderJobs:
             )
 
     async def approval(self, run: JobRun) -> Again | str | None:
-        now = self._clock.now()
+        now = self.clock.now()
         state = await self._read(run)
         post_id = run.payload.get("post_id")
         if state is None or state.pending is None or state.pending.id != post_id:
             return "decided"
         waited = format_duration(now - state.pending.requested_at)
-        await self._notify(
+        await self.notify(
             state.incident.id or 0,
             Reminder(
                 kind="approval",
@@ -186,7 +185,7 @@ class ReminderJobs:
                 mention_approvers=True,
             ),
         )
-        repeat = reminders.policy(self._config, state.incident).approval_repeat_minutes
+        repeat = reminders.policy(self.config, state.incident).approval_repeat_minutes
         times = int(run.payload.get("times", 0)) + 1
         return Again(
             at=now + timedelta(minutes=approval_interval(repeat, times)),
@@ -200,7 +199,7 @@ class ReminderJobs:
         if state.latest_public_post_id != run.payload.get("post_id"):
             return "a newer post went out"
         incident_id = state.incident.id or 0
-        await self._notify(
+        await self.notify(
             incident_id,
             Reminder(
                 kind="all_clear",
@@ -213,13 +212,13 @@ class ReminderJobs:
         return "asked"
 
     async def stale(self, run: JobRun) -> Again | str | None:
-        now = self._clock.now()
+        now = self.clock.now()
         state = await self._read(run)
         if state is None or state.incident.resolved_at is not None:
             return "incident closed"
         if state.latest_public_post_id != run.payload.get("post_id"):
             return "a newer post went out"
-        rules = reminders.policy(self._config, state.incident)
+        rules = reminders.policy(self.config, state.incident)
         incident_id = state.incident.id or 0
         since = now - state.latest_public_at if state.latest_public_at else None
         silent = format_duration(since or timedelta(minutes=rules.stale_after_minutes))
@@ -229,7 +228,7 @@ class ReminderJobs:
         else:
             ask = " Is it resolved? If not, people would like an update."
             buttons = _incident_buttons(incident_id, "post_update", "resolve")
-        await self._notify(
+        await self.notify(
             incident_id,
             Reminder(
                 kind="stale",
@@ -243,9 +242,9 @@ class ReminderJobs:
 
     async def emergency(self, run: JobRun) -> str:
         incident_id = run.incident_id or 0
-        minutes = self._config.approvals.emergency.after_minutes
+        minutes = self.config.approvals.emergency.after_minutes
         by = str(run.payload.get("by") or "")
-        await self._notify(
+        await self.notify(
             incident_id,
             Reminder(
                 kind="emergency",
@@ -262,11 +261,11 @@ class ReminderJobs:
 
     async def review(self, run: JobRun) -> Again | str | None:
         incident_id = run.incident_id or 0
-        figures = await self._store.read(lambda s: review_figures(s, incident_id))
+        figures = await self.store.read(lambda s: review_figures(s, incident_id))
         if figures is None:
             return "incident gone"
         incident, details = figures
-        await self._notify(
+        await self.notify(
             incident_id,
             Reminder(
                 kind="review",

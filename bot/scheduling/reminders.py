@@ -41,23 +41,35 @@ def policy(config: CrierConfig, incident: Incident) -> SeverityPolicy:
     return config.severities[incident.severity]  # type: ignore[index]
 
 
+def _key(kind: str, about: int | None) -> str:
+    """One live reminder of a kind per draft or incident: "approval:12", "stale:3"."""
+    return f"{kind.removeprefix('remind_')}:{about}"
+
+
+def _remind(
+    session: Session,
+    kind: str,
+    incident_id: int | None,
+    about: int | None = None,
+    *,
+    due_at: datetime,
+    **payload: object,
+) -> None:
+    """Schedule, or move, the incident's reminder of ``kind`` (one per draft: ``about``)."""
+    key = _key(kind, about or incident_id)
+    schedule(session, kind=kind, key=key, due_at=due_at, payload=payload, incident_id=incident_id)
+
+
 def on_draft(
     session: Session, *, config: CrierConfig, incident: Incident, post: Post, now: datetime
 ) -> None:
     """A draft waits for approval: remind the approvers if it waits too long."""
-    wait = timedelta(minutes=policy(config, incident).approval_wait_minutes)
-    schedule(
-        session,
-        kind=APPROVAL,
-        key=f"approval:{post.id}",
-        due_at=now + wait,
-        payload={"post_id": post.id},
-        incident_id=incident.id,
-    )
+    due_at = now + timedelta(minutes=policy(config, incident).approval_wait_minutes)
+    _remind(session, APPROVAL, incident.id, post.id, due_at=due_at, post_id=post.id)
 
 
 def on_decided(session: Session, *, post: Post, now: datetime) -> None:
-    cancel(session, now=now, key=f"approval:{post.id}")
+    cancel(session, now=now, key=_key(APPROVAL, post.id))
 
 
 def on_approved(
@@ -68,61 +80,37 @@ def on_approved(
     incident_id = incident.id or 0
     if post.kind == PostKind.RESOLUTION:
         cancel(session, now=now, incident_id=incident_id, kinds=(NEXT_UPDATE, ALL_CLEAR, STALE))
-        schedule(
-            session,
-            kind=REVIEW,
-            key=f"review:{incident_id}",
-            due_at=next_working_morning(now, config),
-            incident_id=incident_id,
-        )
+        _remind(session, REVIEW, incident_id, due_at=next_working_morning(now, config))
         return
     rules = policy(config, incident)
     minutes = post.facts.get("next_update_minutes")
     if minutes:
         promised = now + timedelta(minutes=int(minutes))
-        warning = max(
-            now, promised - timedelta(minutes=config.reminders.warn_minutes_before_update)
-        )
-        schedule(
+        ahead = timedelta(minutes=config.reminders.warn_minutes_before_update)
+        _remind(
             session,
-            kind=NEXT_UPDATE,
-            key=f"next_update:{incident_id}",
-            due_at=warning,
-            payload={"post_id": post.id, "promised_at": promised.isoformat(), "stage": "warning"},
-            incident_id=incident_id,
+            NEXT_UPDATE,
+            incident_id,
+            due_at=max(now, promised - ahead),
+            post_id=post.id,
+            promised_at=promised.isoformat(),
+            stage="warning",
         )
     else:
-        cancel(session, now=now, key=f"next_update:{incident_id}")
+        cancel(session, now=now, key=_key(NEXT_UPDATE, incident_id))
     if post.status == IncidentStatus.MONITORING:
-        schedule(
-            session,
-            kind=ALL_CLEAR,
-            key=f"all_clear:{incident_id}",
-            due_at=now + timedelta(minutes=rules.all_clear_after_minutes),
-            payload={"post_id": post.id},
-            incident_id=incident_id,
-        )
+        at = now + timedelta(minutes=rules.all_clear_after_minutes)
+        _remind(session, ALL_CLEAR, incident_id, due_at=at, post_id=post.id)
     else:
-        cancel(session, now=now, key=f"all_clear:{incident_id}")
-    schedule(
-        session,
-        kind=STALE,
-        key=f"stale:{incident_id}",
-        due_at=now + timedelta(minutes=rules.stale_after_minutes),
-        payload={"post_id": post.id},
-        incident_id=incident_id,
-    )
+        cancel(session, now=now, key=_key(ALL_CLEAR, incident_id))
+    at = now + timedelta(minutes=rules.stale_after_minutes)
+    _remind(session, STALE, incident_id, due_at=at, post_id=post.id)
 
 
 def on_emergency(session: Session, *, incident: Incident, post: Post, now: datetime) -> None:
     """A post published by the emergency rule: the thread is told at once, approvers called."""
-    schedule(
-        session,
-        kind=EMERGENCY,
-        key=f"emergency:{post.id}",
-        due_at=now,
-        payload={"post_id": post.id, "by": post.decided_by},
-        incident_id=incident.id,
+    _remind(
+        session, EMERGENCY, incident.id, post.id, due_at=now, post_id=post.id, by=post.decided_by
     )
 
 

@@ -105,6 +105,8 @@ class Scheduler:
         under way finish; what was not started stays in the table for the next start."""
         await self._store.run(self._release_the_dead)
         renewing = asyncio.create_task(self._renew_leases(stop))
+        stopping = asyncio.create_task(stop.wait())
+        stopping.add_done_callback(lambda _: self.wake())  # a stop ends the nap
         try:
             while not stop.is_set():
                 self._wake.clear()
@@ -116,18 +118,12 @@ class Scheduler:
                     nap = await self._seconds_to_next(poll_seconds)
                 except Exception:
                     log.exception("scheduler pass failed; trying again shortly")
-                if self._wake.is_set() or stop.is_set():
-                    continue
-                waiters = [
-                    asyncio.ensure_future(self._wake.wait()),
-                    asyncio.ensure_future(stop.wait()),
-                ]
-                await asyncio.wait(waiters, timeout=nap, return_when=asyncio.FIRST_COMPLETED)
-                for waiter in waiters:
-                    waiter.cancel()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=nap)
         finally:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
             renewing.cancel()
+            stopping.cancel()
 
     async def _start_due(self) -> int:
         free = self._at_once - len(self._running)
@@ -243,20 +239,15 @@ class Scheduler:
             return False
         now = self._clock.now()
 
-        def pending(session: Session) -> int:
-            return int(
-                session.exec(
-                    select(func.count())
-                    .select_from(Job)
-                    .where(
-                        col(Job.done_at).is_(None),
-                        col(Job.kind).in_(self._kinds),
-                        or_(col(Job.due_at) <= now, col(Job.claimed_until).is_not(None)),
-                    )
-                ).one()
+        def none_pending(session: Session) -> bool:
+            pending = select(Job.id).where(
+                col(Job.done_at).is_(None),
+                col(Job.kind).in_(self._kinds),
+                or_(col(Job.due_at) <= now, col(Job.claimed_until).is_not(None)),
             )
+            return session.exec(pending.limit(1)).first() is None
 
-        return await self._store.read(pending) == 0
+        return await self._store.read(none_pending)
 
     def _claim(self, session: Session, *, limit: int) -> list[JobRun]:
         now = self._clock.now()
@@ -310,31 +301,31 @@ class Scheduler:
             return
         await self._store.run(lambda s: self._finish(s, run, result))
 
-    def _mine(self, session: Session, run: JobRun) -> Job | None:
+    def _unclaim(self, session: Session, run: JobRun) -> Job | None:
+        """The job, its claim by this firing cleared; None if that claim is no longer on it."""
         # Locked: a change that asks for this job again (AGAIN) waits, or is seen.
         job = session.exec(select(Job).where(Job.id == run.id).with_for_update()).first()
         # Done already (by the handler's own transaction), or claimed since by another firing
         # (our lease ran out) or rescheduled meanwhile (the claim was cleared): leave it be.
         if job is None or job.done_at is not None or job.claimed_by != run.claim:
             return None
+        job.claimed_by = job.claimed_until = None
         return job
 
     def finish_in(self, session: Session, run: JobRun, outcome: str = "done") -> None:
         """Mark the job done in the caller's transaction, so the work and its being done commit
         together: a kill before the commit leaves both undone, to be run again whole. Raises
         LostClaim (the caller's transaction rolls back) if the job is no longer ours."""
-        job = self._mine(session, run)
+        job = self._unclaim(session, run)
         if job is None:
             raise LostClaim(f"job {run.id}")
-        job.claimed_by = job.claimed_until = None
         job.done_at = self._clock.now()
         job.outcome = outcome[:200]
 
     def _finish(self, session: Session, run: JobRun, result: Again | str | None) -> None:
-        job = self._mine(session, run)
+        job = self._unclaim(session, run)
         if job is None:
             return
-        job.claimed_by = job.claimed_until = None
         if isinstance(result, Again):
             job.due_at = result.at
             job.payload = {**job.payload, **result.payload, "_failures": 0}
@@ -352,12 +343,11 @@ class Scheduler:
         job.outcome = ((result or "fired") + late)[:200]
 
     def _failed(self, session: Session, run: JobRun, error: Exception) -> None:
-        job = self._mine(session, run)
+        job = self._unclaim(session, run)
         if job is None:
             return
         failures = int(job.payload.get("_failures", 0)) + 1
         job.payload = {**job.payload, "_failures": failures}
-        job.claimed_by = job.claimed_until = None
         now = self._clock.now()
         if failures >= MAX_FAILURES:
             job.done_at = now

@@ -62,21 +62,6 @@ class ReplyTo:
     url: str | None = None
     reference: dict[str, Any] | None = None  # the chat's own address of the conversation
 
-    def as_payload(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_payload(cls, data: dict[str, Any]) -> ReplyTo:
-        thread, url, reference = data.get("thread"), data.get("url"), data.get("reference")
-        return cls(
-            platform=str(data["platform"]),
-            channel=str(data["channel"]),
-            user=str(data["user"]),
-            thread=None if thread is None else str(thread),
-            url=None if url is None else str(url),
-            reference=reference if isinstance(reference, dict) else None,
-        )
-
 
 @runtime_checkable
 class Answering(Protocol):
@@ -90,24 +75,11 @@ class Answering(Protocol):
         """Tell one person ``message`` (plain text: it never pings anyone)."""
 
 
-def actor_payload(actor: Actor) -> dict[str, Any]:
-    return {"platform": actor.platform, "user_id": actor.user_id, "name": actor.name}
-
-
-def actor_from(data: dict[str, Any]) -> Actor:
-    name = data.get("name")
-    return Actor(
-        platform=str(data["platform"]),
-        user_id=str(data["user_id"]),
-        name=None if name is None else str(name),
-    )
-
-
 def declare_later(
     session: Session, *, actor: Actor, text: str, reply: ReplyTo, key: str | None, now: datetime
 ) -> bool:
     """Queue ``/outage Service: summary``; False if this request was queued already."""
-    payload = {"actor": actor_payload(actor), "text": text, "reply": reply.as_payload()}
+    payload = {"actor": asdict(actor), "text": text, "reply": asdict(reply)}
     return enqueue(session, kind=DECLARE, key=key, now=now, payload=payload)
 
 
@@ -117,7 +89,7 @@ def approve_later(
     """Queue an approval; False if this click was queued already. A draft that does not exist
     is refused at once (NotFound), with nothing written."""
     incident, _post = load_post(session, post_id)
-    payload = {"actor": actor_payload(actor), "post_id": post_id, "reply": reply.as_payload()}
+    payload = {"actor": asdict(actor), "post_id": post_id, "reply": asdict(reply)}
     return enqueue(
         session, kind=APPROVE, key=key, now=now, payload=payload, incident_id=incident.id
     )
@@ -136,8 +108,8 @@ def thread_later(
     payload = {
         "incident_id": incident_id,
         "post_id": post_id,
-        "reply": reply.as_payload(),
-        "actor": actor_payload(actor),
+        "reply": asdict(reply),
+        "actor": asdict(actor),
     }
     enqueue(session, kind=THREAD, now=now, payload=payload, incident_id=incident_id)
 
@@ -161,15 +133,10 @@ def _refresh(
     run again when it ends (not alongside, where its older picture could land last)."""
     # Locked (PostgreSQL): a claim under way makes this wait and then find the row claimed; a
     # runner ending one waits for this, then sees the mark. The key is unique: the row found,
-    # live or done, is the post's one row, and a done one is due again as it is (as ``schedule``
-    # would do after looking it up once more, once per change of every delivery).
+    # live or done, is the post's one row, and a done one is due again.
     row = session.exec(select(Job).where(Job.key == key).with_for_update()).first()
-    if row is None:
-        schedule(session, kind=kind, key=key, due_at=now, payload=payload)
-    elif row.done_at is not None:
-        row.kind, row.due_at, row.payload, row.incident_id = kind, now, payload, None
-        row.done_at = row.claimed_by = row.claimed_until = row.outcome = None
-        session.add(row)
+    if row is None or row.done_at is not None:
+        schedule(session, kind=kind, key=key, due_at=now, payload=payload, found=row)
     elif row.claimed_by is not None and not row.payload.get(AGAIN):
         row.payload = {**row.payload, AGAIN: True}
         session.add(row)
@@ -191,30 +158,24 @@ class Work:
         }
 
     async def _declare(self, run: JobRun) -> str | None:
-        reply = ReplyTo.from_payload(run.payload["reply"])
-        actor = actor_from(run.payload["actor"])
-
-        async def declare() -> None:
+        async def declare(actor: Actor, reply: ReplyTo) -> None:
             request = parse_quick_declare(str(run.payload["text"]), self._core.config)
             await self._core.declare(actor, request, thread=reply, job=run)
 
-        return await self._answering(reply, declare)
+        return await self._answering(run, declare)
 
     async def _approve(self, run: JobRun) -> str | None:
-        reply = ReplyTo.from_payload(run.payload["reply"])
-        actor = actor_from(run.payload["actor"])
-
-        async def approve() -> None:
+        async def approve(actor: Actor, _reply: ReplyTo) -> None:
             await self._core.approve(actor, int(run.payload["post_id"]), job=run)
 
-        return await self._answering(reply, approve)
+        return await self._answering(run, approve)
 
     async def _thread(self, run: JobRun) -> str:
-        reply = ReplyTo.from_payload(run.payload["reply"])
+        reply = ReplyTo(**run.payload["reply"])
         chat = self._answering_chat(reply.platform)
         incident = await self._core.incident(int(run.payload["incident_id"]))
         try:
-            await chat.open_thread(incident, reply, actor_from(run.payload["actor"]))
+            await chat.open_thread(incident, reply, Actor(**run.payload["actor"]))
         except CrierError as exc:  # the chat refused, for a reason a person can fix
             await chat.say_to(reply, exc.message)
             return "refused"
@@ -235,12 +196,16 @@ class Work:
             raise LookupError(f"no chat of platform {platform!r} here to answer in")
         return chat
 
-    async def _answering(self, reply: ReplyTo, work: Callable[[], Awaitable[None]]) -> str | None:
-        """Run ``work``; a refusal, or a failure that running it again would not mend, is told
-        to the person. A database that cannot be reached is not: the row is run again later."""
+    async def _answering(
+        self, run: JobRun, work: Callable[[Actor, ReplyTo], Awaitable[None]]
+    ) -> str | None:
+        """Run ``work`` for the person who asked; a refusal, or a failure that running it again
+        would not mend, is told to them. A database that cannot be reached is not: the row is
+        run again later."""
+        reply = ReplyTo(**run.payload["reply"])
         chat = self._answering_chat(reply.platform)
         try:
-            await work()
+            await work(Actor(**run.payload["actor"]), reply)
         except CrierError as exc:
             log.info("refused: %s", exc.message)
             await chat.say_to(reply, exc.message)

@@ -476,8 +476,10 @@ class Core:
     def _wake_publisher(self) -> None:
         self.publishing.wake()
 
-    async def snooze(self, actor: Actor, job_id: int, minutes: int) -> None:
-        await self.store.run(
+    async def snooze(self, actor: Actor, choice: str) -> int:
+        """A reminder's *Snooze* (its button's value); the minutes it was really moved."""
+        job_id, minutes = reminders.snooze_choice(choice)
+        return await self.store.run(
             lambda s: reminders.snooze(
                 s, job_id=job_id, minutes=minutes, actor=actor, now=self.clock.now()
             )

@@ -132,8 +132,16 @@ def next_working_morning(now: datetime, config: CrierConfig) -> datetime:
     raise AssertionError("working_days is never empty")  # validated in RemindersConfig
 
 
-def snooze(session: Session, *, job_id: int, minutes: int, actor: Actor, now: datetime) -> Job:
-    """Move a reminder ``minutes`` ahead (fired or not): it comes back then."""
+def snooze_choice(value: str) -> tuple[int, int]:
+    """A *Snooze* button's value (``job:minutes``, as ``reminder_jobs`` writes it) read back;
+    a garbled one names no reminder, so it is refused as gone."""
+    job, _, minutes = value.partition(":")
+    return (int(job) if job.isdigit() else 0), (int(minutes) if minutes.isdigit() else 15)
+
+
+def snooze(session: Session, *, job_id: int, minutes: int, actor: Actor, now: datetime) -> int:
+    """Move a reminder ``minutes`` ahead (fired or not): it comes back then. The minutes it
+    was really moved (a day at the most), for the answer to say."""
     job = session.get(Job, job_id)
     if job is None or job.kind not in SNOOZABLE:
         raise NotFound("That reminder no longer exists.")
@@ -156,4 +164,4 @@ def snooze(session: Session, *, job_id: int, minutes: int, actor: Actor, now: da
         at=now,
         detail={"reminder": job.kind, "minutes": minutes},
     )
-    return job
+    return minutes

@@ -41,7 +41,6 @@ from handlers.slack.common import (
     submit,
     submits,
     teller,
-    to_int,
     unexpected_failure,
     where,
 )
@@ -275,9 +274,7 @@ async def resolved(
 
 
 async def _snooze(click: Click) -> str:
-    job, _, minutes = click.value.partition(":")
-    wait = to_int(minutes) or 15
-    await click.core.snooze(click.actor, to_int(job) or 0, wait)
+    wait = await click.core.snooze(click.actor, click.value)
     return f"Snoozed: I'll remind you again in {wait} minutes."
 
 

@@ -254,9 +254,7 @@ class CardActions:
         return await self._presenter.draft_card(view)
 
     async def snooze(self, turn: Turn) -> Element:
-        job, _, minutes = turn.form.text(Data.SNOOZE).partition(":")
-        wait = int(minutes) if minutes.isdigit() else 15
-        await self._core.snooze(turn.actor, int(job) if job.isdigit() else 0, wait)
+        wait = await self._core.snooze(turn.actor, turn.form.text(Data.SNOOZE))
         done = cards.done_card(
             f"⏰ Snoozed by {turn.actor.name or 'someone'}: back in {wait} minutes."
         )

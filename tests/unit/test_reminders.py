@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from bot.core import Core, build_core
 from bot.drafting.post_times import format_duration
-from bot.errors import Conflict
+from bot.errors import Conflict, NotFound
 from bot.incidents.requests import DeclareRequest, ResolveRequest, UpdateRequest
 from bot.ports import Actor
 from bot.scheduling.calendar import CalendarEntry
@@ -145,8 +145,8 @@ async def test_snooze_moves_a_reminder(
 ) -> None:
     await declare_and_publish(core, next_update_minutes=30)
     await tick(core, clock, minutes=25)
-    job_id = int(chat.reminders[0].actions[1].value.split(":")[0])
-    await core.snooze(analyst, job_id, 15)
+    snooze_15 = chat.reminders[0].actions[1].value
+    assert await core.snooze(analyst, snooze_15) == 15
     await tick(core, clock, minutes=14)
     assert chat.kinds() == ["next_update"]  # not at 3:15: it was snoozed to 3:25
     await tick(core, clock, minutes=1)
@@ -298,13 +298,26 @@ async def test_a_settled_reminders_snooze_says_so_instead_of_nagging_again(
     )
     await core.approve(approver, draft.post.id)
     await tick(core, clock, minutes=25)  # "the next update is promised by 3:15 PM"
-    job_id = int(chat.reminders[-1].actions[-1].value.split(":")[0])
+    snooze = chat.reminders[-1].actions[-1].value
     resolution = await core.draft_resolution(analyst, draft.incident.id, ResolveRequest())
     assert not isinstance(resolution, IncidentView)
     await core.approve(approver, resolution.post.id)  # resolved: the promise is moot
     with pytest.raises(Conflict) as refused:
-        await core.snooze(analyst, job_id, 15)
+        await core.snooze(analyst, snooze)
     assert refused.value.message == "Nothing to snooze: the incident is closed."
+
+
+async def test_a_snooze_says_the_minutes_it_really_moved_the_reminder(
+    core: Core, clock: FakeClock, chat: RecordingPresenter
+) -> None:
+    # A forged or garbled button value is held to a day, and the answer quotes what was done.
+    await declare_and_publish(core, next_update_minutes=30)
+    await tick(core, clock, minutes=25)
+    job = chat.reminders[0].actions[1].value.split(":")[0]
+    assert await core.snooze(analyst, f"{job}:100000") == 24 * 60
+    assert await core.snooze(analyst, f"{job}:soon") == 15
+    with pytest.raises(NotFound):
+        await core.snooze(analyst, "nonsense")
 
 
 async def test_a_stale_incident_reminder_says_how_long_it_has_really_been(

@@ -136,7 +136,13 @@ def snooze_choice(value: str) -> tuple[int, int]:
     """A *Snooze* button's value (``job:minutes``, as ``reminder_jobs`` writes it) read back;
     a garbled one names no reminder, so it is refused as gone."""
     job, _, minutes = value.partition(":")
-    return (int(job) if job.isdigit() else 0), (int(minutes) if minutes.isdigit() else 15)
+    return _number(job, 0), _number(minutes, 15)
+
+
+def _number(text: str, otherwise: int) -> int:
+    # Nine digits at most: a forged value must not overflow the database's integer column.
+    fits = text.isascii() and text.isdigit() and len(text) <= 9
+    return int(text) if fits else otherwise
 
 
 def snooze(session: Session, *, job_id: int, minutes: int, actor: Actor, now: datetime) -> int:

@@ -316,8 +316,9 @@ async def test_a_snooze_says_the_minutes_it_really_moved_the_reminder(
     job = chat.reminders[0].actions[1].value.split(":")[0]
     assert await core.snooze(analyst, f"{job}:100000") == 24 * 60
     assert await core.snooze(analyst, f"{job}:soon") == 15
-    with pytest.raises(NotFound):
-        await core.snooze(analyst, "nonsense")
+    for forged in ("nonsense", "9223372036854775808:15", "²:15"):
+        with pytest.raises(NotFound):
+            await core.snooze(analyst, forged)
 
 
 async def test_a_stale_incident_reminder_says_how_long_it_has_really_been(

@@ -4,8 +4,8 @@ Three servers in one process. The page's gestures become Slack-shaped, signed re
 Crier's ``POST /slack/events``; Crier's Web API calls go to the simulated workspace; the page
 shows the workspace and the outbox. Nothing in Crier knows it is in a sandbox::
 
-    async with Sandbox(config=load_config(STARTER_CONFIG), database_url="sqlite://", port=0) as s:
-        print(s.url)
+    sandbox = Sandbox(config=load_config(STARTER_CONFIG), database_url="sqlite://", port=0)
+    await sandbox.start()  # sandbox.url is the page; sandbox.stop() stops all three
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import signal
 import socket
 import sys
 from pathlib import Path
-from types import TracebackType
 
 import aiohttp
 import yaml
@@ -39,7 +38,7 @@ from handlers.sandbox.frontend import SlackFrontend, SlashCommand
 from handlers.sandbox.mrkdwn import Names
 from handlers.sandbox.page import Person, SandboxPage, build_page_app
 from handlers.sandbox.workspace import SlackWorkspace
-from handlers.server import Crier, build_crier
+from handlers.server import build_crier
 
 CHANNEL_ID, CHANNEL_NAME = "C0SANDBOX", "it-outages"
 ANALYST = Person("U0ANALYST1", "Ana Analyst", "analyst")
@@ -71,7 +70,6 @@ def manifest_commands() -> dict[str, SlashCommand]:
                     command=str(c["command"]),
                     description=str(c.get("description", "")),
                     usage_hint=str(c.get("usage_hint", "")),
-                    should_escape=bool(c.get("should_escape", False)),
                 )
                 for c in (manifest.get("features") or {}).get("slash_commands") or []
             }
@@ -122,8 +120,6 @@ class Sandbox:
         self._store: Store | None = None
         self.url = ""
         self.workspace: SlackWorkspace | None = None
-        self.crier: Crier | None = None
-        self.page: SandboxPage | None = None
         self.clock = JumpingClock()
         self._listening = listening
         if listening is not None:
@@ -132,18 +128,6 @@ class Sandbox:
     def _serve_page_on(self, page_socket: socket.socket) -> None:
         self.port = int(page_socket.getsockname()[1])
         self.url = f"http://{_shown_host(self.host)}:{self.port}"
-
-    async def __aenter__(self) -> Sandbox:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def _serve(self, app: web.Application, sock: socket.socket) -> None:
         runner = web.AppRunner(app, access_log=None)
@@ -169,7 +153,6 @@ class Sandbox:
             users={p.user_id: p.name.lower().replace(" ", ".") for p in self.people},
             usergroups={group: approvers} if group else None,
             channels=dict(self.channels),
-            bot_name=BOT_NAME.lower(),
             clock=self.clock,
         )
         await workspace.start()
@@ -191,10 +174,9 @@ class Sandbox:
             network: OutboxPublisher(network=network, store=store, public_url=self.url)
             for network in self.config.enabled_channels
         }
-        self.crier = crier = build_crier(
+        crier = build_crier(
             settings=settings, config=self.config, store=store, publishers=outbox, clock=self.clock
         )
-        core = crier.core
         crier_socket = _listen("127.0.0.1", 0)
         await self._serve(crier.web, crier_socket)
         crier_url = f"http://127.0.0.1:{crier_socket.getsockname()[1]}/slack/events"
@@ -210,20 +192,17 @@ class Sandbox:
             secret=secret,
             http=self._http,
             commands=manifest_commands(),
-            user_names={p.user_id: p.name.lower().replace(" ", ".") for p in self.people},
         )
-        self.page = SandboxPage(
+        page = SandboxPage(
             frontend=frontend,
-            store=store,
-            config=self.config,
             people=self.people,
             channels=dict(self.channels),
             names=names,
             clock=self.clock,
-            core=core,
+            core=crier.core,
             cli_hint=cli_hint(self.database_url),
         )
-        await self._serve(build_page_app(self.page), page_socket)
+        await self._serve(build_page_app(page), page_socket)
 
     async def stop(self) -> None:
         """Stop the page, then Crier (its workers finish), then the workspace."""
@@ -242,14 +221,12 @@ class Sandbox:
 
 def cli_hint(database_url: str) -> str:
     """How to read the sandbox's data with the CLI, the exact commands."""
-    if database_url == SANDBOX_URL:
-        return (
-            "From another terminal in this folder: crier outbox --sandbox (what was "
-            "published), crier export 1 --sandbox (incident 1's record)."
-        )
+    where, flag = " in this folder", " --sandbox"
+    if database_url != SANDBOX_URL:
+        where, flag = ", with the same CRIER_DATABASE_URL", ""
     return (
-        "From another terminal, with the same CRIER_DATABASE_URL: crier outbox (what was "
-        "published), crier export 1 (incident 1's record)."
+        f"From another terminal{where}: crier outbox{flag} (what was published), "
+        f"crier export 1{flag} (incident 1's record)."
     )
 
 
@@ -291,7 +268,7 @@ def run_sandbox(*, host: str, port: int, settings: Settings) -> int:
         config = load_config(settings.config_path or STARTER_CONFIG)
         with contextlib.ExitStack() as held:
             page_socket = held.enter_context(_listen(host, port))
-            lock = (
+            say_where = (
                 held.enter_context(sandbox_folder_lock(Path.cwd() / SANDBOX_DATABASE))
                 if own_database
                 else None
@@ -304,8 +281,8 @@ def run_sandbox(*, host: str, port: int, settings: Settings) -> int:
                 settings=settings,
                 listening=page_socket,
             )
-            if lock is not None:
-                lock.say_where(sandbox.url)
+            if say_where is not None:
+                say_where(sandbox.url)
                 _fresh_sqlite(Path.cwd() / SANDBOX_DATABASE)
             asyncio.run(_run(sandbox))
     except (ConfigError, SchemaOutOfDate) as exc:

@@ -13,9 +13,6 @@ from handlers.sandbox.mrkdwn import Names, escape, link, plain_to_html, text_obj
 
 JsonDict = dict[str, Any]
 
-_CHOICES = ("static_select", "radio_buttons")
-_MULTI = ("checkboxes", "multi_static_select")
-
 
 def _attr(value: object) -> str:
     return escape(str(value))
@@ -57,8 +54,6 @@ def _element(element: object, block_id: str, names: Names) -> str:
         return button(element, block_id, names)
     if kind in ("mrkdwn", "plain_text"):
         return f'<span class="bk-ctx-text">{text_object(element, names)}</span>'
-    if kind == "image":
-        return f'<span class="bk-image">🖼 {escape(str(element.get("alt_text", "image")))}</span>'
     placeholder = text_of(element.get("placeholder")) or str(kind)
     return f'<span class="bk-unsupported" title="not playable here">[{escape(placeholder)}]</span>'
 
@@ -90,14 +85,9 @@ def block_html(block: object, names: Names) -> str:
         return _section(block, names)
     if kind == "divider":
         return '<hr class="bk-divider">'
-    if kind == "context":
+    if kind in ("context", "actions"):
         items = "".join(_element(e, block_id, names) for e in block.get("elements") or [])
-        return f'<div class="bk-context">{items}</div>'
-    if kind == "actions":
-        items = "".join(_element(e, block_id, names) for e in block.get("elements") or [])
-        return f'<div class="bk-actions">{items}</div>'
-    if kind == "image":
-        return f'<div class="bk-image">🖼 {escape(str(block.get("alt_text", "image")))}</div>'
+        return f'<div class="bk-{kind}">{items}</div>'
     return f'<div class="bk-unsupported">[{escape(str(kind))} block]</div>'
 
 
@@ -108,7 +98,8 @@ def blocks_html(blocks: list[Any], names: Names) -> str:
 
 # --- modals -----------------------------------------------------------------------------------
 
-# Slack's pickers as the browser's fields: element type -> (input type, initial, state key).
+# The elements Crier's modals use, as the browser's fields; the pickers: element type ->
+# (input type, initial, state key).
 _PICKERS = {
     "datepicker": ("date", "initial_date", "selected_date"),
     "timepicker": ("time", "initial_time", "selected_time"),
@@ -116,16 +107,13 @@ _PICKERS = {
 
 
 def _options(element: JsonDict) -> list[JsonDict]:
-    options = [o for o in element.get("options") or [] if isinstance(o, dict)]
-    for group in element.get("option_groups") or []:
-        options += [o for o in group.get("options") or [] if isinstance(o, dict)]
-    return options
+    return [o for o in element.get("options") or [] if isinstance(o, dict)]
 
 
 def _input_control(element: JsonDict, dom_id: str, names: Names) -> str:
     kind = element.get("type")
     placeholder = _attr(text_of(element.get("placeholder")))
-    if kind in ("plain_text_input", "number_input", "email_text_input", "url_text_input"):
+    if kind == "plain_text_input":
         initial = str(element.get("initial_value") or "")
         limits = ""
         if element.get("max_length"):
@@ -135,9 +123,8 @@ def _input_control(element: JsonDict, dom_id: str, names: Names) -> str:
                 f'<textarea id="{dom_id}" rows="4" placeholder="{placeholder}"{limits}>'
                 f"{escape(initial)}</textarea>"
             )
-        html_type = {"number_input": "number", "email_text_input": "email"}.get(str(kind), "text")
         return (
-            f'<input id="{dom_id}" type="{html_type}" value="{_attr(initial)}" '
+            f'<input id="{dom_id}" type="text" value="{_attr(initial)}" '
             f'placeholder="{placeholder}"{limits}>'
         )
     if kind == "static_select":
@@ -151,16 +138,16 @@ def _input_control(element: JsonDict, dom_id: str, names: Names) -> str:
         )
         empty = escape(text_of(element.get("placeholder")) or "Choose…")
         return f'<select id="{dom_id}"><option value="">{empty}</option>{options}</select>'
-    if kind in ("checkboxes", "radio_buttons"):
-        html_type = "checkbox" if kind == "checkboxes" else "radio"
-        preset = element.get("initial_options") or [element.get("initial_option") or {}]
-        chosen = {o.get("value") for o in preset if isinstance(o, dict)}
+    if kind == "checkboxes":
+        chosen = {
+            o.get("value") for o in element.get("initial_options") or [] if isinstance(o, dict)
+        }
         rows = []
         for option in _options(element):
             value = option.get("value", "")
             note = option.get("description")
             rows.append(
-                f'<label class="bk-choice"><input type="{html_type}" name="{dom_id}" '
+                f'<label class="bk-choice"><input type="checkbox" name="{dom_id}" '
                 f'value="{_attr(value)}"{" checked" if value in chosen else ""}> '
                 f"{text_object(option.get('text'), names)}"
                 + (f"<small>{text_object(note, names)}</small>" if note else "")
@@ -222,10 +209,10 @@ def view_html(view: JsonDict, names: Names) -> str:
 def input_state(element: JsonDict, raw: object) -> JsonDict:
     """What Slack puts in ``view.state.values`` for one input, given what the person entered."""
     kind = str(element.get("type", ""))
-    if kind in _CHOICES:
+    if kind == "static_select":
         chosen = next((o for o in _options(element) if o.get("value") == raw and raw), None)
         return {"type": kind, "selected_option": chosen}
-    if kind in _MULTI:
+    if kind == "checkboxes":
         wanted = raw if isinstance(raw, list) else []
         return {
             "type": kind,

@@ -4,18 +4,17 @@ A second sandbox started in the same folder would otherwise delete the database 
 one is using (each starts from an empty one). The lock is the operating system's (``flock``):
 it goes with the process, however that ends, so a killed sandbox never blocks the next one.
 
-    with sandbox_folder_lock(Path("crier-sandbox.db")) as lock:
-        lock.say_where("http://127.0.0.1:8080")
+    with sandbox_folder_lock(Path("crier-sandbox.db")) as say_where:
+        say_where("http://127.0.0.1:8080")
         ...
 """
 
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 
 class SandboxAlreadyRunning(Exception):
@@ -26,23 +25,11 @@ class SandboxAlreadyRunning(Exception):
         self.url = url
 
 
-class HeldLock:
-    """The lock of a running sandbox; it tells a second sandbox where the first one is."""
-
-    def __init__(self, file: IO[str]) -> None:
-        self._file = file
-
-    def say_where(self, url: str) -> None:
-        self._file.seek(0)
-        self._file.truncate()
-        self._file.write(url + "\n")
-        self._file.flush()
-
-
 @contextmanager
-def sandbox_folder_lock(database: Path) -> Iterator[HeldLock]:
+def sandbox_folder_lock(database: Path) -> Iterator[Callable[[str], None]]:
     """Hold the lock of ``database`` (a file beside it, ``<name>.lock``) while the block runs;
-    ``SandboxAlreadyRunning`` if another process holds it."""
+    ``SandboxAlreadyRunning`` if another process holds it. The block gets ``say_where(url)``,
+    which tells a second sandbox where this one is."""
     path = database.with_name(database.name + ".lock")
     # The file stays after the sandbox stops: removing it could let two processes each lock
     # a file of the same name, one of them already unlinked.
@@ -52,7 +39,11 @@ def sandbox_folder_lock(database: Path) -> Iterator[HeldLock]:
         except BlockingIOError:
             file.seek(0)
             raise SandboxAlreadyRunning(file.read().strip()) from None
-        try:
-            yield HeldLock(file)
-        finally:
-            fcntl.flock(file, fcntl.LOCK_UN)
+
+        def say_where(url: str) -> None:
+            file.seek(0)
+            file.truncate()
+            file.write(url + "\n")
+            file.flush()
+
+        yield say_where  # closing the file lets the lock go

@@ -19,8 +19,9 @@ import aiohttp
 from handlers.sandbox import requests as slack_requests
 from handlers.sandbox.blocks import find_button, input_blocks, input_state, is_empty
 from handlers.sandbox.mrkdwn import text_of
+from handlers.sandbox.requests import slack_escaped
 from handlers.sandbox.workspace import SlackWorkspace
-from handlers.sandbox.workspace_api import apply_response, build_view
+from handlers.sandbox.workspace_api import apply_response, build_view, views_update
 from handlers.sandbox.workspace_state import SlackError
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,6 @@ class SlashCommand:
     command: str
     description: str = ""
     usage_hint: str = ""
-    should_escape: bool = False
 
 
 @dataclass
@@ -48,9 +48,6 @@ class Outcome:
     notice: str | None = None
     errors: dict[str, str] | None = None
     closed: bool = False
-
-    def as_json(self) -> JsonDict:
-        return {"notice": self.notice, "errors": self.errors, "closed": self.closed}
 
 
 @dataclass
@@ -62,7 +59,6 @@ class SlackFrontend:
     secret: str
     http: aiohttp.ClientSession
     commands: dict[str, SlashCommand]
-    user_names: dict[str, str] = field(default_factory=dict)
     _trigger_owners: dict[str, str] = field(default_factory=dict)
 
     # ----- who sees which modal ---------------------------------------------------------------
@@ -101,9 +97,6 @@ class SlackFrontend:
             log.warning("the app did not answer: %s", exc)
             return 0, "dispatch_failed"
 
-    def _name(self, user: str) -> str:
-        return self.user_names.get(user, user.lower())
-
     async def command(
         self, user: str, channel: str, typed: str, *, thread_ts: str | None = None
     ) -> Outcome:
@@ -111,7 +104,7 @@ class SlackFrontend:
         if not typed.startswith("/"):
             if typed.strip():
                 self.workspace.post_as_user(
-                    channel, user=user, text=_escaped(typed), thread_ts=thread_ts
+                    channel, user=user, text=slack_escaped(typed), thread_ts=thread_ts
                 )
             return Outcome()
         name, _, text = typed.partition(" ")
@@ -127,7 +120,7 @@ class SlackFrontend:
             known.command,
             text.strip(),  # the builder escapes it as Slack does
             user_id=user,
-            user_name=self._name(user),
+            user_name=self.workspace.state.user_name(user),
             channel_id=channel,
             response_url=self.workspace.new_response_url(channel=channel, user=user),
             trigger_id=self._trigger_for(user),
@@ -164,7 +157,7 @@ class SlackFrontend:
             value=str(element.get("value", "")),
             block_id=block_id,
             user_id=user,
-            user_name=self._name(user),
+            user_name=self.workspace.state.user_name(user),
             channel_id=channel,
             message_ts=ts,
             thread_ts=message.get("thread_ts"),
@@ -194,7 +187,7 @@ class SlackFrontend:
         if missing:  # Slack checks required fields itself; the app never hears of it
             return Outcome(errors=missing)
         body = slack_requests.view_submission(
-            view=view, values=values, user_id=user, user_name=self._name(user)
+            view=view, values=values, user_id=user, user_name=self.workspace.state.user_name(user)
         )
         status, answer = await self._post(body)
         if status != 200:
@@ -218,15 +211,7 @@ class SlackFrontend:
             return Outcome(errors=errors)
         try:
             if action == "update":
-                state.replace_view(
-                    build_view(
-                        state,
-                        response.get("view"),
-                        view_id=view["id"],
-                        root=view["root_view_id"],
-                        previous=view["previous_view_id"],
-                    )
-                )
+                views_update(state, {"view_id": view["id"], "view": response.get("view")})
                 return Outcome()
             if action == "push":
                 pushed = build_view(
@@ -249,8 +234,3 @@ class SlackFrontend:
         if self.view_owner(view_id) in (user, None):
             self.workspace.close_view(view_id)
         return Outcome(closed=True)
-
-
-def _escaped(text: str) -> str:
-    """What Slack does to typed text before an app sees it: ``&``, ``<`` and ``>`` escaped."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

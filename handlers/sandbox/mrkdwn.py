@@ -10,15 +10,19 @@ the markup Slack itself understands becomes HTML::
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from handlers.slack.text import unescape
+
 _STASH_OPEN, _STASH_CLOSE = "\ue000", "\ue001"  # private-use characters; removed from input
 _STASHED = re.compile(f"{_STASH_OPEN}(\\d+){_STASH_CLOSE}")
 _CODE_BLOCK = re.compile(r"```\n?(.*?)```", re.S)
 _CODE = re.compile(r"`([^`\n]+)`")
+_QUOTE = re.compile(r"&gt;( |$)")  # a line of a quote, once escaped
 _CONTROL = re.compile(r"<([^<>\n]+)>")  # Slack's own sequences; people's < and > arrive escaped
 _URL = re.compile(r"\bhttps?://[^\s<>\ue000\ue001]+[^\s<>.,;:!?)\]'\"\ue000\ue001]")
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
@@ -75,11 +79,6 @@ class Names:
         return self.channels.get(channel_id, channel_id.lower())
 
 
-def unslack(text: str) -> str:
-    """Undo Slack's escaping of its three control characters."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
 def escape(text: str) -> str:
     """HTML-escape text for an element's content or a quoted attribute."""
     return html.escape(text, quote=True)
@@ -104,7 +103,7 @@ def _date(inner: str) -> str:
     # <!date^1700000000^{time} {date_short}^optional_link|fallback>
     spec, _, fallback = inner.partition("|")
     parts = spec.split("^")
-    label = escape(unslack(fallback or spec))
+    label = escape(unescape(fallback or spec))
     try:
         at = datetime.fromtimestamp(int(parts[1]), tz=UTC)
     except (IndexError, ValueError, OverflowError, OSError):
@@ -121,35 +120,32 @@ def _control(inner: str, names: Names) -> str:
     target, _, label = inner.partition("|")
     if target.startswith("@"):
         name = label or names.user(target[1:])
-        return f'<span class="mention">@{escape(unslack(name))}</span>'
+        return f'<span class="mention">@{escape(unescape(name))}</span>'
     if target.startswith("#"):
         name = label or names.channel(target[1:])
-        return f'<span class="mention">#{escape(unslack(name))}</span>'
+        return f'<span class="mention">#{escape(unescape(name))}</span>'
     if target.startswith("!date^"):
         return _date(inner)
     if target.startswith("!subteam^"):
         name = label or target.removeprefix("!subteam^")
-        return f'<span class="mention">@{escape(unslack(name).lstrip("@"))}</span>'
+        return f'<span class="mention">@{escape(unescape(name).lstrip("@"))}</span>'
     if target.startswith("!"):
-        return f'<span class="mention">@{escape(unslack(label or target[1:]))}</span>'
-    url = unslack(target)
+        return f'<span class="mention">@{escape(unescape(label or target[1:]))}</span>'
+    url = unescape(target)
     if not url.lower().startswith(_SAFE_SCHEMES):
-        return escape(f"<{unslack(inner)}>")
-    return link(url, escape(unslack(label or target)))
+        return escape(f"<{unescape(inner)}>")
+    return link(url, escape(unescape(label or target)))
 
 
 def _quotes(escaped: str) -> str:
-    lines, out, quoted = escaped.split("\n"), [], []
-    for line in lines:
-        if line.startswith("&gt; ") or line == "&gt;":
-            quoted.append(line[5:])
-            continue
+    out: list[str] = []
+    for quoted, lines in itertools.groupby(
+        escaped.split("\n"), key=lambda s: bool(_QUOTE.match(s))
+    ):
         if quoted:
-            out.append("<blockquote>" + "\n".join(quoted) + "</blockquote>")
-            quoted = []
-        out.append(line)
-    if quoted:
-        out.append("<blockquote>" + "\n".join(quoted) + "</blockquote>")
+            out.append("<blockquote>" + "\n".join(line[5:] for line in lines) + "</blockquote>")
+        else:
+            out.extend(lines)
     return "\n".join(out)
 
 
@@ -163,13 +159,13 @@ def to_html(text: str, names: Names) -> str:
         return f"{_STASH_OPEN}{len(stash) - 1}{_STASH_CLOSE}"
 
     def code(css: str) -> Callable[[re.Match[str]], str]:
-        return lambda m: keep(f"<{css}>{escape(unslack(m.group(1)))}</{css}>")
+        return lambda m: keep(f"<{css}>{escape(unescape(m.group(1)))}</{css}>")
 
     work = text.replace(_STASH_OPEN, "").replace(_STASH_CLOSE, "")
     work = _CODE_BLOCK.sub(code("pre"), work)
     work = _CODE.sub(code("code"), work)
     work = _CONTROL.sub(lambda m: keep(_control(m.group(1), names)), work)
-    work = _URL.sub(lambda m: keep(link(m.group(0), escape(m.group(0)))), unslack(work))
+    work = _URL.sub(lambda m: keep(link(m.group(0), escape(m.group(0)))), unescape(work))
     work = escape(work)
     for pattern, tag in _STYLES:
         work = pattern.sub(f"<{tag}>\\1</{tag}>", work)
@@ -196,4 +192,4 @@ def text_of(obj: object) -> str:
     if not isinstance(obj, dict):
         return str(obj or "")
     text = str(obj.get("text", ""))
-    return text if obj.get("type") == "plain_text" else unslack(text)
+    return text if obj.get("type") == "plain_text" else unescape(text)

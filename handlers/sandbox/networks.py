@@ -42,62 +42,44 @@ class Published:
     text: str
     published_at: datetime
     reply_to: str | None
-    incident_id: int | None
     incident_title: str
     status: str
 
 
-def load_published(
-    session: Session, *, per_network: int = PER_NETWORK, only_id: int | None = None
-) -> list[Published]:
-    """The newest posts of each network, newest first (or the one post ``only_id``)."""
-    query = select(OutboxPost).order_by(col(OutboxPost.id).desc())
+def load_published(session: Session, *, only_id: int | None = None) -> list[Published]:
+    """The newest posts of each network, newest first (or the one post ``only_id``).
+
+    A post's time is the one Crier noted it went out, on Crier's clock (the sandbox's, which the
+    person may have moved ahead), as the time in the post's text; the outbox row's own is the
+    machine's."""
+    query = (
+        select(OutboxPost, Incident, Delivery, Post.status)
+        .outerjoin(Incident, col(Incident.id) == col(OutboxPost.incident_id))
+        .outerjoin(Delivery, col(Delivery.idempotency_key) == col(OutboxPost.idempotency_key))
+        .outerjoin(Post, col(Post.id) == col(Delivery.post_id))
+        .order_by(col(OutboxPost.id).desc())
+    )
     if only_id is not None:
         query = query.where(OutboxPost.id == only_id)
-    entries = session.exec(query).all()
-    kept: list[OutboxPost] = []
-    counts: dict[str, int] = {}
-    for entry in entries:
-        counts[entry.network] = counts.get(entry.network, 0) + 1
-        if counts[entry.network] <= per_network:
-            kept.append(entry)
-    keys = [e.idempotency_key for e in kept]
-    statuses = dict(
-        session.exec(
-            select(Delivery.idempotency_key, Post.status)
-            .join(Post, col(Post.id) == col(Delivery.post_id))
-            .where(col(Delivery.idempotency_key).in_(keys))
-        ).all()
-    )
-    # The time Crier noted it went out, on Crier's clock (the sandbox's, which the person may
-    # have moved ahead), as the time in the post's text; the outbox row's own is the machine's.
-    sent_at = dict(
-        session.exec(
-            select(Delivery.idempotency_key, Delivery.sent_at).where(
-                col(Delivery.idempotency_key).in_(keys)
-            )
-        ).all()
-    )
-    incident_ids = {e.incident_id for e in kept if e.incident_id is not None}
-    incidents = {
-        i.id: i for i in session.exec(select(Incident).where(col(Incident.id).in_(incident_ids)))
-    }
     published = []
-    for entry in kept:
-        if entry.idempotency_key in sent_at and sent_at[entry.idempotency_key] is None:
+    counts: dict[str, int] = {}
+    for entry, incident, delivery, status in session.exec(query):
+        counts[entry.network] = counts.get(entry.network, 0) + 1
+        if counts[entry.network] > PER_NETWORK:
+            continue
+        sent_at = delivery.sent_at if delivery else entry.created_at
+        if sent_at is None:
             continue  # written, not yet noted as sent: it shows a moment later, with that time
-        incident = incidents.get(entry.incident_id)
         assert entry.id is not None
         published.append(
             Published(
                 id=entry.id,
                 network=entry.network,
                 text=entry.text,
-                published_at=sent_at.get(entry.idempotency_key) or entry.created_at,
+                published_at=sent_at,
                 reply_to=entry.reply_to,
-                incident_id=entry.incident_id,
                 incident_title=f"{incident.service}: {incident.summary}" if incident else "",
-                status=statuses.get(entry.idempotency_key, ""),
+                status=status or "",
             )
         )
     return published
@@ -197,13 +179,9 @@ class PanelRenderer:
     def panels(self, published: list[Published]) -> str:
         """A panel for every enabled network (and any other that has posts)."""
         networks = list(self._config.enabled_channels)
-        networks += [
-            Network(p.network)
-            for p in published
-            if p.network in set(Network) and Network(p.network) not in networks
-        ]
+        networks += [Network(p.network) for p in published if p.network in set(Network)]
         html = []
-        for network in dict.fromkeys(networks):
+        for network in dict.fromkeys(networks):  # each once, in that order
             posts = [p for p in published if p.network == network.value]
             body = "".join(self.post(p) for p in posts) or (
                 '<p class="pub-none">Nothing published yet.</p>'

@@ -13,20 +13,18 @@ GET  /outbox/{id}       one published post (Crier's *view post* links point here
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from bot.config import CrierConfig
 from bot.core import Core
-from bot.storage.store import Store
 from handlers.sandbox.blocks import view_html
 from handlers.sandbox.clock import JumpingClock
-from handlers.sandbox.frontend import Outcome, SlackFrontend
+from handlers.sandbox.frontend import SlackFrontend
 from handlers.sandbox.mrkdwn import Names, escape
-from handlers.sandbox.networks import PanelRenderer, Published, load_published
+from handlers.sandbox.networks import PanelRenderer, load_published
 from handlers.sandbox.timeline import TimelineRenderer
 
 STATIC = Path(__file__).parent / "static"
@@ -47,8 +45,6 @@ class SandboxPage:
     """Everything the page's handlers need, passed in by `Sandbox`."""
 
     frontend: SlackFrontend
-    store: Store
-    config: CrierConfig
     people: list[Person]
     channels: dict[str, str]
     names: Names
@@ -57,11 +53,11 @@ class SandboxPage:
     cli_hint: str = ""  # how to read what the sandbox keeps with the ``crier`` CLI
 
     def __post_init__(self) -> None:
-        zone = self.config.organisation.zone
+        zone = self.core.config.organisation.zone
         self.timeline = TimelineRenderer(
             state=self.frontend.workspace.state, names=self.names, zone=zone
         )
-        self.panels = PanelRenderer(self.config)
+        self.panels = PanelRenderer(self.core.config)
 
     # ----- reading the request ----------------------------------------------------------------
 
@@ -88,9 +84,6 @@ class SandboxPage:
 
     # ----- what the page shows ----------------------------------------------------------------
 
-    async def _published(self) -> list[Published]:
-        return await self.store.run(load_published)
-
     def _modal(self, user: str) -> JsonDict | None:
         view = self.frontend.modal_for(user)
         if view is None:
@@ -104,12 +97,12 @@ class SandboxPage:
             "channel": channel,
             "timeline": self.timeline.channel(channel, viewer=user),
             "modal": self._modal(user),
-            "published": self.panels.panels(await self._published()),
+            "published": self.panels.panels(await self.core.store.run(load_published)),
             "clock": self._clock_text(),
         }
 
     def _clock_text(self) -> str:
-        now = self.clock.now().astimezone(self.config.organisation.zone)
+        now = self.clock.now().astimezone(self.core.config.organisation.zone)
         ahead = int(self.clock.offset.total_seconds() // 60)
         shown = now.strftime("%a %-I:%M %p %Z")
         return f"{shown} (+{ahead // 60} h {ahead % 60} min)" if ahead else shown
@@ -135,7 +128,7 @@ class SandboxPage:
             str(body.get("text") or ""),
             thread_ts=str(body["thread_ts"]) if body.get("thread_ts") else None,
         )
-        return web.json_response(outcome.as_json())
+        return web.json_response(asdict(outcome))
 
     async def api_action(self, request: web.Request) -> web.Response:
         body = await self._body(request)
@@ -146,7 +139,7 @@ class SandboxPage:
             block_id=str(body.get("block_id") or ""),
             action_id=str(body.get("action_id") or ""),
         )
-        return web.json_response(outcome.as_json())
+        return web.json_response(asdict(outcome))
 
     async def api_submit(self, request: web.Request) -> web.Response:
         body = await self._body(request)
@@ -156,14 +149,12 @@ class SandboxPage:
             str(body.get("view_id") or ""),
             values if isinstance(values, dict) else {},
         )
-        return web.json_response(outcome.as_json())
+        return web.json_response(asdict(outcome))
 
     async def api_close(self, request: web.Request) -> web.Response:
         body = await self._body(request)
-        outcome: Outcome = self.frontend.close(
-            self._user(body.get("user")), str(body.get("view_id") or "")
-        )
-        return web.json_response(outcome.as_json())
+        outcome = self.frontend.close(self._user(body.get("user")), str(body.get("view_id") or ""))
+        return web.json_response(asdict(outcome))
 
     async def api_clock(self, request: web.Request) -> web.Response:
         body = await self._body(request)
@@ -174,11 +165,8 @@ class SandboxPage:
         return web.json_response({"notice": f"It is now {self._clock_text()}."})
 
     async def outbox_entry(self, request: web.Request) -> web.Response:
-        try:
-            entry_id = int(request.match_info["entry_id"])
-        except ValueError:
-            raise web.HTTPNotFound() from None
-        found = await self.store.run(lambda s: load_published(s, only_id=entry_id))
+        entry_id = int(request.match_info["entry_id"])
+        found = await self.core.store.run(lambda s: load_published(s, only_id=entry_id))
         if not found:
             raise web.HTTPNotFound()
         card = self.panels.post(found[0])
@@ -217,10 +205,10 @@ class SandboxPage:
         modal = state["modal"]
         modal_html = modal["html"] if modal else ""
         # The people of the sandbox are the organisation's: their Slack shows its time zone.
-        zone = self.config.organisation.zone.key
+        zone = self.core.config.organisation.zone.key
         boot = json.dumps({"user": user, "channel": channel, "zone": zone})
         note = escape(
-            f"a pretend Slack workspace for {self.config.organisation.display_name}; posts go "
+            f"a pretend Slack workspace for {self.core.config.organisation.display_name}; posts go "
             "to the outbox, never to the real networks"
         )
         return f"""<!doctype html>
@@ -274,6 +262,6 @@ def build_page_app(page: SandboxPage) -> web.Application:
     app.router.add_post("/api/submit", page.api_submit)
     app.router.add_post("/api/close", page.api_close)
     app.router.add_post("/api/clock", page.api_clock)
-    app.router.add_get("/outbox/{entry_id}", page.outbox_entry)
+    app.router.add_get(r"/outbox/{entry_id:\d+}", page.outbox_entry)
     app.router.add_static("/static/", STATIC, follow_symlinks=False)
     return app

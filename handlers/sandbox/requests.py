@@ -26,14 +26,17 @@ from urllib.parse import parse_qs, urlencode
 
 import aiohttp
 
-from handlers.sandbox.workspace_state import new_trigger_id
+from handlers.sandbox.workspace_api import view_object
+from handlers.sandbox.workspace_state import (
+    DEFAULT_APP_ID,
+    DEFAULT_BOT_ID,
+    DEFAULT_BOT_USER_ID,
+    DEFAULT_TEAM_DOMAIN,
+    DEFAULT_TEAM_ID,
+    new_trigger_id,
+)
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-DEFAULT_TEAM_ID = "T0CRIER01"
-DEFAULT_TEAM_DOMAIN = "crier-sandbox"
-DEFAULT_APP_ID = "A0CRIERAPP"
-DEFAULT_BOT_USER_ID = "U0CRIERBOT"
-DEFAULT_BOT_ID = "B0CRIERBOT"
 # Slack still sends the deprecated verification token; bolt ignores it.
 VERIFICATION_TOKEN = "legacy-verification-token"  # noqa: S105 - not a secret
 
@@ -87,6 +90,11 @@ def interaction_payload(body: str) -> JsonDict:
     return payload
 
 
+def slack_escaped(text: str) -> str:
+    """What Slack does to typed text before an app sees it: ``&``, ``<`` and ``>`` escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _channel_name(channel_id: str) -> str:
     # What Slack puts in channel_name for conversations that have no name of their own.
     if channel_id.startswith("D"):
@@ -102,10 +110,7 @@ def slash_command(
     channel_id: str,
     response_url: str,
     user_name: str | None = None,
-    channel_name: str | None = None,
     team_id: str = DEFAULT_TEAM_ID,
-    team_domain: str = DEFAULT_TEAM_DOMAIN,
-    api_app_id: str = DEFAULT_APP_ID,
     trigger_id: str | None = None,
 ) -> str:
     """The form-encoded body of a slash command, with every field Slack sends."""
@@ -113,15 +118,15 @@ def slash_command(
         {
             "token": VERIFICATION_TOKEN,
             "team_id": team_id,
-            "team_domain": team_domain,
+            "team_domain": DEFAULT_TEAM_DOMAIN,
             "channel_id": channel_id,
-            "channel_name": channel_name or _channel_name(channel_id),
+            "channel_name": _channel_name(channel_id),
             "user_id": user_id,
             "user_name": user_name or user_id.lower(),
             "command": command,
             # Slack escapes &, < and > in what people type, whatever should_escape says.
-            "text": text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
-            "api_app_id": api_app_id,
+            "text": slack_escaped(text),
+            "api_app_id": DEFAULT_APP_ID,
             "is_enterprise_install": "false",
             "response_url": response_url,
             "trigger_id": trigger_id or new_trigger_id(),
@@ -151,10 +156,7 @@ def block_action(
     message: JsonDict | None = None,
     button_text: str | None = None,
     user_name: str | None = None,
-    channel_name: str | None = None,
     team_id: str = DEFAULT_TEAM_ID,
-    team_domain: str = DEFAULT_TEAM_DOMAIN,
-    api_app_id: str = DEFAULT_APP_ID,
     trigger_id: str | None = None,
 ) -> str:
     """A ``block_actions`` interaction: a button in a message was clicked.
@@ -183,14 +185,14 @@ def block_action(
     payload: JsonDict = {
         "type": "block_actions",
         "user": _user(user_id, user_name, team_id),
-        "api_app_id": api_app_id,
+        "api_app_id": DEFAULT_APP_ID,
         "token": VERIFICATION_TOKEN,
         "container": container,
         "trigger_id": trigger_id or new_trigger_id(),
-        "team": {"id": team_id, "domain": team_domain},
+        "team": {"id": team_id, "domain": DEFAULT_TEAM_DOMAIN},
         "enterprise": None,
         "is_enterprise_install": False,
-        "channel": {"id": channel_id, "name": channel_name or _channel_name(channel_id)},
+        "channel": {"id": channel_id, "name": _channel_name(channel_id)},
         "message": message,
         "state": {"values": {}},
         "response_url": response_url,
@@ -215,10 +217,7 @@ def view_submission(
     user_id: str,
     user_name: str | None = None,
     team_id: str = DEFAULT_TEAM_ID,
-    team_domain: str = DEFAULT_TEAM_DOMAIN,
-    api_app_id: str = DEFAULT_APP_ID,
     trigger_id: str | None = None,
-    response_urls: list[JsonDict] | None = None,
 ) -> str:
     """A ``view_submission`` interaction: the user pressed Submit on a modal.
 
@@ -227,36 +226,23 @@ def view_submission(
     ``{block_id: {action_id: value}}``, e.g. ``{"title": {"title_input": text_input("DB")}}``.
     """
     view_id = view.get("id") or "V" + secrets.token_hex(5).upper()
-    submitted: JsonDict = {
-        "id": view_id,
-        "team_id": team_id,
-        "type": view.get("type", "modal"),
-        "blocks": view.get("blocks", []),
-        "private_metadata": view.get("private_metadata", ""),
-        "callback_id": view.get("callback_id", ""),
-        "state": {"values": values},
-        "hash": view.get("hash") or f"{int(time.time())}.{secrets.token_hex(4)}",
-        "title": view.get("title"),
-        "clear_on_close": view.get("clear_on_close", False),
-        "notify_on_close": view.get("notify_on_close", False),
-        "close": view.get("close"),
-        "submit": view.get("submit"),
-        "previous_view_id": view.get("previous_view_id"),
-        "root_view_id": view.get("root_view_id") or view_id,
-        "app_id": view.get("app_id", api_app_id),
-        "external_id": view.get("external_id", ""),
-        "app_installed_team_id": team_id,
-        "bot_id": view.get("bot_id", DEFAULT_BOT_ID),
-    }
+    submitted = view_object(
+        view,
+        view_id=view_id,
+        root=view.get("root_view_id") or view_id,
+        previous=view.get("previous_view_id"),
+        view_hash=view.get("hash") or f"{int(time.time())}.{secrets.token_hex(4)}",
+        team_id=team_id,
+    ) | {"state": {"values": values}}
     payload: JsonDict = {
         "type": "view_submission",
-        "team": {"id": team_id, "domain": team_domain},
+        "team": {"id": team_id, "domain": DEFAULT_TEAM_DOMAIN},
         "user": _user(user_id, user_name, team_id),
-        "api_app_id": api_app_id,
+        "api_app_id": DEFAULT_APP_ID,
         "token": VERIFICATION_TOKEN,
         "trigger_id": trigger_id or new_trigger_id(),
         "view": submitted,
-        "response_urls": response_urls or [],
+        "response_urls": [],
         "is_enterprise_install": False,
         "enterprise": None,
     }

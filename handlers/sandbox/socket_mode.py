@@ -16,8 +16,8 @@ PATH = "/socket-mode"
 
 
 class SocketModeEndpoint:
-    def __init__(self, *, app_token: str) -> None:
-        self.app_token = app_token
+    def __init__(self) -> None:
+        self.app_token = "xapp-test-token"  # noqa: S105 - a fake token; tests may change it
         self._sockets: list[web.WebSocketResponse] = []
         self._acks: dict[str, asyncio.Future[JsonDict]] = {}
         self._connected = asyncio.Event()
@@ -68,23 +68,18 @@ class SocketModeEndpoint:
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> JsonDict:
         """Deliver one envelope to the connected app and return its acknowledgement."""
-        if not self._sockets:
-            raise RuntimeError("no app is connected by Socket Mode")
         envelope_id = secrets.token_hex(8)
-        waiter: asyncio.Future[JsonDict] = asyncio.get_running_loop().create_future()
-        self._acks[envelope_id] = waiter
-        await self._sockets[-1].send_json(
-            {
-                "envelope_id": envelope_id,
-                "type": envelope_type,
-                "payload": payload,
-                "accepts_response_payload": envelope_type != "events_api",
-                "retry_attempt": 0,
-                "retry_reason": "",
-            }
-        )
-        async with asyncio.timeout(timeout):
-            return await waiter
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": envelope_type,
+            "payload": payload,
+            "accepts_response_payload": envelope_type != "events_api",
+            "retry_attempt": 0,
+            "retry_reason": "",
+        }
+        ack = await self.send_raw(json.dumps(envelope), envelope_id=envelope_id, timeout=timeout)
+        assert ack is not None
+        return ack
 
     async def send_raw(
         self,

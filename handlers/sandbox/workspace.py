@@ -19,7 +19,6 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Literal
 
 from aiohttp import web
 
@@ -35,12 +34,8 @@ RESPONSE_URL_USES = 5
 __all__ = ["RecordedCall", "RecordedResponse", "SlackError", "SlackWorkspace", "WorkspaceEvent"]
 
 
-@dataclass
-class _Fault:
-    kind: Literal["error", "rate_limit", "server_error"]
-    error: str = ""
-    status: int = 200
-    retry_after: int = 0
+# An HTTP answer: status, JSON body, headers.
+Answer = tuple[int, JsonDict, dict[str, str]]
 
 
 @dataclass
@@ -58,35 +53,20 @@ class SlackWorkspace:
         self,
         *,
         bot_token: str = "xoxb-test-token",  # noqa: S107 - a fake token for a fake Slack
-        team_id: str = "T0CRIER01",
-        bot_user_id: str = "U0CRIERBOT",
         users: dict[str, str] | None = None,
         usergroups: dict[str, list[str]] | None = None,
         channels: dict[str, str] | None = None,
-        bot_id: str = "B0CRIERBOT",
-        app_id: str = "A0CRIERAPP",
-        team_domain: str = "crier-sandbox",
-        bot_name: str = "crier",
-        app_token: str = "xapp-test-token",  # noqa: S107 - a fake token for a fake Slack
         clock: Clock | None = None,
     ) -> None:
         self.bot_token = bot_token
-        self.socket_mode = SocketModeEndpoint(app_token=app_token)
+        self.socket_mode = SocketModeEndpoint()
         self.state = WorkspaceState(
-            team_id=team_id,
-            team_domain=team_domain,
-            bot_user_id=bot_user_id,
-            bot_id=bot_id,
-            app_id=app_id,
-            bot_name=bot_name,
-            users=users,
-            usergroups=usergroups,
-            channels=channels,
-            clock=clock,
+            users=users, usergroups=usergroups, channels=channels, clock=clock
         )
         self.calls: list[RecordedCall] = []
         self.responses: list[RecordedResponse] = []
-        self._faults: defaultdict[str, deque[_Fault]] = defaultdict(deque)
+        # Canned answers for the next calls, by method (never changed: one may serve many).
+        self._faults: defaultdict[str, deque[Answer]] = defaultdict(deque)
         self._delays: dict[str, float] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._subscribers: list[asyncio.Queue[WorkspaceEvent]] = []
@@ -255,17 +235,18 @@ class SlackWorkspace:
 
     def fail_next(self, method: str, error: str = "invalid_auth", times: int = 1) -> None:
         """Answer the next ``times`` calls to ``method`` with ``{"ok": false, "error": error}``."""
-        self._faults[method].extend(_Fault("error", error=error) for _ in range(times))
+        self._faults[method].extend([(200, {"ok": False, "error": error}, {})] * times)
 
     def rate_limit_next(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         """Answer the next calls with HTTP 429, ``Retry-After`` and error ``ratelimited``."""
-        fault = _Fault("rate_limit", error="ratelimited", status=429, retry_after=retry_after)
-        self._faults[method].extend(copy.copy(fault) for _ in range(times))
+        refusal = (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
+        self._faults[method].extend([refusal] * times)
 
     def server_error_next(self, method: str, status: int = 500, times: int = 1) -> None:
         """Answer the next calls with an HTTP 5xx."""
-        fault = _Fault("server_error", error="internal_error", status=status)
-        self._faults[method].extend(copy.copy(fault) for _ in range(times))
+        self._faults[method].extend(
+            [(status, {"ok": False, "error": "internal_error"}, {})] * times
+        )
 
     def delay(self, method: str, seconds: float) -> None:
         """Add latency to every call to ``method`` (``"*"``: all methods; 0 removes it)."""
@@ -299,9 +280,7 @@ class SlackWorkspace:
         self._record(call)
         return web.json_response(body, status=status, headers=headers)
 
-    def _answer(
-        self, method: str, args: JsonDict, token: str
-    ) -> tuple[int, JsonDict, dict[str, str]]:
+    def _answer(self, method: str, args: JsonDict, token: str) -> Answer:
         if method == "apps.connections.open":
             ws_url = self.base_url.replace("http://", "ws://", 1)
             return 200, self.socket_mode.open_connection(ws_url, token), {}
@@ -313,9 +292,7 @@ class SlackWorkspace:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         faults = self._faults.get(method)
         if faults:
-            fault = faults.popleft()
-            headers = {"Retry-After": str(fault.retry_after)} if fault.kind == "rate_limit" else {}
-            return fault.status, {"ok": False, "error": fault.error}, headers
+            return faults.popleft()
         try:
             return 200, {"ok": True, **API_METHODS[method](self.state, args)}, {}
         except SlackError as refusal:

@@ -8,6 +8,7 @@ merged by `read_args`, ``blocks``/``view`` already decoded) and returns the answ
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -83,15 +84,34 @@ def build_view(
     problems = _view_problems(view)
     if problems:
         raise SlackError("invalid_arguments", *problems)
+    return view_object(
+        {**view, "blocks": state.with_block_ids(view.get("blocks", []))},
+        view_id=view_id,
+        root=root,
+        previous=previous,
+        view_hash=f"{int(time.time())}.{state.short_id(8)}",
+    )
+
+
+def view_object(
+    view: JsonDict,
+    *,
+    view_id: str,
+    root: str,
+    previous: str | None,
+    view_hash: str,
+    team_id: str = WorkspaceState.team_id,
+) -> JsonDict:
+    """The view object Slack stores and echoes back, and sends with a ``view_submission``."""
     return {
         "id": view_id,
-        "team_id": state.team_id,
-        "type": view["type"],
-        "blocks": state.with_block_ids(view.get("blocks", [])),
+        "team_id": team_id,
+        "type": view.get("type", "modal"),
+        "blocks": view.get("blocks", []),
         "private_metadata": str(view.get("private_metadata", "")),
         "callback_id": str(view.get("callback_id", "")),
         "state": {"values": {}},
-        "hash": f"{int(time.time())}.{state.short_id(8)}",
+        "hash": view_hash,
         "title": view.get("title"),
         "clear_on_close": truthy(view.get("clear_on_close", False)),
         "notify_on_close": truthy(view.get("notify_on_close", False)),
@@ -99,10 +119,10 @@ def build_view(
         "submit": view.get("submit"),
         "previous_view_id": previous,
         "root_view_id": root,
-        "app_id": state.app_id,
+        "app_id": WorkspaceState.app_id,
         "external_id": str(view.get("external_id", "")),
-        "app_installed_team_id": state.team_id,
-        "bot_id": state.bot_id,
+        "app_installed_team_id": team_id,
+        "bot_id": WorkspaceState.bot_id,
     }
 
 
@@ -172,18 +192,10 @@ def chat_post_ephemeral(state: WorkspaceState, args: JsonDict) -> JsonDict:
     return {"message_ts": ts}
 
 
-def views_open(state: WorkspaceState, args: JsonDict) -> JsonDict:
-    """Open a modal; needs a fresh, unused ``trigger_id``."""
-    view_id = state.new_view_id()
-    view = build_view(state, args.get("view"), view_id=view_id, root=view_id, previous=None)
-    state.use_trigger(args)  # after the checks: a refused view leaves the trigger unspent
-    state.store_view(view, push=False)
-    return {"view": view}
-
-
-def views_push(state: WorkspaceState, args: JsonDict) -> JsonDict:
-    """Push a view onto the open modal (at most 3 deep)."""
-    top = state.top_view()
+def views_open(state: WorkspaceState, args: JsonDict, *, push: bool = False) -> JsonDict:
+    """Open a modal, or with ``push`` put a view on the open one (at most 3 deep); either needs
+    a fresh, unused ``trigger_id``."""
+    top = state.top_view() if push else None
     view_id = state.new_view_id()
     view = build_view(
         state,
@@ -192,8 +204,8 @@ def views_push(state: WorkspaceState, args: JsonDict) -> JsonDict:
         root=top["root_view_id"] if top else view_id,
         previous=top["id"] if top else None,
     )
-    state.use_trigger(args)
-    state.store_view(view, push=True)
+    state.use_trigger(args)  # after the checks: a refused view leaves the trigger unspent
+    state.store_view(view, push=push)
     return {"view": view}
 
 
@@ -246,7 +258,7 @@ API_METHODS: dict[str, ApiMethod] = {
     "chat.update": chat_update,
     "chat.postEphemeral": chat_post_ephemeral,
     "views.open": views_open,
-    "views.push": views_push,
+    "views.push": functools.partial(views_open, push=True),
     "views.update": views_update,
     "usergroups.users.list": usergroups_users_list,
     "users.info": users_info,

@@ -19,6 +19,13 @@ from bot.ports import Clock, SystemClock
 
 JsonDict = dict[str, Any]
 
+# The team and app of every simulated workspace; the requests of requests.py come from them too.
+DEFAULT_TEAM_ID = "T0CRIER01"
+DEFAULT_TEAM_DOMAIN = "crier-sandbox"
+DEFAULT_APP_ID = "A0CRIERAPP"
+DEFAULT_BOT_USER_ID = "U0CRIERBOT"
+DEFAULT_BOT_ID = "B0CRIERBOT"
+
 VIEW_STACK_LIMIT = 3
 TRIGGER_TTL_SECONDS = 3.0
 
@@ -70,28 +77,18 @@ class WorkspaceState:
     Messages are stamped with ``clock``'s time (the sandbox's jumps ahead show in them too).
     """
 
+    team_id, team_domain, app_id = DEFAULT_TEAM_ID, DEFAULT_TEAM_DOMAIN, DEFAULT_APP_ID
+    bot_user_id, bot_id, bot_name = DEFAULT_BOT_USER_ID, DEFAULT_BOT_ID, "crier"
+
     def __init__(
         self,
         *,
-        team_id: str,
-        team_domain: str,
-        bot_user_id: str,
-        bot_id: str,
-        app_id: str,
-        bot_name: str,
         users: dict[str, str] | None,
         usergroups: dict[str, list[str]] | None,
         channels: dict[str, str] | None,
         clock: Clock | None = None,
     ) -> None:
         self._clock = clock or SystemClock()
-        self.team_id, self.team_domain = team_id, team_domain
-        self.bot_user_id, self.bot_id, self.app_id, self.bot_name = (
-            bot_user_id,
-            bot_id,
-            app_id,
-            bot_name,
-        )
         self._strict_users, self._users = users is not None, dict(users or {})
         self._strict_channels, self._channels = channels is not None, dict(channels or {})
         self._usergroups = {group: list(members) for group, members in (usergroups or {}).items()}
@@ -252,12 +249,9 @@ class WorkspaceState:
             message.pop("blocks", None)
         message["edited"] = {"user": self.bot_id, "ts": self.next_ts()}
 
-    def delete(self, channel: str, ts: str) -> bool:
-        """Remove a message; False if there was none."""
-        stored = self._messages.get(channel, [])
-        kept = [m for m in stored if m["ts"] != ts]
-        self._messages[channel] = kept
-        return len(kept) != len(stored)
+    def delete(self, channel: str, ts: str) -> None:
+        """Remove a message."""
+        self._messages[channel] = [m for m in self._messages.get(channel, []) if m["ts"] != ts]
 
     def add_ephemeral(
         self, channel: str, *, user: str, text: str, blocks: list[Any] | None, thread_ts: Any

@@ -275,9 +275,6 @@
       const id = box.dataset.blockId;
       if (box.dataset.type === "checkboxes") {
         values[id] = [...box.querySelectorAll("input:checked")].map((i) => i.value);
-      } else if (box.dataset.type === "radio_buttons") {
-        const chosen = box.querySelector("input:checked");
-        values[id] = chosen ? chosen.value : "";
       } else {
         const field = box.querySelector("input, textarea, select");
         values[id] = field ? field.value : "";

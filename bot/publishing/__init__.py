@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
 
 from bot.config import ChannelConfig, CrierConfig, Network
 from bot.ports import Clock, Publisher, SystemClock
@@ -52,17 +50,6 @@ class PublisherContext:
     clock: Clock = field(default_factory=SystemClock)
 
 
-Builder = Callable[[PublisherContext], Publisher | None]
-
-
-def _builder(network: Network) -> Builder | None:
-    try:
-        module = importlib.import_module(MODULES[network])
-    except ModuleNotFoundError:
-        return None
-    return cast(Builder, module.build)
-
-
 def build_publishers(
     *,
     config: CrierConfig,
@@ -86,8 +73,8 @@ def build_publishers(
             store=store,
             clock=clock or SystemClock(),
         )
-        builder = _builder(network)
-        publisher = builder(context) if builder else None
+        module = importlib.import_module(MODULES[network])
+        publisher: Publisher | None = module.build(context)
         if publisher is None:
             log.info("%s has no credentials: its posts go to the outbox (dry run)", network.value)
             publisher = OutboxPublisher(

@@ -6,8 +6,8 @@ Instagram cannot post without an image, and other channels may attach the same c
 next to the SQLite database (so it survives a restart), named by a hash of what it shows, and
 served by Crier's own HTTP server:
 
-    url = await card_url(request, config=config, settings=settings)
-    # "https://crier.example.edu/cards/3f9c…e1.png"
+    card = await card_data(request, config=config, settings=settings)
+    card.url  # "https://crier.example.edu/cards/3f9c…e1.png"
 """
 
 from __future__ import annotations
@@ -238,27 +238,13 @@ def read_card(folder: Path, name: str, image_format: str) -> bytes | None:
     return path.read_bytes()
 
 
-async def card_url(
-    request: PublishRequest,
-    *,
-    config: CrierConfig,
-    settings: Settings,
-    at: datetime | None = None,
-    image_format: str = "png",
-) -> str:
-    """Render (once) and store the card for ``request``; its public URL under
-    ``CRIER_PUBLIC_URL``. Any publisher whose channel has ``attach_card`` may use it."""
-    facts = card_facts(request, config=config, at=at or datetime.now(UTC))
-    folder = cards_folder(settings)
-    await asyncio.to_thread(save_card, folder, facts, image_format)
-    return f"{settings.public_url.rstrip('/')}/cards/{facts.name}.{image_format}"
-
-
 @dataclass(frozen=True)
 class CardImage:
-    """The card's bytes, for networks that take an upload rather than a URL, with its alt text."""
+    """The stored card: its bytes (for networks that take an upload), its public URL under
+    ``CRIER_PUBLIC_URL`` (for networks that fetch it), and its alt text."""
 
     data: bytes
+    url: str
     mime_type: str
     alt: str
     width: int = SIZE
@@ -273,9 +259,11 @@ async def card_data(
     at: datetime | None = None,
     image_format: str = "png",
 ) -> CardImage:
-    """Render (once) and store the card for ``request``, and read it back with its alt text."""
+    """Render (once) and store the card for ``request``, and read it back with its alt text. Any
+    publisher whose channel has ``attach_card`` may use it."""
     facts = card_facts(request, config=config, at=at or datetime.now(UTC))
     path = await asyncio.to_thread(save_card, cards_folder(settings), facts, image_format)
     data = await asyncio.to_thread(path.read_bytes)
+    url = f"{settings.public_url.rstrip('/')}/cards/{facts.name}.{image_format}"
     kind = "image/jpeg" if image_format == "jpg" else "image/png"
-    return CardImage(data=data, mime_type=kind, alt=alt_text(facts))
+    return CardImage(data=data, url=url, mime_type=kind, alt=alt_text(facts))

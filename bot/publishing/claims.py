@@ -28,8 +28,8 @@ from bot.incidents.lifecycle import facts_for
 from bot.ports import Publisher, PublishRequest
 from bot.publishing.costs import hold_if_over_budget
 from bot.publishing.outbox import OutboxPublisher
-from bot.scheduling.scheduler import dead_here
-from bot.storage import audit
+from bot.publishing.outcomes import mark_unknown
+from bot.scheduling.scheduler import dead_claims
 from bot.storage.models import Delivery, DeliveryState, Incident, Post, Rendition, ScheduledPost
 
 log = logging.getLogger(__name__)
@@ -73,11 +73,10 @@ def claim_due(
             one = _claim_one(
                 session, delivery, config=config, publishers=publishers, lease=lease, now=now
             )
-            if one is not None:
-                delivery.claimed_by = claimed_by
             if delivery.post_id is not None:
                 changed_posts.add(delivery.post_id)
             if one is not None:
+                delivery.claimed_by = claimed_by
                 claimed.append(one)
                 left[network] -= 1
 
@@ -143,7 +142,12 @@ def _claim_one(
     publisher = publishers.get(network)
     interrupted = delivery.state == DeliveryState.SENDING
     if interrupted and (publisher is None or not publisher.idempotent):
-        _mark_interrupted(session, delivery, now)
+        # Its lease ran out mid-send (the process died): a resend could post twice.
+        why = (
+            "Crier stopped while sending this; check the account before retrying, "
+            "so it is not posted twice."
+        )
+        mark_unknown(session, delivery, why=why, error="interrupted", at=now)
         return None
     if publisher is None:
         delivery.state = DeliveryState.FAILED
@@ -166,12 +170,7 @@ def lapse_the_dead(session: Session, *, now: datetime) -> int:
     """Deliveries that a process of this machine, now gone (killed), was sending: their leases
     end now, so the next claim settles them (sent again where safe, *unknown* elsewhere) rather
     than minutes later."""
-    sending = session.exec(
-        select(Delivery.claimed_by)
-        .where(col(Delivery.state) == DeliveryState.SENDING, col(Delivery.claimed_by).is_not(None))
-        .distinct()
-    ).all()
-    dead = [claim for claim in sending if claim and dead_here(claim)]
+    dead = dead_claims(session, Delivery.claimed_by, col(Delivery.state) == DeliveryState.SENDING)
     if not dead:
         return 0
     result = session.execute(
@@ -182,25 +181,6 @@ def lapse_the_dead(session: Session, *, now: datetime) -> int:
     count = int(result.rowcount)  # type: ignore[attr-defined]
     log.info("took back %d delivery(ies) left by stopped process(es) %s", count, ", ".join(dead))
     return count
-
-
-def _mark_interrupted(session: Session, delivery: Delivery, now: datetime) -> None:
-    """Its lease ran out mid-send (the process died): a resend could post twice."""
-    delivery.state = DeliveryState.UNKNOWN
-    delivery.claimed_until = None
-    delivery.last_error = (
-        "Crier stopped while sending this; check the account before retrying, "
-        "so it is not posted twice."
-    )
-    audit.record(
-        session,
-        actor=audit.SYSTEM_ACTOR,
-        action="publish_unknown",
-        incident_id=delivery.incident_id,
-        post_id=delivery.post_id,
-        at=now,
-        detail={"channel": delivery.channel, "error": "interrupted"},
-    )
 
 
 def publish_request(

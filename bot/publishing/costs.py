@@ -19,7 +19,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig, Network
-from bot.storage import audit
+from bot.publishing.outcomes import audit_delivery
 from bot.storage.models import Delivery, DeliveryState
 
 log = logging.getLogger(__name__)
@@ -32,12 +32,8 @@ def post_cost(network: Network, text: str) -> Decimal | None:
     """What publishing ``text`` on ``network`` costs in US dollars; None where it is free."""
     if network is not Network.X:
         return None
-    return X_POST_WITH_LINK if has_link(text) else X_POST
-
-
-def has_link(text: str) -> bool:
-    """Whether X would see a link in ``text`` (with or without "https://", as X does)."""
-    return bool(twitter_text.extract_urls(text))
+    # A link as X sees one: with or without "https://".
+    return X_POST_WITH_LINK if twitter_text.extract_urls(text) else X_POST
 
 
 def cost_note(network: Network, text: str) -> str | None:
@@ -50,56 +46,24 @@ def cost_note(network: Network, text: str) -> str | None:
 
 
 def spent_this_month(
-    session: Session,
-    *,
-    network: Network,
-    now: datetime,
-    zone: ZoneInfo,
-    excluding: int | None = None,
+    session: Session, *, delivery: Delivery, now: datetime, zone: ZoneInfo
 ) -> Decimal:
-    """What the posts sent to ``network`` since the start of this month (in ``zone``) cost, and
-    the posts being sent now: several go out at once, and each must count the others."""
+    """What the posts sent on ``delivery``'s network since the start of this month (in ``zone``)
+    cost, and the posts being sent now (several go out at once, and each must count the others);
+    never ``delivery`` itself, so a resend does not count it twice."""
     local = now.astimezone(zone)
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     query = select(Delivery.text).where(
-        Delivery.channel == network.value,
+        Delivery.channel == delivery.channel,
+        col(Delivery.id) != delivery.id,
         or_(
             (col(Delivery.state) == DeliveryState.SENT) & (col(Delivery.sent_at) >= month_start),
             col(Delivery.state) == DeliveryState.SENDING,
         ),
     )
-    if excluding is not None:
-        query = query.where(col(Delivery.id) != excluding)
+    network = Network(delivery.channel)
     texts = session.exec(query).all()
     return sum((post_cost(network, t or "") or Decimal(0) for t in texts), Decimal(0))
-
-
-def over_budget(
-    session: Session,
-    *,
-    config: CrierConfig,
-    network: Network,
-    text: str,
-    now: datetime,
-    delivery_id: int | None = None,
-) -> str | None:
-    """Why ``text`` may not go out on ``network`` now because of the month's budget, or None.
-    ``delivery_id``: the delivery that would send it, so a resend does not count it twice."""
-    settings = config.channels.get(network)
-    cost = post_cost(network, text)
-    if settings is None or settings.monthly_budget is None or cost is None:
-        return None
-    budget = Decimal(str(settings.monthly_budget))
-    spent = spent_this_month(
-        session, network=network, now=now, zone=config.organisation.zone, excluding=delivery_id
-    )
-    if spent + cost <= budget:
-        return None
-    return (
-        f"held: this post (${cost}) would take X past this month's budget of ${budget:.2f} "
-        f"(${spent:.2f} spent). Raise channels.x.monthly_budget in crier.yml and restart, then "
-        "Retry; or post it by hand."
-    )
 
 
 def hold_if_over_budget(
@@ -112,22 +76,21 @@ def hold_if_over_budget(
         False
     """
     network = Network(delivery.channel)
-    reason = over_budget(
-        session, config=config, network=network, text=text, now=now, delivery_id=delivery.id
-    )
-    if reason is None:
+    settings = config.channels.get(network)
+    cost = post_cost(network, text)
+    if settings is None or settings.monthly_budget is None or cost is None:
+        return False
+    budget = Decimal(str(settings.monthly_budget))
+    spent = spent_this_month(session, delivery=delivery, now=now, zone=config.organisation.zone)
+    if spent + cost <= budget:
         return False
     delivery.state = DeliveryState.FAILED
     delivery.claimed_until = None
-    delivery.last_error = reason
-    audit.record(
-        session,
-        actor=audit.SYSTEM_ACTOR,
-        action="publish_held_budget",
-        incident_id=delivery.incident_id,
-        post_id=delivery.post_id,
-        at=now,
-        detail={"channel": delivery.channel},
+    delivery.last_error = (
+        f"held: this post (${cost}) would take X past this month's budget of ${budget:.2f} "
+        f"(${spent:.2f} spent). Raise channels.x.monthly_budget in crier.yml and restart, then "
+        "Retry; or post it by hand."
     )
+    audit_delivery(session, delivery, "publish_held_budget", at=now)
     log.warning("held a %s post over the monthly budget", delivery.channel)
     return True

@@ -28,10 +28,6 @@ class ApiFacts:
     def __post_init__(self) -> None:
         date.fromisoformat(self.checked)  # a date, or a ValueError at import
 
-    @property
-    def checked_on(self) -> date:
-        return date.fromisoformat(self.checked)
-
     def lines(self) -> list[str]:
         """For people: one line per fact."""
         return [

@@ -101,7 +101,7 @@ def retry_after(headers: CIMultiDictProxy[str], *, now: datetime | None = None) 
             return parsedate_to_datetime(value).astimezone(UTC)
         except (TypeError, ValueError):
             pass
-    for name in ("x-rate-limit-reset", "X-RateLimit-Reset", "x-ratelimit-reset"):
+    for name in ("x-rate-limit-reset", "x-ratelimit-reset"):  # the headers ignore case
         reset = headers.get(name)
         if not reset:
             continue
@@ -117,7 +117,7 @@ def retry_after(headers: CIMultiDictProxy[str], *, now: datetime | None = None) 
 
 def refusal(answer: Answer, *, network: str, message: str | None = None) -> PublishError:
     """The usual reading of a non-2xx answer; networks with their own error codes refine it."""
-    said = message or _message_of(answer.body) or f"HTTP {answer.status}"
+    said = message or message_of(answer.body) or f"HTTP {answer.status}"
     if answer.status == 429 or answer.status == 420:
         return PublishError(
             f"{network} is rate limiting: {said}",
@@ -138,19 +138,22 @@ def refusal(answer: Answer, *, network: str, message: str | None = None) -> Publ
     return PublishError(f"{network} refused the post ({answer.status}): {said}", transient=False)
 
 
-def _message_of(body: Any) -> str | None:
+def message_of(body: Any) -> str | None:
+    """The network's own words in an error body (a list of sentences, joined)."""
     if isinstance(body, dict):
         for key in ("error_description", "message", "detail", "error", "title"):
             value = body.get(key)
+            if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+                value = "; ".join(value)  # Statuspage's {"error": ["…", …]}
             if isinstance(value, str) and value:
                 return value[:300]
             if isinstance(value, dict):
-                inner = _message_of(value)
+                inner = message_of(value)
                 if inner:
                     return inner
         errors = body.get("errors")
         if isinstance(errors, list) and errors:
-            return _message_of(errors[0]) or str(errors[0])[:300]
+            return message_of(errors[0]) or str(errors[0])[:300]
     if isinstance(body, str) and body.strip():
         return body.strip()[:300]
     return None

@@ -24,25 +24,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr
-
-from bot.config import CrierConfig, Network
+from bot.config import Network
 from bot.drafting.post_times import format_time
 from bot.drafting.textrules import INSTAGRAM_HASHTAG, INSTAGRAM_MAX_HASHTAGS
 from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
 from bot.publishing import PublisherContext
-from bot.publishing.cards import alt_text, card_facts, card_url
-from bot.publishing.facebook import (
-    DEFAULT_VERSION,
-    graph_check,
-    graph_error,
-    graph_refusal,
-    graph_version,
-    with_lifetimes,
-)
+from bot.publishing.cards import card_data
 from bot.publishing.facts import ApiFacts
-from bot.publishing.http import Answer, HttpClient
-from bot.settings import Settings
+from bot.publishing.graph import GraphPublisher, graph_error
+from bot.publishing.http import Answer
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +50,6 @@ FACTS = ApiFacts(
     rate_limits="published posts per rolling window: read content_publishing_limit (quota_usage, "
     "config.quota_total, config.quota_duration) rather than assume 50 in 24 hours; Graph's "
     "throttling codes as for Facebook",
-)
-DEFAULT_BASE_URL = "https://graph.facebook.com"
-CREDENTIAL_VARIABLE = "INSTAGRAM_ACCESS_TOKEN"
-RENEW = (
-    "get a new token for the Instagram account with instagram_content_publish (e.g. in Meta's "
-    "Graph API Explorer, https://developers.facebook.com/tools/explorer/)"
 )
 CAPTION_LIMIT = 2200
 NOT_READY = (9007, 2207027)  # "Media ID is not available": the container is still processing
@@ -103,34 +87,29 @@ def _id(answer: Answer) -> str:
     return str(answer.body.get("id") or "") if isinstance(answer.body, dict) else ""
 
 
-class InstagramPublisher:
-    """Posts the status card with the text as its caption to one Instagram professional account."""
+class InstagramPublisher(GraphPublisher):
+    """Posts the status card with the text as its caption to one Instagram professional account
+    (``account``: its id). No idempotency key: the module docstring has the lost-answer case."""
 
     network = Network.INSTAGRAM
-    idempotent = False  # no idempotency key; see the module docstring for the lost-answer case
+    name = NAME
+    credential = "INSTAGRAM_ACCESS_TOKEN"
+    renew = (
+        "get a new token for the Instagram account with instagram_content_publish (e.g. in "
+        "Meta's Graph API Explorer, https://developers.facebook.com/tools/explorer/)"
+    )
+    shows = ("username", "@{}")
 
     def __init__(
         self,
         *,
-        http: HttpClient,
-        token: SecretStr,
-        user_id: str,
-        config: CrierConfig,
-        settings: Settings,
-        base_url: str = DEFAULT_BASE_URL,
-        version: str = DEFAULT_VERSION,
         poll_seconds: float = 1.0,
         polls: int = 10,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        **graph: Any,
     ) -> None:
-        self.label = f"Instagram ({user_id})"
-        self._http = http
-        self._token = token
-        self._user_id = user_id
-        self._config = config
-        self._settings = settings
-        self._root = f"{base_url.rstrip('/')}/{version}"
-        self._version = version
+        super().__init__(**graph)
+        self.label = f"Instagram ({self._account})"
         self._poll_seconds = poll_seconds
         self._polls = polls
         self._now = now
@@ -141,7 +120,7 @@ class InstagramPublisher:
             # Used up between reading the limit and publishing (or by another app meanwhile).
             quota = await self.quota() or Quota(usage=50)
             return await self._limit_reached(quota, said=error.describe())
-        return graph_refusal(answer, network=NAME, secret=self._token)
+        return self._refused(answer)
 
     # ----- the publishing limit ------------------------------------------------------------
 
@@ -150,7 +129,7 @@ class InstagramPublisher:
         try:
             answer = await self._call(
                 "GET",
-                f"{self._user_id}/content_publishing_limit",
+                f"{self._account}/content_publishing_limit",
                 params={"fields": "quota_usage,config"},
             )
         except PublishError as trouble:
@@ -195,7 +174,7 @@ class InstagramPublisher:
         try:
             answer = await self._call(
                 "GET",
-                f"{self._user_id}/media",
+                f"{self._account}/media",
                 params={"fields": "id,timestamp", "limit": str(min(quota.total, 100))},
             )
         except PublishError:
@@ -205,11 +184,6 @@ class InstagramPublisher:
         recent = [at for at in stamps if at is not None and at > now - window]
         return min(recent) + window if recent else now + window
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Answer:
-        headers = {"Authorization": f"Bearer {self._token.get_secret_value()}"}
-        url = f"{self._root}/{path}"
-        return await self._http.send(method, url, network=NAME, headers=headers, **kwargs)
-
     async def publish(self, request: PublishRequest) -> Published:
         problem = caption_problem(request.text)
         if problem:
@@ -217,16 +191,18 @@ class InstagramPublisher:
         quota = await self.quota()
         if quota is not None and quota.spent:
             raise await self._limit_reached(quota)
-        at = self._now()
-        image = await card_url(
-            request, config=self._config, settings=self._settings, at=at, image_format="jpg"
+        card = await card_data(
+            request,
+            config=self._config,
+            settings=self._settings,
+            at=self._now(),
+            image_format="jpg",
         )
-        described = alt_text(card_facts(request, config=self._config, at=at))
         try:
             created = await self._call(
                 "POST",
-                f"{self._user_id}/media",
-                data={"image_url": image, "caption": request.text, "alt_text": described},
+                f"{self._account}/media",
+                data={"image_url": card.url, "caption": request.text, "alt_text": card.alt},
             )
         except PublishError as trouble:
             # A container is never shown on its own: a lost answer here cannot have posted.
@@ -261,7 +237,7 @@ class InstagramPublisher:
         await self._wait_until_ready(container)
         try:
             answer = await self._call(
-                "POST", f"{self._user_id}/media_publish", data={"creation_id": container}
+                "POST", f"{self._account}/media_publish", data={"creation_id": container}
             )
         except PublishError as lost:
             if not lost.maybe_sent:
@@ -298,7 +274,7 @@ class InstagramPublisher:
                 raise unknown
             log.info("Instagram: container %s was not published; publishing it again", container)
             answer = await self._call(
-                "POST", f"{self._user_id}/media_publish", data={"creation_id": container}
+                "POST", f"{self._account}/media_publish", data={"creation_id": container}
             )
         except PublishError as trouble:
             if trouble.maybe_sent:
@@ -310,7 +286,7 @@ class InstagramPublisher:
 
     async def _find_by_caption(self, caption: str) -> str | None:
         answer = await self._call(
-            "GET", f"{self._user_id}/media", params={"fields": "id,caption", "limit": "10"}
+            "GET", f"{self._account}/media", params={"fields": "id,caption", "limit": "10"}
         )
         items = answer.body.get("data") if answer.ok and isinstance(answer.body, dict) else None
         for item in items or []:
@@ -328,25 +304,7 @@ class InstagramPublisher:
         return str(link) if link else None
 
     async def check(self) -> ChannelCheck:
-        result = await graph_check(
-            self._http,
-            f"{self._root}/{self._user_id}",
-            network=self.network,
-            name=NAME,
-            token=self._token,
-            field="username",
-            shown_as="@{}",
-        )
-        result = await with_lifetimes(
-            result,
-            self._http,
-            root=self._root,
-            version=self._version,
-            name=NAME,
-            token=self._token,
-            setting=CREDENTIAL_VARIABLE,
-            renew=RENEW,
-        )
+        result = await super().check()
         host = urlsplit(self._settings.public_url).hostname or ""
         if result.ready and host in _LOCAL_HOSTS:
             return replace(
@@ -367,19 +325,4 @@ def _timestamp(item: dict[str, Any]) -> datetime | None:
 
 def build(context: PublisherContext) -> InstagramPublisher | None:
     token = context.credentials.instagram_access_token
-    user_id = (context.channel.account or "").strip()
-    if token is None or not token.get_secret_value():
-        return None
-    if not user_id:
-        log.warning("INSTAGRAM_ACCESS_TOKEN is set but channels.instagram.account is not")
-        return None
-    return InstagramPublisher(
-        http=context.http,
-        token=token,
-        user_id=user_id,
-        config=context.config,
-        settings=context.settings,
-        base_url=context.channel.base_url or DEFAULT_BASE_URL,
-        version=graph_version(context.channel),
-        now=context.clock.now,
-    )
+    return InstagramPublisher.from_context(context, token, now=context.clock.now)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from pydantic import SecretStr
@@ -177,13 +178,10 @@ class LinkedInPublisher:
     async def _token_life(self) -> tuple[TokenLife, str | None]:
         """When the token expires, from LinkedIn's token introspection (which needs the app's
         client id and secret); the second value says why LinkedIn calls the token inactive."""
+        life = partial(TokenLife, CREDENTIAL_VARIABLE, RENEW)
         if self._client is None:
-            return TokenLife(
-                CREDENTIAL_VARIABLE,
-                RENEW,
-                unknown="set LINKEDIN_CLIENT_ID and LINKEDIN_CLIENT_SECRET (your LinkedIn app's) "
-                "so Crier can ask LinkedIn",
-            ), None
+            ask = "set LINKEDIN_CLIENT_ID and LINKEDIN_CLIENT_SECRET (your LinkedIn app's) so Crier"
+            return life(unknown=f"{ask} can ask LinkedIn"), None
         client_id, secret = self._client
         form = {
             "client_id": client_id,
@@ -194,29 +192,22 @@ class LinkedInPublisher:
         try:
             answer = await self._http.send("POST", url, network=NAME, data=form)
         except PublishError as trouble:
-            unknown = f"introspection: {trouble.message}"
-            return TokenLife(CREDENTIAL_VARIABLE, RENEW, unknown=unknown), None
+            return life(unknown=f"introspection: {trouble.message}"), None
         body = answer.body if isinstance(answer.body, dict) else {}
         if not answer.ok:
             said = str(body.get("error_description") or body.get("error") or answer.status)
             for hidden in (secret.get_secret_value(), self._token.get_secret_value()):
                 said = said.replace(hidden, "[redacted]")
-            return TokenLife(
-                CREDENTIAL_VARIABLE,
-                RENEW,
-                unknown=f"LinkedIn refused LINKEDIN_CLIENT_ID or LINKEDIN_CLIENT_SECRET for token "
-                f"introspection ({said[:200]})",
-            ), None
+            refused = "LinkedIn refused LINKEDIN_CLIENT_ID or LINKEDIN_CLIENT_SECRET for token"
+            return life(unknown=f"{refused} introspection ({said[:200]})"), None
         if body.get("active") is False:
             status = str(body.get("status") or "inactive")[:40]
-            return TokenLife(CREDENTIAL_VARIABLE, RENEW), (
-                f"{NAME} says the access token is {status}: renew {CREDENTIAL_VARIABLE} ({RENEW})"
-            )
+            inactive = f"{NAME} says the access token is {status}"
+            return life(), f"{inactive}: renew {CREDENTIAL_VARIABLE} ({RENEW})"
         stamp = body.get("expires_at")
         if isinstance(stamp, int) and stamp > 0:
-            expires = datetime.fromtimestamp(stamp, UTC)
-            return TokenLife(CREDENTIAL_VARIABLE, RENEW, expires_at=expires), None
-        return TokenLife(CREDENTIAL_VARIABLE, RENEW, unknown="LinkedIn did not say"), None
+            return life(expires_at=datetime.fromtimestamp(stamp, UTC)), None
+        return life(unknown="LinkedIn did not say"), None
 
 
 def _field(body: Any, name: str) -> str | None:

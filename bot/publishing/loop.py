@@ -14,6 +14,7 @@ is sent again only where the network's idempotency key makes that safe; elsewher
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -102,6 +103,8 @@ class PublishingLoop:
             await self.take_back()
         except Exception:
             log.exception("could not take back the deliveries of stopped processes")
+        stopping = asyncio.create_task(stop.wait())
+        stopping.add_done_callback(lambda _: self.wake())  # a stop ends the nap
         try:
             while not stop.is_set():
                 self._wake.clear()
@@ -115,9 +118,8 @@ class PublishingLoop:
                     nap = await self._seconds_to_next(poll_seconds)
                 except Exception:
                     log.exception("publishing pass failed; trying again shortly")
-                if self._wake.is_set() or stop.is_set():
-                    continue
-                await self._nap(stop, nap)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=nap)
             if sending:
                 await asyncio.wait(sending)
         except asyncio.CancelledError:
@@ -125,20 +127,14 @@ class PublishingLoop:
                 task.cancel()
             await asyncio.gather(*sending, return_exceptions=True)
             raise
+        finally:
+            stopping.cancel()
 
     @staticmethod
     def _log_if_failed(task: asyncio.Task[None]) -> None:
         if not task.cancelled() and (error := task.exception()) is not None:
             # Its outcome was not recorded: the lease runs out and the next claim decides.
             log.error("a delivery's task failed", exc_info=error)
-
-    async def _nap(self, stop: asyncio.Event, seconds: float) -> None:
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
 
     async def run_once(self) -> int:
         """Claim what is due (as much as the free slots allow) and publish it all concurrently;
@@ -155,9 +151,7 @@ class PublishingLoop:
             total = self._max_in_flight - len(self._in_flight)
             if total <= 0 or not room:
                 return []
-            claimed, changed_posts = await self._store.run(
-                lambda s: self._noting(s, self._claim(s, room, total))
-            )
+            claimed, changed_posts = await self._store.run(lambda s: self._claim(s, room, total))
             for one in claimed:
                 self._in_flight[one.delivery_id] = one.request.network
         if changed_posts:
@@ -187,7 +181,7 @@ class PublishingLoop:
         """Claim due deliveries into ``room`` and ``total`` (the free slots, counted by the
         caller in the event loop); without them, as many as each network's concurrency (for a
         caller that sends what it claimed before it claims again, as bench/fanout's baseline)."""
-        return claim_due(
+        claimed, changed_posts = claim_due(
             session,
             config=self._config,
             publishers=self._publishers,
@@ -198,6 +192,9 @@ class PublishingLoop:
             lock_rows=self._store.is_postgres,
             claimed_by=self._worker_id,
         )
+        for post_id in changed_posts:
+            self._note(session, post_id)
+        return claimed, changed_posts
 
     async def _seconds_to_next(self, longest: float) -> float:
         """How long until the next delivery falls due (a retry's time, a lapsed lease) on a
@@ -243,40 +240,47 @@ class PublishingLoop:
             if held is not None and held > self._clock.now():
                 # Another post just met the network's rate limit: this one waits with it.
                 label = self._publishers[network].label
-
-                def back(session: Session) -> None:
-                    put_back(session, claimed=claimed, until=held, label=label)
-                    self._note(session, claimed.post_id)
-
-                await self._store.run(back)
-                self._changed()
-                return
-            await self._send(claimed)
-            self._changed()
+                await self._settle(
+                    claimed, lambda s: put_back(s, claimed=claimed, until=held, label=label)
+                )
+            else:
+                await self._settle(claimed, await self._send(claimed))
         finally:
             self._in_flight.pop(claimed.delivery_id, None)
             self._wake.set()  # a slot is free: the loop may claim the next delivery at once
 
-    async def _send(self, claimed: Claimed) -> None:
+    async def _send(self, claimed: Claimed) -> Callable[[Session], None]:
+        """Publish; returns how to record the network's answer."""
         network = claimed.request.network
         try:
             published = await self._publish_keeping_lease(claimed)
         except PublishError as refused:
-            failure = refused
-            self._hold_if_rate_limited(network, failure)
-            await self._store.run(lambda s: self._record_failure(s, claimed, failure))
+            self._hold_if_rate_limited(network, refused)
+            return self._failure(claimed, refused)
         except Exception as exc:  # a bug or an unexpected answer: retry, but say so
             log.exception("publisher %s raised", network.value)
-            error = PublishError(f"unexpected error: {type(exc).__name__}", transient=True)
-            await self._store.run(lambda s: self._record_failure(s, claimed, error))
-        else:
-            answered_at = self._clock.now()  # when it went public, not when it was noted
+            unexpected = PublishError(f"unexpected error: {type(exc).__name__}", transient=True)
+            return self._failure(claimed, unexpected)
+        answered_at = self._clock.now()  # when it went public, not when it was noted
+        return lambda s: record_sent(s, claimed=claimed, published=published, at=answered_at)
 
-            def sent(session: Session) -> None:
-                record_sent(session, claimed=claimed, published=published, at=answered_at)
-                self._note(session, claimed.post_id)
+    def _failure(self, claimed: Claimed, error: PublishError) -> Callable[[Session], None]:
+        publisher = self._publishers.get(claimed.request.network)
+        idempotent = publisher is not None and publisher.idempotent
+        now, most = self._clock.now(), self._max_attempts
+        return lambda s: record_failure(
+            s, claimed=claimed, error=error, idempotent=idempotent, max_attempts=most, now=now
+        )
 
-            await self._store.run(sent)
+    async def _settle(self, claimed: Claimed, outcome: Callable[[Session], None]) -> None:
+        """Record ``outcome``, telling ``on_post_changed`` in the same transaction."""
+
+        def settle(session: Session) -> None:
+            outcome(session)
+            self._note(session, claimed.post_id)
+
+        await self._store.run(settle)
+        self._changed()
 
     async def _publish_keeping_lease(self, claimed: Claimed) -> Published:
         """Publish, renewing the lease while the network takes its time: one publish may be
@@ -313,18 +317,6 @@ class PublishingLoop:
             return lease_until
         return until
 
-    def _record_failure(self, session: Session, claimed: Claimed, error: PublishError) -> None:
-        publisher = self._publishers.get(claimed.request.network)
-        record_failure(
-            session,
-            claimed=claimed,
-            error=error,
-            idempotent=publisher is not None and publisher.idempotent,
-            max_attempts=self._max_attempts,
-            now=self._clock.now(),
-        )
-        self._note(session, claimed.post_id)
-
     def _hold_if_rate_limited(self, network: Network, error: PublishError) -> None:
         if error.rate_limited and error.retry_at is not None:
             until = max(error.retry_at, self._held_until.get(network, error.retry_at))
@@ -334,13 +326,6 @@ class PublishingLoop:
         """In the transaction that changed ``post_id``'s deliveries: tell ``on_post_changed``."""
         if self._on_post_changed is not None and post_id is not None:
             self._on_post_changed(session, post_id)
-
-    def _noting(
-        self, session: Session, claim: tuple[list[Claimed], set[int]]
-    ) -> tuple[list[Claimed], set[int]]:
-        for post_id in claim[1]:
-            self._note(session, post_id)
-        return claim
 
     def _changed(self) -> None:
         if self._after_change is not None:

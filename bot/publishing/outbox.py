@@ -34,11 +34,6 @@ class OutboxPublisher:
             f"{NETWORK_LABELS[self.network]}",
         )
 
-    def _published(self, entry: OutboxPost) -> Published:
-        return Published(
-            external_id=f"outbox-{entry.id}", url=f"{self._public_url}/outbox/{entry.id}"
-        )
-
     async def publish(self, request: PublishRequest) -> Published:
         def write(session: Session) -> OutboxPost:
             existing = session.exec(
@@ -62,7 +57,9 @@ class OutboxPublisher:
         except IntegrityError:  # the same key written by another worker a moment ago
             await asyncio.sleep(0)
             entry = await self._store.run(write)
-        return self._published(entry)
+        return Published(
+            external_id=f"outbox-{entry.id}", url=f"{self._public_url}/outbox/{entry.id}"
+        )
 
 
 def recent_outbox(

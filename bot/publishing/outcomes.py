@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
 from bot.ports import Published, PublishError
-from bot.publishing.claims import Claimed
 from bot.storage import audit
 from bot.storage.models import Delivery, DeliveryState
+
+if TYPE_CHECKING:
+    from bot.publishing.claims import Claimed
 
 # The publishing loop's log: log filters name one logger for all of publishing.
 log = logging.getLogger("bot.publishing.loop")
@@ -64,19 +67,8 @@ def record_sent(session: Session, *, claimed: Claimed, published: Published, at:
     delivery.sent_at = at
     delivery.claimed_until = None
     delivery.last_error = None
-    audit.record(
-        session,
-        actor=audit.SYSTEM_ACTOR,
-        action="publish",
-        incident_id=delivery.incident_id,
-        post_id=delivery.post_id,
-        at=at,
-        detail={
-            "channel": delivery.channel,
-            "url": published.url or "",
-            "external_id": published.external_id,
-        },
-    )
+    url, external_id = published.url or "", published.external_id
+    audit_delivery(session, delivery, "publish", at=at, url=url, external_id=external_id)
     log.info("published delivery %s to %s: %s", delivery.id, delivery.channel, published.url)
 
 
@@ -96,20 +88,11 @@ def record_failure(
     delivery.last_error = error.message[:1000]
     if error.maybe_sent and not idempotent:
         # Without an idempotency key a retry could post twice: a person checks first.
-        delivery.state = DeliveryState.UNKNOWN
-        delivery.last_error = (
+        why = (
             f"{error.message}. The post may or may not be up: check the account, then "
             "Retry only if it is not there."
         )
-        audit.record(
-            session,
-            actor=audit.SYSTEM_ACTOR,
-            action="publish_unknown",
-            incident_id=delivery.incident_id,
-            post_id=delivery.post_id,
-            at=now,
-            detail={"channel": delivery.channel, "error": error.message[:300]},
-        )
+        mark_unknown(session, delivery, why=why, error=error.message[:300], at=now)
         log.warning(
             "delivery %s to %s: outcome unknown: %s", delivery.id, delivery.channel, error.message
         )
@@ -131,16 +114,33 @@ def record_failure(
         )
         return
     delivery.state = DeliveryState.FAILED
+    audit_delivery(session, delivery, "publish_failed", at=now, error=error.message[:300])
+    log.warning("delivery %s to %s failed: %s", delivery.id, delivery.channel, error.message)
+
+
+def mark_unknown(
+    session: Session, delivery: Delivery, *, why: str, error: str, at: datetime
+) -> None:
+    """The network may have posted it and a resend could post twice: a person checks (``why``)."""
+    delivery.state = DeliveryState.UNKNOWN
+    delivery.claimed_until = None
+    delivery.last_error = why
+    audit_delivery(session, delivery, "publish_unknown", at=at, error=error)
+
+
+def audit_delivery(
+    session: Session, delivery: Delivery, action: str, *, at: datetime, **detail: str
+) -> None:
+    """Note what became of ``delivery`` in the audit log, as Crier's own doing."""
     audit.record(
         session,
         actor=audit.SYSTEM_ACTOR,
-        action="publish_failed",
+        action=action,
         incident_id=delivery.incident_id,
         post_id=delivery.post_id,
-        at=now,
-        detail={"channel": delivery.channel, "error": error.message[:300]},
+        at=at,
+        detail={"channel": delivery.channel, **detail},
     )
-    log.warning("delivery %s to %s failed: %s", delivery.id, delivery.channel, error.message)
 
 
 def _claimed_row(session: Session, claimed: Claimed) -> Delivery:

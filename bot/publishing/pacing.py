@@ -11,8 +11,8 @@ waited for in the request: ``wait`` raises a transient, rate-limited ``PublishEr
 a post sleeping on its lease. Time comes from the injectable ``Clock`` and waiting from the
 injectable ``sleep``, so tests move a fake clock instead of sleeping.
 
-``SharedPacer`` keeps the slots in the database, for a limit counted per key across every
-process that uses it (several replicas or workers on one PostgreSQL).
+Given a ``store`` and a ``key``, the pacer keeps the slots in the database, for a limit counted
+per key across every process that uses it (several replicas or workers on one PostgreSQL).
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class Pacer:
+    """The last ``limit`` requests' times: in memory, or with a ``store`` in the database, shared
+    by every process on it (one row of ``pace`` per ``key``, locked while a slot is taken), so N
+    replicas or workers send the network's limit, not N times it. ``key`` names what the network
+    counts by (a fingerprint of the API key)."""
+
     def __init__(
         self,
         *,
@@ -43,6 +48,8 @@ class Pacer:
         sleep: Sleep = asyncio.sleep,
         max_wait: timedelta = timedelta(seconds=5),
         name: str = "the network",
+        store: Store | None = None,
+        key: str = "",
     ) -> None:
         if limit < 1:
             raise ValueError("a pacer needs a limit of at least one request")
@@ -52,77 +59,44 @@ class Pacer:
         self._sleep = sleep
         self._max_wait = max_wait
         self._name = name
-        self._slots: deque[datetime] = deque(maxlen=limit)  # the last ``limit`` requests' times
-        self._held_until: datetime | None = None
-        self._lock = asyncio.Lock()
-
-    def next_slot(self) -> datetime:
-        """When a request made now would go."""
-        slot = self._clock.now()
-        if len(self._slots) == self._limit:
-            slot = max(slot, self._slots[0] + self._window)
-        if self._held_until is not None:
-            slot = max(slot, self._held_until)
-        return slot
-
-    async def wait(self) -> None:
-        """Wait for this request's slot (or refuse, when it is further than ``max_wait``)."""
-        async with self._lock:
-            now = self._clock.now()
-            slot = self.next_slot()
-            if slot - now > self._max_wait:
-                raise _paced(self._name, slot)
-            self._slots.append(slot)  # taken before the wait, so concurrent requests queue
-        delay = (slot - now).total_seconds()
-        if delay > 0:
-            await self._sleep(delay)
-
-    async def hold_until(self, until: datetime) -> None:
-        """The network refused for rate: no request before ``until``."""
-        if self._held_until is None or until > self._held_until:
-            self._held_until = until
-
-
-class SharedPacer(Pacer):
-    """A ``Pacer`` whose slots every process on the database shares (one row of ``pace`` per
-    key, locked while a slot is taken): N replicas or workers send the network's limit, not N
-    times it. ``key`` names what the network counts by (a fingerprint of the API key)."""
-
-    def __init__(
-        self,
-        *,
-        store: Store,
-        key: str,
-        limit: int,
-        window: timedelta,
-        clock: Clock,
-        sleep: Sleep = asyncio.sleep,
-        max_wait: timedelta = timedelta(seconds=5),
-        name: str = "the network",
-    ) -> None:
-        super().__init__(
-            limit=limit, window=window, clock=clock, sleep=sleep, max_wait=max_wait, name=name
-        )
         self._store = store
         self._key = key
+        self._slots: deque[datetime] = deque(maxlen=limit)  # kept in memory (without a store)
+        self._held_until: datetime | None = None
 
-    async def wait(self) -> None:
-        now = self._clock.now()
-        slot = await self._store.run(lambda s: self._take(s, now))
-        delay = (slot - now).total_seconds()
-        if delay > 0:
-            await self._sleep(delay)
+    def next_slot(self) -> datetime:
+        """When a request made now would go (by the slots kept in memory)."""
+        return self._slot(self._clock.now(), list(self._slots), self._held_until)
 
-    def _take(self, session: Session, now: datetime) -> datetime:
-        pace = self._row(session)
-        slots = sorted(_utc(datetime.fromisoformat(t)) for t in pace.slots)[-self._limit :]
+    def _slot(self, now: datetime, slots: list[datetime], held: datetime | None) -> datetime:
+        """The first time from ``now`` that keeps ``slots`` (oldest first) within the limit."""
         slot = now
         if len(slots) == self._limit:
             slot = max(slot, slots[0] + self._window)
-        if pace.held_until is not None:
-            slot = max(slot, _utc(pace.held_until))
+        return slot if held is None else max(slot, held)
+
+    async def wait(self) -> None:
+        """Wait for this request's slot (or refuse, when it is further than ``max_wait``)."""
+        now = self._clock.now()
+        if self._store is None:
+            slot = self._taken(now, self._slot(now, list(self._slots), self._held_until))
+            self._slots.append(slot)  # taken before the wait, so concurrent requests queue
+        else:
+            slot = await self._store.run(lambda s: self._take_shared(s, now))
+        delay = (slot - now).total_seconds()
+        if delay > 0:
+            await self._sleep(delay)
+
+    def _taken(self, now: datetime, slot: datetime) -> datetime:
         if slot - now > self._max_wait:
             raise _paced(self._name, slot)
+        return slot
+
+    def _take_shared(self, session: Session, now: datetime) -> datetime:
+        pace = self._row(session)
+        slots = sorted(_utc(datetime.fromisoformat(t)) for t in pace.slots)[-self._limit :]
+        held = _utc(pace.held_until) if pace.held_until is not None else None
+        slot = self._taken(now, self._slot(now, slots, held))
         pace.slots = [t.isoformat() for t in [*slots, slot][-self._limit :]]
         session.add(pace)
         return slot
@@ -140,6 +114,12 @@ class SharedPacer(Pacer):
         return session.exec(query).one()
 
     async def hold_until(self, until: datetime) -> None:
+        """The network refused for rate: no request before ``until``."""
+        if self._store is None:
+            if self._held_until is None or until > self._held_until:
+                self._held_until = until
+            return
+
         def hold(session: Session) -> None:
             pace = self._row(session)
             if pace.held_until is None or until > _utc(pace.held_until):

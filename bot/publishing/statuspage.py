@@ -46,9 +46,8 @@ from bot.config import ChannelConfig, ConfigError, Network
 from bot.ports import ChannelCheck, Clock, Published, PublishError, PublishRequest, SystemClock
 from bot.publishing import PublisherContext
 from bot.publishing.facts import ApiFacts
-from bot.publishing.http import Answer, HttpClient, refusal, retry_after
-from bot.publishing.pacing import Pacer, SharedPacer, Sleep, key_fingerprint
-from bot.storage.models import Incident
+from bot.publishing.http import Answer, HttpClient, message_of, refusal, retry_after
+from bot.publishing.pacing import Pacer, Sleep, key_fingerprint
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -120,28 +119,17 @@ class StatuspagePublisher:
         self._page_url = f"{base}/v1/pages/{quote(page_id, safe='')}"
         self._component_status = component_status or dict(DEFAULT_COMPONENT_STATUS)
         self._instance = instance
-        self._store = store
         self._clock = clock or SystemClock()
         # Statuspage counts each key's requests, whichever process makes them: with a database,
         # every process's requests share one pace (a row per key).
-        self._pacer: Pacer = (
-            Pacer(
-                limit=REQUESTS_PER_WINDOW,
-                window=RATE_WINDOW,
-                clock=self._clock,
-                sleep=sleep,
-                name=NAME,
-            )
-            if store is None
-            else SharedPacer(
-                store=store,
-                key=key_fingerprint(api_key),
-                limit=REQUESTS_PER_WINDOW,
-                window=RATE_WINDOW,
-                clock=self._clock,
-                sleep=sleep,
-                name=NAME,
-            )
+        self._pacer = Pacer(
+            limit=REQUESTS_PER_WINDOW,
+            window=RATE_WINDOW,
+            clock=self._clock,
+            sleep=sleep,
+            name=NAME,
+            store=store,
+            key=key_fingerprint(api_key),
         )
         self._components: dict[str, str] = {}
         self._components_at = float("-inf")
@@ -173,7 +161,7 @@ class StatuspagePublisher:
             answer = await self._send("GET", "")
         except PublishError as exc:
             return ChannelCheck(self.network, "unreachable", exc.message)
-        said = _said(answer.body) or f"HTTP {answer.status}"
+        said = message_of(answer.body) or f"HTTP {answer.status}"
         if answer.ok and isinstance(answer.body, dict):
             name = answer.body.get("name") or self._page_id
             state, detail = "ready", f"page “{name}” ({self._page_id})"
@@ -258,7 +246,7 @@ class StatuspagePublisher:
         if request.status == "resolved":
             state = "operational"
         else:
-            severity = await self._severity(request) or ""
+            severity = request.extra.get("severity", "")
             state = self._component_status.get(severity, "partial_outage")
         return {"component_ids": [component_id], "components": {component_id: state}}
 
@@ -288,18 +276,6 @@ class StatuspagePublisher:
                 break
         return found
 
-    async def _severity(self, request: PublishRequest) -> str | None:
-        if "severity" in request.extra:
-            return request.extra["severity"]
-        if self._store is None:
-            return None
-
-        def read(session: Any) -> str | None:
-            incident = session.get(Incident, request.incident_id)
-            return incident.severity if incident is not None else None
-
-        return await self._store.read(read)
-
     # --- the wire ------------------------------------------------------------------------------
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> Answer:
@@ -314,7 +290,7 @@ class StatuspagePublisher:
         return answer
 
     def _refused(self, answer: Answer, *, doing: str) -> PublishError:
-        said = _said(answer.body) or f"HTTP {answer.status}"
+        said = message_of(answer.body) or f"HTTP {answer.status}"
         if answer.status == 401:
             return PublishError(
                 f"{NAME} refused the API key (401): {said}. Check STATUSPAGE_API_KEY.",
@@ -357,20 +333,6 @@ def _shows(incident: dict[str, Any], text: str) -> bool:
 def _published(incident: dict[str, Any]) -> Published:
     link = incident.get("shortlink")
     return Published(external_id=str(incident["id"]), url=link if isinstance(link, str) else None)
-
-
-def _said(body: Any) -> str | None:
-    """Statuspage's words: ``{"error": "…"}``, ``{"error": ["…", …]}`` or ``{"message": "…"}``."""
-    if isinstance(body, dict):
-        for key in ("error", "message", "errors"):
-            value = body.get(key)
-            if isinstance(value, str) and value:
-                return value[:300]
-            if isinstance(value, list) and value:
-                return "; ".join(str(v) for v in value)[:300]
-    if isinstance(body, str) and body.strip():
-        return body.strip()[:300]
-    return None
 
 
 def build(context: PublisherContext) -> StatuspagePublisher | None:

@@ -50,7 +50,7 @@ GRAPH_VERSIONS = (
     GraphVersion(21, ends=date(2027, 1, 21)),
     GraphVersion(26, released=date(2026, 7, 29)),
 )
-_GRAPH = re.compile(r"^v?(\d+)(?:\.\d+)?$")
+GRAPH_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?$")  # v26.0, 26.0, v26, 26
 _LINKEDIN = re.compile(r"^(\d{4})(\d{2})(?:\.\d{2})?$")
 
 
@@ -71,7 +71,7 @@ def _graph_end(known: GraphVersion) -> date | None:
 
 def graph_life(version: str, *, setting: str) -> ApiVersionLife | None:
     """When a Graph version ends (``v21.0`` or ``21.0``); None if it is not a version."""
-    found = _GRAPH.match(version.strip())
+    found = GRAPH_VERSION.match(version.strip())
     if found is None:
         return None
     major = int(found.group(1))

@@ -56,7 +56,7 @@ from urllib.parse import urlsplit
 from bot.config import Network
 from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
 from bot.publishing import PublisherContext
-from bot.publishing.http import Answer, HttpClient, refusal
+from bot.publishing.http import Answer, HttpClient, message_of, refusal
 
 EVENT = "crier.post"
 
@@ -132,7 +132,7 @@ class WebhookPublisher:
         )
 
     def _refused(self, answer: Answer) -> PublishError:
-        said = _said(answer.body) or f"HTTP {answer.status}"
+        said = message_of(answer.body) or f"HTTP {answer.status}"
         if answer.status == 410:
             return PublishError(
                 f"{self._name} says it is gone (410): {said}. Change or disable channels.webhook.",
@@ -167,17 +167,6 @@ def _published(answer: Answer, idempotency_key: str) -> Published:
         external_id=str(external) if has_id else idempotency_key,
         url=link if isinstance(link, str) and link else None,
     )
-
-
-def _said(body: Any) -> str | None:
-    if isinstance(body, dict):
-        for key in ("error", "message", "detail"):
-            value = body.get(key)
-            if isinstance(value, str) and value:
-                return value[:300]
-    if isinstance(body, str) and body.strip():
-        return body.strip()[:300]
-    return None
 
 
 def build(context: PublisherContext) -> WebhookPublisher | None:

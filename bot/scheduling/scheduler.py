@@ -17,8 +17,9 @@ import os
 import socket
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import ColumnElement, func, or_, update
 from sqlmodel import Session, col, select
 
 from bot.ports import Clock
@@ -58,6 +59,13 @@ def dead_here(claim: str) -> bool:
     except PermissionError:
         return False  # alive, someone else's
     return False
+
+
+def dead_claims(session: Session, claimed_by: Any, *unfinished: ColumnElement[bool]) -> list[str]:
+    """The claims in the ``claimed_by`` column, of rows still ``unfinished``, made by a process
+    of this machine that is gone (killed)."""
+    query = select(claimed_by).where(*unfinished, col(claimed_by).is_not(None)).distinct()
+    return [claim for claim in session.exec(query).all() if claim and dead_here(claim)]
 
 
 class Scheduler:
@@ -177,12 +185,7 @@ class Scheduler:
     def _release_the_dead(self, session: Session) -> int:
         """Jobs claimed by a process of this machine that is gone (killed): free them now
         rather than when their lease runs out."""
-        claimed = session.exec(
-            select(Job.claimed_by)
-            .where(col(Job.done_at).is_(None), col(Job.claimed_by).is_not(None))
-            .distinct()
-        ).all()
-        dead = [claim for claim in claimed if claim and dead_here(claim)]
+        dead = dead_claims(session, Job.claimed_by, col(Job.done_at).is_(None))
         if not dead:
             return 0
         result = session.execute(

@@ -18,7 +18,6 @@ from bot.publishing.cards import (
     alt_text,
     card_data,
     card_facts,
-    card_url,
     cards_folder,
     read_card,
     render_card,
@@ -119,17 +118,18 @@ def test_a_card_is_written_once_and_read_back(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.part"))
 
 
-async def test_card_url_stores_the_card_and_crier_serves_it(tmp_path: Path) -> None:
+async def test_the_card_is_stored_and_crier_serves_it_at_its_url(tmp_path: Path) -> None:
     async with CardServer(settings_in(tmp_path)) as server:
         settings = settings_in(tmp_path, public_url=server.base_url + "/")
-        url = await card_url(request(), config=make_config(), settings=settings, at=AT)
+        card = await card_data(request(), config=make_config(), settings=settings, at=AT)
+        url = card.url
         assert url.startswith(f"{server.base_url}/cards/") and url.endswith(".png")
         status, kind, body = await server.get(url)
         assert status == 200 and kind == "image/png" and body.startswith(b"\x89PNG")
-        jpeg = await card_url(
+        jpeg = await card_data(
             request(), config=make_config(), settings=settings, at=AT, image_format="jpg"
         )
-        status, kind, _ = await server.get(jpeg)
+        status, kind, _ = await server.get(jpeg.url)
         assert status == 200 and kind == "image/jpeg"
         missing = f"{server.base_url}/cards/{'0' * 32}.png"
         assert (await server.get(missing))[0] == 404

@@ -18,7 +18,8 @@ from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor, Publisher, PublishError, PublishRequest
 from bot.publishing import PublisherContext
 from bot.publishing.credentials import NetworkCredentials
-from bot.publishing.facebook import DEFAULT_VERSION, FacebookPublisher, build
+from bot.publishing.facebook import FacebookPublisher, build
+from bot.publishing.graph import DEFAULT_VERSION
 from bot.publishing.http import HttpClient
 from bot.publishing.outbox import OutboxPublisher
 from bot.redaction import Redactor
@@ -58,7 +59,7 @@ def facebook(
     return FacebookPublisher(
         http=http,
         token=SecretStr(token),
-        page_id=PAGE,
+        account=PAGE,
         config=make_config(),
         settings=settings or Settings(),
         base_url=fake.base_url,

@@ -23,7 +23,7 @@ def test_each_publisher_states_its_api_facts_with_the_date_they_were_checked(
     facts = getattr(module, "FACTS", None)
     assert isinstance(facts, ApiFacts), f"{MODULES[network]} has no FACTS = ApiFacts(…)"
     assert facts.network is network
-    assert date(2026, 1, 1) <= facts.checked_on
+    assert date(2026, 1, 1) <= date.fromisoformat(facts.checked)
     for field in (facts.api, facts.limits, facts.idempotency, facts.rate_limits):
         assert field.strip()
     assert facts.lines()[-1] == f"last checked: {facts.checked}"

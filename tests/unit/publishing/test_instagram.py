@@ -51,7 +51,7 @@ class Rig:
         return InstagramPublisher(
             http=self.http,
             token=SecretStr(token),
-            user_id=IG_USER,
+            account=IG_USER,
             config=make_config(),
             settings=self.settings,
             base_url=self.fake.base_url,

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bot.ports import PublishError
-from bot.publishing.pacing import Pacer, SharedPacer, key_fingerprint
+from bot.publishing.pacing import Pacer, key_fingerprint
 from bot.storage.models import Pace
 from bot.storage.store import Store
 from tests.clock import FakeClock
@@ -58,8 +58,8 @@ async def test_processes_on_one_database_share_one_pace(store: Store) -> None:
     clock = FakeClock()
     key = "statuspage-api-key-1"
 
-    def replica() -> SharedPacer:
-        return SharedPacer(
+    def replica() -> Pacer:
+        return Pacer(
             store=store,
             key=key_fingerprint(key),
             limit=2,

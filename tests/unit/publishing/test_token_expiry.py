@@ -65,7 +65,7 @@ def facebook(graph: FakeGraph, http: HttpClient, token: str = PAGE_TOKEN) -> Fac
     return FacebookPublisher(
         http=http,
         token=SecretStr(token),
-        page_id=PAGE,
+        account=PAGE,
         config=make_config(),
         settings=Settings(),
         base_url=graph.base_url,
@@ -76,7 +76,7 @@ def instagram(graph: FakeGraph, http: HttpClient) -> InstagramPublisher:
     return InstagramPublisher(
         http=http,
         token=SecretStr(IG_TOKEN),
-        user_id=IG_USER,
+        account=IG_USER,
         config=make_config(),
         settings=Settings(public_url="https://crier.example.edu"),
         base_url=graph.base_url,

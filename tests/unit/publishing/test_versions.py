@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from bot.config import ChannelConfig, Network
-from bot.publishing import facebook, instagram, linkedin
+from bot.publishing import graph, linkedin
 from bot.publishing.versions import (
     CURRENT_GRAPH,
     CURRENT_LINKEDIN,
@@ -26,9 +26,8 @@ LI_KEY = "channels.linkedin.api_version"
 
 def test_the_defaults_are_the_current_versions() -> None:
     assert CURRENT_GRAPH == "v26.0" and CURRENT_LINKEDIN == "202607"
-    assert facebook.DEFAULT_VERSION == CURRENT_GRAPH
-    assert facebook.graph_version(ChannelConfig()) == "v26.0"
-    assert instagram.DEFAULT_VERSION == CURRENT_GRAPH
+    assert graph.DEFAULT_VERSION == CURRENT_GRAPH
+    assert graph.graph_version(ChannelConfig()) == "v26.0"
     assert linkedin.DEFAULT_VERSION == CURRENT_LINKEDIN
 
 
@@ -129,8 +128,8 @@ def test_a_version_written_unquoted_in_crier_yml_is_taken_as_written() -> None:
     )
     config = make_config(channels=raw["channels"], services=[{"name": "VPN"}])
     assert config.channels[Network.LINKEDIN].api_version == "202607"
-    assert facebook.graph_version(config.channels[Network.FACEBOOK]) == "v26.0"
-    assert facebook.graph_version(config.channels[Network.INSTAGRAM]) == "v26.0"
+    assert graph.graph_version(config.channels[Network.FACEBOOK]) == "v26.0"
+    assert graph.graph_version(config.channels[Network.INSTAGRAM]) == "v26.0"
     life = linkedin_life(config.channels[Network.LINKEDIN].api_version or "", setting=LI_KEY)
     assert life is not None and life.ends == date(2027, 7, 1)
 
@@ -138,8 +137,8 @@ def test_a_version_written_unquoted_in_crier_yml_is_taken_as_written() -> None:
 @pytest.mark.parametrize("written", ["v26.0", "26.0", "v26", "26", " v26.0 "])
 def test_graph_is_called_with_the_version_in_the_form_its_path_takes(written: str) -> None:
     # Graph answers "Unknown path components" to /v26/: the path needs v26.0.
-    assert facebook.graph_version(ChannelConfig(api_version=written)) == "v26.0"
-    assert facebook.graph_version(ChannelConfig(api_version="latest")) == "latest"
+    assert graph.graph_version(ChannelConfig(api_version=written)) == "v26.0"
+    assert graph.graph_version(ChannelConfig(api_version="latest")) == "latest"
 
 
 def test_a_426_before_crier_expected_it_never_suggests_the_version_that_failed() -> None:

@@ -29,6 +29,8 @@ import grapheme
 import twitter_text
 from twitter_text.regexp.invalid_chars import invalid_chars
 from twitter_text.regexp.spaces_group import spaces_group
+from twitter_text.regexp.valid_cctld import valid_cctld
+from twitter_text.regexp.valid_gtld import valid_gtld
 
 from bot.config import Network
 
@@ -62,6 +64,11 @@ _TWITTER_SPACES = re.compile(f"([{spaces_group}]+)")
 # Every link has a domain, whose last dot is followed by its top-level domain: a letter. A piece
 # without a dot followed by something other than a space or ASCII punctuation holds no link.
 _DOMAIN_DOT = re.compile(r"\.[^\s!-/:-@\[-`{-~]")
+
+# A link with a scheme, not glued to a word (group 1: its host), and the punctuation that ends
+# its sentence rather than it.
+_SCHEME_LINK = re.compile(r"(?<![\w@$#\uff03])https?://([^\s/?#:]*)\S*", re.IGNORECASE)
+_SENTENCE_END = ".,;:!?'\")]}>"
 
 _CHARACTERS = "characters"
 
@@ -256,9 +263,25 @@ def _mastodon_length(text: str) -> int:
     for index, piece in enumerate(pieces):
         if "://" in piece and _DOMAIN_DOT.search(piece):
             in_context, _ = _in_context(pieces, index)
-            for link in twitter_text.extract_urls_with_indices(
+            links = twitter_text.extract_urls_with_indices(
                 in_context, extract_urls_without_protocol=False
-            ):
+            )
+            for link in links:
                 start, end = link["indices"]
                 length += URL_LENGTH - (end - start)
+            if not links:
+                length += max(URL_LENGTH - _unlisted_link_length(piece), 0)
     return length
+
+
+def _unlisted_link_length(piece: str) -> int:
+    """The length of a link to a top-level domain twitter-text does not list ("https://it.example",
+    a gTLD newer than its list), which Mastodon may still count as 23; ``URL_LENGTH`` (nothing to
+    add) when the piece holds none."""
+    match = _SCHEME_LINK.search(piece)
+    if match is None:
+        return URL_LENGTH
+    tld = match.group(1).rstrip(".").rpartition(".")[2].lower()
+    if not tld or valid_gtld.fullmatch(tld) or valid_cctld.fullmatch(tld):
+        return URL_LENGTH  # twitter-text would have found it: not a link after all
+    return len(match.group().rstrip(_SENTENCE_END))

@@ -20,7 +20,9 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig, Network
+from bot.drafting.mentions import mention_notes
 from bot.drafting.post_times import format_time
+from bot.drafting.textrules import check_text
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.incidents.requests import check_channels, clean_text
 from bot.ports import Actor
@@ -64,6 +66,15 @@ class CalendarEntry:
         """Its channels as people name them: "X, Mastodon"."""
         labels = {network.value: label for network, label in NETWORK_LABELS.items()}
         return ", ".join(labels.get(channel, channel) for channel in self.channels)
+
+    @property
+    def outcome(self) -> str:
+        """What became of it once approved, as every chat says it after "Approved by …"."""
+        return {
+            CalendarState.SCHEDULED: "it goes out at its time (held while an incident is open)",
+            CalendarState.HELD: f"⏸️ held by incident #{self.held_by} until its all-clear",
+            CalendarState.PUBLISHED: "📤 published",
+        }.get(self.state, f"⏭️ {self.state}")
 
 
 def entry(post: ScheduledPost) -> CalendarEntry:
@@ -119,6 +130,9 @@ def add(
     if due_at <= now:
         raise InvalidInput("That time has passed.", {"due_at": "Pick a later time."})
     from_config = actor == CONFIG_ACTOR
+    if not from_config and (problems := _rule_problems(config, text, channels)):
+        said = "; ".join(problem.rstrip(".") for problem in problems)
+        raise InvalidInput(f"This post cannot go out as written: {said}.", {"text": said})
     post = ScheduledPost(
         text=text,
         channels=[c.value for c in channels],
@@ -143,6 +157,21 @@ def add(
         detail={"scheduled_post_id": post.id, "due_at": due_at.isoformat(), "state": post.state},
     )
     return entry(post)
+
+
+def _rule_problems(config: CrierConfig, text: str, channels: tuple[Network, ...]) -> list[str]:
+    """What stops ``text`` going out as written on each channel: a rule of that network (its
+    length as it counts it, Bluesky's bytes, Instagram's hashtags) or a live mention the channel
+    blocks. A calendar post is a person's own words, never shortened, so it is refused when
+    proposed rather than approved and then refused by the network at its time."""
+    found: list[str] = []
+    for network in channels:
+        settings = config.channels.get(network)
+        limit = settings.max_characters if settings else None
+        check = check_text(network, text, max_characters=limit)
+        _, blocked = mention_notes(config, network, text)
+        found += [f"{NETWORK_LABELS[network]}: {p}" for p in (check.problem, blocked) if p]
+    return found
 
 
 def _schedule_due(session: Session, post: ScheduledPost) -> None:

@@ -63,7 +63,7 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(
             f"database revision: {current_revision(store) or 'empty'}; "
-            f"this Crier needs: {head_revision(store)}"
+            f"this Crier needs: {head_revision()}"
         )
     return 0
 
@@ -90,15 +90,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     store = open_to_read(settings, sandbox=args.sandbox)
     with store.transaction() as session:
         try:
-            print(
-                audit.export_markdown(
-                    session,
-                    incident_id=args.incident,
-                    zone=config.organisation.zone,
-                    severity_labels={str(k): v.label for k, v in config.severities.items()},
-                ),
-                end="",
-            )
+            print(audit.export_markdown(session, incident_id=args.incident, config=config), end="")
         except LookupError:
             print(f"crier: there is no incident #{args.incident}", file=sys.stderr)
             return 1
@@ -195,21 +187,17 @@ def _calendar(args: argparse.Namespace, settings: Settings) -> int:
                 actor = operator(args)
                 due = datetime.fromisoformat(args.at)
                 due = due if due.tzinfo else due.replace(tzinfo=zone)
-                channels = args.channels
                 entry = calendar.add(
                     session,
                     config=config,
                     text=args.text,
-                    channels=channels,
+                    channels=args.channels,
                     due_at=due,
                     actor=actor,
                     now=now,
                 )
-            except ValueError as exc:
+            except (ValueError, CrierError) as exc:  # a CrierError's text is its message
                 print(f"crier: {exc}", file=sys.stderr)
-                return 2
-            except CrierError as exc:
-                print(f"crier: {exc.message}", file=sys.stderr)
                 return 2
             where = (
                 f"the comms channel ({config.slack.comms_channel})"

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -101,39 +102,31 @@ class SlackConfig(_Strict):
     )
 
 
+def _slack_user(user: str) -> str:
+    if not _SLACK_USER.match(user):
+        raise ValueError(f"{user!r} is not a Slack user id (like U012AB3CD)")
+    return user
+
+
+SlackUsers = list[Annotated[str, AfterValidator(_slack_user)]]
+
+
 class Emergency(_Strict):
     """Who may publish a sev1 incident's first post alone when no approver has answered it for
     ``after_minutes`` (2 AM, nobody awake): off until crier.yml names someone. Such a post is
     marked loudly in the thread and the audit log, and the approvers are called to read it."""
 
-    slack_users: list[str] = []
+    slack_users: SlackUsers = []
     teams_users: list[str] = []
     after_minutes: int = Field(default=15, ge=1, le=240)
 
-    @field_validator("slack_users")
-    @classmethod
-    def _slack_user_ids(cls, value: list[str]) -> list[str]:
-        return _slack_users(value)
-
-
-def _slack_users(value: list[str]) -> list[str]:
-    for user in value:
-        if not _SLACK_USER.match(user):
-            raise ValueError(f"{user!r} is not a Slack user id (like U012AB3CD)")
-    return value
-
 
 class Approvals(_Strict):
-    slack_users: list[str] = []
+    slack_users: SlackUsers = []
     slack_usergroup: str | None = None
     teams_users: list[str] = []
     allow_self_approval: bool = False
     emergency: Emergency = Emergency()
-
-    @field_validator("slack_users")
-    @classmethod
-    def _slack_user_ids(cls, value: list[str]) -> list[str]:
-        return _slack_users(value)
 
     @field_validator("slack_usergroup")
     @classmethod
@@ -336,12 +329,6 @@ class CrierConfig(_Strict):
 
     def find_service(self, text: str) -> Service | None:
         return next((s for s in self.services if s.matches(text)), None)
-
-    def service(self, name: str) -> Service:
-        found = self.find_service(name)
-        if found is None:
-            raise KeyError(name)
-        return found
 
 
 def _location(loc: tuple[Any, ...]) -> str:

@@ -15,13 +15,12 @@ from typing import TypeVar
 
 from sqlmodel import Session
 
-from bot.chat.anchors import Anchor, ChatAnchors
-from bot.chat.context import ChatContext, chat_context
+from bot.chat.context import ChatContext
 from bot.chat.shows import ChatShows
 from bot.config import CrierConfig, Network
 from bot.drafting.drafter import Drafter, SummaryRoom, summary_room
-from bot.errors import Conflict, NotAllowed
 from bot.incidents import approvals, deliveries, lifecycle
+from bot.incidents.acting import Acting
 from bot.incidents.approvers import ApproverPolicy, Gate
 from bot.incidents.pace import DeclarationPace
 from bot.incidents.readers import incident_view, load_post
@@ -64,7 +63,6 @@ class Core:
     drafter: Drafter
     publishers: dict[Network, Publisher]
     http: HttpClient  # built by bot.redaction.http_client: every answer masked of secrets
-    chat_anchors: ChatAnchors  # which chat message shows what (the presenters share it)
     clock: Clock = field(default_factory=SystemClock)
     presenters: dict[str, ChatPresenter] = field(default_factory=dict)
     directories: dict[str, Directory] = field(default_factory=dict)
@@ -98,6 +96,25 @@ class Core:
             clock=self.clock,
             zone=self.config.organisation.zone,
         )
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        self.work = Scheduler(
+            lease=lease,
+            store=self.store,
+            clock=self.clock,
+            handlers=Work(self).handlers(),
+            at_once=self.settings.work_at_once,
+        )
+        self.publishing = PublishingLoop(
+            store=self.store,
+            config=self.config,
+            publishers=self.publishers,
+            clock=self.clock,
+            on_post_changed=lambda session, post_id: show_post_later(
+                session, post_id, now=self.clock.now()
+            ),
+            after_change=self.work.wake,
+            lease=lease,
+        )
         jobs = ReminderJobs(
             store=self.store, config=self.config, clock=self.clock, notify=self.remind
         )
@@ -106,7 +123,7 @@ class Core:
             config=self.config,
             clock=self.clock,
             notify=self.remind,
-            wake_publisher=self._wake_publisher,
+            wake_publisher=self.publishing.wake,
             show=self.chat.calendar,
         )
         self.channel_health = ChannelHealth(
@@ -116,7 +133,6 @@ class Core:
             publishers=self.publishers,
             notify=self.notice,
         )
-        lease = timedelta(seconds=self.settings.lease_seconds)
         self.scheduler = Scheduler(
             lease=lease,
             store=self.store,
@@ -127,47 +143,30 @@ class Core:
                 **self.channel_health.handlers(),
             },
         )
-        self.work = Scheduler(
-            lease=lease,
-            store=self.store,
-            clock=self.clock,
-            handlers=Work(self).handlers(),
-            at_once=self.settings.work_at_once,
-        )
         self.content_calendar = ContentCalendar(
             store=self.store,
             config=self.config,
             clock=self.clock,
             wake_scheduler=self.scheduler.wake,
-            wake_publisher=self._wake_publisher,
+            wake_publisher=self.publishing.wake,
             gate=self.gate,
-        )
-        self.publishing = PublishingLoop(
-            store=self.store,
-            config=self.config,
-            publishers=self.publishers,
-            clock=self.clock,
-            on_post_changed=lambda session, post_id: show_post_later(
-                session, post_id, now=self.clock.now()
-            ),
-            after_change=self._wake_work,
-            lease=lease,
         )
 
     async def _change(
         self,
-        work: Callable[[Session], T],
+        actor: Actor,
+        work: Callable[[Acting], T],
         *,
         shown: Callable[[T], Shown],
         job: JobRun | None = None,
         publish: bool = False,
     ) -> T:
-        """Run one use case in a transaction. What it changed is refreshed in chat by rows
-        written in that same transaction (so no change is ever left unshown); with ``job``,
-        the job's row is marked done in it too (so the work happens once)."""
+        """Run one use case by ``actor`` in a transaction. What it changed is refreshed in chat
+        by rows written in that same transaction (so no change is ever left unshown); with
+        ``job``, the job's row is marked done in it too (so the work happens once)."""
 
         def change(session: Session) -> T:
-            result = work(session)
+            result = work(Acting(session, self.config, actor, self.clock.now()))
             self.show_later(session, shown(result))
             if job is not None:
                 self.work.finish_in(session, job)
@@ -179,9 +178,6 @@ class Core:
         self.work.wake()
         return result
 
-    async def _read(self, work: Callable[[Session], T]) -> T:
-        return await self.store.read(work)
-
     def show_later(self, session: Session, shown: Shown) -> None:
         """In a transaction that changed them: refresh these in chat once it has committed."""
         now = self.clock.now()
@@ -189,9 +185,6 @@ class Core:
             show_post_later(session, post_id, now=now)
         for incident_id in shown.incidents:
             show_incident_later(session, incident_id, now=now)
-
-    def _wake_work(self) -> None:
-        self.work.wake()
 
     async def settle(self) -> None:
         """Wait until the work promised so far is done (tests; the sandbox's tick)."""
@@ -214,39 +207,27 @@ class Core:
         """Declare and draft; with ``thread``, the incident's thread is queued in the same
         transaction (so a kill right after cannot leave an incident nobody sees)."""
 
-        def declare(session: Session) -> Draft:
-            draft = lifecycle.declare(
-                session,
-                config=self.config,
-                drafter=self.drafter,
-                request=request,
-                actor=actor,
-                now=self.clock.now(),
-            )
+        def declare(act: Acting) -> Draft:
+            draft = lifecycle.declare(act, drafter=self.drafter, request=request)
             if thread is not None:
                 thread_later(
-                    session,
+                    act.session,
                     incident_id=draft.incident.id,
                     post_id=draft.post.id,
                     reply=thread,
                     actor=actor,
-                    now=self.clock.now(),
+                    now=act.now,
                 )
             return draft
 
-        return await self._change(declare, shown=lambda _draft: Shown(), job=job)
+        return await self._change(actor, declare, shown=lambda _draft: Shown(), job=job)
 
     async def draft_update(self, actor: Actor, incident_id: int, request: UpdateRequest) -> Draft:
         """Draft a public update; it appears in every chat that shows the incident."""
         return await self._change(
-            lambda s: lifecycle.draft_update(
-                s,
-                config=self.config,
-                drafter=self.drafter,
-                incident_id=incident_id,
-                request=request,
-                actor=actor,
-                now=self.clock.now(),
+            actor,
+            lambda act: lifecycle.draft_update(
+                act, drafter=self.drafter, incident_id=incident_id, request=request
             ),
             shown=lambda draft: Shown(posts=(draft.post.id, *draft.earlier)),
         )
@@ -256,14 +237,9 @@ class Core:
     ) -> Draft | IncidentView:
         """The all-clear's draft, or the incident closed at once if nothing was ever public."""
         return await self._change(
-            lambda s: lifecycle.draft_resolution(
-                s,
-                config=self.config,
-                drafter=self.drafter,
-                incident_id=incident_id,
-                request=request,
-                actor=actor,
-                now=self.clock.now(),
+            actor,
+            lambda act: lifecycle.draft_resolution(
+                act, drafter=self.drafter, incident_id=incident_id, request=request
             ),
             shown=lambda draft: (
                 Shown(incidents=(draft.id,))
@@ -274,23 +250,14 @@ class Core:
 
     # --- deciding -----------------------------------------------------------------------------
 
-    async def is_approver(self, actor: Actor) -> bool:
-        return await self.approvers.is_approver(actor)
-
     async def approve(self, actor: Actor, post_id: int, *, job: JobRun | None = None) -> PostView:
         """Approve and start publishing. Raises NotAllowed (audited) or Conflict."""
         emergency = await self._approval_gate(actor, post_id)
         if emergency:
             log.warning("%s publishes post %s alone by the emergency rule", actor.key, post_id)
         return await self._change(
-            lambda s: approvals.approve(
-                s,
-                config=self.config,
-                post_id=post_id,
-                actor=actor,
-                now=self.clock.now(),
-                emergency=emergency,
-            ),
+            actor,
+            lambda act: approvals.approve(act, post_id=post_id, emergency=emergency),
             shown=lambda view: Shown(posts=(post_id,), incidents=(view.incident_id,)),
             job=job,
             publish=True,
@@ -300,47 +267,35 @@ class Core:
         """Refuse as ``approve`` would (NotAllowed, audited; Conflict) before a chat asks the
         person to confirm, so only who may publish is ever asked; the draft as it waits."""
         await self._approval_gate(actor, post_id)
-        return await self._read(
+        return await self.store.read(
             lambda s: approvals.approvable(s, config=self.config, post_id=post_id)
         )
 
     async def _approval_gate(self, actor: Actor, post_id: int) -> bool:
         """Whether ``actor`` may approve the draft (NotAllowed, audited, if not); True when
         only by the emergency rule."""
-        asked = await self._read(lambda s: approvals.asked(s, post_id))
+        asked = await self.store.read(lambda s: approvals.asked(s, post_id))
         return await self.gate.check_approval(actor, asked, post_id=post_id)
 
     async def reject(self, actor: Actor, post_id: int, reason: str) -> PostView:
         await self.ensure_approver(actor, post_id, action="reject")
         return await self._change(
-            lambda s: approvals.reject(
-                s,
-                config=self.config,
-                post_id=post_id,
-                actor=actor,
-                reason=reason,
-                now=self.clock.now(),
-            ),
+            actor,
+            lambda act: approvals.reject(act, post_id=post_id, reason=reason),
             shown=lambda _view: Shown(posts=(post_id,)),
         )
 
     async def edit(self, actor: Actor, post_id: int, request: EditRequest) -> Draft:
         return await self._change(
-            lambda s: approvals.edit(
-                s,
-                config=self.config,
-                post_id=post_id,
-                request=request,
-                actor=actor,
-                now=self.clock.now(),
-            ),
+            actor,
+            lambda act: approvals.edit(act, post_id=post_id, request=request),
             shown=lambda draft: Shown(posts=(post_id, draft.post.id)),
         )
 
     async def revisable(self, post_id: int) -> PostView:
         """The rejected draft, if *Revise* could bring it back now (before a chat shows the
         form); else Conflict says why."""
-        return await self._read(
+        return await self.store.read(
             lambda s: approvals.revisable(s, config=self.config, post_id=post_id)
         )
 
@@ -348,14 +303,8 @@ class Core:
         """A rejected draft as a new revision waiting for approval, with ``request``'s texts
         (in the same transaction). Whoever may draft may revise, and is then its drafter."""
         return await self._change(
-            lambda s: approvals.revise(
-                s,
-                config=self.config,
-                post_id=post_id,
-                actor=actor,
-                now=self.clock.now(),
-                request=request,
-            ),
+            actor,
+            lambda act: approvals.revise(act, post_id=post_id, request=request),
             shown=lambda draft: Shown(posts=(post_id, draft.post.id)),
         )
 
@@ -363,7 +312,7 @@ class Core:
         self, actor: Actor, delivery_id: int, *, action: str, refusal: str
     ) -> None:
         """Retrying or confirming a delivery makes something public: approvers only."""
-        incident_id, post_id, channel = await self._read(
+        incident_id, post_id, channel = await self.store.read(
             lambda s: deliveries.delivery_place(s, delivery_id)
         )
         await self.gate.check(
@@ -385,9 +334,8 @@ class Core:
             "this thread.",
         )
         post_id = await self._change(
-            lambda s: deliveries.retry_delivery(
-                s, delivery_id=delivery_id, actor=actor, now=self.clock.now()
-            ),
+            actor,
+            lambda act: deliveries.retry_delivery(act, delivery_id=delivery_id),
             shown=lambda post_id: Shown(posts=(post_id,)),
             publish=True,
         )
@@ -404,9 +352,8 @@ class Core:
             "approvers in this thread.",
         )
         post_id = await self._change(
-            lambda s: deliveries.confirm_delivery(
-                s, delivery_id=delivery_id, actor=actor, now=self.clock.now()
-            ),
+            actor,
+            lambda act: deliveries.confirm_delivery(act, delivery_id=delivery_id),
             shown=lambda post_id: Shown(posts=(post_id,)),
         )
         return await self.post(post_id)
@@ -418,15 +365,14 @@ class Core:
 
     async def open_incident(self, incident_id: int) -> IncidentView:
         """The incident, if it is still open (for *Post update* and *Resolve*)."""
-        incident = await self.incident(incident_id)
-        if not incident.is_open:
-            raise Conflict(f"Incident #{incident_id} is already resolved.")
-        return incident
+        return await self.store.read(
+            lambda s: incident_view(self.config, lifecycle.open_incident(s, incident_id))
+        )
 
     async def ensure_approver(self, actor: Actor, post_id: int, *, action: str) -> None:
         """Refuse (and audit) someone who may not decide on drafts, before showing a form."""
-        if not await self.is_approver(actor):
-            incident_id = await self._read(lambda s: load_post(s, post_id)[0].id)
+        if not await self.approvers.is_approver(actor):
+            incident_id = await self.store.read(lambda s: load_post(s, post_id)[0].id)
             await self.gate.refuse(
                 actor,
                 action="approve",
@@ -437,16 +383,11 @@ class Core:
             )
 
     async def post(self, post_id: int) -> PostView:
-        return await self._read(lambda s: self._post_view(s, post_id))
-
-    def _post_view(self, session: Session, post_id: int) -> PostView:
-        return self.chat.view_of(session, load_post(session, post_id)[1])
+        return await self.store.read(lambda s: self.chat.view_of(s, load_post(s, post_id)[1]))
 
     async def open_incidents(self) -> list[IncidentView]:
-        return await self._read(
-            lambda s: [
-                incident_view(self.config, i) for i in lifecycle.list_open(s, config=self.config)
-            ]
+        return await self.store.read(
+            lambda s: [incident_view(self.config, i) for i in lifecycle.list_open(s)]
         )
 
     # --- telling chat -------------------------------------------------------------------------
@@ -473,9 +414,6 @@ class Core:
         """Do the work answers to people promised (bot/scheduling/work.py) until ``stop``."""
         await self.work.run_forever(stop)
 
-    def _wake_publisher(self) -> None:
-        self.publishing.wake()
-
     async def snooze(self, actor: Actor, choice: str) -> int:
         """A reminder's *Snooze* (its button's value); the minutes it was really moved."""
         job_id, minutes = reminders.snooze_choice(choice)
@@ -499,12 +437,11 @@ def build_core(
     directories: Mapping[str, Directory] | None = None,
 ) -> Core:
     """Wire the core from settings, with the chats' presenters and directories (built first,
-    from ``chat``: see ``bot.chat.context``)."""
+    from ``chat``, whose clock the core keeps: see ``bot.chat.context``)."""
     credentials = credentials or NetworkCredentials()
     http = http_client(settings, credentials)
-    chat = chat or chat_context(config, store, clock)
+    clock = chat.clock if chat is not None else clock or SystemClock()
     return Core(
-        chat_anchors=chat.anchors,
         presenters=dict(presenters or {}),
         directories=dict(directories or {}),
         config=config,
@@ -518,11 +455,8 @@ def build_core(
             store=store,
             http=http,
             credentials=credentials,
-            clock=chat.clock,
+            clock=clock,
         ),
-        clock=chat.clock,
+        clock=clock,
         http=http,
     )
-
-
-__all__ = ["Anchor", "Core", "NotAllowed", "build_core"]

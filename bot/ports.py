@@ -40,11 +40,6 @@ class Actor:
     def key(self) -> str:
         return f"{self.platform}:{self.user_id}"
 
-    @classmethod
-    def from_key(cls, key: str) -> Actor:
-        platform, _, user_id = key.partition(":")
-        return cls(platform=platform, user_id=user_id)
-
 
 class Directory(Protocol):
     """Answers who belongs to an approver group on one chat platform."""

@@ -18,7 +18,7 @@ class ChatContext:
     config: CrierConfig
     store: Store
     clock: Clock
-    anchors: ChatAnchors  # which chat message shows what, shared with the core
+    anchors: ChatAnchors  # which chat message shows what, shared by the chats' presenters
 
 
 def chat_context(config: CrierConfig, store: Store, clock: Clock | None = None) -> ChatContext:

@@ -1,5 +1,5 @@
-"""Telling every chat platform what changed: a post's message, an incident's root, a reminder;
-and, at start, catching chat up with what changed just before.
+"""Telling every chat platform what changed: a post's message, an incident's root, a reminder,
+a calendar post, a notice.
 
 Each chat platform is a presenter (``bot.ports.ChatPresenter``); one failing must not keep the
 others from showing the news, so each call's failure is logged and the rest go on.
@@ -17,12 +17,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.config import CrierConfig, Network
-from bot.incidents import approvals
-from bot.incidents.readers import (
-    incident_view,
-    load_post,
-    post_view,
-)
+from bot.incidents.readers import incident_of, incident_view, load_post, post_view
 from bot.ports import ChatPresenter, Clock, Publisher
 from bot.scheduling.calendar import CalendarEntry
 from bot.storage.models import Post
@@ -37,7 +32,7 @@ class ChatShows:
     store: Store
     config: CrierConfig
     clock: Clock
-    presenters: dict[str, ChatPresenter]  # the core's: chat handlers add theirs after building
+    presenters: dict[str, ChatPresenter]  # the core's, one per chat platform
     publishers: Mapping[Network, Publisher]  # for each delivery's label ("outbox", "X")
     # One lock per post being shown, gone once nobody holds or waits for it.
     _showing: weakref.WeakValueDictionary[int, asyncio.Lock] = field(
@@ -76,10 +71,7 @@ class ChatShows:
         """Post a reminder wherever the incident is shown."""
         incident = await self.incident_view(incident_id)
         calls = [p.remind(incident, reminder) for p in self.presenters.values()]
-        if calls and len(await self._to_all(calls)) == len(calls):
-            # Nobody was told: fail the job, so the scheduler tries again rather than marking
-            # the reminder done. (If one chat got it, a retry would tell that one twice.)
-            raise RuntimeError(f"no chat could show the reminder for incident #{incident_id}")
+        await self._to_one_at_least(calls, f"the reminder for incident #{incident_id}")
 
     async def calendar(self, entry: CalendarEntry, where: str | None) -> None:
         """Show a proposed calendar post to the approvers in every chat."""
@@ -88,22 +80,25 @@ class ChatShows:
             p.show_calendar(entry, where=where if p.platform == author_platform else None)
             for p in self.presenters.values()
         ]
-        if calls and len(await self._to_all(calls)) == len(calls):
-            # Nobody was shown it: fail the job, so the scheduler tries again.
-            raise RuntimeError(f"no chat could show scheduled post #{entry.id}")
+        await self._to_one_at_least(calls, f"scheduled post #{entry.id}")
 
     async def notice(self, notice: Notice) -> None:
         """Post a notice in every chat's comms channel, outside any incident."""
         calls = [p.show_notice(notice) for p in self.presenters.values()]
-        if calls and len(await self._to_all(calls)) == len(calls):
-            # Nobody was told: fail, so the caller keeps it to say again.
-            raise RuntimeError(f"no chat could show the notice “{notice.title}”")
+        await self._to_one_at_least(calls, f"the notice “{notice.title}”")
 
     async def incident_view(self, incident_id: int) -> IncidentView:
         """The incident as chat shows it (NotFound if there is none)."""
         return await self.store.read(
-            lambda s: incident_view(self.config, approvals.incident_of(s, incident_id))
+            lambda s: incident_view(self.config, incident_of(s, incident_id))
         )
+
+    async def _to_one_at_least(self, calls: list[Coroutine[Any, Any, None]], what: str) -> None:
+        """Tell every chat; if none could be told, fail, so the job (or the caller) tries
+        again rather than taking it as said. (If one chat got it, a retry would tell that one
+        twice.)"""
+        if calls and len(await self._to_all(calls)) == len(calls):
+            raise RuntimeError(f"no chat could show {what}")
 
     async def _to_all(self, calls: list[Coroutine[Any, Any, None]]) -> list[Exception]:
         """Tell every chat; returns the failures, each already logged."""

@@ -13,13 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig, Network
-from bot.errors import Conflict, InvalidInput, NotFound
+from bot.errors import Conflict, InvalidInput
+from bot.incidents.acting import Acting
 from bot.incidents.readers import incident_view, load_post, post_view, text_problems
 from bot.incidents.requests import EditRequest, clean_text
 from bot.incidents.revisions import newest_revision, revise_refusal
-from bot.ports import Actor
 from bot.scheduling import calendar, reminders
-from bot.storage import audit
 from bot.storage.models import (
     Delivery,
     DeliveryState,
@@ -36,11 +35,12 @@ REASON_MAX = 500
 TEXT_MAX = 25_000
 
 
-def ensure_decidable(post: Post, *, latest_revision: int) -> None:
+def ensure_decidable(session: Session, post: Post) -> None:
     """Refuse a decision on a draft that is no longer waiting, with what happened to it."""
-    if post.state == PostState.SUPERSEDED or post.revision < latest_revision:
+    newest = newest_revision(session, post)
+    if post.state == PostState.SUPERSEDED or post.revision < newest:
         raise Conflict(
-            f"This is revision {post.revision} of the draft; revision {latest_revision} replaced "
+            f"This is revision {post.revision} of the draft; revision {newest} replaced "
             "it. Use the buttons on the newest revision."
         )
     if post.state == PostState.APPROVED:
@@ -49,13 +49,22 @@ def ensure_decidable(post: Post, *, latest_revision: int) -> None:
         raise Conflict("This draft was already rejected.")
 
 
-def latest_revision(session: Session, post: Post) -> int:
-    revisions = session.exec(
-        select(Post.revision).where(
-            Post.incident_id == post.incident_id, Post.number == post.number
-        )
-    ).all()
-    return max(revisions, default=post.revision)
+def _decide(
+    session: Session,
+    post_id: int,
+    *,
+    lost: str = "Someone else decided on this draft a moment ago.",
+    **values: Any,
+) -> None:
+    """Move the pending draft on (``values``). The conditional update is the lock: of two
+    simultaneous clicks, one changes the row, and the other is told ``lost``."""
+    claimed = session.execute(
+        update(Post)
+        .where(col(Post.id) == post_id, col(Post.state) == PostState.PENDING)
+        .values(**values)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(lost)
 
 
 def idempotency_key(post: Post, channel: str) -> str:
@@ -65,7 +74,7 @@ def idempotency_key(post: Post, channel: str) -> str:
 
 
 def _ensure_approvable(session: Session, config: CrierConfig, post: Post) -> PostView:
-    ensure_decidable(post, latest_revision=latest_revision(session, post))
+    ensure_decidable(session, post)
     view = post_view(session, config, post)
     if not view.publishable:
         raise Conflict(
@@ -80,27 +89,13 @@ def approvable(session: Session, *, config: CrierConfig, post_id: int) -> PostVi
     return _ensure_approvable(session, config, load_post(session, post_id)[1])
 
 
-def approve(
-    session: Session,
-    *,
-    config: CrierConfig,
-    post_id: int,
-    actor: Actor,
-    now: datetime,
-    emergency: bool = False,
-) -> PostView:
+def approve(act: Acting, *, post_id: int, emergency: bool = False) -> PostView:
     """Approve a pending draft: the post, its deliveries and the incident's status, in one go.
     ``emergency``: by the emergency rule (``approvals.emergency``), without an approver."""
+    session, config, now = act.session, act.config, act.now
     incident, post = load_post(session, post_id)
     _ensure_approvable(session, config, post)
-    # The conditional update is the lock: of two simultaneous clicks, one changes the row.
-    claimed = session.execute(
-        update(Post)
-        .where(col(Post.id) == post_id, col(Post.state) == PostState.PENDING)
-        .values(state=PostState.APPROVED, decided_by=actor.key, decided_at=now)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("Someone else decided on this draft a moment ago.")
+    _decide(session, post_id, state=PostState.APPROVED, decided_by=act.actor.key, decided_at=now)
     session.refresh(post)
     for rendition in session.exec(select(Rendition).where(Rendition.post_id == post_id)).all():
         session.add(
@@ -124,66 +119,41 @@ def approve(
     incident.updated_at = now
     if post.facts.get("next_update_minutes"):
         incident.next_update_minutes = post.facts["next_update_minutes"]
-    if post.kind != PostKind.RESOLUTION:
-        # The incident remembers what its latest public post said, for the next update's form.
-        for key in ("what_we_are_doing", "what_users_see"):
-            if post.facts.get(key):
-                setattr(incident, key, post.facts[key])
     if post.kind == PostKind.RESOLUTION:
         incident.status = IncidentStatus.RESOLVED
         incident.resolved_at = now
         calendar.on_resolved(session, incident=incident, now=now)
+    else:
+        # The incident remembers what its latest public post said, for the next update's form.
+        for key in ("what_we_are_doing", "what_users_see"):
+            if post.facts.get(key):
+                setattr(incident, key, post.facts[key])
     session.add(incident)
-    audit.record(
-        session,
-        actor=actor,
-        action="approve",
+    act.record(
+        "approve",
         incident_id=incident.id,
         post_id=post.id,
-        at=now,
         detail={"number": post.number, "revision": post.revision, "emergency": emergency},
     )
     if emergency:
         reminders.on_emergency(session, incident=incident, post=post, now=now)
     if post.kind == PostKind.RESOLUTION:
-        audit.record(session, actor=actor, action="resolve", incident_id=incident.id, at=now)
+        act.record("resolve", incident_id=incident.id)
     session.flush()
     return post_view(session, config, post)
 
 
-def reject(
-    session: Session,
-    *,
-    config: CrierConfig,
-    post_id: int,
-    actor: Actor,
-    reason: str,
-    now: datetime,
-) -> PostView:
+def reject(act: Acting, *, post_id: int, reason: str) -> PostView:
+    session = act.session
     incident, post = load_post(session, post_id)
-    ensure_decidable(post, latest_revision=latest_revision(session, post))
+    ensure_decidable(session, post)
     reason = clean_text(reason, field_name="reason", limit=REASON_MAX, required=True)
-    claimed = session.execute(
-        update(Post)
-        .where(col(Post.id) == post_id, col(Post.state) == PostState.PENDING)
-        .values(
-            state=PostState.REJECTED, decided_by=actor.key, decided_at=now, reject_reason=reason
-        )
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("Someone else decided on this draft a moment ago.")
-    reminders.on_decided(session, post=post, now=now)
+    decided: dict[str, Any] = {"decided_by": act.actor.key, "decided_at": act.now}
+    _decide(session, post_id, state=PostState.REJECTED, reject_reason=reason, **decided)
+    reminders.on_decided(session, post=post, now=act.now)
     session.refresh(post)
-    audit.record(
-        session,
-        actor=actor,
-        action="reject",
-        incident_id=incident.id,
-        post_id=post.id,
-        at=now,
-        detail={"reason": reason},
-    )
-    return post_view(session, config, post)
+    act.record("reject", incident_id=incident.id, post_id=post.id, detail={"reason": reason})
+    return post_view(session, act.config, post)
 
 
 def _checked_texts(
@@ -222,16 +192,13 @@ def _checked_texts(
 
 
 def _add_revision(
-    session: Session,
+    act: Acting,
     *,
-    config: CrierConfig,
     incident: Incident,
     post: Post,
     revision: int,
     old: dict[str, Rendition],
     cleaned: dict[str, str],
-    actor: Actor,
-    now: datetime,
     action: str,
     detail: dict[str, Any],
 ) -> Draft:
@@ -246,9 +213,10 @@ def _add_revision(
         state=PostState.PENDING,
         status=post.status,
         facts=dict(post.facts),
-        requested_by=actor.key,
-        requested_at=now,
+        requested_by=act.actor.key,
+        requested_at=act.now,
     )
+    session, config = act.session, act.config
     try:
         # Of two people revising one rejected draft at once, the unique revision number lets
         # one through (PostgreSQL; SQLite runs them one after the other).
@@ -272,50 +240,32 @@ def _add_revision(
             )
         )
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
+    act.record(
+        action,
         incident_id=incident.id,
         post_id=revised.id,
-        at=now,
         detail={"number": revised.number, "revision": revised.revision, **detail},
     )
-    reminders.on_draft(session, config=config, incident=incident, post=revised, now=now)
+    reminders.on_draft(session, config=config, incident=incident, post=revised, now=act.now)
     return Draft(incident=incident_view(config, incident), post=post_view(session, config, revised))
 
 
-def edit(
-    session: Session,
-    *,
-    config: CrierConfig,
-    post_id: int,
-    request: EditRequest,
-    actor: Actor,
-    now: datetime,
-) -> Draft:
+def edit(act: Acting, *, post_id: int, request: EditRequest) -> Draft:
     """Save edited texts as a new revision, which needs approval again."""
+    session = act.session
     incident, post = load_post(session, post_id)
-    ensure_decidable(post, latest_revision=latest_revision(session, post))
-    old, cleaned = _checked_texts(session, config=config, post=post, request=request)
-    claimed = session.execute(
-        update(Post)
-        .where(col(Post.id) == post_id, col(Post.state) == PostState.PENDING)
-        .values(state=PostState.SUPERSEDED)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("Someone decided on this draft while you were editing it.")
-    reminders.on_decided(session, post=post, now=now)
+    ensure_decidable(session, post)
+    old, cleaned = _checked_texts(session, config=act.config, post=post, request=request)
+    lost = "Someone decided on this draft while you were editing it."
+    _decide(session, post_id, lost=lost, state=PostState.SUPERSEDED)
+    reminders.on_decided(session, post=post, now=act.now)
     return _add_revision(
-        session,
-        config=config,
+        act,
         incident=incident,
         post=post,
         revision=post.revision + 1,
         old=old,
         cleaned=cleaned,
-        actor=actor,
-        now=now,
         action="edit",
         detail={"replaces": post.id},
     )
@@ -337,31 +287,20 @@ def _rejected(session: Session, post_id: int) -> tuple[Incident, Post]:
     return incident, post
 
 
-def revise(
-    session: Session,
-    *,
-    config: CrierConfig,
-    post_id: int,
-    actor: Actor,
-    now: datetime,
-    request: EditRequest | None = None,
-) -> Draft:
+def revise(act: Acting, *, post_id: int, request: EditRequest | None = None) -> Draft:
     """A rejected draft back as a new revision of its number, waiting for approval: the same
     facts and texts, with ``request``'s changes (as an edit makes them)."""
-    incident, post = _rejected(session, post_id)
+    incident, post = _rejected(act.session, post_id)
     old, cleaned = _checked_texts(
-        session, config=config, post=post, request=request or EditRequest()
+        act.session, config=act.config, post=post, request=request or EditRequest()
     )
     return _add_revision(
-        session,
-        config=config,
+        act,
         incident=incident,
         post=post,
-        revision=newest_revision(session, post) + 1,
+        revision=newest_revision(act.session, post) + 1,
         old=old,
         cleaned=cleaned,
-        actor=actor,
-        now=now,
         action="revise",
         detail={"revises": post.id},
     )
@@ -382,10 +321,3 @@ def asked(session: Session, post_id: int) -> Asked:
     """The draft's facts for the gate (NotFound if there is no such post)."""
     incident, post = load_post(session, post_id)
     return Asked(incident.id, post.requested_by, post.requested_at, incident.severity, post.kind)
-
-
-def incident_of(session: Session, incident_id: int) -> Incident:
-    incident = session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFound(f"Incident #{incident_id} does not exist.")
-    return incident

@@ -5,13 +5,10 @@ may (``Gate``): both make something public.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlmodel import Session
 
 from bot.errors import Conflict, NotFound
-from bot.ports import Actor
-from bot.storage import audit
+from bot.incidents.acting import Acting
 from bot.storage.models import Delivery, DeliveryState
 
 
@@ -23,33 +20,33 @@ def delivery_place(session: Session, delivery_id: int) -> tuple[int | None, int 
     return delivery.incident_id, delivery.post_id, delivery.channel
 
 
-def retry_delivery(session: Session, *, delivery_id: int, actor: Actor, now: datetime) -> int:
+def retry_delivery(act: Acting, *, delivery_id: int) -> int:
     """Queue a failed (or unknown) delivery again; returns its post id."""
     delivery = _deciding(
-        session,
+        act.session,
         delivery_id,
         states=(DeliveryState.FAILED, DeliveryState.UNKNOWN),
         only="only failed ones can be retried",
     )
     delivery.state = DeliveryState.QUEUED
-    delivery.next_attempt_at = now
+    delivery.next_attempt_at = act.now
     delivery.attempts = 0
     delivery.claimed_until = None
-    return _decided(session, delivery, actor=actor, action="retry", now=now)
+    return _decided(act, delivery, action="retry")
 
 
-def confirm_delivery(session: Session, *, delivery_id: int, actor: Actor, now: datetime) -> int:
+def confirm_delivery(act: Acting, *, delivery_id: int) -> int:
     """A person checked the network: the post of an *unknown* delivery is up. Returns its post."""
     delivery = _deciding(
-        session,
+        act.session,
         delivery_id,
         states=(DeliveryState.UNKNOWN,),
         only="only an unknown outcome can be confirmed",
     )
     delivery.state = DeliveryState.SENT
-    delivery.sent_at = now
+    delivery.sent_at = act.now
     delivery.last_error = None
-    return _decided(session, delivery, actor=actor, action="confirm_sent", now=now)
+    return _decided(act, delivery, action="confirm_sent")
 
 
 def _deciding(
@@ -63,17 +60,8 @@ def _deciding(
     return delivery
 
 
-def _decided(
-    session: Session, delivery: Delivery, *, actor: Actor, action: str, now: datetime
-) -> int:
-    session.add(delivery)
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        incident_id=delivery.incident_id,
-        post_id=delivery.post_id,
-        at=now,
-        detail={"channel": delivery.channel},
-    )
+def _decided(act: Acting, delivery: Delivery, *, action: str) -> int:
+    act.session.add(delivery)
+    detail = {"channel": delivery.channel}
+    act.record(action, incident_id=delivery.incident_id, post_id=delivery.post_id, detail=detail)
     return delivery.post_id or 0

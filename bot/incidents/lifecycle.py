@@ -1,13 +1,13 @@
 """Incident use cases inside one database session: declare, draft an update or the all-clear.
 
-Each function takes keyword-only arguments, writes what it decides and its audit event, and
-returns plain views. ``bot.core`` runs them in a transaction off the event loop.
+Each function takes what it acts with (``Acting``) and keyword-only arguments, writes what it
+decides and its audit event, and returns plain views. ``bot.core`` runs them in a transaction
+off the event loop.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from jinja2 import TemplateError
@@ -17,10 +17,12 @@ from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig, Network
 from bot.drafting.drafter import Drafter, PostFacts
-from bot.errors import Conflict, NotFound, TemplateProblem
-from bot.incidents.readers import incident_view, post_view
+from bot.errors import Conflict, TemplateProblem
+from bot.incidents.acting import Acting
+from bot.incidents.readers import incident_of, incident_view, post_view
 from bot.incidents.requests import (
     DETAIL_MAX,
+    SUMMARY_MAX,
     DeclareRequest,
     ResolveRequest,
     UpdateRequest,
@@ -29,9 +31,8 @@ from bot.incidents.requests import (
     clean_text,
     find_service,
 )
-from bot.ports import Actor
+from bot.incidents.revisions import ONE_STORY
 from bot.scheduling import calendar, reminders
-from bot.storage import audit
 from bot.storage.models import Incident, IncidentStatus, Post, PostKind, PostState, Rendition
 from bot.views import Draft, IncidentView
 
@@ -61,13 +62,7 @@ def facts_for(config: CrierConfig, incident: Incident, post: Post) -> PostFacts:
 
 
 def render_renditions(
-    session: Session,
-    *,
-    config: CrierConfig,
-    drafter: Drafter,
-    incident: Incident,
-    post: Post,
-    now: datetime,
+    session: Session, *, config: CrierConfig, drafter: Drafter, incident: Incident, post: Post
 ) -> None:
     facts = facts_for(config, incident, post)
     unlisted = (
@@ -113,23 +108,18 @@ def template_problem(channel: str, exc: TemplateError) -> TemplateProblem:
 
 
 def _draft_post(
-    session: Session,
-    *,
-    config: CrierConfig,
+    act: Acting,
     drafter: Drafter,
     incident: Incident,
+    *,
     kind: PostKind,
     status: IncidentStatus,
     facts: dict[str, Any],
-    actor: Actor,
-    now: datetime,
 ) -> Draft:
     """The incident's next post, drafted for every channel and waiting for approval."""
+    session, config = act.session, act.config
     if pending_draft(session, incident_id=incident.id or 0) is not None:
-        raise Conflict(
-            "This incident already has a draft waiting for approval. Approve, edit or reject it "
-            "first, so the public sees one story at a time."
-        )
+        raise Conflict(ONE_STORY)
     # Numbered by what the public saw: after a rejected draft, the next one is a new revision
     # of the same number ("Post 2 is out" counts posts that went out, not drafts).
     published = session.exec(
@@ -151,22 +141,17 @@ def _draft_post(
         state=PostState.PENDING,
         status=status,
         facts=facts,
-        requested_by=actor.key,
-        requested_at=now,
+        requested_by=act.actor.key,
+        requested_at=act.now,
     )
     session.add(post)
     session.flush()
-    render_renditions(
-        session, config=config, drafter=drafter, incident=incident, post=post, now=now
-    )
-    reminders.on_draft(session, config=config, incident=incident, post=post, now=now)
-    audit.record(
-        session,
-        actor=actor,
-        action="draft",
+    render_renditions(session, config=config, drafter=drafter, incident=incident, post=post)
+    reminders.on_draft(session, config=config, incident=incident, post=post, now=act.now)
+    act.record(
+        "draft",
         incident_id=incident.id,
         post_id=post.id,
-        at=now,
         detail={"kind": post.kind, "number": post.number, "status": post.status},
     )
     earlier = session.exec(
@@ -181,18 +166,11 @@ def _draft_post(
     )
 
 
-def declare(
-    session: Session,
-    *,
-    config: CrierConfig,
-    drafter: Drafter,
-    request: DeclareRequest,
-    actor: Actor,
-    now: datetime,
-) -> Draft:
+def declare(act: Acting, *, drafter: Drafter, request: DeclareRequest) -> Draft:
     """Open an incident and draft its first public post."""
+    config = act.config
     service = find_service(config, request.service, unlisted=request.unlisted)
-    summary = clean_text(request.summary, field_name="summary", limit=150, required=True)
+    summary = clean_text(request.summary, field_name="summary", limit=SUMMARY_MAX, required=True)
     users_see = clean_text(request.what_users_see, field_name="what_users_see", limit=DETAIL_MAX)
     doing = clean_text(request.what_we_are_doing, field_name="what_we_are_doing", limit=DETAIL_MAX)
     severity = request.severity or service.default_severity
@@ -213,18 +191,15 @@ def declare(
         what_we_are_doing=doing,
         next_update_minutes=minutes,
         channels=[c.value for c in channels],
-        declared_by=actor.key,
-        declared_at=now,
-        updated_at=now,
+        declared_by=act.actor.key,
+        declared_at=act.now,
+        updated_at=act.now,
     )
-    session.add(incident)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="declare",
+    act.session.add(incident)
+    act.session.flush()
+    act.record(
+        "declare",
         incident_id=incident.id,
-        at=now,
         detail={
             "service": service.name,
             "summary": summary,
@@ -239,39 +214,22 @@ def declare(
         "next_update_minutes": minutes,
     }
     return _draft_post(
-        session,
-        config=config,
-        drafter=drafter,
-        incident=incident,
-        kind=PostKind.INITIAL,
-        status=request.status,
-        facts=facts,
-        actor=actor,
-        now=now,
+        act, drafter, incident, kind=PostKind.INITIAL, status=request.status, facts=facts
     )
 
 
 def open_incident(session: Session, incident_id: int) -> Incident:
-    incident = session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFound(f"Incident #{incident_id} does not exist.")
+    incident = incident_of(session, incident_id)
     if incident.resolved_at is not None:
         raise Conflict(f"Incident #{incident_id} is already resolved.")
     return incident
 
 
 def draft_update(
-    session: Session,
-    *,
-    config: CrierConfig,
-    drafter: Drafter,
-    incident_id: int,
-    request: UpdateRequest,
-    actor: Actor,
-    now: datetime,
+    act: Acting, *, drafter: Drafter, incident_id: int, request: UpdateRequest
 ) -> Draft:
     """Draft a public update; the incident's status moves when the update is approved."""
-    incident = open_incident(session, incident_id)
+    incident = open_incident(act.session, incident_id)
     if request.status == IncidentStatus.RESOLVED:
         raise Conflict("Use *Resolve* to post the all-clear.")
     users_see = clean_text(request.what_users_see, field_name="what_users_see", limit=DETAIL_MAX)
@@ -287,37 +245,22 @@ def draft_update(
     if request.severity is not None and request.severity != incident.severity:
         facts["severity"] = request.severity.value
     if request.channels is not None:
-        facts["channels"] = [c.value for c in check_channels(config, request.channels)]
-    public = has_public_post(session, incident_id=incident_id)
-    return _draft_post(
-        session,
-        config=config,
-        drafter=drafter,
-        incident=incident,
-        # The public's first word on this incident is a first post, whatever came before.
-        kind=PostKind.UPDATE if public else PostKind.INITIAL,
-        status=request.status,
-        facts=facts,
-        actor=actor,
-        now=now,
-    )
+        facts["channels"] = [c.value for c in check_channels(act.config, request.channels)]
+    # The public's first word on this incident is a first post, whatever came before.
+    public = has_public_post(act.session, incident_id=incident_id)
+    kind = PostKind.UPDATE if public else PostKind.INITIAL
+    return _draft_post(act, drafter, incident, kind=kind, status=request.status, facts=facts)
 
 
 def draft_resolution(
-    session: Session,
-    *,
-    config: CrierConfig,
-    drafter: Drafter,
-    incident_id: int,
-    request: ResolveRequest,
-    actor: Actor,
-    now: datetime,
+    act: Acting, *, drafter: Drafter, incident_id: int, request: ResolveRequest
 ) -> Draft | IncidentView:
     """Draft the all-clear; the incident is resolved when it is approved.
 
     An incident that never had a public post (declared by mistake, its draft rejected) is
     closed at once instead: there is no all-clear to give for news nobody heard.
     """
+    session, now = act.session, act.now
     incident = open_incident(session, incident_id)
     if not has_public_post(session, incident_id=incident_id):
         if pending_draft(session, incident_id=incident_id) is not None:
@@ -327,15 +270,9 @@ def draft_resolution(
         session.add(incident)
         reminders.on_closed(session, incident=incident, now=now)
         calendar.on_resolved(session, incident=incident, now=now)
-        audit.record(
-            session,
-            actor=actor,
-            action="close_unpublished",
-            incident_id=incident.id,
-            at=now,
-            detail={"false_alarm": request.false_alarm},
-        )
-        return incident_view(config, incident)
+        detail = {"false_alarm": request.false_alarm}
+        act.record("close_unpublished", incident_id=incident.id, detail=detail)
+        return incident_view(act.config, incident)
     happened = clean_text(request.what_happened, field_name="what_happened", limit=DETAIL_MAX)
     trouble = clean_text(
         request.still_having_trouble, field_name="still_having_trouble", limit=DETAIL_MAX
@@ -347,17 +284,8 @@ def draft_resolution(
         "next_update_minutes": None,
         "false_alarm": request.false_alarm,
     }
-    return _draft_post(
-        session,
-        config=config,
-        drafter=drafter,
-        incident=incident,
-        kind=PostKind.RESOLUTION,
-        status=IncidentStatus.RESOLVED,
-        facts=facts,
-        actor=actor,
-        now=now,
-    )
+    kind, status = PostKind.RESOLUTION, IncidentStatus.RESOLVED
+    return _draft_post(act, drafter, incident, kind=kind, status=status, facts=facts)
 
 
 def has_public_post(session: Session, *, incident_id: int) -> bool:
@@ -373,7 +301,7 @@ def pending_draft(session: Session, *, incident_id: int) -> Post | None:
     ).first()
 
 
-def list_open(session: Session, *, config: CrierConfig) -> list[Incident]:
+def list_open(session: Session) -> list[Incident]:
     return list(
         session.exec(
             select(Incident)

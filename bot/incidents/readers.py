@@ -9,6 +9,7 @@ from bot.drafting.mentions import mention_notes
 from bot.drafting.post_times import problems as placeholder_problems
 from bot.drafting.post_times import widest
 from bot.drafting.textrules import check_text
+from bot.errors import NotFound
 from bot.incidents.revisions import revise_refusal
 from bot.publishing.costs import cost_note
 from bot.storage.models import Delivery, DeliveryState, Incident, Post, PostState, Rendition
@@ -131,10 +132,15 @@ def _revisable(session: Session, post: Post) -> bool:
 
 
 def load_post(session: Session, post_id: int) -> tuple[Incident, Post]:
-    from bot.errors import NotFound
-
     post = session.get(Post, post_id)
     incident = session.get(Incident, post.incident_id) if post else None
     if post is None or incident is None:
         raise NotFound(f"Draft #{post_id} does not exist.")
     return incident, post
+
+
+def incident_of(session: Session, incident_id: int) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"Incident #{incident_id} does not exist.")
+    return incident

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot.config import CrierConfig
 from bot.drafting.post_times import promise_time
 from bot.incidents import labels
 from bot.ports import Actor
@@ -43,16 +43,6 @@ def record(
     )
     session.add(event)
     return event
-
-
-def events_for(session: Session, *, incident_id: int) -> list[AuditEvent]:
-    return list(
-        session.exec(
-            select(AuditEvent)
-            .where(AuditEvent.incident_id == incident_id)
-            .order_by(col(AuditEvent.at), col(AuditEvent.id))
-        ).all()
-    )
 
 
 _DESCRIBE = {
@@ -126,17 +116,13 @@ def _md(text: str) -> str:
     return text.replace("\n", " ").replace("`", "'")
 
 
-def export_markdown(
-    session: Session,
-    *,
-    incident_id: int,
-    zone: ZoneInfo,
-    severity_labels: Mapping[str, str] | None = None,
-) -> str:
+def export_markdown(session: Session, *, incident_id: int, config: CrierConfig) -> str:
     """The incident's timeline, its posts as published, and its deliveries, as Markdown."""
     incident = session.get(Incident, incident_id)
     if incident is None:
         raise LookupError(f"no incident #{incident_id}")
+    zone = config.organisation.zone
+    severity = config.severities.get(incident.severity)  # type: ignore[call-overload]
 
     def when(at: datetime) -> str:
         return at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
@@ -144,7 +130,7 @@ def export_markdown(
     lines = [
         f"# Incident #{incident.id}: {_md(incident.service)} — {_md(incident.summary)}",
         "",
-        f"- Severity: {(severity_labels or {}).get(incident.severity, incident.severity)}",
+        f"- Severity: {severity.label if severity else incident.severity}",
         f"- Status: {labels.status(incident.status)}",
         f"- Declared: {when(incident.declared_at)} by {_md(_declarer(session, incident))}",
         f"- Resolved: {when(incident.resolved_at) if incident.resolved_at else 'not yet'}",
@@ -152,7 +138,12 @@ def export_markdown(
         "## Timeline",
         "",
     ]
-    for event in events_for(session, incident_id=incident_id):
+    timeline = (
+        select(AuditEvent)
+        .where(AuditEvent.incident_id == incident_id)
+        .order_by(col(AuditEvent.at), col(AuditEvent.id))
+    )
+    for event in session.exec(timeline):
         lines.append(f"- {when(event.at)} · {_md(_who(event))} {_md(_describe(event, zone))}")
     lines += ["", "## Published posts", ""]
     deliveries = session.exec(

@@ -38,7 +38,7 @@ def _alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def head_revision(store: Store) -> str:
+def head_revision() -> str:
     heads = ScriptDirectory.from_config(_alembic_config()).get_heads()
     assert len(heads) == 1, f"migrations must have one head, found {heads}"
     return heads[0]
@@ -86,7 +86,7 @@ def ensure_current(store: Store) -> str:
     Safe to call from several processes at once: one creates the schema, the others wait for
     it and find it current. Returns what happened, for the log.
     """
-    head = head_revision(store)
+    head = head_revision()
     with _holding_schema_lock(store) as connection:
         current = _revision(connection)
         if current == head:

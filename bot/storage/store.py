@@ -10,7 +10,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -114,11 +114,10 @@ class Store:
     """The database: sessions for the sync use cases, and a way to run them off the event loop."""
 
     engine: Engine
-    read_engine: Engine | None = None
+    read_engine: Engine = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.read_engine is None:
-            self.read_engine = make_read_engine(self.engine)
+        self.read_engine = make_read_engine(self.engine)
 
     @property
     def is_postgres(self) -> bool:
@@ -134,16 +133,6 @@ class Store:
             except BaseException:
                 session.rollback()
                 raise
-
-    @contextmanager
-    def snapshot(self) -> Iterator[Session]:
-        """A read-only session: it never takes SQLite's write lock, and is always rolled back.
-
-        Closing (not ``rollback()``) ends it: the rollback happens on the connection, and what
-        was read stays loaded, as after ``transaction()``, instead of being expired."""
-        assert self.read_engine is not None
-        with Session(self.read_engine, expire_on_commit=False) as session:
-            yield session
 
     async def run(self, work: Callable[[Session], T]) -> T:
         """Run ``work(session)`` in one transaction, off the event loop.
@@ -165,17 +154,21 @@ class Store:
         return await asyncio.to_thread(_in_transaction)
 
     async def read(self, work: Callable[[Session], T]) -> T:
-        """Run read-only ``work(session)`` off the event loop, without taking a write lock."""
+        """Run read-only ``work(session)`` off the event loop: it never takes SQLite's write
+        lock, and is always rolled back.
+
+        Closing (not ``rollback()``) ends it: the rollback happens on the connection, and what
+        was read stays loaded, as after ``transaction()``, instead of being expired."""
 
         def _in_snapshot() -> T:
-            with self.snapshot() as session:
+            with Session(self.read_engine, expire_on_commit=False) as session:
                 return work(session)
 
         return await asyncio.to_thread(_in_snapshot)
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self.read_engine is not None and self.read_engine is not self.engine:
+        if self.read_engine is not self.engine:
             self.read_engine.dispose()
 
 

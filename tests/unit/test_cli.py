@@ -68,7 +68,7 @@ def test_serve_refuses_a_database_at_another_revision(
         with store.engine.begin() as connection:
             connection.execute(
                 text("UPDATE alembic_version SET version_num = :head"),
-                {"head": head_revision(store)},
+                {"head": head_revision()},
             )
         store.dispose()
 
@@ -115,7 +115,7 @@ async def test_outbox_and_export_show_what_was_published(
 def test_db_upgrade_and_status(env: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["db", "upgrade"]) == 0
     assert main(["db", "status"]) == 0
-    head = head_revision(open_store(env))
+    head = head_revision()
     assert f"database revision: {head}; this Crier needs: {head}" in capsys.readouterr().out
 
 

@@ -93,7 +93,7 @@ def test_processes_started_together_on_an_empty_database_all_come_up(
 
     store = open_store(empty_database_url)
     try:
-        head = head_revision(store)
+        head = head_revision()
         assert [s.exit_code for s in started] == [0] * STARTERS, "\n".join(
             s.errors for s in started
         )

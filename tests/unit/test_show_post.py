@@ -6,6 +6,7 @@ import asyncio
 
 from bot.core import Core, build_core
 from bot.incidents import approvals
+from bot.incidents.acting import Acting
 from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor
 from bot.settings import Settings
@@ -65,14 +66,12 @@ async def test_a_change_made_while_a_post_is_shown_is_shown_after_it(store: Stor
     post_id = await declared(core)
     first = asyncio.create_task(core.show_post(post_id))
     await chat.arrived.wait()  # the pending draft is on its way to chat
+    approver = Actor("slack", APPROVER)
     await core.store.run(
         lambda s: approvals.reject(
-            s,
-            config=core.config,
+            Acting(s, core.config, approver, core.clock.now()),
             post_id=post_id,
-            actor=Actor("slack", APPROVER),
             reason="wrong service",
-            now=core.clock.now(),
         )
     )
     second = asyncio.create_task(core.show_post(post_id))

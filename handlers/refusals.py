@@ -4,7 +4,8 @@ many bad requests as they like, and each must not cost the disk a body or a trac
 ``RefusalLog`` writes at most ``most`` lines a minute, then one line saying how many more were
 refused. ``quiet_malformed_http`` does the same for requests aiohttp itself refuses (a repeated
 Content-Type, a header line too long): aiohttp answers them 400 and logs each at ERROR with a
-traceback, which is noise about the caller, not a fault of Crier's.
+traceback, which is noise about the caller, not a fault of Crier's; and it keeps aiohttp's access
+lines of refused (4xx) requests to the same limit.
 
     refusals = RefusalLog(log)
     refusals.refused("refused a Slack request from %s: %s", request.remote, "replayed")
@@ -22,6 +23,9 @@ from aiohttp.web_protocol import RequestPayloadError
 
 MOST_A_MINUTE = 20
 WINDOW = 60.0
+SUMMARY = (
+    "refused %d more like those in the last %.0f s (at most %d such lines are logged a window)"
+)
 
 
 class RefusalLog:
@@ -36,8 +40,12 @@ class RefusalLog:
         most: int = MOST_A_MINUTE,
         window: float = WINDOW,
         clock: Callable[[], float] = time.monotonic,
+        summary: str = SUMMARY,
+        level: int = logging.WARNING,
     ) -> None:
         self._logger = logger
+        self._summary = summary
+        self._level = level
         self._most = most
         self._window = window
         self._clock = clock
@@ -47,21 +55,26 @@ class RefusalLog:
         self._timer: asyncio.TimerHandle | None = None
 
     def refused(self, message: str, *args: object) -> None:
+        if self.admits():
+            self._logger.log(self._level, message, *args)
+
+    def admits(self) -> bool:
+        """Whether one more refusal may have its line now; if not, it is counted for the sum-up."""
         now = self._clock()
         if now >= self._ends:
             self.sum_up()
             self._ends, self._logged = now + self._window, 0
         if self._logged < self._most:
             self._logged += 1
-            self._logger.warning(message, *args)
-            return
+            return True
         self._more += 1
         if self._timer is None:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:  # no loop: the next refusal after the window sums up
-                return
+                return False
             self._timer = loop.call_later(max(self._ends - now, 0.0), self.sum_up)
+        return False
 
     def sum_up(self) -> None:
         """Say how many refusals went unlogged in the window that ended (if any did)."""
@@ -69,13 +82,7 @@ class RefusalLog:
             self._timer.cancel()
             self._timer = None
         if self._more:
-            self._logger.warning(
-                "refused %d more like those in the last %.0f s (at most %d such lines are "
-                "logged a window)",
-                self._more,
-                self._window,
-                self._most,
-            )
+            self._logger.log(self._level, self._summary, self._more, self._window, self._most)
         self._more = 0
 
 
@@ -110,8 +117,37 @@ class _MalformedHttp(logging.Filter):
 _MALFORMED_HTTP = _MalformedHttp()
 
 
+class RefusedAccess(logging.Filter):
+    """On aiohttp's access logger: the line of a request answered 4xx (a forgery, junk, a
+    scanner's guess at a path) is kept to the refusals' limit, as the refusal's own line is;
+    without it every refused request still cost the disk an access line. Any other answer is
+    logged as it is (and so is every line when the access log's format leaves out the status)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusals = RefusalLog(
+            logging.getLogger("aiohttp.access"),
+            # Not "refused …", and at the access lines' level: the summary is about the access
+            # log, not another refusal.
+            summary="left %d more 4xx answers out of the access log in the last %.0f s (at "
+            "most %d a window)",
+            level=logging.INFO,
+        )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "response_status", None)  # aiohttp's %s, passed as ``extra``
+        if not isinstance(status, int) or not 400 <= status < 500:
+            return True
+        return self.refusals.admits()
+
+
+_REFUSED_ACCESS = RefusedAccess()
+
+
 def quiet_malformed_http() -> None:
-    """Install the filter on ``aiohttp.server`` (once, however often it is called)."""
-    server_log = logging.getLogger("aiohttp.server")
-    if _MALFORMED_HTTP not in server_log.filters:
-        server_log.addFilter(_MALFORMED_HTTP)
+    """Install the filters on ``aiohttp.server`` and ``aiohttp.access`` (once, however often it
+    is called)."""
+    for name, quiet in (("aiohttp.server", _MALFORMED_HTTP), ("aiohttp.access", _REFUSED_ACCESS)):
+        server_log = logging.getLogger(name)
+        if quiet not in server_log.filters:
+            server_log.addFilter(quiet)

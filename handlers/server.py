@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 CORE_KEY = web.AppKey("core", Core)
 MAX_BODY = 1024 * 1024  # Slack sends far less; anything larger is refused with 413
+MAX_ID = 2**31 - 1  # the largest id an integer column holds on PostgreSQL
 
 
 @dataclass
@@ -63,10 +64,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def outbox_entry(request: web.Request) -> web.Response:
     core = request.app[CORE_KEY]
-    try:
-        entry_id = int(request.match_info["entry_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    digits = request.match_info["entry_id"]
+    # ASCII digits, within the id column (PostgreSQL's integer): a larger number given to the
+    # database was a 500 with a traceback; int() would also read "1_0", "+1" and other scripts'.
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= len(str(MAX_ID))):
+        raise web.HTTPNotFound()
+    entry_id = int(digits)
+    if not 0 < entry_id <= MAX_ID:
+        raise web.HTTPNotFound()
     entry = await core.store.run(lambda s: s.get(OutboxPost, entry_id))
     if entry is None:
         raise web.HTTPNotFound()

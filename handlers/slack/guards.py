@@ -148,9 +148,22 @@ def malformed(body: dict[str, Any]) -> str | None:
     kind = body.get("type")
     if kind is not None and not isinstance(kind, str):
         return "type is not a string"
-    for key in ("team", "user", "container", "channel", "message", "view", "event"):
+    for key in ("team", "user", "container", "channel", "message"):
         if body.get(key) is not None and not isinstance(body[key], dict):
             return f"{key} is not an object"
+    # Bolt reads these as objects whenever they are there (a null included): its authorization,
+    # the kwargs it builds for Steps from Apps, its warning about an unhandled request.
+    for key in ("view", "event"):
+        if key in body and not isinstance(body[key], dict):
+            return f"{key} is not an object"
+    if kind == "event_callback" and not isinstance(body.get("event", {}).get("type"), str):
+        return "an event without a type"
+    if kind in ("view_submission", "view_closed") and not isinstance(
+        body.get("view", {}).get("type"), str
+    ):
+        return "a view without a type"
+    if kind == "workflow_step_edit" and not isinstance(body.get("workflow_step"), dict):
+        return "workflow_step is not an object"
     for key in ("response_url", "trigger_id"):
         if key in body and not isinstance(body[key], str):
             return f"{key} is not a string"

@@ -241,6 +241,17 @@ ENVELOPE = "e-malformed-1"
             "malformed",
             id="event-a-list",
         ),
+        pytest.param(  # bolt failed on it (500): never acknowledged, so Slack sent it again
+            json.dumps(
+                {
+                    "envelope_id": ENVELOPE,
+                    "type": "events_api",
+                    "payload": {"type": "event_callback", "event": None, "event_id": "Ev1"},
+                }
+            ),
+            "malformed",
+            id="event-null",
+        ),
     ],
 )
 async def test_a_malformed_envelope_is_acknowledged_and_logged_in_one_line(

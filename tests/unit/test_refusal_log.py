@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from handlers.refusals import RefusalLog
+from handlers.refusals import MOST_A_MINUTE, RefusalLog, RefusedAccess
 
 LOGGER = "tests.refusals"
 
@@ -77,3 +77,18 @@ async def test_with_the_loop_running_the_sum_comes_when_the_window_ends() -> Non
     finally:
         logger.removeHandler(heard)
     assert heard.line.startswith("refused 3 more like those")
+
+
+def test_access_lines_of_refused_requests_are_kept_to_the_limit_and_others_pass() -> None:
+    """aiohttp passes the status as ``extra``: a 4xx line counts against the limit, others do
+    not, and a line without a status (another format) is never held back."""
+    access = RefusedAccess()
+
+    def line(**fields: object) -> logging.LogRecord:
+        return logging.makeLogRecord({"name": "aiohttp.access", "msg": "a request", **fields})
+
+    refused = [access.filter(line(response_status=401)) for _ in range(MOST_A_MINUTE + 10)]
+    assert refused == [True] * MOST_A_MINUTE + [False] * 10
+    assert access.filter(line(response_status=200))
+    assert access.filter(line(response_status=503))
+    assert access.filter(line())

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+# What every chat says of a failure that is not the person's, whose details are in the log.
+OOPS = (
+    "Something went wrong on Crier's side and nothing was published. "
+    "The details are in Crier's log; please try again."
+)
+
 
 class CrierError(Exception):
     """Base: ``message`` is shown to the person concerned."""

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot.config import Network
 from bot.drafting.textrules import TextCheck
+from bot.storage.models import DeliveryState
 
 NETWORK_LABELS: dict[Network, str] = {
     Network.X: "X",
@@ -39,6 +40,11 @@ class ChannelPreview:
     @property
     def problem(self) -> str | None:
         return "; ".join(self.problems) or None
+
+    @property
+    def length(self) -> str:
+        """Its length as the network counts it: "262/280 characters"."""
+        return f"{self.check.summary()} {self.check.unit}"
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,12 @@ class PostView:
     @property
     def problems(self) -> list[str]:
         return [f"{p.label}: {p.problem}" for p in self.previews if p.problems]
+
+    @property
+    def settled(self) -> bool:
+        """Every channel has its outcome: sent, failed, or unknown until someone checks."""
+        final = {DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.UNKNOWN}
+        return bool(self.deliveries) and all(d.state in final for d in self.deliveries)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,10 @@ DELIVERIES: dict[DeliveryState, str] = {
     DeliveryState.UNKNOWN: "❓ unknown",
 }
 SEVERITY_MARKS: dict[str, str] = {"sev1": "🔴", "sev2": "🟠", "sev3": "🟡"}
+CLOSED_QUIETLY = (  # a resolve that closed the incident without drafting an all-clear
+    "Incident #{id} is closed. Nothing about it was ever published, so there is no all-clear "
+    "to post."
+)
 
 
 # Each falls back on the stored value: a row older than its enum still reads.

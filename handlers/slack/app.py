@@ -30,7 +30,6 @@ from bot.core import Core
 from bot.settings import Settings
 from handlers.refusals import RefusalLog
 from handlers.slack import guards, listeners
-from handlers.slack.events import register_events
 from handlers.slack.presenter import SlackDirectory, SlackPresenter
 
 log = logging.getLogger(__name__)
@@ -80,8 +79,6 @@ class ReplayGuard:
 @dataclass
 class SlackSide:
     app: AsyncApp
-    client: AsyncWebClient
-    presenter: SlackPresenter
     replays: ReplayGuard = field(default_factory=ReplayGuard)
     refusals: RefusalLog = field(default_factory=lambda: RefusalLog(log))
     # False by Socket Mode without a signing secret: ``/slack/events`` answers ``events_off``.
@@ -91,11 +88,12 @@ class SlackSide:
     async def one_session(self) -> AsyncIterator[None]:
         """One HTTP session for the Web API while Crier runs: without it slack_sdk opens a new
         connection (and TLS handshake) for every message it posts."""
-        self.client.session = aiohttp.ClientSession()
+        client = self.app.client
+        client.session = aiohttp.ClientSession()
         try:
             yield
         finally:
-            session, self.client.session = self.client.session, None
+            session, client.session = client.session, None
             await session.close()
 
     async def keep_connections(self, _app: web.Application) -> AsyncIterator[None]:
@@ -222,13 +220,7 @@ def build_slack(core: Core, settings: Settings, chat: SlackChat) -> SlackSide:
     app.middleware(guards.SameWorkspace())
     app.middleware(guards.OncePerDelivery(core))
     listeners.register(app, core=core, presenter=chat.presenter)
-    register_events(app)
-    return SlackSide(
-        app=app,
-        client=chat.client,
-        presenter=chat.presenter,
-        over_http=chat.over_http,
-    )
+    return SlackSide(app=app, over_http=chat.over_http)
 
 
 async def events_off(_request: web.Request) -> web.Response:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -29,9 +30,8 @@ from handlers.slack.calendar_message import calendar_message
 from handlers.slack.common import Click, does_once, submits
 from handlers.slack.ids import INPUT_ACTION, Action, Field, View, indexed
 from handlers.slack.messages import note
-from handlers.slack.modals import Submission, modal, text_input
+from handlers.slack.modals import SLACK_INPUT_MAX, Submission, modal, text_input
 
-SLACK_TEXT_MAX = 3000
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,30}$")
 
 
@@ -52,7 +52,7 @@ def calendar_modal(
             "Post",
             multiline=True,
             optional=False,
-            max_length=min(TEXT_MAX, SLACK_TEXT_MAX),
+            max_length=min(TEXT_MAX, SLACK_INPUT_MAX),
             placeholder="Tip: reset your password at …",
         ),
         InputBlock(
@@ -114,49 +114,34 @@ def calendar_request(
 async def _schedule(core: Core, actor: Actor, form: Submission) -> CalendarEntry:
     """The calendar form: a post proposed for approval, at its day and time."""
     text, channels, due = calendar_request(form, core.config, now=core.clock.now())
-    typed_in = form.metadata.get("channel_id")
     return await core.content_calendar.add(
         actor,
         text=text,
         channels=channels,
         due_at=due,
-        where=typed_in if isinstance(typed_in, str) and CHANNEL_ID.match(typed_in) else None,
+        where=form.channel_id if CHANNEL_ID.match(form.channel_id) else None,
     )
 
 
-async def _show_decision(click: Click, entry: CalendarEntry) -> None:
+async def _decide(click: Click, *, approve: bool) -> None:
     """*Approve* / *Reject* on a proposed post: the message then shows the decision."""
+    calendar = click.core.content_calendar
+    entry = await (calendar.approve if approve else calendar.reject)(click.actor, click.number)
     channel, message_ts = click.channel, (click.body.get("container") or {}).get("message_ts")
     if channel and isinstance(message_ts, str):
         shown = calendar_message(entry, zone=click.core.config.organisation.zone)
         await click.client.chat_update(channel=channel, ts=message_ts, **shown)
 
 
-async def _approve(click: Click) -> None:
-    entry = await click.core.content_calendar.approve(click.actor, click.number)
-    await _show_decision(click, entry)
-
-
-async def _reject(click: Click) -> None:
-    entry = await click.core.content_calendar.reject(click.actor, click.number)
-    await _show_decision(click, entry)
-
-
-async def _post_now(click: Click) -> str:
-    """*Post now* on a post the crisis pause held."""
-    entry = await click.core.content_calendar.resume(click.actor, click.number, publish=True)
-    return f"Scheduled post #{entry.id} is being published."
-
-
-async def _skip(click: Click) -> str:
-    """*Skip* on a post the crisis pause held."""
-    entry = await click.core.content_calendar.resume(click.actor, click.number, publish=False)
-    return f"Scheduled post #{entry.id} was skipped."
+async def _resume(click: Click, *, publish: bool) -> str:
+    """*Post now* / *Skip* on a post the crisis pause held."""
+    entry = await click.core.content_calendar.resume(click.actor, click.number, publish=publish)
+    return f"Scheduled post #{entry.id} {'is being published' if publish else 'was skipped'}."
 
 
 def register_calendar(app: AsyncApp) -> None:
     app.view(View.CALENDAR)(submits(_schedule))
-    app.action(Action.CALENDAR_APPROVE)(does_once(_approve))
-    app.action(Action.CALENDAR_REJECT)(does_once(_reject))
-    app.action(indexed(Action.CALENDAR_POST))(does_once(_post_now))
-    app.action(indexed(Action.CALENDAR_SKIP))(does_once(_skip))
+    app.action(Action.CALENDAR_APPROVE)(does_once(partial(_decide, approve=True)))
+    app.action(Action.CALENDAR_REJECT)(does_once(partial(_decide, approve=False)))
+    app.action(indexed(Action.CALENDAR_POST))(does_once(partial(_resume, publish=True)))
+    app.action(indexed(Action.CALENDAR_SKIP))(does_once(partial(_resume, publish=False)))

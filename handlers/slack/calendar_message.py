@@ -36,14 +36,7 @@ def _decision(entry: CalendarEntry, zone: ZoneInfo) -> str:
         return "⏳ Waits for an approver who did not propose it."
     if entry.state == CalendarState.REJECTED:
         return f"🚫 Rejected by {by}{decided}: it will not be posted."
-    approved = f"✅ Approved by {by}{decided}"
-    if entry.state == CalendarState.SCHEDULED:
-        return f"{approved}: it goes out at its time (held while an incident is open)."
-    if entry.state == CalendarState.HELD:
-        return f"{approved}; ⏸️ held by incident #{entry.held_by} until its all-clear."
-    if entry.state == CalendarState.PUBLISHED:
-        return f"{approved}; 📤 published."
-    return f"{approved}; ⏭️ {escape(entry.state)}."
+    return f"✅ Approved by {by}{decided}; {escape(entry.outcome)}."
 
 
 def calendar_message(entry: CalendarEntry, *, zone: ZoneInfo, mentions: str = "") -> Message:

@@ -6,13 +6,14 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import Core
-from bot.errors import CrierError, InvalidInput
+from bot.errors import OOPS, CrierError, InvalidInput
 from bot.ports import Actor
 from bot.scheduling.work import ReplyTo
 from bot.storage.store import is_unreachable
@@ -22,41 +23,22 @@ from handlers.slack.presenter import PLATFORM, SlackPresenter
 from handlers.slack.text import escape
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 Listener = Callable[..., Awaitable[Any]]  # bolt hands it the arguments it names
-OOPS = (
-    "Something went wrong on Crier's side and nothing was published. "
-    "The details are in Crier's log; please try again."
-)
 DATABASE_DOWN = (
     "Crier could not reach its database, so nothing was saved or published. "
     "Please try again in a minute."
 )
 
 
-CORE, PRESENTER = "crier_core", "crier_presenter"
-
-
 def provide(core: Core, presenter: SlackPresenter) -> Any:
-    """Middleware: put the core and the presenter in every listener's context."""
+    """Middleware: the core and the presenter in every listener's context, from where bolt
+    hands them to the listeners that name them (``core``, ``presenter``), as it hands ``ack``."""
 
     async def middleware(context: AsyncBoltContext, next: Any) -> Any:
-        context[CORE], context[PRESENTER] = core, presenter
+        context["core"], context["presenter"] = core, presenter
         return await next()
 
     return middleware
-
-
-def core_of(context: AsyncBoltContext) -> Core:
-    core = context[CORE]
-    assert isinstance(core, Core)
-    return core
-
-
-def presenter_of(context: AsyncBoltContext) -> SlackPresenter:
-    presenter = context[PRESENTER]
-    assert isinstance(presenter, SlackPresenter)
-    return presenter
 
 
 def actor_of(user: dict[str, Any]) -> Actor:
@@ -65,15 +47,6 @@ def actor_of(user: dict[str, Any]) -> Actor:
         user_id=str(user.get("id", "")),
         name=user.get("username") or user.get("name"),
     )
-
-
-def to_int(value: Any) -> int | None:
-    """A button's value as a number; None if it is not one the database could hold."""
-    try:
-        number = int(str(value))
-    except (TypeError, ValueError):
-        return None
-    return number if abs(number) <= INT_MAX else None
 
 
 def where(body: dict[str, Any]) -> tuple[str, str | None]:
@@ -94,13 +67,13 @@ async def failures_told_to(tell: Callable[[str], Awaitable[None]]) -> AsyncItera
         await tell(unexpected_failure(exc, "listener failed"))
 
 
-def reply_to(body: dict[str, Any], *, channel: str | None = None) -> ReplyTo:
-    """Where to answer the person who sent this interaction (or command)."""
-    found, thread = where(body)
+def reply_to(body: dict[str, Any]) -> ReplyTo:
+    """Where to answer the person who sent this interaction."""
+    channel, thread = where(body)
     user = body.get("user") or {}
     return ReplyTo(
         platform=PLATFORM,
-        channel=channel or found,
+        channel=channel,
         user=str(user.get("id", "") if isinstance(user, dict) else ""),
         thread=thread,
     )
@@ -124,20 +97,6 @@ def input_blocks(view: dict[str, Any]) -> list[str]:
     ]
 
 
-async def submit(ack: AsyncAck, view: dict[str, Any], work: Callable[[], Awaitable[T]]) -> T | None:
-    """A modal submission: errors go back onto the form's fields, success closes it."""
-    try:
-        result = await deliveries.once(work)  # None: a second delivery, which closes the form
-    except CrierError as exc:
-        await refuse(ack, view, exc if isinstance(exc, InvalidInput) else InvalidInput(exc.message))
-        return None
-    except Exception as exc:
-        await refuse(ack, view, InvalidInput(unexpected_failure(exc, "modal submission failed")))
-        return None
-    await ack()
-    return result
-
-
 async def refuse(ack: AsyncAck, view: dict[str, Any], error: InvalidInput) -> None:
     """Errors on the form's own inputs; a form without inputs (Slack refuses an error for a
     block the view does not have) is replaced by the message instead."""
@@ -147,23 +106,6 @@ async def refuse(ack: AsyncAck, view: dict[str, Any], error: InvalidInput) -> No
         return
     said = " ".join(error.fields.values()) if error.fields else error.message
     await ack(response_action="update", view=modals.notice_modal(said))
-
-
-def teller(
-    presenter: SlackPresenter, body: dict[str, Any], *, channel: str | None = None
-) -> Callable[[str], Awaitable[None]]:
-    found, thread = where(body)
-    channel = channel or found
-    user = str((body.get("user") or {}).get("id", ""))
-
-    async def tell(message: str) -> None:
-        await presenter.tell(channel_id=channel, user_id=user, text=message, thread_ts=thread)
-
-    return tell
-
-
-async def open_modal(client: AsyncWebClient, trigger_id: Any, view: dict[str, Any]) -> None:
-    await client.views_open(trigger_id=str(trigger_id or ""), view=view)
 
 
 @dataclass(frozen=True)
@@ -178,8 +120,12 @@ class Click:
 
     @property
     def number(self) -> int:
-        """The value as the id it names; 0 names nothing."""
-        return to_int(self.value) or 0
+        """The value as the id it names; 0 names nothing, as a number the database cannot hold."""
+        try:
+            number = int(self.value)
+        except ValueError:
+            return 0
+        return number if abs(number) <= INT_MAX else 0
 
     @property
     def channel(self) -> str:
@@ -187,10 +133,9 @@ class Click:
 
 
 def _click(
-    body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, core: Core
 ) -> Click:
-    value = str(action.get("value", ""))
-    return Click(core_of(context), actor_of(body["user"]), value, body, client)
+    return Click(core, actor_of(body["user"]), str(action.get("value", "")), body, client)
 
 
 def opens_form(form_for: Callable[[Click], Awaitable[dict[str, Any]]]) -> Listener:
@@ -202,13 +147,14 @@ def opens_form(form_for: Callable[[Click], Awaitable[dict[str, Any]]]) -> Listen
         body: dict[str, Any],
         action: dict[str, Any],
         client: AsyncWebClient,
-        context: AsyncBoltContext,
+        core: Core,
+        presenter: SlackPresenter,
     ) -> None:
         await ack()
-        async with failures_told_to(teller(presenter_of(context), body)):
-            view = await form_for(_click(body, action, client, context))
+        async with failures_told_to(partial(presenter.tell, reply_to(body))):
+            view = await form_for(_click(body, action, client, core))
             if await deliveries.first_time():
-                await open_modal(client, body.get("trigger_id"), view)
+                await client.views_open(trigger_id=str(body.get("trigger_id") or ""), view=view)
 
     return listener
 
@@ -222,13 +168,14 @@ def does_once(work: Callable[[Click], Awaitable[str | None]]) -> Listener:
         body: dict[str, Any],
         action: dict[str, Any],
         client: AsyncWebClient,
-        context: AsyncBoltContext,
+        core: Core,
+        presenter: SlackPresenter,
     ) -> None:
         await ack()
-        tell = teller(presenter_of(context), body)
+        tell = partial(presenter.tell, reply_to(body))
         async with failures_told_to(tell):
             if await deliveries.first_time():
-                said = await work(_click(body, action, client, context))
+                said = await work(_click(body, action, client, core))
                 if said:
                     await tell(said)
 
@@ -236,16 +183,33 @@ def does_once(work: Callable[[Click], Awaitable[str | None]]) -> Listener:
 
 
 def submits(work: Callable[[Core, Actor, modals.Submission], Awaitable[Any]]) -> Listener:
-    """A modal's submission: ``work`` done once; its refusals shown on the form's fields."""
+    """A modal's submission: ``work`` done once, however often Slack delivers it; its refusals
+    shown on the form's fields, else the form closes and what ``work`` returns, if a sentence,
+    is said to the person in the channel the form was opened from."""
 
     async def listener(
         ack: AsyncAck,
         body: dict[str, Any],
         view: dict[str, Any],
         client: AsyncWebClient,
-        context: AsyncBoltContext,
+        core: Core,
+        presenter: SlackPresenter,
     ) -> None:
-        core, form = core_of(context), await modals.Submission.read(view, client)
-        await submit(ack, view, lambda: work(core, actor_of(body["user"]), form))
+        actor, form = actor_of(body["user"]), await modals.Submission.read(view, client)
+        try:  # a second delivery only closes the form
+            said = await work(core, actor, form) if await deliveries.first_time() else None
+        except CrierError as exc:
+            await refuse(
+                ack, view, exc if isinstance(exc, InvalidInput) else InvalidInput(exc.message)
+            )
+            return
+        except Exception as exc:
+            await refuse(
+                ack, view, InvalidInput(unexpected_failure(exc, "modal submission failed"))
+            )
+            return
+        await ack()
+        if isinstance(said, str):
+            await presenter.tell(ReplyTo(PLATFORM, form.channel_id, actor.user_id), said)
 
     return listener

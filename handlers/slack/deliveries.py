@@ -13,17 +13,14 @@ declaration, an approval) is keyed by the trigger id instead, in the same single
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TypeVar
 
 from bot.core import Core
 from bot.storage import processed_events
 from bot.storage.store import is_unreachable
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 TRIGGER = "trigger:"  # a trigger_id's key among the event ids, so the two never collide
 TRIGGER_ID_MAX = processed_events.KEY_MAX - len(TRIGGER)  # Slack's are about 40 characters
 
@@ -51,11 +48,6 @@ async def first_time() -> bool:
         return True
     log.info("dropped Slack delivery %.100s: already handled", delivery.key)
     return False
-
-
-async def once(work: Callable[[], Awaitable[T]]) -> T | None:
-    """``work()`` if this is the request's first delivery, else None."""
-    return await work() if await first_time() else None
 
 
 async def _first(delivery: Delivery) -> bool:

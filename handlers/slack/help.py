@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from bot.drafting.post_times import format_time
+from bot.incidents import labels
 from bot.views import IncidentView
-from handlers.slack.messages import SEVERITY_MARK, STATUS_LABEL
 from handlers.slack.text import escape
 
 HELP = """*Crier — outage communications*
@@ -30,11 +31,9 @@ def incident_list(incidents: list[IncidentView], *, zone: ZoneInfo) -> str:
         return "No open incidents. :white_check_mark:"
     lines = ["*Open incidents*"]
     for incident in incidents:
-        since = incident.declared_at.astimezone(zone).strftime("%-I:%M %p %Z")
-        status = STATUS_LABEL.get(incident.status, incident.status)  # type: ignore[call-overload]
         lines.append(
-            f"{SEVERITY_MARK.get(incident.severity, '⚪')} #{incident.id} "
-            f"*{escape(incident.service)}*: {escape(incident.summary)} — {status}, "
-            f"since {since}"
+            f"{labels.severity_mark(incident.severity)} #{incident.id} "
+            f"*{escape(incident.service)}*: {escape(incident.summary)} — "
+            f"{labels.status(incident.status)}, since {format_time(incident.declared_at, zone)}"
         )
     return "\n".join(lines)

@@ -1,8 +1,8 @@
 """Bolt listeners: each parses the request, calls one core use case and renders the answer.
 
 Plain functions, or made by ``common``'s ``opens_form``, ``does_once`` and ``submits`` for the
-buttons and forms that go the same way; bolt hands each the core and the presenter in its
-context (``provide``).
+buttons and forms that go the same way; bolt hands each the core and the presenter it names,
+from its context (``provide``).
 Every listener acks first (or, for modal submissions, after a quick validation so errors can
 show on the field). What takes longer than an answer — drafting an ``/outage``, an approval and
 its publishing — is written as a row before the ack (``bot.scheduling.work``) and done by the work
@@ -14,11 +14,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import Core
 from bot.errors import CrierError, InvalidInput
+from bot.incidents.labels import CLOSED_QUIETLY
 from bot.incidents.requests import parse_quick_declare
 from bot.ports import Actor
 from bot.scheduling.work import ReplyTo, approve_later, declare_later
@@ -29,18 +31,12 @@ from handlers.slack.common import (
     DATABASE_DOWN,
     Click,
     actor_of,
-    core_of,
     does_once,
     failures_told_to,
-    open_modal,
     opens_form,
-    presenter_of,
     provide,
     refuse,
-    reply_to,
-    submit,
     submits,
-    teller,
     unexpected_failure,
     where,
 )
@@ -65,9 +61,8 @@ async def outage(
     command: dict[str, Any],
     respond: AsyncRespond,
     client: AsyncWebClient,
-    context: AsyncBoltContext,
+    core: Core,
 ) -> None:
-    core = core_of(context)
     config = core.config
     text = unescape(str(command.get("text") or "")).strip()
     verb = text.split(maxsplit=1)[0].lower() if text else ""
@@ -98,7 +93,7 @@ async def outage(
                 view = modals.declare_modal(
                     config, channel_id=channel, summary_hint=core.summary_room.hint
                 )
-            await open_modal(client, command.get("trigger_id"), view)
+            await client.views_open(trigger_id=str(command.get("trigger_id") or ""), view=view)
 
 
 async def _declare_at_once(
@@ -144,22 +139,14 @@ async def _approve_form(click: Click) -> dict[str, Any]:
     return modals.approve_modal(post, channel_id=click.channel, thread_ts=thread)
 
 
-async def approved(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
-) -> None:
+async def approved(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], core: Core) -> None:
     """*Publish* in the confirmation: queued before the ack (once, by the submission's trigger
     id), so an approval Slack was answered for is never lost."""
-    core = core_of(context)
-    form = modals.Submission(view)
-    actor, post_id, now = (
-        actor_of(body["user"]),
-        form.metadata_int("post_id") or 0,
-        core.clock.now(),
-    )
-    thread = form.metadata.get("thread_ts")
+    form, actor, now = modals.Submission(view), actor_of(body["user"]), core.clock.now()
+    post_id, thread = form.metadata_int("post_id"), form.metadata.get("thread_ts")
     reply = ReplyTo(
         platform=PLATFORM,
-        channel=str(form.metadata.get("channel_id") or ""),
+        channel=form.channel_id,
         user=actor.user_id,
         thread=thread if isinstance(thread, str) and thread else None,
     )
@@ -179,25 +166,12 @@ async def approved(
     await ack()
 
 
-async def declared(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-) -> None:
-    core = core_of(context)
-    form = await modals.Submission.read(view, client)
-    actor = actor_of(body["user"])
-    channel = core.config.slack.comms_channel or str(form.metadata.get("channel_id") or "")
-
-    async def declare() -> Any:
-        request = forms.declare_request(form, core.config)
-        core.pace.note(actor)
-        # The thread is queued in the declaring transaction: never an incident nobody sees.
-        return await core.declare(actor, request, thread=reply_to(body, channel=channel))
-
-    await submit(ack, view, declare)
+async def _declare(core: Core, actor: Actor, form: modals.Submission) -> Any:
+    request = forms.declare_request(form, core.config)
+    core.pace.note(actor)
+    # The thread is queued in the declaring transaction: never an incident nobody sees.
+    channel = core.config.slack.comms_channel or form.channel_id
+    return await core.declare(actor, request, thread=ReplyTo(PLATFORM, channel, actor.user_id))
 
 
 async def _update_form(click: Click) -> dict[str, Any]:
@@ -229,53 +203,43 @@ async def _reject_form(click: Click) -> dict[str, Any]:
 
 
 async def _update(core: Core, actor: Actor, form: modals.Submission) -> Any:
-    incident_id = form.metadata_int("incident_id") or 0
+    incident_id = form.metadata_int("incident_id")
     return await core.draft_update(actor, incident_id, forms.update_request(form, core.config))
 
 
+async def _resolve(core: Core, actor: Actor, form: modals.Submission) -> Any:
+    incident_id = form.metadata_int("incident_id")
+    outcome = await core.draft_resolution(actor, incident_id, forms.resolve_request(form))
+    return CLOSED_QUIETLY.format(id=outcome.id) if isinstance(outcome, IncidentView) else outcome
+
+
 async def _edit(core: Core, actor: Actor, form: modals.Submission) -> Any:
-    post_id = form.metadata_int("post_id") or 0
-    return await core.edit(actor, post_id, forms.edit_request(form))
+    return await core.edit(actor, form.metadata_int("post_id"), forms.edit_request(form))
 
 
 async def _revise(core: Core, actor: Actor, form: modals.Submission) -> Any:
-    post_id = form.metadata_int("post_id") or 0
-    return await core.revise(actor, post_id, forms.edit_request(form))
+    return await core.revise(actor, form.metadata_int("post_id"), forms.edit_request(form))
 
 
 async def _reject(core: Core, actor: Actor, form: modals.Submission) -> Any:
-    post_id = form.metadata_int("post_id") or 0
-    return await core.reject(actor, post_id, form.text("reason"))
-
-
-async def resolved(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-) -> None:
-    core = core_of(context)
-    form = await modals.Submission.read(view, client)
-    incident_id = form.metadata_int("incident_id") or 0
-    outcome = await submit(
-        ack,
-        view,
-        lambda: core.draft_resolution(
-            actor_of(body["user"]), incident_id, forms.resolve_request(form)
-        ),
-    )
-    if isinstance(outcome, IncidentView):
-        channel = str(form.metadata.get("channel_id") or "")
-        await teller(presenter_of(context), body, channel=channel)(
-            f"Incident #{outcome.id} is closed. Nothing about it was ever published, "
-            "so there is no all-clear to post."
-        )
+    return await core.reject(actor, form.metadata_int("post_id"), form.text("reason"))
 
 
 async def _snooze(click: Click) -> str:
     wait = await click.core.snooze(click.actor, click.value)
     return f"Snoozed: I'll remind you again in {wait} minutes."
+
+
+async def mentioned(event: dict[str, Any], client: AsyncWebClient) -> None:
+    """Someone mentioned @Crier: the help, in the thread they wrote in (bolt has acked)."""
+    channel, thread = event.get("channel"), event.get("thread_ts") or event.get("ts")
+    if not isinstance(channel, str) or not isinstance(thread, str):
+        log.warning("an app_mention without its channel or ts; nothing to answer")
+        return
+    try:
+        await client.chat_postMessage(channel=channel, thread_ts=thread, text=HELP)
+    except SlackApiError as exc:
+        log.warning("could not answer a mention in %s: %s", channel, exc.response.get("error"))
 
 
 async def _confirm(click: Click) -> None:
@@ -292,11 +256,11 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
     app.command(COMMAND)(outage)
     app.action(Action.APPROVE)(opens_form(_approve_form))
     app.view(View.APPROVE)(approved)
-    app.view(View.DECLARE)(declared)
+    app.view(View.DECLARE)(submits(_declare))
     app.action(Action.POST_UPDATE)(opens_form(_update_form))
     app.action(Action.RESOLVE)(opens_form(_resolve_form))
     app.view(View.UPDATE)(submits(_update))
-    app.view(View.RESOLVE)(resolved)
+    app.view(View.RESOLVE)(submits(_resolve))
     app.action(Action.EDIT)(opens_form(_edit_form))
     app.view(View.EDIT)(submits(_edit))
     app.action(Action.REJECT)(opens_form(_reject_form))
@@ -307,3 +271,4 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
     app.action(indexed(Action.CONFIRM))(does_once(_confirm))
     app.action(indexed(Action.RETRY))(does_once(_retry))
     register_calendar(app)
+    app.event("app_mention")(mentioned)

@@ -21,16 +21,12 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.drafting.post_times import LEGEND, has_placeholder, shown
+from bot.drafting.post_times import LEGEND, format_time, has_placeholder, shown
 from bot.incidents import labels
 from bot.storage.models import DeliveryState, PostState
 from bot.views import DeliveryView, IncidentView, PostView, Reminder
 from handlers.slack.ids import Action
 from handlers.slack.text import SECTION_LIMIT, escape, mention, plain, when
-
-# Still read from here by the modals and the help; the wording lives in ``bot.incidents.labels``.
-SEVERITY_MARK = labels.SEVERITY_MARKS
-STATUS_LABEL = labels.STATUSES
 
 Message = dict[str, Any]
 
@@ -43,10 +39,6 @@ def render(blocks: list[Block], text: str) -> Message:
 def note(text: str) -> ContextBlock:
     """A line of small print (markdown)."""
     return ContextBlock(elements=[MarkdownTextObject(text=text)])
-
-
-def _local(at: Any, zone: ZoneInfo) -> str:
-    return str(at.astimezone(zone).strftime("%-I:%M %p %Z"))
 
 
 def incident_root(incident: IncidentView, *, zone: ZoneInfo) -> Message:
@@ -65,9 +57,9 @@ def incident_root(incident: IncidentView, *, zone: ZoneInfo) -> Message:
         ),
         note(
             f"Incident #{incident.id} · declared "
-            f"{when(incident.declared_at, _local(incident.declared_at, zone))}"
+            f"{when(incident.declared_at, format_time(incident.declared_at, zone))}"
             + (
-                f" · resolved {when(incident.resolved_at, _local(incident.resolved_at, zone))}"
+                f" · resolved {when(incident.resolved_at, format_time(incident.resolved_at, zone))}"
                 if incident.resolved_at
                 else ""
             )
@@ -99,11 +91,7 @@ def _preview_blocks(post: PostView, *, zone: ZoneInfo, now: datetime) -> list[Bl
             head = f"*{preview.label}* · published text"
             body = published
         else:
-            verdict = (
-                f"⚠️ {escape(preview.problem)}"
-                if preview.problem
-                else f"{preview.check.summary()} {preview.check.unit}"
-            )
+            verdict = f"⚠️ {escape(preview.problem)}" if preview.problem else preview.length
             edited = " · edited" if preview.edited else ""
             notes = "".join(f" · {escape(remark)}" for remark in preview.notes)
             head = f"*{preview.label}* · {verdict}{edited}{notes}"
@@ -145,7 +133,7 @@ def _delivery_line(delivery: DeliveryView, zone: ZoneInfo) -> str:
     if delivery.state == DeliveryState.SENT and delivery.url:
         line += f" · <{escape(delivery.url)}|view post>"
     if delivery.state == DeliveryState.RETRYING and delivery.next_attempt_at:
-        line += f" at {when(delivery.next_attempt_at, _local(delivery.next_attempt_at, zone))}"
+        line += f" at {when(delivery.next_attempt_at, format_time(delivery.next_attempt_at, zone))}"
     if delivery.error and delivery.state != DeliveryState.SENT:
         line += f" — {escape(plain(delivery.error, limit=300))}"
     if delivery.publisher_label and "dry run" in delivery.publisher_label:
@@ -154,7 +142,7 @@ def _delivery_line(delivery: DeliveryView, zone: ZoneInfo) -> str:
 
 
 def _decision_blocks(post: PostView, zone: ZoneInfo) -> list[Block]:
-    decided = when(post.decided_at, _local(post.decided_at, zone)) if post.decided_at else ""
+    decided = when(post.decided_at, format_time(post.decided_at, zone)) if post.decided_at else ""
     if post.state == PostState.PENDING:
         value = str(post.id)
         return [
@@ -250,11 +238,6 @@ def outcome_message(post: PostView) -> Message:
     """A thread reply once every channel has an outcome, so people are notified."""
     text = labels.outcome(post, retry_hint="See the draft above to retry.")
     return render([SectionBlock(text=MarkdownTextObject(text=escape(text)))], text=text)
-
-
-def is_settled(post: PostView) -> bool:
-    final = {DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.UNKNOWN}
-    return bool(post.deliveries) and all(DeliveryState(d.state) in final for d in post.deliveries)
 
 
 REMINDER_BUTTON = {"post_update": Action.POST_UPDATE, "resolve": Action.RESOLVE}

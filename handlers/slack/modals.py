@@ -20,14 +20,13 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View as SlackView
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import CrierConfig, Network, Severity
+from bot.config import CrierConfig, Network
 from bot.drafting.post_times import EDIT_HINT
-from bot.incidents.forms import OTHER
+from bot.incidents.forms import OTHER, severity_choices, status_choices, texts_by_network
 from bot.incidents.requests import DETAIL_MAX, SUMMARY_MAX
-from bot.storage.models import IncidentStatus
 from bot.views import NETWORK_LABELS, IncidentView, PostView
 from handlers.slack.ids import INPUT_ACTION, TEXT_BLOCK_PREFIX, Field, View
-from handlers.slack.messages import STATUS_LABEL, note
+from handlers.slack.messages import note
 from handlers.slack.text import escape, people_in, people_named, plain, plain_text
 
 SLACK_INPUT_MAX = 3000  # plain_text_input's own ceiling
@@ -102,10 +101,6 @@ def modal(
     return view.to_dict()
 
 
-def _severity_options(config: CrierConfig) -> list[tuple[str, str]]:
-    return [(s.value, f"{s.value.upper()} · {config.severities[s].label}") for s in Severity]
-
-
 def _channel_inputs(config: CrierConfig, *, initial: tuple[Network, ...], hint: str) -> InputBlock:
     """The channels as checkboxes, ``initial`` ticked."""
     options = [Option(value=n.value, label=NETWORK_LABELS[n]) for n in config.enabled_channels]
@@ -137,14 +132,6 @@ def _service_inputs(config: CrierConfig) -> list[Block]:
     ]
 
 
-def _status_options(*, include_resolved: bool = False) -> list[tuple[str, str]]:
-    return [
-        (s.value, STATUS_LABEL[s])
-        for s in IncidentStatus
-        if include_resolved or s != IncidentStatus.RESOLVED
-    ]
-
-
 def _incident_line(incident: IncidentView) -> ContextBlock:
     text = f"Incident #{incident.id} · {incident.service}: {incident.summary}"
     return note(plain(escape(text), limit=2000))
@@ -164,8 +151,8 @@ def declare_modal(
             placeholder="students cannot log in",
             hint=summary_hint,
         ),
-        _select(Field.SEVERITY, "Severity", _severity_options(config), optional=True),
-        _select(Field.STATUS, "Status", _status_options(), initial="investigating"),
+        _select(Field.SEVERITY, "Severity", severity_choices(config), optional=True),
+        _select(Field.STATUS, "Status", status_choices(), initial="investigating"),
         text_input(
             Field.USERS_SEE,
             "What users see",
@@ -195,8 +182,8 @@ def declare_modal(
 def update_modal(incident: IncidentView, config: CrierConfig, *, channel_id: str) -> dict[str, Any]:
     blocks: list[Block] = [
         _incident_line(incident),
-        _select(Field.STATUS, "Status", _status_options(), initial=incident.status),
-        _select(Field.SEVERITY, "Severity", _severity_options(config), initial=incident.severity),
+        _select(Field.STATUS, "Status", status_choices(), initial=incident.status),
+        _select(Field.SEVERITY, "Severity", severity_choices(config), initial=incident.severity),
         text_input(
             Field.DOING, "What has changed / what we are doing", multiline=True, optional=False
         ),
@@ -269,7 +256,7 @@ def edit_modal(post: PostView, *, channel_id: str, revise: bool = False) -> dict
         blocks.append(
             text_input(
                 f"{TEXT_BLOCK_PREFIX}{preview.network.value}",
-                f"{preview.label} · {preview.check.summary()} {preview.check.unit}",
+                f"{preview.label} · {preview.length}",
                 multiline=True,
                 optional=False,
                 max_length=SLACK_INPUT_MAX,
@@ -376,15 +363,17 @@ class Submission:
         ]
 
     def texts_by_network(self) -> dict[Network, str]:
-        found: dict[Network, str] = {}
-        for block_id in self._values:
-            name = block_id.removeprefix(TEXT_BLOCK_PREFIX)
-            if block_id.startswith(TEXT_BLOCK_PREFIX) and name in Network.__members__.values():
-                found[Network(name)] = self.text(block_id)
-        return found
+        return texts_by_network(self._values, self.text, prefix=TEXT_BLOCK_PREFIX)
 
-    def metadata_int(self, key: str) -> int | None:
+    def metadata_int(self, key: str) -> int:
+        """The id the form was opened with; 0 names nothing."""
         value = self.metadata.get(key)
         if isinstance(value, bool) or not isinstance(value, int):
-            return None
-        return value if abs(value) <= INT_MAX else None
+            return 0
+        return value if abs(value) <= INT_MAX else 0
+
+    @property
+    def channel_id(self) -> str:
+        """The channel the form was opened from."""
+        channel = self.metadata.get("channel_id")
+        return channel if isinstance(channel, str) else ""

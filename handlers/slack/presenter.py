@@ -103,7 +103,7 @@ class SlackPresenter:
 
     async def _reply_once(self, incident: IncidentView, post: PostView, root: Anchor) -> None:
         """Thread replies that notify people: the outcome, or a rejection for the requester."""
-        if post.state == PostState.APPROVED and messages.is_settled(post):
+        if post.state == PostState.APPROVED and post.settled:
             await self._show_outcome(incident, post, root)
             return
         if post.state != PostState.REJECTED:
@@ -205,20 +205,16 @@ class SlackPresenter:
                 log.warning("Slack's response URL answered %s", response.status_code)
             except Exception as exc:
                 log.warning("could not answer by the response URL: %s", exc)
-        await self.tell(
-            channel_id=reply.channel, user_id=reply.user, text=text, thread_ts=reply.thread
-        )
+        await self.tell(reply, text)
 
-    async def tell(
-        self, *, channel_id: str, user_id: str, text: str, thread_ts: str | None = None
-    ) -> None:
+    async def tell(self, reply: ReplyTo, text: str) -> None:
         """An ephemeral message to one person: errors never end in silence."""
         try:
             await self._client.chat_postEphemeral(
-                channel=channel_id, user=user_id, text=text, thread_ts=thread_ts
+                channel=reply.channel, user=reply.user, text=text, thread_ts=reply.thread
             )
         except Exception:
-            log.exception("could not tell %s: %s", user_id, text)
+            log.exception("could not tell %s: %s", reply.user, text)
 
 
 class SlackDirectory:

@@ -12,13 +12,15 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 from bot.core import Core
-from bot.errors import Conflict, CrierError, InvalidInput
+from bot.errors import OOPS, Conflict, CrierError, InvalidInput
+from bot.incidents.labels import CLOSED_QUIETLY
+from bot.incidents.requests import EditRequest
 from bot.ports import Actor
 from bot.storage.models import PostState
 from bot.views import IncidentView, PostView
 from handlers.teams import cards, forms
+from handlers.teams.anchors import People
 from handlers.teams.calendar import calendar_card
-from handlers.teams.commands import OOPS
 from handlers.teams.elements import Element
 from handlers.teams.ids import IN_ROOT, Data, Field, Verb
 from handlers.teams.presenter import TeamsPresenter, card_message
@@ -41,10 +43,6 @@ INCIDENT_VERBS = {
     Verb.RESOLVE,
     Verb.SHOW_INCIDENT,
 }
-CLOSED_QUIETLY = (
-    "Incident #{id} is closed. Nothing about it was ever published, so there is no all-clear "
-    "to post."
-)
 
 
 class CardActions:
@@ -62,11 +60,11 @@ class CardActions:
             Verb.SHOW_INCIDENT: self.show_incident,
             Verb.APPROVE: self.approve,
             Verb.EDIT_FORM: self.edit_form,
-            Verb.EDIT: self.edit,
+            Verb.EDIT: partial(self._new_revision, core.edit),
             Verb.REJECT_FORM: self.reject_form,
             Verb.REJECT: self.reject,
             Verb.REVISE_FORM: self.revise_form,
-            Verb.REVISE: self.revise,
+            Verb.REVISE: partial(self._new_revision, core.revise),
             Verb.SHOW_DRAFT: self.show_draft,
             Verb.RETRY: partial(self._delivery, core.retry_delivery),
             Verb.CONFIRM: partial(self._delivery, core.confirm_delivery),
@@ -214,9 +212,12 @@ class CardActions:
             raise Conflict(f"This draft is {post.state}; only a waiting draft can be edited.")
         return forms.edit_form(post)
 
-    async def edit(self, turn: Turn) -> Element:
+    async def _new_revision(
+        self, save: Callable[[Actor, int, EditRequest], Awaitable[object]], turn: Turn
+    ) -> Element:
+        """*Save revision* on the edit form, of a waiting draft or a rejected one (*Revise*)."""
         post_id = await self._post_of(turn)
-        await self._core.edit(turn.actor, post_id, edit_request(turn.form))
+        await save(turn.actor, post_id, edit_request(turn.form))
         return await self._presenter.draft_card(await self._core.post(post_id))
 
     async def revise_form(self, turn: Turn) -> Element:
@@ -224,11 +225,6 @@ class CardActions:
         return forms.edit_form(
             await self._core.revisable(turn.form.number(Data.POST_ID)), revise=True
         )
-
-    async def revise(self, turn: Turn) -> Element:
-        post_id = await self._post_of(turn)
-        await self._core.revise(turn.actor, post_id, edit_request(turn.form))
-        return await self._presenter.draft_card(await self._core.post(post_id))
 
     async def reject_form(self, turn: Turn) -> Element:
         post_id = turn.form.number(Data.POST_ID)
@@ -281,8 +277,8 @@ class CardActions:
             if approve
             else calendar.reject(turn.actor, entry_id)
         )
-        names = {turn.actor.key: turn.actor.name} if turn.actor.name else {}
-        shown = calendar_card(entry, zone=self._core.config.organisation.zone, names=names)
+        people = People({turn.actor.user_id: {"name": turn.actor.name or ""}})
+        shown = calendar_card(entry, zone=self._core.config.organisation.zone, people=people)
         if turn.card_id:
             await self._presenter.replace(turn.reference, turn.card_id, shown)
         return shown

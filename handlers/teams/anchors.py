@@ -69,7 +69,7 @@ class TeamsAnchors:
         return await self.find(incident.id, ROOT) if incident.chat == PLATFORM else None
 
     async def find(self, incident_id: int, purpose: str) -> Anchor | None:
-        """The incident's Teams message kept as ``purpose`` (``ids.post_purpose`` …), if any."""
+        """The incident's Teams message kept as ``purpose`` (``post:12`` …), if any."""
         return await self._chat.anchors.find(
             incident_id=incident_id, platform=PLATFORM, purpose=purpose
         )

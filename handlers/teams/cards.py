@@ -28,9 +28,6 @@ from handlers.teams.elements import (
 )
 from handlers.teams.ids import IN_ROOT, Data, Verb
 
-# Still read from here by the forms; the wording lives in ``bot.incidents.labels``.
-STATUS_LABEL = labels.STATUSES
-SETTLED = {DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.UNKNOWN}
 CALENDAR_VERBS = {"calendar_post": Verb.CALENDAR_POST, "calendar_skip": Verb.CALENDAR_SKIP}
 MAX_LINKS = 5  # Teams shows a handful of card actions before folding them away
 
@@ -66,21 +63,51 @@ def incident_card(
     return card(_with_banner(body, message), actions=actions, summary=summary)
 
 
+# The bytes of channel texts one card shows whole, together: Teams refuses a message past ~28 KB,
+# and drafts fit their networks (LinkedIn 3,000 characters), so only a card of many long texts
+# ever reaches it; then the longest are shortened alike, each saying how much was left out.
+PREVIEWS_BUDGET = 20_000
+
+
+def _share(lengths: list[int], budget: int) -> int:
+    """The most bytes each text may show so that all fit ``budget``: every text whole
+    when they fit; else the short ones whole and the long ones cut to one length."""
+    left, count = budget, len(lengths)
+    for length in sorted(lengths):
+        if length * count > left:
+            return max(left // count, 1000)
+        left, count = left - length, count - 1
+    return max(lengths, default=0)
+
+
+def _characters(text: str, most_bytes: int) -> int:
+    """How many of ``text``'s characters fit ``most_bytes`` of UTF-8 (about: a mix of scripts
+    shares the bytes evenly)."""
+    size = len(text.encode())
+    return len(text) if size <= most_bytes else most_bytes * len(text) // size
+
+
 def _previews(post: PostView, *, zone: ZoneInfo, now: datetime) -> list[Element]:
     """Each channel's text: once sent, exactly what the network received; before, the draft
     as it would go out now, each time set at publishing marked
     (``bot.drafting.post_times.shown``)."""
     body: list[Element] = []
     sent = {d.network: d.text for d in post.deliveries if d.text is not None}
+    texts = {
+        p.network: sent.get(p.network)
+        or shown(p.text, zone=zone, at=now, next_update_minutes=post.next_update_minutes)
+        for p in post.previews
+    }
+    each = _share([len(text.encode()) for text in texts.values()], PREVIEWS_BUDGET)
     for preview in post.previews:
         published = sent.get(preview.network)
         if published is not None:
             body.append(
                 line(run(preview.label, bold=True), run(" · published text"), separator=True)
             )
-            body.append(plain(published))
+            body.append(plain(published, limit=_characters(published, each)))
             continue
-        verdict = f"{preview.check.summary()} {preview.check.unit}"
+        verdict = preview.length
         if preview.edited:
             verdict += " · edited"
         head = line(run(preview.label, bold=True), run(f" · {verdict}"), separator=True)
@@ -89,11 +116,8 @@ def _previews(post: PostView, *, zone: ZoneInfo, now: datetime) -> list[Element]
             body.append(plain(f"⚠️ {preview.problem}", color="Attention"))
         if preview.notes:
             body.append(note("; ".join(preview.notes), subtle=True))
-        body.append(
-            plain(
-                shown(preview.text, zone=zone, at=now, next_update_minutes=post.next_update_minutes)
-            )
-        )
+        text = texts[preview.network]
+        body.append(plain(text, limit=_characters(text, each)))
     if post.state == PostState.PENDING and any(has_placeholder(p.text) for p in post.previews):
         body.append(note(LEGEND, subtle=True))
     return body
@@ -179,10 +203,6 @@ def draft_card(
     body += decision
     summary = f"{labels.kind(post.kind)} for incident #{post.incident_id}: {post.state}"
     return card(_with_banner(body, message), actions=actions, summary=summary)
-
-
-def is_settled(post: PostView) -> bool:
-    return bool(post.deliveries) and all(DeliveryState(d.state) in SETTLED for d in post.deliveries)
 
 
 def outcome_card(post: PostView) -> Element:

@@ -12,7 +12,7 @@ import logging
 from contextvars import ContextVar
 
 from bot.core import Core
-from bot.errors import CrierError
+from bot.errors import OOPS, CrierError
 from bot.incidents.requests import parse_quick_declare
 from bot.scheduling.jobs import JobRun
 from bot.scheduling.work import ReplyTo
@@ -38,10 +38,6 @@ Drafts appear in the incident's conversation; an approver clicks *Approve & publ
 USAGE = (
     "I didn't catch that. Try: outage (the form), outage Blackboard: students cannot log in "
     "(draft at once), update, resolve, list or help."
-)
-OOPS = (
-    "Something went wrong on Crier's side and nothing was published. "
-    "The details are in Crier's log; please try again."
 )
 
 

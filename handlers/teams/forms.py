@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.config import CrierConfig, Network, Severity
+from bot.config import CrierConfig, Network
 from bot.drafting.post_times import EDIT_HINT
-from bot.incidents.forms import OTHER
+from bot.incidents.forms import OTHER, severity_choices, status_choices
 from bot.incidents.requests import DETAIL_MAX, SUMMARY_MAX
 from bot.storage.models import IncidentStatus
 from bot.views import NETWORK_LABELS, IncidentView, PostView
-from handlers.teams.cards import STATUS_LABEL
 from handlers.teams.elements import (
     Element,
     banner,
@@ -57,7 +56,9 @@ class Form:
                 self.body.append(plain(self.errors[key], color="Attention"))
 
     def text(self, field: str, label: str, *, default: str = "", **options: Any) -> None:
-        """A text input (``elements.text_input``) with what the person typed, else ``default``."""
+        """A text input (``elements.text_input``) with what the person typed, else ``default``;
+        of ``DETAIL_MAX`` characters unless ``max_length`` says otherwise."""
+        options.setdefault("max_length", DETAIL_MAX)
         self.add(text_input(field, label, value=self.value(field, default), **options))
 
     def choice(
@@ -71,14 +72,6 @@ class Form:
     ) -> None:
         """A choice set (``elements.choice_set``) with what the person picked, else ``default``."""
         self.add(choice_set(field, label, choices, value=self.value(field, default), **options))
-
-
-def _status_choices() -> list[tuple[str, str]]:
-    return [(s.value, STATUS_LABEL[s]) for s in IncidentStatus if s != IncidentStatus.RESOLVED]
-
-
-def _severities(config: CrierConfig) -> list[tuple[str, str]]:
-    return [(s.value, f"{s.value.upper()} · {config.severities[s].label}") for s in Severity]
 
 
 def _channels(
@@ -113,11 +106,10 @@ def declare_form(
     )
     if summary_hint:
         form.body.append(note(summary_hint, subtle=True))
+    usual = "The service's usual severity"
+    form.choice(Field.SEVERITY, "Severity", severity_choices(config), placeholder=usual)
     form.choice(
-        Field.SEVERITY, "Severity", _severities(config), placeholder="The service's usual severity"
-    )
-    form.choice(
-        Field.STATUS, "Status", _status_choices(), default=IncidentStatus.INVESTIGATING.value
+        Field.STATUS, "Status", status_choices(), default=IncidentStatus.INVESTIGATING.value
     )
     _details(form, users_see="", next_update="", doing_required=False)
     _channels(form, config, "Channels (leave empty for the service's usual ones)")
@@ -130,7 +122,6 @@ def _details(form: Form, *, users_see: str, next_update: str, doing_required: bo
         Field.DOING,
         "What has changed / what we are doing" if doing_required else "What we are doing",
         multiline=True,
-        max_length=DETAIL_MAX,
         required=doing_required,
         placeholder="Engineers are working with the vendor",
     )
@@ -139,7 +130,6 @@ def _details(form: Form, *, users_see: str, next_update: str, doing_required: bo
         "What users see",
         default=users_see,
         multiline=True,
-        max_length=DETAIL_MAX,
         placeholder="An error page after signing in",
     )
     form.text(
@@ -168,8 +158,8 @@ def update_form(
 ) -> Element:
     form = again or Form()
     form.body += [heading("Post an update"), plain(f"Incident #{incident.id} · {incident.title}")]
-    form.choice(Field.STATUS, "Status", _status_choices(), default=incident.status)
-    form.choice(Field.SEVERITY, "Severity", _severities(config), default=incident.severity)
+    form.choice(Field.STATUS, "Status", status_choices(), default=incident.status)
+    form.choice(Field.SEVERITY, "Severity", severity_choices(config), default=incident.severity)
     _details(
         form,
         users_see=incident.what_users_see,
@@ -199,14 +189,12 @@ def resolve_form(
         Field.WHAT_HAPPENED,
         "What was fixed",
         multiline=True,
-        max_length=DETAIL_MAX,
         placeholder="The sign-in service was restarted",
     )
     form.text(
         Field.STILL_TROUBLE,
         "If people still have trouble",
         multiline=True,
-        max_length=DETAIL_MAX,
         placeholder="Sign out, close the browser and sign in again",
     )
     form.choice(
@@ -254,7 +242,7 @@ def edit_form(
                 )
             )
             continue
-        label = f"{preview.label} · {preview.check.summary()} {preview.check.unit}"
+        label = f"{preview.label} · {preview.length}"
         form.add(
             text_input(
                 input_id,

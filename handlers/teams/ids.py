@@ -65,15 +65,3 @@ TEXT_PREFIX = "text_"  # the edit form: one input per channel, "text_x", "text_m
 ROOT = "root"  # the incident's card: where its conversation reference is kept
 NAMES = "names"  # display names of the Teams people who acted on the incident
 IN_ROOT = "root"
-
-
-def post_purpose(post_id: int) -> str:
-    return f"post:{post_id}"
-
-
-def outcome_purpose(post_id: int) -> str:
-    return f"outcome:{post_id}"
-
-
-def rejected_purpose(post_id: int) -> str:
-    return f"rejected:{post_id}"

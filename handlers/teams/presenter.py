@@ -29,13 +29,7 @@ from handlers.teams import cards
 from handlers.teams.anchors import People, TeamsAnchors
 from handlers.teams.calendar import calendar_card
 from handlers.teams.elements import Element, attachment
-from handlers.teams.ids import (
-    PLATFORM,
-    ROOT,
-    outcome_purpose,
-    post_purpose,
-    rejected_purpose,
-)
+from handlers.teams.ids import PLATFORM, ROOT
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -147,9 +141,7 @@ class TeamsPresenter:
         self, incident: IncidentView, *, reference: dict[str, Any], replace_id: str | None = None
     ) -> None:
         """Show the incident's card (in place of ``replace_id``, a used form) and keep where."""
-        card = cards.incident_card(
-            incident, zone=self._zone, people=await self.anchors.people(incident.id)
-        )
+        card = await self.incident_card(incident)
         if replace_id:
             await self.replace(reference, replace_id, card)
             message_id = replace_id
@@ -181,7 +173,7 @@ class TeamsPresenter:
             return
         # The core shows one post at a time, with its newest state (Core.show_post).
         card = await self.draft_card(post)
-        purpose = post_purpose(post.id)
+        purpose = f"post:{post.id}"
         anchor = await self.anchors.find(incident.id, purpose)
         if anchor is None:
             message_id = await self.send(reference, card_message(card))
@@ -207,12 +199,12 @@ class TeamsPresenter:
         self, incident: IncidentView, post: PostView, reference: dict[str, Any]
     ) -> None:
         """New messages that notify people: the publishing outcome, or a rejection."""
-        if post.state == PostState.APPROVED and cards.is_settled(post):
+        if post.state == PostState.APPROVED and post.settled:
             await self._show_outcome(incident, post, reference)
             return
         if post.state != PostState.REJECTED:
             return
-        purpose = rejected_purpose(post.id)
+        purpose = f"rejected:{post.id}"
         if await self.anchors.find(incident.id, purpose):
             return
         people = await self.anchors.people(incident.id)
@@ -226,7 +218,7 @@ class TeamsPresenter:
         """The outcome: a new message the first time every channel has one (so people are
         notified), then kept current each time they all have one again (a *Retry* that
         worked, a post confirmed by hand), so no message about the post says otherwise."""
-        purpose = outcome_purpose(post.id)
+        purpose = f"outcome:{post.id}"
         card = cards.outcome_card(post)
         shown = await self.anchors.find(incident.id, purpose)
         if shown is not None:

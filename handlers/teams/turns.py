@@ -11,6 +11,7 @@ from typing import Any
 from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.schema import Activity
 
+from bot.incidents.requests import forbidden
 from bot.ports import Actor
 from handlers.teams.ids import PLATFORM, Data
 from handlers.teams.presenter import conversation_reference
@@ -75,7 +76,8 @@ class Turn:
     def actor(self) -> Actor:
         person = self.activity.from_property
         user_id = (person.aad_object_id or person.id or "") if person else ""
-        return Actor(platform=PLATFORM, user_id=str(user_id), name=person.name if person else None)
+        name = _printable(person.name) if person and person.name else None
+        return Actor(platform=PLATFORM, user_id=_printable(str(user_id)), name=name)
 
     @property
     def teams_id(self) -> str | None:
@@ -119,3 +121,9 @@ class Turn:
         if not markdown:
             message.text_format = "plain"  # people's words in it stay as typed
         await self.context.send_activity(message)
+
+
+def _printable(text: str) -> str:
+    # Who acted is stored and audited: a control character (a NUL, which PostgreSQL's text and
+    # JSON refuse) in an id or a name from an unchecked caller must not break the write.
+    return "".join(ch for ch in text if not forbidden(ch) and ch not in "\n\t")

@@ -24,7 +24,7 @@ NETWORK_LABELS: dict[Network, str] = {
 @dataclass(frozen=True)
 class ChannelPreview:
     """One channel's draft: ``text`` is exactly what goes out, but for the placeholders of
-    ``bot.drafting.post_times`` (shown with ``bot.drafting.post_times.segments``)."""
+    ``bot.drafting.post_times`` (shown with ``bot.drafting.post_times.shown``)."""
 
     network: Network
     text: str

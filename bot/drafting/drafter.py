@@ -16,6 +16,7 @@ A draft always fits its network: when the full text is too long it is shortened 
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -28,7 +29,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from bot.config import CrierConfig, Network, Organisation, Severity
 from bot.drafting.post_times import NEXT_UPDATE, TIME, has_placeholder, widest
 from bot.drafting.shortening import prefixes
-from bot.drafting.textrules import check_text
+from bot.drafting.textrules import check_text, measure
 from bot.errors import InvalidInput
 from bot.incidents.requests import SUMMARY_MAX
 from bot.storage.models import IncidentStatus, PostKind
@@ -152,16 +153,15 @@ class Drafter:
         violation) propagate.
         """
         if not links:
-            facts = replace(facts, service_help_url=None, organisation=_without_help(facts))
+            organisation = facts.organisation.model_copy(update={"help_url": None})
+            facts = replace(facts, service_help_url=None, organisation=organisation)
         template = self._template(facts.kind, network)
         zone = facts.organisation.zone
 
         def fits(text: str) -> bool:
-            counted = widest(text, zone)
-            return check_text(network, counted, max_characters=max_characters).ok
+            return check_text(network, widest(text, zone), max_characters=max_characters).ok
 
-        fitting = _Fitting(template=template, facts=facts, fits=fits)
-        return fitting.run()
+        return _Fitting(template=template, facts=facts, fits=fits).run()
 
     def template_names(self) -> list[str]:
         """Every template file, built-in or the organisation's: ``["initial/default.j2", …]``."""
@@ -235,22 +235,19 @@ class _Fitting:
         current = self._values[name]
         if not self._shows(name):
             return
-        options = [p for p in prefixes(self._original[name]) if len(p) < len(current)]
-        options = [p for p in options if len(p) >= floor]
+        options = [p for p in prefixes(self._original[name]) if floor <= len(p) < len(current)]
         if may_leave_out:
             options.insert(0, "")
         if not options:
             return
-        best: int | None = None
-        low, high = 0, len(options) - 1
-        while low <= high:
-            middle = (low + high) // 2
-            self._values[name] = options[middle]
-            if self._fits(self._draw()):
-                best, low = middle, middle + 1
-            else:
-                high = middle - 1
-        self._values[name] = options[best if best is not None else 0]
+
+        def too_long(option: str) -> bool:
+            self._values[name] = option
+            return not self._fits(self._draw())
+
+        # Options are shortest first: the first too long one follows the longest that fits.
+        first_too_long = bisect.bisect_left(options, True, key=too_long)
+        self._values[name] = options[max(first_too_long - 1, 0)]
 
     def _notes(self, text: str) -> tuple[str, ...]:
         notes: list[str] = []
@@ -267,10 +264,6 @@ class _Fitting:
         if not self._fits(text):
             notes.append("still too long after shortening: edit it")
         return tuple(notes)
-
-
-def _without_help(facts: PostFacts) -> Organisation:
-    return facts.organisation.model_copy(update={"help_url": None})
 
 
 def _values(facts: PostFacts) -> dict[str, str]:
@@ -379,11 +372,7 @@ def summary_room(config: CrierConfig, drafter: Drafter) -> SummaryRoom:
                 ).text
             except TemplateError:  # the draft itself will say so, to the person declaring
                 continue
-            check = check_text(
-                network,
-                widest(text, config.organisation.zone),
-                max_characters=settings.max_characters if settings else None,
-            )
+            check = measure(config, network, text)
             room = SummaryRoom(min(max(check.limit - check.length, 0), SUMMARY_MAX), network)
             if best is None or room.characters < best.characters:
                 best = room

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -117,32 +116,6 @@ def problems(text: str, *, promises_update: bool) -> list[str]:
     return found
 
 
-@dataclass(frozen=True)
-class Segment:
-    """A piece of a draft's text: the person's words, or a time set at publishing."""
-
-    text: str
-    placeholder: str | None = None  # TIME or NEXT_UPDATE; ``text`` is then its value now
-
-
-def segments(
-    text: str, *, zone: ZoneInfo, at: datetime, next_update_minutes: int | None
-) -> list[Segment]:
-    """``text`` cut into words and times, the times as they would read if published at ``at``,
-    so a chat can show the draft as it will go out and mark what is set at publishing."""
-    pieces: list[Segment] = []
-    position = 0
-    for match in _PLACEHOLDER.finditer(text):
-        if match.start() > position:
-            pieces.append(Segment(text[position : match.start()]))
-        value = fill_times(match.group(), zone=zone, at=at, next_update_minutes=next_update_minutes)
-        pieces.append(Segment(value, placeholder=match.group()))
-        position = match.end()
-    if position < len(text):
-        pieces.append(Segment(text[position:]))
-    return pieces
-
-
 @functools.lru_cache(maxsize=64)
 def _widest_zone_name(zone_key: str) -> int:
     """The longest abbreviation the zone uses around now ("EST"/"EDT": 3, "+1030": 5)."""
@@ -161,10 +134,8 @@ LEGEND = f"{MARK} marks a time set when the post goes out (shown as if it went o
 def shown(text: str, *, zone: ZoneInfo, at: datetime, next_update_minutes: int | None) -> str:
     """A draft as a chat shows it: as it would go out at ``at``, each time set at publishing
     marked with ``MARK`` ("Update · ⏱2:45 PM EST"), so an approver knows which parts move."""
-    return "".join(
-        f"{MARK}{piece.text}" if piece.placeholder else piece.text
-        for piece in segments(text, zone=zone, at=at, next_update_minutes=next_update_minutes)
-    )
+    marked = _PLACEHOLDER.sub(lambda m: MARK + m.group(), text)
+    return fill_times(marked, zone=zone, at=at, next_update_minutes=next_update_minutes)
 
 
 EDIT_HINT = (

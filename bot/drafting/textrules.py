@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import grapheme
 import twitter_text
@@ -32,7 +32,8 @@ from twitter_text.regexp.spaces_group import spaces_group
 from twitter_text.regexp.valid_cctld import valid_cctld
 from twitter_text.regexp.valid_gtld import valid_gtld
 
-from bot.config import Network
+from bot.config import CrierConfig, Network
+from bot.drafting.post_times import widest
 
 URL_LENGTH = 23  # X and Mastodon count every link as 23 characters, however long it is
 BLUESKY_MAX_BYTES = 3_000  # besides the 300 graphemes: the PDS's maxLength of the record text
@@ -47,13 +48,13 @@ INSTAGRAM_MAX_HASHTAGS = 30
 # fake Graph API count with the same pattern.
 INSTAGRAM_HASHTAG = re.compile(r"(?<![\w&])#\w+")
 
-# LinkedIn's "little" text format (``commentary`` of ``POST /rest/posts``): these characters are
-# markup, and LinkedIn silently cuts the post at the first one left unescaped.
-LINKEDIN_RESERVED = frozenset("\\|{}@[]()<>#*_~")
-# Left as written: links (without trailing punctuation), so they stay clickable, and a hashtag's
-# "#" (a little HashtagElement), so it stays a hashtag.
-_LINKEDIN_VERBATIM = re.compile(
-    r"https?://[^\s<>(){}\[\]|\\]*[^\s<>(){}\[\]|\\.,;:!?'\"]|(?<!\S)#(?=\w)"
+# LinkedIn's "little" text format (``commentary`` of ``POST /rest/posts``): its reserved
+# characters are markup, and LinkedIn silently cuts the post at the first one left unescaped.
+# Group 1, left as written: links (without trailing punctuation), so they stay clickable, and a
+# hashtag's "#" (a little HashtagElement), so it stays a hashtag. Else: a reserved character.
+_LINKEDIN_ESCAPE = re.compile(
+    r"(https?://[^\s<>(){}\[\]|\\]*[^\s<>(){}\[\]|\\.,;:!?'\"]|(?<!\S)#(?=\w))"
+    r"|[\\|{}@\[\]()<>#*_~]"
 )
 
 # twitter-text's spaces: no link, emoji or character crosses one. A text is measured piece by
@@ -97,7 +98,7 @@ class TextCheck:
     """One text measured the way one network measures it."""
 
     network: Network
-    length: int  # as the network counts it, plus any room kept for the publish time
+    length: int  # as the network counts it
     limit: int
     unit: str  # "characters", "weighted characters", "graphemes", "UTF-8 bytes", "hashtags"
     problem: str | None  # None when the text is fine; else a sentence for the person editing it
@@ -119,18 +120,7 @@ def little_text(text: str) -> str:
     >>> little_text("Wi-Fi (eduroam) is back: https://it.example.edu/wifi #ITStatus")
     'Wi-Fi \\\\(eduroam\\\\) is back: https://it.example.edu/wifi #ITStatus'
     """
-    escaped: list[str] = []
-    position = 0
-    for match in _LINKEDIN_VERBATIM.finditer(text):
-        escaped.append(_escape_reserved(text[position : match.start()]))
-        escaped.append(match.group())
-        position = match.end()
-    escaped.append(_escape_reserved(text[position:]))
-    return "".join(escaped)
-
-
-def _escape_reserved(text: str) -> str:
-    return "".join(f"\\{char}" if char in LINKEDIN_RESERVED else char for char in text)
+    return _LINKEDIN_ESCAPE.sub(lambda match: match.group(1) or "\\" + match.group(), text)
 
 
 def instagram_hashtags(text: str) -> int:
@@ -138,27 +128,26 @@ def instagram_hashtags(text: str) -> int:
     return len(INSTAGRAM_HASHTAG.findall(text))
 
 
-def fits(
-    network: Network, text: str, *, max_characters: int | None = None, time_slack: int = 0
-) -> bool:
-    """Whether ``text`` keeps every rule of ``network``: ``check_text(...).ok``."""
-    return check_text(network, text, max_characters=max_characters, time_slack=time_slack).ok
+def measure(config: CrierConfig, network: Network, text: str, *, draft: bool = True) -> TextCheck:
+    """``check_text`` with the channel's own limit from crier.yml (``max_characters``) and, in a
+    draft, each time set at publishing counted at its widest (``widest``), so a text that fits
+    now still fits whenever it goes out. ``draft=False``: a text sent as written (a calendar
+    post)."""
+    settings = config.channels.get(network)
+    counted = widest(text, config.organisation.zone) if draft else text
+    limit = settings.max_characters if settings else None
+    return check_text(network, counted, max_characters=limit)
 
 
 # The same texts are checked again each time a draft is shown, and X's weighted count (the
 # twitter-text parser) costs about a millisecond a text: remember recent answers.
 @functools.lru_cache(maxsize=4096)
-def check_text(
-    network: Network, text: str, *, max_characters: int | None = None, time_slack: int = 0
-) -> TextCheck:
+def check_text(network: Network, text: str, *, max_characters: int | None = None) -> TextCheck:
     """Measure ``text`` as ``network`` counts it and say what, if anything, is wrong with it.
 
     ``max_characters`` is the channel's configured limit (``crier.yml``), replacing the network's
     main limit (X's weighted characters, Bluesky's graphemes, LinkedIn's characters …): a
     Mastodon server's own limit, say. Bluesky's 3,000 bytes and Instagram's 30 hashtags stay.
-    ``time_slack`` is added to each length before the comparison, because the times in a draft
-    are rewritten when it is published and may grow; a time is ASCII with nothing LinkedIn
-    escapes ("12:00 PM EST"), so each character of slack is one byte, one escaped character.
 
         >>> check_text(Network.X, "a" * 300).problem
         "300/280 weighted characters: 20 over X's limit"
@@ -172,20 +161,19 @@ def check_text(
     # the larger kept, so a text that fits in one form cannot be refused in the other.
     normalised = unicodedata.normalize("NFC", text)
     forms = (normalised,) if normalised == text or network is Network.X else (text, normalised)
-    length = max(_count(network, form) for form in forms) + time_slack
+    length = max(_count(network, form) for form in forms)
     main = TextCheck(network=network, length=length, limit=limit, unit=rule.unit, problem=None)
     if not normalised.strip():
-        return _failing(main, "the text is empty")
+        return replace(main, problem="the text is empty")
     if network is Network.X and (bad := invalid_chars.search(normalised)):
-        return _failing(
-            main, f"the text has a character X refuses (U+{ord(bad.group()):04X}); remove it"
-        )
+        problem = f"the text has a character X refuses (U+{ord(bad.group()):04X}); remove it"
+        return replace(main, problem=problem)
     if length > limit:
-        return _failing(main, _over(length, limit, rule.unit, rule.owner, time_slack))
+        return replace(main, problem=_over(length, limit, rule.unit, rule.owner))
     if network is Network.BLUESKY:
-        size = max(len(form.encode("utf-8")) for form in forms) + time_slack
+        size = max(len(form.encode("utf-8")) for form in forms)
         if size > BLUESKY_MAX_BYTES:
-            problem = _over(size, BLUESKY_MAX_BYTES, "UTF-8 bytes", rule.owner, time_slack)
+            problem = _over(size, BLUESKY_MAX_BYTES, "UTF-8 bytes", rule.owner)
             problem += " (emoji and letters outside Latin take 2 to 4 bytes each)"
             return TextCheck(network, size, BLUESKY_MAX_BYTES, "UTF-8 bytes", problem)
     if network is Network.INSTAGRAM:
@@ -196,15 +184,8 @@ def check_text(
     return main
 
 
-def _failing(check: TextCheck, problem: str) -> TextCheck:
-    return TextCheck(check.network, check.length, check.limit, check.unit, problem)
-
-
-def _over(length: int, limit: int, unit: str, owner: str, time_slack: int) -> str:
-    problem = f"{length}/{limit} {unit}: {length - limit} over {owner} limit"
-    if time_slack:
-        problem += f" (counting {time_slack} spare for the time at publishing)"
-    return problem
+def _over(length: int, limit: int, unit: str, owner: str) -> str:
+    return f"{length}/{limit} {unit}: {length - limit} over {owner} limit"
 
 
 def _count(network: Network, text: str) -> int:

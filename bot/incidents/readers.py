@@ -7,8 +7,7 @@ from sqlmodel import Session, col, select
 from bot.config import CrierConfig, Network
 from bot.drafting.mentions import mention_notes
 from bot.drafting.post_times import problems as placeholder_problems
-from bot.drafting.post_times import widest
-from bot.drafting.textrules import check_text
+from bot.drafting.textrules import measure
 from bot.errors import NotFound
 from bot.incidents.revisions import revise_refusal
 from bot.publishing.costs import cost_note
@@ -40,12 +39,7 @@ def text_problems(
 ) -> list[str]:
     """Everything that stops ``text`` going out on ``network``, as sentences for a person: its
     length (each time counted at its widest) and its placeholders."""
-    settings = config.channels.get(network)
-    check = check_text(
-        network,
-        widest(text, config.organisation.zone),
-        max_characters=settings.max_characters if settings else None,
-    )
+    check = measure(config, network, text)
     found = [check.problem] if check.problem else []
     _, mention_problem = mention_notes(config, network, text)
     if mention_problem:
@@ -55,15 +49,10 @@ def text_problems(
 
 def preview(config: CrierConfig, rendition: Rendition, *, promises_update: bool) -> ChannelPreview:
     network = Network(rendition.channel)
-    settings = config.channels.get(network)
     return ChannelPreview(
         network=network,
         text=rendition.text,
-        check=check_text(
-            network,
-            widest(rendition.text, config.organisation.zone),
-            max_characters=settings.max_characters if settings else None,
-        ),
+        check=measure(config, network, rendition.text),
         edited=rendition.edited,
         notes=(
             *rendition.notes,

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from bot.config import CrierConfig, Network
 from bot.drafting.mentions import mention_notes
 from bot.drafting.post_times import format_time
-from bot.drafting.textrules import check_text
+from bot.drafting.textrules import measure
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.incidents.requests import check_channels, clean_text
 from bot.ports import Actor
@@ -166,9 +166,7 @@ def _rule_problems(config: CrierConfig, text: str, channels: tuple[Network, ...]
     proposed rather than approved and then refused by the network at its time."""
     found: list[str] = []
     for network in channels:
-        settings = config.channels.get(network)
-        limit = settings.max_characters if settings else None
-        check = check_text(network, text, max_characters=limit)
+        check = measure(config, network, text, draft=False)
         _, blocked = mention_notes(config, network, text)
         found += [f"{NETWORK_LABELS[network]}: {p}" for p in (check.problem, blocked) if p]
     return found

@@ -73,7 +73,7 @@ async def test_markup_anywhere_in_a_whole_incident_never_pings_or_breaks_a_messa
     await quiesce(slack)
     update = [m for m in slack.thread() if Action.REJECT in as_text(m)][-1]
     await slack.click(update, Action.REJECT, user=APPROVER)
-    reject_form = await slack.open_modal(count=2)
+    reject_form = await slack.open_modal(count=3)  # after the update form and Publish now?
     await slack.submit(reject_form, {Field.REASON: req.text_input(PINGS)}, user=APPROVER)
     await quiesce(slack)
 

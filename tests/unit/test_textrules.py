@@ -6,11 +6,14 @@ import unicodedata
 import grapheme
 import pytest
 import twitter_text
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.config import Network
-from bot.drafting.textrules import check_text, fits, instagram_hashtags, little_text
+from bot.config import STARTER_CONFIG, Network
+from bot.drafting.post_times import TIME, widest
+from bot.drafting.textrules import check_text, instagram_hashtags, little_text, measure
+from tests.conftest import make_config
 
 HELP_URL = "https://it.northfield.example.edu/help/blackboard"
 grapheme_count = grapheme.length
@@ -139,13 +142,19 @@ def test_empty_text_is_a_problem(network, text):
     assert check.problem == "the text is empty"
 
 
-def test_time_slack_is_counted_and_explained():
-    check = check_text(Network.X, "a" * 279, time_slack=3)
-    assert check.length == 282
-    assert check.problem is not None
-    assert check.problem.startswith("282/280 weighted characters: 2 over X's limit")
-    assert "3 spare" in check.problem
-    assert check_text(Network.X, "a" * 277, time_slack=3).ok
+def test_a_drafts_time_counts_at_its_widest_against_the_channels_limit():
+    channels = yaml.safe_load(STARTER_CONFIG.read_text())["channels"]
+    channels["mastodon"] = {"enabled": True, "max_characters": 100}
+    config = make_config(channels=channels)
+    widest_time = len(widest(TIME, config.organisation.zone))  # "12:00 PM WWW" or wider
+    text = "a" * (100 - widest_time) + TIME
+    assert measure(config, Network.MASTODON, text).ok
+    check = measure(config, Network.MASTODON, "a" + text)
+    assert (check.length, check.limit) == (101, 100)
+    assert check.problem == "101/100 characters: 1 over Mastodon's limit"
+    # A calendar post goes out as written: its "{time}" is six characters.
+    as_written = measure(config, Network.MASTODON, "a" + text, draft=False)
+    assert as_written.length == 101 - widest_time + len(TIME)
 
 
 # ----- Bluesky: 300 graphemes and 3,000 UTF-8 bytes -------------------------------------------
@@ -204,14 +213,13 @@ def test_bluesky_bytes_count_the_text_as_sent_not_only_its_nfc():
     assert (check.length, check.unit) == (3003, "UTF-8 bytes")
 
 
-def test_bluesky_time_slack_counts_as_bytes_too():
-    text = "a" * 2990
-    assert check_text(Network.BLUESKY, text, max_characters=3000, time_slack=10).ok
-    check = check_text(Network.BLUESKY, text, max_characters=3000, time_slack=11)
-    assert not check.ok and check.unit == "graphemes"  # 3001 graphemes comes first
-    check = check_text(Network.BLUESKY, text, max_characters=4000, time_slack=11)
-    assert check.unit == "UTF-8 bytes" and check.length == 3001
-    assert check.problem is not None and "11 spare" in check.problem
+def test_bluesky_counts_a_drafts_time_at_its_widest_in_bytes_too():
+    config = make_config()
+    widest_time = len(widest(TIME, config.organisation.zone))  # ASCII: a byte a character
+    text = FAMILY * 119 + "a" * (25 - widest_time) + TIME  # 3,000 bytes at its widest
+    assert measure(config, Network.BLUESKY, text).ok
+    check = measure(config, Network.BLUESKY, "a" + text)
+    assert (check.length, check.unit) == (3001, "UTF-8 bytes")
 
 
 # ----- Instagram: 2,200 characters and 30 hashtags ---------------------------------------------
@@ -312,17 +320,6 @@ def test_linkedin_publisher_sends_what_was_counted():
     from bot.publishing import linkedin
 
     assert linkedin.little_text is little_text
-
-
-# ----- the helper for shortening -----------------------------------------------------------------
-
-
-@pytest.mark.parametrize("network", list(Network))
-def test_fits_is_check_ok(network):
-    for text in ("Blackboard is back.", "a" * 5000, FAMILY * 400, _tags(31)):
-        assert fits(network, text) == check_text(network, text).ok
-    assert fits(Network.MASTODON, "a" * 600, max_characters=1000)
-    assert not fits(Network.X, "a" * 279, time_slack=2)
 
 
 # ----- X and Mastodon are measured piece by piece, for speed: the same numbers -------------------

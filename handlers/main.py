@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import signal
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -17,6 +18,7 @@ from bot.storage.schema import SchemaOutOfDate
 from handlers.teams.package import add_command as add_teams_package
 
 if TYPE_CHECKING:
+    from handlers.server import Crier
     from handlers.slack.socket_mode import Backoff
 
 # Seconds a stopping server gives the requests it is answering. The work they promised is in
@@ -24,24 +26,29 @@ if TYPE_CHECKING:
 SHUTDOWN_GRACE = 10.0
 
 
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
+def _open_and_run(settings: Settings, work: Callable[[Crier], Coroutine[Any, Any, None]]) -> int:
+    """``work`` with the Crier these settings open; 2 when their config or database stops it."""
     from handlers.server import open_crier
 
-    host = args.host or settings.host
-    port = settings.port if args.port is None else args.port
-    # Where it serves decides what may run (Teams unauthenticated only on a loopback address).
-    settings = settings.model_copy(update={"host": host, "port": port})
     try:
         crier = open_crier(settings)
     except (ConfigError, SchemaOutOfDate) as exc:
         print(f"crier: cannot start: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(run_server(crier, settings, host, port))
+    asyncio.run(work(crier))
     return 0
 
 
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    # Where it serves decides what may run (Teams unauthenticated only on a loopback address).
+    settings = settings.model_copy(update={"host": host, "port": port})
+    return _open_and_run(settings, lambda crier: run_server(crier, settings, host, port))
+
+
 async def run_server(
-    crier: object,
+    crier: Crier,
     settings: Settings,
     host: str,
     port: int,
@@ -53,9 +60,6 @@ async def run_server(
 
     Socket Mode (``SLACK_APP_TOKEN``) connects in the background, retrying with ``backoff``:
     HTTP serves meanwhile, and a stop does not wait for Slack."""
-    from handlers.server import Crier
-
-    assert isinstance(crier, Crier)
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -105,16 +109,9 @@ def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.server import open_crier
     from handlers.worker import run_worker
 
-    try:
-        crier = open_crier(settings)
-    except (ConfigError, SchemaOutOfDate) as exc:
-        print(f"crier: cannot start: {exc}", file=sys.stderr)
-        return 2
-    asyncio.run(run_worker(crier))
-    return 0
+    return _open_and_run(settings, run_worker)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -6,8 +6,9 @@ authenticated, so keep it internal (behind the load balancer, not routed from th
     crier = build_crier(settings=settings, config=config, store=store)
     add_metrics(crier.web, crier.core)  # before the app starts
 
-Each app has a registry of its own (never prometheus_client's global one), so tests that build
-many apps, or one process serving two, do not collide. What the tables say (the job queue,
+Each app's metrics are in no registry but the one each of its scrapes gathers (never
+prometheus_client's global one), so tests that build many apps, or one process serving two, do
+not collide. What the tables say (the job queue,
 the deliveries) is read at each scrape, in one short read off the event loop; the ack latency
 is measured as requests are answered.
 """
@@ -15,7 +16,7 @@ is measured as requests are answered.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -136,30 +137,18 @@ def _buckets(values: tuple[float, ...]) -> list[tuple[str, float]]:
     return [*counts, ("+Inf", float(len(values)))]
 
 
-class _OneScrape(Collector):
-    """The app's own metrics, then the tables as one scrape read them."""
-
-    def __init__(self, *collectors: Collector) -> None:
-        self._collectors = collectors
-
-    def collect(self) -> Iterator[Metric]:
-        for collector in self._collectors:
-            yield from collector.collect()
-
-
 class Metrics:
     """One app's metrics: its registry, the ack latency, and the ``/metrics`` handler."""
 
     def __init__(self, core: Core) -> None:
         self._core = core
-        self.registry = CollectorRegistry(auto_describe=True)
         self.ack_seconds = Histogram(
             "crier_ack_seconds",
             "Time to answer a request from Slack (POST /slack/events) or Teams "
             "(POST /api/messages).",
             labelnames=["route"],
             buckets=ACK_BUCKETS,
-            registry=self.registry,
+            registry=None,  # each scrape gathers it, with the tables, in a registry of its own
         )
 
     @web.middleware
@@ -177,8 +166,11 @@ class Metrics:
         """``GET /metrics``: Prometheus' text format, or OpenMetrics when the scraper asks."""
         now = self._core.clock.now()
         tables = await self._core.store.read(lambda s: read_tables(s, now=now))
+        scrape = CollectorRegistry()
+        scrape.register(self.ack_seconds)
+        scrape.register(TablesCollector(tables, now=now))
         encode, content_type = choose_encoder(request.headers.get(hdrs.ACCEPT, ""))
-        body = encode(_OneScrape(self.registry, TablesCollector(tables, now=now)))
+        body = encode(scrape)
         return web.Response(body=body, headers={hdrs.CONTENT_TYPE: content_type})
 
 

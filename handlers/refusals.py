@@ -146,8 +146,6 @@ _REFUSED_ACCESS = RefusedAccess()
 
 def quiet_malformed_http() -> None:
     """Install the filters on ``aiohttp.server`` and ``aiohttp.access`` (once, however often it
-    is called)."""
-    for name, quiet in (("aiohttp.server", _MALFORMED_HTTP), ("aiohttp.access", _REFUSED_ACCESS)):
-        server_log = logging.getLogger(name)
-        if quiet not in server_log.filters:
-            server_log.addFilter(quiet)
+    is called: ``addFilter`` adds a filter the logger has not got)."""
+    logging.getLogger("aiohttp.server").addFilter(_MALFORMED_HTTP)
+    logging.getLogger("aiohttp.access").addFilter(_REFUSED_ACCESS)

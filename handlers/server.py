@@ -141,9 +141,9 @@ def build_crier(
     slack = None if slack_side is None else build_slack(core, settings, slack_side)
     teams = None
     if teams_side is not None:
-        from handlers.teams.app import build_teams
+        from handlers.teams.app import TeamsSide
 
-        teams = build_teams(core, teams_side)
+        teams = TeamsSide(core, teams_side)
     app = web.Application(client_max_size=MAX_BODY)
     app[CORE_KEY] = core
     app.router.add_get("/healthz", healthz)

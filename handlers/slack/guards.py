@@ -96,10 +96,9 @@ _QUIET_FORGERIES = QuietForgeries()
 
 def quiet_bolt_forgeries() -> None:
     """Install ``QuietForgeries`` on the logger bolt's ``RequestVerification`` uses (its name is
-    ``slack_bolt.`` + the class name; once, however often this is called)."""
-    verification_log = logging.getLogger("slack_bolt.RequestVerification")
-    if _QUIET_FORGERIES not in verification_log.filters:
-        verification_log.addFilter(_QUIET_FORGERIES)
+    ``slack_bolt.`` + the class name; once, however often this is called: ``addFilter`` adds a
+    filter the logger has not got)."""
+    logging.getLogger("slack_bolt.RequestVerification").addFilter(_QUIET_FORGERIES)
 
 
 # Typed as bolt types it; at run time next() only marks the request as passed on (it returns
@@ -158,10 +157,12 @@ def malformed(body: dict[str, Any]) -> str | None:
             return f"{key} is not an object"
     if kind == "event_callback" and not isinstance(body.get("event", {}).get("type"), str):
         return "an event without a type"
-    if kind in ("view_submission", "view_closed") and not isinstance(
-        body.get("view", {}).get("type"), str
-    ):
-        return "a view without a type"
+    if kind in ("view_submission", "view_closed"):
+        view = body.get("view", {})
+        if not isinstance(view.get("type"), str):
+            return "a view without a type"
+        if not isinstance(view.get("callback_id"), str):
+            return "no view callback_id"
     if kind == "workflow_step_edit" and not isinstance(body.get("workflow_step"), dict):
         return "workflow_step is not an object"
     for key in ("response_url", "trigger_id"):
@@ -175,17 +176,15 @@ def malformed(body: dict[str, Any]) -> str | None:
     if "command" in body:  # a slash command: Crier acts as, and answers, the person who typed it
         if not isinstance(body["command"], str):
             return "command is not a string"
-        user_id = body.get("user_id")
-        if not isinstance(user_id, str) or not _USER_ID.fullmatch(user_id):
+        if not _is(_USER_ID, body.get("user_id")):
             return "no user_id: a command must name the person who typed it"
-        if not body.get("trigger_id"):
-            return "no trigger_id"
+    # Slack always sends one; Crier marks the delivery by it, and a form needs it to open.
+    if ("command" in body or kind == "block_actions") and not body.get("trigger_id"):
+        return "no trigger_id"
     if kind == "url_verification" and not isinstance(body.get("challenge"), str):
         return "challenge is not a string"
-    if kind in _FROM_A_PERSON:
-        user_id = (body.get("user") or {}).get("id")
-        if not isinstance(user_id, str) or not _USER_ID.fullmatch(user_id):
-            return "no user"
+    if kind in _FROM_A_PERSON and not _is(_USER_ID, (body.get("user") or {}).get("id")):
+        return "no user"
     if kind == "block_actions":
         actions = body.get("actions")
         if not isinstance(actions, list) or not actions:
@@ -195,18 +194,17 @@ def malformed(body: dict[str, Any]) -> str | None:
         channel = (body.get("container") or {}).get("channel_id") or (
             body.get("channel") or {}
         ).get("id")
-        if not isinstance(channel, str) or not _CHANNEL_ID.fullmatch(channel):
+        if not _is(_CHANNEL_ID, channel):
             return "no channel"  # every Crier button is in a channel's message
-        if not body.get("trigger_id"):  # Slack always sends one; a form needs it to open
-            return "no trigger_id"
-    callback_id = (body.get("view") or {}).get("callback_id")
-    if kind in ("view_submission", "view_closed") and not isinstance(callback_id, str):
-        return "no view callback_id"
     if kind == "event_callback":
         event_id = body.get("event_id")
         if not isinstance(event_id, str) or not 0 < len(event_id) <= EVENT_ID_MAX:
             return "no event_id"
     return None
+
+
+def _is(shape: re.Pattern[str], value: object) -> bool:
+    return isinstance(value, str) and shape.fullmatch(value) is not None
 
 
 class WellFormed(AsyncMiddleware):

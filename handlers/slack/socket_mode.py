@@ -71,17 +71,15 @@ JsonDict = dict[str, Any]
 
 @dataclass
 class Backoff:
-    """How long to wait after the ``failures``-th failed attempt: from ``first`` doubling up to
-    ``longest``, each picked at random in its upper half so that replicas do not knock on
-    Slack's door together. ``sleep`` is what waits (tests pass their own)."""
+    """How long to wait after the ``failures``-th failed attempt: from ``FIRST_DELAY`` doubling
+    up to ``LONGEST_DELAY``, each picked at random in its upper half so that replicas do not
+    knock on Slack's door together. ``sleep`` is what waits (tests pass their own)."""
 
-    first: float = FIRST_DELAY
-    longest: float = LONGEST_DELAY
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     jitter: Callable[[], float] = random.random
 
     def delay(self, failures: int) -> float:
-        ceiling = min(self.longest, self.first * 2 ** min(max(failures, 1) - 1, 30))
+        ceiling = min(LONGEST_DELAY, FIRST_DELAY * 2 ** min(max(failures, 1) - 1, 30))
         return ceiling * (0.5 + 0.5 * self.jitter())
 
 
@@ -258,7 +256,6 @@ class SocketMode:
     app_token: SecretStr
     api_url: str
     backoff: Backoff = field(default_factory=Backoff)
-    connected: asyncio.Event = field(default_factory=asyncio.Event)
     _client: _Client | None = None
     _connecting: asyncio.Task[None] | None = None
     _handling: set[asyncio.Future[None]] = field(default_factory=set)
@@ -281,7 +278,6 @@ class SocketMode:
         if client is None or client.closed:
             return
         if self._connecting is None or self._connecting.done():
-            self.connected.clear()
             self._connecting = asyncio.create_task(self._connect(client))
 
     async def close(self) -> None:
@@ -318,7 +314,6 @@ class SocketMode:
                 log.info("Connected to Slack by Socket Mode after %d attempts.", failures + 1)
             else:
                 log.info("Connected to Slack by Socket Mode.")
-            self.connected.set()
             return
 
     async def _handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:

@@ -57,15 +57,6 @@ class BotFrameworkConfig:
     APP_TYPE: str
     APP_TENANTID: str
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> BotFrameworkConfig:
-        return cls(
-            APP_ID=settings.microsoft_app_id,
-            APP_PASSWORD=settings.microsoft_app_password.get_secret_value(),
-            APP_TYPE=settings.microsoft_app_type,
-            APP_TENANTID=settings.microsoft_app_tenant_id,
-        )
-
 
 def on_this_machine(host: str | None) -> bool:
     """A loopback address (or ``localhost``); not ``0.0.0.0``, not a network address."""
@@ -81,15 +72,18 @@ def on_this_machine(host: str | None) -> bool:
 
 @dataclass
 class TeamsSide:
-    adapter: CloudAdapter
-    bot: CrierTeamsBot
-    presenter: TeamsPresenter
+    """The Teams endpoint on Teams' side of the core: the bot's commands and card actions."""
+
     core: Core
-    authenticated: bool
-    app_id: str = ""
+    chat: TeamsChat
     refusals: RefusalLog = field(default_factory=lambda: RefusalLog(log))
 
     def __post_init__(self) -> None:
+        self.adapter, presenter = self.chat.adapter, self.chat.presenter
+        self.bot = CrierTeamsBot(
+            commands=Commands(core=self.core, presenter=presenter),
+            actions=CardActions(core=self.core, presenter=presenter),
+        )
         self._tokens = TokenCheck(self.adapter.bot_framework_authentication)
         self.core.work.add_handler(TEAMS_MESSAGE, self.run_message)
 
@@ -133,7 +127,7 @@ class TeamsSide:
         """The work runner's turn for a queued message, as the bot (its own identity: the
         sender's token was checked when the message came in)."""
         activity = Activity().deserialize(run.payload["activity"])
-        claims = self.adapter.create_claims_identity(self.app_id)
+        claims = self.adapter.create_claims_identity(self.chat.app_id)
         running = QUEUED_MESSAGE.set(run)
         try:
             await self.adapter.process_proactive(claims, activity, None, self.bot.on_turn)
@@ -147,12 +141,12 @@ class TeamsSide:
         """The activity and who sent it, or ``Refused``: the token's shape before the body is
         read, the SDK's check of the token after (it needs the activity's serviceUrl)."""
         header = ""
-        if self.authenticated:
-            header = bearer(request.headers, self.app_id, time.time())
+        if self.chat.authenticated:
+            header = bearer(request.headers, self.chat.app_id, time.time())
         elif not on_this_machine(request.remote):
             raise Refused(401, "Teams runs unauthenticated here: only this machine may call")
         activity = parse_activity(await read_body(request))
-        if self.authenticated:
+        if self.chat.authenticated:
             return activity, await self._tokens(activity, header)
         if not on_this_machine(urlsplit(activity.service_url).hostname):
             raise Refused(
@@ -163,7 +157,7 @@ class TeamsSide:
 
 @dataclass(frozen=True)
 class TeamsChat:
-    """Teams' side of the core, built before it: the adapter and the presenter. ``build_teams``
+    """Teams' side of the core, built before it: the adapter and the presenter. ``TeamsSide``
     then wires the bot's commands and card actions to the core."""
 
     adapter: CloudAdapter
@@ -177,7 +171,12 @@ def teams_chat(settings: Settings, chat: ChatContext) -> TeamsChat | None:
     runs."""
     if not teams_wanted(settings):
         return None
-    config = BotFrameworkConfig.from_settings(settings)
+    config = BotFrameworkConfig(
+        APP_ID=settings.microsoft_app_id,
+        APP_PASSWORD=settings.microsoft_app_password.get_secret_value(),
+        APP_TYPE=settings.microsoft_app_type,
+        APP_TENANTID=settings.microsoft_app_tenant_id,
+    )
     authenticated = bool(config.APP_ID)
     if authenticated and settings.teams_unauthenticated:
         log.info(
@@ -210,20 +209,4 @@ def teams_chat(settings: Settings, chat: ChatContext) -> TeamsChat | None:
         presenter=TeamsPresenter(chat=chat, adapter=adapter, app_id=config.APP_ID),
         authenticated=authenticated,
         app_id=config.APP_ID,
-    )
-
-
-def build_teams(core: Core, chat: TeamsChat) -> TeamsSide:
-    """The Teams endpoint on Teams' side of the core: the bot's commands and card actions."""
-    bot = CrierTeamsBot(
-        commands=Commands(core=core, presenter=chat.presenter),
-        actions=CardActions(core=core, presenter=chat.presenter),
-    )
-    return TeamsSide(
-        adapter=chat.adapter,
-        bot=bot,
-        presenter=chat.presenter,
-        core=core,
-        authenticated=chat.authenticated,
-        app_id=chat.app_id,
     )

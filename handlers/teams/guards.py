@@ -141,15 +141,12 @@ async def read_body(request: web.Request) -> bytes:
     too_big = Refused(413, f"an activity is at most {MAX_ACTIVITY // 1024} KiB")
     if request.content_length is not None and request.content_length > MAX_ACTIVITY:
         raise too_big
-    body = bytearray()
-    try:
-        while chunk := await request.content.read(64 * 1024):
-            body += chunk
-            if len(body) > MAX_ACTIVITY:
-                raise too_big
+    try:  # aiohttp stops reading past the limit (a chunked body has no Content-Length)
+        return await request.clone(client_max_size=MAX_ACTIVITY).read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_big from None
     except (web.RequestPayloadError, HttpProcessingError):  # a Content-Encoding it lacks
         raise Refused(400, "the body could not be read (its Content-Encoding?)") from None
-    return bytes(body)
 
 
 # --- 3. the activity -----------------------------------------------------------------------------

@@ -262,7 +262,7 @@ async def test_any_body_and_headers_get_no_5xx_no_traceback_and_write_nothing(
 ) -> None:
     caplog.clear()
     caplog.set_level(logging.INFO)
-    authenticated = teams.crier.teams is not None and teams.crier.teams.authenticated
+    authenticated = teams.crier.teams is not None and teams.crier.teams.chat.authenticated
     base = teams._activity(ANALYST, "19:x", type="message", text="help")
     body = data.draw(bodies(base), label="body")
     sent, no_content_type = data.draw(

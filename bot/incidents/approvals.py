@@ -298,7 +298,10 @@ def revise(act: Acting, *, post_id: int, request: EditRequest | None = None) -> 
         act,
         incident=incident,
         post=post,
-        revision=newest_revision(act.session, post) + 1,
+        # The check above found no later revision; counting again here could see one a
+        # simultaneous revise has just committed (PostgreSQL reads each statement afresh) and
+        # step over it, so the unique revision number could not stop the second one.
+        revision=post.revision + 1,
         old=old,
         cleaned=cleaned,
         action="revise",

@@ -26,7 +26,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from bot.config import CrierConfig, Network, Organisation, Severity
+from bot.config import CrierConfig, Network, Organisation, Service, Severity
 from bot.drafting.post_times import NEXT_UPDATE, TIME, has_placeholder, widest
 from bot.drafting.shortening import prefixes
 from bot.drafting.textrules import check_text, measure
@@ -343,27 +343,35 @@ class SummaryRoom:
         )
 
 
+def first_post_facts(
+    config: CrierConfig, service: Service, *, summary: str, incident_id: int = 0
+) -> PostFacts:
+    """What a first post of ``service`` says when declared with ``summary`` alone (its default
+    severity and channels, nothing in the other boxes)."""
+    severity = config.severities[service.default_severity]
+    return PostFacts(
+        organisation=config.organisation,
+        service=service.name,
+        service_help_url=service.help_url or config.organisation.help_url,
+        summary=summary,
+        severity=service.default_severity,
+        severity_label=severity.label,
+        status=IncidentStatus.INVESTIGATING,
+        kind=PostKind.INITIAL,
+        what_users_see="",
+        what_we_are_doing="",
+        next_update_minutes=severity.next_update_minutes,
+        incident_id=incident_id,
+        number=1,
+    )
+
+
 def summary_room(config: CrierConfig, drafter: Drafter) -> SummaryRoom:
     """The room a first post leaves for its summary, over the catalog and its channels: the
     templates' own words, the service's name and help link and both times at their widest."""
     best: SummaryRoom | None = None
     for service in config.services:
-        severity = config.severities[service.default_severity]
-        facts = PostFacts(
-            organisation=config.organisation,
-            service=service.name,
-            service_help_url=service.help_url or config.organisation.help_url,
-            summary="",
-            severity=service.default_severity,
-            severity_label=severity.label,
-            status=IncidentStatus.INVESTIGATING,
-            kind=PostKind.INITIAL,
-            what_users_see="",
-            what_we_are_doing="",
-            next_update_minutes=severity.next_update_minutes,
-            incident_id=0,
-            number=1,
-        )
+        facts = first_post_facts(config, service, summary="")
         for network in service.default_channels or config.enabled_channels:
             settings = config.channels.get(network)
             try:

@@ -13,14 +13,13 @@ from bot.config import CrierConfig, Network
 from bot.core import Core, build_core
 from bot.drafting.drafter import (
     Drafter,
-    PostFacts,
     RenderedText,
     default_templates_dir,
+    first_post_facts,
     summary_room,
 )
 from bot.incidents.requests import SUMMARY_MAX
 from bot.settings import Settings
-from bot.storage.models import IncidentStatus, PostKind
 from bot.storage.store import Store
 from handlers.slack.modals import declare_modal
 from handlers.teams.forms import declare_form
@@ -49,22 +48,7 @@ def first_posts(
 ) -> Iterator[tuple[str, Network, RenderedText]]:
     """Every first post the catalog can draft: (service, network, rendered)."""
     for service in config.services:
-        severity = config.severities[service.default_severity]
-        facts = PostFacts(
-            organisation=config.organisation,
-            service=service.name,
-            service_help_url=service.help_url or config.organisation.help_url,
-            summary=summary,
-            severity=service.default_severity,
-            severity_label=severity.label,
-            status=IncidentStatus.INVESTIGATING,
-            kind=PostKind.INITIAL,
-            what_users_see="",
-            what_we_are_doing="",
-            next_update_minutes=severity.next_update_minutes,
-            incident_id=1,
-            number=1,
-        )
+        facts = first_post_facts(config, service, summary=summary, incident_id=1)
         for network in service.default_channels or config.enabled_channels:
             settings = config.channels.get(network)
             yield (

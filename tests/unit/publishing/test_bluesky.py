@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from sqlmodel import select
 
 from bot.config import STARTER_CONFIG, Network
-from bot.core import build_core
+from bot.core import Core, build_core
 from bot.incidents.requests import DeclareRequest
 from bot.ports import Actor, PublishError, PublishRequest
 from bot.publishing import PublisherContext
@@ -285,16 +285,7 @@ async def test_the_core_built_publisher_waits_for_the_login_limit_on_the_cores_c
         password=PASSWORD, session_limits=((1, 300.0),), now=lambda: clock.now().timestamp()
     ) as pds:
         assert (await publisher(pds, http, clock=clock).check()).ready  # an earlier process
-        config = make_config(
-            channels=channels_with("bluesky", base_url=pds.base_url, account=pds.handle)
-        )
-        core = build_core(
-            settings=Settings(),
-            config=config,
-            store=store,
-            clock=clock,
-            credentials=NetworkCredentials(bluesky_app_password=SecretStr(PASSWORD)),
-        )
+        core = core_on(store, pds, clock)
         try:
             bluesky = core.publishers[Network.BLUESKY]
             reset = datetime.fromtimestamp(pds.session_attempts[0] + 300, UTC)
@@ -544,17 +535,8 @@ async def test_check_reports_an_unreachable_pds(http: HttpClient) -> None:
 async def test_declare_approve_publish_then_a_retried_delivery_does_not_post_twice(
     store: Store, pds: FakeBluesky
 ) -> None:
-    config = make_config(
-        channels=channels_with("bluesky", base_url=pds.base_url, account=pds.handle)
-    )
     clock = FakeClock()
-    core = build_core(
-        settings=Settings(),
-        config=config,
-        store=store,
-        clock=clock,
-        credentials=NetworkCredentials(bluesky_app_password=SecretStr(PASSWORD)),
-    )
+    core = core_on(store, pds, clock)
     try:
         bluesky = core.publishers[Network.BLUESKY]
         assert isinstance(bluesky, BlueskyPublisher)
@@ -587,3 +569,17 @@ async def test_declare_approve_publish_then_a_retried_delivery_does_not_post_twi
     assert delivery.state == DeliveryState.SENT
     assert delivery.external_id == entry["uri"]
     assert delivery.url == f"https://bsky.app/profile/it.example.edu/post/{rkey}"
+
+
+def core_on(store: Store, pds: FakeBluesky, clock: FakeClock) -> Core:
+    """A whole core whose Bluesky channel is ``pds``, on ``clock``."""
+    config = make_config(
+        channels=channels_with("bluesky", base_url=pds.base_url, account=pds.handle)
+    )
+    return build_core(
+        settings=Settings(),
+        config=config,
+        store=store,
+        clock=clock,
+        credentials=NetworkCredentials(bluesky_app_password=SecretStr(PASSWORD)),
+    )

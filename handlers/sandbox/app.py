@@ -67,9 +67,7 @@ def manifest_commands() -> dict[str, SlashCommand]:
             manifest = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             found = {
                 str(c["command"]).lower(): SlashCommand(
-                    command=str(c["command"]),
-                    description=str(c.get("description", "")),
-                    usage_hint=str(c.get("usage_hint", "")),
+                    str(c["command"]), str(c.get("description", "")), str(c.get("usage_hint", ""))
                 )
                 for c in (manifest.get("features") or {}).get("slash_commands") or []
             }
@@ -182,8 +180,7 @@ class Sandbox:
         crier_url = f"http://127.0.0.1:{crier_socket.getsockname()[1]}/slack/events"
         self._http = aiohttp.ClientSession()
         names = Names(
-            users={p.user_id: p.name for p in self.people}
-            | {workspace.state.bot_user_id: BOT_NAME},
+            users={p.user_id: p.name for p in self.people} | {workspace.bot_user_id: BOT_NAME},
             channels=dict(self.channels),
         )
         frontend = SlackFrontend(
@@ -196,7 +193,6 @@ class Sandbox:
         page = SandboxPage(
             frontend=frontend,
             people=self.people,
-            channels=dict(self.channels),
             names=names,
             clock=self.clock,
             core=crier.core,
@@ -228,12 +224,6 @@ def cli_hint(database_url: str) -> str:
         f"From another terminal{where}: crier outbox{flag} (what was published), "
         f"crier export 1{flag} (incident 1's record)."
     )
-
-
-def _fresh_sqlite(path: Path) -> None:
-    """The sandbox's own database starts empty: its Slack lives in memory and starts empty too."""
-    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        leftover.unlink(missing_ok=True)
 
 
 async def _run(sandbox: Sandbox) -> None:
@@ -283,7 +273,9 @@ def run_sandbox(*, host: str, port: int, settings: Settings) -> int:
             )
             if say_where is not None:
                 say_where(sandbox.url)
-                _fresh_sqlite(Path.cwd() / SANDBOX_DATABASE)
+                # The sandbox's own database starts empty: its Slack lives in memory, empty too.
+                for suffix in ("", "-wal", "-shm"):
+                    (Path.cwd() / f"{SANDBOX_DATABASE}{suffix}").unlink(missing_ok=True)
             asyncio.run(_run(sandbox))
     except (ConfigError, SchemaOutOfDate) as exc:
         print(f"crier: cannot start the sandbox: {exc}", file=sys.stderr)

@@ -92,7 +92,6 @@ def block_html(block: object, names: Names) -> str:
 
 
 def blocks_html(blocks: list[Any], names: Names) -> str:
-    """Every block of a message, in order."""
     return "".join(block_html(b, names) for b in blocks)
 
 
@@ -112,21 +111,14 @@ def _options(element: JsonDict) -> list[JsonDict]:
 
 def _input_control(element: JsonDict, dom_id: str, names: Names) -> str:
     kind = element.get("type")
-    placeholder = _attr(text_of(element.get("placeholder")))
     if kind == "plain_text_input":
         initial = str(element.get("initial_value") or "")
-        limits = ""
+        attrs = f'id="{dom_id}" placeholder="{_attr(text_of(element.get("placeholder")))}"'
         if element.get("max_length"):
-            limits += f' maxlength="{int(element["max_length"])}"'
+            attrs += f' maxlength="{int(element["max_length"])}"'
         if element.get("multiline"):
-            return (
-                f'<textarea id="{dom_id}" rows="4" placeholder="{placeholder}"{limits}>'
-                f"{escape(initial)}</textarea>"
-            )
-        return (
-            f'<input id="{dom_id}" type="text" value="{_attr(initial)}" '
-            f'placeholder="{placeholder}"{limits}>'
-        )
+            return f'<textarea {attrs} rows="4">{escape(initial)}</textarea>'
+        return f'<input {attrs} type="text" value="{_attr(initial)}">'
     if kind == "static_select":
         initial_option = element.get("initial_option")
         selected = initial_option.get("value") if isinstance(initial_option, dict) else None
@@ -161,8 +153,7 @@ def _input_control(element: JsonDict, dom_id: str, names: Names) -> str:
 
 
 def _input(block: JsonDict, view_id: str, names: Names) -> str:
-    element = block.get("element") if isinstance(block.get("element"), dict) else {}
-    assert isinstance(element, dict)
+    element = block["element"] if isinstance(block.get("element"), dict) else {}
     block_id = str(block.get("block_id", ""))
     dom_id = f"in-{view_id}-{block_id}"
     optional = ' <span class="bk-optional">(optional)</span>' if block.get("optional") else ""

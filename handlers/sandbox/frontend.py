@@ -12,7 +12,6 @@ import copy
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
 
@@ -22,10 +21,9 @@ from handlers.sandbox.mrkdwn import text_of
 from handlers.sandbox.requests import slack_escaped
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.sandbox.workspace_api import apply_response, build_view, views_update
-from handlers.sandbox.workspace_state import SlackError
+from handlers.sandbox.workspace_state import JsonDict, SlackError
 
 log = logging.getLogger(__name__)
-JsonDict = dict[str, Any]
 
 ACK_SECONDS = 3.0  # Slack gives up on the app after 3 seconds
 REQUIRED = "Please complete this required field."
@@ -78,10 +76,8 @@ class SlackFrontend:
 
     def modal_for(self, user: str) -> JsonDict | None:
         """The top open modal of ``user``, if any."""
-        top = self.workspace.state.top_view()
-        if top is None or self.view_owner(str(top["id"])) not in (user, None):
-            return None
-        return top
+        top = self.workspace.top_view()
+        return top if top is not None and self.view_owner(str(top["id"])) in (user, None) else None
 
     # ----- gestures ---------------------------------------------------------------------------
 
@@ -120,7 +116,7 @@ class SlackFrontend:
             known.command,
             text.strip(),  # the builder escapes it as Slack does
             user_id=user,
-            user_name=self.workspace.state.user_name(user),
+            user_name=self.workspace.user_name(user),
             channel_id=channel,
             response_url=self.workspace.new_response_url(channel=channel, user=user),
             trigger_id=self._trigger_for(user),
@@ -141,13 +137,13 @@ class SlackFrontend:
         except ValueError:
             body = {"text": answer}
         if isinstance(body, dict) and any(body.get(k) for k in ("text", "blocks")):
-            apply_response(self.workspace.state, body, channel=channel, user=user, message_ts=None)
+            apply_response(self.workspace, body, channel=channel, user=user, message_ts=None)
 
     async def click(
         self, user: str, channel: str, ts: str, *, block_id: str, action_id: str
     ) -> Outcome:
         """A button in a message was clicked (its confirm dialog, if any, already accepted)."""
-        stored = self.workspace.state.find_message(channel, ts)
+        stored = self.workspace.find_message(channel, ts)
         element = find_button(stored, block_id, action_id) if stored else None
         if stored is None or element is None:
             return Outcome(notice="That message has changed; the button is no longer there.")
@@ -157,7 +153,7 @@ class SlackFrontend:
             value=str(element.get("value", "")),
             block_id=block_id,
             user_id=user,
-            user_name=self.workspace.state.user_name(user),
+            user_name=self.workspace.user_name(user),
             channel_id=channel,
             message_ts=ts,
             thread_ts=message.get("thread_ts"),
@@ -187,7 +183,7 @@ class SlackFrontend:
         if missing:  # Slack checks required fields itself; the app never hears of it
             return Outcome(errors=missing)
         body = slack_requests.view_submission(
-            view=view, values=values, user_id=user, user_name=self.workspace.state.user_name(user)
+            view=view, values=values, user_id=user, user_name=self.workspace.user_name(user)
         )
         status, answer = await self._post(body)
         if status != 200:
@@ -200,7 +196,11 @@ class SlackFrontend:
         except ValueError:
             response = {}
         action = response.get("response_action") if isinstance(response, dict) else None
-        state = self.workspace.state
+        state = self.workspace
+        if action not in ("errors", "update", "push"):
+            closing = view["root_view_id"] if action == "clear" else view["id"]
+            state.close_view(str(closing))
+            return Outcome(closed=True)
         if action == "errors":
             errors = {str(k): str(v) for k, v in (response.get("errors") or {}).items()}
             inputs = {str(b["block_id"]) for b in input_blocks(view)}
@@ -212,8 +212,7 @@ class SlackFrontend:
         try:
             if action == "update":
                 views_update(state, {"view_id": view["id"], "view": response.get("view")})
-                return Outcome()
-            if action == "push":
+            else:
                 pushed = build_view(
                     state,
                     response.get("view"),
@@ -222,12 +221,9 @@ class SlackFrontend:
                     previous=view["id"],
                 )
                 state.store_view(pushed, push=True)
-                return Outcome()
         except SlackError as refusal:
             return Outcome(notice=f"{TROUBLE} ({refusal.error})")
-        closing = view["root_view_id"] if action == "clear" else view["id"]
-        self.workspace.close_view(str(closing))
-        return Outcome(closed=True)
+        return Outcome()
 
     def close(self, user: str, view_id: str) -> Outcome:
         """Cancel, or the close button: the modal closes (Crier asks for no view_closed events)."""

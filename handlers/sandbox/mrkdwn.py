@@ -9,12 +9,12 @@ the markup Slack itself understands becomes HTML::
 
 from __future__ import annotations
 
-import html
 import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from html import escape  # quotes too: safe in a quoted attribute
 
 from handlers.slack.text import unescape
 
@@ -79,11 +79,6 @@ class Names:
         return self.channels.get(channel_id, channel_id.lower())
 
 
-def escape(text: str) -> str:
-    """HTML-escape text for an element's content or a quoted attribute."""
-    return html.escape(text, quote=True)
-
-
 def emojify(escaped: str) -> str:
     return _SHORTCODE.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), escaped)
 
@@ -118,12 +113,9 @@ def _date(inner: str) -> str:
 def _control(inner: str, names: Names) -> str:
     """One ``<…>`` sequence: a mention, a channel, a date, a special mention or a link."""
     target, _, label = inner.partition("|")
-    if target.startswith("@"):
-        name = label or names.user(target[1:])
-        return f'<span class="mention">@{escape(unescape(name))}</span>'
-    if target.startswith("#"):
-        name = label or names.channel(target[1:])
-        return f'<span class="mention">#{escape(unescape(name))}</span>'
+    if target[:1] in ("@", "#"):
+        name = label or (names.user if target[0] == "@" else names.channel)(target[1:])
+        return f'<span class="mention">{target[0]}{escape(unescape(name))}</span>'
     if target.startswith("!date^"):
         return _date(inner)
     if target.startswith("!subteam^"):

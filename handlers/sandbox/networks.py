@@ -1,19 +1,20 @@
 """What was published, one panel per network, each post laid out the way that network shows it.
 
 Publishing goes to the outbox (Crier's dry run), so the panels read the ``OutboxPost`` table,
-and measure each text as its network would with ``bot.drafting.textrules.check_text``.
+and measure each text as its network would with ``bot.drafting.textrules.measure``.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig, Network
-from bot.drafting.textrules import check_text
+from bot.drafting.textrules import measure
 from bot.incidents import labels
 from bot.storage.models import Delivery, Incident, OutboxPost, Post
 from bot.views import NETWORK_LABELS
@@ -21,15 +22,16 @@ from handlers.sandbox.mrkdwn import escape, link
 
 PER_NETWORK = 20
 _LINKABLE = re.compile(r"(https?://[^\s<>]+[^\s<>.,;:!?)\]'\"])|([#@][\w.]+\w)")
-_MARKS = {
-    Network.X: "\U0001d54f",  # the double-struck X of its logo
-    Network.FACEBOOK: "f",
-    Network.INSTAGRAM: "◎",
-    Network.MASTODON: "🐘",
-    Network.BLUESKY: "🦋",
-    Network.LINKEDIN: "in",
-    Network.STATUSPAGE: "●",
-    Network.WEBHOOK: "⇢",
+# Each network's mark, its handle for the organisation's {name} and a post's footer.
+_LOOKS = {
+    Network.X: ("\U0001d54f", "@{name}", "💬 · 🔁 · ♡ · 📊"),  # the double-struck X of its logo
+    Network.FACEBOOK: ("f", "", "👍 Like · 💬 Comment · ↗ Share"),
+    Network.INSTAGRAM: ("◎", "", ""),
+    Network.MASTODON: ("🐘", "@{name}@mastodon.example", "↩ · 🔁 · ☆ · 🔖"),
+    Network.BLUESKY: ("🦋", "@{name}.bsky.social", "💬 · 🔁 · ♡ · ⋯"),
+    Network.LINKEDIN: ("in", "", "👍 Like · 💬 Comment · 🔁 Repost"),
+    Network.STATUSPAGE: ("●", "", ""),
+    Network.WEBHOOK: ("⇢", "", ""),
 }
 
 
@@ -62,9 +64,9 @@ def load_published(session: Session, *, only_id: int | None = None) -> list[Publ
     if only_id is not None:
         query = query.where(OutboxPost.id == only_id)
     published = []
-    counts: dict[str, int] = {}
+    counts: Counter[str] = Counter()
     for entry, incident, delivery, status in session.exec(query):
-        counts[entry.network] = counts.get(entry.network, 0) + 1
+        counts[entry.network] += 1
         if counts[entry.network] > PER_NETWORK:
             continue
         sent_at = delivery.sent_at if delivery else entry.created_at
@@ -107,28 +109,23 @@ class PanelRenderer:
         organisation = config.organisation
         self._name = organisation.display_name
         self._handle = re.sub(r"[^a-z0-9]", "", self._name.lower()) or "crier"
-        self._colour = organisation.primary_colour
-        self._zone = organisation.zone
+        self._avatar = (
+            f'<div class="pub-avatar" style="background:{organisation.primary_colour}">'
+            f"{escape(self._name[:1].upper())}</div>"
+        )
 
     def _time(self, at: datetime) -> str:
-        local = at.astimezone(self._zone)
+        local = at.astimezone(self._config.organisation.zone)
         return (
             f'<time class="pub-time" datetime="{at.isoformat()}">'
             f"{escape(local.strftime('%b %-d, %-I:%M %p %Z'))}</time>"
         )
 
     def _length(self, network: Network, text: str) -> str:
-        channel = self._config.channels.get(network)
-        check = check_text(
-            network, text, max_characters=channel.max_characters if channel else None
-        )
+        check = measure(self._config, network, text, draft=False)
         css = "len ok" if check.ok else "len over"
         words = escape(check.problem) if check.problem else f"{check.summary()} {check.unit}"
         return f'<span class="{css}" title="as {NETWORK_LABELS[network]} counts it">{words}</span>'
-
-    def _avatar(self) -> str:
-        initial = escape(self._name[:1].upper())
-        return f'<div class="pub-avatar" style="background:{self._colour}">{initial}</div>'
 
     def post(self, item: Published) -> str:
         """One post, laid out like its network's."""
@@ -138,25 +135,15 @@ class PanelRenderer:
             return ""
         if network is Network.STATUSPAGE:
             return self._status_update(item)
-        handle = {
-            Network.X: f"@{self._handle}",
-            Network.MASTODON: f"@{self._handle}@mastodon.example",
-            Network.BLUESKY: f"@{self._handle}.bsky.social",
-        }.get(network, "")
+        _, handle, footer = _LOOKS[network]
+        handle = handle.format(name=self._handle)
         reply = (
             '<div class="pub-reply">↳ Replying to the previous post</div>' if item.reply_to else ""
         )
-        footer = {
-            Network.X: "💬 · 🔁 · ♡ · 📊",
-            Network.FACEBOOK: "👍 Like · 💬 Comment · ↗ Share",
-            Network.MASTODON: "↩ · 🔁 · ☆ · 🔖",
-            Network.BLUESKY: "💬 · 🔁 · ♡ · ⋯",
-            Network.LINKEDIN: "👍 Like · 💬 Comment · 🔁 Repost",
-        }.get(network, "")
         visibility = " · 🌐" if network is Network.FACEBOOK else ""
         return (
             f'<article class="pub pub-{network.value}" id="outbox-{item.id}" '
-            f'data-network="{network.value}">{self._avatar()}<div class="pub-main">'
+            f'data-network="{network.value}">{self._avatar}<div class="pub-main">'
             f'<div class="pub-who"><b>{escape(self._name)}</b> '
             f'<span class="pub-handle">{escape(handle)}</span> '
             f"{self._time(item.published_at)}{visibility}</div>{reply}"
@@ -189,7 +176,7 @@ class PanelRenderer:
             count = f"{len(posts)} post{'s' if len(posts) != 1 else ''}" if posts else ""
             html.append(
                 f'<section class="net net-{network.value}" data-network="{network.value}">'
-                f'<h3><span class="net-mark">{_MARKS[network]}</span> '
+                f'<h3><span class="net-mark">{_LOOKS[network][0]}</span> '
                 f'{escape(NETWORK_LABELS[network])}<span class="net-count">{count}</span></h3>'
                 f"{body}</section>"
             )

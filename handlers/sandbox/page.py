@@ -15,20 +15,20 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
+from jinja2 import Environment, FileSystemLoader
 
 from bot.core import Core
 from handlers.sandbox.blocks import view_html
 from handlers.sandbox.clock import JumpingClock
 from handlers.sandbox.frontend import SlackFrontend
-from handlers.sandbox.mrkdwn import Names, escape
+from handlers.sandbox.mrkdwn import Names
 from handlers.sandbox.networks import PanelRenderer, load_published
 from handlers.sandbox.timeline import TimelineRenderer
+from handlers.sandbox.workspace_state import JsonDict
 
-STATIC = Path(__file__).parent / "static"
-JsonDict = dict[str, Any]
+HERE = Path(__file__).parent
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,6 @@ class SandboxPage:
 
     frontend: SlackFrontend
     people: list[Person]
-    channels: dict[str, str]
     names: Names
     clock: JumpingClock
     core: Core
@@ -54,10 +53,10 @@ class SandboxPage:
 
     def __post_init__(self) -> None:
         zone = self.core.config.organisation.zone
-        self.timeline = TimelineRenderer(
-            state=self.frontend.workspace.state, names=self.names, zone=zone
-        )
+        self.timeline = TimelineRenderer(state=self.frontend.workspace, names=self.names, zone=zone)
         self.panels = PanelRenderer(self.core.config)
+        templates = Environment(loader=FileSystemLoader(HERE), autoescape=True)
+        self._template = templates.get_template("page.html")
 
     # ----- reading the request ----------------------------------------------------------------
 
@@ -68,7 +67,7 @@ class SandboxPage:
 
     def _channel(self, value: object) -> str:
         wanted = str(value or "")
-        return wanted if wanted in self.channels else next(iter(self.channels))
+        return wanted if wanted in self.names.channels else next(iter(self.names.channels))
 
     async def _body(self, request: web.Request) -> JsonDict:
         # JSON only: another site's page cannot send that without a CORS preflight we refuse.
@@ -84,19 +83,23 @@ class SandboxPage:
 
     # ----- what the page shows ----------------------------------------------------------------
 
-    def _modal(self, user: str) -> JsonDict | None:
-        view = self.frontend.modal_for(user)
-        if view is None:
-            return None
-        return {"id": view["id"], "hash": view["hash"], "html": view_html(view, self.names)}
-
     async def state(self, user: str, channel: str) -> JsonDict:
         """The parts of the page that change, rendered for one person in one channel."""
+        view = self.frontend.modal_for(user)
+        modal = (
+            None
+            if view is None
+            else {
+                "id": view["id"],
+                "hash": view["hash"],
+                "html": view_html(view, self.names),
+            }
+        )
         return {
             "user": user,
             "channel": channel,
             "timeline": self.timeline.channel(channel, viewer=user),
-            "modal": self._modal(user),
+            "modal": modal,
             "published": self.panels.panels(await self.core.store.run(load_published)),
             "clock": self._clock_text(),
         }
@@ -110,50 +113,41 @@ class SandboxPage:
     # ----- handlers -----------------------------------------------------------------------------
 
     async def index(self, request: web.Request) -> web.Response:
+        """The page, or (at /api/state) its changing parts as JSON."""
         user = self._user(request.query.get("user"))
-        channel = self._channel(request.query.get("channel"))
-        state = await self.state(user, channel)
+        state = await self.state(user, self._channel(request.query.get("channel")))
+        if request.path == "/api/state":
+            return web.json_response(state)
         return web.Response(text=self._page(state), content_type="text/html")
 
-    async def api_state(self, request: web.Request) -> web.Response:
-        user = self._user(request.query.get("user"))
-        channel = self._channel(request.query.get("channel"))
-        return web.json_response(await self.state(user, channel))
-
-    async def api_command(self, request: web.Request) -> web.Response:
+    async def api_gesture(self, request: web.Request) -> web.Response:
+        """The message box, a button, a modal's Submit or Cancel."""
         body = await self._body(request)
-        outcome = await self.frontend.command(
-            self._user(body.get("user")),
-            self._channel(body.get("channel")),
-            str(body.get("text") or ""),
-            thread_ts=str(body["thread_ts"]) if body.get("thread_ts") else None,
-        )
-        return web.json_response(asdict(outcome))
+        user, channel = self._user(body.get("user")), self._channel(body.get("channel"))
 
-    async def api_action(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
-        outcome = await self.frontend.click(
-            self._user(body.get("user")),
-            self._channel(body.get("channel")),
-            str(body.get("ts") or ""),
-            block_id=str(body.get("block_id") or ""),
-            action_id=str(body.get("action_id") or ""),
-        )
-        return web.json_response(asdict(outcome))
+        def field(name: str) -> str:
+            return str(body.get(name) or "")
 
-    async def api_submit(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
-        values = body.get("values")
-        outcome = await self.frontend.submit(
-            self._user(body.get("user")),
-            str(body.get("view_id") or ""),
-            values if isinstance(values, dict) else {},
-        )
-        return web.json_response(asdict(outcome))
-
-    async def api_close(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
-        outcome = self.frontend.close(self._user(body.get("user")), str(body.get("view_id") or ""))
+        match request.match_info["gesture"]:
+            case "command":
+                thread_ts = field("thread_ts") or None
+                outcome = await self.frontend.command(
+                    user, channel, field("text"), thread_ts=thread_ts
+                )
+            case "action":
+                outcome = await self.frontend.click(
+                    user,
+                    channel,
+                    field("ts"),
+                    block_id=field("block_id"),
+                    action_id=field("action_id"),
+                )
+            case "submit":
+                values = body.get("values")
+                entered = values if isinstance(values, dict) else {}
+                outcome = await self.frontend.submit(user, field("view_id"), entered)
+            case _:
+                outcome = self.frontend.close(user, field("view_id"))
         return web.json_response(asdict(outcome))
 
     async def api_clock(self, request: web.Request) -> web.Response:
@@ -184,84 +178,34 @@ class SandboxPage:
 
     def _page(self, state: JsonDict) -> str:
         user, channel = state["user"], state["channel"]
-        me = next(p for p in self.people if p.user_id == user)
-        people = "".join(
-            f'<option value="{escape(p.user_id)}"{" selected" if p.user_id == user else ""}>'
-            f"{escape(p.name)} — {escape(p.role)}</option>"
-            for p in self.people
+        hints = [
+            {"command": c.command, "hint": c.usage_hint, "description": c.description}
+            for c in self.frontend.commands.values()
+        ]
+        organisation = self.core.config.organisation
+        return self._template.render(
+            state=state,
+            user=user,
+            channel=channel,
+            me=next(p for p in self.people if p.user_id == user),
+            people=self.people,
+            channels=self.names.channels,
+            hints=json.dumps(hints),
+            # The people of the sandbox are the organisation's: their Slack shows its time zone.
+            boot=json.dumps({"user": user, "channel": channel, "zone": organisation.zone.key}),
+            note=f"a pretend Slack workspace for {organisation.display_name}; posts go to the "
+            "outbox, never to the real networks",
+            cli_hint=self.cli_hint,
         )
-        channels = "".join(
-            f'<a class="side-channel{" active" if cid == channel else ""}" '
-            f'href="/?channel={escape(cid)}&amp;user={escape(user)}" '
-            f'data-channel="{escape(cid)}"># {escape(name)}</a>'
-            for cid, name in self.channels.items()
-        )
-        hints = json.dumps(
-            [
-                {"command": c.command, "hint": c.usage_hint, "description": c.description}
-                for c in self.frontend.commands.values()
-            ]
-        )
-        modal = state["modal"]
-        modal_html = modal["html"] if modal else ""
-        # The people of the sandbox are the organisation's: their Slack shows its time zone.
-        zone = self.core.config.organisation.zone.key
-        boot = json.dumps({"user": user, "channel": channel, "zone": zone})
-        note = escape(
-            f"a pretend Slack workspace for {self.core.config.organisation.display_name}; posts go "
-            "to the outbox, never to the real networks"
-        )
-        return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>#{escape(self.channels[channel])} · Crier sandbox</title>
-<link rel="stylesheet" href="/static/sandbox.css"><link rel="icon" href="data:,">
-</head><body data-boot="{escape(boot)}" data-commands="{escape(hints)}">
-<header class="topbar"><span class="brand">📣 Crier sandbox</span>
-<span class="topbar-note" title="{note}">{note}</span>
-<span class="clock" title="Crier's clock: jump ahead to see reminders come due">🕒
-<span id="clock-now">{escape(state["clock"])}</span>
-<button type="button" class="bk-btn clock-jump" data-minutes="15">+15 min</button>
-<button type="button" class="bk-btn clock-jump" data-minutes="60">+1 h</button>
-<button type="button" class="bk-btn clock-jump" data-minutes="1440">+1 day</button></span>
-<label class="whoami"><span class="whoami-label">Who am I</span>
-<select id="whoami" name="whoami" aria-label="Who am I">{people}</select></label></header>
-<div class="layout">
-<nav class="sidebar"><div class="side-title">Channels</div>{channels}
-<div class="side-title">You are</div><div class="side-me" id="side-me">{escape(me.name)}</div>
-</nav>
-<main class="channel"><header class="channel-head"><h1># {escape(self.channels[channel])}</h1>
-<span class="channel-topic">Outage comms. Crier posts each incident here; drafts wait in the
-incident's thread for an approver.</span></header>
-<div id="timeline" class="timeline">{state["timeline"]}</div>
-<div id="notice" class="notice" role="status" hidden></div>
-<form id="composer" class="composer" autocomplete="off">
-<div id="command-hint" class="command-hint" hidden></div>
-<textarea id="message" rows="1" aria-label="Message"
-placeholder="Message #{escape(self.channels[channel])} — try /outage"></textarea>
-<button type="submit" class="send" aria-label="Send">➤</button></form></main>
-<aside class="published"><h2>Published <small>(dry run: the outbox)</small></h2>
-<div id="published">{state["published"]}</div>
-<p class="cli-hint">{escape(self.cli_hint)}</p></aside>
-</div>
-<div id="modal-layer" class="modal-layer"{"" if modal else " hidden"}>{modal_html}</div>
-<dialog id="confirm" class="confirm"><form method="dialog"><h2 id="confirm-title"></h2>
-<p id="confirm-text"></p><footer><button value="deny" class="bk-btn" id="confirm-deny"></button>
-<button value="ok" class="bk-btn bk-primary" id="confirm-ok"></button></footer></form></dialog>
-<script src="/static/sandbox.js"></script>
-</body></html>"""
 
 
 def build_page_app(page: SandboxPage) -> web.Application:
     """The aiohttp application that serves the page, its files and its JSON."""
     app = web.Application(client_max_size=256 * 1024)
     app.router.add_get("/", page.index)
-    app.router.add_get("/api/state", page.api_state)
-    app.router.add_post("/api/command", page.api_command)
-    app.router.add_post("/api/action", page.api_action)
-    app.router.add_post("/api/submit", page.api_submit)
-    app.router.add_post("/api/close", page.api_close)
+    app.router.add_get("/api/state", page.index)
+    app.router.add_post("/api/{gesture:command|action|submit|close}", page.api_gesture)
     app.router.add_post("/api/clock", page.api_clock)
     app.router.add_get(r"/outbox/{entry_id:\d+}", page.outbox_entry)
-    app.router.add_static("/static/", STATIC, follow_symlinks=False)
+    app.router.add_static("/static/", HERE / "static", follow_symlinks=False)
     return app

@@ -15,8 +15,7 @@ form field, ``payload``, holding JSON. Each is signed with the app's signing sec
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import html
 import json
 import secrets
 import time
@@ -25,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import aiohttp
+from slack_sdk.signature import SignatureVerifier
 
 from handlers.sandbox.workspace_api import view_object
 from handlers.sandbox.workspace_state import (
@@ -33,14 +33,13 @@ from handlers.sandbox.workspace_state import (
     DEFAULT_BOT_USER_ID,
     DEFAULT_TEAM_DOMAIN,
     DEFAULT_TEAM_ID,
+    JsonDict,
     new_trigger_id,
 )
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 # Slack still sends the deprecated verification token; bolt ignores it.
 VERIFICATION_TOKEN = "legacy-verification-token"  # noqa: S105 - not a secret
-
-JsonDict = dict[str, Any]
 
 
 def sign(
@@ -50,13 +49,13 @@ def sign(
     timestamp: int | None = None,
     content_type: str = FORM_CONTENT_TYPE,
 ) -> dict[str, str]:
-    """Headers Slack adds: ``X-Slack-Signature`` is ``v0=`` + HMAC-SHA256 of ``v0:{ts}:{body}``."""
-    raw = body.encode() if isinstance(body, str) else body
+    """Headers Slack adds: ``X-Slack-Signature`` is ``v0=`` + HMAC-SHA256 of ``v0:{ts}:{body}``
+    (slack_sdk's signer, the one bolt checks against)."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + raw, hashlib.sha256)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body) or ""
     return {
         "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": "v0=" + digest.hexdigest(),
+        "X-Slack-Signature": signature,
         "Content-Type": content_type,
     }
 
@@ -74,8 +73,7 @@ async def post_signed(
     """POST ``body``, signed with ``secret``, to the app; returns (status, response text)."""
     raw = body.encode() if isinstance(body, str) else body
     headers = sign(raw, secret=secret, timestamp=timestamp, content_type=content_type)
-    headers.update(extra_headers or {})
-    async with session.post(url, data=raw, headers=headers) as response:
+    async with session.post(url, data=raw, headers=headers | dict(extra_headers or {})) as response:
         return response.status, await response.text()
 
 
@@ -92,14 +90,12 @@ def interaction_payload(body: str) -> JsonDict:
 
 def slack_escaped(text: str) -> str:
     """What Slack does to typed text before an app sees it: ``&``, ``<`` and ``>`` escaped."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(text, quote=False)
 
 
 def _channel_name(channel_id: str) -> str:
     # What Slack puts in channel_name for conversations that have no name of their own.
-    if channel_id.startswith("D"):
-        return "directmessage"
-    return "privategroup" if channel_id.startswith("G") else channel_id.lower()
+    return {"D": "directmessage", "G": "privategroup"}.get(channel_id[:1], channel_id.lower())
 
 
 def slash_command(
@@ -134,13 +130,28 @@ def slash_command(
     )
 
 
-def _interaction(payload: JsonDict) -> str:
-    return urlencode({"payload": json.dumps(payload)})
-
-
-def _user(user_id: str, user_name: str | None, team_id: str) -> JsonDict:
+def _interaction(
+    kind: str,
+    user_id: str,
+    user_name: str | None,
+    team_id: str,
+    trigger_id: str | None,
+    **fields: Any,
+) -> str:
+    """The body of an interaction, ``payload=<JSON>``: the fields every kind has, then its own."""
     name = user_name or user_id.lower()
-    return {"id": user_id, "username": name, "name": name, "team_id": team_id}
+    payload = {
+        "type": kind,
+        "user": {"id": user_id, "username": name, "name": name, "team_id": team_id},
+        "api_app_id": DEFAULT_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": trigger_id or new_trigger_id(),
+        "team": {"id": team_id, "domain": DEFAULT_TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        **fields,
+    }
+    return urlencode({"payload": json.dumps(payload)})
 
 
 def block_action(
@@ -164,14 +175,8 @@ def block_action(
     Pass ``message`` as the workspace stored it (``slack.messages(channel)[0]``); without it
     a bare bot message with ``message_ts`` stands in.
     """
-    container: JsonDict = {
-        "type": "message",
-        "message_ts": message_ts,
-        "channel_id": channel_id,
-        "is_ephemeral": False,
-    }
-    if thread_ts:
-        container["thread_ts"] = thread_ts
+    in_thread = {"thread_ts": thread_ts} if thread_ts else {}
+    container = {"type": "message", "message_ts": message_ts, "channel_id": channel_id}
     if message is None:
         message = {
             "type": "message",
@@ -180,34 +185,29 @@ def block_action(
             "text": "",
             "ts": message_ts,
             "team": team_id,
-            **({"thread_ts": thread_ts} if thread_ts else {}),
+            **in_thread,
         }
-    payload: JsonDict = {
-        "type": "block_actions",
-        "user": _user(user_id, user_name, team_id),
-        "api_app_id": DEFAULT_APP_ID,
-        "token": VERIFICATION_TOKEN,
-        "container": container,
-        "trigger_id": trigger_id or new_trigger_id(),
-        "team": {"id": team_id, "domain": DEFAULT_TEAM_DOMAIN},
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "channel": {"id": channel_id, "name": _channel_name(channel_id)},
-        "message": message,
-        "state": {"values": {}},
-        "response_url": response_url,
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": block_id,
-                "text": {"type": "plain_text", "text": button_text or value, "emoji": True},
-                "value": value,
-                "type": "button",
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
+    action = {
+        "action_id": action_id,
+        "block_id": block_id,
+        "text": {"type": "plain_text", "text": button_text or value, "emoji": True},
+        "value": value,
+        "type": "button",
+        "action_ts": f"{time.time():.6f}",
     }
-    return _interaction(payload)
+    return _interaction(
+        "block_actions",
+        user_id,
+        user_name,
+        team_id,
+        trigger_id,
+        container=container | {"is_ephemeral": False, **in_thread},
+        channel={"id": channel_id, "name": _channel_name(channel_id)},
+        message=message,
+        state={"values": {}},
+        response_url=response_url,
+        actions=[action],
+    )
 
 
 def view_submission(
@@ -234,19 +234,9 @@ def view_submission(
         view_hash=view.get("hash") or f"{int(time.time())}.{secrets.token_hex(4)}",
         team_id=team_id,
     ) | {"state": {"values": values}}
-    payload: JsonDict = {
-        "type": "view_submission",
-        "team": {"id": team_id, "domain": DEFAULT_TEAM_DOMAIN},
-        "user": _user(user_id, user_name, team_id),
-        "api_app_id": DEFAULT_APP_ID,
-        "token": VERIFICATION_TOKEN,
-        "trigger_id": trigger_id or new_trigger_id(),
-        "view": submitted,
-        "response_urls": [],
-        "is_enterprise_install": False,
-        "enterprise": None,
-    }
-    return _interaction(payload)
+    return _interaction(
+        "view_submission", user_id, user_name, team_id, trigger_id, view=submitted, response_urls=[]
+    )
 
 
 def text_input(value: str | None) -> JsonDict:
@@ -256,15 +246,10 @@ def text_input(value: str | None) -> JsonDict:
 
 def static_select(value: str | None, text: str | None = None) -> JsonDict:
     """The state of a ``static_select`` (``None``: nothing chosen)."""
-    option = None
-    if value is not None:
-        option = {
-            "text": {"type": "plain_text", "text": text or value, "emoji": True},
-            "value": value,
-        }
+    label = {"type": "plain_text", "text": text or value, "emoji": True}
+    option = None if value is None else {"text": label, "value": value}
     return {"type": "static_select", "selected_option": option}
 
 
 def multi_users_select(user_ids: list[str]) -> JsonDict:
-    """The state of a ``multi_users_select``."""
     return {"type": "multi_users_select", "selected_users": list(user_ids)}

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.sandbox.blocks import blocks_html
 from handlers.sandbox.mrkdwn import Names, escape, to_html
-from handlers.sandbox.workspace_state import WorkspaceState
-
-JsonDict = dict[str, Any]
+from handlers.sandbox.workspace_state import JsonDict, WorkspaceState
 
 _COLOURS = ["#4a154b", "#1264a3", "#2bac76", "#e01e5a", "#ecb22e", "#36c5f0", "#7c3085"]
 
@@ -111,11 +108,8 @@ class TimelineRenderer:
                 continue
             rows.append((float(entry["message_ts"]), self.message(entry, channel, ephemeral=True)))
         rows.sort(key=lambda pair: pair[0])
-        if not rows:
-            return self._empty(channel)
-        return "".join(html for _, html in rows)
-
-    def _empty(self, channel: str) -> str:
+        if rows:
+            return "".join(html for _, html in rows)
         name = escape(self._names.channel(channel))
         return (
             '<div class="channel-empty"><h3>This is the very beginning of '

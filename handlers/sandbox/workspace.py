@@ -14,28 +14,62 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import secrets
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from types import TracebackType
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from aiohttp import web
 
 from bot.ports import Clock
 from handlers.sandbox.socket_mode import PATH as SOCKET_MODE_PATH
 from handlers.sandbox.socket_mode import SocketModeEndpoint
-from handlers.sandbox.workspace_api import API_METHODS, apply_response, bearer_token, read_args
-from handlers.sandbox.workspace_records import RecordedCall, RecordedResponse, WorkspaceEvent
+from handlers.sandbox.workspace_api import API_METHODS, apply_response, read_args
 from handlers.sandbox.workspace_state import JsonDict, SlackError, WorkspaceState
 
 RESPONSE_URL_USES = 5
+_T = TypeVar("_T")
 
 __all__ = ["RecordedCall", "RecordedResponse", "SlackError", "SlackWorkspace", "WorkspaceEvent"]
 
 
 # An HTTP answer: status, JSON body, headers.
 Answer = tuple[int, JsonDict, dict[str, str]]
+
+
+# What the workspace records, in order, for tests to look at and the sandbox page to show.
+@dataclass
+class RecordedCall:
+    """One Web API request and the answer it got."""
+
+    method: str
+    args: JsonDict
+    headers: dict[str, str]
+    status: int = 200
+    response: JsonDict = field(default_factory=dict)
+    at: float = field(default_factory=time.time)
+
+    @property
+    def ok(self) -> bool:
+        """Whether Slack said ``"ok": true``."""
+        return self.status == 200 and bool(self.response.get("ok"))
+
+
+@dataclass
+class RecordedResponse:
+    """One POST to a response_url."""
+
+    url: str
+    body: JsonDict
+    headers: dict[str, str]
+    status: int = 200
+    at: float = field(default_factory=time.time)
+
+
+WorkspaceEvent = RecordedCall | RecordedResponse
 
 
 @dataclass
@@ -46,8 +80,9 @@ class _ResponseUrl:
     uses: int = 0
 
 
-class SlackWorkspace:
-    """A fake Slack Web API on ``127.0.0.1`` (a free port), in memory, for one event loop."""
+class SlackWorkspace(WorkspaceState):
+    """A fake Slack Web API on ``127.0.0.1`` (a free port), in memory, for one event loop; what it
+    keeps (``slack.messages(channel)``, ``slack.thread(channel, ts)`` …) is `WorkspaceState`'s."""
 
     def __init__(
         self,
@@ -58,11 +93,9 @@ class SlackWorkspace:
         channels: dict[str, str] | None = None,
         clock: Clock | None = None,
     ) -> None:
+        super().__init__(users=users, usergroups=usergroups, channels=channels, clock=clock)
         self.bot_token = bot_token
         self.socket_mode = SocketModeEndpoint()
-        self.state = WorkspaceState(
-            users=users, usergroups=usergroups, channels=channels, clock=clock
-        )
         self.calls: list[RecordedCall] = []
         self.responses: list[RecordedResponse] = []
         # Canned answers for the next calls, by method (never changed: one may serve many).
@@ -89,7 +122,6 @@ class SlackWorkspace:
         self._port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
-        """Close the server."""
         if self._runner is not None:
             await self._runner.cleanup()
         self._runner, self._port = None, None
@@ -98,12 +130,7 @@ class SlackWorkspace:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     @property
@@ -136,18 +163,8 @@ class SlackWorkspace:
 
         Raises TimeoutError naming every call made so far.
         """
-
-        def describe() -> str:
-            seen = len(self.calls_to(method, ok=ok))
-            return (
-                f"expected {count} call(s) to {method} within {timeout}s, got {seen}; "
-                f"calls so far: {self._summary()}"
-            )
-
-        await self._wait_until(
-            lambda: len(self.calls_to(method, ok=ok)) >= count, timeout, describe
-        )
-        return self.calls_to(method, ok=ok)
+        found = functools.partial(self.calls_to, method, ok=ok)
+        return await self._wait_until(found, count, timeout, f"call(s) to {method}")
 
     async def wait_for_response(
         self,
@@ -161,35 +178,18 @@ class SlackWorkspace:
         def matching() -> list[JsonDict]:
             return [r.body for r in self.responses if url in (None, r.url)]
 
-        def describe() -> str:
-            return (
-                f"expected {count} POST(s) to {url or 'a response_url'} within {timeout}s, "
-                f"got {len(matching())}; calls so far: {self._summary()}"
-            )
-
-        await self._wait_until(lambda: len(matching()) >= count, timeout, describe)
-        return matching()
+        return await self._wait_until(
+            matching, count, timeout, f"POST(s) to {url or 'a response_url'}"
+        )
 
     def responses_for(self, url: str) -> list[JsonDict]:
         """The bodies POSTed to one response_url, in order."""
         return [r.body for r in self.responses if r.url == url]
 
-    def messages(self, channel: str) -> list[JsonDict]:
-        """A channel's top-level messages as they are now (updates applied), oldest first."""
-        return self.state.messages(channel)
-
-    def thread(self, channel: str, ts: str) -> list[JsonDict]:
-        """The replies in the thread under message ``ts``, oldest first."""
-        return self.state.thread(channel, ts)
-
-    def ephemerals(self, user: str | None = None) -> list[JsonDict]:
-        """Ephemeral messages (``channel``, ``user``, ``text``, ``blocks``, ``message_ts``)."""
-        return self.state.ephemerals(user)
-
     @property
     def open_views(self) -> dict[str, JsonDict]:
         """Open modal views by view id, as Slack returned them."""
-        return self.state.open_views
+        return copy.deepcopy(self.views)
 
     def subscribe(self) -> asyncio.Queue[WorkspaceEvent]:
         """A queue that receives every call and response_url POST from now on."""
@@ -217,19 +217,11 @@ class SlackWorkspace:
         self._response_urls[response_id] = _ResponseUrl(channel, user, message_ts)
         return f"{self.base_url}/response/{response_id}"
 
-    def issue_trigger_id(self) -> str:
-        """A trigger_id that, like Slack's, works once and only for 3 seconds."""
-        return self.state.issue_trigger_id()
-
     def post_as_user(
         self, channel: str, *, user: str, text: str, thread_ts: str | None = None
     ) -> JsonDict:
         """Put a message from a person into a channel (the bot may not edit it)."""
-        return copy.deepcopy(self.state.post(channel, user=user, text=text, thread_ts=thread_ts))
-
-    def close_view(self, view_id: str) -> None:
-        """Close a modal view and those pushed above it, as a submit or cancel would."""
-        self.state.close_view(view_id)
+        return copy.deepcopy(self.post(channel, user=user, text=text, thread_ts=thread_ts))
 
     # ----- fault injection ------------------------------------------------------------------
 
@@ -244,9 +236,8 @@ class SlackWorkspace:
 
     def server_error_next(self, method: str, status: int = 500, times: int = 1) -> None:
         """Answer the next calls with an HTTP 5xx."""
-        self._faults[method].extend(
-            [(status, {"ok": False, "error": "internal_error"}, {})] * times
-        )
+        refusal: Answer = (status, {"ok": False, "error": "internal_error"}, {})
+        self._faults[method].extend([refusal] * times)
 
     def delay(self, method: str, seconds: float) -> None:
         """Add latency to every call to ``method`` (``"*"``: all methods; 0 removes it)."""
@@ -263,15 +254,17 @@ class SlackWorkspace:
         self._faults.clear()
         self._delays.clear()
         if state:
-            self.state.clear()
+            self.clear()
 
     # ----- HTTP -----------------------------------------------------------------------------
 
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await read_args(request)
-        token = bearer_token(request) or args.get("token")
-        args.pop("token", None)
+        scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
+        token = args.pop("token", None)
+        if scheme.lower() == "bearer" and bearer.strip():
+            token = bearer.strip()
         latency = self._delays.get(method, self._delays.get("*", 0.0))
         if latency:
             await asyncio.sleep(latency)
@@ -294,7 +287,7 @@ class SlackWorkspace:
         if faults:
             return faults.popleft()
         try:
-            return 200, {"ok": True, **API_METHODS[method](self.state, args)}, {}
+            return 200, {"ok": True, **API_METHODS[method](self, args)}, {}
         except SlackError as refusal:
             return 200, refusal.body(), {}
 
@@ -313,7 +306,7 @@ class SlackWorkspace:
             target.uses += 1
             try:
                 apply_response(
-                    self.state,
+                    self,
                     body,
                     channel=target.channel,
                     user=target.user,
@@ -338,17 +331,22 @@ class SlackWorkspace:
 
     async def _wait_until(
         self,
-        done: Callable[[], bool],
+        found: Callable[[], list[_T]],
+        count: int,
         timeout: float,  # noqa: ASYNC109
-        describe: Callable[[], str],
-    ) -> None:
+        what: str,
+    ) -> list[_T]:
         try:
             async with asyncio.timeout(timeout):
-                while not done():
+                while len(found()) < count:
                     self._changed.clear()
                     await self._changed.wait()
         except TimeoutError:
-            raise TimeoutError(describe()) from None
+            raise TimeoutError(
+                f"expected {count} {what} within {timeout}s, got {len(found())}; "
+                f"calls so far: {self._summary()}"
+            ) from None
+        return found()
 
     def _summary(self) -> str:
         parts = [

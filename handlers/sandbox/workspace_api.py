@@ -25,8 +25,6 @@ MODAL_TITLE_LIMIT = 24
 PRIVATE_METADATA_LIMIT = 3000
 JSON_ENCODED_FIELDS = ("blocks", "view", "attachments", "metadata")
 
-ApiMethod = Callable[[WorkspaceState, JsonDict], JsonDict]
-
 
 def _text(args: JsonDict) -> str | None:
     value = args.get("text")
@@ -48,6 +46,20 @@ def message_blocks(state: WorkspaceState, args: JsonDict) -> list[Any] | None:
     return state.with_block_ids(blocks)
 
 
+def _content(
+    state: WorkspaceState, args: JsonDict, *, update: bool = False
+) -> tuple[str | None, list[Any] | None]:
+    """A message's text and blocks, refused as Slack refuses them: an update may leave either
+    out, a new message needs one (or attachments)."""
+    text, blocks = _text(args), message_blocks(state, args)
+    empty = (text is None and blocks is None) if update else (not text and not blocks)
+    if empty and not args.get("attachments"):
+        raise SlackError("no_text")
+    if text and len(text) > MESSAGE_TEXT_LIMIT:
+        raise SlackError("msg_too_long")
+    return text, blocks
+
+
 def _view_problems(view: JsonDict) -> list[str]:
     problems: list[str] = []
     if view.get("type") not in ("modal", "home"):
@@ -62,16 +74,15 @@ def _view_problems(view: JsonDict) -> list[str]:
     title = view.get("title")
     if view.get("type") == "modal" and not isinstance(title, dict):
         problems.append("[ERROR] missing required field: title [json-pointer:/view]")
-    elif isinstance(title, dict) and len(str(title.get("text", ""))) > MODAL_TITLE_LIMIT:
-        problems.append(
-            f"[ERROR] must be less than {MODAL_TITLE_LIMIT + 1} characters "
-            "[json-pointer:/view/title/text]"
-        )
-    if len(str(view.get("private_metadata", ""))) > PRIVATE_METADATA_LIMIT:
-        problems.append(
-            f"[ERROR] must be less than {PRIVATE_METADATA_LIMIT + 1} characters "
-            "[json-pointer:/view/private_metadata]"
-        )
+    title_text = title.get("text", "") if isinstance(title, dict) else ""
+    for pointer, value, limit in (
+        ("title/text", title_text, MODAL_TITLE_LIMIT),
+        ("private_metadata", view.get("private_metadata", ""), PRIVATE_METADATA_LIMIT),
+    ):
+        if len(str(value)) > limit:
+            problems.append(
+                f"[ERROR] must be less than {limit + 1} characters [json-pointer:/view/{pointer}]"
+            )
     return problems
 
 
@@ -142,11 +153,7 @@ def auth_test(state: WorkspaceState, args: JsonDict) -> JsonDict:
 def chat_post_message(state: WorkspaceState, args: JsonDict) -> JsonDict:
     """Post as the bot; ``thread_ts`` makes it a reply, ``reply_broadcast`` shows it in channel."""
     channel = state.resolve_channel(args.get("channel"))
-    text, blocks = _text(args), message_blocks(state, args)
-    if not text and not blocks and not args.get("attachments"):
-        raise SlackError("no_text")
-    if text and len(text) > MESSAGE_TEXT_LIMIT:
-        raise SlackError("msg_too_long")
+    text, blocks = _content(state, args)
     message = state.post(
         channel,
         user=state.bot_user_id,
@@ -168,11 +175,7 @@ def chat_update(state: WorkspaceState, args: JsonDict) -> JsonDict:
         raise SlackError("message_not_found")
     if message.get("bot_id") != state.bot_id:
         raise SlackError("cant_update_message")
-    text, blocks = _text(args), message_blocks(state, args)
-    if text is None and blocks is None and not args.get("attachments"):
-        raise SlackError("no_text")
-    if text and len(text) > MESSAGE_TEXT_LIMIT:
-        raise SlackError("msg_too_long")
+    text, blocks = _content(state, args, update=True)
     state.edit(message, text=text, blocks=blocks)
     return {"channel": channel, "ts": message["ts"], "text": message["text"], "message": message}
 
@@ -183,9 +186,7 @@ def chat_post_ephemeral(state: WorkspaceState, args: JsonDict) -> JsonDict:
     user = str(args.get("user") or "")
     if not state.knows_user(user):
         raise SlackError("user_not_in_channel")
-    text, blocks = _text(args), message_blocks(state, args)
-    if not text and not blocks and not args.get("attachments"):
-        raise SlackError("no_text")
+    text, blocks = _content(state, args)
     ts = state.add_ephemeral(
         channel, user=user, text=text or "", blocks=blocks, thread_ts=args.get("thread_ts")
     )
@@ -214,7 +215,11 @@ def views_update(state: WorkspaceState, args: JsonDict) -> JsonDict:
     view_id, external_id = args.get("view_id"), args.get("external_id")
     if not view_id and not external_id:
         raise SlackError("invalid_arguments", "[ERROR] either view_id or external_id is required")
-    current = state.find_view(view_id=view_id, external_id=external_id)
+    current = (
+        state.views.get(view_id)
+        if view_id
+        else next((v for v in state.views.values() if v["external_id"] == external_id), None)
+    )
     if current is None:
         raise SlackError("not_found")
     if args.get("hash") and args["hash"] != current["hash"]:
@@ -227,32 +232,57 @@ def views_update(state: WorkspaceState, args: JsonDict) -> JsonDict:
         previous=current["previous_view_id"],
     )
     view["external_id"] = view["external_id"] or current["external_id"]
-    state.replace_view(view)
+    state.views[view["id"]] = view
     return {"view": view}
 
 
 def usergroups_users_list(state: WorkspaceState, args: JsonDict) -> JsonDict:
-    """The user ids in a user group."""
-    members = state.usergroup_members(str(args.get("usergroup", "")))
+    members = state.usergroups.get(str(args.get("usergroup", "")))
     if members is None:
         raise SlackError("no_such_subteam")
-    return {"users": members}
+    return {"users": list(members)}
 
 
 def users_info(state: WorkspaceState, args: JsonDict) -> JsonDict:
-    """One user's profile."""
     user = str(args.get("user") or "")
     if not state.knows_user(user):
         raise SlackError("user_not_found")
-    return {"user": state.user_object(user)}
+    name = state.user_name(user)
+    return {
+        "user": {
+            "id": user,
+            "team_id": state.team_id,
+            "name": name,
+            "deleted": False,
+            "real_name": name,
+            "tz": "UTC",
+            "is_bot": user == state.bot_user_id,
+            "is_app_user": False,
+            "profile": {"real_name": name, "display_name": name, "team": state.team_id},
+        }
+    }
 
 
 def conversations_info(state: WorkspaceState, args: JsonDict) -> JsonDict:
-    """One conversation's details."""
-    return {"channel": state.channel_object(state.resolve_channel(args.get("channel")))}
+    channel_id = state.resolve_channel(args.get("channel"))
+    is_im = channel_id.startswith("D")
+    channel = {
+        "id": channel_id,
+        "name": None if is_im else state.channels.get(channel_id, channel_id.lower()),
+        "is_channel": not is_im,
+        "is_group": False,
+        "is_im": is_im,
+        "is_private": channel_id.startswith("G") or is_im,
+        "is_archived": False,
+        "is_general": False,
+        "is_member": True,
+        "context_team_id": state.team_id,
+        "created": 1_700_000_000,
+    }
+    return {"channel": channel | ({"user": "U" + channel_id[1:]} if is_im else {})}
 
 
-API_METHODS: dict[str, ApiMethod] = {
+API_METHODS: dict[str, Callable[[WorkspaceState, JsonDict], JsonDict]] = {
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,
@@ -296,12 +326,6 @@ def apply_response(
         )
     elif user:
         state.add_ephemeral(channel, user=user, text=text or "", blocks=blocks, thread_ts=thread_ts)
-
-
-def bearer_token(request: web.Request) -> str | None:
-    """The token of an ``Authorization: Bearer …`` header."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 async def read_args(request: web.Request) -> JsonDict:

@@ -63,11 +63,6 @@ def truthy(value: Any) -> bool:
     return bool(value)
 
 
-def _is_top_level(message: JsonDict) -> bool:
-    thread_ts = message.get("thread_ts")
-    return thread_ts in (None, message["ts"]) or message.get("subtype") == "thread_broadcast"
-
-
 class WorkspaceState:
     """Channels, users, messages, ephemerals and open modals of one simulated workspace.
 
@@ -90,8 +85,8 @@ class WorkspaceState:
     ) -> None:
         self._clock = clock or SystemClock()
         self._strict_users, self._users = users is not None, dict(users or {})
-        self._strict_channels, self._channels = channels is not None, dict(channels or {})
-        self._usergroups = {group: list(members) for group, members in (usergroups or {}).items()}
+        self._strict_channels, self.channels = channels is not None, dict(channels or {})
+        self.usergroups = {group: list(members) for group, members in (usergroups or {}).items()}
         self._ids = itertools.count(1)
         self.clear()
 
@@ -99,7 +94,7 @@ class WorkspaceState:
         """Forget every message, ephemeral, modal and trigger id (users and channels stay)."""
         self._messages: dict[str, list[JsonDict]] = {}
         self._ephemerals: list[JsonDict] = []
-        self._views: dict[str, JsonDict] = {}
+        self.views: dict[str, JsonDict] = {}  # open modals, by view id
         self._view_stack: list[str] = []
         self._issued_triggers: dict[str, float] = {}
         self._used_triggers: set[str] = set()
@@ -140,10 +135,10 @@ class WorkspaceState:
 
     def channel_id(self, ref: str) -> str | None:
         """The id of a known conversation given its id, ``#name``, name or a user id (their DM)."""
-        if ref in self._channels:
+        if ref in self.channels:
             return ref
         name = ref.removeprefix("#")
-        for channel_id, channel_name in self._channels.items():
+        for channel_id, channel_name in self.channels.items():
             if channel_name == name:
                 return channel_id
         if _USER_ID.match(ref) and self.knows_user(ref):
@@ -155,7 +150,7 @@ class WorkspaceState:
         ref = str(ref or "").strip()
         found = self.channel_id(ref) if ref else None
         if found is None and ref and not self._strict_channels and _CONVERSATION_ID.match(ref):
-            self._channels[ref] = ref.lower()
+            self.channels[ref] = ref.lower()
             found = ref
         if found is None:
             raise SlackError("channel_not_found")
@@ -170,7 +165,11 @@ class WorkspaceState:
     def messages(self, channel: str) -> list[JsonDict]:
         """Top-level messages (and broadcast replies) of a channel, oldest first."""
         channel_id = self.channel_id(channel) or channel
-        return [copy.deepcopy(m) for m in self._messages.get(channel_id, []) if _is_top_level(m)]
+        return [
+            copy.deepcopy(m)
+            for m in self._messages.get(channel_id, [])
+            if m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast"
+        ]
 
     def thread(self, channel: str, ts: str) -> list[JsonDict]:
         """The replies under the message ``ts``, oldest first (without the parent)."""
@@ -189,11 +188,6 @@ class WorkspaceState:
             for e in self._ephemerals
             if (user is None or e["user"] == user) and (channel_id in (None, e["channel"]))
         ]
-
-    @property
-    def open_views(self) -> dict[str, JsonDict]:
-        """Modals currently open, by view id."""
-        return copy.deepcopy(self._views)
 
     # ----- mutations shared by the Web API, response_urls and the sandbox -------------------
 
@@ -217,7 +211,12 @@ class WorkspaceState:
             "team": self.team_id,
         }
         if user == self.bot_user_id:
-            message.update(bot_id=self.bot_id, app_id=self.app_id, bot_profile=self._bot_profile())
+            profile = {"id": self.bot_id, "app_id": self.app_id, "name": self.bot_name}
+            message.update(
+                bot_id=self.bot_id,
+                app_id=self.app_id,
+                bot_profile=profile | {"deleted": False, "team_id": self.team_id},
+            )
         if blocks is not None:
             message["blocks"] = blocks
         if thread_ts:
@@ -250,7 +249,6 @@ class WorkspaceState:
         message["edited"] = {"user": self.bot_id, "ts": self.next_ts()}
 
     def delete(self, channel: str, ts: str) -> None:
-        """Remove a message."""
         self._messages[channel] = [m for m in self._messages.get(channel, []) if m["ts"] != ts]
 
     def add_ephemeral(
@@ -272,13 +270,11 @@ class WorkspaceState:
 
     def close_view(self, view_id: str) -> None:
         """Close a modal view and every view pushed above it (what a submit or cancel does)."""
-        if view_id in self._view_stack:
-            closing = self._view_stack[self._view_stack.index(view_id) :]
-            del self._view_stack[self._view_stack.index(view_id) :]
-        else:
-            closing = [view_id]
-        for closed in closing:
-            self._views.pop(closed, None)
+        stack = self._view_stack
+        above = stack.index(view_id) if view_id in stack else len(stack)
+        for closed in [view_id, *stack[above:]]:
+            self.views.pop(closed, None)
+        del stack[above:]
 
     def with_block_ids(self, blocks: list[Any]) -> list[Any]:
         """A copy of ``blocks`` where each block lacking a block_id gets one, as Slack does."""
@@ -287,15 +283,6 @@ class WorkspaceState:
             if isinstance(block, dict) and not block.get("block_id"):
                 block["block_id"] = self.short_id()
         return filled
-
-    def _bot_profile(self) -> JsonDict:
-        return {
-            "id": self.bot_id,
-            "app_id": self.app_id,
-            "name": self.bot_name,
-            "deleted": False,
-            "team_id": self.team_id,
-        }
 
     # ----- modals ---------------------------------------------------------------------------
 
@@ -318,67 +305,16 @@ class WorkspaceState:
     def store_view(self, view: JsonDict, *, push: bool) -> None:
         """Keep a newly opened or pushed view (opening starts a new stack)."""
         external_id = view["external_id"]
-        if external_id and any(v["external_id"] == external_id for v in self._views.values()):
+        if external_id and any(v["external_id"] == external_id for v in self.views.values()):
             raise SlackError("duplicate_external_id")
         if push and len(self._view_stack) >= VIEW_STACK_LIMIT:
             raise SlackError("push_limit_reached")
         if not push:
             for old in self._view_stack:
-                self._views.pop(old, None)
+                self.views.pop(old, None)
             self._view_stack = []
         self._view_stack.append(view["id"])
-        self._views[view["id"]] = view
+        self.views[view["id"]] = view
 
     def top_view(self) -> JsonDict | None:
-        """The view on top of the open modal's stack."""
-        return self._views.get(self._view_stack[-1]) if self._view_stack else None
-
-    def find_view(self, *, view_id: str | None, external_id: str | None) -> JsonDict | None:
-        """An open view by id or external id."""
-        if view_id:
-            return self._views.get(view_id)
-        return next((v for v in self._views.values() if v["external_id"] == external_id), None)
-
-    def replace_view(self, view: JsonDict) -> None:
-        """Store an updated view under its id."""
-        self._views[view["id"]] = view
-
-    # ----- directory ------------------------------------------------------------------------
-
-    def usergroup_members(self, usergroup: str) -> list[str] | None:
-        """The members of a user group, None if there is no such group."""
-        members = self._usergroups.get(usergroup)
-        return None if members is None else list(members)
-
-    def user_object(self, user_id: str) -> JsonDict:
-        """A users.info ``user`` object."""
-        name = self.user_name(user_id)
-        return {
-            "id": user_id,
-            "team_id": self.team_id,
-            "name": name,
-            "deleted": False,
-            "real_name": name,
-            "tz": "UTC",
-            "is_bot": user_id == self.bot_user_id,
-            "is_app_user": False,
-            "profile": {"real_name": name, "display_name": name, "team": self.team_id},
-        }
-
-    def channel_object(self, channel_id: str) -> JsonDict:
-        """A conversations.info ``channel`` object."""
-        is_im = channel_id.startswith("D")
-        return {
-            "id": channel_id,
-            "name": None if is_im else self._channels.get(channel_id, channel_id.lower()),
-            "is_channel": not is_im,
-            "is_group": False,
-            "is_im": is_im,
-            "is_private": channel_id.startswith("G") or is_im,
-            "is_archived": False,
-            "is_general": False,
-            "is_member": True,
-            "context_team_id": self.team_id,
-            "created": 1_700_000_000,
-            **({"user": "U" + channel_id[1:]} if is_im else {}),
-        }
+        return self.views.get(self._view_stack[-1]) if self._view_stack else None

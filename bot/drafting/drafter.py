@@ -26,7 +26,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from bot.config import CrierConfig, Network, Organisation, Service, Severity
+from bot.config import ChannelConfig, CrierConfig, Network, Organisation, Service, Severity
 from bot.drafting.post_times import NEXT_UPDATE, TIME, has_placeholder, widest
 from bot.drafting.shortening import prefixes
 from bot.drafting.textrules import check_text, measure
@@ -63,6 +63,7 @@ _LABELS = {
     HELP_URL: "the help link",
 }
 _RESOLUTION_LABELS = {
+    **_LABELS,
     USERS_SEE: "the advice for anyone still having trouble",
     WE_ARE_DOING: "what was fixed",
 }
@@ -103,9 +104,7 @@ def default_templates_dir() -> Path:
 
 def label_of(kind: PostKind, name: str) -> str:
     """How a draft's note names one of the facts: "what users see", "what was fixed" …"""
-    if kind is PostKind.RESOLUTION and name in _RESOLUTION_LABELS:
-        return _RESOLUTION_LABELS[name]
-    return _LABELS[name]
+    return (_RESOLUTION_LABELS if kind is PostKind.RESOLUTION else _LABELS)[name]
 
 
 class Drafter:
@@ -250,20 +249,15 @@ class _Fitting:
         self._values[name] = options[max(first_too_long - 1, 0)]
 
     def _notes(self, text: str) -> tuple[str, ...]:
-        notes: list[str] = []
-        if self._brief_mattered:
-            notes.append("left out optional wording")
-        for name in (SUMMARY, _MAIN_DETAIL[self._facts.kind], USERS_SEE, WE_ARE_DOING, HELP_URL):
+        kind = self._facts.kind
+        notes = ["left out optional wording"] if self._brief_mattered else []
+        for name in (SUMMARY, _MAIN_DETAIL[kind], USERS_SEE, WE_ARE_DOING, HELP_URL):
             was, now = self._original[name], self._values[name]
-            label = label_of(self._facts.kind, name)
-            note = f"left out {label}" if was and not now else None
-            if was and now and now != was:
-                note = f"shortened {label}"
-            if note and note not in notes:
-                notes.append(note)
+            if was and now != was:
+                notes.append(f"{'shortened' if now else 'left out'} {label_of(kind, name)}")
         if not self._fits(text):
             notes.append("still too long after shortening: edit it")
-        return tuple(notes)
+        return tuple(dict.fromkeys(notes))  # the main detail is also one of the two details
 
 
 def _values(facts: PostFacts) -> dict[str, str]:
@@ -369,19 +363,15 @@ def first_post_facts(
 def summary_room(config: CrierConfig, drafter: Drafter) -> SummaryRoom:
     """The room a first post leaves for its summary, over the catalog and its channels: the
     templates' own words, the service's name and help link and both times at their widest."""
-    best: SummaryRoom | None = None
+    rooms: list[SummaryRoom] = []
     for service in config.services:
         facts = first_post_facts(config, service, summary="")
         for network in service.default_channels or config.enabled_channels:
-            settings = config.channels.get(network)
+            settings = config.channels.get(network) or ChannelConfig()
             try:
-                text = drafter.render(
-                    facts, network, links=settings.links if settings else True
-                ).text
+                text = drafter.render(facts, network, links=settings.links).text
             except TemplateError:  # the draft itself will say so, to the person declaring
                 continue
             check = measure(config, network, text)
-            room = SummaryRoom(min(max(check.limit - check.length, 0), SUMMARY_MAX), network)
-            if best is None or room.characters < best.characters:
-                best = room
-    return best or SummaryRoom(SUMMARY_MAX, Network.X)
+            rooms.append(SummaryRoom(min(max(check.limit - check.length, 0), SUMMARY_MAX), network))
+    return min(rooms, key=lambda room: room.characters, default=SummaryRoom(SUMMARY_MAX, Network.X))

@@ -33,7 +33,7 @@ import twitter_text
 from twitter_text.regexp.valid_cctld import valid_cctld
 from twitter_text.regexp.valid_gtld import valid_gtld
 
-from bot.config import CrierConfig, Network
+from bot.config import ChannelConfig, CrierConfig, Network
 from bot.views import NETWORK_LABELS
 
 # X (twitter-text's validMentionOrList, its preceding characters and endMentionMatch).
@@ -75,23 +75,20 @@ def mention_notes(config: CrierConfig, network: Network, text: str) -> tuple[lis
     problem)``. By the channel's ``mentions`` setting: ``warn`` (the default) gives a note per
     handle ("will notify @jsmith on X"); ``block`` gives the problem that stops the approval;
     ``allow`` gives nothing."""
-    channel = config.channels.get(network)
-    setting = channel.mentions if channel is not None else "warn"
+    setting = (config.channels.get(network) or ChannelConfig()).mentions
     handles = find_mentions(network, text) if setting != "allow" else ()
     if not handles:
         return [], None
     label = NETWORK_LABELS.get(network, network.value)
     if setting == "block":
-        accounts = "that account" if len(handles) == 1 else "those accounts"
+        named, accounts = handles[0], "that account"
+        if len(handles) > 1:
+            named, accounts = f"{', '.join(handles[:-1])} and {handles[-1]}", "those accounts"
         return [], (
-            f"{_and(handles)} would notify {accounts}; live mentions are off for {label} in "
+            f"{named} would notify {accounts}; live mentions are off for {label} in "
             "crier.yml — remove the @ or write the name."
         )
     return [f"will notify {handle} on {label}" for handle in handles], None
-
-
-def _and(items: tuple[str, ...]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _x(text: str) -> Iterator[tuple[int, str]]:
@@ -105,18 +102,6 @@ def _x(text: str) -> Iterator[tuple[int, str]]:
         yield at, f"@{match.group(1)}"
 
 
-def _mastodon(text: str) -> Iterator[tuple[int, str]]:
-    for match in _MASTODON.finditer(text):
-        yield match.start(), f"@{match.group(1)}"
-
-
-def _bluesky(text: str) -> Iterator[tuple[int, str]]:
-    for match in _BLUESKY.finditer(text):
-        handle = match.group(1).rstrip(".-")
-        if _is_domain(handle):
-            yield match.start(), f"@{handle}"
-
-
 def _is_domain(handle: str) -> bool:
     labels = handle.split(".")
     if len(labels) < 2 or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels):
@@ -125,16 +110,24 @@ def _is_domain(handle: str) -> bool:
     return tld == "test" or bool(valid_gtld.fullmatch(tld) or valid_cctld.fullmatch(tld))
 
 
-def _instagram(text: str) -> Iterator[tuple[int, str]]:
-    for match in _INSTAGRAM.finditer(text):
-        handle = match.group(1).rstrip(".")
-        if handle:
-            yield match.start(), f"@{handle}"
+def _matches(
+    pattern: re.Pattern[str], *, strip: str = "", valid: Callable[[str], bool] = bool
+) -> Callable[[str], Iterator[tuple[int, str]]]:
+    """A finder of ``pattern``'s handles (group 1), without the trailing ``strip`` characters
+    (a full stop ending the sentence), that are ``valid``."""
+
+    def find(text: str) -> Iterator[tuple[int, str]]:
+        for match in pattern.finditer(text):
+            handle = match.group(1).rstrip(strip)
+            if valid(handle):
+                yield match.start(), f"@{handle}"
+
+    return find
 
 
 _FINDERS: dict[Network, Callable[[str], Iterator[tuple[int, str]]]] = {
     Network.X: _x,
-    Network.MASTODON: _mastodon,
-    Network.BLUESKY: _bluesky,
-    Network.INSTAGRAM: _instagram,
+    Network.MASTODON: _matches(_MASTODON),
+    Network.BLUESKY: _matches(_BLUESKY, strip=".-", valid=_is_domain),
+    Network.INSTAGRAM: _matches(_INSTAGRAM, strip="."),
 }

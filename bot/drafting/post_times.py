@@ -26,9 +26,6 @@ PLACEHOLDERS = (TIME, NEXT_UPDATE)
 _PLACEHOLDER_LIKE = re.compile(r"\{[A-Za-z_ ]{1,30}\}")
 _PLACEHOLDER = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS))
 
-_WIDEST_CLOCK = "12:00 PM"
-_WIDEST_WEEKDAY = "Wed "
-
 
 def format_time(at: datetime, zone: ZoneInfo, *, with_zone: bool = True) -> str:
     """``at`` as a reader in ``zone`` would say it: ``"2:45 PM EST"``, or ``"2:45 PM"``."""
@@ -91,10 +88,7 @@ def widest(text: str, zone: ZoneInfo) -> str:
     is published: "12:00 PM" is the widest clock, and the promise may gain a weekday and a zone.
     """
     zone_name = "W" * _widest_zone_name(zone.key)
-    values = {
-        TIME: f"{_WIDEST_CLOCK} {zone_name}",
-        NEXT_UPDATE: f"{_WIDEST_WEEKDAY}{_WIDEST_CLOCK} {zone_name}",
-    }
+    values = {TIME: f"12:00 PM {zone_name}", NEXT_UPDATE: f"Wed 12:00 PM {zone_name}"}
     return _PLACEHOLDER.sub(lambda m: values[m.group()], text)
 
 

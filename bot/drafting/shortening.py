@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import accumulate, pairwise
 
 import grapheme
 
@@ -26,9 +27,8 @@ _WHOLE = re.compile(r"^(?:https?://|www\.|[@#\uff03])", re.IGNORECASE)  # U+FF03
 def prefixes(text: str) -> list[str]:
     """Every shortened form of ``text``, shortest first, each ending in "…" (the whole text,
     uncut, is not among them). Empty when ``text`` cannot be cut at all (a single link)."""
-    cuts = _cut_points(text)
     shortened: list[str] = []
-    for cut in cuts:
+    for cut in _cut_points(text):
         head = text[:cut].rstrip(_DANGLING)
         if head and head != text and (not shortened or shortened[-1] != head + ELLIPSIS):
             shortened.append(head + ELLIPSIS)
@@ -40,8 +40,6 @@ def _cut_points(text: str) -> list[int]:
     points: list[int] = []
     position = 0
     for token in re.split(r"(\s+)", text):
-        if not token:
-            continue
         if token.isspace():
             points.append(position)
         elif not _WHOLE.match(token):
@@ -53,20 +51,12 @@ def _cut_points(text: str) -> list[int]:
 def _wide_breaks(token: str) -> list[int]:
     """Offsets inside ``token`` between two grapheme clusters that are both East Asian wide
     letters (ideographs, kana): where those scripts may be cut without a space."""
-    breaks: list[int] = []
-    offset = 0
-    previous_wide = False
-    for cluster in grapheme.graphemes(token):
-        wide = _is_wide_letter(cluster)
-        if offset and wide and previous_wide:
-            breaks.append(offset)
-        previous_wide = wide
-        offset += len(cluster)
-    return breaks
+    clusters = list(grapheme.graphemes(token))
+    ends = accumulate(len(cluster) for cluster in clusters)
+    pairs = zip(pairwise(clusters), ends, strict=False)
+    return [end for (left, right), end in pairs if _is_wide_letter(left) and _is_wide_letter(right)]
 
 
 def _is_wide_letter(cluster: str) -> bool:
-    first = cluster[0]
-    return unicodedata.east_asian_width(first) in ("W", "F") and unicodedata.category(
-        first
-    ).startswith("L")
+    wide = unicodedata.east_asian_width(cluster[0]) in ("W", "F")
+    return wide and unicodedata.category(cluster[0]).startswith("L")

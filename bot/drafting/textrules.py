@@ -32,7 +32,7 @@ from twitter_text.regexp.spaces_group import spaces_group
 from twitter_text.regexp.valid_cctld import valid_cctld
 from twitter_text.regexp.valid_gtld import valid_gtld
 
-from bot.config import CrierConfig, Network
+from bot.config import ChannelConfig, CrierConfig, Network
 from bot.drafting.post_times import widest
 
 URL_LENGTH = 23  # X and Mastodon count every link as 23 characters, however long it is
@@ -74,22 +74,17 @@ _SENTENCE_END = ".,;:!?'\")]}>"
 _CHARACTERS = "characters"
 
 
-@dataclass(frozen=True)
-class _Rule:
-    limit: int
-    unit: str
-    owner: str  # possessive, for the problem sentence: "32 over X's limit"
-
-
-_RULES: dict[Network, _Rule] = {
-    Network.X: _Rule(280, "weighted characters", "X's"),
-    Network.FACEBOOK: _Rule(63_206, _CHARACTERS, "Facebook's"),
-    Network.INSTAGRAM: _Rule(2_200, _CHARACTERS, "Instagram's caption"),
-    Network.MASTODON: _Rule(500, _CHARACTERS, "Mastodon's"),
-    Network.BLUESKY: _Rule(300, "graphemes", "Bluesky's"),
-    Network.LINKEDIN: _Rule(3_000, _CHARACTERS, "LinkedIn's"),
-    Network.STATUSPAGE: _Rule(25_000, _CHARACTERS, "Statuspage's body"),
-    Network.WEBHOOK: _Rule(100_000, _CHARACTERS, "the webhook's"),
+# Each network's main rule: its limit, what it counts, and whose limit it is (for the problem
+# sentence: "32 over X's limit").
+_RULES: dict[Network, tuple[int, str, str]] = {
+    Network.X: (280, "weighted characters", "X's"),
+    Network.FACEBOOK: (63_206, _CHARACTERS, "Facebook's"),
+    Network.INSTAGRAM: (2_200, _CHARACTERS, "Instagram's caption"),
+    Network.MASTODON: (500, _CHARACTERS, "Mastodon's"),
+    Network.BLUESKY: (300, "graphemes", "Bluesky's"),
+    Network.LINKEDIN: (3_000, _CHARACTERS, "LinkedIn's"),
+    Network.STATUSPAGE: (25_000, _CHARACTERS, "Statuspage's body"),
+    Network.WEBHOOK: (100_000, _CHARACTERS, "the webhook's"),
 }
 
 
@@ -133,10 +128,9 @@ def measure(config: CrierConfig, network: Network, text: str, *, draft: bool = T
     draft, each time set at publishing counted at its widest (``widest``), so a text that fits
     now still fits whenever it goes out. ``draft=False``: a text sent as written (a calendar
     post)."""
-    settings = config.channels.get(network)
+    settings = config.channels.get(network) or ChannelConfig()
     counted = widest(text, config.organisation.zone) if draft else text
-    limit = settings.max_characters if settings else None
-    return check_text(network, counted, max_characters=limit)
+    return check_text(network, counted, max_characters=settings.max_characters)
 
 
 # The same texts are checked again each time a draft is shown, and X's weighted count (the
@@ -154,26 +148,26 @@ def check_text(network: Network, text: str, *, max_characters: int | None = None
         >>> check_text(Network.INSTAGRAM, "#a " * 32).problem
         '32 hashtags: Instagram allows 30'
     """
-    rule = _RULES[network]
-    limit = max_characters if max_characters is not None else rule.limit
+    main_limit, unit, owner = _RULES[network]
+    limit = max_characters if max_characters is not None else main_limit
     # X counts after NFC (twitter-text does): "e" + combining accent is one character. The other
     # networks count what they receive, which is the text as written: both forms are measured and
     # the larger kept, so a text that fits in one form cannot be refused in the other.
     normalised = unicodedata.normalize("NFC", text)
     forms = (normalised,) if normalised == text or network is Network.X else (text, normalised)
     length = max(_count(network, form) for form in forms)
-    main = TextCheck(network=network, length=length, limit=limit, unit=rule.unit, problem=None)
+    main = TextCheck(network=network, length=length, limit=limit, unit=unit, problem=None)
     if not normalised.strip():
         return replace(main, problem="the text is empty")
     if network is Network.X and (bad := invalid_chars.search(normalised)):
         problem = f"the text has a character X refuses (U+{ord(bad.group()):04X}); remove it"
         return replace(main, problem=problem)
     if length > limit:
-        return replace(main, problem=_over(length, limit, rule.unit, rule.owner))
+        return replace(main, problem=_over(length, limit, unit, owner))
     if network is Network.BLUESKY:
         size = max(len(form.encode("utf-8")) for form in forms)
         if size > BLUESKY_MAX_BYTES:
-            problem = _over(size, BLUESKY_MAX_BYTES, "UTF-8 bytes", rule.owner)
+            problem = _over(size, BLUESKY_MAX_BYTES, "UTF-8 bytes", owner)
             problem += " (emoji and letters outside Latin take 2 to 4 bytes each)"
             return TextCheck(network, size, BLUESKY_MAX_BYTES, "UTF-8 bytes", problem)
     if network is Network.INSTAGRAM:
@@ -196,16 +190,12 @@ def _count(network: Network, text: str) -> int:
     if network is Network.MASTODON:
         return _mastodon_length(text)
     if network is Network.LINKEDIN:
-        return _utf16_length(little_text(text))
+        # LinkedIn's 3,000 is counted on the escaped text it receives (the safe reading: an
+        # escape is a character of the field as sent, and LinkedIn's own limit check sees the
+        # field), and in UTF-16 units, as its Java services count a string's length: an emoji
+        # outside the Basic Multilingual Plane counts 2. Both can only over-estimate.
+        return len(little_text(text).encode("utf-16-le")) // 2
     return len(text)
-
-
-def _utf16_length(text: str) -> int:
-    """LinkedIn's 3,000 is counted on the escaped text it receives (the safe reading: an escape
-    is a character of the field as sent, and LinkedIn's own limit check sees the field), and in
-    UTF-16 units, as its Java services count a string's length: an emoji outside the Basic
-    Multilingual Plane counts 2. Both can only over-estimate what LinkedIn shows."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _x_length(text: str) -> int:

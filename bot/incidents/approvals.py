@@ -73,7 +73,10 @@ def idempotency_key(post: Post, channel: str) -> str:
     return hashlib.sha256(raw).hexdigest()[:40]
 
 
-def _ensure_approvable(session: Session, config: CrierConfig, post: Post) -> PostView:
+def approvable(session: Session, *, config: CrierConfig, post_id: int) -> PostView:
+    """The draft, if it could be approved now; else Conflict says why (decided, replaced by a
+    newer revision, too long for a channel)."""
+    post = load_post(session, post_id)[1]
     ensure_decidable(session, post)
     view = post_view(session, config, post)
     if not view.publishable:
@@ -83,18 +86,12 @@ def _ensure_approvable(session: Session, config: CrierConfig, post: Post) -> Pos
     return view
 
 
-def approvable(session: Session, *, config: CrierConfig, post_id: int) -> PostView:
-    """The draft, if it could be approved now; else Conflict says why (decided, replaced by a
-    newer revision, too long for a channel)."""
-    return _ensure_approvable(session, config, load_post(session, post_id)[1])
-
-
 def approve(act: Acting, *, post_id: int, emergency: bool = False) -> PostView:
     """Approve a pending draft: the post, its deliveries and the incident's status, in one go.
     ``emergency``: by the emergency rule (``approvals.emergency``), without an approver."""
     session, config, now = act.session, act.config, act.now
     incident, post = load_post(session, post_id)
-    _ensure_approvable(session, config, post)
+    approvable(session, config=config, post_id=post_id)
     _decide(session, post_id, state=PostState.APPROVED, decided_by=act.actor.key, decided_at=now)
     session.refresh(post)
     for rendition in session.exec(select(Rendition).where(Rendition.post_id == post_id)).all():
@@ -170,6 +167,7 @@ def _checked_texts(
         raise InvalidInput(f"This draft has no text for {', '.join(sorted(unknown))}.")
     errors: dict[str, str] = {}
     cleaned: dict[str, str] = {}
+    promises = post.facts.get("next_update_minutes") is not None
     for channel, rendition in old.items():
         text = texts.get(channel, rendition.text)
         try:
@@ -177,12 +175,7 @@ def _checked_texts(
         except InvalidInput as exc:
             errors.update(exc.fields)
             continue
-        problems = text_problems(
-            config,
-            Network(channel),
-            text,
-            promises_update=post.facts.get("next_update_minutes") is not None,
-        )
+        problems = text_problems(config, Network(channel), text, promises_update=promises)
         if problems:
             errors[channel] = "; ".join(problems)
         cleaned[channel] = text
@@ -193,22 +186,24 @@ def _checked_texts(
 
 def _add_revision(
     act: Acting,
-    *,
     incident: Incident,
     post: Post,
-    revision: int,
     old: dict[str, Rendition],
     cleaned: dict[str, str],
+    *,
     action: str,
     detail: dict[str, Any],
 ) -> Draft:
-    """``post`` again as a pending draft at ``revision``, with ``cleaned`` texts; whoever
+    """``post`` again as a pending draft at the next revision, with ``cleaned`` texts; whoever
     made it is its drafter (so they do not approve it alone). Audited as ``action`` (with the
     new revision's number) and reminded about like any draft."""
     revised = Post(
         incident_id=post.incident_id,
         number=post.number,
-        revision=revision,
+        # The caller's check found no later revision; counting again here could see one a
+        # simultaneous revise has just committed (PostgreSQL reads each statement afresh) and
+        # step over it, so the unique revision number could not stop the second one.
+        revision=post.revision + 1,
         kind=post.kind,
         state=PostState.PENDING,
         status=post.status,
@@ -255,27 +250,17 @@ def edit(act: Acting, *, post_id: int, request: EditRequest) -> Draft:
     session = act.session
     incident, post = load_post(session, post_id)
     ensure_decidable(session, post)
-    old, cleaned = _checked_texts(session, config=act.config, post=post, request=request)
+    checked = _checked_texts(session, config=act.config, post=post, request=request)
     lost = "Someone decided on this draft while you were editing it."
     _decide(session, post_id, lost=lost, state=PostState.SUPERSEDED)
     reminders.on_decided(session, post=post, now=act.now)
-    return _add_revision(
-        act,
-        incident=incident,
-        post=post,
-        revision=post.revision + 1,
-        old=old,
-        cleaned=cleaned,
-        action="edit",
-        detail={"replaces": post.id},
-    )
+    return _add_revision(act, incident, post, *checked, action="edit", detail={"replaces": post.id})
 
 
 def revisable(session: Session, *, config: CrierConfig, post_id: int) -> PostView:
     """The rejected draft, if *Revise* could bring it back now; else Conflict says why (not
     rejected, a newer draft already made, the incident resolved)."""
-    _, post = _rejected(session, post_id)
-    return post_view(session, config, post)
+    return post_view(session, config, _rejected(session, post_id)[1])
 
 
 def _rejected(session: Session, post_id: int) -> tuple[Incident, Post]:
@@ -291,21 +276,10 @@ def revise(act: Acting, *, post_id: int, request: EditRequest | None = None) -> 
     """A rejected draft back as a new revision of its number, waiting for approval: the same
     facts and texts, with ``request``'s changes (as an edit makes them)."""
     incident, post = _rejected(act.session, post_id)
-    old, cleaned = _checked_texts(
-        act.session, config=act.config, post=post, request=request or EditRequest()
-    )
+    request = request or EditRequest()
+    checked = _checked_texts(act.session, config=act.config, post=post, request=request)
     return _add_revision(
-        act,
-        incident=incident,
-        post=post,
-        # The check above found no later revision; counting again here could see one a
-        # simultaneous revise has just committed (PostgreSQL reads each statement afresh) and
-        # step over it, so the unique revision number could not stop the second one.
-        revision=post.revision + 1,
-        old=old,
-        cleaned=cleaned,
-        action="revise",
-        detail={"revises": post.id},
+        act, incident, post, *checked, action="revise", detail={"revises": post.id}
     )
 
 

@@ -37,14 +37,11 @@ class ApproverPolicy:
         self._cache: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
 
     async def is_approver(self, actor: Actor) -> bool:
-        if actor.platform == "slack":
-            if actor.user_id in self._rules.slack_users:
-                return True
-            group = self._rules.slack_usergroup
-            return bool(group) and actor.user_id in await self._members("slack", group or "")
-        if actor.platform == "teams":
-            return actor.user_id in self._rules.teams_users
-        return False
+        named = {"slack": self._rules.slack_users, "teams": self._rules.teams_users}
+        if actor.user_id in named.get(actor.platform, ()):
+            return True
+        group = self._rules.slack_usergroup if actor.platform == "slack" else None
+        return bool(group) and actor.user_id in await self._members("slack", group or "")
 
     async def _members(self, platform: str, group_id: str) -> frozenset[str]:
         directory = self._directories.get(platform)
@@ -102,7 +99,8 @@ class Gate:
         True when ``actor`` may publish it only by that rule (no approver answered in time);
         before then the refusal says from when they may."""
         opens = emergency_opens(self.rules, actor, asked)
-        if opens is not None and self.clock.now() >= opens and not await self._may(actor, asked):
+        late = opens is not None and self.clock.now() >= opens
+        if late and await self._refusal(actor, author=asked.requested_by) is not None:
             return True
         wait = ""
         if opens is not None:
@@ -122,11 +120,13 @@ class Gate:
         )
         return False
 
-    async def _may(self, actor: Actor, asked: Asked) -> bool:
-        """Whether ``check`` would pass ``actor`` on this draft (nothing audited)."""
+    async def _refusal(self, actor: Actor, *, author: str | None) -> str | None:
+        """Why ``check`` would refuse ``actor`` (nothing audited); None if it would pass them."""
         if not await self.policy.is_approver(actor):
-            return False
-        return asked.requested_by != actor.key or self.rules.allow_self_approval
+            return "not an approver"
+        if author is not None and author == actor.key and not self.rules.allow_self_approval:
+            return "own draft"
+        return None
 
     async def check(
         self,
@@ -142,22 +142,13 @@ class Gate:
     ) -> None:
         """Pass an approver; refuse anyone else, and ``author`` (the actor key of whoever wrote
         what is being approved) unless ``approvals.allow_self_approval`` is on."""
-        if not await self.policy.is_approver(actor):
+        reason = await self._refusal(actor, author=author)
+        if reason is not None:
             await self.refuse(
                 actor,
                 action=action,
-                reason="not an approver",
-                message=refusal,
-                incident_id=incident_id,
-                post_id=post_id,
-                detail=detail,
-            )
-        if author is not None and author == actor.key and not self.rules.allow_self_approval:
-            await self.refuse(
-                actor,
-                action=action,
-                reason="own draft",
-                message=own,
+                reason=reason,
+                message=refusal if reason == "not an approver" else own,
                 incident_id=incident_id,
                 post_id=post_id,
                 detail=detail,

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from bot.config import CrierConfig, Network, Severity
 from bot.errors import InvalidInput
-from bot.incidents.labels import STATUSES
+from bot.incidents.labels import status
 from bot.incidents.requests import (
     DeclareRequest,
     EditRequest,
@@ -50,7 +50,7 @@ OTHER = "__other__"  # the service option for one the catalog does not list
 
 def status_choices() -> list[tuple[str, str]]:
     """The statuses a form offers, as (value, label): all but resolved, which *Resolve* sets."""
-    return [(s.value, STATUSES[s]) for s in IncidentStatus if s != IncidentStatus.RESOLVED]
+    return [(s.value, status(s)) for s in IncidentStatus if s != IncidentStatus.RESOLVED]
 
 
 def severity_choices(config: CrierConfig) -> list[tuple[str, str]]:

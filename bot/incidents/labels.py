@@ -9,15 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.config import Network
-from bot.storage.models import DeliveryState, IncidentStatus, PostKind
+from bot.storage.models import DeliveryState, PostKind
 from bot.views import NETWORK_LABELS, IncidentView, PostView
 
-STATUSES: dict[IncidentStatus, str] = {
-    IncidentStatus.INVESTIGATING: "Investigating",
-    IncidentStatus.IDENTIFIED: "Identified",
-    IncidentStatus.MONITORING: "Monitoring",
-    IncidentStatus.RESOLVED: "Resolved",
-}
 KINDS: dict[PostKind, str] = {
     PostKind.INITIAL: "First public post",
     PostKind.UPDATE: "Update",
@@ -38,11 +32,11 @@ CLOSED_QUIETLY = (  # a resolve that closed the incident without drafting an all
 )
 
 
-# Each falls back on the stored value: a row older than its enum still reads.
 def status(value: str) -> str:
-    return STATUSES[IncidentStatus(value)] if value in STATUSES else value.capitalize()
+    return value.capitalize()  # every status reads as its name: "Monitoring"
 
 
+# Each falls back on the stored value: a row older than its enum still reads.
 def kind(value: str) -> str:
     return KINDS[PostKind(value)] if value in KINDS else value.capitalize()
 

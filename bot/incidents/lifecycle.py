@@ -15,7 +15,7 @@ from jinja2.exceptions import SecurityError
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.config import CrierConfig, Network
+from bot.config import ChannelConfig, CrierConfig, Network
 from bot.drafting.drafter import Drafter, PostFacts
 from bot.errors import Conflict, TemplateProblem
 from bot.incidents.acting import Acting
@@ -31,7 +31,7 @@ from bot.incidents.requests import (
     clean_text,
     find_service,
 )
-from bot.incidents.revisions import ONE_STORY
+from bot.incidents.revisions import ONE_STORY, newest_revision, pending_draft
 from bot.scheduling import calendar, reminders
 from bot.storage.models import Incident, IncidentStatus, Post, PostKind, PostState, Rendition
 from bot.views import Draft, IncidentView
@@ -72,13 +72,10 @@ def render_renditions(
     )
     for channel in post.facts.get("channels") or incident.channels:
         network = Network(channel)
-        settings = config.channels.get(network)
+        settings = config.channels.get(network) or ChannelConfig()
         try:
             rendered = drafter.render(
-                facts,
-                network,
-                max_characters=settings.max_characters if settings else None,
-                links=settings.links if settings else True,
+                facts, network, max_characters=settings.max_characters, links=settings.links
             )
         except TemplateError as exc:  # staff edit the templates: refuse clearly, do not crash
             raise template_problem(channel, exc) from exc
@@ -128,15 +125,10 @@ def _draft_post(
         )
     ).one()
     number = (published or 0) + 1
-    tried = session.exec(
-        select(func.max(Post.revision)).where(
-            Post.incident_id == incident.id, Post.number == number
-        )
-    ).one()
     post = Post(
         incident_id=incident.id or 0,
         number=number,
-        revision=(tried or 0) + 1,
+        revision=0,  # until the revisions this number already had are counted, below
         kind=kind,
         state=PostState.PENDING,
         status=status,
@@ -144,6 +136,7 @@ def _draft_post(
         requested_by=act.actor.key,
         requested_at=act.now,
     )
+    post.revision = newest_revision(session, post) + 1
     session.add(post)
     session.flush()
     render_renditions(session, config=config, drafter=drafter, incident=incident, post=post)
@@ -207,12 +200,9 @@ def declare(act: Acting, *, drafter: Drafter, request: DeclareRequest) -> Draft:
             "unlisted": config.find_service(service.name) is None,
         },
     )
-    facts = {
-        "summary": summary,
-        "what_users_see": users_see,
-        "what_we_are_doing": doing,
-        "next_update_minutes": minutes,
-    }
+    # The first post says what the incident was declared with.
+    names = ("summary", "what_users_see", "what_we_are_doing", "next_update_minutes")
+    facts = {name: getattr(incident, name) for name in names}
     return _draft_post(
         act, drafter, incident, kind=PostKind.INITIAL, status=request.status, facts=facts
     )
@@ -293,12 +283,6 @@ def has_public_post(session: Session, *, incident_id: int) -> bool:
         Post.incident_id == incident_id, Post.state == PostState.APPROVED
     )
     return session.exec(approved).first() is not None
-
-
-def pending_draft(session: Session, *, incident_id: int) -> Post | None:
-    return session.exec(
-        select(Post).where(Post.incident_id == incident_id, Post.state == PostState.PENDING)
-    ).first()
 
 
 def list_open(session: Session) -> list[Incident]:

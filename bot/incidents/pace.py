@@ -21,17 +21,16 @@ class TooFast(CrierError):
 
 
 class DeclarationPace:
-    def __init__(self, *, most: int, clock: Clock, window: timedelta = WINDOW) -> None:
+    def __init__(self, *, most: int, clock: Clock) -> None:
         self._most = most
         self._clock = clock
-        self._window = window
         self._recent: dict[str, deque[datetime]] = {}
 
     def note(self, actor: Actor) -> None:
         """Count a declaration by ``actor``; raises TooFast (nothing counted) over the limit."""
         now = self._clock.now()
         recent: deque[datetime] = self._recent.setdefault(actor.key, deque())
-        while recent and recent[0] <= now - self._window:
+        while recent and recent[0] <= now - WINDOW:
             recent.popleft()
         if len(recent) >= self._most:
             raise TooFast(
@@ -42,5 +41,5 @@ class DeclarationPace:
         recent.append(now)
         # Forget people who have not declared for a while, so the table stays small.
         if len(self._recent) > 1000:
-            for key in [k for k, q in self._recent.items() if not q or q[-1] <= now - self._window]:
+            for key in [k for k, q in self._recent.items() if not q or q[-1] <= now - WINDOW]:
                 del self._recent[key]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.config import CrierConfig, Network
 from bot.drafting.mentions import mention_notes
@@ -14,23 +17,28 @@ from bot.publishing.costs import cost_note
 from bot.storage.models import Delivery, DeliveryState, Incident, Post, PostState, Rendition
 from bot.views import ChannelPreview, DeliveryView, IncidentView, PostView
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+V = TypeVar("V", bound="DataclassInstance")
+
+
+def _view(view: type[V], row: SQLModel, **computed: Any) -> V:
+    """A ``view`` of ``row``: the ``computed`` fields, and every other one as ``row`` stores it
+    under the same name."""
+    stored = type(row).model_fields
+    same = {f.name: getattr(row, f.name) for f in fields(view) if f.name in stored}
+    return view(**(same | computed))
+
 
 def incident_view(config: CrierConfig, incident: Incident) -> IncidentView:
     severity = config.severities.get(incident.severity)  # type: ignore[call-overload]
-    return IncidentView(
+    return _view(
+        IncidentView,
+        incident,
         id=incident.id or 0,
-        service=incident.service,
-        summary=incident.summary,
-        severity=incident.severity,
         severity_label=severity.label if severity else incident.severity,
-        status=incident.status,
-        declared_by=incident.declared_by,
-        declared_at=incident.declared_at,
-        resolved_at=incident.resolved_at,
         channels=tuple(Network(c) for c in incident.channels),
-        what_users_see=incident.what_users_see,
-        what_we_are_doing=incident.what_we_are_doing,
-        next_update_minutes=incident.next_update_minutes,
     )
 
 
@@ -39,12 +47,8 @@ def text_problems(
 ) -> list[str]:
     """Everything that stops ``text`` going out on ``network``, as sentences for a person: its
     length (each time counted at its widest) and its placeholders."""
-    check = measure(config, network, text)
-    found = [check.problem] if check.problem else []
-    _, mention_problem = mention_notes(config, network, text)
-    if mention_problem:
-        found.append(mention_problem)
-    return found + placeholder_problems(text, promises_update=promises_update)
+    found = [measure(config, network, text).problem, mention_notes(config, network, text)[1]]
+    return [*filter(None, found), *placeholder_problems(text, promises_update=promises_update)]
 
 
 def preview(config: CrierConfig, rendition: Rendition, *, promises_update: bool) -> ChannelPreview:
@@ -80,32 +84,21 @@ def post_view(
     ).all()
     labels = publisher_labels or {}
     promises_update = post.facts.get("next_update_minutes") is not None
-    return PostView(
+    return _view(
+        PostView,
+        post,
         id=post.id or 0,
-        incident_id=post.incident_id,
-        number=post.number,
-        revision=post.revision,
-        kind=post.kind,
-        state=post.state,
-        status=post.status,
-        requested_by=post.requested_by,
-        requested_at=post.requested_at,
-        decided_by=post.decided_by,
-        decided_at=post.decided_at,
-        reject_reason=post.reject_reason,
         previews=tuple(preview(config, r, promises_update=promises_update) for r in renditions),
         next_update_minutes=post.facts.get("next_update_minutes"),
         revisable=_revisable(session, post),
         deliveries=tuple(
-            DeliveryView(
+            _view(
+                DeliveryView,
+                d,
                 id=d.id or 0,
                 network=Network(d.channel),
-                state=d.state,
-                attempts=d.attempts,
-                url=d.url,
                 error=d.last_error,
                 text=d.text if d.state == DeliveryState.SENT else None,
-                next_attempt_at=d.next_attempt_at,
                 publisher_label=labels.get(d.channel, ""),
             )
             for d in deliveries

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from dataclasses import dataclass, field
+from itertools import dropwhile
 
 import grapheme
 
@@ -63,15 +64,13 @@ _LINE_BREAKS = str.maketrans({"\r": "\n", "\x85": "\n", "\u2028": "\n", "\u2029"
 # Bidi embeddings, overrides and isolates: they can make a text read other than it is written
 # ("Trojan Source"). The marks LRM, RLM and ALM are kept: right-to-left text needs them.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_REGIONAL_INDICATORS = range(0x1F1E6, 0x1F200)
+_REGIONAL_INDICATORS = set(range(0x1F1E6, 0x1F200))
 
 
 def forbidden(ch: str) -> bool:
     """A character that cleaning removes: a control (but newline and tab), a bidi control, or a
     lone surrogate (which no database or network can store)."""
-    if ch in BIDI_CONTROLS:
-        return True
-    return unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t"
+    return ch in BIDI_CONTROLS or (unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t")
 
 
 def _strip(text: str) -> str:
@@ -79,13 +78,8 @@ def _strip(text: str) -> str:
     combining mark, or that ends a cluster with a prepended sign, is a character people see."""
     if not text or not (text[0].isspace() or text[-1].isspace()):
         return text
-    clusters = list(grapheme.graphemes(text))
-    start, end = 0, len(clusters)
-    while start < end and clusters[start].isspace():
-        start += 1
-    while end > start and clusters[end - 1].isspace():
-        end -= 1
-    return "".join(clusters[start:end])
+    clusters = list(dropwhile(str.isspace, grapheme.graphemes(text)))
+    return "".join(reversed(list(dropwhile(str.isspace, reversed(clusters)))))
 
 
 def clean(value: str | None) -> str:
@@ -105,25 +99,18 @@ def clean(value: str | None) -> str:
         if forbidden(ch):
             dropped = True
             continue
-        if dropped and kept and _is_regional(kept[-1]) and _is_regional(ch):
+        if dropped and kept and {ord(kept[-1]), ord(ch)} <= _REGIONAL_INDICATORS:
             kept.append(" ")
         kept.append(ch)
         dropped = False
     return _strip("".join(kept))
 
 
-def _is_regional(ch: str) -> bool:
-    return ord(ch) in _REGIONAL_INDICATORS
-
-
-def _visible(ch: str) -> bool:
-    return not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Mn", "Me")
-
-
 def clean_text(value: str | None, *, field_name: str, limit: int, required: bool = False) -> str:
     """``clean`` the value, refuse an empty required one and an over-long one, the field named."""
     text = clean(value)
-    if required and not any(_visible(ch) for ch in text):
+    invisible = ("Cf", "Mn", "Me")
+    if required and all(ch.isspace() or unicodedata.category(ch) in invisible for ch in text):
         raise InvalidInput(f"Please fill in {field_name}.", {field_name: "This is required."})
     if len(text) > limit:
         raise InvalidInput(
@@ -145,10 +132,8 @@ def find_service(config: CrierConfig, name: str, *, unlisted: bool = False) -> S
     names = [s.name for s in config.services]
     keys = names + [a for s in config.services for a in s.aliases]
     close = difflib.get_close_matches(name.casefold(), [k.casefold() for k in keys], n=1)
-    hint = ""
-    if close:
-        match = config.find_service(close[0])
-        hint = f" Did you mean *{match.name}*?" if match else ""
+    match = config.find_service(close[0]) if close else None
+    hint = f" Did you mean *{match.name}*?" if match else ""
     raise InvalidInput(
         f"I don't know a service called “{name.strip()[:60]}”.{hint} "
         f"Known services: {', '.join(names)}. For another one, open the form (`/outage` "

@@ -17,6 +17,12 @@ ONE_STORY = (
 )
 
 
+def pending_draft(session: Session, *, incident_id: int) -> Post | None:
+    return session.exec(
+        select(Post).where(Post.incident_id == incident_id, Post.state == PostState.PENDING)
+    ).first()
+
+
 def newest_revision(session: Session, post: Post) -> int:
     """The highest revision of ``post``'s number: a revise makes the one after it."""
     newest = session.exec(
@@ -33,9 +39,7 @@ def revise_refusal(session: Session, *, incident: Incident, post: Post) -> str |
         return f"This draft is {post.state}; only a rejected draft can be revised."
     if incident.resolved_at is not None:
         return f"Incident #{incident.id} is already resolved."
-    waiting = session.exec(
-        select(Post).where(Post.incident_id == incident.id, Post.state == PostState.PENDING)
-    ).first()
+    waiting = pending_draft(session, incident_id=post.incident_id)
     if waiting is not None and waiting.number == post.number:
         return (
             f"Revision {waiting.revision} of this draft already waits for approval. Approve, "

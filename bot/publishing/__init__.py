@@ -12,26 +12,21 @@ import importlib
 import logging
 from dataclasses import dataclass, field
 
+from pydantic import SecretStr
+
 from bot.config import ChannelConfig, CrierConfig, Network
 from bot.ports import Clock, Publisher, SystemClock
-from bot.publishing.credentials import NetworkCredentials
+from bot.publishing.credentials import NEEDED, NetworkCredentials
 from bot.publishing.http import HttpClient
 from bot.publishing.outbox import OutboxPublisher
 from bot.settings import Settings
 from bot.storage.store import Store
+from bot.views import NETWORK_LABELS
 
 log = logging.getLogger(__name__)
 
-MODULES: dict[Network, str] = {
-    Network.X: "bot.publishing.x",
-    Network.FACEBOOK: "bot.publishing.facebook",
-    Network.INSTAGRAM: "bot.publishing.instagram",
-    Network.MASTODON: "bot.publishing.mastodon",
-    Network.BLUESKY: "bot.publishing.bluesky",
-    Network.LINKEDIN: "bot.publishing.linkedin",
-    Network.STATUSPAGE: "bot.publishing.statuspage",
-    Network.WEBHOOK: "bot.publishing.webhook",
-}
+# Each network's publisher is the module named as the network is: bot/publishing/x.py, …
+MODULES = {network: f"{__name__}.{network.value}" for network in Network}
 
 
 @dataclass(frozen=True)
@@ -48,6 +43,23 @@ class PublisherContext:
     # The core's clock: a network's reset times and windows are read on the clock the worker
     # and the scheduler wait on (a test's, or the system's).
     clock: Clock = field(default_factory=SystemClock)
+
+    def setting(self, secret: SecretStr | None, name: str, *, what: str) -> str | None:
+        """``channels.<network>.<name>`` (``what`` says what it is) when ``secret`` is set too;
+        None otherwise (the outbox), with a warning when only the secret is set."""
+        if secret is None or not secret.get_secret_value():
+            return None
+        value = (getattr(self.channel, name) or "").strip()
+        if not value:
+            log.warning(
+                "%s is set but channels.%s.%s (%s) is not: %s posts go to the outbox",
+                NEEDED[self.network],
+                self.network.value,
+                name,
+                what,
+                NETWORK_LABELS[self.network],
+            )
+        return value or None
 
 
 def build_publishers(

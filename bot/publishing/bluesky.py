@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from multidict import CIMultiDictProxy
 from pydantic import SecretStr
 from sqlmodel import Session, select
 
@@ -43,7 +42,7 @@ from bot.ports import ChannelCheck, Clock, Published, PublishError, PublishReque
 from bot.publishing import PublisherContext
 from bot.publishing.cards import card_data
 from bot.publishing.facts import ApiFacts
-from bot.publishing.http import Answer, HttpClient, refusal, retry_after
+from bot.publishing.http import Answer, HttpClient, refusal
 from bot.settings import Settings
 from bot.storage.models import Delivery
 from bot.storage.store import Store
@@ -276,7 +275,7 @@ class BlueskyPublisher:
             data=card.data,
             headers={"Content-Type": card.mime_type},
         )
-        blob = answer.body.get("blob") if answer.ok and isinstance(answer.body, dict) else None
+        blob = answer.ok_value("blob")
         if not isinstance(blob, dict):
             raise bluesky_refusal(answer)
         image = {
@@ -342,51 +341,35 @@ class BlueskyPublisher:
 
 
 def _error_name(answer: Answer) -> str:
-    body = answer.body
-    return str(body.get("error") or "") if isinstance(body, dict) else ""
+    return str(answer.fields.get("error") or "")
 
 
 def _may_already_exist(answer: Answer) -> bool:
     """A create refused in a way that may mean the record key is taken: today's PDS answers
     500 ``InternalServerError``; others (and the coming lexicon error) name it."""
-    body = answer.body if isinstance(answer.body, dict) else {}
-    said = f"{_error_name(answer)} {body.get('message') or ''}".lower()
+    said = f"{_error_name(answer)} {answer.fields.get('message') or ''}".lower()
     return answer.status >= 500 or answer.status == 409 or "exist" in said
-
-
-def reset_time(headers: CIMultiDictProxy[str]) -> datetime | None:
-    """The PDS's ``ratelimit-reset`` (unix seconds), else the usual headers."""
-    value = headers.get("ratelimit-reset")
-    if value and value.strip().isdigit():
-        return datetime.fromtimestamp(int(value), UTC)
-    return retry_after(headers)
 
 
 def bluesky_refusal(answer: Answer) -> PublishError:
     """XRPC errors ``{"error": name, "message": text}``: a 400 ``ExpiredToken`` is the token."""
     name = _error_name(answer)
-    body = answer.body if isinstance(answer.body, dict) else {}
-    said = ": ".join(str(part) for part in (name, body.get("message")) if part) or None
+    said = ": ".join(str(part) for part in (name, answer.fields.get("message")) if part) or None
     if name in TOKEN_ERRORS | {"AuthenticationRequired", "AccountTakedown"}:
         return PublishError(
             f"{NAME} refused Crier's credentials ({answer.status}): {said}", transient=False
         )
     error = refusal(answer, network=NAME, message=said)
-    if error.transient and error.retry_at is None:
-        error.retry_at = reset_time(answer.headers)
+    reset = answer.headers.get("ratelimit-reset", "")  # the PDS's own, in unix seconds
+    if error.transient and error.retry_at is None and reset.strip().isdigit():
+        error.retry_at = datetime.fromtimestamp(int(reset), UTC)
     return error
 
 
 def build(context: PublisherContext) -> BlueskyPublisher | None:
     password = context.credentials.bluesky_app_password
-    if password is None or not password.get_secret_value():
-        return None
-    handle = (context.channel.account or "").strip()
-    if not handle:
-        log.warning(
-            "BLUESKY_APP_PASSWORD is set but channels.bluesky.account (the handle, like "
-            "it.example.edu) is not: Bluesky posts go to the outbox"
-        )
+    handle = context.setting(password, "account", what="the handle, like it.example.edu")
+    if password is None or handle is None:
         return None
     return BlueskyPublisher(
         http=context.http,

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageColor, ImageDraw, ImageFont
 from sqlalchemy.engine import make_url
 
 from bot.config import CrierConfig
@@ -109,11 +109,7 @@ def _font(size: int) -> FontType:
         return ImageFont.load_default()
 
 
-def _rgb(colour: str) -> tuple[int, int, int]:
-    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
-
-
-def _ink_on(colour: tuple[int, int, int]) -> tuple[int, int, int]:
+def _ink_on(colour: tuple[int, ...]) -> tuple[int, int, int]:
     """White or near-black, whichever reads better on ``colour`` (WCAG relative luminance)."""
 
     def channel(value: int) -> float:
@@ -157,8 +153,8 @@ def _wrap(text: str, font: FontType, width: int, max_lines: int) -> list[str]:
 
 def render_card(facts: CardFacts, *, image_format: str = "png") -> bytes:
     """The card as PNG (or JPEG with ``image_format="jpg"``) bytes; deterministic."""
-    primary = _rgb(facts.primary_colour)
-    accent = _rgb(facts.accent_colour)
+    primary = ImageColor.getrgb(facts.primary_colour)
+    accent = ImageColor.getrgb(facts.accent_colour)
     ink = _ink_on(primary)
     image = Image.new("RGB", (SIZE, SIZE), primary)
     draw = ImageDraw.Draw(image)
@@ -189,10 +185,7 @@ def render_card(facts: CardFacts, *, image_format: str = "png") -> bytes:
     draw.text((MARGIN, SIZE - 130), facts.time, font=_font(44), fill=ink)
 
     out = io.BytesIO()
-    if image_format == "jpg":
-        image.save(out, format="JPEG", quality=90)
-    else:
-        image.save(out, format="PNG", optimize=False)
+    image.save(out, format=FORMATS[image_format], quality=90)  # PNG ignores the quality
     return out.getvalue()
 
 
@@ -265,5 +258,5 @@ async def card_data(
     path = await asyncio.to_thread(save_card, cards_folder(settings), facts, image_format)
     data = await asyncio.to_thread(path.read_bytes)
     url = f"{settings.public_url.rstrip('/')}/cards/{facts.name}.{image_format}"
-    kind = "image/jpeg" if image_format == "jpg" else "image/png"
+    kind = f"image/{FORMATS[image_format].lower()}"
     return CardImage(data=data, url=url, mime_type=kind, alt=alt_text(facts))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,24 +66,10 @@ class ChannelReport:
         token = self.check.token
         if token is not None:
             soon = max(rules.token_reminder_days, default=0)
-            left = days_left(token, now)
+            # Whole days left (0 on its last day, negative after); None if never or not told.
+            left = (token.expires_at - now).days if token.expires_at is not None else None
             said.append((left is not None and left <= soon, token_line(token, now=now)))
         return said
-
-    def lines(self, *, now: datetime, rules: HealthCheckConfig) -> list[str]:
-        indent = " " * 12
-        return [self.line()] + [
-            f"{indent}{'warning: ' if warning else ''}{text}"
-            for warning, text in self.lives(now=now, rules=rules)
-        ]
-
-
-def days_left(token: TokenLife, now: datetime) -> int | None:
-    """Whole days until the token expires (0 on its last day, negative after); None if never
-    or not told."""
-    if token.expires_at is None:
-        return None
-    return (token.expires_at - now).days
 
 
 def token_line(token: TokenLife, *, now: datetime) -> str:
@@ -129,10 +116,7 @@ def exit_code(reports: list[ChannelReport]) -> int:
 
 
 def summary(reports: list[ChannelReport], *, warnings: int = 0) -> str:
-    counts: dict[str, int] = {}
-    for report in reports:
-        state = OUTBOX if report.check.state == "missing" else report.check.state
-        counts[state] = counts.get(state, 0) + 1
+    counts = Counter(OUTBOX if r.check.state == "missing" else r.check.state for r in reports)
     said = ", ".join(f"{n} {state}" for state, n in counts.items())
     if warnings:
         said += f"; {warnings} warning{'s' if warnings > 1 else ''}"
@@ -172,8 +156,9 @@ async def run_channel_check(
     now = clock.now().astimezone(config.organisation.zone)
     warnings = 0
     for report in reports:
-        for line in report.lines(now=now, rules=config.health_check):
-            out(line)
-        warnings += sum(warning for warning, _ in report.lives(now=now, rules=config.health_check))
+        out(report.line())
+        for warning, text in report.lives(now=now, rules=config.health_check):
+            out(f"{' ' * 12}{'warning: ' if warning else ''}{text}")  # under the channel's line
+            warnings += warning
     out(summary(reports, warnings=warnings))
     return exit_code(reports)

@@ -106,7 +106,7 @@ def _due_counts(session: Session, room: Mapping[Network, int], now: datetime) ->
         .where(_due(now), col(Delivery.channel).in_([n.value for n in room]))
         .group_by(col(Delivery.channel))
     ).all()
-    return {channel: count for channel, count in counted}
+    return dict(counted)
 
 
 def _due(now: datetime) -> ColumnElement[bool]:

@@ -70,11 +70,7 @@ def hold_if_over_budget(
     session: Session, *, config: CrierConfig, delivery: Delivery, text: str, now: datetime
 ) -> bool:
     """Hold ``delivery`` (failed, so the thread offers *Retry*) when sending ``text`` would take
-    its network past this month's budget; True when it was held.
-
-        >>> hold_if_over_budget(session, config=config, delivery=delivery, text=text, now=now)
-        False
-    """
+    its network past this month's budget; True when it was held."""
     network = Network(delivery.channel)
     settings = config.channels.get(network)
     cost = post_cost(network, text)

@@ -6,9 +6,8 @@ A network whose credentials are missing publishes to the outbox instead, and say
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import Field, SecretStr
+from pydantic import AliasGenerator, SecretStr
+from pydantic_settings import SettingsConfigDict
 
 from bot.config import Network
 from bot.settings import FromEnvironment
@@ -26,24 +25,23 @@ NEEDED: dict[Network, str] = {
 }
 
 
-def _secret(name: str) -> Any:
-    return Field(default=None, validation_alias=name)
-
-
 class NetworkCredentials(FromEnvironment):
+    # Each read from the variable named as the field is, in capitals: X_BEARER_TOKEN, …
+    model_config = SettingsConfigDict(alias_generator=AliasGenerator(validation_alias=str.upper))
+
     # X: an OAuth 2 user-context token, or the four OAuth 1.0a user-context values.
-    x_bearer_token: SecretStr | None = _secret("X_BEARER_TOKEN")
-    x_api_key: SecretStr | None = _secret("X_API_KEY")
-    x_api_secret: SecretStr | None = _secret("X_API_SECRET")
-    x_access_token: SecretStr | None = _secret("X_ACCESS_TOKEN")
-    x_access_token_secret: SecretStr | None = _secret("X_ACCESS_TOKEN_SECRET")
-    facebook_page_token: SecretStr | None = _secret("FACEBOOK_PAGE_TOKEN")
-    instagram_access_token: SecretStr | None = _secret("INSTAGRAM_ACCESS_TOKEN")
-    mastodon_access_token: SecretStr | None = _secret("MASTODON_ACCESS_TOKEN")
-    bluesky_app_password: SecretStr | None = _secret("BLUESKY_APP_PASSWORD")
-    linkedin_access_token: SecretStr | None = _secret("LINKEDIN_ACCESS_TOKEN")
+    x_bearer_token: SecretStr | None = None
+    x_api_key: SecretStr | None = None
+    x_api_secret: SecretStr | None = None
+    x_access_token: SecretStr | None = None
+    x_access_token_secret: SecretStr | None = None
+    facebook_page_token: SecretStr | None = None
+    instagram_access_token: SecretStr | None = None
+    mastodon_access_token: SecretStr | None = None
+    bluesky_app_password: SecretStr | None = None
+    linkedin_access_token: SecretStr | None = None
     # LinkedIn's app credentials: only to ask LinkedIn when the access token expires.
-    linkedin_client_id: SecretStr | None = _secret("LINKEDIN_CLIENT_ID")
-    linkedin_client_secret: SecretStr | None = _secret("LINKEDIN_CLIENT_SECRET")
-    statuspage_api_key: SecretStr | None = _secret("STATUSPAGE_API_KEY")
-    webhook_secret: SecretStr | None = _secret("WEBHOOK_SECRET")
+    linkedin_client_id: SecretStr | None = None
+    linkedin_client_secret: SecretStr | None = None
+    statuspage_api_key: SecretStr | None = None
+    webhook_secret: SecretStr | None = None

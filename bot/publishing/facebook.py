@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot.config import Network
-from bot.ports import Published, PublishError, PublishRequest
+from bot.ports import Published, PublishRequest
 from bot.publishing import PublisherContext
 from bot.publishing.cards import card_data
 from bot.publishing.facts import ApiFacts
 from bot.publishing.graph import GraphPublisher
+from bot.publishing.http import without_id
 
 NAME = "Facebook"
 FACTS = ApiFacts(
@@ -59,15 +60,10 @@ class FacebookPublisher(GraphPublisher):
         answer = await self._call("POST", f"{self._account}/{path}", data=form)
         if not answer.ok:
             raise self._refused(answer)
-        body = answer.body if isinstance(answer.body, dict) else {}
         # /feed answers {"id": "{page}_{post}"}; /photos {"id": photo, "post_id": "{page}_{post}"}
-        post_id = str(body.get("post_id") or body.get("id") or "")
+        post_id = str(answer.fields.get("post_id") or answer.fields.get("id") or "")
         if not post_id:
-            raise PublishError(
-                "Facebook accepted the post but sent no id back; check the Page",
-                transient=False,
-                maybe_sent=True,
-            )
+            raise without_id(NAME, check="the Page")
         return Published(external_id=post_id, url=f"https://www.facebook.com/{post_id}")
 
 

@@ -11,7 +11,6 @@ through); 1 and 2 are Graph's own temporary trouble.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -29,8 +28,6 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from bot.publishing import PublisherContext
 
-log = logging.getLogger(__name__)
-
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_VERSION = CURRENT_GRAPH  # the versions' end dates: bot/publishing/versions.py
 THROTTLED = frozenset({4, 17, 32, 341, 613, 80001})
@@ -41,6 +38,11 @@ DUPLICATE = 506
 # Graph's throttling errors carry no reset time unless a usage header estimates one.
 THROTTLE_DELAY = timedelta(minutes=2)
 USAGE_HEADERS = ("X-Business-Use-Case-Usage", "X-Ad-Account-Usage", "X-App-Usage")
+# debug_token's ends of a token's life (0 meaning never), and what each ends.
+TOKEN_ENDS = {
+    "expires_at": "access token",
+    "data_access_expires_at": "data access (the token's permission)",
+}
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def _int(value: Any) -> int | None:
 def graph_error(answer: Answer, *, secret: SecretStr | None = None) -> GraphError | None:
     """Graph's error, if the answer holds one; ``secret`` is blanked from its message (Graph
     quotes a malformed token back)."""
-    error = answer.body.get("error") if isinstance(answer.body, dict) else None
+    error = answer.fields.get("error")
     if not isinstance(error, dict):
         return None
     transient = error.get("is_transient")
@@ -86,22 +88,17 @@ def regain_access(headers: CIMultiDictProxy[str], *, now: datetime) -> datetime 
     """When Graph's usage headers say throttled calls work again (their estimate, in minutes)."""
     minutes: list[float] = []
 
-    def collect(value: Any) -> None:
-        if isinstance(value, dict):
-            estimate = value.get("estimated_time_to_regain_access")
-            if isinstance(estimate, int | float) and estimate > 0:
-                minutes.append(float(estimate))
-            for inner in value.values():
-                collect(inner)
-        elif isinstance(value, list):
-            for inner in value:
-                collect(inner)
+    def collect(value: dict[str, Any]) -> dict[str, Any]:  # json calls it on every object
+        estimate = value.get("estimated_time_to_regain_access")
+        if isinstance(estimate, int | float) and estimate > 0:
+            minutes.append(float(estimate))
+        return value
 
     for name in USAGE_HEADERS:
         raw = headers.get(name)
         if raw:
             try:
-                collect(json.loads(raw))
+                json.loads(raw, object_hook=collect)
             except ValueError:
                 continue
     return now + timedelta(minutes=max(minutes)) if minutes else None
@@ -190,13 +187,8 @@ class GraphPublisher:
     ) -> Self | None:
         """None (its posts go to the outbox) without the token or ``channels.<network>.account``
         (the account's id)."""
-        account = (context.channel.account or "").strip()
-        if token is None or not token.get_secret_value():
-            return None
-        if not account:
-            log.warning(
-                "%s is set but channels.%s.account is not", cls.credential, cls.network.value
-            )
+        account = context.setting(token, "account", what="the account's id")
+        if token is None or account is None:
             return None
         return cls(
             http=context.http,
@@ -244,7 +236,7 @@ class GraphPublisher:
             answer = await self._call("GET", "debug_token", params={"input_token": secret})
         except PublishError as trouble:
             return life(unknown=f"{name}'s debug_token: {trouble.message}"), None
-        data = answer.body.get("data") if answer.ok and isinstance(answer.body, dict) else None
+        data = answer.ok_value("data")
         if not isinstance(data, dict):
             error = graph_error(answer, secret=self._token)
             said = error.describe() if error is not None else f"HTTP {answer.status}"
@@ -254,14 +246,7 @@ class GraphPublisher:
             said = str(error.get("message")) if isinstance(error, dict) else "not valid"
             said = said.replace(secret, "[token]")[:300]
             return life(unknown=said), f"{name} says the token is not valid: {said}"
-        ends = [
-            (stamp, what)
-            for stamp, what in (
-                (_int(data.get("expires_at")), "access token"),
-                (_int(data.get("data_access_expires_at")), "data access (the token's permission)"),
-            )
-            if stamp
-        ]
+        ends = [(stamp, what) for key, what in TOKEN_ENDS.items() if (stamp := _int(data.get(key)))]
         if not ends:
             return life(never=True), None
         stamp, what = min(ends)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -31,6 +32,15 @@ class Answer:
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The body when it is a JSON object, else empty."""
+        return self.body if isinstance(self.body, dict) else {}
+
+    def ok_value(self, key: str) -> Any:
+        """``key`` of a 2xx JSON object; None otherwise."""
+        return self.fields.get(key) if self.ok else None
 
 
 class HttpClient:
@@ -89,6 +99,15 @@ def _parse(raw: str) -> Any:
         return raw
 
 
+def without_id(network: str, *, check: str) -> PublishError:
+    """A 2xx that does not name the new post: it is probably up, so it is never sent again."""
+    return PublishError(
+        f"{network} accepted the post but sent no id back; check {check}",
+        transient=False,
+        maybe_sent=True,
+    )
+
+
 def retry_after(headers: CIMultiDictProxy[str], *, now: datetime | None = None) -> datetime | None:
     """When a network says to come back: ``Retry-After`` (seconds or a date), or a reset time
     in unix seconds (``x-rate-limit-reset``, ``X-RateLimit-Reset`` as a number or ISO date)."""
@@ -97,28 +116,21 @@ def retry_after(headers: CIMultiDictProxy[str], *, now: datetime | None = None) 
     if value:
         if value.strip().isdigit():
             return now + timedelta(seconds=int(value))
-        try:
+        with suppress(TypeError, ValueError):
             return parsedate_to_datetime(value).astimezone(UTC)
-        except (TypeError, ValueError):
-            pass
     for name in ("x-rate-limit-reset", "x-ratelimit-reset"):  # the headers ignore case
-        reset = headers.get(name)
-        if not reset:
-            continue
-        try:
+        reset = headers.get(name) or ""
+        with suppress(ValueError):
             return datetime.fromtimestamp(float(reset), UTC)
-        except ValueError:
-            try:
-                return datetime.fromisoformat(reset.replace("Z", "+00:00")).astimezone(UTC)
-            except ValueError:
-                continue
+        with suppress(ValueError):
+            return datetime.fromisoformat(reset.replace("Z", "+00:00")).astimezone(UTC)
     return None
 
 
 def refusal(answer: Answer, *, network: str, message: str | None = None) -> PublishError:
     """The usual reading of a non-2xx answer; networks with their own error codes refine it."""
     said = message or message_of(answer.body) or f"HTTP {answer.status}"
-    if answer.status == 429 or answer.status == 420:
+    if answer.status in (420, 429):
         return PublishError(
             f"{network} is rate limiting: {said}",
             transient=True,

@@ -84,7 +84,7 @@ def caption_problem(caption: str) -> str | None:
 
 
 def _id(answer: Answer) -> str:
-    return str(answer.body.get("id") or "") if isinstance(answer.body, dict) else ""
+    return str(answer.fields.get("id") or "")
 
 
 class InstagramPublisher(GraphPublisher):
@@ -135,7 +135,7 @@ class InstagramPublisher(GraphPublisher):
         except PublishError as trouble:
             log.warning("could not read Instagram's publishing limit: %s", trouble.message)
             return None
-        rows = answer.body.get("data") if answer.ok and isinstance(answer.body, dict) else None
+        rows = answer.ok_value("data")
         row = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else None
         if row is None or not isinstance(row.get("quota_usage"), int):
             said = graph_error(answer)
@@ -179,7 +179,7 @@ class InstagramPublisher(GraphPublisher):
             )
         except PublishError:
             return now + window
-        items = answer.body.get("data") if answer.ok and isinstance(answer.body, dict) else None
+        items = answer.ok_value("data")
         stamps = [_timestamp(item) for item in items or [] if isinstance(item, dict)]
         recent = [at for at in stamps if at is not None and at > now - window]
         return min(recent) + window if recent else now + window
@@ -219,7 +219,7 @@ class InstagramPublisher(GraphPublisher):
         answer = await self._call("GET", container, params={"fields": "status_code"})
         if not answer.ok:
             raise await self._refusal(answer)
-        return str(answer.body.get("status_code", "")) if isinstance(answer.body, dict) else ""
+        return str(answer.fields.get("status_code", ""))
 
     async def _wait_until_ready(self, container: str) -> None:
         for _ in range(self._polls):
@@ -288,7 +288,7 @@ class InstagramPublisher(GraphPublisher):
         answer = await self._call(
             "GET", f"{self._account}/media", params={"fields": "id,caption", "limit": "10"}
         )
-        items = answer.body.get("data") if answer.ok and isinstance(answer.body, dict) else None
+        items = answer.ok_value("data")
         for item in items or []:
             if isinstance(item, dict) and item.get("caption") == caption and item.get("id"):
                 return str(item["id"])
@@ -300,7 +300,7 @@ class InstagramPublisher(GraphPublisher):
             answer = await self._call("GET", media_id, params={"fields": "permalink"})
         except PublishError:
             return None
-        link = answer.body.get("permalink") if answer.ok and isinstance(answer.body, dict) else None
+        link = answer.ok_value("permalink")
         return str(link) if link else None
 
     async def check(self) -> ChannelCheck:

@@ -39,7 +39,7 @@ from bot.ports import (
 )
 from bot.publishing import PublisherContext
 from bot.publishing.facts import ApiFacts
-from bot.publishing.http import Answer, HttpClient, refusal
+from bot.publishing.http import Answer, HttpClient, refusal, without_id
 from bot.publishing.versions import (
     CURRENT_LINKEDIN,
     LINKEDIN_API,
@@ -138,11 +138,7 @@ class LinkedInPublisher:
         if answer.ok:
             urn = answer.headers.get("x-restli-id") or _field(answer.body, "id")
             if not urn:
-                raise PublishError(
-                    f"{NAME} accepted the post but sent no id back; check the page",
-                    transient=False,
-                    maybe_sent=True,
-                )
+                raise without_id(NAME, check="the page")
             return Published(external_id=urn, url=post_url(urn))
         if existing := duplicate_of(answer):
             log.info("LinkedIn already has this text as %s: taking it as the post", existing)
@@ -193,7 +189,7 @@ class LinkedInPublisher:
             answer = await self._http.send("POST", url, network=NAME, data=form)
         except PublishError as trouble:
             return life(unknown=f"introspection: {trouble.message}"), None
-        body = answer.body if isinstance(answer.body, dict) else {}
+        body = answer.fields
         if not answer.ok:
             said = str(body.get("error_description") or body.get("error") or answer.status)
             for hidden in (secret.get_secret_value(), self._token.get_secret_value()):
@@ -235,10 +231,6 @@ def _input_error(body: Any) -> str | None:
     return f"{described} at {path}" if path else str(described) if described else None
 
 
-def next_utc_midnight(now: datetime) -> datetime:
-    return datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=UTC)
-
-
 def linkedin_refusal(answer: Answer, *, version: str, now: datetime | None = None) -> PublishError:
     """LinkedIn's ``{"status", "code", "serviceErrorCode", "message"}`` as an outcome."""
     code = _field(answer.body, "code")
@@ -267,21 +259,17 @@ def linkedin_refusal(answer: Answer, *, version: str, now: datetime | None = Non
         )
     elif answer.status == 429 and error.retry_at is None and "DAY" in message:
         # LinkedIn's daily limits reset at midnight UTC and it sends no reset header.
-        error.retry_at = next_utc_midnight(now)
+        error.retry_at = datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=UTC)
     return error
 
 
 def build(context: PublisherContext) -> LinkedInPublisher | None:
     token = context.credentials.linkedin_access_token
-    if token is None or not token.get_secret_value():
+    account = context.setting(token, "account", what="the organisation id")
+    if token is None or account is None:
         return None
-    organization_id = (context.channel.account or "").strip().removeprefix("urn:li:organization:")
-    if not organization_id:
-        log.warning(
-            "LINKEDIN_ACCESS_TOKEN is set but channels.linkedin.account (the organisation id) is "
-            "not: LinkedIn posts go to the outbox"
-        )
-        return None
+    organization_id = account.removeprefix("urn:li:organization:")
+    client_id = context.credentials.linkedin_client_id
     return LinkedInPublisher(
         http=context.http,
         token=token,
@@ -289,11 +277,7 @@ def build(context: PublisherContext) -> LinkedInPublisher | None:
         api_version=context.channel.api_version or DEFAULT_VERSION,
         base_url=context.channel.base_url or DEFAULT_BASE_URL,
         oauth_url=context.channel.oauth_url or DEFAULT_OAUTH_URL,
-        client_id=_revealed(context.credentials.linkedin_client_id),
+        client_id=client_id.get_secret_value() if client_id else None,
         client_secret=context.credentials.linkedin_client_secret,
         clock=context.clock,
     )
-
-
-def _revealed(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None

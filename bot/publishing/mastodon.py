@@ -131,7 +131,7 @@ class MastodonPublisher:
             answer = await self._post_status(request, reply_to=None, media_id=media_id)
         if not answer.ok:
             raise refusal(answer, network=NAME)
-        body: dict[str, Any] = answer.body if isinstance(answer.body, dict) else {}
+        body = answer.fields
         status_id = str(body.get("id") or "")
         if not status_id:
             raise PublishError(
@@ -150,8 +150,7 @@ class MastodonPublisher:
         answer = await self._http.send(
             "POST", f"{self._root}/api/v2/media", network=NAME, data=form, headers=self._auth()
         )
-        body = answer.body if isinstance(answer.body, dict) else {}
-        media_id = str(body.get("id") or "")
+        media_id = str(answer.fields.get("id") or "")
         if not answer.ok or not media_id:
             raise refusal(answer, network=NAME)
         if answer.status == 202:  # accepted, still processing: it cannot be attached yet
@@ -191,8 +190,8 @@ class MastodonPublisher:
         except PublishError as exc:
             return ChannelCheck(self.network, "unreachable", exc.message)
         if answer.ok:
-            body = answer.body if isinstance(answer.body, dict) else {}
-            who = handle_of(str(body.get("acct") or body.get("username") or "?"), self._host)
+            who = answer.fields.get("acct") or answer.fields.get("username") or "?"
+            who = handle_of(str(who), self._host)
             limit = await self.character_limit()
             shown = f"; {limit} characters a post" if limit else ""
             return ChannelCheck(self.network, "ready", f"posting as {who}{shown}")
@@ -219,17 +218,14 @@ def _max_characters(body: Any) -> int | None:
 
 def build(context: PublisherContext) -> MastodonPublisher | None:
     token = context.credentials.mastodon_access_token
-    if token is None or not token.get_secret_value():
-        return None
-    if not context.channel.base_url:
-        log.warning(
-            "MASTODON_ACCESS_TOKEN is set but channels.mastodon.base_url (the instance, like "
-            "https://mastodon.example.edu) is not: Mastodon posts go to the outbox"
-        )
+    instance = context.setting(
+        token, "base_url", what="the instance, like https://mastodon.example.edu"
+    )
+    if token is None or instance is None:
         return None
     return MastodonPublisher(
         http=context.http,
-        base_url=context.channel.base_url,
+        base_url=instance,
         token=token,
         account=context.channel.account,
         attach_card=context.channel.attach_card,

@@ -89,7 +89,13 @@ class Pacer:
 
     def _taken(self, now: datetime, slot: datetime) -> datetime:
         if slot - now > self._max_wait:
-            raise _paced(self._name, slot)
+            raise PublishError(
+                f"Crier is pacing its requests to {self._name} (its rate limit); "
+                f"the next one may go at {slot:%H:%M:%S} UTC",
+                transient=True,
+                retry_at=slot,
+                rate_limited=True,
+            )
         return slot
 
     def _take_shared(self, session: Session, now: datetime) -> datetime:
@@ -136,13 +142,3 @@ def key_fingerprint(secret: str) -> str:
 
 def _utc(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
-def _paced(name: str, slot: datetime) -> PublishError:
-    return PublishError(
-        f"Crier is pacing its requests to {name} (its rate limit); "
-        f"the next one may go at {slot:%H:%M:%S} UTC",
-        transient=True,
-        retry_at=slot,
-        rate_limited=True,
-    )

@@ -337,13 +337,8 @@ def _published(incident: dict[str, Any]) -> Published:
 
 def build(context: PublisherContext) -> StatuspagePublisher | None:
     key = context.credentials.statuspage_api_key
-    page_id = context.channel.account
-    if key is None or not key.get_secret_value():
-        return None
-    if not page_id:
-        log.warning(
-            "STATUSPAGE_API_KEY is set but channels.statuspage.account (the page id) is not"
-        )
+    page_id = context.setting(key, "account", what="the page id")
+    if key is None or page_id is None:
         return None
     return StatuspagePublisher(
         http=context.http,

@@ -61,12 +61,12 @@ def _years_later(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def _graph_end(known: GraphVersion) -> date | None:
+def _graph_end(known: GraphVersion) -> date:
+    """Its announced end, else (never later than) two years after its release."""
     if known.ends is not None:
         return known.ends
-    if known.released is not None:
-        return _years_later(known.released, GRAPH_LIFE_YEARS)
-    return None
+    assert known.released is not None  # every version in the table has one or the other
+    return _years_later(known.released, GRAPH_LIFE_YEARS)
 
 
 def graph_life(version: str, *, setting: str) -> ApiVersionLife | None:
@@ -77,34 +77,23 @@ def graph_life(version: str, *, setting: str) -> ApiVersionLife | None:
     major = int(found.group(1))
     shown = f"v{major}.0" if "." not in version else "v" + version.strip().removeprefix("v")
 
-    def life(ends: date, exact: bool, basis: str = "") -> ApiVersionLife:
-        return ApiVersionLife(GRAPH_API, shown, ends, exact, setting, basis)
+    def life(known: GraphVersion, basis: str = "") -> ApiVersionLife:
+        exact = not basis and known.ends is not None
+        return ApiVersionLife(GRAPH_API, shown, _graph_end(known), exact, setting, basis)
 
     for known in GRAPH_VERSIONS:
         if known.major == major:
             if known.ends is not None:
-                return life(known.ends, True)
-            ends = _graph_end(known)
-            assert ends is not None and known.released is not None
-            return life(
-                ends,
-                False,
-                f"released {known.released.isoformat()}; Meta keeps a version at least "
-                f"{GRAPH_LIFE_YEARS} years",
-            )
-    older = [(k, _graph_end(k)) for k in GRAPH_VERSIONS if k.major < major]
-    dated = [(k, end) for k, end in older if end is not None]
-    if dated:
-        newest, ends = max(dated, key=lambda pair: pair[0].major)
-        return life(
-            ends,
-            False,
-            f"Crier has no date for it; it ends no earlier than v{newest.major}.0, which is older",
-        )
+                return life(known)
+            years = f"Meta keeps a version at least {GRAPH_LIFE_YEARS} years"
+            return life(known, f"released {known.released}; {years}")
+    older = [k for k in GRAPH_VERSIONS if k.major < major]
+    if older:
+        newest = max(older, key=lambda k: k.major)
+        no_date = "Crier has no date for it; it ends no earlier than"
+        return life(newest, f"{no_date} v{newest.major}.0, which is older")
     oldest = min(GRAPH_VERSIONS, key=lambda k: k.major)
-    ends = _graph_end(oldest)
-    assert ends is not None
-    return life(ends, False, f"older than v{oldest.major}.0, which ends {ends.isoformat()}")
+    return life(oldest, f"older than v{oldest.major}.0, which ends {_graph_end(oldest)}")
 
 
 def linkedin_life(version: str, *, setting: str) -> ApiVersionLife | None:

@@ -117,18 +117,13 @@ class WebhookPublisher:
                 "OPTIONS", self._url, network=self._name, allow_redirects=False
             )
         except PublishError as exc:
-            return ChannelCheck(network=self.network, state="unreachable", detail=exc.message)
+            return ChannelCheck(self.network, "unreachable", exc.message)
         if answer.status in (404, 410) or answer.status >= 500:
-            return ChannelCheck(
-                network=self.network,
-                state="error",
-                detail=f"{self._name} answered {answer.status}: check channels.webhook.url",
-            )
+            wrong = f"{self._name} answered {answer.status}: check channels.webhook.url"
+            return ChannelCheck(self.network, "error", wrong)
+        answers = f"{self._host} answers (OPTIONS: {answer.status})"
         return ChannelCheck(
-            network=self.network,
-            state="ready",
-            detail=f"{self._host} answers (OPTIONS: {answer.status}); the secret is checked "
-            "only by a real post",
+            self.network, "ready", f"{answers}; the secret is checked only by a real post"
         )
 
     def _refused(self, answer: Answer) -> PublishError:
@@ -160,8 +155,7 @@ def _receivers_id(reply_to: str | None) -> str | None:
 
 
 def _published(answer: Answer, idempotency_key: str) -> Published:
-    body = answer.body if isinstance(answer.body, dict) else {}
-    external, link = body.get("id"), body.get("url")
+    external, link = answer.fields.get("id"), answer.fields.get("url")
     has_id = isinstance(external, str | int) and str(external) != ""
     return Published(
         external_id=str(external) if has_id else idempotency_key,

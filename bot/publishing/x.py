@@ -23,7 +23,7 @@ from bot.ports import ChannelCheck, Published, PublishError, PublishRequest
 from bot.publishing import PublisherContext
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.facts import ApiFacts
-from bot.publishing.http import Answer, HttpClient, refusal, retry_after
+from bot.publishing.http import Answer, HttpClient, refusal, retry_after, without_id
 
 log = logging.getLogger(__name__)
 
@@ -86,18 +86,10 @@ def x_auth(credentials: NetworkCredentials) -> XAuth | None:
     """OAuth 2 if ``X_BEARER_TOKEN`` is set, else OAuth 1.0a if all four values are."""
     if credentials.x_bearer_token and credentials.x_bearer_token.get_secret_value():
         return BearerAuth(credentials.x_bearer_token)
-    four = (
-        credentials.x_api_key,
-        credentials.x_api_secret,
-        credentials.x_access_token,
-        credentials.x_access_token_secret,
-    )
-    if all(value is not None and value.get_secret_value() for value in four):
-        key, secret, token, token_secret = four
-        assert key and secret and token and token_secret
-        return OAuth1Auth(
-            api_key=key, api_secret=secret, access_token=token, access_token_secret=token_secret
-        )
+    names = ("api_key", "api_secret", "access_token", "access_token_secret")
+    four = {name: getattr(credentials, f"x_{name}") for name in names}
+    if all(value is not None and value.get_secret_value() for value in four.values()):
+        return OAuth1Auth(**four)
     return None
 
 
@@ -117,14 +109,11 @@ def _said(body: Any) -> str | None:
 
 
 def _is_duplicate(answer: Answer) -> bool:
-    body = answer.body if isinstance(answer.body, dict) else {}
-    errors = body.get("errors")
+    errors = answer.fields.get("errors")
     codes = (
-        {e.get("code") for e in errors if isinstance(e, dict)}
-        if isinstance(errors, list)
-        else set()
+        [e.get("code") for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
     )
-    return DUPLICATE_CODE in codes or "duplicate" in (_said(body) or "").lower()
+    return DUPLICATE_CODE in codes or "duplicate" in (_said(answer.body) or "").lower()
 
 
 def _reply_refused(answer: Answer) -> bool:
@@ -202,30 +191,22 @@ class XPublisher:
             answer = await self._send("POST", "/2/tweets", {"text": request.text})
         if not answer.ok:
             raise x_refusal(answer)
-        data = answer.body.get("data") if isinstance(answer.body, dict) else None
+        data = answer.ok_value("data")
         post_id = str(data.get("id") or "") if isinstance(data, dict) else ""
         if not post_id:
-            raise PublishError(
-                "X accepted the post but sent no id back; check the account",
-                transient=False,
-                maybe_sent=True,
-            )
+            raise without_id(NAME, check="the account")
         return Published(external_id=post_id, url=self.url_for(post_id))
 
     async def check(self) -> ChannelCheck:
         try:
             answer = await self._send("GET", "/2/users/me")
         except PublishError as trouble:
-            return ChannelCheck(network=self.network, state="unreachable", detail=trouble.message)
-        data = answer.body.get("data") if isinstance(answer.body, dict) else None
-        if answer.ok and isinstance(data, dict):
-            return ChannelCheck(
-                network=self.network,
-                state="ready",
-                detail=f"can post as @{data.get('username', '?')}",
-            )
+            return ChannelCheck(self.network, "unreachable", trouble.message)
+        data = answer.ok_value("data")
+        if isinstance(data, dict):
+            return ChannelCheck(self.network, "ready", f"can post as @{data.get('username', '?')}")
         state = "expired" if answer.status == 401 else "error"
-        return ChannelCheck(network=self.network, state=state, detail=x_refusal(answer).message)
+        return ChannelCheck(self.network, state, x_refusal(answer).message)
 
 
 def build(context: PublisherContext) -> XPublisher | None:

@@ -47,6 +47,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return _open_and_run(settings, lambda crier: run_server(crier, settings, host, port))
 
 
+def signalled() -> asyncio.Event:
+    """An event that SIGINT or SIGTERM sets."""
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    return stop
+
+
 async def run_server(
     crier: Crier,
     settings: Settings,
@@ -60,11 +68,7 @@ async def run_server(
 
     Socket Mode (``SLACK_APP_TOKEN``) connects in the background, retrying with ``backoff``:
     HTTP serves meanwhile, and a stop does not wait for Slack."""
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+    stop = stop or signalled()
     runner = web.AppRunner(crier.web, shutdown_timeout=SHUTDOWN_GRACE)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

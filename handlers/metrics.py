@@ -16,7 +16,6 @@ is measured as requests are answered.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -43,98 +42,69 @@ ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.
 LATENESS_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 
 
-@dataclass(frozen=True)
-class DueJobs:
-    """One kind of job at the moment of a scrape."""
-
-    kind: str
-    due: int  # not done, due now or before (claimed or not)
-    oldest_due_at: datetime
-    # How late each due job that no worker holds is, in seconds (a lapsed lease counts as none).
-    waiting: tuple[float, ...] = ()
-
-
-@dataclass(frozen=True)
-class TablesNow:
-    """What a scrape read from the tables: due jobs per kind, deliveries per network and state."""
-
-    jobs: tuple[DueJobs, ...]
-    deliveries: tuple[tuple[str, str, int], ...]
-
-
-def read_tables(session: Session, *, now: datetime) -> TablesNow:
-    """The job queue and the deliveries as they are ``now``: due jobs per kind, the due jobs no
-    worker holds (a handful, unless the workers are down: that is what the lateness shows),
-    and deliveries per network and state."""
-    due = col(Job.done_at).is_(None) & (col(Job.due_at) <= now)
-    kinds = session.exec(
-        select(col(Job.kind), func.count(), func.min(col(Job.due_at))).where(due).group_by(Job.kind)
-    ).all()
+def read_tables(session: Session, *, now: datetime) -> list[Metric]:
+    """The job queue and the deliveries as they are ``now``: due jobs per kind, how late the due
+    jobs no worker holds are (a handful, unless the workers are down: that is what the lateness
+    shows), and deliveries per network and state."""
+    due = GaugeMetricFamily(
+        "crier_jobs_due", "Jobs due now or before and not done, per kind.", labels=["kind"]
+    )
+    oldest = GaugeMetricFamily(
+        "crier_job_oldest_due_seconds",
+        "How long ago the oldest due job that is not done came due, per kind.",
+        labels=["kind"],
+        unit="seconds",
+    )
+    lateness = GaugeHistogramMetricFamily(
+        "crier_job_lateness_seconds",
+        "How late the due jobs that no worker holds are, per kind (reminders are remind_*).",
+        labels=["kind"],
+        unit="seconds",
+    )
+    deliveries = GaugeMetricFamily(
+        "crier_deliveries",
+        "Deliveries per network and state (sent and failed ones stay counted).",
+        labels=["network", "state"],
+    )
+    is_due = col(Job.done_at).is_(None) & (col(Job.due_at) <= now)
+    # A lapsed lease counts as no worker's.
     unheld = or_(col(Job.claimed_until).is_(None), col(Job.claimed_until) < now)
     waiting: dict[str, list[float]] = {}
-    for kind, due_at in session.exec(select(col(Job.kind), col(Job.due_at)).where(due, unheld)):
-        waiting.setdefault(kind, []).append(max((now - _aware(due_at)).total_seconds(), 0.0))
-    deliveries = session.exec(
+    for kind, due_at in session.exec(select(col(Job.kind), col(Job.due_at)).where(is_due, unheld)):
+        waiting.setdefault(kind, []).append(_age(due_at, now))
+    for kind, count, oldest_due_at in session.exec(
+        select(col(Job.kind), func.count(), func.min(col(Job.due_at)))
+        .where(is_due)
+        .group_by(Job.kind)
+    ):
+        late = waiting.get(kind, [])
+        buckets = [(str(le), float(sum(1 for v in late if v <= le))) for le in LATENESS_BUCKETS]
+        due.add_metric([kind], count)
+        oldest.add_metric([kind], _age(oldest_due_at, now))
+        lateness.add_metric([kind], [*buckets, ("+Inf", float(len(late)))], sum(late))
+    for network, state, count in session.exec(
         select(col(Delivery.channel), col(Delivery.state), func.count()).group_by(
             Delivery.channel, Delivery.state
         )
-    ).all()
-    return TablesNow(
-        jobs=tuple(
-            DueJobs(kind, int(count), _aware(oldest), tuple(waiting.get(kind, ())))
-            for kind, count, oldest in kinds
-        ),
-        deliveries=tuple((network, state, int(count)) for network, state, count in deliveries),
-    )
+    ):
+        deliveries.add_metric([network, state], count)
+    return [due, oldest, lateness, deliveries]
 
 
-def _aware(value: datetime) -> datetime:
+def _age(then: datetime, now: datetime) -> float:
     # SQLite hands back naive UTC from an aggregate.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    aware = then if then.tzinfo is not None else then.replace(tzinfo=UTC)
+    return max((now - aware).total_seconds(), 0.0)
 
 
-class TablesCollector(Collector):
-    """The metric families of one scrape's ``TablesNow``, ages measured from ``now``."""
+@dataclass(eq=False)  # the registry keeps its collectors in a dict
+class Read(Collector):
+    """The families one scrape read from the tables."""
 
-    def __init__(self, tables: TablesNow, *, now: datetime) -> None:
-        self._tables, self._now = tables, now
+    families: list[Metric]
 
-    def collect(self) -> Iterable[Metric]:
-        due = GaugeMetricFamily(
-            "crier_jobs_due", "Jobs due now or before and not done, per kind.", labels=["kind"]
-        )
-        oldest = GaugeMetricFamily(
-            "crier_job_oldest_due_seconds",
-            "How long ago the oldest due job that is not done came due, per kind.",
-            labels=["kind"],
-            unit="seconds",
-        )
-        lateness = GaugeHistogramMetricFamily(
-            "crier_job_lateness_seconds",
-            "How late the due jobs that no worker holds are, per kind (reminders are remind_*).",
-            labels=["kind"],
-            unit="seconds",
-        )
-        for jobs in self._tables.jobs:
-            due.add_metric([jobs.kind], jobs.due)
-            age = max((self._now - jobs.oldest_due_at).total_seconds(), 0.0)
-            oldest.add_metric([jobs.kind], age)
-            lateness.add_metric([jobs.kind], _buckets(jobs.waiting), sum(jobs.waiting))
-        deliveries = GaugeMetricFamily(
-            "crier_deliveries",
-            "Deliveries per network and state (sent and failed ones stay counted).",
-            labels=["network", "state"],
-        )
-        for network, state, count in self._tables.deliveries:
-            deliveries.add_metric([network, state], count)
-        return [due, oldest, lateness, deliveries]
-
-
-def _buckets(values: tuple[float, ...]) -> list[tuple[str, float]]:
-    counts: list[tuple[str, float]] = [
-        (str(bound), float(sum(1 for v in values if v <= bound))) for bound in LATENESS_BUCKETS
-    ]
-    return [*counts, ("+Inf", float(len(values)))]
+    def collect(self) -> list[Metric]:
+        return self.families
 
 
 class Metrics:
@@ -165,10 +135,10 @@ class Metrics:
     async def scrape(self, request: web.Request) -> web.Response:
         """``GET /metrics``: Prometheus' text format, or OpenMetrics when the scraper asks."""
         now = self._core.clock.now()
-        tables = await self._core.store.read(lambda s: read_tables(s, now=now))
+        families = await self._core.store.read(lambda s: read_tables(s, now=now))
         scrape = CollectorRegistry()
         scrape.register(self.ack_seconds)
-        scrape.register(TablesCollector(tables, now=now))
+        scrape.register(Read(families))
         encode, content_type = choose_encoder(request.headers.get(hdrs.ACCEPT, ""))
         body = encode(scrape)
         return web.Response(body=body, headers={hdrs.CONTENT_TYPE: content_type})

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
@@ -28,43 +29,35 @@ SUMMARY = (
 )
 
 
+@dataclass(eq=False)
 class RefusalLog:
     """At most ``most`` refusal lines per ``window`` seconds; then, once the window is over,
     one line with how many more were refused (at once if the loop runs, else with the next
     refusal)."""
 
-    def __init__(
-        self,
-        logger: logging.Logger,
-        *,
-        most: int = MOST_A_MINUTE,
-        window: float = WINDOW,
-        clock: Callable[[], float] = time.monotonic,
-        summary: str = SUMMARY,
-        level: int = logging.WARNING,
-    ) -> None:
-        self._logger = logger
-        self._summary = summary
-        self._level = level
-        self._most = most
-        self._window = window
-        self._clock = clock
-        self._ends = float("-inf")
-        self._logged = 0
-        self._more = 0
-        self._timer: asyncio.TimerHandle | None = None
+    logger: logging.Logger
+    _: KW_ONLY
+    most: int = MOST_A_MINUTE
+    window: float = WINDOW
+    clock: Callable[[], float] = time.monotonic
+    summary: str = SUMMARY
+    level: int = logging.WARNING
+    _ends: float = field(default=float("-inf"), init=False)
+    _logged: int = field(default=0, init=False)
+    _more: int = field(default=0, init=False)
+    _timer: asyncio.TimerHandle | None = field(default=None, init=False)
 
     def refused(self, message: str, *args: object) -> None:
         if self.admits():
-            self._logger.log(self._level, message, *args)
+            self.logger.log(self.level, message, *args)
 
     def admits(self) -> bool:
         """Whether one more refusal may have its line now; if not, it is counted for the sum-up."""
-        now = self._clock()
+        now = self.clock()
         if now >= self._ends:
             self.sum_up()
-            self._ends, self._logged = now + self._window, 0
-        if self._logged < self._most:
+            self._ends, self._logged = now + self.window, 0
+        if self._logged < self.most:
             self._logged += 1
             return True
         self._more += 1
@@ -82,7 +75,7 @@ class RefusalLog:
             self._timer.cancel()
             self._timer = None
         if self._more:
-            self._logger.log(self._level, self._summary, self._more, self._window, self._most)
+            self.logger.log(self.level, self.summary, self._more, self.window, self.most)
         self._more = 0
 
 

@@ -67,9 +67,8 @@ async def outbox_entry(request: web.Request) -> web.Response:
     digits = request.match_info["entry_id"]
     # ASCII digits, within the id column (PostgreSQL's integer): a larger number given to the
     # database was a 500 with a traceback; int() would also read "1_0", "+1" and other scripts'.
-    if not (digits.isascii() and digits.isdigit() and len(digits) <= len(str(MAX_ID))):
-        raise web.HTTPNotFound()
-    entry_id = int(digits)
+    fits = digits.isascii() and digits.isdigit() and len(digits) <= len(str(MAX_ID))
+    entry_id = int(digits) if fits else 0
     if not 0 < entry_id <= MAX_ID:
         raise web.HTTPNotFound()
     entry = await core.store.run(lambda s: s.get(OutboxPost, entry_id))
@@ -118,16 +117,14 @@ def build_crier(
     slack_side = slack_chat(settings, context)
     teams_side = None
     if teams_wanted(settings):
-        from handlers.teams.app import teams_chat  # the Bot Framework SDK: only for Teams
+        from handlers.teams.app import TeamsSide, teams_chat  # the Bot Framework SDK: Teams only
 
         teams_side = teams_chat(settings, context)
-    presenters: dict[str, ChatPresenter] = {}
+    sides = [side for side in (slack_side, teams_side) if side is not None]
+    presenters: dict[str, ChatPresenter] = {s.presenter.platform: s.presenter for s in sides}
     directories: dict[str, Directory] = {}
     if slack_side is not None:
-        presenters[slack_side.presenter.platform] = slack_side.presenter
         directories[slack_side.presenter.platform] = slack_side.directory
-    if teams_side is not None:
-        presenters[teams_side.presenter.platform] = teams_side.presenter
     core = build_core(
         settings=settings,
         config=config,
@@ -139,11 +136,7 @@ def build_crier(
         directories=directories,
     )
     slack = None if slack_side is None else build_slack(core, settings, slack_side)
-    teams = None
-    if teams_side is not None:
-        from handlers.teams.app import TeamsSide
-
-        teams = TeamsSide(core, teams_side)
+    teams = None if teams_side is None else TeamsSide(core, teams_side)
     app = web.Application(client_max_size=MAX_BODY)
     app[CORE_KEY] = core
     app.router.add_get("/healthz", healthz)

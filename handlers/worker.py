@@ -9,21 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import signal
 
+from handlers.main import signalled
 from handlers.server import Crier
-
-log = logging.getLogger(__name__)
 
 
 async def run_worker(crier: Crier, *, stop: asyncio.Event | None = None) -> None:
     """Work, publish and remind until ``stop`` is set (by SIGINT or SIGTERM when not given)."""
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+    stop = stop or signalled()
     core = crier.core
     print(
         f"Crier worker {core.work.worker_id} is working, publishing and reminding; "

@@ -121,11 +121,10 @@ class SlackSide:
         try:  # a forged one must not block the genuine request: forget it when refused
             raw = await request.read()  # aiohttp stops reading at client_max_size
             bolt_request = guards.bolt_request(raw, request)
-        except web.HTTPRequestEntityTooLarge:
+        except Exception as exc:  # bolt reads the payload before any middleware: junk can break it
             self.replays.forget(timestamp, signature)
-            return self._refuse(request, 413, "body over the size limit")
-        except Exception:  # bolt reads the payload before any middleware: junk can break it
-            self.replays.forget(timestamp, signature)
+            if isinstance(exc, web.HTTPRequestEntityTooLarge):
+                return self._refuse(request, 413, "body over the size limit")
             return self._refuse(request, 400, "a payload bolt could not read")
         response = await self.app.async_dispatch(bolt_request)
         if response.status == 401:

@@ -6,7 +6,7 @@ Who may decide is the core's to say (``ContentCalendar``): these listeners parse
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
@@ -86,18 +86,14 @@ def _picked(form: Submission, block_id: str, key: str) -> str:
 def calendar_request(
     form: Submission, config: CrierConfig, *, now: datetime
 ) -> tuple[str, tuple[Network, ...], datetime]:
-    day, clock = (
-        _picked(form, Field.CALENDAR_DATE, "selected_date"),
-        _picked(form, Field.CALENDAR_TIME, "selected_time"),
-    )
+    day = _picked(form, Field.CALENDAR_DATE, "selected_date")
+    clock = _picked(form, Field.CALENDAR_TIME, "selected_time")
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
         raise InvalidInput("Pick a day.", {Field.CALENDAR_DATE: "Pick a day."})
     if not re.fullmatch(r"\d{2}:\d{2}", clock):
         raise InvalidInput("Pick a time.", {Field.CALENDAR_TIME: "Pick a time."})
     try:
-        due = datetime.combine(
-            date.fromisoformat(day), time.fromisoformat(clock), tzinfo=config.organisation.zone
-        )
+        due = datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=config.organisation.zone)
     except ValueError:
         raise InvalidInput(
             "That day does not exist.", {Field.CALENDAR_DATE: "No such day."}

@@ -6,11 +6,8 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
-    ButtonElement,
     ConfirmObject,
-    MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
 )
@@ -18,7 +15,7 @@ from slack_sdk.models.blocks import (
 from bot.drafting.post_times import format_time
 from bot.scheduling.calendar import CalendarEntry, CalendarState
 from handlers.slack.ids import Action
-from handlers.slack.messages import Message, note, render
+from handlers.slack.messages import Message, button_row, note, render, section
 from handlers.slack.text import escape, mention, plain
 
 
@@ -47,36 +44,19 @@ def calendar_message(entry: CalendarEntry, *, zone: ZoneInfo, mentions: str = ""
     if pending and mentions:
         head += f"\n{mentions}: please approve or reject it."
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=plain(head))),
+        section(plain(head)),
         SectionBlock(text=PlainTextObject(text=plain(entry.text), emoji=False)),
         note(f"Proposed by {who(entry.created_by)} · {_decision(entry, zone)}"),
     ]
     if pending:
-        blocks.append(
-            ActionsBlock(
-                block_id=f"calendar_{entry.id}",
-                elements=[
-                    ButtonElement(
-                        text="Approve",
-                        action_id=Action.CALENDAR_APPROVE,
-                        value=str(entry.id),
-                        style="primary",
-                        confirm=ConfirmObject(
-                            title="Approve this post?",
-                            text=f"It goes out on {entry.channel_labels} at {when}.",
-                            confirm="Approve",
-                            deny="Cancel",
-                        ),
-                    ),
-                    ButtonElement(
-                        text="Reject",
-                        action_id=Action.CALENDAR_REJECT,
-                        value=str(entry.id),
-                        style="danger",
-                    ),
-                ],
-            )
+        sure = ConfirmObject(
+            title="Approve this post?",
+            text=f"It goes out on {entry.channel_labels} at {when}.",
+            confirm="Approve",
+            deny="Cancel",
         )
+        choices = {Action.CALENDAR_APPROVE: "Approve", Action.CALENDAR_REJECT: "Reject"}
+        blocks.append(button_row(f"calendar_{entry.id}", entry.id, choices, sure))
     state = "waits for approval" if pending else entry.state
     text = f"Scheduled post #{entry.id} for {when} {state}"
     return render(blocks, text)

@@ -17,13 +17,15 @@ from bot.errors import OOPS, CrierError, InvalidInput
 from bot.ports import Actor
 from bot.scheduling.work import ReplyTo
 from bot.storage.store import is_unreachable
-from handlers.slack import deliveries, forms, modals
+from handlers.slack import deliveries, modals
+from handlers.slack.ids import TEXT_BLOCK_PREFIX
 from handlers.slack.modals import INT_MAX
 from handlers.slack.presenter import PLATFORM, SlackPresenter
 from handlers.slack.text import escape
 
 log = logging.getLogger(__name__)
 Listener = Callable[..., Awaitable[Any]]  # bolt hands it the arguments it names
+Tell = Callable[[str], Awaitable[Any]]  # says something to the person who acted
 DATABASE_DOWN = (
     "Crier could not reach its database, so nothing was saved or published. "
     "Please try again in a minute."
@@ -56,7 +58,7 @@ def where(body: dict[str, Any]) -> tuple[str, str | None]:
 
 
 @asynccontextmanager
-async def failures_told_to(tell: Callable[[str], Awaitable[None]]) -> AsyncIterator[None]:
+async def failures_told_to(tell: Tell) -> AsyncIterator[None]:
     """For the work after an ack: whatever fails reaches the person, not only the log."""
     try:
         yield
@@ -68,7 +70,6 @@ async def failures_told_to(tell: Callable[[str], Awaitable[None]]) -> AsyncItera
 
 
 def reply_to(body: dict[str, Any]) -> ReplyTo:
-    """Where to answer the person who sent this interaction."""
     channel, thread = where(body)
     user = body.get("user") or {}
     return ReplyTo(
@@ -97,12 +98,32 @@ def input_blocks(view: dict[str, Any]) -> list[str]:
     ]
 
 
-async def refuse(ack: AsyncAck, view: dict[str, Any], error: InvalidInput) -> None:
-    """Errors on the form's own inputs; a form without inputs (Slack refuses an error for a
-    block the view does not have) is replaced by the message instead."""
+def field_errors(error: InvalidInput, *, block_ids: list[str]) -> dict[str, str]:
+    """Map the core's field names onto the modal's block ids (``x`` → ``text_x`` on edits).
+
+    Slack refuses errors for blocks that are not in the view, so anything unmatched lands on
+    the first input.
+    """
+    errors: dict[str, str] = {}
+    for name, message in (error.fields or {"": error.message}).items():
+        block_id = next((b for b in (name, f"{TEXT_BLOCK_PREFIX}{name}") if b in block_ids), None)
+        target = block_id or (block_ids[0] if block_ids else name)
+        errors[target] = (errors.get(target, "") + " " + message).strip()[:150]
+    return errors
+
+
+async def refuse(ack: AsyncAck, view: dict[str, Any], exc: Exception, what: str) -> None:
+    """The core's refusal, or an unexpected failure (logged as ``what``), as errors on the
+    form's own inputs; a form without inputs (Slack refuses an error for a block the view does
+    not have) is replaced by the message instead."""
+    if isinstance(exc, InvalidInput):
+        error = exc
+    else:
+        said = exc.message if isinstance(exc, CrierError) else unexpected_failure(exc, what)
+        error = InvalidInput(said)
     blocks = input_blocks(view)
     if blocks:
-        await ack(response_action="errors", errors=forms.field_errors(error, block_ids=blocks))
+        await ack(response_action="errors", errors=field_errors(error, block_ids=blocks))
         return
     said = " ".join(error.fields.values()) if error.fields else error.message
     await ack(response_action="update", view=modals.notice_modal(said))
@@ -132,36 +153,9 @@ class Click:
         return where(self.body)[0]
 
 
-def _click(
-    body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, core: Core
-) -> Click:
-    return Click(core, actor_of(body["user"]), str(action.get("value", "")), body, client)
-
-
-def opens_form(form_for: Callable[[Click], Awaitable[dict[str, Any]]]) -> Listener:
-    """A button that opens a modal: the view ``form_for`` builds, or the refusal it raises
-    (an incident already closed, a draft already decided) told to the person who clicked."""
-
-    async def listener(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        core: Core,
-        presenter: SlackPresenter,
-    ) -> None:
-        await ack()
-        async with failures_told_to(partial(presenter.tell, reply_to(body))):
-            view = await form_for(_click(body, action, client, core))
-            if await deliveries.first_time():
-                await client.views_open(trigger_id=str(body.get("trigger_id") or ""), view=view)
-
-    return listener
-
-
-def does_once(work: Callable[[Click], Awaitable[str | None]]) -> Listener:
-    """A button whose ``work`` is done once, however often Slack delivers the click; what
-    ``work`` returns (if anything) is said to the person who clicked."""
+def _on_click(act: Callable[[Click, Tell], Awaitable[None]]) -> Listener:
+    """A button's listener: acked at once, then ``act`` given the click and a way to tell the
+    person who clicked, who is also told whatever fails."""
 
     async def listener(
         ack: AsyncAck,
@@ -174,12 +168,36 @@ def does_once(work: Callable[[Click], Awaitable[str | None]]) -> Listener:
         await ack()
         tell = partial(presenter.tell, reply_to(body))
         async with failures_told_to(tell):
-            if await deliveries.first_time():
-                said = await work(_click(body, action, client, core))
-                if said:
-                    await tell(said)
+            value = str(action.get("value", ""))
+            await act(Click(core, actor_of(body["user"]), value, body, client), tell)
 
     return listener
+
+
+def opens_form(form_for: Callable[[Click], Awaitable[dict[str, Any]]]) -> Listener:
+    """A button that opens a modal: the view ``form_for`` builds, or the refusal it raises
+    (an incident already closed, a draft already decided) told to the person who clicked."""
+
+    async def open_form(click: Click, tell: Tell) -> None:
+        view = await form_for(click)
+        if await deliveries.first_time():
+            trigger = str(click.body.get("trigger_id") or "")
+            await click.client.views_open(trigger_id=trigger, view=view)
+
+    return _on_click(open_form)
+
+
+def does_once(work: Callable[[Click], Awaitable[str | None]]) -> Listener:
+    """A button whose ``work`` is done once, however often Slack delivers the click; what
+    ``work`` returns (if anything) is said to the person who clicked."""
+
+    async def do_once(click: Click, tell: Tell) -> None:
+        if await deliveries.first_time():
+            said = await work(click)
+            if said:
+                await tell(said)
+
+    return _on_click(do_once)
 
 
 def submits(work: Callable[[Core, Actor, modals.Submission], Awaitable[Any]]) -> Listener:
@@ -198,15 +216,8 @@ def submits(work: Callable[[Core, Actor, modals.Submission], Awaitable[Any]]) ->
         actor, form = actor_of(body["user"]), await modals.Submission.read(view, client)
         try:  # a second delivery only closes the form
             said = await work(core, actor, form) if await deliveries.first_time() else None
-        except CrierError as exc:
-            await refuse(
-                ack, view, exc if isinstance(exc, InvalidInput) else InvalidInput(exc.message)
-            )
-            return
         except Exception as exc:
-            await refuse(
-                ack, view, InvalidInput(unexpected_failure(exc, "modal submission failed"))
-            )
+            await refuse(ack, view, exc, "modal submission failed")
             return
         await ack()
         if isinstance(said, str):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from bot.core import Core
 from bot.storage import processed_events
@@ -34,6 +35,14 @@ class Delivery:
     handed_on: bool = False
 
 
+def trigger_key(body: dict[str, Any]) -> str | None:
+    """The key a command or an interaction is marked by among the event ids, if it has one."""
+    trigger = body.get("trigger_id")
+    if isinstance(trigger, str) and trigger and len(trigger) <= TRIGGER_ID_MAX:
+        return TRIGGER + trigger
+    return None
+
+
 CURRENT: ContextVar[Delivery | None] = ContextVar("slack_delivery", default=None)
 
 
@@ -44,18 +53,14 @@ async def first_time() -> bool:
     if delivery is None or delivery.handed_on:
         return True
     delivery.handed_on = True
-    if await _first(delivery):
-        return True
-    log.info("dropped Slack delivery %.100s: already handled", delivery.key)
-    return False
-
-
-async def _first(delivery: Delivery) -> bool:
     core, key = delivery.core, delivery.key
     now = core.clock.now()
     try:
-        return await core.store.run(lambda s: processed_events.claim(s, event_id=key, at=now))
+        if await core.store.run(lambda s: processed_events.claim(s, event_id=key, at=now)):
+            return True
     except Exception as exc:
         if not is_unreachable(exc):
             raise
         return True  # the work meets the same outage and tells the person so
+    log.info("dropped Slack delivery %.100s: already handled", key)
+    return False

@@ -12,7 +12,6 @@ already handled (``OncePerDelivery``). A refused request writes nothing and leav
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,6 +29,7 @@ from slack_bolt.response import BoltResponse
 from bot.core import Core
 from bot.storage import processed_events
 from handlers.slack import deliveries
+from handlers.slack.common import where
 
 log = logging.getLogger(__name__)
 
@@ -82,23 +82,18 @@ def bolt_request(raw: bytes, request: web.BaseRequest) -> AsyncBoltRequest:
     return bolt
 
 
-class QuietForgeries(logging.Filter):
+def _no_forgery_line(record: logging.LogRecord) -> bool:
     """On bolt's request-verification logger: drop its line about a bad signature, which holds
     the request's whole body (up to the size limit, for every forged request). Crier logs a
     short, rate-limited line of its own instead (``SlackSide.handle``)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Invalid request signature detected")
-
-
-_QUIET_FORGERIES = QuietForgeries()
+    return not str(record.msg).startswith("Invalid request signature detected")
 
 
 def quiet_bolt_forgeries() -> None:
-    """Install ``QuietForgeries`` on the logger bolt's ``RequestVerification`` uses (its name is
-    ``slack_bolt.`` + the class name; once, however often this is called: ``addFilter`` adds a
-    filter the logger has not got)."""
-    logging.getLogger("slack_bolt.RequestVerification").addFilter(_QUIET_FORGERIES)
+    """Install ``_no_forgery_line`` on the logger bolt's ``RequestVerification`` uses (its name
+    is ``slack_bolt.`` + the class name; once, however often this is called: ``addFilter`` adds
+    a filter the logger has not got)."""
+    logging.getLogger("slack_bolt.RequestVerification").addFilter(_no_forgery_line)
 
 
 # Typed as bolt types it; at run time next() only marks the request as passed on (it returns
@@ -134,11 +129,8 @@ class SameWorkspace(AsyncMiddleware):
             "refused a Slack request from workspace %s: Crier's token belongs to %s", theirs, ours
         )
         if "command" in req.body:  # a slash command can be answered where it was typed
-            return BoltResponse(
-                status=200,
-                body=json.dumps({"response_type": "ephemeral", "text": OTHER_WORKSPACE}),
-                headers={"content-type": ["application/json;charset=utf-8"]},
-            )
+            body = {"response_type": "ephemeral", "text": OTHER_WORKSPACE}
+            return BoltResponse(status=200, body=body)  # JSON, as bolt's dict body is
         return BoltResponse(status=403, body=OTHER_WORKSPACE)
 
 
@@ -165,7 +157,7 @@ def malformed(body: dict[str, Any]) -> str | None:
             return "no view callback_id"
     if kind == "workflow_step_edit" and not isinstance(body.get("workflow_step"), dict):
         return "workflow_step is not an object"
-    for key in ("response_url", "trigger_id"):
+    for key in ("command", "response_url", "trigger_id"):
         if key in body and not isinstance(body[key], str):
             return f"{key} is not a string"
     for key in ("team_id", "enterprise_id", "api_app_id", "user_id", "channel_id"):
@@ -173,11 +165,9 @@ def malformed(body: dict[str, Any]) -> str | None:
             return f"{key} is not a string"
     if len(body.get("trigger_id") or "") > deliveries.TRIGGER_ID_MAX:
         return "trigger_id too long"
-    if "command" in body:  # a slash command: Crier acts as, and answers, the person who typed it
-        if not isinstance(body["command"], str):
-            return "command is not a string"
-        if not _is(_USER_ID, body.get("user_id")):
-            return "no user_id: a command must name the person who typed it"
+    # A slash command: Crier acts as, and answers, the person who typed it.
+    if "command" in body and not _is(_USER_ID, body.get("user_id")):
+        return "no user_id: a command must name the person who typed it"
     # Slack always sends one; Crier marks the delivery by it, and a form needs it to open.
     if ("command" in body or kind == "block_actions") and not body.get("trigger_id"):
         return "no trigger_id"
@@ -191,10 +181,7 @@ def malformed(body: dict[str, Any]) -> str | None:
             return "no actions"
         if not all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions):
             return "an action without an action_id"
-        channel = (body.get("container") or {}).get("channel_id") or (
-            body.get("channel") or {}
-        ).get("id")
-        if not _is(_CHANNEL_ID, channel):
+        if not _is(_CHANNEL_ID, where(body)[0]):
             return "no channel"  # every Crier button is in a channel's message
     if kind == "event_callback":
         event_id = body.get("event_id")
@@ -250,7 +237,7 @@ class OncePerDelivery(AsyncMiddleware):
     async def async_process(
         self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Next
     ) -> BoltResponse | None:
-        event_id, trigger_id = req.body.get("event_id"), req.body.get("trigger_id")
+        event_id = req.body.get("event_id")
         if req.body.get("type") == "event_callback" and isinstance(event_id, str):
             now = self._core.clock.now()
             claimed = await self._core.store.run(
@@ -260,7 +247,7 @@ class OncePerDelivery(AsyncMiddleware):
                 retry = req.headers.get("x-slack-retry-num", ["-"])[0]
                 log.info("dropped Slack event %s (retry %.3s): already handled", event_id, retry)
                 return BoltResponse(status=200, body="")
-        key = deliveries.TRIGGER + trigger_id if isinstance(trigger_id, str) and trigger_id else ""
+        key = deliveries.trigger_key(req.body)  # malformed() refused a longer trigger id
         deliveries.CURRENT.set(deliveries.Delivery(key, self._core) if key else None)
         await next()
         return resp

@@ -12,6 +12,7 @@ runner, so nothing acknowledged is lost if Crier stops.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -19,13 +20,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import Core
-from bot.errors import CrierError, InvalidInput
+from bot.errors import CrierError
+from bot.incidents import forms
 from bot.incidents.labels import CLOSED_QUIETLY
 from bot.incidents.requests import parse_quick_declare
 from bot.ports import Actor
 from bot.scheduling.work import ReplyTo, approve_later, declare_later
 from bot.views import IncidentView
-from handlers.slack import deliveries, forms, modals
+from handlers.slack import deliveries, modals
 from handlers.slack.calendar import calendar_modal, register_calendar
 from handlers.slack.common import (
     DATABASE_DOWN,
@@ -37,9 +39,9 @@ from handlers.slack.common import (
     provide,
     refuse,
     submits,
-    unexpected_failure,
     where,
 )
+from handlers.slack.deliveries import trigger_key
 from handlers.slack.help import HELP, USAGE, incident_list
 from handlers.slack.ids import COMMAND, Action, View, indexed
 from handlers.slack.presenter import PLATFORM, SlackPresenter
@@ -47,13 +49,6 @@ from handlers.slack.text import escape, plain_from_slack, unescape
 
 log = logging.getLogger(__name__)
 DRAFTING = "Drafting the posts…"
-
-
-def _trigger_key(body: dict[str, Any]) -> str | None:
-    trigger = body.get("trigger_id")
-    if isinstance(trigger, str) and trigger and len(trigger) <= deliveries.TRIGGER_ID_MAX:
-        return deliveries.TRIGGER + trigger
-    return None
 
 
 async def outage(
@@ -67,10 +62,7 @@ async def outage(
     text = unescape(str(command.get("text") or "")).strip()
     verb = text.split(maxsplit=1)[0].lower() if text else ""
     channel = str(command.get("channel_id") or "")
-
-    async def tell(message: str) -> None:
-        await respond(text=message, response_type="ephemeral", replace_original=False)
-
+    tell = partial(respond, response_type="ephemeral", replace_original=False)
     if verb in {"help", "?", "-h", "--help"}:
         await ack(text=HELP, response_type="ephemeral")
     elif ":" in text:
@@ -120,7 +112,7 @@ async def _declare_at_once(
     try:
         await core.store.run(
             lambda s: declare_later(
-                s, actor=actor, text=text, reply=reply, key=_trigger_key(command), now=now
+                s, actor=actor, text=text, reply=reply, key=trigger_key(command), now=now
             )
         )
     except Exception as exc:
@@ -153,14 +145,11 @@ async def approved(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], co
     try:
         await core.store.run(
             lambda s: approve_later(
-                s, actor=actor, post_id=post_id, reply=reply, key=_trigger_key(body), now=now
+                s, actor=actor, post_id=post_id, reply=reply, key=trigger_key(body), now=now
             )
         )
-    except CrierError as exc:  # no such draft
-        await refuse(ack, view, InvalidInput(exc.message))
-        return
-    except Exception as exc:
-        await refuse(ack, view, InvalidInput(unexpected_failure(exc, "could not queue approval")))
+    except Exception as exc:  # no such draft, or the database
+        await refuse(ack, view, exc, "could not queue approval")
         return
     core.work.wake()
     await ack()
@@ -184,17 +173,12 @@ async def _resolve_form(click: Click) -> dict[str, Any]:
     return modals.resolve_modal(incident, channel_id=click.channel)
 
 
-async def _edit_form(click: Click) -> dict[str, Any]:
-    post = await click.core.post(click.number)
-    if post.state != "pending":
+async def _edit_form(click: Click, *, revise: bool) -> dict[str, Any]:
+    """*Edit* on a waiting draft, or *Revise* on a rejected one: the form with its texts."""
+    post = await (click.core.revisable if revise else click.core.post)(click.number)
+    if not revise and post.state != "pending":
         raise CrierError(f"This draft is {post.state}; only a waiting draft can be edited.")
-    return modals.edit_modal(post, channel_id=click.channel)
-
-
-async def _revise_form(click: Click) -> dict[str, Any]:
-    """*Revise* on a rejected draft: the edit form, filled with the rejected texts."""
-    post = await click.core.revisable(click.number)
-    return modals.edit_modal(post, channel_id=click.channel, revise=True)
+    return modals.edit_modal(post, channel_id=click.channel, revise=revise)
 
 
 async def _reject_form(click: Click) -> dict[str, Any]:
@@ -213,12 +197,9 @@ async def _resolve(core: Core, actor: Actor, form: modals.Submission) -> Any:
     return CLOSED_QUIETLY.format(id=outcome.id) if isinstance(outcome, IncidentView) else outcome
 
 
-async def _edit(core: Core, actor: Actor, form: modals.Submission) -> Any:
-    return await core.edit(actor, form.metadata_int("post_id"), forms.edit_request(form))
-
-
-async def _revise(core: Core, actor: Actor, form: modals.Submission) -> Any:
-    return await core.revise(actor, form.metadata_int("post_id"), forms.edit_request(form))
+async def _edit(core: Core, actor: Actor, form: modals.Submission, *, revise: bool) -> Any:
+    save = core.revise if revise else core.edit
+    return await save(actor, form.metadata_int("post_id"), forms.edit_request(form))
 
 
 async def _reject(core: Core, actor: Actor, form: modals.Submission) -> Any:
@@ -261,12 +242,12 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
     app.action(Action.RESOLVE)(opens_form(_resolve_form))
     app.view(View.UPDATE)(submits(_update))
     app.view(View.RESOLVE)(submits(_resolve))
-    app.action(Action.EDIT)(opens_form(_edit_form))
-    app.view(View.EDIT)(submits(_edit))
+    app.action(Action.EDIT)(opens_form(partial(_edit_form, revise=False)))
+    app.view(View.EDIT)(submits(partial(_edit, revise=False)))
     app.action(Action.REJECT)(opens_form(_reject_form))
     app.view(View.REJECT)(submits(_reject))
-    app.action(Action.REVISE)(opens_form(_revise_form))
-    app.view(View.REVISE)(submits(_revise))
+    app.action(Action.REVISE)(opens_form(partial(_edit_form, revise=True)))
+    app.view(View.REVISE)(submits(partial(_edit, revise=True)))
     app.action(indexed(Action.SNOOZE))(does_once(_snooze))
     app.action(indexed(Action.CONFIRM))(does_once(_confirm))
     app.action(indexed(Action.RETRY))(does_once(_retry))

@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -21,7 +22,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.drafting.post_times import LEGEND, format_time, has_placeholder, shown
+from bot.drafting.post_times import LEGEND, has_placeholder, shown
 from bot.incidents import labels
 from bot.storage.models import DeliveryState, PostState
 from bot.views import DeliveryView, IncidentView, PostView, Reminder
@@ -29,6 +30,12 @@ from handlers.slack.ids import Action
 from handlers.slack.text import SECTION_LIMIT, escape, mention, plain, when
 
 Message = dict[str, Any]
+STYLES = {
+    Action.APPROVE: "primary",
+    Action.REJECT: "danger",
+    Action.CALENDAR_APPROVE: "primary",
+    Action.CALENDAR_REJECT: "danger",
+}
 
 
 def render(blocks: list[Block], text: str) -> Message:
@@ -39,6 +46,31 @@ def render(blocks: list[Block], text: str) -> Message:
 def note(text: str) -> ContextBlock:
     """A line of small print (markdown)."""
     return ContextBlock(elements=[MarkdownTextObject(text=text)])
+
+
+def section(text: str) -> SectionBlock:
+    """A paragraph (markdown)."""
+    return SectionBlock(text=MarkdownTextObject(text=text))
+
+
+def button_row(
+    block_id: str, value: int, labels: dict[Action, str], confirm: ConfirmObject | None = None
+) -> ActionsBlock:
+    """A row of buttons on one thing (``value``, its id), each styled as ``STYLES`` says;
+    ``confirm`` is asked before the first one acts."""
+    return ActionsBlock(
+        block_id=block_id,
+        elements=[
+            ButtonElement(
+                text=text,
+                action_id=action,
+                value=str(value),
+                style=STYLES.get(action),
+                confirm=confirm if i == 0 else None,
+            )
+            for i, (action, text) in enumerate(labels.items())
+        ],
+    )
 
 
 def incident_root(incident: IncidentView, *, zone: ZoneInfo) -> Message:
@@ -56,26 +88,13 @@ def incident_root(incident: IncidentView, *, zone: ZoneInfo) -> Message:
             ]
         ),
         note(
-            f"Incident #{incident.id} · declared "
-            f"{when(incident.declared_at, format_time(incident.declared_at, zone))}"
-            + (
-                f" · resolved {when(incident.resolved_at, format_time(incident.resolved_at, zone))}"
-                if incident.resolved_at
-                else ""
-            )
+            f"Incident #{incident.id} · declared {when(incident.declared_at, zone)}"
+            + (f" · resolved {when(incident.resolved_at, zone)}" if incident.resolved_at else "")
         ),
     ]
     if incident.is_open:
-        value = str(incident.id)
-        blocks.append(
-            ActionsBlock(
-                block_id=f"incident_{incident.id}",
-                elements=[
-                    ButtonElement(text="Post update", action_id=Action.POST_UPDATE, value=value),
-                    ButtonElement(text="Resolve", action_id=Action.RESOLVE, value=value),
-                ],
-            )
-        )
+        choices = {Action.POST_UPDATE: "Post update", Action.RESOLVE: "Resolve"}
+        blocks.append(button_row(f"incident_{incident.id}", incident.id, choices))
     return render(blocks, text=f"{status}: {escape(incident.service)}: {escape(incident.summary)}")
 
 
@@ -115,11 +134,7 @@ def _text_sections(text: str) -> list[Block]:
     pieces: list[str] = []
     rest = text
     while rest and len(pieces) < _SECTIONS_PER_TEXT:
-        if len(rest) <= SECTION_LIMIT:
-            pieces.append(rest)
-            rest = ""
-            break
-        cut = rest.rfind("\n", 0, SECTION_LIMIT)
+        cut = len(rest) if len(rest) <= SECTION_LIMIT else rest.rfind("\n", 0, SECTION_LIMIT)
         cut = cut if cut > 0 else SECTION_LIMIT
         pieces.append(rest[:cut])
         rest = rest[cut:].lstrip("\n")
@@ -133,7 +148,7 @@ def _delivery_line(delivery: DeliveryView, zone: ZoneInfo) -> str:
     if delivery.state == DeliveryState.SENT and delivery.url:
         line += f" · <{escape(delivery.url)}|view post>"
     if delivery.state == DeliveryState.RETRYING and delivery.next_attempt_at:
-        line += f" at {when(delivery.next_attempt_at, format_time(delivery.next_attempt_at, zone))}"
+        line += f" at {when(delivery.next_attempt_at, zone)}"
     if delivery.error and delivery.state != DeliveryState.SENT:
         line += f" — {escape(plain(delivery.error, limit=300))}"
     if delivery.publisher_label and "dry run" in delivery.publisher_label:
@@ -142,52 +157,29 @@ def _delivery_line(delivery: DeliveryView, zone: ZoneInfo) -> str:
 
 
 def _decision_blocks(post: PostView, zone: ZoneInfo) -> list[Block]:
-    decided = when(post.decided_at, format_time(post.decided_at, zone)) if post.decided_at else ""
+    decided = when(post.decided_at, zone) if post.decided_at else ""
     if post.state == PostState.PENDING:
-        value = str(post.id)
-        return [
-            ActionsBlock(
-                block_id=f"post_{post.id}",
-                elements=[
-                    # No confirm dialog here: Slack would show it to everyone, approver or
-                    # not, before Crier hears of the click. Crier asks who may publish
-                    # (``modals.approve_modal``) and refuses the others at once.
-                    ButtonElement(
-                        text="Approve & publish",
-                        action_id=Action.APPROVE,
-                        value=value,
-                        style="primary",
-                    ),
-                    ButtonElement(text="Edit", action_id=Action.EDIT, value=value),
-                    ButtonElement(
-                        text="Reject", action_id=Action.REJECT, value=value, style="danger"
-                    ),
-                ],
-            )
-        ]
+        # No confirm dialog here: Slack would show it to everyone, approver or not, before
+        # Crier hears of the click. Crier asks who may publish (``modals.approve_modal``) and
+        # refuses the others at once.
+        row = {Action.APPROVE: "Approve & publish", Action.EDIT: "Edit", Action.REJECT: "Reject"}
+        return [button_row(f"post_{post.id}", post.id, row)]
     if post.state == PostState.SUPERSEDED:
         return [note("✏️ Replaced by a newer revision below.")]
     if post.state == PostState.REJECTED:
         rejected: list[Block] = [
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=f"🚫 Rejected by {mention(post.decided_by)} {decided}: "
-                    f"{escape(plain(post.reject_reason or '', limit=2000))}"
-                )
+            section(
+                f"🚫 Rejected by {mention(post.decided_by)} {decided}: "
+                f"{escape(plain(post.reject_reason or '', limit=2000))}"
             )
         ]
         if post.revisable:  # gone once revised, redrafted or resolved
-            button = ButtonElement(text="Revise", action_id=Action.REVISE, value=str(post.id))
-            rejected.append(ActionsBlock(block_id=f"post_{post.id}", elements=[button]))
+            rejected.append(button_row(f"post_{post.id}", post.id, {Action.REVISE: "Revise"}))
         return rejected
     blocks: list[Block] = [
         note(f"✅ Approved by {mention(post.decided_by)} {decided}"),
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=plain(
-                    "\n".join(_delivery_line(d, zone) for d in post.deliveries) or "Publishing…"
-                )
-            )
+        section(
+            plain("\n".join(_delivery_line(d, zone) for d in post.deliveries) or "Publishing…")
         ),
     ]
     retryable = [
@@ -217,16 +209,14 @@ def draft_message(post: PostView, *, zone: ZoneInfo, now: datetime) -> Message:
         f"*{kind}* · status _{status}_ · revision {post.revision} · drafted by "
         f"{mention(post.requested_by)}"
     )
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=head))]
+    blocks: list[Block] = [section(head)]
     blocks += _preview_blocks(post, zone=zone, now=now)
     if post.state == PostState.PENDING and not post.publishable:
         blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text="⚠️ *Cannot be published yet:* "
-                    + escape("; ".join(post.problems))
-                    + ". Use *Edit* to shorten it."
-                )
+            section(
+                "⚠️ *Cannot be published yet:* "
+                + escape("; ".join(post.problems))
+                + ". Use *Edit* to shorten it."
             )
         )
     blocks.append(DividerBlock())
@@ -237,7 +227,7 @@ def draft_message(post: PostView, *, zone: ZoneInfo, now: datetime) -> Message:
 def outcome_message(post: PostView) -> Message:
     """A thread reply once every channel has an outcome, so people are notified."""
     text = labels.outcome(post, retry_hint="See the draft above to retry.")
-    return render([SectionBlock(text=MarkdownTextObject(text=escape(text)))], text=text)
+    return render([section(escape(text))], text=text)
 
 
 REMINDER_BUTTON = {"post_update": Action.POST_UPDATE, "resolve": Action.RESOLVE}
@@ -252,7 +242,7 @@ REMINDER_BUTTON_PREFIX = {
 def reminder_message(reminder: Reminder, *, mentions: str) -> Message:
     """A reminder in the thread: who it is for, what is due, and its buttons."""
     text = f"{mentions} {escape(reminder.text)}".strip()
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=plain(f"⏰ {text}")))]
+    blocks: list[Block] = [section(plain(f"⏰ {text}"))]
     if reminder.details:
         blocks.append(
             SectionBlock(

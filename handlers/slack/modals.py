@@ -80,16 +80,17 @@ def _select(
 
 
 def modal(
-    callback: View,
+    callback: View | None,
     title: str,
-    submit: str,
+    submit: str | None,
     blocks: list[Block],
     metadata: dict[str, Any] | None,
     *,
     close: str = "Cancel",
 ) -> dict[str, Any]:
-    """A form; ``metadata`` comes back with its submission (``Submission.metadata``)."""
-    view = SlackView(
+    """A form (or, without ``submit``, a message); ``metadata`` comes back with its submission
+    (``Submission.metadata``)."""
+    return SlackView(
         type="modal",
         callback_id=callback,
         title=title,
@@ -97,12 +98,10 @@ def modal(
         close=close,
         blocks=blocks,
         private_metadata=json.dumps(metadata) if metadata else None,
-    )
-    return view.to_dict()
+    ).to_dict()
 
 
 def _channel_inputs(config: CrierConfig, *, initial: tuple[Network, ...], hint: str) -> InputBlock:
-    """The channels as checkboxes, ``initial`` ticked."""
     options = [Option(value=n.value, label=NETWORK_LABELS[n]) for n in config.enabled_channels]
     ticked = [o for o in options if o.value in {n.value for n in initial}]
     return InputBlock(
@@ -264,9 +263,8 @@ def edit_modal(post: PostView, *, channel_id: str, revise: bool = False) -> dict
             )
         )
     metadata = {"post_id": post.id, "channel_id": channel_id}
-    if revise:
-        return modal(View.REVISE, "Revise the draft", "Save revision", blocks, metadata)
-    return modal(View.EDIT, "Edit the draft", "Save revision", blocks, metadata)
+    view, title = (View.REVISE, "Revise the draft") if revise else (View.EDIT, "Edit the draft")
+    return modal(view, title, "Save revision", blocks, metadata)
 
 
 def approve_modal(post: PostView, *, channel_id: str, thread_ts: str | None) -> dict[str, Any]:
@@ -296,13 +294,8 @@ def reject_modal(post: PostView, *, channel_id: str) -> dict[str, Any]:
 def notice_modal(text: str) -> dict[str, Any]:
     """A form replaced by a message, for a refusal with no input of the form to show it on
     (Slack refuses errors for a block the view does not have)."""
-    view = SlackView(
-        type="modal",
-        title="Crier",
-        close="Close",
-        blocks=[SectionBlock(text=PlainTextObject(text=text[:SLACK_INPUT_MAX] or "Not saved."))],
-    )
-    return view.to_dict()
+    said = SectionBlock(text=PlainTextObject(text=text[:SLACK_INPUT_MAX] or "Not saved."))
+    return modal(None, "Crier", None, [said], None, close="Close")
 
 
 # --- reading submissions ------------------------------------------------------------------------
@@ -332,30 +325,27 @@ class Submission:
     async def read(cls, view: dict[str, Any], client: AsyncWebClient) -> Submission:
         """The submission, with the people its texts mention looked up (``users.info``)."""
         form = cls(view)
-        typed = [form._input(block_id).get("value") for block_id in form._values]
+        typed = [form.raw(block_id).get("value") for block_id in form._values]
         mentioned = people_in(t for t in typed if isinstance(t, str))
         return cls(view, await people_named(client, mentioned)) if mentioned else form
 
     def raw(self, block_id: str) -> dict[str, Any]:
         """The input's state as Slack sent it (for date and time pickers)."""
-        return self._input(block_id)
-
-    def _input(self, block_id: str) -> dict[str, Any]:
         block = self._values.get(block_id)
         value = block.get(INPUT_ACTION) if isinstance(block, dict) else None
         return value if isinstance(value, dict) else {}
 
     def text(self, block_id: str) -> str:
-        value = self._input(block_id).get("value")
+        value = self.raw(block_id).get("value")
         return plain_text(value, self.people, field=block_id) if isinstance(value, str) else ""
 
     def choice(self, block_id: str) -> str | None:
-        option = self._input(block_id).get("selected_option")
+        option = self.raw(block_id).get("selected_option")
         value = option.get("value") if isinstance(option, dict) else None
         return value if isinstance(value, str) else None
 
     def choices(self, block_id: str) -> list[str]:
-        options = self._input(block_id).get("selected_options")
+        options = self.raw(block_id).get("selected_options")
         if not isinstance(options, list):
             return []
         return [

@@ -91,20 +91,17 @@ class SlackPresenter:
             return  # this incident lives on another platform
         # The core shows one post at a time, with its newest state (Core.show_post).
         message = messages.draft_message(post, zone=self._zone, now=self._chat.clock.now())
-        purpose = f"post:{post.id}"
-        anchor = await self._anchor(incident.id, purpose)
-        if anchor is None:
-            await self._post_in_thread(incident, root, purpose, message)
-        else:
-            await self._client.chat_update(
-                channel=anchor.channel_id, ts=anchor.message_id, **message
-            )
+        await self._keep_in_thread(incident, root, f"post:{post.id}", message)
         await self._reply_once(incident, post, root)
 
     async def _reply_once(self, incident: IncidentView, post: PostView, root: Anchor) -> None:
         """Thread replies that notify people: the outcome, or a rejection for the requester."""
         if post.state == PostState.APPROVED and post.settled:
-            await self._show_outcome(incident, post, root)
+            # Posted the first time every channel has an outcome (so people are notified), then
+            # kept current each time they all have one again (a *Retry* that worked, a post
+            # confirmed by hand), so no message about the post says otherwise.
+            outcome = messages.outcome_message(post)
+            await self._keep_in_thread(incident, root, f"outcome:{post.id}", outcome)
             return
         if post.state != PostState.REJECTED:
             return
@@ -117,12 +114,10 @@ class SlackPresenter:
         )
         await self._post_in_thread(incident, root, purpose, {"text": text})
 
-    async def _show_outcome(self, incident: IncidentView, post: PostView, root: Anchor) -> None:
-        """The outcome reply: posted the first time every channel has an outcome (so people are
-        notified), then kept current each time they all have one again (a *Retry* that
-        worked, a post confirmed by hand), so no message about the post says otherwise."""
-        purpose = f"outcome:{post.id}"
-        message = messages.outcome_message(post)
+    async def _keep_in_thread(
+        self, incident: IncidentView, root: Anchor, purpose: str, message: dict[str, Any]
+    ) -> None:
+        """Post in the incident's thread as ``purpose`` the first time, then update that."""
         shown = await self._anchor(incident.id, purpose)
         if shown is None:
             await self._post_in_thread(incident, root, purpose, message)

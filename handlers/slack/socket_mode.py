@@ -87,7 +87,8 @@ def trouble(exc: BaseException, api_url: str) -> tuple[int, str]:
     """(log level, one line saying what is wrong and what to check); never the token."""
     if isinstance(exc, SlackApiError):
         said = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
-        error = _word(mask(said))  # masked before it is cut: a cut token is not masked later
+        # Masked before it is cut: a cut token is not masked later.
+        error = _NOT_A_WORD.sub("?", mask(said))[:60]
         if error in REFUSALS:
             return logging.ERROR, (
                 f"Slack refused SLACK_APP_TOKEN ({error}): create an app-level token (xapp-…) "
@@ -116,10 +117,6 @@ def trouble(exc: BaseException, api_url: str) -> tuple[int, str]:
         f"cannot connect to Slack by Socket Mode ({type(exc).__name__}); retrying in the "
         "background."
     )
-
-
-def _word(text: str) -> str:
-    return _NOT_A_WORD.sub("?", text)[:60]
 
 
 def _reason(exc: BaseException) -> str:

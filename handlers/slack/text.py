@@ -9,11 +9,13 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.drafting.post_times import format_time
 from bot.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -59,14 +61,14 @@ def mention(actor_key: str | None) -> str:
     return escape(user_id or actor_key)
 
 
-def when(at: datetime, fallback: str) -> str:
-    """A time every reader sees in their own zone."""
-    return f"<!date^{int(at.timestamp())}^{{time}}|{escape(fallback)}>"
+def when(at: datetime, zone: ZoneInfo) -> str:
+    """A time every reader sees in their own zone (in ``zone`` where Slack cannot say it)."""
+    return f"<!date^{int(at.timestamp())}^{{time}}|{escape(format_time(at, zone))}>"
 
 
-async def plain_from_slack(client: AsyncWebClient, text: str, *, field: str | None = None) -> str:
+async def plain_from_slack(client: AsyncWebClient, text: str) -> str:
     """What a person typed in Slack, as plain text: see ``plain_text``."""
-    return plain_text(text, await people_named(client, people_in([text])), field=field)
+    return plain_text(text, await people_named(client, people_in([text])))
 
 
 def people_in(texts: Iterable[str]) -> list[str]:

@@ -13,6 +13,7 @@ from functools import partial
 
 from bot.core import Core
 from bot.errors import OOPS, Conflict, CrierError, InvalidInput
+from bot.incidents.forms import declare_request, edit_request, resolve_request, update_request
 from bot.incidents.labels import CLOSED_QUIETLY
 from bot.incidents.requests import EditRequest
 from bot.ports import Actor
@@ -24,12 +25,6 @@ from handlers.teams.calendar import calendar_card
 from handlers.teams.elements import Element
 from handlers.teams.ids import IN_ROOT, Data, Field, Verb
 from handlers.teams.presenter import TeamsPresenter, card_message
-from handlers.teams.submissions import (
-    declare_request,
-    edit_request,
-    resolve_request,
-    update_request,
-)
 from handlers.teams.turns import Turn, for_teams
 
 log = logging.getLogger(__name__)
@@ -137,10 +132,13 @@ class CardActions:
         replaced for everyone by a line saying what became of it."""
         if turn.place == IN_ROOT:
             return await self._presenter.incident_card(incident)
-        done = cards.done_card(note)
+        return await self._for_everyone(turn, cards.done_card(note))
+
+    async def _for_everyone(self, turn: Turn, card: Element) -> Element:
+        """``card`` in place of the clicked one, for everyone (the clicker sees it at once)."""
         if turn.card_id:
-            await self._presenter.replace(turn.reference, turn.card_id, done)
-        return done
+            await self._presenter.replace(turn.reference, turn.card_id, card)
+        return card
 
     # --- declaring and drafting -------------------------------------------------------------
 
@@ -153,12 +151,8 @@ class CardActions:
             await self._presenter.start_incident(
                 draft.incident, reference=turn.reference, replace_id=turn.card_id
             )
-        except Exception as exc:
-            log.exception("could not show incident %s in Teams", draft.incident.id)
-            return cards.message_card(
-                f"Incident #{draft.incident.id} is saved, but Teams refused its card ({exc}). "
-                "list shows it."
-            )
+        except CrierError as refused:  # not the declare form again: the incident is saved
+            return cards.message_card(refused.message)
         await self._core.show_post(draft.post.id)
         return await self._presenter.incident_card(draft.incident)
 
@@ -251,12 +245,8 @@ class CardActions:
 
     async def snooze(self, turn: Turn) -> Element:
         wait = await self._core.snooze(turn.actor, turn.form.text(Data.SNOOZE))
-        done = cards.done_card(
-            f"⏰ Snoozed by {turn.actor.name or 'someone'}: back in {wait} minutes."
-        )
-        if turn.card_id:
-            await self._presenter.replace(turn.reference, turn.card_id, done)
-        return done
+        said = f"⏰ Snoozed by {turn.actor.name or 'someone'}: back in {wait} minutes."
+        return await self._for_everyone(turn, cards.done_card(said))
 
     async def _resume(self, turn: Turn, *, publish: bool) -> str:
         """A post the crisis pause held: publish it now, or skip it. The card keeps the other
@@ -278,7 +268,5 @@ class CardActions:
             else calendar.reject(turn.actor, entry_id)
         )
         people = People({turn.actor.user_id: {"name": turn.actor.name or ""}})
-        shown = calendar_card(entry, zone=self._core.config.organisation.zone, people=people)
-        if turn.card_id:
-            await self._presenter.replace(turn.reference, turn.card_id, shown)
-        return shown
+        zone = self._core.config.organisation.zone
+        return await self._for_everyone(turn, calendar_card(entry, zone=zone, people=people))

@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -48,24 +49,12 @@ log = logging.getLogger(__name__)
 TEAMS_MESSAGE = "teams_message"  # a queued message's job kind
 
 
-@dataclass(frozen=True)
-class BotFrameworkConfig:
-    """The attribute names ``ConfigurationBotFrameworkAuthentication`` reads."""
-
-    APP_ID: str
-    APP_PASSWORD: str
-    APP_TYPE: str
-    APP_TENANTID: str
-
-
 def on_this_machine(host: str | None) -> bool:
     """A loopback address (or ``localhost``); not ``0.0.0.0``, not a network address."""
-    if not host:
-        return False
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host or "").is_loopback
     except ValueError:
         return False
 
@@ -171,7 +160,8 @@ def teams_chat(settings: Settings, chat: ChatContext) -> TeamsChat | None:
     runs."""
     if not teams_wanted(settings):
         return None
-    config = BotFrameworkConfig(
+    # The attribute names ConfigurationBotFrameworkAuthentication reads.
+    config = SimpleNamespace(
         APP_ID=settings.microsoft_app_id,
         APP_PASSWORD=settings.microsoft_app_password.get_secret_value(),
         APP_TYPE=settings.microsoft_app_type,

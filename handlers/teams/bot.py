@@ -25,13 +25,7 @@ class MessageInvokeResponse(Model):
         "status_code": {"key": "statusCode", "type": "int"},
         "type": {"key": "type", "type": "str"},
         "value": {"key": "value", "type": "str"},
-    }
-
-    def __init__(self, *, status_code: int, type: str, value: str) -> None:
-        super().__init__()
-        self.status_code = status_code
-        self.type = type
-        self.value = value
+    }  # msrest's Model.__init__ sets these from its keyword arguments
 
 
 class CrierTeamsBot(ActivityHandler):

@@ -25,15 +25,12 @@ from handlers.teams.elements import (
     open_url,
     plain,
     run,
+    with_banner,
 )
 from handlers.teams.ids import IN_ROOT, Data, Verb
 
 CALENDAR_VERBS = {"calendar_post": Verb.CALENDAR_POST, "calendar_skip": Verb.CALENDAR_SKIP}
 MAX_LINKS = 5  # Teams shows a handful of card actions before folding them away
-
-
-def _with_banner(body: list[Element], message: str | None) -> list[Element]:
-    return [banner(message), *body] if message else body
 
 
 def incident_card(
@@ -60,7 +57,7 @@ def incident_card(
             execute("Resolve", Verb.RESOLVE_FORM, data),
         ]
     summary = f"{labels.status(incident.status)}: incident #{incident.id}"
-    return card(_with_banner(body, message), actions=actions, summary=summary)
+    return card(with_banner(body, message), actions=actions, summary=summary)
 
 
 # The bytes of channel texts one card shows whole, together: Teams refuses a message past ~28 KB,
@@ -100,23 +97,17 @@ def _previews(post: PostView, *, zone: ZoneInfo, now: datetime) -> list[Element]
     }
     each = _share([len(text.encode()) for text in texts.values()], PREVIEWS_BUDGET)
     for preview in post.previews:
-        published = sent.get(preview.network)
-        if published is not None:
-            body.append(
-                line(run(preview.label, bold=True), run(" · published text"), separator=True)
-            )
-            body.append(plain(published, limit=_characters(published, each)))
-            continue
-        verdict = preview.length
-        if preview.edited:
+        published = preview.network in sent
+        verdict = "published text" if published else preview.length
+        if preview.edited and not published:
             verdict += " · edited"
-        head = line(run(preview.label, bold=True), run(f" · {verdict}"), separator=True)
-        body.append(head)
-        if preview.problem:
-            body.append(plain(f"⚠️ {preview.problem}", color="Attention"))
-        if preview.notes:
-            body.append(note("; ".join(preview.notes), subtle=True))
-        text = texts[preview.network]
+        body.append(line(run(preview.label, bold=True), run(f" · {verdict}"), separator=True))
+        if not published:  # a sent text has no draft's problems or notes
+            if preview.problem:
+                body.append(plain(f"⚠️ {preview.problem}", color="Attention"))
+            if preview.notes:
+                body.append(note("; ".join(preview.notes), subtle=True))
+        text = sent.get(preview.network, texts[preview.network])
         body.append(plain(text, limit=_characters(text, each)))
     if post.state == PostState.PENDING and any(has_placeholder(p.text) for p in post.previews):
         body.append(note(LEGEND, subtle=True))
@@ -191,18 +182,12 @@ def draft_card(
         *_previews(post, zone=zone, now=now),
     ]
     if post.state == PostState.PENDING and not post.publishable:
-        body.append(
-            plain(
-                "Cannot be published yet: "
-                + "; ".join(post.problems)
-                + ". Use Edit to shorten it.",
-                color="Attention",
-            )
-        )
+        blocked = f"Cannot be published yet: {'; '.join(post.problems)}. Use Edit to shorten it."
+        body.append(plain(blocked, color="Attention"))
     decision, actions = _decision(post, zone, people)
     body += decision
     summary = f"{labels.kind(post.kind)} for incident #{post.incident_id}: {post.state}"
-    return card(_with_banner(body, message), actions=actions, summary=summary)
+    return card(with_banner(body, message), actions=actions, summary=summary)
 
 
 def outcome_card(post: PostView) -> Element:

@@ -11,9 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from botbuilder.core import CardFactory
-from botbuilder.schema import Attachment
-
 from handlers.teams.ids import CARD_VERSION
 
 Element = dict[str, Any]
@@ -43,10 +40,6 @@ def card(
     built: Element = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": CARD_VERSION}
     built["body"] = body
     return _with(built, actions=actions, fallbackText=summary)
-
-
-def attachment(content: Element) -> Attachment:
-    return CardFactory.adaptive_card(content)
 
 
 def heading(text: str, *, size: str = "Medium") -> Element:
@@ -100,6 +93,10 @@ def banner(message: str, *, color: str = "Attention") -> Element:
         "style": style,
         "items": [plain(message, color=color)],
     }
+
+
+def with_banner(body: list[Element], message: str | None) -> list[Element]:
+    return [banner(message), *body] if message else body
 
 
 def execute(

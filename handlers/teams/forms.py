@@ -55,11 +55,19 @@ class Form:
             if key in self.errors:
                 self.body.append(plain(self.errors[key], color="Attention"))
 
+    def hint(self, text: str | None) -> None:
+        if text:
+            self.body.append(note(text, subtle=True))
+
     def text(self, field: str, label: str, *, default: str = "", **options: Any) -> None:
-        """A text input (``elements.text_input``) with what the person typed, else ``default``;
-        of ``DETAIL_MAX`` characters unless ``max_length`` says otherwise."""
+        """What the person typed, else ``default``; of ``DETAIL_MAX`` characters unless
+        ``max_length`` says otherwise."""
         options.setdefault("max_length", DETAIL_MAX)
         self.add(text_input(field, label, value=self.value(field, default), **options))
+
+    def paragraph(self, field: str, label: str, placeholder: str = "", **options: Any) -> None:
+        """A multi-line ``text``."""
+        self.text(field, label, multiline=True, placeholder=placeholder, **options)
 
     def choice(
         self,
@@ -70,7 +78,7 @@ class Form:
         default: str = "",
         **options: Any,
     ) -> None:
-        """A choice set (``elements.choice_set``) with what the person picked, else ``default``."""
+        """What the person picked, else ``default``."""
         self.add(choice_set(field, label, choices, value=self.value(field, default), **options))
 
 
@@ -94,9 +102,7 @@ def declare_form(
     services = [(s.name, s.name) for s in config.services] + [(OTHER, "Other (not in the catalog)")]
     form.choice(Field.SERVICE, "Service", services, required=True, placeholder="Choose…")
     form.text(Field.OTHER_SERVICE, "Service name, if Other", max_length=60, placeholder="Zoom")
-    form.body.append(
-        note("Its posts have no help link of their own: they point to your help page.", subtle=True)
-    )
+    form.hint("Its posts have no help link of their own: they point to your help page.")
     form.text(
         Field.SUMMARY,
         "What is wrong, in a few words",
@@ -104,8 +110,7 @@ def declare_form(
         required=True,
         placeholder="students cannot log in",
     )
-    if summary_hint:
-        form.body.append(note(summary_hint, subtle=True))
+    form.hint(summary_hint)
     usual = "The service's usual severity"
     form.choice(Field.SEVERITY, "Severity", severity_choices(config), placeholder=usual)
     form.choice(
@@ -118,19 +123,12 @@ def declare_form(
 
 
 def _details(form: Form, *, users_see: str, next_update: str, doing_required: bool) -> None:
-    form.text(
-        Field.DOING,
-        "What has changed / what we are doing" if doing_required else "What we are doing",
-        multiline=True,
-        required=doing_required,
-        placeholder="Engineers are working with the vendor",
+    doing = "What has changed / what we are doing" if doing_required else "What we are doing"
+    form.paragraph(
+        Field.DOING, doing, "Engineers are working with the vendor", required=doing_required
     )
-    form.text(
-        Field.USERS_SEE,
-        "What users see",
-        default=users_see,
-        multiline=True,
-        placeholder="An error page after signing in",
+    form.paragraph(
+        Field.USERS_SEE, "What users see", "An error page after signing in", default=users_see
     )
     form.text(
         Field.NEXT_UPDATE,
@@ -167,9 +165,7 @@ def update_form(
         doing_required=True,
     )
     _channels(form, config, "Channels", ticked=incident.channels)
-    form.body.append(
-        note("A change of severity or channels applies once this update is approved.", subtle=True)
-    )
+    form.hint("A change of severity or channels applies once this update is approved.")
     actions = _incident_actions(incident, Verb.UPDATE, "Draft update", place)
     return card(form.body, actions=actions, summary="Post an update")
 
@@ -185,18 +181,9 @@ def resolve_form(
         heading("Resolve the outage"),
         plain(f"Incident #{incident.id} · {incident.title}"),
     ]
-    form.text(
-        Field.WHAT_HAPPENED,
-        "What was fixed",
-        multiline=True,
-        placeholder="The sign-in service was restarted",
-    )
-    form.text(
-        Field.STILL_TROUBLE,
-        "If people still have trouble",
-        multiline=True,
-        placeholder="Sign out, close the browser and sign in again",
-    )
+    form.paragraph(Field.WHAT_HAPPENED, "What was fixed", "The sign-in service was restarted")
+    trouble = "Sign out, close the browser and sign in again"
+    form.paragraph(Field.STILL_TROUBLE, "If people still have trouble", trouble)
     form.choice(
         Field.FALSE_ALARM,
         "False alarm?",
@@ -204,12 +191,7 @@ def resolve_form(
         multi=True,
         expanded=True,
     )
-    form.body.append(
-        note(
-            "The all-clear says so; with nothing published yet, the incident just closes.",
-            subtle=True,
-        )
-    )
+    form.hint("The all-clear says so; with nothing published yet, the incident just closes.")
     actions = _incident_actions(incident, Verb.RESOLVE, "Draft all-clear", place)
     return card(form.body, actions=actions, summary="Resolve the outage")
 
@@ -228,10 +210,8 @@ def edit_form(
         if revise
         else "Saving makes a new revision, which needs approval again. "
     )
-    form.body += [
-        heading(title),
-        note(saving + EDIT_HINT, subtle=True),
-    ]
+    form.body.append(heading(title))
+    form.hint(saving + EDIT_HINT)
     for preview in post.previews:
         input_id = f"{TEXT_PREFIX}{preview.network.value}"
         if len(preview.text) > EDIT_MAX:
@@ -270,13 +250,8 @@ def reject_form(
 ) -> Element:
     form = again or Form()
     form.body.append(heading("Reject the draft"))
-    form.text(
-        Field.REASON,
-        "Why? The person who drafted it will see this.",
-        multiline=True,
-        max_length=REASON_MAX,
-        required=True,
-    )
+    why = "Why? The person who drafted it will see this."
+    form.paragraph(Field.REASON, why, max_length=REASON_MAX, required=True)
     data = {Data.POST_ID: post.id}
     actions = [
         execute("Reject", Verb.REJECT, data, style="destructive"),

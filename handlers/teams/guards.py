@@ -22,11 +22,10 @@ import asyncio
 import base64
 import contextlib
 import json
-import logging
 import math
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard, TypeVar
 from urllib.parse import urlsplit
@@ -44,7 +43,6 @@ from botframework.connector.auth import (
 from msrest.serialization import Model
 from multidict import CIMultiDictProxy
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_ACTIVITY = 256 * 1024  # bytes; a Teams activity is a few kB, a card's submission far less
@@ -230,53 +228,45 @@ def _web_address(url: str) -> bool:
 
 def _typed(value: Mapping[str, Any], model: type[Model], where: str) -> str | None:
     """The first field whose JSON type is not the one the SDK's schema gives it."""
-    for spec in model._attribute_map.values():
-        key, kind = spec["key"], spec["type"]
-        if value.get(key) is not None:
-            problem = _typed_value(value[key], kind, f"{where}{key}")
-            if problem:
-                return problem
-    return None
+    specs = model._attribute_map.values()
+    return _first(
+        _typed_value(value[spec["key"]], spec["type"], f"{where}{spec['key']}")
+        for spec in specs
+        if value.get(spec["key"]) is not None
+    )
 
 
 def _typed_value(value: object, kind: str, where: str) -> str | None:
     if kind.startswith("["):
         if not isinstance(value, list):
             return f"{where} is not a list"
-        for index, item in enumerate(value):
-            problem = _typed_value(item, kind[1:-1], f"{where}[{index}]")
-            if problem:
-                return problem
-        return None
+        return _first(_typed_value(v, kind[1:-1], f"{where}[{i}]") for i, v in enumerate(value))
     if kind.startswith("{"):
         if not isinstance(value, dict):
             return f"{where} is not an object"
-        for name, item in value.items():
-            problem = _typed_value(item, kind[1:-1], f"{where}.{name}")
-            if problem:
-                return problem
-        return None
-    expected: type | tuple[type, ...] | None = _SIMPLE.get(kind)
-    if expected is not None:
+        return _first(_typed_value(v, kind[1:-1], f"{where}.{k}") for k, v in value.items())
+    if kind in _SIMPLE:
+        expected, name = _SIMPLE[kind]
         ok = isinstance(value, expected) and not (kind == "int" and isinstance(value, bool))
-        return None if ok else f"{where} is not {_NAMES[kind]}"
-    if kind == "object":
-        return None
+        return None if ok else f"{where} is not {name}"
     model = getattr(botbuilder.schema, kind, None)
     if isinstance(model, type) and issubclass(model, Model):
         if not isinstance(value, dict):
             return f"{where} is not an object"
         return _typed(value, model, f"{where}.")
-    return None
+    return None  # "object": anything
 
 
-_SIMPLE: dict[str, type | tuple[type, ...]] = {
-    "str": str,
-    "iso-8601": str,
-    "int": int,
-    "bool": bool,
+def _first(problems: Iterable[str | None]) -> str | None:
+    return next(filter(None, problems), None)
+
+
+_SIMPLE: dict[str, tuple[type, str]] = {
+    "str": (str, "a string"),
+    "iso-8601": (str, "a date"),
+    "int": (int, "a whole number"),
+    "bool": (bool, "true or false"),
 }
-_NAMES = {"str": "a string", "iso-8601": "a date", "int": "a whole number", "bool": "true or false"}
 
 
 # --- 4. the SDK's check of the token -------------------------------------------------------------

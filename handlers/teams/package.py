@@ -106,21 +106,10 @@ def _megaphone(draw: ImageDraw.ImageDraw, size: int, fill: str) -> None:
     draw.arc([p(0.66, 0.34), p(0.86, 0.66)], start=-60, end=60, fill=fill, width=width)
 
 
-def color_icon(colour: str, accent: str) -> bytes:
-    """192x192 pixels, full colour: the organisation's colour with a megaphone in its accent."""
-    image = Image.new("RGBA", (192, 192), colour)
-    _megaphone(ImageDraw.Draw(image), 192, accent)
-    return _png(image)
-
-
-def outline_icon() -> bytes:
-    """32x32 pixels, white on transparent, as Teams requires of the outline icon."""
-    image = Image.new("RGBA", (32, 32), (0, 0, 0, 0))
-    _megaphone(ImageDraw.Draw(image), 32, "#ffffff")
-    return _png(image)
-
-
-def _png(image: Image.Image) -> bytes:
+def icon(size: int, background: str | tuple[int, ...], fill: str) -> bytes:
+    """A megaphone in ``fill`` on ``background``, as a PNG ``size`` pixels square."""
+    image = Image.new("RGBA", (size, size), background)
+    _megaphone(ImageDraw.Draw(image), size, fill)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -131,8 +120,9 @@ def build_package(settings: Settings, config: CrierConfig, out: Path) -> Path:
     org = config.organisation
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as package:
         package.writestr("manifest.json", json.dumps(manifest(settings, config), indent=2))
-        package.writestr(COLOR_ICON, color_icon(org.primary_colour, org.accent_colour))
-        package.writestr(OUTLINE_ICON, outline_icon())
+        # Full colour, 192 pixels; the outline 32, white on transparent, as Teams requires.
+        package.writestr(COLOR_ICON, icon(192, org.primary_colour, org.accent_colour))
+        package.writestr(OUTLINE_ICON, icon(32, (0, 0, 0, 0), "#ffffff"))
     return out
 
 

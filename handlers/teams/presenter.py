@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from botbuilder.core import BotAdapter, MessageFactory, TurnContext
+from botbuilder.core import BotAdapter, CardFactory, MessageFactory, TurnContext
 from botbuilder.schema import Activity, ChannelAccount, ConversationReference, Mention
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
@@ -28,7 +28,7 @@ from bot.views import IncidentView, Notice, PostView, Reminder
 from handlers.teams import cards
 from handlers.teams.anchors import People, TeamsAnchors
 from handlers.teams.calendar import calendar_card
-from handlers.teams.elements import Element, attachment
+from handlers.teams.elements import Element
 from handlers.teams.ids import PLATFORM, ROOT
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def conversation_reference(activity: Activity) -> dict[str, Any]:
 
 
 def card_message(card: Element, *, text: str | None = None) -> Activity:
-    activity = MessageFactory.attachment(attachment(card))
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
     if text:
         activity.text = text
     return activity
@@ -140,15 +140,23 @@ class TeamsPresenter:
     async def start_incident(
         self, incident: IncidentView, *, reference: dict[str, Any], replace_id: str | None = None
     ) -> None:
-        """Show the incident's card (in place of ``replace_id``, a used form) and keep where."""
-        card = await self.incident_card(incident)
-        if replace_id:
-            await self.replace(reference, replace_id, card)
-            message_id = replace_id
-        else:
-            message_id = await self.send(reference, card_message(card))
-        # The card keeps the conversation's reference: every later message goes there.
-        await self._save(incident.id, ROOT, reference, message_id, keep=reference)
+        """Show the incident's card (in place of ``replace_id``, a used form) and keep where;
+        ``CrierError`` saying so when Teams refuses it (the incident is saved all the same)."""
+        try:
+            card = await self.incident_card(incident)
+            if replace_id:
+                await self.replace(reference, replace_id, card)
+                message_id = replace_id
+            else:
+                message_id = await self.send(reference, card_message(card))
+            # The card keeps the conversation's reference: every later message goes there.
+            await self._save(incident.id, ROOT, reference, message_id, keep=reference)
+        except Exception as exc:
+            log.exception("could not show incident %s in Teams", incident.id)
+            raise CrierError(
+                f"Incident #{incident.id} is saved, but Teams refused its card ({exc}). "
+                "list shows it."
+            ) from exc
 
     async def incident_card(self, incident: IncidentView, message: str | None = None) -> Element:
         people = await self.anchors.people(incident.id)
@@ -172,15 +180,20 @@ class TeamsPresenter:
         if reference is None:
             return
         # The core shows one post at a time, with its newest state (Core.show_post).
-        card = await self.draft_card(post)
-        purpose = f"post:{post.id}"
-        anchor = await self.anchors.find(incident.id, purpose)
-        if anchor is None:
-            message_id = await self.send(reference, card_message(card))
-            await self._save(incident.id, purpose, reference, message_id)
-        else:
-            await self.replace(reference, anchor.message_id, card)
+        await self._keep(incident.id, f"post:{post.id}", reference, await self.draft_card(post))
         await self._notify_once(incident, post, reference)
+
+    async def _keep(
+        self, incident_id: int, purpose: str, reference: dict[str, Any], card: Element
+    ) -> None:
+        """``card`` as the incident's message kept as ``purpose``: new the first time (so
+        people are notified), replaced after."""
+        shown = await self.anchors.find(incident_id, purpose)
+        if shown is not None:
+            await self.replace(reference, shown.message_id, card)
+            return
+        message_id = await self.send(reference, card_message(card))
+        await self._save(incident_id, purpose, reference, message_id)
 
     async def _save(
         self,
@@ -200,7 +213,10 @@ class TeamsPresenter:
     ) -> None:
         """New messages that notify people: the publishing outcome, or a rejection."""
         if post.state == PostState.APPROVED and post.settled:
-            await self._show_outcome(incident, post, reference)
+            # The outcome: a new message the first time every channel has one, then kept
+            # current each time they all have one again (a *Retry* that worked, a post
+            # confirmed by hand), so no message about the post says otherwise.
+            await self._keep(incident.id, f"outcome:{post.id}", reference, cards.outcome_card(post))
             return
         if post.state != PostState.REJECTED:
             return
@@ -210,21 +226,6 @@ class TeamsPresenter:
         people = await self.anchors.people(incident.id)
         message = self._mentioning([post.requested_by], people, cards.rejected_card(post, people))
         message_id = await self.send(reference, message)
-        await self._save(incident.id, purpose, reference, message_id)
-
-    async def _show_outcome(
-        self, incident: IncidentView, post: PostView, reference: dict[str, Any]
-    ) -> None:
-        """The outcome: a new message the first time every channel has one (so people are
-        notified), then kept current each time they all have one again (a *Retry* that
-        worked, a post confirmed by hand), so no message about the post says otherwise."""
-        purpose = f"outcome:{post.id}"
-        card = cards.outcome_card(post)
-        shown = await self.anchors.find(incident.id, purpose)
-        if shown is not None:
-            await self.replace(reference, shown.message_id, card)
-            return
-        message_id = await self.send(reference, card_message(card))
         await self._save(incident.id, purpose, reference, message_id)
 
     def _mentioning(self, actor_keys: list[str], people: People, card: Element) -> Activity:
@@ -284,14 +285,7 @@ class TeamsPresenter:
         if reply.reference is None:
             raise LookupError(f"no conversation to show incident #{incident.id} in")
         await self.anchors.remember(incident.id, actor, teams_id=reply.user or None)
-        try:
-            await self.start_incident(incident, reference=reply.reference)
-        except Exception as exc:
-            log.exception("could not show incident %s in Teams", incident.id)
-            raise CrierError(
-                f"Incident #{incident.id} is saved, but Teams refused its card ({exc}). "
-                "list shows it."
-            ) from exc
+        await self.start_incident(incident, reference=reply.reference)
 
     async def say_to(self, reply: ReplyTo, message: str) -> None:
         if reply.reference is not None:

@@ -7,17 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.config import Network
-from bot.incidents.forms import (
-    declare_request,
-    edit_request,
-    resolve_request,
-    texts_by_network,
-    update_request,
-)
+from bot.incidents.forms import texts_by_network
 from handlers.teams.ids import TEXT_PREFIX, Data
-
-# The card actions call these with a ``Submission``.
-__all__ = ["Submission", "declare_request", "edit_request", "resolve_request", "update_request"]
 
 
 class Submission:

@@ -14,10 +14,11 @@ from bot.incidents import forms
 from bot.incidents.forms import FormField
 from bot.incidents.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
 from bot.storage.models import IncidentStatus
-from handlers.slack import forms as slack_forms
 from handlers.slack import ids as slack_ids
+from handlers.slack import listeners as slack_listeners
+from handlers.slack.common import field_errors
 from handlers.slack.modals import Submission as SlackSubmission
-from handlers.teams import submissions as teams_forms
+from handlers.teams import actions as teams_actions
 from handlers.teams.submissions import Submission as TeamsSubmission
 from tests.conftest import make_config
 
@@ -179,13 +180,13 @@ def test_the_slack_modal_shows_the_core_error_on_its_block() -> None:
         lambda form: forms.update_request(form, make_config()), {FormField.STATUS: "on fire"}
     )
 
-    errors = slack_forms.field_errors(error, block_ids=[slack_ids.Field.USERS_SEE, "status"])
+    errors = field_errors(error, block_ids=[slack_ids.Field.USERS_SEE, "status"])
 
     assert errors == {"status": "Pick a status."}
 
 
 def test_the_listeners_and_card_actions_still_find_the_builders() -> None:
-    for module in (slack_forms, teams_forms):
+    for module in (slack_listeners.forms, teams_actions):
         assert module.declare_request is forms.declare_request
         assert module.update_request is forms.update_request
         assert module.resolve_request is forms.resolve_request

@@ -11,7 +11,7 @@ process may have saved it."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlmodel import Session, select
@@ -44,16 +44,9 @@ def _row(session: Session, incident_id: int, platform: str, purpose: str) -> Cha
 
 def save_anchor(session: Session, *, incident_id: int, purpose: str, anchor: Anchor) -> None:
     """Record (or move) one anchor; ``purpose`` is "root", "post:12", "outcome:12" …"""
-    row = _row(session, incident_id, anchor.platform, purpose) or ChatAnchor(
-        incident_id=incident_id,
-        platform=anchor.platform,
-        purpose=purpose,
-        channel_id=anchor.channel_id,
-        message_id=anchor.message_id,
-    )
-    row.channel_id, row.message_id = anchor.channel_id, anchor.message_id
-    row.thread_id, row.reference = anchor.thread_id, dict(anchor.reference)
-    session.add(row)
+    fields = {**asdict(anchor), "incident_id": incident_id, "purpose": purpose}
+    row = _row(session, incident_id, anchor.platform, purpose)
+    session.add(row.sqlmodel_update(fields) if row else ChatAnchor(**fields))
 
 
 def find_anchor(

@@ -13,10 +13,11 @@ core (``ContentCalendar``, through ``bot.incidents.approvers.Gate``) before thes
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig, Network
@@ -78,17 +79,8 @@ class CalendarEntry:
 
 
 def entry(post: ScheduledPost) -> CalendarEntry:
-    return CalendarEntry(
-        id=post.id or 0,
-        text=post.text,
-        channels=tuple(post.channels),
-        due_at=post.due_at,
-        state=post.state,
-        held_by=post.held_by,
-        created_by=post.created_by,
-        decided_by=post.decided_by,
-        decided_at=post.decided_at,
-    )
+    same = {field.name: getattr(post, field.name) for field in fields(CalendarEntry)}
+    return CalendarEntry(**{**same, "id": post.id or 0, "channels": tuple(post.channels)})
 
 
 def _row(session: Session, scheduled_post_id: int) -> ScheduledPost:
@@ -191,7 +183,9 @@ def _decide(
     post = _row(session, scheduled_post_id)
     if post.state != CalendarState.PENDING:
         by = f" by {post.decided_by}" if post.decided_by else ""
-        raise Conflict(f"Scheduled post #{post.id} was already {_state_word(post.state)}{by}.")
+        said = {CalendarState.SCHEDULED: "approved", CalendarState.HELD: "approved and held"}
+        word = said.get(post.state, post.state)
+        raise Conflict(f"Scheduled post #{post.id} was already {word}{by}.")
     claimed = session.execute(
         update(ScheduledPost)
         .where(
@@ -211,12 +205,6 @@ def _decide(
         detail={"scheduled_post_id": post.id, "author": post.created_by},
     )
     return post
-
-
-def _state_word(state: str) -> str:
-    return {CalendarState.SCHEDULED: "approved", CalendarState.HELD: "approved and held"}.get(
-        state, state
-    )
 
 
 def approve(
@@ -249,12 +237,7 @@ def sync_from_config(session: Session, *, config: CrierConfig, now: datetime) ->
         due = item.at if item.at.tzinfo else item.at.replace(tzinfo=config.organisation.zone)
         if due <= now:
             continue
-        exists = session.exec(
-            select(ScheduledPost.id).where(
-                ScheduledPost.text == item.text, ScheduledPost.due_at == due
-            )
-        ).first()
-        if exists is None:
+        if not _entries(session, ScheduledPost.text == item.text, ScheduledPost.due_at == due):
             add(
                 session,
                 config=config,
@@ -268,29 +251,23 @@ def sync_from_config(session: Session, *, config: CrierConfig, now: datetime) ->
     return added
 
 
+def _entries(session: Session, *where: Any, limit: int | None = None) -> list[CalendarEntry]:
+    query = select(ScheduledPost).where(*where).order_by(col(ScheduledPost.due_at)).limit(limit)
+    return [entry(row) for row in session.exec(query).all()]
+
+
 def upcoming(session: Session, *, now: datetime, limit: int = 50) -> list[CalendarEntry]:
     """What is waiting for an approver (and not yet past its time), scheduled, or held."""
-    rows = session.exec(
-        select(ScheduledPost)
-        .where(
-            or_(
-                col(ScheduledPost.state).in_([CalendarState.SCHEDULED, CalendarState.HELD]),
-                and_(
-                    col(ScheduledPost.state) == CalendarState.PENDING,
-                    col(ScheduledPost.due_at) > now,
-                ),
-            )
-        )
-        .order_by(col(ScheduledPost.due_at))
-        .limit(limit)
-    ).all()
-    return [entry(r) for r in rows]
+    state = col(ScheduledPost.state)
+    waiting = and_(state == CalendarState.PENDING, col(ScheduledPost.due_at) > now)
+    ahead = state.in_([CalendarState.SCHEDULED, CalendarState.HELD])
+    return _entries(session, or_(ahead, waiting), limit=limit)
 
 
-def open_incident_id(session: Session) -> int | None:
+def open_incident_id(session: Session, *, besides: int | None = None) -> int | None:
     return session.exec(
         select(Incident.id)
-        .where(col(Incident.resolved_at).is_(None))
+        .where(col(Incident.resolved_at).is_(None), Incident.id != besides)
         .order_by(col(Incident.declared_at))
     ).first()
 
@@ -312,7 +289,6 @@ def release(session: Session, *, post: ScheduledPost, now: datetime) -> None:
     post.state = CalendarState.PUBLISHED
     post.published_at = now
     post.held_by = None
-    session.add(post)
 
 
 def hold_or_release(
@@ -326,7 +302,6 @@ def hold_or_release(
     if incident_id is not None:
         post.state = CalendarState.HELD
         post.held_by = incident_id
-        session.add(post)
     else:
         release(session, post=post, now=now)
     outcome = "published" if incident_id is None else "held"
@@ -341,29 +316,19 @@ def hold_or_release(
     return outcome, entry(post)
 
 
+def _held_by(incident_id: int | None) -> tuple[ColumnElement[bool], ...]:
+    return col(ScheduledPost.state) == CalendarState.HELD, col(ScheduledPost.held_by) == incident_id
+
+
 def held_for(session: Session, *, incident_id: int) -> list[CalendarEntry]:
-    rows = session.exec(
-        select(ScheduledPost)
-        .where(ScheduledPost.state == CalendarState.HELD, ScheduledPost.held_by == incident_id)
-        .order_by(col(ScheduledPost.due_at))
-    ).all()
-    return [entry(r) for r in rows]
+    return _entries(session, *_held_by(incident_id))
 
 
 def on_resolved(session: Session, *, incident: Incident, now: datetime) -> None:
     """The all-clear: offer the posts this incident held (if no other incident still holds)."""
-    other = session.exec(
-        select(Incident.id).where(col(Incident.resolved_at).is_(None), Incident.id != incident.id)
-    ).first()
+    other = open_incident_id(session, besides=incident.id)
     if other is not None:  # still in a crisis: the next all-clear offers them
-        session.execute(
-            update(ScheduledPost)
-            .where(
-                col(ScheduledPost.state) == CalendarState.HELD,
-                col(ScheduledPost.held_by) == incident.id,
-            )
-            .values(held_by=other)
-        )
+        session.execute(update(ScheduledPost).where(*_held_by(incident.id)).values(held_by=other))
         return
     if held_for(session, incident_id=incident.id or 0):
         jobs.schedule(
@@ -391,7 +356,6 @@ def resume(
     else:
         post.state = CalendarState.SKIPPED
         post.held_by = None
-        session.add(post)
     audit.record(
         session,
         actor=actor,

@@ -29,19 +29,15 @@ from bot.storage.models import ScheduledPost
 from bot.storage.store import Store
 from bot.views import Reminder, ReminderAction
 
-ShowCalendar = Callable[[CalendarEntry, str | None], Awaitable[None]]
-
 
 @dataclass
 class CalendarJobs:
-    """The scheduler's side of the calendar: a post's time came, or an all-clear was given."""
-
     store: Store
     config: CrierConfig
     clock: Clock
     notify: Notify
     wake_publisher: Callable[[], None]
-    show: ShowCalendar
+    show: Callable[[CalendarEntry, str | None], Awaitable[None]]
 
     def handlers(self) -> dict[str, JobHandler]:
         return {DUE: self.due, RESUME: self.offer_resume, REVIEW: self.review}

@@ -17,6 +17,7 @@ says nothing if the token was renewed meanwhile.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.config import CrierConfig, HealthCheckConfig, Network
+from bot.drafting.post_times import format_time
 from bot.ports import Clock, Publisher
 from bot.publishing.checks import ChannelReport, check_channel, check_channels
 from bot.publishing.versions import version_warning
@@ -69,12 +71,10 @@ def ensure_scheduled(session: Session, *, config: CrierConfig, now: datetime) ->
     rules = config.health_check
     job = session.exec(select(Job).where(Job.key == HEALTH_KEY)).first()
     if not rules.enabled:
-        if job is not None and job.done_at is None:
-            cancel(session, now=now, key=HEALTH_KEY)
+        cancel(session, now=now, key=HEALTH_KEY)  # the live one, if any
         return "off (health_check.enabled is false)"
     wanted = _schedule_of(rules)
-    live = job is not None and job.done_at is None
-    if live and job is not None and all(job.payload.get(k) == v for k, v in wanted.items()):
+    if job and job.done_at is None and all(job.payload.get(k) == v for k, v in wanted.items()):
         return f"next at {job.due_at.isoformat()}"
     memory = {"said": job.payload.get("said", {})} if job is not None else {}
     due = next_run(now, rules=rules, zone=config.organisation.zone)
@@ -101,50 +101,28 @@ class Saying:
     remember: dict[str, Any]
 
 
-def _label(network: Network) -> str:
-    return NETWORK_LABELS.get(network, network.value)
-
-
+@dataclass(kw_only=True, eq=False)
 class ChannelHealth:
-    def __init__(
-        self,
-        *,
-        store: Store,
-        config: CrierConfig,
-        clock: Clock,
-        publishers: Mapping[Network, Publisher],
-        notify: Notify,
-    ) -> None:
-        self._store = store
-        self._config = config
-        self._rules = config.health_check
-        self._clock = clock
-        self._publishers = publishers
-        self._notify = notify
+    store: Store
+    config: CrierConfig
+    clock: Clock
+    publishers: Mapping[Network, Publisher]
+    notify: Notify
 
     def handlers(self) -> dict[str, JobHandler]:
         return {HEALTH: self.check, EXPIRY: self.token_reminder}
 
-    # --- the schedule ---------------------------------------------------------------------------
-
     async def start(self) -> None:
         """``schedule_check`` on this core's clock, off the event loop (what ``crier serve``
         does at start-up; tests call it to start the schedule on their clock)."""
-        now = self._clock.now()
-        try:
-            said = await self._store.run(
-                lambda s: ensure_scheduled(s, config=self._config, now=now)
-            )
-        except IntegrityError:
-            said = "scheduled by another process"
+        now = self.clock.now()
+        said = await asyncio.to_thread(schedule_check, self.store, config=self.config, now=now)
         log.info("channel health check: %s", said)
-
-    # --- the daily check ------------------------------------------------------------------------
 
     async def check(self, run: JobRun) -> Again:
         """Run every channel's check; say what changed; plan the token reminders."""
-        reports = await check_channels(self._publishers)
-        now = self._clock.now()
+        reports = await check_channels(self.publishers)
+        now = self.clock.now()
         said: dict[str, dict[str, Any]] = {
             network: dict(memory)
             for network, memory in (run.payload.get("said") or {}).items()
@@ -155,18 +133,18 @@ class ChannelHealth:
             memory = said.setdefault(report.network.value, {})
             sayings += self._state_change(report, memory)
             sayings += self._version_end(report, memory, now)
-        await self._store.run(lambda s: self._plan_tokens(s, reports, now))
+        await self.store.run(lambda s: self._plan_tokens(s, reports, now))
         for saying in sayings:
             if await self._say(saying.notice):
                 said[saying.network].update(saying.remember)
             # Not said (no chat could show it): remembered as before, so the next check says it.
-        due = next_run(now, rules=self._rules, zone=self._config.organisation.zone)
-        return Again(at=due, payload={"said": said, **_schedule_of(self._rules)})
+        due = next_run(now, rules=self.config.health_check, zone=self.config.organisation.zone)
+        return Again(at=due, payload={"said": said, **_schedule_of(self.config.health_check)})
 
     async def _say(self, notice: Notice) -> bool:
         log.warning("channel notice: %s", notice.text)  # for whoever reads the log too
         try:
-            await self._notify(notice)
+            await self.notify(notice)
         except Exception:
             log.exception("could not post the notice “%s” in chat", notice.title)
             return False
@@ -177,7 +155,7 @@ class ChannelHealth:
         before = memory.get("state")
         was_fine = before is None or before in FINE
         fine = check.state in FINE
-        label = _label(report.network)
+        label = NETWORK_LABELS[report.network]
         remember = {"state": check.state}
         if (fine and was_fine) or (not fine and before == check.state):
             memory.update(remember)  # nothing to say
@@ -206,8 +184,10 @@ class ChannelHealth:
         life = report.check.version
         if life is None:
             return []
-        today = now.astimezone(self._config.organisation.zone).date()
-        warning = version_warning(life, today=today, warn_days=self._rules.version_warning_days)
+        today = now.astimezone(self.config.organisation.zone).date()
+        warning = version_warning(
+            life, today=today, warn_days=self.config.health_check.version_warning_days
+        )
         if warning is None:
             memory.pop("version", None)
             return []
@@ -215,7 +195,7 @@ class ChannelHealth:
         mark = f"{life.version}:{'ended' if ended else 'ending'}"
         if memory.get("version") == mark:
             return []
-        label = _label(report.network)
+        label = NETWORK_LABELS[report.network]
         notice = Notice(
             kind="version_ended" if ended else "version_ending",
             title=f"{label}: {life.api} {life.version} "
@@ -229,7 +209,7 @@ class ChannelHealth:
     def _plan_tokens(self, session: Session, reports: list[ChannelReport], now: datetime) -> None:
         """One ``token_expiry`` job per reminder day for each token that will expire; a token
         found late gets only the nearest reminder already due, not one per passed day."""
-        days_before = self._rules.token_reminder_days
+        days_before = self.config.health_check.token_reminder_days
         for report in reports:
             token = report.check.token
             if not report.check.ready or token is None or token.expires_at is None:
@@ -261,8 +241,6 @@ class ChannelHealth:
                     },
                 )
 
-    # --- a token's reminder ---------------------------------------------------------------------
-
     async def token_reminder(self, run: JobRun) -> str:
         """Remind of the token's expiry, unless it was renewed (the network is asked again)."""
         try:
@@ -270,7 +248,7 @@ class ChannelHealth:
             expires = datetime.fromisoformat(str(run.payload["expires_at"]))
         except (KeyError, ValueError):
             return "not a token reminder"
-        publisher = self._publishers.get(network)
+        publisher = self.publishers.get(network)
         if publisher is None:
             return "the channel is gone"
         check = await check_channel(publisher)
@@ -279,16 +257,15 @@ class ChannelHealth:
             return "renewed"
         if check.state == "expired":
             return "already expired"  # the health check says that one
-        now = self._clock.now()
+        now = self.clock.now()
         if expires <= now:
             return "expired meanwhile"
-        label = _label(network)
+        label = NETWORK_LABELS[network]
         setting = str(run.payload.get("setting") or "its token")
         left = _time_left(expires - now)
-        zone = self._config.organisation.zone
+        zone = self.config.organisation.zone
         local = expires.astimezone(zone)
-        when = f"{local:%a} {local.day} {local:%b %Y}, {local.hour % 12 or 12}:{local.minute:02d} "
-        when += f"{'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
+        when = f"{local:%a} {local.day} {local:%b %Y}, {format_time(expires, zone)}"
         notice = Notice(
             kind="token_expiring",
             title=f"{label}'s token expires in {left}",

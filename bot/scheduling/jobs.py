@@ -82,8 +82,8 @@ def cancel(
     key: str | None = None,
     incident_id: int | None = None,
     kinds: tuple[str, ...] = (),
-) -> int:
-    """Mark live jobs done without running them; returns how many."""
+) -> None:
+    """Mark live jobs done without running them."""
     query = update(Job).where(col(Job.done_at).is_(None))
     if key is not None:
         query = query.where(col(Job.key) == key)
@@ -91,8 +91,7 @@ def cancel(
         query = query.where(col(Job.incident_id) == incident_id)
     if kinds:
         query = query.where(col(Job.kind).in_(kinds))
-    result = session.execute(query.values(done_at=now, outcome=CANCELLED))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    session.execute(query.values(done_at=now, outcome=CANCELLED))
 
 
 def enqueue(

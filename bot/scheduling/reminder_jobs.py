@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -97,24 +98,29 @@ class ReminderJobs:
 
     def _waiting(self, state: Situation) -> str:
         """When an update already waits for approval, that is the way to keep the promise."""
-        assert state.pending is not None
+        if state.pending is None:
+            return ""
         waited = format_duration(self.clock.now() - state.pending.requested_at)
         return (
             f" A draft has waited {waited} for approval in this thread: approving it keeps "
             "the promise."
         )
 
-    async def _read(self, run: JobRun) -> Situation | None:
+    async def _read(self, run: JobRun) -> Situation | str:
+        """The incident now, or why a reminder about its latest public post (the payload's) no
+        longer matters: the incident is closed, or a newer post went out."""
         incident_id = run.incident_id or 0
-        return await self.store.read(lambda s: _situation(s, incident_id))
-
-    async def next_update(self, run: JobRun) -> Again | str | None:
-        now = self.clock.now()
-        state = await self._read(run)
+        state = await self.store.read(lambda s: _situation(s, incident_id))
         if state is None or state.incident.resolved_at is not None:
             return "incident closed"
         if state.latest_public_post_id != run.payload.get("post_id"):
             return "a newer post went out"
+        return state
+
+    async def next_update(self, run: JobRun) -> Again | str | None:
+        now = self.clock.now()
+        if isinstance(state := await self._read(run), str):
+            return state
         promised = datetime.fromisoformat(str(run.payload["promised_at"]))
         owner = (state.incident.declared_by,)
         incident_id = state.incident.id or 0
@@ -122,7 +128,7 @@ class ReminderJobs:
         # With a draft waiting, *Post update* would only be refused: the draft is the way.
         post_update = () if waiting else _incident_buttons(incident_id, "post_update")
         if run.payload.get("stage") == "warning" and now < promised:
-            ask = self._waiting(state) if waiting else " Time to draft it?"
+            ask = self._waiting(state) or " Time to draft it?"
             await self.notify(
                 incident_id,
                 Reminder(
@@ -141,8 +147,7 @@ class ReminderJobs:
             Reminder(
                 kind="update_overdue",
                 text=f"The update promised for {self._time(promised)} is overdue: people are "
-                f"waiting to hear from us.{self._waiting(state) if waiting else ''}"
-                f"{self._late(run)}",
+                f"waiting to hear from us.{self._waiting(state)}{self._late(run)}",
                 mention_users=owner,
                 mention_comms_lead=True,
                 mention_approvers=waiting,
@@ -171,7 +176,8 @@ class ReminderJobs:
 
     async def approval(self, run: JobRun) -> Again | str | None:
         now = self.clock.now()
-        state = await self._read(run)
+        incident_id = run.incident_id or 0
+        state = await self.store.read(lambda s: _situation(s, incident_id))
         post_id = run.payload.get("post_id")
         if state is None or state.pending is None or state.pending.id != post_id:
             return "decided"
@@ -193,11 +199,8 @@ class ReminderJobs:
         )
 
     async def all_clear(self, run: JobRun) -> Again | str | None:
-        state = await self._read(run)
-        if state is None or state.incident.resolved_at is not None:
-            return "incident closed"
-        if state.latest_public_post_id != run.payload.get("post_id"):
-            return "a newer post went out"
+        if isinstance(state := await self._read(run), str):
+            return state
         incident_id = state.incident.id or 0
         await self.notify(
             incident_id,
@@ -213,21 +216,14 @@ class ReminderJobs:
 
     async def stale(self, run: JobRun) -> Again | str | None:
         now = self.clock.now()
-        state = await self._read(run)
-        if state is None or state.incident.resolved_at is not None:
-            return "incident closed"
-        if state.latest_public_post_id != run.payload.get("post_id"):
-            return "a newer post went out"
+        if isinstance(state := await self._read(run), str):
+            return state
         rules = reminders.policy(self.config, state.incident)
         incident_id = state.incident.id or 0
         since = now - state.latest_public_at if state.latest_public_at else None
         silent = format_duration(since or timedelta(minutes=rules.stale_after_minutes))
-        buttons: tuple[ReminderAction, ...] = ()
-        if state.pending is not None:
-            ask = self._waiting(state)
-        else:
-            ask = " Is it resolved? If not, people would like an update."
-            buttons = _incident_buttons(incident_id, "post_update", "resolve")
+        ask = self._waiting(state) or " Is it resolved? If not, people would like an update."
+        buttons = () if state.pending else _incident_buttons(incident_id, "post_update", "resolve")
         await self.notify(
             incident_id,
             Reminder(
@@ -315,30 +311,22 @@ def review_figures(
         )
     ).one()
     waits = [p.decided_at - p.requested_at for p in approved if p.decided_at]
-    missed = session.exec(
-        select(func.count())
-        .select_from(AuditEvent)
-        .where(AuditEvent.incident_id == incident_id, AuditEvent.action == "promise_missed")
-    ).one()
-    failed = session.exec(
-        select(func.count())
-        .select_from(Delivery)
-        .where(
-            Delivery.incident_id == incident_id,
-            col(Delivery.state).in_([DeliveryState.FAILED, DeliveryState.UNKNOWN]),
-        )
-    ).one()
+
+    def count(*where: Any) -> int:
+        return session.exec(select(func.count()).where(*where)).one()
+
+    missed = count(AuditEvent.incident_id == incident_id, AuditEvent.action == "promise_missed")
+    failed = count(
+        Delivery.incident_id == incident_id,
+        col(Delivery.state).in_([DeliveryState.FAILED, DeliveryState.UNKNOWN]),
+    )
+    first = first_sent - incident.declared_at if first_sent else None
+    average = sum(waits, timedelta()) / len(waits) if waits else None
     duration = (incident.resolved_at - incident.declared_at) if incident.resolved_at else None
     details = (
-        (
-            "Declared to first public post",
-            _minutes(first_sent - incident.declared_at if first_sent else None),
-        ),
+        ("Declared to first public post", _minutes(first)),
         ("Updates published", str(sum(p.kind == PostKind.UPDATE for p in approved))),
-        (
-            "Approval wait (average)",
-            _minutes(sum(waits, timedelta()) / len(waits) if waits else None),
-        ),
+        ("Approval wait (average)", _minutes(average)),
         ("Approval wait (longest)", _minutes(max(waits) if waits else None)),
         ("Promised updates missed", str(missed)),
         ("Channels that failed", str(failed)),

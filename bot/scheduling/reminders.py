@@ -8,7 +8,7 @@ the post-incident review. What each reminder says when it fires is in
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlmodel import Session
 
@@ -78,8 +78,9 @@ def on_approved(
     """A post went public: what it promised, and what comes next, each get a reminder."""
     on_decided(session, post=post, now=now)
     incident_id = incident.id or 0
+    # What the previous post asked for is moot; what this one asks for is scheduled again.
+    cancel(session, now=now, incident_id=incident_id, kinds=(NEXT_UPDATE, ALL_CLEAR, STALE))
     if post.kind == PostKind.RESOLUTION:
-        cancel(session, now=now, incident_id=incident_id, kinds=(NEXT_UPDATE, ALL_CLEAR, STALE))
         _remind(session, REVIEW, incident_id, due_at=next_working_morning(now, config))
         return
     rules = policy(config, incident)
@@ -96,13 +97,9 @@ def on_approved(
             promised_at=promised.isoformat(),
             stage="warning",
         )
-    else:
-        cancel(session, now=now, key=_key(NEXT_UPDATE, incident_id))
     if post.status == IncidentStatus.MONITORING:
         at = now + timedelta(minutes=rules.all_clear_after_minutes)
         _remind(session, ALL_CLEAR, incident_id, due_at=at, post_id=post.id)
-    else:
-        cancel(session, now=now, key=_key(ALL_CLEAR, incident_id))
     at = now + timedelta(minutes=rules.stale_after_minutes)
     _remind(session, STALE, incident_id, due_at=at, post_id=post.id)
 
@@ -123,13 +120,12 @@ def next_working_morning(now: datetime, config: CrierConfig) -> datetime:
     """``review_hour`` o'clock on the next working day in the organisation's zone: never the
     day of the all-clear itself, so the people who worked the night get their sleep."""
     zone = config.organisation.zone
-    day = now.astimezone(zone).date()
-    for _ in range(15):
-        day += timedelta(days=1)
-        if day.weekday() in config.reminders.working_days:
-            at = datetime(day.year, day.month, day.day, config.reminders.review_hour, tzinfo=zone)
-            return at.astimezone(now.tzinfo)
-    raise AssertionError("working_days is never empty")  # validated in RemindersConfig
+    today = now.astimezone(zone).date()
+    days = (today + timedelta(days=n) for n in range(1, 8))
+    # working_days is never empty: validated in RemindersConfig.
+    day = next(day for day in days if day.weekday() in config.reminders.working_days)
+    at = datetime.combine(day, time(config.reminders.review_hour), tzinfo=zone)
+    return at.astimezone(now.tzinfo)
 
 
 def snooze_choice(value: str) -> tuple[int, int]:
@@ -161,7 +157,6 @@ def snooze(session: Session, *, job_id: int, minutes: int, actor: Actor, now: da
     minutes = max(1, min(minutes, MAX_SNOOZE_MINUTES))
     job.due_at = now + timedelta(minutes=minutes)
     job.done_at = job.claimed_by = job.claimed_until = job.outcome = None
-    session.add(job)
     audit.record(
         session,
         actor=actor,

@@ -15,11 +15,13 @@ import itertools
 import logging
 import os
 import socket
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+import weakref
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, update
+from sqlalchemy import ColumnElement, Update, func, or_, update
 from sqlmodel import Session, col, select
 
 from bot.ports import Clock
@@ -68,41 +70,36 @@ def dead_claims(session: Session, claimed_by: Any, *unfinished: ColumnElement[bo
     return [claim for claim in session.exec(query).all() if claim and dead_here(claim)]
 
 
+def _unfinished(claims: list[str]) -> Update:
+    """The jobs of these claims that are not done yet."""
+    return update(Job).where(col(Job.claimed_by).in_(claims), col(Job.done_at).is_(None))
+
+
+@dataclass(kw_only=True, eq=False)
 class Scheduler:
     """Runs the jobs of ``handlers``' kinds: each as soon as it is due, up to ``at_once`` side by
     side, one incident's in order within this process. A slow job never holds up the others:
     a slot it frees is taken again at once. Leases of jobs still running are renewed, so a
     lease can be short and work left by a killed process is taken again soon."""
 
-    def __init__(
-        self,
-        *,
-        store: Store,
-        clock: Clock,
-        handlers: Mapping[str, JobHandler],
-        worker_id: str | None = None,
-        lease: timedelta = timedelta(minutes=5),
-        batch_size: int = 200,
-        at_once: int = AT_ONCE,
-    ) -> None:
-        self._store = store
-        self._clock = clock
-        self._handlers = handlers
-        self._kinds = tuple(handlers)
-        self.worker_id = worker_id or default_worker_id()
-        self._lease = lease
-        self._batch_size = batch_size
-        self._at_once = at_once
-        self._wake = asyncio.Event()
-        self._claims = itertools.count(1)
-        self._running: dict[int, asyncio.Task[None]] = {}
-        self._running_claims: dict[int, str] = {}
-        self._incident_locks: dict[int, asyncio.Lock] = {}
+    store: Store
+    clock: Clock
+    handlers: Mapping[str, JobHandler]
+    worker_id: str = field(default_factory=default_worker_id)
+    lease: timedelta = timedelta(minutes=5)
+    batch_size: int = 200
+    at_once: int = AT_ONCE
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _claims: Iterator[int] = field(default_factory=lambda: itertools.count(1), init=False)
+    _running: dict[str, asyncio.Task[None]] = field(default_factory=dict, init=False)  # by claim
+    # One lock per incident with jobs here, gone once nobody holds or waits for it.
+    _incident_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary, init=False
+    )
 
     def add_handler(self, kind: str, handler: JobHandler) -> None:
         """Run jobs of ``kind`` too (a chat side adds its own kinds as it is built)."""
-        self._handlers = {**self._handlers, kind: handler}
-        self._kinds = tuple(self._handlers)
+        self.handlers = {**self.handlers, kind: handler}
 
     def wake(self) -> None:
         self._wake.set()
@@ -111,7 +108,7 @@ class Scheduler:
         """Run jobs until ``stop``: each at its due time, at once when woken, and at least every
         ``poll_seconds`` (another process may have scheduled one sooner). At a stop the jobs
         under way finish; what was not started stays in the table for the next start."""
-        await self._store.run(self._release_the_dead)
+        await self.store.run(self._release_the_dead)
         renewing = asyncio.create_task(self._renew_leases(stop))
         stopping = asyncio.create_task(stop.wait())
         stopping.add_done_callback(lambda _: self.wake())  # a stop ends the nap
@@ -121,7 +118,7 @@ class Scheduler:
                 nap = poll_seconds
                 try:
                     started = await self._start_due()
-                    if started and len(self._running) < self._at_once:
+                    if started and len(self._running) < self.at_once:
                         continue  # there may be more due than one claim took
                     nap = await self._seconds_to_next(poll_seconds)
                 except Exception:
@@ -134,82 +131,60 @@ class Scheduler:
             stopping.cancel()
 
     async def _start_due(self) -> int:
-        free = self._at_once - len(self._running)
+        free = self.at_once - len(self._running)
         if free <= 0:
             return 0
-        runs = await self._store.run(lambda s: self._claim(s, limit=free))
+        runs = await self.store.run(lambda s: self._claim(s, limit=free))
         for run in runs:
             task = asyncio.create_task(self._in_order(run))
-            self._running[run.id] = task
-            self._running_claims[run.id] = run.claim
-            task.add_done_callback(functools.partial(self._ended, run.id))
+            self._running[run.claim] = task
+            task.add_done_callback(functools.partial(self._ended, run.claim))
         return len(runs)
 
-    def _ended(self, job_id: int, _task: asyncio.Task[None]) -> None:
-        self._running.pop(job_id, None)
-        self._running_claims.pop(job_id, None)
+    def _ended(self, claim: str, _task: asyncio.Task[None]) -> None:
+        self._running.pop(claim, None)
         self._wake.set()  # a slot is free
 
     async def _in_order(self, run: JobRun) -> None:
         if run.incident_id is None:
             await self._run(run)
             return
-        lock = self._incident_locks.setdefault(run.incident_id, asyncio.Lock())
-        try:
-            async with lock:
-                await self._run(run)
-        finally:
-            if not lock.locked() and not getattr(lock, "_waiters", None):
-                self._incident_locks.pop(run.incident_id, None)
+        async with self._incident_locks.setdefault(run.incident_id, asyncio.Lock()):
+            await self._run(run)
 
     async def _renew_leases(self, stop: asyncio.Event) -> None:
-        every = max(self._lease.total_seconds() / 3, SHORTEST_NAP)
+        every = max(self.lease.total_seconds() / 3, SHORTEST_NAP)
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every)
-            claims = list(self._running_claims.values())
+            claims = list(self._running)
             if not claims:
                 continue
             try:
-                await self._store.run(functools.partial(self._renew, claims=claims))
+                await self.store.run(functools.partial(self._renew, claims=claims))
             except Exception:
                 log.exception("could not renew the leases of running jobs")
 
     def _renew(self, session: Session, claims: list[str]) -> None:
-        session.execute(
-            update(Job)
-            .where(col(Job.claimed_by).in_(claims), col(Job.done_at).is_(None))
-            .values(claimed_until=self._clock.now() + self._lease)
-        )
+        session.execute(_unfinished(claims).values(claimed_until=self.clock.now() + self.lease))
 
-    def _release_the_dead(self, session: Session) -> int:
+    def _release_the_dead(self, session: Session) -> None:
         """Jobs claimed by a process of this machine that is gone (killed): free them now
         rather than when their lease runs out."""
         dead = dead_claims(session, Job.claimed_by, col(Job.done_at).is_(None))
         if not dead:
-            return 0
-        result = session.execute(
-            update(Job)
-            .where(col(Job.claimed_by).in_(dead), col(Job.done_at).is_(None))
-            .values(claimed_by=None, claimed_until=None)
-        )
+            return
+        result = session.execute(_unfinished(dead).values(claimed_by=None, claimed_until=None))
         count = int(result.rowcount)  # type: ignore[attr-defined]
         gone = sorted({claim.partition("#")[0] for claim in dead})
         log.info("took back %d job(s) left by stopped process(es) %s", count, ", ".join(gone))
-        return count
 
     async def _seconds_to_next(self, longest: float) -> float:
-        now = self._clock.now()
-
-        def soonest(session: Session) -> datetime | None:
-            live = (col(Job.done_at).is_(None), col(Job.kind).in_(self._kinds))
-            due = session.exec(
-                select(func.min(Job.due_at)).where(*live, col(Job.claimed_until).is_(None))
-            ).one()
-            lapsing = session.exec(select(func.min(Job.claimed_until)).where(*live)).one()
-            return min((t for t in (due, lapsing) if t is not None), default=None)
-
-        when = await self._store.read(soonest)
+        now = self.clock.now()
+        due = select(func.min(Job.due_at)).where(*self._live, col(Job.claimed_until).is_(None))
+        lapsing = select(func.min(Job.claimed_until)).where(*self._live)
+        times = await self.store.read(lambda s: (s.exec(due).one(), s.exec(lapsing).one()))
+        when = min((t for t in times if t is not None), default=None)
         if when is None:
             return longest
         if when.tzinfo is None:  # SQLite hands back naive UTC
@@ -219,7 +194,7 @@ class Scheduler:
     async def run_once(self) -> int:
         """Claim what is due and run it to the end; returns how many jobs ran. (The test's and
         the sandbox's tick; a running process uses ``run_forever``.)"""
-        runs = await self._store.run(lambda s: self._claim(s, limit=self._batch_size))
+        runs = await self.store.run(lambda s: self._claim(s, limit=self.batch_size))
         await asyncio.gather(*(self._in_order(run) for run in runs))
         return len(runs)
 
@@ -240,69 +215,53 @@ class Scheduler:
         """Whether no job of these kinds is due, claimed or running (tests wait for it)."""
         if self._running:
             return False
-        now = self._clock.now()
+        now = self.clock.now()
+        due_or_claimed = or_(col(Job.due_at) <= now, col(Job.claimed_until).is_not(None))
+        pending = select(Job.id).where(*self._live, due_or_claimed).limit(1)
+        return await self.store.read(lambda s: s.exec(pending).first() is None)
 
-        def none_pending(session: Session) -> bool:
-            pending = select(Job.id).where(
-                col(Job.done_at).is_(None),
-                col(Job.kind).in_(self._kinds),
-                or_(col(Job.due_at) <= now, col(Job.claimed_until).is_not(None)),
-            )
-            return session.exec(pending.limit(1)).first() is None
-
-        return await self._store.read(none_pending)
+    @property
+    def _live(self) -> tuple[ColumnElement[bool], ...]:
+        """Jobs of these kinds not done yet."""
+        return col(Job.done_at).is_(None), col(Job.kind).in_(list(self.handlers))
 
     def _claim(self, session: Session, *, limit: int) -> list[JobRun]:
-        now = self._clock.now()
+        now = self.clock.now()
         query = (
             select(Job)
             .where(
-                col(Job.done_at).is_(None),
-                col(Job.kind).in_(self._kinds),
+                *self._live,
                 col(Job.due_at) <= now,
                 or_(col(Job.claimed_until).is_(None), col(Job.claimed_until) < now),
             )
             .order_by(col(Job.due_at), col(Job.id))
             .limit(limit)
         )
-        if self._store.is_postgres:
+        if self.store.is_postgres:
             query = query.with_for_update(skip_locked=True)
         runs = []
         for job in session.exec(query).all():
             job.claimed_by = claim = f"{self.worker_id}#{next(self._claims)}"
-            job.claimed_until = now + self._lease
+            job.claimed_until = now + self.lease
             if AGAIN in job.payload:  # this firing reads what changed: it shows it
                 job.payload = {k: v for k, v in job.payload.items() if k != AGAIN}
-            runs.append(
-                JobRun(
-                    id=job.id or 0,
-                    kind=job.kind,
-                    key=job.key,
-                    due_at=job.due_at,
-                    payload=dict(job.payload),
-                    incident_id=job.incident_id,
-                    fired_at=now,
-                    claim=claim,
-                )
-            )
+            same = job.model_dump(include={"id", "kind", "key", "due_at", "payload", "incident_id"})
+            runs.append(JobRun(**same, fired_at=now, claim=claim))
         session.flush()
         return runs
 
     async def _run(self, run: JobRun) -> None:
-        handler = self._handlers.get(run.kind)
         try:
-            if handler is None:
-                raise LookupError(f"no handler for job kind {run.kind!r}")
-            result = await handler(run)
+            result = await self.handlers[run.kind](run)  # claimed: one of these kinds
         except LostClaim:
             log.info("job %s (%s) was taken over or done elsewhere", run.id, run.kind)
             return
         except Exception as exc:
             log.exception("job %s (%s) failed", run.id, run.kind)
             error = exc
-            await self._store.run(lambda s: self._failed(s, run, error))
+            await self.store.run(lambda s: self._failed(s, run, error))
             return
-        await self._store.run(lambda s: self._finish(s, run, result))
+        await self.store.run(lambda s: self._finish(s, run, result))
 
     def _unclaim(self, session: Session, run: JobRun) -> Job | None:
         """The job, its claim by this firing cleared; None if that claim is no longer on it."""
@@ -322,7 +281,7 @@ class Scheduler:
         job = self._unclaim(session, run)
         if job is None:
             raise LostClaim(f"job {run.id}")
-        job.done_at = self._clock.now()
+        job.done_at = self.clock.now()
         job.outcome = outcome[:200]
 
     def _finish(self, session: Session, run: JobRun, result: Again | str | None) -> None:
@@ -334,15 +293,12 @@ class Scheduler:
             job.payload = {**job.payload, **result.payload, "_failures": 0}
             return
         if job.payload.get(AGAIN):  # what it did is out of date already: once more, now
-            job.due_at = self._clock.now()
+            job.due_at = self.clock.now()
             job.payload = {k: v for k, v in job.payload.items() if k != AGAIN}
             return
-        job.done_at = self._clock.now()
-        late = (
-            f" ({int(run.late_by.total_seconds() // 60)} min late)"
-            if run.late_by > timedelta(minutes=1)
-            else ""
-        )
+        job.done_at = self.clock.now()
+        minutes = int(run.late_by.total_seconds() // 60)
+        late = f" ({minutes} min late)" if run.late_by > timedelta(minutes=1) else ""
         job.outcome = ((result or "fired") + late)[:200]
 
     def _failed(self, session: Session, run: JobRun, error: Exception) -> None:
@@ -351,7 +307,7 @@ class Scheduler:
             return
         failures = int(job.payload.get("_failures", 0)) + 1
         job.payload = {**job.payload, "_failures": failures}
-        now = self._clock.now()
+        now = self.clock.now()
         if failures >= MAX_FAILURES:
             job.done_at = now
             job.outcome = f"failed: {type(error).__name__}"[:200]

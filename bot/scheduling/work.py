@@ -139,12 +139,9 @@ def _refresh(
         schedule(session, kind=kind, key=key, due_at=now, payload=payload, found=row)
     elif row.claimed_by is not None and not row.payload.get(AGAIN):
         row.payload = {**row.payload, AGAIN: True}
-        session.add(row)
 
 
 class Work:
-    """The runner's handlers for each kind of work (``handlers()``)."""
-
     def __init__(self, core: Core) -> None:
         self._core = core
 

@@ -27,7 +27,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import SQLModel
 
-from bot.config import ConfigError, Network, load_config
+from bot.config import ConfigError, Network, load_config, problems
 from bot.log_format import log_handler
 from bot.ports import Actor
 from bot.publishing.credentials import NetworkCredentials
@@ -46,8 +46,6 @@ from bot.storage.finding import (
 from bot.storage.schema import current_revision, head_revision, upgrade
 from bot.storage.store import CannotOpenDatabase, Store, open_store
 from bot.views import NETWORK_LABELS
-
-Command = Callable[[argparse.Namespace, Settings], int]
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:
@@ -277,10 +275,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     export.add_argument("incident", type=int, help="the incident's number, as in chat (#12)")
     export.add_argument("--sandbox", action="store_true", help=SANDBOX_HELP)
     export.set_defaults(run=_export)
-    templates = commands.add_parser("templates", help="list the post templates")
-    templates.set_defaults(run=_templates)
-    config = commands.add_parser("config", help="check crier.yml")
-    config.set_defaults(run=_config)
+    commands.add_parser("templates", help="list the post templates").set_defaults(run=_templates)
+    commands.add_parser("config", help="check crier.yml").set_defaults(run=_config)
     channels = commands.add_parser("channels", help="the public channels Crier publishes to")
     channels_commands = channels.add_subparsers(dest="channels_command", required=True)
     channels_commands.add_parser(
@@ -319,13 +315,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings, credentials = Settings(), NetworkCredentials()
     except (ConfigError, ValidationError) as exc:
-        print(f"crier: cannot start: {_settings_problem(exc)}", file=sys.stderr)
+        # A ValidationError's own text shows the input: only the variable and what is wrong.
+        problem = problems(exc) if isinstance(exc, ValidationError) else exc
+        print(f"crier: cannot start: {problem}", file=sys.stderr)
         return 2
     # Every configured secret is masked in all that this process prints and logs from here on,
     # whatever printed it: an echoed token in a network's refusal, a traceback.
     redact = Redactor.from_settings(settings, credentials)
     redact_logs(redact)
-    command: Command = args.run
+    command: Callable[[argparse.Namespace, Settings], int] = args.run
     with masked_output(redact):
         # The handler writes to the masked stderr; CRIER_LOG_FORMAT=json: one object a line.
         logging.basicConfig(
@@ -351,13 +349,3 @@ def run(args: argparse.Namespace) -> int:
         except Exception:
             traceback.print_exc()  # to the masked stderr, unlike Python's own report
             return 1
-
-
-def _settings_problem(error: ConfigError | ValidationError) -> str:
-    """One line naming the variable; a ``ValidationError``'s own text shows the input."""
-    if isinstance(error, ConfigError):
-        return str(error)
-    return "; ".join(
-        f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}"
-        for e in error.errors(include_url=False, include_input=False)
-    )

@@ -1,8 +1,5 @@
-"""Settings from the environment and the organisation's ``crier.yml``.
-
-Secrets only ever come from the environment, or from a file it names (``SLACK_BOT_TOKEN_FILE``),
-and are held as ``SecretStr`` so that a stray ``repr`` or log line cannot leak them. Everything
-an IT comms team tunes (services, approvers, channels, time zone) lives in ``crier.yml``.
+"""The organisation's ``crier.yml``: everything an IT comms team tunes (services, approvers,
+channels, time zone). Never a secret: those come from the environment only (``bot.settings``).
 """
 
 from __future__ import annotations
@@ -52,9 +49,24 @@ class Network(StrEnum):
     WEBHOOK = "webhook"
 
 
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_SLACK_GROUP = re.compile(r"^S[A-Z0-9]{2,}$")
-_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+def _matching(pattern: str, what: str) -> AfterValidator:
+    """A text that matches ``pattern``, else the error "'…' is not ``what``"."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+SlackUser = Annotated[str, _matching(r"^[UW][A-Z0-9]{2,}$", "a Slack user id (like U012AB3CD)")]
+SlackGroup = Annotated[str, _matching(r"^S[A-Z0-9]{2,}$", "a Slack user group id (like S0614TZR7)")]
+SlackUserOrGroup = Annotated[
+    str, _matching(r"^[UWS][A-Z0-9]{2,}$", "a Slack user (U…) or user group (S…) id")
+]
+Colour = Annotated[str, _matching(r"^#[0-9a-fA-F]{6}$", "a colour like '#1f3a5f'")]
 
 
 class _Strict(BaseModel):
@@ -66,8 +78,8 @@ class Organisation(_Strict):
     short_name: str | None = Field(default=None, max_length=40)
     time_zone: str = "UTC"
     help_url: str | None = None
-    primary_colour: str = "#1f3a5f"
-    accent_colour: str = "#f2b705"
+    primary_colour: Colour = "#1f3a5f"
+    accent_colour: Colour = "#f2b705"
 
     @field_validator("time_zone")
     @classmethod
@@ -80,13 +92,6 @@ class Organisation(_Strict):
             ) from exc
         return value
 
-    @field_validator("primary_colour", "accent_colour")
-    @classmethod
-    def _hex_colour(cls, value: str) -> str:
-        if not _COLOUR.match(value):
-            raise ValueError(f"{value!r} is not a colour like '#1f3a5f'")
-        return value
-
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
@@ -97,18 +102,8 @@ class Organisation(_Strict):
 
 
 class SlackConfig(_Strict):
-    comms_channel: str = Field(
-        default="", description="Channel id (C…) where incident threads live; empty: where declared"
-    )
-
-
-def _slack_user(user: str) -> str:
-    if not _SLACK_USER.match(user):
-        raise ValueError(f"{user!r} is not a Slack user id (like U012AB3CD)")
-    return user
-
-
-SlackUsers = list[Annotated[str, AfterValidator(_slack_user)]]
+    # Channel id (C…) where incident threads live; empty: where they are declared.
+    comms_channel: str = ""
 
 
 class Emergency(_Strict):
@@ -116,24 +111,17 @@ class Emergency(_Strict):
     ``after_minutes`` (2 AM, nobody awake): off until crier.yml names someone. Such a post is
     marked loudly in the thread and the audit log, and the approvers are called to read it."""
 
-    slack_users: SlackUsers = []
+    slack_users: list[SlackUser] = []
     teams_users: list[str] = []
     after_minutes: int = Field(default=15, ge=1, le=240)
 
 
 class Approvals(_Strict):
-    slack_users: SlackUsers = []
-    slack_usergroup: str | None = None
+    slack_users: list[SlackUser] = []
+    slack_usergroup: SlackGroup | None = None
     teams_users: list[str] = []
     allow_self_approval: bool = False
     emergency: Emergency = Emergency()
-
-    @field_validator("slack_usergroup")
-    @classmethod
-    def _slack_group_id(cls, value: str | None) -> str | None:
-        if value is not None and not _SLACK_GROUP.match(value):
-            raise ValueError(f"{value!r} is not a Slack user group id (like S0614TZR7)")
-        return value
 
 
 class ChannelConfig(_Strict):
@@ -206,20 +194,13 @@ class SeverityPolicy(_Strict):
 
 class RemindersConfig(_Strict):
     # Who is named as well when a promised update is overdue: a Slack user (U…) or group (S…).
-    comms_lead_slack: str | None = None
+    comms_lead_slack: SlackUserOrGroup | None = None
     comms_lead_teams: str | None = None
     # How long before the promised time the owner is reminded.
     warn_minutes_before_update: int = Field(default=5, ge=1, le=60)
     # The post-incident review reminder: this hour of the next working morning.
     review_hour: int = Field(default=9, ge=0, le=23)
-    working_days: list[int] = Field(default=[0, 1, 2, 3, 4], description="0 = Monday")
-
-    @field_validator("comms_lead_slack")
-    @classmethod
-    def _slack_id(cls, value: str | None) -> str | None:
-        if value is not None and not (_SLACK_USER.match(value) or _SLACK_GROUP.match(value)):
-            raise ValueError(f"{value!r} is not a Slack user (U…) or user group (S…) id")
-        return value
+    working_days: list[int] = [0, 1, 2, 3, 4]  # 0 = Monday
 
     @field_validator("working_days")
     @classmethod
@@ -331,8 +312,12 @@ class CrierConfig(_Strict):
         return next((s for s in self.services if s.matches(text)), None)
 
 
-def _location(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
+def problems(error: ValidationError) -> str:
+    """Each of ``error``'s problems with its key, in one line; never the input (a secret)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in e['loc']) or '(top level)'}: {e['msg']}"
+        for e in error.errors(include_url=False, include_input=False)
+    )
 
 
 def load_config(path: Path) -> CrierConfig:
@@ -348,7 +333,4 @@ def load_config(path: Path) -> CrierConfig:
     try:
         return CrierConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{_location(err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
-        )
-        raise ConfigError(f"{path}: {problems}") from None
+        raise ConfigError(f"{path}: {problems(exc)}") from None

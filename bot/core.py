@@ -11,7 +11,8 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TypeVar
+from functools import partial
+from typing import TypedDict, TypeVar
 
 from sqlmodel import Session
 
@@ -45,6 +46,14 @@ from bot.views import Draft, IncidentView, Notice, PostView, Reminder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class Basics(TypedDict):
+    """What most parts of the core are built on: the database, crier.yml and the clock."""
+
+    store: Store
+    config: CrierConfig
+    clock: Clock
 
 
 @dataclass(frozen=True)
@@ -81,13 +90,8 @@ class Core:
     def __post_init__(self) -> None:
         self.summary_room = summary_room(self.config, self.drafter)
         self.pace = DeclarationPace(most=self.settings.declarations_per_minute, clock=self.clock)
-        self.chat = ChatShows(
-            store=self.store,
-            config=self.config,
-            clock=self.clock,
-            presenters=self.presenters,
-            publishers=self.publishers,
-        )
+        base = Basics(store=self.store, config=self.config, clock=self.clock)
+        self.chat = ChatShows(**base, presenters=self.presenters, publishers=self.publishers)
         self.approvers = ApproverPolicy(self.config.approvals, self.directories)
         self.gate = Gate(
             policy=self.approvers,
@@ -97,56 +101,31 @@ class Core:
             zone=self.config.organisation.zone,
         )
         lease = timedelta(seconds=self.settings.lease_seconds)
-        self.work = Scheduler(
-            lease=lease,
-            store=self.store,
-            clock=self.clock,
-            handlers=Work(self).handlers(),
-            at_once=self.settings.work_at_once,
-        )
+        scheduler = partial(Scheduler, lease=lease, store=self.store, clock=self.clock)
+        self.work = scheduler(handlers=Work(self).handlers(), at_once=self.settings.work_at_once)
         self.publishing = PublishingLoop(
-            store=self.store,
-            config=self.config,
+            **base,
             publishers=self.publishers,
-            clock=self.clock,
             on_post_changed=lambda session, post_id: show_post_later(
                 session, post_id, now=self.clock.now()
             ),
             after_change=self.work.wake,
             lease=lease,
         )
-        jobs = ReminderJobs(
-            store=self.store, config=self.config, clock=self.clock, notify=self.remind
-        )
+        reminder_jobs = ReminderJobs(**base, notify=self.remind)
         calendar_jobs = CalendarJobs(
-            store=self.store,
-            config=self.config,
-            clock=self.clock,
-            notify=self.remind,
-            wake_publisher=self.publishing.wake,
-            show=self.chat.calendar,
+            **base, notify=self.remind, wake_publisher=self.publishing.wake, show=self.chat.calendar
         )
-        self.channel_health = ChannelHealth(
-            store=self.store,
-            config=self.config,
-            clock=self.clock,
-            publishers=self.publishers,
-            notify=self.notice,
-        )
-        self.scheduler = Scheduler(
-            lease=lease,
-            store=self.store,
-            clock=self.clock,
+        self.channel_health = ChannelHealth(**base, publishers=self.publishers, notify=self.notice)
+        self.scheduler = scheduler(
             handlers={
-                **jobs.handlers(),
+                **reminder_jobs.handlers(),
                 **calendar_jobs.handlers(),
                 **self.channel_health.handlers(),
             },
         )
         self.content_calendar = ContentCalendar(
-            store=self.store,
-            config=self.config,
-            clock=self.clock,
+            **base,
             wake_scheduler=self.scheduler.wake,
             wake_publisher=self.publishing.wake,
             gate=self.gate,
@@ -309,7 +288,7 @@ class Core:
         )
 
     async def _ensure_may_send(
-        self, actor: Actor, delivery_id: int, *, action: str, refusal: str
+        self, actor: Actor, delivery_id: int, *, action: str, doing: str
     ) -> None:
         """Retrying or confirming a delivery makes something public: approvers only."""
         incident_id, post_id, channel = await self.store.read(
@@ -318,7 +297,7 @@ class Core:
         await self.gate.check(
             actor,
             action=action,
-            refusal=refusal,
+            refusal=f"Only approvers can {doing}. Ask one of the approvers in this thread.",
             incident_id=incident_id,
             post_id=post_id,
             detail={"delivery_id": delivery_id, "channel": channel},
@@ -326,13 +305,7 @@ class Core:
 
     async def retry_delivery(self, actor: Actor, delivery_id: int) -> PostView:
         """Send a failed (or unknown) delivery again. Approvers only (NotAllowed, audited)."""
-        await self._ensure_may_send(
-            actor,
-            delivery_id,
-            action="retry",
-            refusal="Only approvers can retry a public post. Ask one of the approvers in "
-            "this thread.",
-        )
+        await self._ensure_may_send(actor, delivery_id, action="retry", doing="retry a public post")
         post_id = await self._change(
             actor,
             lambda act: deliveries.retry_delivery(act, delivery_id=delivery_id),
@@ -345,11 +318,7 @@ class Core:
         """Someone checked the account: the post whose outcome was unknown is up. Approvers
         only (NotAllowed, audited)."""
         await self._ensure_may_send(
-            actor,
-            delivery_id,
-            action="confirm",
-            refusal="Only approvers can mark a public post as published. Ask one of the "
-            "approvers in this thread.",
+            actor, delivery_id, action="confirm", doing="mark a public post as published"
         )
         post_id = await self._change(
             actor,

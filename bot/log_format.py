@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+import time
 from typing import Any, Literal
 
 LogFormat = Literal["text", "json"]
@@ -28,9 +28,13 @@ class JsonLogFormatter(logging.Formatter):
     """One JSON object per record, on one line: time (ISO 8601, UTC), level, logger, message,
     and ``exc_info`` (the traceback as text) and ``stack_info`` when the record has them."""
 
+    converter = staticmethod(time.gmtime)
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": _utc_iso(record.created),
+            "time": self.formatTime(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -45,11 +49,6 @@ class JsonLogFormatter(logging.Formatter):
         # Newlines are escaped, so a record is one line. Other characters stay as they are,
         # so the masked stderr (bot.redaction.masked_output) still recognises a secret.
         return json.dumps(entry, ensure_ascii=False, default=str)
-
-
-def _utc_iso(created: float) -> str:
-    stamp = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
-    return stamp.replace("+00:00", "Z")
 
 
 def log_formatter(log_format: LogFormat) -> logging.Formatter:

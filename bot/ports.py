@@ -6,7 +6,7 @@ implements ``Publisher``. The core never imports an implementation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -95,28 +95,23 @@ class Published:
     url: str | None
 
 
+@dataclass(eq=False)  # an exception compares and hashes by identity
 class PublishError(Exception):
     """A network refused or failed a post; ``transient`` ones are retried (at ``retry_at``)."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        transient: bool,
-        retry_at: datetime | None = None,
-        maybe_sent: bool = False,
-        rate_limited: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.transient = transient
-        self.retry_at = retry_at
-        # The network's quota is spent (429 and its kin): waiting for ``retry_at`` is not a
-        # failed attempt, and the network's other posts should wait too.
-        self.rate_limited = rate_limited
-        # The request may have reached the network (a time-out after sending): a retry could
-        # post twice where the network has no idempotency key.
-        self.maybe_sent = maybe_sent
+    message: str
+    _: KW_ONLY
+    transient: bool
+    retry_at: datetime | None = None
+    # The request may have reached the network (a time-out after sending): a retry could
+    # post twice where the network has no idempotency key.
+    maybe_sent: bool = False
+    # The network's quota is spent (429 and its kin): waiting for ``retry_at`` is not a
+    # failed attempt, and the network's other posts should wait too.
+    rate_limited: bool = False
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)  # what str() and a traceback say
 
 
 @dataclass(frozen=True)

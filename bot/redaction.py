@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 import sys
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from typing import Any, TextIO, cast
 
 from pydantic import SecretStr
@@ -34,11 +33,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.publishing.credentials import NetworkCredentials
-from bot.publishing.http import DEFAULT_TIMEOUT, HttpClient
-from bot.settings import Settings
+from bot.publishing.http import HttpClient
+from bot.settings import URL_PASSWORD, Settings
 
 MASK = "[redacted]"
-_URL_PASSWORD = re.compile(r"://[^:/@]*:([^@]*)@")
 MIN_LENGTH = 6  # a shorter "secret" would mask ordinary words; none of the real ones is
 
 
@@ -58,14 +56,13 @@ class Redactor:
         try:
             password = make_url(settings.database_url).password
         except (ArgumentError, ValueError):  # not a URL, or its port is not a number
-            found = _URL_PASSWORD.search(settings.database_url)
-            password = found.group(1) if found else None
+            found = URL_PASSWORD.search(settings.database_url)
+            password = found.group(2) if found else None
         return cls([*secrets, *([str(password)] if password else [])])
 
     def __call__(self, text: str) -> str:
         for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
+            text = text.replace(secret, MASK)
         return text
 
     def unfinished(self, text: str) -> int:
@@ -79,13 +76,11 @@ class Redactor:
         return longest
 
 
-def http_client(
-    settings: Settings, credentials: NetworkCredentials, *, timeout: Any = DEFAULT_TIMEOUT
-) -> HttpClient:
+def http_client(settings: Settings, credentials: NetworkCredentials) -> HttpClient:
     """The HTTP client Crier talks to the networks with (serve, ``crier worker``, ``crier
     channels check``): every answer is masked of every configured secret before anyone reads
     it, so an echoed token never reaches an error, the database, chat or the terminal."""
-    return HttpClient(redact=Redactor.from_settings(settings, credentials), timeout=timeout)
+    return HttpClient(redact=Redactor.from_settings(settings, credentials))
 
 
 class MaskedStream(io.TextIOBase):
@@ -109,10 +104,8 @@ class MaskedStream(io.TextIOBase):
                 self._stream.write(self._redact(lines + "\n"))
         return len(text)
 
-    def flush(self) -> None:
-        self._flush(everything=False)
-
-    def _flush(self, *, everything: bool) -> None:
+    def flush(self, *, everything: bool = False) -> None:
+        """With ``everything``, pass on all that is held back: the stream is being given back."""
         with self._lock:
             held = 0 if everything else self._redact.unfinished(self._pending)
             ready = self._pending[: len(self._pending) - held]
@@ -120,10 +113,6 @@ class MaskedStream(io.TextIOBase):
             if ready:
                 self._stream.write(self._redact(ready))
         self._stream.flush()
-
-    def close_masking(self) -> None:
-        """Pass on everything still held back: the stream is being given back."""
-        self._flush(everything=True)
 
     def close(self) -> None:
         """Nothing to close: the stream it writes to is not its own (``io``'s ``__del__`` calls
@@ -151,15 +140,13 @@ class MaskedStream(io.TextIOBase):
 def masked_output(redact: Redactor) -> Iterator[None]:
     """``sys.stdout`` and ``sys.stderr`` masked while it lasts: what a command prints, what its
     log handlers write to them, and any traceback printed there."""
-    out, err = sys.stdout, sys.stderr
-    masked = MaskedStream(out, redact), MaskedStream(err, redact)
-    sys.stdout, sys.stderr = cast(TextIO, masked[0]), cast(TextIO, masked[1])
+    out, err = MaskedStream(sys.stdout, redact), MaskedStream(sys.stderr, redact)
     try:
-        yield
+        with redirect_stdout(cast(TextIO, out)), redirect_stderr(cast(TextIO, err)):
+            yield
     finally:
-        for stream in masked:
-            stream.close_masking()
-        sys.stdout, sys.stderr = out, err
+        out.flush(everything=True)
+        err.flush(everything=True)
 
 
 _log_redactor: Redactor | None = None

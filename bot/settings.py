@@ -32,11 +32,7 @@ class SecretFiles(PydanticBaseSettingsSource):
     problem is a ``ConfigError``, not a ``ValueError``: pydantic would wrap a ``ValueError`` in
     a ``ValidationError`` that prints the input, and the input holds the other secrets.
 
-    Which settings: every ``SecretStr`` field, and those named in ``also``."""
-
-    def __init__(self, settings_cls: type[BaseSettings], also: tuple[str, ...] = ()) -> None:
-        super().__init__(settings_cls)
-        self._also = also
+    Which settings: every ``SecretStr`` field, and those named in the class's ``FROM_FILES``."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False  # unused: __call__ reads them all
@@ -45,10 +41,12 @@ class SecretFiles(PydanticBaseSettingsSource):
         # Case-insensitive, as pydantic-settings reads the environment by default.
         environment = {name.lower(): value for name, value in os.environ.items()}
         values: dict[str, Any] = {}
+        also = getattr(self.settings_cls, "FROM_FILES", ())
         for name, info in self.settings_cls.model_fields.items():
-            if name not in self._also and "SecretStr" not in str(info.annotation):
+            if name not in also and "SecretStr" not in str(info.annotation):
                 continue
-            variable = _variable(name, info)
+            alias = info.validation_alias  # every secret's is one name (none has AliasChoices)
+            variable = alias if isinstance(alias, str) else name.upper()
             file_variable = variable + FILE_SUFFIX
             path = environment.get(file_variable.lower())
             if path is None:
@@ -60,13 +58,6 @@ class SecretFiles(PydanticBaseSettingsSource):
                 )
             values[variable] = read_secret_file(file_variable, path)
         return values
-
-
-def _variable(name: str, info: FieldInfo) -> str:
-    alias = info.validation_alias
-    if isinstance(alias, AliasChoices):
-        alias = alias.choices[0]
-    return alias if isinstance(alias, str) else name.upper()
 
 
 def read_secret_file(variable: str, path: str) -> str:
@@ -100,7 +91,7 @@ class FromEnvironment(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        files = SecretFiles(settings_cls, also=cls.FROM_FILES)
+        files = SecretFiles(settings_cls)
         return init_settings, env_settings, files, dotenv_settings, file_secret_settings
 
 
@@ -141,20 +132,17 @@ class Settings(FromEnvironment):
     )
     microsoft_app_type: str = Field(default="MultiTenant", validation_alias="MicrosoftAppType")
     microsoft_app_tenant_id: str = Field(default="", validation_alias="MicrosoftAppTenantId")
+    # Run Teams without MicrosoftAppId, checking no token: for the Bot Framework Emulator and
+    # tests on this machine only. Refused when serving on a non-loopback address; ignored when
+    # MicrosoftAppId is set.
     teams_unauthenticated: bool = Field(
-        default=False,
-        validation_alias="CRIER_TEAMS_UNAUTHENTICATED",
-        description=(
-            "Run Teams without MicrosoftAppId, checking no token: for the Bot Framework Emulator "
-            "and tests on this machine only. Refused when serving on a non-loopback address; "
-            "ignored when MicrosoftAppId is set."
-        ),
+        default=False, validation_alias="CRIER_TEAMS_UNAUTHENTICATED"
     )
 
     def __repr_args__(self) -> Any:
         # The database URL may carry a password: a stray repr (a log line, a traceback) hides it.
         for name, value in super().__repr_args__():
-            yield name, (_PASSWORD.sub(r"\1***@", value) if name == "database_url" else value)
+            yield name, (URL_PASSWORD.sub(r"\1***@", value) if name == "database_url" else value)
 
     def resolved_config_path(self) -> Path:
         """``CRIER_CONFIG`` if set, else ``./crier.yml`` if present, else the starter config."""
@@ -164,4 +152,4 @@ class Settings(FromEnvironment):
         return local if local.exists() else STARTER_CONFIG
 
 
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+URL_PASSWORD = re.compile(r"(://[^:/@]*:)([^@]*)@")  # the password is group 2

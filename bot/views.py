@@ -9,15 +9,10 @@ from bot.config import Network
 from bot.drafting.textrules import TextCheck
 from bot.storage.models import DeliveryState
 
-NETWORK_LABELS: dict[Network, str] = {
-    Network.X: "X",
-    Network.FACEBOOK: "Facebook",
-    Network.INSTAGRAM: "Instagram",
-    Network.MASTODON: "Mastodon",
-    Network.BLUESKY: "Bluesky",
+# Each network's name as people write it: its value capitalised, but for two.
+NETWORK_LABELS: dict[Network, str] = {n: n.value.capitalize() for n in Network} | {
     Network.LINKEDIN: "LinkedIn",
     Network.STATUSPAGE: "Status page",
-    Network.WEBHOOK: "Webhook",
 }
 
 

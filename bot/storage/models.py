@@ -68,8 +68,13 @@ def _utc_column(*, nullable: bool = False, index: bool = False) -> Any:
     return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
-class Incident(SQLModel, table=True):
+class Numbered(SQLModel):
+    """A table whose rows the database numbers."""
+
     id: int | None = Field(default=None, primary_key=True)
+
+
+class Incident(Numbered, table=True):
     service: str = Field(sa_column=Column(String(60), nullable=False))
     summary: str = Field(sa_column=Column(String(200), nullable=False))
     severity: str = Field(sa_column=Column(String(8), nullable=False))
@@ -84,12 +89,11 @@ class Incident(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column())
 
 
-class Post(SQLModel, table=True):
+class Post(Numbered, table=True):
     """One public update of an incident, at one revision. An edit adds a row, revision + 1."""
 
     __table_args__ = (UniqueConstraint("incident_id", "number", "revision"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
     number: int  # 1 for the first public post of the incident, 2 for the next …
     revision: int = 1
@@ -104,12 +108,11 @@ class Post(SQLModel, table=True):
     reject_reason: str | None = Field(default=None, sa_column=Column(Text))
 
 
-class Rendition(SQLModel, table=True):
+class Rendition(Numbered, table=True):
     """One channel's text of a post, as drafted or edited."""
 
     __table_args__ = (UniqueConstraint("post_id", "channel"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     post_id: int = Field(foreign_key="post.id", index=True)
     channel: str = Field(sa_column=Column(String(24), nullable=False))
     # Exactly what goes out, but for the placeholders of bot.drafting.post_times ({time},
@@ -120,12 +123,11 @@ class Rendition(SQLModel, table=True):
     edited: bool = False
 
 
-class Delivery(SQLModel, table=True):
+class Delivery(Numbered, table=True):
     """One channel's publishing of one approved post: the outbox row."""
 
     __table_args__ = (UniqueConstraint("post_id", "channel"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     # An incident's post, or (for the content calendar) a scheduled post: one of the two.
     post_id: int | None = Field(default=None, foreign_key="post.id", index=True)
     incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
@@ -145,12 +147,11 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
 
 
-class ChatAnchor(SQLModel, table=True):
+class ChatAnchor(Numbered, table=True):
     """Where an incident (or one of its posts) lives in a chat: a Slack message or Teams card."""
 
     __table_args__ = (UniqueConstraint("incident_id", "platform", "purpose"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
     platform: str = Field(sa_column=Column(String(16), nullable=False))
     purpose: str = Field(sa_column=Column(String(40), nullable=False))  # "root", "post:12", …
@@ -160,10 +161,9 @@ class ChatAnchor(SQLModel, table=True):
     reference: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class Job(SQLModel, table=True):
+class Job(Numbered, table=True):
     """Something to do at a time: a reminder, a calendar post. Claimed with a lease."""
 
-    id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(sa_column=Column(String(40), nullable=False))
     # One live job per key ("approval:12"): scheduling again moves it instead of adding one.
     key: str | None = Field(default=None, sa_column=Column(String(120), unique=True))
@@ -185,8 +185,7 @@ class Pace(SQLModel, table=True):
     held_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
 
 
-class AuditEvent(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+class AuditEvent(Numbered, table=True):
     incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
     post_id: int | None = Field(default=None, foreign_key="post.id")
     actor: str = Field(sa_column=Column(String(80), nullable=False))
@@ -195,13 +194,12 @@ class AuditEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(index=True))
 
 
-class ScheduledPost(SQLModel, table=True):
+class ScheduledPost(Numbered, table=True):
     """The content calendar: posts that go out at a time unless an incident holds them.
 
     A post is proposed ``pending``; an approver who is not its author makes it ``scheduled``
     (or ``rejected``). Only a scheduled post goes out, or is held while an incident is open."""
 
-    id: int | None = Field(default=None, primary_key=True)
     text: str = Field(sa_column=Column(Text, nullable=False))
     channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     due_at: datetime = Field(sa_column=_utc_column(index=True))
@@ -222,10 +220,9 @@ class ProcessedEvent(SQLModel, table=True):
     seen_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column())
 
 
-class OutboxPost(SQLModel, table=True):
+class OutboxPost(Numbered, table=True):
     """What the dry-run outbox 'published': readable with ``crier outbox`` or at /outbox/{id}."""
 
-    id: int | None = Field(default=None, primary_key=True)
     network: str = Field(sa_column=Column(String(24), nullable=False, index=True))
     text: str = Field(sa_column=Column(Text, nullable=False))
     idempotency_key: str = Field(sa_column=Column(String(64), nullable=False, unique=True))

@@ -46,11 +46,7 @@ def head_revision() -> str:
 
 def current_revision(store: Store) -> str | None:
     with store.engine.connect() as connection:
-        return _revision(connection)
-
-
-def _revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 @contextmanager
@@ -88,7 +84,7 @@ def ensure_current(store: Store) -> str:
     """
     head = head_revision()
     with _holding_schema_lock(store) as connection:
-        current = _revision(connection)
+        current = MigrationContext.configure(connection).get_current_revision()
         if current == head:
             return f"database schema is current ({head})"
         if current is None:

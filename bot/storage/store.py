@@ -45,7 +45,8 @@ READER = ("BEGIN", ("busy_timeout=30000", "query_only=ON"))
 WAL_SWITCH_WAIT = 30.0  # seconds, as the busy timeout
 
 
-def _sqlite_sessions(engine: Engine, role: tuple[str, tuple[str, ...]]) -> None:
+def _sqlite_engine(url: str | URL, role: tuple[str, tuple[str, ...]]) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     begin, pragmas = role
 
     @event.listens_for(engine, "connect")
@@ -59,6 +60,8 @@ def _sqlite_sessions(engine: Engine, role: tuple[str, tuple[str, ...]]) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql(begin)
+
+    return engine
 
 
 def _pragma(cursor: Any, pragma: str) -> None:
@@ -84,9 +87,7 @@ CONNECT_TIMEOUT = 10
 def make_engine(url: str) -> Engine:
     url = normalise_database_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        _sqlite_sessions(engine, WRITER)
-        return engine
+        return _sqlite_engine(url, WRITER)
     timeout = (
         {} if "connect_timeout" in make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT}
     )
@@ -104,9 +105,7 @@ def make_read_engine(engine: Engine) -> Engine:
     two round trips per read."""
     if engine.dialect.name != "sqlite":
         return engine.execution_options(isolation_level="AUTOCOMMIT")
-    reader = create_engine(engine.url, connect_args={"check_same_thread": False, "timeout": 30})
-    _sqlite_sessions(reader, READER)
-    return reader
+    return _sqlite_engine(engine.url, READER)
 
 
 @dataclass
@@ -125,7 +124,6 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session whose work is committed on success and rolled back on any error."""
         with Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
@@ -146,7 +144,8 @@ class Store:
                     with self.transaction() as session:
                         return work(session)
                 except exc.DBAPIError as error:
-                    if not _lost_to_a_conflict(error) or attempt == CONFLICT_ATTEMPTS:
+                    lost = getattr(error.orig, "sqlstate", None) in CONFLICT_STATES
+                    if not lost or attempt == CONFLICT_ATTEMPTS:
                         raise
                     log.info("a transaction lost a conflict with another (%s): again", error.orig)
             raise AssertionError("unreachable")
@@ -179,10 +178,6 @@ CONFLICT_STATES = frozenset({"40P01", "40001"})  # deadlock detected, serializat
 CONFLICT_ATTEMPTS = 3
 
 
-def _lost_to_a_conflict(error: exc.DBAPIError) -> bool:
-    return getattr(error.orig, "sqlstate", None) in CONFLICT_STATES
-
-
 def is_unreachable(error: BaseException) -> bool:
     """Whether ``error`` means the database could not be used just now (down, restarting, a
     dropped connection, a full pool), as opposed to a bug in what was asked of it."""
@@ -205,19 +200,17 @@ def open_store(url: str) -> Store:
     """The database at ``url``, checked now by opening one connection, so that every command
     fails at once and clearly (``CannotOpenDatabase``) rather than at its first query."""
     parsed = _parse_database_url(url)
+    shown = parsed.render_as_string(hide_password=True)
     try:
         store = Store(engine=make_engine(url))
     except (exc.NoSuchModuleError, ImportError):
-        raise CannotOpenDatabase(
-            parsed.render_as_string(hide_password=True),
-            f"the driver {parsed.drivername} is not installed; set CRIER_DATABASE_URL to {_HOW}",
-        ) from None
+        why = f"the driver {parsed.drivername} is not installed; set CRIER_DATABASE_URL to {_HOW}"
+        raise CannotOpenDatabase(shown, why) from None
     try:
         with store.engine.connect():
             pass
     except exc.DBAPIError as error:
         store.dispose()
-        shown = parsed.render_as_string(hide_password=True)
         raise CannotOpenDatabase(shown, _why_not(parsed, error)) from None
     return store
 
@@ -261,56 +254,46 @@ def _why_not(url: URL, error: exc.DBAPIError) -> str:
         return _sqlite_why_not(url.database or "", said)
     host, port = url.host or "localhost", url.port or 5432
     at, user, name = f"{host} port {port}", url.username or "", url.database or ""
-    reasons: list[tuple[str, str]] = [
-        (
-            r"password authentication failed",
+    reasons = {
+        r"password authentication failed": (
             f'PostgreSQL at {at} refused the password of user "{user}". Check the user and '
-            "password in CRIER_DATABASE_URL",
+            "password in CRIER_DATABASE_URL"
         ),
-        (
-            r"database \"[^\"]*\" does not exist",
+        r"database \"[^\"]*\" does not exist": (
             f'PostgreSQL at {at} has no database "{name}". Create it (createdb -h {host} '
-            f"-p {port} -O {user or 'crier'} {name}) or correct the name in CRIER_DATABASE_URL",
+            f"-p {port} -O {user or 'crier'} {name}) or correct the name in CRIER_DATABASE_URL"
         ),
-        (
-            r"role \"[^\"]*\" does not exist",
+        r"role \"[^\"]*\" does not exist": (
             f'PostgreSQL at {at} has no user "{user}". Create it, or correct the user in '
-            "CRIER_DATABASE_URL",
+            "CRIER_DATABASE_URL"
         ),
-        (
-            r"no password supplied",
-            f'PostgreSQL at {at} asks user "{user}" for a password and CRIER_DATABASE_URL has none',
+        r"no password supplied": (
+            f'PostgreSQL at {at} asks user "{user}" for a password and CRIER_DATABASE_URL has none'
         ),
-        (
-            r"no pg_hba\.conf entry",
+        r"no pg_hba\.conf entry": (
             f'PostgreSQL at {at} does not let user "{user}" connect from here to database '
-            f'"{name}" (pg_hba.conf). Ask its administrator to allow it',
+            f'"{name}" (pg_hba.conf). Ask its administrator to allow it'
         ),
-        (
-            r"connection refused",
+        r"connection refused": (
             f"nothing accepts connections at {at} (connection refused). Check that PostgreSQL "
-            "is running there and that the host and port in CRIER_DATABASE_URL are right",
+            "is running there and that the host and port in CRIER_DATABASE_URL are right"
         ),
-        (
-            r"timeout expired|timed out",
+        r"timeout expired|timed out": (
             f"no answer from {at} within {CONNECT_TIMEOUT} s. Check the host and port in "
-            "CRIER_DATABASE_URL, and any firewall between",
+            "CRIER_DATABASE_URL, and any firewall between"
         ),
-        (
-            r"resolve host|translate host name|not known|nodename nor servname",
-            f'there is no host named "{host}". Check the host in CRIER_DATABASE_URL',
+        r"resolve host|translate host name|not known|nodename nor servname": (
+            f'there is no host named "{host}". Check the host in CRIER_DATABASE_URL'
         ),
-        (
-            r"starting up|shutting down|in recovery",
-            f"PostgreSQL at {at} is starting or stopping. Try again in a moment",
+        r"starting up|shutting down|in recovery": (
+            f"PostgreSQL at {at} is starting or stopping. Try again in a moment"
         ),
-        (
-            r"too many connections|connection slots",
+        r"too many connections|connection slots": (
             f"PostgreSQL at {at} has no connection to spare (too many clients). Check its "
-            "max_connections and who else is connected",
+            "max_connections and who else is connected"
         ),
-    ]
-    for pattern, message in reasons:
+    }
+    for pattern, message in reasons.items():
         if re.search(pattern, said, flags=re.IGNORECASE):
             return message
     return (

@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import SecretStr
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.config import CrierConfig, Network
 from bot.drafting.textrules import check_text
@@ -149,8 +149,8 @@ class BlueskyPublisher:
 
     # ----- XRPC and the session ------------------------------------------------------------
 
-    def _url(self, nsid: str) -> str:
-        return f"{self._root}/xrpc/{nsid}"
+    async def _send(self, method: str, nsid: str, **kwargs: Any) -> Answer:
+        return await self._http.send(method, f"{self._root}/xrpc/{nsid}", network=NAME, **kwargs)
 
     async def _sign_in(self) -> _Session:
         """``createSession``, unless its limit is known to be spent (then fail at once)."""
@@ -159,10 +159,9 @@ class BlueskyPublisher:
             raise PublishError(
                 limited.message, transient=True, retry_at=limited.retry_at, rate_limited=True
             )
-        answer = await self._http.send(
+        answer = await self._send(
             "POST",
-            self._url("com.atproto.server.createSession"),
-            network=NAME,
+            "com.atproto.server.createSession",
             json={"identifier": self._handle, "password": self._password.get_secret_value()},
         )
         try:
@@ -194,10 +193,9 @@ class BlueskyPublisher:
         async with self._lock:
             if self._session is not None and self._session is not stale:
                 return self._session  # another post renewed it meanwhile
-            answer = await self._http.send(
+            answer = await self._send(
                 "POST",
-                self._url("com.atproto.server.refreshSession"),
-                network=NAME,
+                "com.atproto.server.refreshSession",
                 headers={"Authorization": f"Bearer {stale.refresh}"},
             )
             if answer.ok:
@@ -215,9 +213,7 @@ class BlueskyPublisher:
         extra = headers or {}
         for attempt in range(2):
             headers = {**extra, "Authorization": f"Bearer {session.access}"}
-            answer = await self._http.send(
-                method, self._url(nsid), network=NAME, headers=headers, **kwargs
-            )
+            answer = await self._send(method, nsid, headers=headers, **kwargs)
             if attempt or _error_name(answer) not in TOKEN_ERRORS:
                 break
             session = await self._renew(session)
@@ -294,14 +290,9 @@ class BlueskyPublisher:
         """When the delivery was made: the time half of its record key."""
         if self._store is None:
             return None
-
         key = request.idempotency_key
-
-        def created(session: Session) -> datetime | None:
-            query = select(Delivery.created_at).where(Delivery.idempotency_key == key)
-            return session.exec(query).first()
-
-        return await self._store.read(created)
+        query = select(Delivery.created_at).where(Delivery.idempotency_key == key)
+        return await self._store.read(lambda session: session.exec(query).first())
 
     async def _get_record(self, did: str, rkey: str) -> dict[str, Any] | None:
         answer, _ = await self._xrpc(

@@ -31,7 +31,7 @@ from bot.config import CrierConfig, HealthCheckConfig, Network
 from bot.ports import ChannelCheck, Clock, Publisher, PublishError, SystemClock, TokenLife
 from bot.publishing import build_publishers
 from bot.publishing.credentials import NetworkCredentials
-from bot.publishing.versions import version_line, version_warning
+from bot.publishing.versions import in_days, version_line, version_warning
 from bot.redaction import http_client
 from bot.settings import Settings
 from bot.storage.store import Store
@@ -81,11 +81,7 @@ def token_line(token: TokenLife, *, now: datetime) -> str:
     when = f"{token.expires_at:%Y-%m-%d %H:%M} UTC"
     if token.expires_at <= now:
         return f"{token.setting}: {token.what} expired {when}: {token.renew}"
-    return f"{token.setting}: {token.what} expires {when} (in {_days(left)})"
-
-
-def _days(count: int) -> str:
-    return "less than a day" if count < 1 else "1 day" if count == 1 else f"{count} days"
+    return f"{token.setting}: {token.what} expires {when} (in {in_days(left)})"
 
 
 async def check_channel(publisher: Publisher, *, seconds: float = CHECK_SECONDS) -> ChannelCheck:

@@ -130,24 +130,17 @@ def retry_after(headers: CIMultiDictProxy[str], *, now: datetime | None = None) 
 def refusal(answer: Answer, *, network: str, message: str | None = None) -> PublishError:
     """The usual reading of a non-2xx answer; networks with their own error codes refine it."""
     said = message or message_of(answer.body) or f"HTTP {answer.status}"
-    if answer.status in (420, 429):
+    limited = answer.status in (420, 429)
+    if limited or answer.status >= 500:
+        why = "is rate limiting" if limited else f"had a server error ({answer.status})"
         return PublishError(
-            f"{network} is rate limiting: {said}",
+            f"{network} {why}: {said}",
             transient=True,
             retry_at=retry_after(answer.headers),
-            rate_limited=True,
+            rate_limited=limited,
         )
-    if answer.status >= 500:
-        return PublishError(
-            f"{network} had a server error ({answer.status}): {said}",
-            transient=True,
-            retry_at=retry_after(answer.headers),
-        )
-    if answer.status in (401, 403):
-        return PublishError(
-            f"{network} refused Crier's credentials ({answer.status}): {said}", transient=False
-        )
-    return PublishError(f"{network} refused the post ({answer.status}): {said}", transient=False)
+    refused = "Crier's credentials" if answer.status in (401, 403) else "the post"
+    return PublishError(f"{network} refused {refused} ({answer.status}): {said}", transient=False)
 
 
 def message_of(body: Any) -> str | None:

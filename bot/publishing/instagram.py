@@ -206,9 +206,7 @@ class InstagramPublisher(GraphPublisher):
             )
         except PublishError as trouble:
             # A container is never shown on its own: a lost answer here cannot have posted.
-            raise PublishError(
-                trouble.message, transient=trouble.transient, retry_at=trouble.retry_at
-            ) from trouble
+            raise replace(trouble, maybe_sent=False) from trouble
         container = _id(created)
         if not created.ok or not container:
             raise await self._refusal(created)

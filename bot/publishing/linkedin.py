@@ -163,13 +163,8 @@ class LinkedInPublisher:
         token, inactive = await self._token_life()
         if inactive is not None:
             return ChannelCheck(self.network, "expired", inactive, version=life)
-        return ChannelCheck(
-            self.network,
-            "ready",
-            f"posting as {name} (Linkedin-Version {self._version})",
-            version=life,
-            token=token,
-        )
+        ready = f"posting as {name} (Linkedin-Version {self._version})"
+        return ChannelCheck(self.network, "ready", ready, version=life, token=token)
 
     async def _token_life(self) -> tuple[TokenLife, str | None]:
         """When the token expires, from LinkedIn's token introspection (which needs the app's

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.config import CrierConfig, Network
+from bot.config import ChannelConfig, CrierConfig, Network
 from bot.ports import Clock, Published, Publisher, PublishError
 from bot.publishing.claims import Claimed, claim_due, lapse_the_dead
 from bot.publishing.outcomes import put_back, record_failure, record_sent, renew_lease
@@ -51,12 +51,10 @@ class PublishingLoop:
         after_change: Callable[[], None] | None = None,
         lease: timedelta = timedelta(minutes=2),
         max_attempts: int = 6,
-        per_network_concurrency: int = 4,
         max_in_flight: int = 50,
-        worker_id: str | None = None,
     ) -> None:
         self._store = store
-        self._worker_id = worker_id or default_worker_id()
+        self._worker_id = default_worker_id()
         self._config = config
         self._publishers = publishers
         self._clock = clock
@@ -69,8 +67,7 @@ class PublishingLoop:
         self._max_attempts = max_attempts
         self._max_in_flight = max_in_flight
         self._concurrency = {
-            n: config.channels[n].concurrency if n in config.channels else per_network_concurrency
-            for n in Network
+            n: config.channels.get(n, ChannelConfig()).concurrency for n in Network
         }
         # From its claim to its outcome, each delivery this process is sending, by network.
         self._in_flight: dict[int, Network] = {}

@@ -87,8 +87,13 @@ class MastodonPublisher:
     def attaches_card(self) -> bool:
         return self._card is not None
 
-    def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token.get_secret_value()}"}
+    async def _call(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> Answer:
+        auth = {"Authorization": f"Bearer {self._token.get_secret_value()}", **(headers or {})}
+        return await self._http.send(
+            method, self._root + path, network=NAME, headers=auth, **kwargs
+        )
 
     async def character_limit(self) -> int | None:
         """The instance's limit, read once; None while the instance cannot be asked."""
@@ -147,9 +152,7 @@ class MastodonPublisher:
         form = aiohttp.FormData()
         form.add_field("file", card.data, filename="status-card.png", content_type=card.mime_type)
         form.add_field("description", card.alt)
-        answer = await self._http.send(
-            "POST", f"{self._root}/api/v2/media", network=NAME, data=form, headers=self._auth()
-        )
+        answer = await self._call("POST", "/api/v2/media", data=form)
         media_id = str(answer.fields.get("id") or "")
         if not answer.ok or not media_id:
             raise refusal(answer, network=NAME)
@@ -160,9 +163,7 @@ class MastodonPublisher:
     async def _wait_for_media(self, media_id: str) -> None:
         for _ in range(self._polls):
             await asyncio.sleep(self._poll_seconds)
-            answer = await self._http.send(
-                "GET", f"{self._root}/api/v1/media/{media_id}", network=NAME, headers=self._auth()
-            )
+            answer = await self._call("GET", f"/api/v1/media/{media_id}")
             if answer.status == 200:
                 return
             if answer.status != 206:
@@ -177,16 +178,13 @@ class MastodonPublisher:
             form["in_reply_to_id"] = reply_to
         if media_id:
             form["media_ids[]"] = media_id
-        headers = {**self._auth(), "Idempotency-Key": request.idempotency_key}
-        return await self._http.send(
-            "POST", f"{self._root}/api/v1/statuses", network=NAME, data=form, headers=headers
-        )
+        headers = {"Idempotency-Key": request.idempotency_key}
+        return await self._call("POST", "/api/v1/statuses", data=form, headers=headers)
 
     async def check(self) -> ChannelCheck:
         """``GET /api/v1/accounts/verify_credentials``: who the token posts as."""
-        url = f"{self._root}/api/v1/accounts/verify_credentials"
         try:
-            answer = await self._http.send("GET", url, network=NAME, headers=self._auth())
+            answer = await self._call("GET", "/api/v1/accounts/verify_credentials")
         except PublishError as exc:
             return ChannelCheck(self.network, "unreachable", exc.message)
         if answer.ok:

@@ -135,9 +135,7 @@ class StatuspagePublisher:
         self._components_at = float("-inf")
         self._components_lock = asyncio.Lock()
         # One publish at a time per Crier incident, so two quick posts cannot both open one.
-        self._incident_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._incident_locks = weakref.WeakValueDictionary[int, asyncio.Lock]()
 
     async def publish(self, request: PublishRequest) -> Published:
         if request.status not in INCIDENT_STATUSES:
@@ -243,11 +241,9 @@ class StatuspagePublisher:
                 request.component,
             )
             return {}
-        if request.status == "resolved":
-            state = "operational"
-        else:
-            severity = request.extra.get("severity", "")
-            state = self._component_status.get(severity, "partial_outage")
+        severity = request.extra.get("severity", "")
+        by_severity = self._component_status.get(severity, "partial_outage")
+        state = "operational" if request.status == "resolved" else by_severity
         return {"component_ids": [component_id], "components": {component_id: state}}
 
     async def _component_id(self, name: str) -> str | None:

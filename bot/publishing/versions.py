@@ -123,8 +123,8 @@ def newest_version(api: str, *, today: date) -> str:
     return max(CURRENT_LINKEDIN, _month_before(today))
 
 
-def _days(count: int) -> str:
-    return "1 day" if count == 1 else f"{count} days"
+def in_days(count: int) -> str:
+    return "less than a day" if count < 1 else "1 day" if count == 1 else f"{count} days"
 
 
 def version_line(life: ApiVersionLife, *, today: date) -> str:
@@ -133,7 +133,7 @@ def version_line(life: ApiVersionLife, *, today: date) -> str:
     if days <= 0:
         return f"{life.api} {life.version}: ended {life.ends.isoformat()}"
     when = life.ends.isoformat() if life.exact else f"{life.ends.isoformat()} at the earliest"
-    return f"{life.api} {life.version}: ends {when} (in {_days(days)})"
+    return f"{life.api} {life.version}: ends {when} (in {in_days(days)})"
 
 
 def version_warning(life: ApiVersionLife, *, today: date, warn_days: int = WARN_DAYS) -> str | None:
@@ -151,7 +151,7 @@ def version_warning(life: ApiVersionLife, *, today: date, warn_days: int = WARN_
     if life.exact:
         return (
             f"{life.api} {life.version} is switched off on {life.ends.isoformat()}, in "
-            f"{_days(days)}. {change}."
+            f"{in_days(days)}. {change}."
         )
     if days <= 0:
         return (
@@ -160,5 +160,5 @@ def version_warning(life: ApiVersionLife, *, today: date, warn_days: int = WARN_
         )
     return (
         f"{life.api} {life.version} may be switched off as early as {life.ends.isoformat()}, in "
-        f"{_days(days)} ({life.basis}). {change}."
+        f"{in_days(days)} ({life.basis}). {change}."
     )

@@ -174,18 +174,30 @@ def _schedule_due(session: Session, post: ScheduledPost) -> None:
     )
 
 
-def _decide(
-    session: Session, scheduled_post_id: int, *, approved: bool, actor: Actor, now: datetime
-) -> ScheduledPost:
-    """Schedule a pending post, or reject it; of two simultaneous decisions, one changes the
-    row."""
-    to = CalendarState.SCHEDULED if approved else CalendarState.REJECTED
+def decide(
+    session: Session,
+    *,
+    config: CrierConfig,
+    scheduled_post_id: int,
+    approved: bool,
+    actor: Actor,
+    now: datetime,
+) -> CalendarEntry:
+    """An approver schedules a pending post (it goes out at its time, or is held then), or
+    turns it down (it never goes out); of two simultaneous decisions, one changes the row."""
     post = _row(session, scheduled_post_id)
     if post.state != CalendarState.PENDING:
         by = f" by {post.decided_by}" if post.decided_by else ""
         said = {CalendarState.SCHEDULED: "approved", CalendarState.HELD: "approved and held"}
         word = said.get(post.state, post.state)
         raise Conflict(f"Scheduled post #{post.id} was already {word}{by}.")
+    if approved and post.due_at <= now:
+        when = format_time(post.due_at, config.organisation.zone)
+        raise Conflict(
+            f"Scheduled post #{post.id} was due at {when}, before anyone approved it. "
+            "Propose it again with a later time."
+        )
+    to = CalendarState.SCHEDULED if approved else CalendarState.REJECTED
     claimed = session.execute(
         update(ScheduledPost)
         .where(
@@ -204,30 +216,9 @@ def _decide(
         at=now,
         detail={"scheduled_post_id": post.id, "author": post.created_by},
     )
-    return post
-
-
-def approve(
-    session: Session, *, config: CrierConfig, scheduled_post_id: int, actor: Actor, now: datetime
-) -> CalendarEntry:
-    """An approver schedules a pending post: it goes out at its time (or is held then)."""
-    post = session.get(ScheduledPost, scheduled_post_id)
-    if post is not None and post.state == CalendarState.PENDING and post.due_at <= now:
-        when = format_time(post.due_at, config.organisation.zone)
-        raise Conflict(
-            f"Scheduled post #{post.id} was due at {when}, before anyone approved it. "
-            "Propose it again with a later time."
-        )
-    post = _decide(session, scheduled_post_id, approved=True, actor=actor, now=now)
-    _schedule_due(session, post)
+    if approved:
+        _schedule_due(session, post)
     return entry(post)
-
-
-def reject(
-    session: Session, *, scheduled_post_id: int, actor: Actor, now: datetime
-) -> CalendarEntry:
-    """An approver turns a pending post down: it never goes out."""
-    return entry(_decide(session, scheduled_post_id, approved=False, actor=actor, now=now))
 
 
 def sync_from_config(session: Session, *, config: CrierConfig, now: datetime) -> int:
@@ -331,13 +322,8 @@ def on_resolved(session: Session, *, incident: Incident, now: datetime) -> None:
         session.execute(update(ScheduledPost).where(*_held_by(incident.id)).values(held_by=other))
         return
     if held_for(session, incident_id=incident.id or 0):
-        jobs.schedule(
-            session,
-            kind=RESUME,
-            key=f"calendar_resume:{incident.id}",
-            due_at=now,
-            incident_id=incident.id,
-        )
+        key = f"{RESUME}:{incident.id}"
+        jobs.schedule(session, kind=RESUME, key=key, due_at=now, incident_id=incident.id)
 
 
 def resume(

@@ -212,10 +212,8 @@ class ChannelHealth:
         days_before = self.config.health_check.token_reminder_days
         for report in reports:
             token = report.check.token
-            if not report.check.ready or token is None or token.expires_at is None:
-                continue
-            expires = token.expires_at
-            if expires <= now:
+            expires = token.expires_at if token is not None else None
+            if not report.check.ready or token is None or expires is None or expires <= now:
                 continue
             stamp = expires.isoformat()
             passed = [d for d in days_before if expires - timedelta(days=d) <= now]

@@ -64,38 +64,34 @@ class ContentCalendar:
 
     async def approve(self, actor: Actor, scheduled_post_id: int) -> CalendarEntry:
         """Schedule a pending post. Raises NotAllowed (audited) or Conflict."""
-        proposed = await self.entry(scheduled_post_id)
-        await self.gate.check(
-            actor,
-            action="calendar_approve",
-            refusal=NOT_AN_APPROVER,
-            author=proposed.created_by,
-            own=OWN_POST,
-            detail={"scheduled_post_id": proposed.id},
-        )
-        entry = await self.store.run(
-            lambda s: calendar.approve(
-                s,
-                config=self.config,
-                scheduled_post_id=scheduled_post_id,
-                actor=actor,
-                now=self.clock.now(),
-            )
-        )
+        entry = await self._decide(actor, scheduled_post_id, approved=True)
         self.wake_scheduler()  # its time may be sooner than the scheduler's next look
         return entry
 
     async def reject(self, actor: Actor, scheduled_post_id: int) -> CalendarEntry:
+        return await self._decide(actor, scheduled_post_id, approved=False)
+
+    async def _decide(
+        self, actor: Actor, scheduled_post_id: int, *, approved: bool
+    ) -> CalendarEntry:
         proposed = await self.entry(scheduled_post_id)
         await self.gate.check(
             actor,
-            action="calendar_reject",
-            refusal="Only approvers can reject scheduled posts.",
+            action="calendar_approve" if approved else "calendar_reject",
+            refusal=NOT_AN_APPROVER if approved else "Only approvers can reject scheduled posts.",
+            # Its author may turn it down, not schedule it.
+            author=proposed.created_by if approved else None,
+            own=OWN_POST,
             detail={"scheduled_post_id": proposed.id},
         )
         return await self.store.run(
-            lambda s: calendar.reject(
-                s, scheduled_post_id=scheduled_post_id, actor=actor, now=self.clock.now()
+            lambda s: calendar.decide(
+                s,
+                config=self.config,
+                scheduled_post_id=scheduled_post_id,
+                approved=approved,
+                actor=actor,
+                now=self.clock.now(),
             )
         )
 

@@ -122,39 +122,32 @@ class ReminderJobs:
         if isinstance(state := await self._read(run), str):
             return state
         promised = datetime.fromisoformat(str(run.payload["promised_at"]))
-        owner = (state.incident.declared_by,)
         incident_id = state.incident.id or 0
         waiting = state.pending is not None
         # With a draft waiting, *Post update* would only be refused: the draft is the way.
         post_update = () if waiting else _incident_buttons(incident_id, "post_update")
-        if run.payload.get("stage") == "warning" and now < promised:
+        warning = run.payload.get("stage") == "warning" and now < promised
+        if warning:
             ask = self._waiting(state) or " Time to draft it?"
-            await self.notify(
-                incident_id,
-                Reminder(
-                    kind="next_update",
-                    text=f"The next public update is promised by {self._time(promised)}."
-                    f"{ask}{self._late(run)}",
-                    mention_users=owner,
-                    mention_approvers=waiting,
-                    actions=post_update + _snoozes(run.id, 15, 30),
-                ),
+            said = f"The next public update is promised by {self._time(promised)}.{ask}"
+        else:
+            await self.store.run(lambda s: self._record_missed(s, run, now))
+            said = (
+                f"The update promised for {self._time(promised)} is overdue: people are "
+                f"waiting to hear from us.{self._waiting(state)}"
             )
-            return Again(at=promised, payload={"stage": "overdue"})
-        await self.store.run(lambda s: self._record_missed(s, run, now))
         await self.notify(
             incident_id,
             Reminder(
-                kind="update_overdue",
-                text=f"The update promised for {self._time(promised)} is overdue: people are "
-                f"waiting to hear from us.{self._waiting(state)}{self._late(run)}",
-                mention_users=owner,
-                mention_comms_lead=True,
+                kind="next_update" if warning else "update_overdue",
+                text=said + self._late(run),
+                mention_users=(state.incident.declared_by,),
+                mention_comms_lead=not warning,
                 mention_approvers=waiting,
-                actions=post_update + _snoozes(run.id, 15),
+                actions=post_update + _snoozes(run.id, *((15, 30) if warning else (15,))),
             ),
         )
-        return "overdue"
+        return Again(at=promised, payload={"stage": "overdue"}) if warning else "overdue"
 
     def _record_missed(self, session: Session, run: JobRun, now: datetime) -> None:
         post_id = run.payload.get("post_id")

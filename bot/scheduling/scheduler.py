@@ -207,9 +207,8 @@ class Scheduler:
                 continue
             if self._running:
                 await asyncio.wait(list(self._running.values()))
-                continue
-            # Claimed by another process: look again shortly.
-            await asyncio.sleep(SHORTEST_NAP)
+            else:  # claimed by another process: look again shortly
+                await asyncio.sleep(SHORTEST_NAP)
 
     async def idle(self) -> bool:
         """Whether no job of these kinds is due, claimed or running (tests wait for it)."""
@@ -251,6 +250,7 @@ class Scheduler:
         return runs
 
     async def _run(self, run: JobRun) -> None:
+        result: Again | str | Exception | None
         try:
             result = await self.handlers[run.kind](run)  # claimed: one of these kinds
         except LostClaim:
@@ -258,9 +258,7 @@ class Scheduler:
             return
         except Exception as exc:
             log.exception("job %s (%s) failed", run.id, run.kind)
-            error = exc
-            await self.store.run(lambda s: self._failed(s, run, error))
-            return
+            result = exc
         await self.store.run(lambda s: self._finish(s, run, result))
 
     def _unclaim(self, session: Session, run: JobRun) -> Job | None:
@@ -284,9 +282,20 @@ class Scheduler:
         job.done_at = self.clock.now()
         job.outcome = outcome[:200]
 
-    def _finish(self, session: Session, run: JobRun, result: Again | str | None) -> None:
+    def _finish(
+        self, session: Session, run: JobRun, result: Again | str | Exception | None
+    ) -> None:
         job = self._unclaim(session, run)
         if job is None:
+            return
+        if isinstance(result, Exception):  # again a little later each time, up to MAX_FAILURES
+            failures = int(job.payload.get("_failures", 0)) + 1
+            job.payload = {**job.payload, "_failures": failures}
+            if failures < MAX_FAILURES:
+                job.due_at = self.clock.now() + timedelta(minutes=failures)
+                return
+            job.done_at = self.clock.now()
+            job.outcome = f"failed: {type(result).__name__}"[:200]
             return
         if isinstance(result, Again):
             job.due_at = result.at
@@ -300,16 +309,3 @@ class Scheduler:
         minutes = int(run.late_by.total_seconds() // 60)
         late = f" ({minutes} min late)" if run.late_by > timedelta(minutes=1) else ""
         job.outcome = ((result or "fired") + late)[:200]
-
-    def _failed(self, session: Session, run: JobRun, error: Exception) -> None:
-        job = self._unclaim(session, run)
-        if job is None:
-            return
-        failures = int(job.payload.get("_failures", 0)) + 1
-        job.payload = {**job.payload, "_failures": failures}
-        now = self.clock.now()
-        if failures >= MAX_FAILURES:
-            job.done_at = now
-            job.outcome = f"failed: {type(error).__name__}"[:200]
-        else:
-            job.due_at = now + timedelta(minutes=failures)

@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.scheduling.jobs import JobRun, enqueue, schedule
-from bot.scheduling.scheduler import Scheduler
+from bot.scheduling.scheduler import MAX_FAILURES, Scheduler
 from bot.scheduling.work import SHOW_POST, show_post_later
 from bot.storage.models import AuditEvent, Incident, Job
 from bot.storage.store import Store
@@ -246,3 +246,29 @@ async def test_a_firing_that_was_moved_meanwhile_does_not_finish_the_next(store:
     await second
     [job] = jobs(store)
     assert job.outcome == "firing 2" and job.claimed_by is None
+
+
+async def test_a_failing_job_is_tried_again_later_each_time_then_given_up(store: Store) -> None:
+    clock = FakeClock()
+    tries: list[int] = []
+
+    async def broken(run: JobRun) -> str:
+        tries.append(run.id)
+        raise ValueError("the network answered nonsense")
+
+    runner = Scheduler(store=store, clock=clock, handlers={"broken": broken})
+    queue(store, clock, "broken", 1)
+    assert await runner.run_once() == 1
+    for minutes in range(1, MAX_FAILURES):
+        [job] = jobs(store)
+        assert job.done_at is None and job.claimed_by is None
+        assert job.due_at == clock.now() + timedelta(minutes=minutes)  # a minute more each time
+        clock.advance(minutes=minutes, seconds=-1)
+        assert await runner.run_once() == 0  # not yet due
+        clock.advance(seconds=1)
+        assert await runner.run_once() == 1
+    [job] = jobs(store)
+    assert len(tries) == MAX_FAILURES
+    assert job.done_at == clock.now() and job.outcome == "failed: ValueError"
+    clock.advance(hours=1)
+    assert await runner.run_once() == 0  # given up: never tried again

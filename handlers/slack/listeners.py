@@ -223,12 +223,10 @@ async def mentioned(event: dict[str, Any], client: AsyncWebClient) -> None:
         log.warning("could not answer a mention in %s: %s", channel, exc.response.get("error"))
 
 
-async def _confirm(click: Click) -> None:
-    await click.core.confirm_delivery(click.actor, click.number)
-
-
-async def _retry(click: Click) -> None:
-    await click.core.retry_delivery(click.actor, click.number)
+async def _retry(click: Click, *, confirm: bool) -> None:
+    """*Retry* a delivery, or *It's up* (``confirm``) on one whose outcome was unknown."""
+    act = click.core.confirm_delivery if confirm else click.core.retry_delivery
+    await act(click.actor, click.number)
 
 
 def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
@@ -249,7 +247,7 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
     app.action(Action.REVISE)(opens_form(partial(_edit_form, revise=True)))
     app.view(View.REVISE)(submits(partial(_edit, revise=True)))
     app.action(indexed(Action.SNOOZE))(does_once(_snooze))
-    app.action(indexed(Action.CONFIRM))(does_once(_confirm))
-    app.action(indexed(Action.RETRY))(does_once(_retry))
+    app.action(indexed(Action.CONFIRM))(does_once(partial(_retry, confirm=True)))
+    app.action(indexed(Action.RETRY))(does_once(partial(_retry, confirm=False)))
     register_calendar(app)
     app.event("app_mention")(mentioned)

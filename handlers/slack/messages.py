@@ -53,6 +53,11 @@ def section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=text))
 
 
+def fields(*pairs: tuple[str, str]) -> SectionBlock:
+    """Labelled values side by side (markdown: each label in bold)."""
+    return SectionBlock(fields=[MarkdownTextObject(text=f"*{k}*\n{v}") for k, v in pairs])
+
+
 def button_row(
     block_id: str, value: int, labels: dict[Action, str], confirm: ConfirmObject | None = None
 ) -> ActionsBlock:
@@ -79,13 +84,11 @@ def incident_root(incident: IncidentView, *, zone: ZoneInfo) -> Message:
     title = f"{labels.incident_mark(incident)} {incident.service}: {incident.summary}"
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=plain(title, limit=150), emoji=True)),
-        SectionBlock(
-            fields=[
-                MarkdownTextObject(text=f"*Severity*\n{escape(incident.severity_label)}"),
-                MarkdownTextObject(text=f"*Status*\n{status}"),
-                MarkdownTextObject(text=f"*Declared by*\n{mention(incident.declared_by)}"),
-                MarkdownTextObject(text=f"*Channels*\n{labels.channels(incident.channels)}"),
-            ]
+        fields(
+            ("Severity", escape(incident.severity_label)),
+            ("Status", status),
+            ("Declared by", mention(incident.declared_by)),
+            ("Channels", labels.channels(incident.channels)),
         ),
         note(
             f"Incident #{incident.id} · declared {when(incident.declared_at, zone)}"
@@ -182,19 +185,15 @@ def _decision_blocks(post: PostView, zone: ZoneInfo) -> list[Block]:
             plain("\n".join(_delivery_line(d, zone) for d in post.deliveries) or "Publishing…")
         ),
     ]
-    retryable = [
-        d for d in post.deliveries if d.state in (DeliveryState.FAILED, DeliveryState.UNKNOWN)
-    ]
+    # Without an idempotency key only a person can tell whether the post is up: *It's up*.
     buttons = [
-        ButtonElement(text=f"Retry {d.label}", action_id=f"{Action.RETRY}_{d.id}", value=str(d.id))
-        for d in retryable
-    ] + [
-        # Without an idempotency key only a person can tell whether the post is up.
-        ButtonElement(
-            text=f"It's up on {d.label}", action_id=f"{Action.CONFIRM}_{d.id}", value=str(d.id)
+        ButtonElement(text=f"{text} {d.label}", action_id=f"{action}_{d.id}", value=str(d.id))
+        for action, text, states in (
+            (Action.RETRY, "Retry", (DeliveryState.FAILED, DeliveryState.UNKNOWN)),
+            (Action.CONFIRM, "It's up on", (DeliveryState.UNKNOWN,)),
         )
-        for d in retryable
-        if d.state == DeliveryState.UNKNOWN
+        for d in post.deliveries
+        if d.state in states
     ]
     if buttons:
         blocks.append(ActionsBlock(block_id=f"retry_{post.id}", elements=buttons[:25]))
@@ -212,13 +211,9 @@ def draft_message(post: PostView, *, zone: ZoneInfo, now: datetime) -> Message:
     blocks: list[Block] = [section(head)]
     blocks += _preview_blocks(post, zone=zone, now=now)
     if post.state == PostState.PENDING and not post.publishable:
-        blocks.append(
-            section(
-                "⚠️ *Cannot be published yet:* "
-                + escape("; ".join(post.problems))
-                + ". Use *Edit* to shorten it."
-            )
-        )
+        problems = escape("; ".join(post.problems))
+        said = f"⚠️ *Cannot be published yet:* {problems}. Use *Edit* to shorten it."
+        blocks.append(section(said))
     blocks.append(DividerBlock())
     blocks += _decision_blocks(post, zone)
     return render(blocks, text=f"{kind} for incident #{post.incident_id}: {post.state}")
@@ -244,14 +239,7 @@ def reminder_message(reminder: Reminder, *, mentions: str) -> Message:
     text = f"{mentions} {escape(reminder.text)}".strip()
     blocks: list[Block] = [section(plain(f"⏰ {text}"))]
     if reminder.details:
-        blocks.append(
-            SectionBlock(
-                fields=[
-                    MarkdownTextObject(text=f"*{escape(label)}*\n{escape(value)}")
-                    for label, value in reminder.details[:10]
-                ]
-            )
-        )
+        blocks.append(fields(*((escape(k), escape(v)) for k, v in reminder.details[:10])))
     buttons = [
         ButtonElement(
             text=action.label,

@@ -150,10 +150,8 @@ class SlackPresenter:
         if not channel:
             log.info("scheduled post #%s: no Slack channel to show it in", entry.id)
             return
-        approvers = self._mentions(
-            Reminder(kind="calendar_review", text="", mention_approvers=True)
-        )
-        message = calendar_message(entry, zone=self._zone, mentions=approvers)
+        approvers = Reminder(kind="calendar_review", text="", mention_approvers=True)
+        message = calendar_message(entry, zone=self._zone, mentions=self._mentions(approvers))
         await self._client.chat_postMessage(channel=channel, **message)
 
     async def show_notice(self, notice: Notice) -> None:

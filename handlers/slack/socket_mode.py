@@ -85,6 +85,7 @@ class Backoff:
 
 def trouble(exc: BaseException, api_url: str) -> tuple[int, str]:
     """(log level, one line saying what is wrong and what to check); never the token."""
+    problem = f"cannot connect to Slack by Socket Mode ({type(exc).__name__})"
     if isinstance(exc, SlackApiError):
         said = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
         # Masked before it is cut: a cut token is not masked later.
@@ -96,27 +97,18 @@ def trouble(exc: BaseException, api_url: str) -> tuple[int, str]:
                 "Tokens), turn on Socket Mode, and set SLACK_APP_TOKEN to it. Slack is not "
                 "connected; retrying in the background."
             )
-        return logging.WARNING, (
-            f"Slack did not open a Socket Mode connection ({error}); retrying in the background."
-        )
-    if isinstance(exc, aiohttp.WSServerHandshakeError):
-        return logging.WARNING, (
-            f"Slack refused the Socket Mode WebSocket (HTTP {exc.status}); retrying in the "
-            "background."
-        )
-    if isinstance(exc, (aiohttp.ClientError, OSError, TimeoutError)):
+        problem = f"Slack did not open a Socket Mode connection ({error})"
+    elif isinstance(exc, aiohttp.WSServerHandshakeError):
+        problem = f"Slack refused the Socket Mode WebSocket (HTTP {exc.status})"
+    elif isinstance(exc, (aiohttp.ClientError, OSError, TimeoutError)):
         where = urlsplit(api_url).netloc or api_url
         if isinstance(exc, aiohttp.ClientConnectorError):
             where = f"{exc.host}:{exc.port}"
-        return logging.WARNING, (
+        problem = (
             f"cannot reach Slack at {where} for Socket Mode ({_reason(exc)}): check the network, "
-            "a proxy (HTTPS_PROXY) or SLACK_API_URL. Slack is not connected; retrying in the "
-            "background."
+            "a proxy (HTTPS_PROXY) or SLACK_API_URL. Slack is not connected"
         )
-    return logging.WARNING, (
-        f"cannot connect to Slack by Socket Mode ({type(exc).__name__}); retrying in the "
-        "background."
-    )
+    return logging.WARNING, f"{problem}; retrying in the background."
 
 
 def _reason(exc: BaseException) -> str:
@@ -307,10 +299,8 @@ class SocketMode:
                 delay = max(self.backoff.delay(failures), _retry_after(exc))
                 await self.backoff.sleep(delay)
                 continue
-            if failures:
-                log.info("Connected to Slack by Socket Mode after %d attempts.", failures + 1)
-            else:
-                log.info("Connected to Slack by Socket Mode.")
+            after = f" after {failures + 1} attempts" if failures else ""
+            log.info("Connected to Slack by Socket Mode%s.", after)
             return
 
     async def _handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:

@@ -94,9 +94,7 @@ async def _display_name(client: AsyncWebClient, user_id: str) -> str | None:
     user: Any = answer.get("user")
     if not isinstance(user, dict):
         return None
-    profile: Any = user.get("profile")
-    if not isinstance(profile, dict):
-        profile = {}
+    profile: Any = user.get("profile") if isinstance(user.get("profile"), dict) else {}
     for name in (
         profile.get("display_name"),
         profile.get("real_name"),

@@ -262,11 +262,8 @@ class CardActions:
         """*Approve* / *Reject* on a proposed calendar post: the card shows the decision, for
         everyone. Who may decide is the core's to say."""
         entry_id, calendar = turn.form.number(Data.SCHEDULED_POST_ID), self._core.content_calendar
-        entry = await (
-            calendar.approve(turn.actor, entry_id)
-            if approve
-            else calendar.reject(turn.actor, entry_id)
-        )
+        decide = calendar.approve if approve else calendar.reject
+        entry = await decide(turn.actor, entry_id)
         people = People({turn.actor.user_id: {"name": turn.actor.name or ""}})
         zone = self._core.config.organisation.zone
         return await self._for_everyone(turn, calendar_card(entry, zone=zone, people=people))

@@ -87,7 +87,7 @@ class TeamsSide:
                 refused.status,
                 refused.reason,
             )
-            return refused.response()
+            return web.json_response({"error": refused.reason}, status=refused.status)
         if activity.type == ActivityTypes.message:
             return await self._queue(activity)
         # A card's button (an invoke) is answered with the card it changes: in the request.

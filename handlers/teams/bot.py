@@ -48,9 +48,8 @@ class CrierTeamsBot(ActivityHandler):
             )
             return InvokeResponse(status=HTTPStatus.OK, body=error)
         shown = await self._actions.run(turn)
-        answer: Model
         if isinstance(shown, str):  # a message the client shows; the card stays as it is
-            answer = MessageInvokeResponse(status_code=200, type=MESSAGE_TYPE, value=shown)
+            answer: Model = MessageInvokeResponse(status_code=200, type=MESSAGE_TYPE, value=shown)
         else:
             answer = AdaptiveCardInvokeResponse(
                 status_code=200, type=CARD_CONTENT_TYPE, value=shown

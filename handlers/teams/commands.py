@@ -66,10 +66,8 @@ class Commands:
             await turn.reply(HELP, markdown=True)
         elif word == Command.LIST:
             incidents = await self._core.open_incidents()
-            zone = self._core.config.organisation.zone
-            await turn.context.send_activity(
-                card_message(cards.incident_list(incidents, zone=zone))
-            )
+            shown = cards.incident_list(incidents, zone=self._core.config.organisation.zone)
+            await turn.context.send_activity(card_message(shown))
         elif word == Command.OUTAGE and not rest:
             form = forms.declare_form(self._core.config, summary_hint=self._core.summary_room.hint)
             await turn.context.send_activity(card_message(form))

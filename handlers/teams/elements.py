@@ -70,10 +70,7 @@ def plain(
     limit: int = TEXT_LIMIT,
 ) -> Element:
     """User text, as plain text."""
-    return {
-        "type": "RichTextBlock",
-        "inlines": [run(clip(text, limit), bold=bold, color=color, size=size)],
-    }
+    return line(run(clip(text, limit), bold=bold, color=color, size=size))
 
 
 def line(*inlines: Element, separator: bool = False) -> Element:

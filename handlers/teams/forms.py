@@ -59,11 +59,13 @@ class Form:
         if text:
             self.body.append(note(text, subtle=True))
 
-    def text(self, field: str, label: str, *, default: str = "", **options: Any) -> None:
+    def text(
+        self, field: str, label: str, *, default: str = "", also: str = "", **options: Any
+    ) -> None:
         """What the person typed, else ``default``; of ``DETAIL_MAX`` characters unless
-        ``max_length`` says otherwise."""
+        ``max_length`` says otherwise. The errors of ``field`` and of ``also`` go under it."""
         options.setdefault("max_length", DETAIL_MAX)
-        self.add(text_input(field, label, value=self.value(field, default), **options))
+        self.add(text_input(field, label, value=self.value(field, default), **options), field, also)
 
     def paragraph(self, field: str, label: str, placeholder: str = "", **options: Any) -> None:
         """A multi-line ``text``."""
@@ -116,20 +118,21 @@ def declare_form(
     form.choice(
         Field.STATUS, "Status", status_choices(), default=IncidentStatus.INVESTIGATING.value
     )
-    _details(form, users_see="", next_update="", doing_required=False)
+    _details(form)
     _channels(form, config, "Channels (leave empty for the service's usual ones)")
     actions = [execute("Draft posts", Verb.DECLARE, style="positive")]
     return card(form.body, actions=actions, summary="Declare an outage")
 
 
-def _details(form: Form, *, users_see: str, next_update: str, doing_required: bool) -> None:
-    doing = "What has changed / what we are doing" if doing_required else "What we are doing"
-    form.paragraph(
-        Field.DOING, doing, "Engineers are working with the vendor", required=doing_required
-    )
-    form.paragraph(
-        Field.USERS_SEE, "What users see", "An error page after signing in", default=users_see
-    )
+def _details(form: Form, incident: IncidentView | None = None) -> None:
+    """For an update of ``incident``, what changed is required and the rest starts as it is."""
+    doing = "What has changed / what we are doing" if incident else "What we are doing"
+    working = "Engineers are working with the vendor"
+    form.paragraph(Field.DOING, doing, working, required=incident is not None)
+    users_see = incident.what_users_see if incident else ""
+    error_page = "An error page after signing in"
+    form.paragraph(Field.USERS_SEE, "What users see", error_page, default=users_see)
+    next_update = str(incident.next_update_minutes or "") if incident else ""
     form.text(
         Field.NEXT_UPDATE,
         "Next update in (minutes)",
@@ -158,12 +161,7 @@ def update_form(
     form.body += [heading("Post an update"), plain(f"Incident #{incident.id} · {incident.title}")]
     form.choice(Field.STATUS, "Status", status_choices(), default=incident.status)
     form.choice(Field.SEVERITY, "Severity", severity_choices(config), default=incident.severity)
-    _details(
-        form,
-        users_see=incident.what_users_see,
-        next_update=str(incident.next_update_minutes or ""),
-        doing_required=True,
-    )
+    _details(form, incident)
     _channels(form, config, "Channels", ticked=incident.channels)
     form.hint("A change of severity or channels applies once this update is approved.")
     actions = _incident_actions(incident, Verb.UPDATE, "Draft update", place)
@@ -215,25 +213,13 @@ def edit_form(
     for preview in post.previews:
         input_id = f"{TEXT_PREFIX}{preview.network.value}"
         if len(preview.text) > EDIT_MAX:
-            form.body.append(
-                note(
-                    f"{preview.label}: {len(preview.text)} characters is more than a card can "
-                    "edit; it stays as drafted."
-                )
-            )
+            too_long = f"{len(preview.text)} characters is more than a card can edit"
+            form.body.append(note(f"{preview.label}: {too_long}; it stays as drafted."))
             continue
         label = f"{preview.label} · {preview.length}"
-        form.add(
-            text_input(
-                input_id,
-                label,
-                value=form.value(input_id, preview.text),
-                multiline=True,
-                max_length=EDIT_MAX,
-                required=True,
-            ),
-            input_id,
-            preview.network.value,
+        also = preview.network.value  # the core names a text's problems by its network
+        form.paragraph(
+            input_id, label, default=preview.text, also=also, max_length=EDIT_MAX, required=True
         )
     data = {Data.POST_ID: post.id}
     actions = [

@@ -69,9 +69,6 @@ class Refused(Exception):
         self.status = status
         self.reason = reason
 
-    def response(self) -> web.Response:
-        return web.json_response({"error": self.reason}, status=self.status)
-
 
 NOT_A_TOKEN = "the Authorization header is not a Bot Framework token"  # noqa: S105
 
@@ -228,10 +225,9 @@ def _web_address(url: str) -> bool:
 
 def _typed(value: Mapping[str, Any], model: type[Model], where: str) -> str | None:
     """The first field whose JSON type is not the one the SDK's schema gives it."""
-    specs = model._attribute_map.values()
     return _first(
         _typed_value(value[spec["key"]], spec["type"], f"{where}{spec['key']}")
-        for spec in specs
+        for spec in model._attribute_map.values()
         if value.get(spec["key"]) is not None
     )
 

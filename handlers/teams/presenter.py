@@ -100,21 +100,18 @@ class TeamsPresenter:
     async def _once(
         self, reference: dict[str, Any], work: Callable[[TurnContext], Awaitable[T]]
     ) -> T:
-        outcome: dict[str, Any] = {}
+        outcome: asyncio.Future[T] = asyncio.get_running_loop().create_future()
 
         async def callback(context: TurnContext) -> None:
             # Caught here: the adapter's turn-error handler must not swallow it.
             try:
-                outcome["value"] = await work(context)
+                outcome.set_result(await work(context))
             except Exception as exc:
-                outcome["error"] = exc
+                outcome.set_exception(exc)
 
         conversation = ConversationReference.deserialize(reference)
         await self._adapter.continue_conversation(conversation, callback, self._app_id)
-        if "error" in outcome:
-            raise outcome["error"]
-        result: T = outcome["value"]
-        return result
+        return outcome.result()  # the work's result, or its exception raised
 
     async def send(self, reference: dict[str, Any], activity: Activity) -> str:
         """A new message in the conversation; returns its activity id."""

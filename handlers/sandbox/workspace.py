@@ -155,7 +155,9 @@ class SlackWorkspace(WorkspaceState):
         self,
         method: str,
         count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline per wait reads best in tests
+        # A safety deadline, reached only when the call never comes: generous, so that a
+        # correct run on a loaded machine does not fail.
+        timeout: float = 15.0,  # noqa: ASYNC109 - a deadline per wait reads best in tests
         *,
         ok: bool | None = None,
     ) -> list[RecordedCall]:
@@ -170,7 +172,7 @@ class SlackWorkspace(WorkspaceState):
         self,
         url: str | None = None,
         count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 15.0,  # noqa: ASYNC109
     ) -> list[JsonDict]:
         """Wait until ``count`` POSTs reached ``url`` (any response_url if None); returns
         their bodies, as `responses_for` does."""

@@ -62,7 +62,10 @@ async def test_schedule_hold_and_resume_from_slack(
     assert any("Held a scheduled post" in as_text(m) for m in slack.thread()[-2:])
 
     await slack.click(slack.root(), "incident_resolve", user=ANALYST)
-    resolve_view = await slack.open_modal(count=2)
+    # The third modal: after the calendar form and the approval's confirmation. (Waiting for two
+    # could return the confirmation when the resolve form is not open yet.)
+    resolve_view = await slack.open_modal(count=3)
+    assert resolve_view["callback_id"] == "incident_resolve_form"
     await slack.submit(resolve_view, {}, user=ANALYST)
     await slack.workspace.wait_for("chat.postMessage", count=7)
     await slack.settle()

@@ -47,6 +47,9 @@ class Network(StrEnum):
     LINKEDIN = "linkedin"
     STATUSPAGE = "statuspage"
     WEBHOOK = "webhook"
+    # Crier's own status site (``crier serve`` under ``channels.site.path``, or exported): it
+    # needs no account anywhere, so it is on unless crier.yml turns it off.
+    SITE = "site"
 
 
 def _matching(pattern: str, what: str) -> AfterValidator:
@@ -67,6 +70,31 @@ SlackUserOrGroup = Annotated[
     str, _matching(r"^[UWS][A-Z0-9]{2,}$", "a Slack user (U…) or user group (S…) id")
 ]
 Colour = Annotated[str, _matching(r"^#[0-9a-fA-F]{6}$", "a colour like '#1f3a5f'")]
+# An image's address as a page links it: https://… on another host, or /… on Crier's own.
+ImageAddress = Annotated[
+    str,
+    _matching(
+        r"^(https://[^/\s]+|/(?!/))[^\s\"'<>]*$",
+        "an https:// URL or a path starting with '/' (like '/static/logo.svg')",
+    ),
+]
+_SITE_FOLDERS = re.compile(r"/([A-Za-z0-9_~-][A-Za-z0-9._~-]*/)+")
+
+
+def _site_path(value: str) -> str:
+    """The site's place under crier serve: one or more folders, like /status/ or /it/status/."""
+    if not (value.startswith("/") and value.endswith("/")):
+        raise ValueError(f"{value!r} must start and end with '/', like '/status/'")
+    if value == "/":  # Slack's, Teams' and the health check's routes live there
+        raise ValueError("'/' is crier serve's own: give the site a folder, like '/status/'")
+    if not _SITE_FOLDERS.fullmatch(value):
+        raise ValueError(
+            f"{value!r}: use letters, digits and - _ ~ . between single slashes, like '/it/status/'"
+        )
+    return value
+
+
+SitePath = Annotated[str, AfterValidator(_site_path)]
 
 
 class _Strict(BaseModel):
@@ -80,6 +108,8 @@ class Organisation(_Strict):
     help_url: str | None = None
     primary_colour: Colour = "#1f3a5f"
     accent_colour: Colour = "#f2b705"
+    # The logo on the status site: an https URL, or a path on the site's own web server.
+    logo_url: ImageAddress | None = None
 
     @field_validator("time_zone")
     @classmethod
@@ -141,6 +171,8 @@ class ChannelConfig(_Strict):
     api_version: str | None = None
     # The webhook's target URL.
     url: str | None = None
+    # The status site only: where crier serve answers it and where its links point.
+    path: SitePath = "/status/"
     # Attach Crier's status card image (always on for Instagram, which needs an image).
     attach_card: bool = False
     # How many posts may be in flight to this network at once.
@@ -270,13 +302,25 @@ class CrierConfig(_Strict):
     organisation: Organisation
     slack: SlackConfig = SlackConfig()
     approvals: Approvals = Approvals()
-    channels: dict[Network, ChannelConfig] = {}
+    # validate_default: a crier.yml without `channels` gets the status site too.
+    channels: Annotated[dict[Network, ChannelConfig], Field(validate_default=True)] = {}
     services: Annotated[list[Service], Field(min_length=1)]
     severities: dict[Severity, SeverityPolicy] = Field(default_factory=_default_severities)
     reminders: RemindersConfig = RemindersConfig()
     calendar: list[CalendarItem] = []
     health_check: HealthCheckConfig = HealthCheckConfig()
     templates_dir: Path | None = None
+
+    @field_validator("channels")
+    @classmethod
+    def _site_unless_turned_off(
+        cls, value: dict[Network, ChannelConfig]
+    ) -> dict[Network, ChannelConfig]:
+        # The site needs no credentials and is where people look first: on by default, off
+        # only with `site: {enabled: false}`.
+        if Network.SITE in value:
+            return value
+        return {**value, Network.SITE: ChannelConfig()}
 
     @model_validator(mode="after")
     def _consistent(self) -> CrierConfig:
@@ -307,6 +351,23 @@ class CrierConfig(_Strict):
     @cached_property
     def enabled_channels(self) -> list[Network]:
         return [n for n in Network if self.channel_enabled(n)]
+
+    def default_channels(self, service: Service) -> list[Network]:
+        """Where a new incident of ``service`` goes unless a person picks: the service's
+        ``default_channels`` (every enabled channel when it names none), and the status site
+        whenever it is enabled, so that every incident is on it::
+
+            config.default_channels(config.services[0])  # [x, facebook, …, statuspage, site]
+        """
+        chosen = list(service.default_channels) or list(self.enabled_channels)
+        if self.channel_enabled(Network.SITE) and Network.SITE not in chosen:
+            chosen.append(Network.SITE)
+        return chosen
+
+    @property
+    def site(self) -> ChannelConfig:
+        """The status site's settings (``channels.site``; present even when turned off)."""
+        return self.channels.get(Network.SITE) or ChannelConfig()
 
     def find_service(self, text: str) -> Service | None:
         return next((s for s in self.services if s.matches(text)), None)

@@ -9,10 +9,11 @@ from bot.config import Network
 from bot.drafting.textrules import TextCheck
 from bot.storage.models import DeliveryState
 
-# Each network's name as people write it: its value capitalised, but for two.
+# Each network's name as people write it: its value capitalised, but for three.
 NETWORK_LABELS: dict[Network, str] = {n: n.value.capitalize() for n in Network} | {
     Network.LINKEDIN: "LinkedIn",
     Network.STATUSPAGE: "Status page",
+    Network.SITE: "Status site",
 }
 
 

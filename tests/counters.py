@@ -47,6 +47,7 @@ LINKEDIN_CHARACTERS = 3_000
 FACEBOOK_CHARACTERS = 63_206
 STATUSPAGE_CHARACTERS = 25_000
 WEBHOOK_CHARACTERS = 100_000
+SITE_CHARACTERS = 25_000  # Crier's own status site: a page's limit, as generous as Statuspage's
 
 ELLIPSIS = "…"
 
@@ -277,6 +278,7 @@ def measures(
         "facebook": FACEBOOK_CHARACTERS,
         "statuspage": STATUSPAGE_CHARACTERS,
         "webhook": WEBHOOK_CHARACTERS,
+        "site": SITE_CHARACTERS,
     }
     return [("characters", len(text), main(limits[network]))]
 

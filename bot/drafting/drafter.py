@@ -366,7 +366,7 @@ def summary_room(config: CrierConfig, drafter: Drafter) -> SummaryRoom:
     rooms: list[SummaryRoom] = []
     for service in config.services:
         facts = first_post_facts(config, service, summary="")
-        for network in service.default_channels or config.enabled_channels:
+        for network in config.default_channels(service):
             settings = config.channels.get(network) or ChannelConfig()
             try:
                 text = drafter.render(facts, network, links=settings.links).text

@@ -85,6 +85,8 @@ _RULES: dict[Network, tuple[int, str, str]] = {
     Network.LINKEDIN: (3_000, _CHARACTERS, "LinkedIn's"),
     Network.STATUSPAGE: (25_000, _CHARACTERS, "Statuspage's body"),
     Network.WEBHOOK: (100_000, _CHARACTERS, "the webhook's"),
+    # No network's limit: a page's, generous as Statuspage's, so one update stays readable.
+    Network.SITE: (25_000, _CHARACTERS, "the status site's"),
 }
 
 

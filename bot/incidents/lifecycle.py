@@ -169,7 +169,7 @@ def declare(act: Acting, *, drafter: Drafter, request: DeclareRequest) -> Draft:
     severity = request.severity or service.default_severity
     channels = check_channels(
         config,
-        request.channels or tuple(service.default_channels) or tuple(config.enabled_channels),
+        request.channels or tuple(config.default_channels(service)),
     )
     minutes = (
         check_next_update(request.next_update_minutes)

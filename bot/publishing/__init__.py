@@ -3,7 +3,8 @@ the status card image, what a post costs, and ``crier channels check`` (``checks
 
 Each network's module has ``build(context) -> Publisher | None``: None when its credentials are
 missing, in which case the channel publishes to the outbox (a dry run a person can read),
-never silently nowhere.
+never silently nowhere. The status site (``site``) needs no credentials: its ``build`` never
+returns None.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ NEEDED: dict[Network, str] = {
     Network.LINKEDIN: "LINKEDIN_ACCESS_TOKEN",
     Network.STATUSPAGE: "STATUSPAGE_API_KEY",
     Network.WEBHOOK: "WEBHOOK_SECRET",
+    Network.SITE: "nothing (the status site is Crier's own)",
 }
 
 

@@ -37,8 +37,8 @@ RESUME = "calendar_resume"
 REVIEW = "calendar_review"
 CONFIG_ACTOR = Actor("config", "crier.yml")
 TEXT_MAX = 3000
-# A status page is for incidents, not tips.
-NOT_FOR_CALENDAR = (Network.STATUSPAGE,)
+# A status page (Statuspage, or Crier's own site) is for incidents, not tips.
+NOT_FOR_CALENDAR = (Network.STATUSPAGE, Network.SITE)
 
 
 class CalendarState:

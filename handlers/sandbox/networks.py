@@ -1,7 +1,8 @@
 """What was published, one panel per network, each post laid out the way that network shows it.
 
 Publishing goes to the outbox (Crier's dry run), so the panels read the ``OutboxPost`` table,
-and measure each text as its network would with ``bot.drafting.textrules.measure``.
+and measure each text as its network would with ``bot.drafting.textrules.measure``. Crier's own
+status site is no dry run: its panel reads the sent ``site`` deliveries, as the site does.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlmodel import Session, col, select
 from bot.config import CrierConfig, Network
 from bot.drafting.textrules import measure
 from bot.incidents import labels
-from bot.storage.models import Delivery, Incident, OutboxPost, Post
+from bot.storage.models import Delivery, DeliveryState, Incident, OutboxPost, Post
 from bot.views import NETWORK_LABELS
 from handlers.sandbox.mrkdwn import escape, link
 
@@ -32,7 +33,10 @@ _LOOKS = {
     Network.LINKEDIN: ("in", "", "👍 Like · 💬 Comment · 🔁 Repost"),
     Network.STATUSPAGE: ("●", "", ""),
     Network.WEBHOOK: ("⇢", "", ""),
+    Network.SITE: ("◉", "", ""),
 }
+# The panels laid out as a status page's incident updates.
+_STATUS_PAGES = (Network.STATUSPAGE, Network.SITE)
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Published:
     reply_to: str | None
     incident_title: str
     status: str
+    url: str | None = None  # the site's page for it (site posts only)
 
 
 def load_published(session: Session, *, only_id: int | None = None) -> list[Published]:
@@ -84,7 +89,34 @@ def load_published(session: Session, *, only_id: int | None = None) -> list[Publ
                 status=status or "",
             )
         )
+    if only_id is None:
+        published += _site_posts(session)
     return published
+
+
+def _site_posts(session: Session) -> list[Published]:
+    """The newest posts on the status site: its sent deliveries (the site keeps no outbox)."""
+    query = (
+        select(Delivery, Incident, Post.status)
+        .join(Incident, col(Incident.id) == col(Delivery.incident_id))
+        .join(Post, col(Post.id) == col(Delivery.post_id))
+        .where(Delivery.channel == Network.SITE.value, Delivery.state == DeliveryState.SENT)
+        .order_by(col(Delivery.sent_at).desc(), col(Delivery.id).desc())
+        .limit(PER_NETWORK)
+    )
+    return [
+        Published(
+            id=delivery.id or 0,
+            network=Network.SITE.value,
+            text=delivery.text or "",
+            published_at=delivery.sent_at or delivery.created_at,
+            reply_to=None,
+            incident_title=f"{incident.service}: {incident.summary}",
+            status=status,
+            url=delivery.url,
+        )
+        for delivery, incident, status in session.exec(query)
+    ]
 
 
 def _linkified(text: str) -> str:
@@ -133,8 +165,8 @@ class PanelRenderer:
             network = Network(item.network)
         except ValueError:
             return ""
-        if network is Network.STATUSPAGE:
-            return self._status_update(item)
+        if network in _STATUS_PAGES:
+            return self._status_update(item, network)
         _, handle, footer = _LOOKS[network]
         handle = handle.format(name=self._handle)
         reply = (
@@ -152,15 +184,19 @@ class PanelRenderer:
             f"</div></article>"
         )
 
-    def _status_update(self, item: Published) -> str:
+    def _status_update(self, item: Published, network: Network) -> str:
         status = labels.status(item.status) or "Update"
+        # Site posts are deliveries, not outbox entries: their own ids, and a link to the page.
+        anchor = f"site-{item.id}" if network is Network.SITE else f"outbox-{item.id}"
+        page = f" · {link(item.url, 'on the site')}" if item.url else ""
         return (
-            f'<article class="pub pub-statuspage" id="outbox-{item.id}" data-network="statuspage">'
+            f'<article class="pub pub-statuspage pub-{network.value}" id="{anchor}" '
+            f'data-network="{network.value}">'
             f'<div class="sp-title">{escape(item.incident_title or "Incident")}</div>'
             f'<div class="sp-update"><span class="sp-status sp-{escape(item.status)}">'
             f"{escape(status)}</span> — {_linkified(item.text)}</div>"
-            f'<div class="pub-foot"><span>Posted {self._time(item.published_at)}</span>'
-            f"{self._length(Network.STATUSPAGE, item.text)}</div></article>"
+            f'<div class="pub-foot"><span>Posted {self._time(item.published_at)}{page}</span>'
+            f"{self._length(network, item.text)}</div></article>"
         )
 
     def panels(self, published: list[Published]) -> str:

@@ -28,7 +28,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect  # noqa
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "sandbox"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIME = re.compile(r"\d{1,2}:\d{2} [AP]M E[SD]T")
-NETWORKS = ("x", "facebook", "mastodon", "bluesky", "statuspage")
+NETWORKS = ("x", "facebook", "mastodon", "bluesky", "statuspage", "site")
 WAIT_MS = 15_000
 
 

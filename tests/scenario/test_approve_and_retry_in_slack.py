@@ -65,9 +65,8 @@ async def test_only_who_may_publish_is_asked_to_confirm(slack: SlackHarness) -> 
     assert opened.args["trigger_id"] == trigger
     asked = opened.args["view"]
     assert asked["title"]["text"] == "Publish now?" and asked["close"]["text"] == "Not yet"
-    assert "goes out to 5 public channels now: X, Facebook, Mastodon, Bluesky, Status page" in (
-        as_text(asked["blocks"])
-    )
+    channels = "X, Facebook, Mastodon, Bluesky, Status page, Status site"
+    assert f"goes out to 6 public channels now: {channels}" in as_text(asked["blocks"])
     await slack.settle()
     assert not outbox(slack)  # "Not yet" (closing the form) publishes nothing
 

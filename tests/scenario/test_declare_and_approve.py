@@ -6,7 +6,7 @@ import re
 
 from sqlmodel import select
 
-from bot.storage.models import AuditEvent, OutboxPost, Post
+from bot.storage.models import AuditEvent, Delivery, OutboxPost, Post
 from tests.conftest import ANALYST, APPROVER
 from tests.scenario.harness import SlackHarness, as_text
 
@@ -36,19 +36,20 @@ async def test_approve_publishes_every_channel_and_shows_links(slack: SlackHarne
     draft = slack.thread()[0]
     blocks = as_text(draft["blocks"])
     assert "Approved by <@U0APPROVER1>" in blocks
-    assert blocks.count("✅ sent") == 5 and "view post" in blocks
+    assert blocks.count("✅ sent") == 6 and "view post" in blocks  # five networks and the site
+    assert "http://crier.test/status/incidents/1/" in blocks
     assert "draft_approve" not in blocks
     outcome = slack.thread()[-1]
-    assert "is out on X, Facebook, Mastodon, Bluesky, Status page" in outcome["text"]
+    assert "is out on X, Facebook, Mastodon, Bluesky, Status page, Status site" in outcome["text"]
     root = as_text(slack.root()["blocks"])
     assert "Investigating" in root
     with slack.crier.core.store.transaction() as session:
         posts = session.exec(select(OutboxPost)).all()
         actions = [e.action for e in session.exec(select(AuditEvent)).all()]
-    assert len(posts) == 5
+    assert len(posts) == 5  # the five networks' dry runs; the site's record is its delivery
     stamped = re.compile(r"\d{1,2}:\d{2} [AP]M E[SD]T")
     assert all(stamped.search(p.text) or p.network == "statuspage" for p in posts)
-    assert actions.count("publish") == 5 and "approve" in actions
+    assert actions.count("publish") == 6 and "approve" in actions
     slack.sent_blocks_are_valid()
 
 
@@ -87,15 +88,19 @@ async def test_the_thread_shows_byte_for_byte_what_each_network_received(
     await slack.command("bb: 👨‍👩‍👧‍👦 families and 学生 cannot log in", user=ANALYST)
     await slack.workspace.wait_for("chat.postMessage", count=2)
     before = channel_texts(slack.thread()[0])
-    assert all("⏱" in text for label, text in before.items() if label != "Status page")
+    status_pages = ("Status page", "Status site")  # they show the time themselves
+    assert all("⏱" in text for label, text in before.items() if label not in status_pages)
     await slack.click(slack.thread()[0], "draft_approve", user=APPROVER)
     await slack.workspace.wait_for("chat.postMessage", count=3)  # the outcome reply
     await slack.settle()
     shown = channel_texts(slack.thread()[0])
     with slack.crier.core.store.transaction() as session:
         received = {p.network: p.text for p in session.exec(select(OutboxPost)).all()}
+        # The status site keeps no outbox: what it shows is its sent delivery's text.
+        site = select(Delivery).where(Delivery.channel == "site", Delivery.state == "sent")
+        received |= {d.channel: d.text for d in session.exec(site).all()}
     labels = {"X": "x", "Facebook": "facebook", "Mastodon": "mastodon", "Bluesky": "bluesky"}
-    labels |= {"Status page": "statuspage"}
+    labels |= {"Status page": "statuspage", "Status site": "site"}
     assert {labels[label]: text for label, text in shown.items()} == received
     assert all("⏱" not in text and "{time}" not in text for text in shown.values())
     assert "👨‍👩‍👧‍👦 families and 学生" in received["x"]

@@ -77,7 +77,8 @@ async def test_an_update_changes_severity_and_channels_once_approved(
     view = await open_from(slack, slack.root(), "incident_post_update", user=ANALYST)
     assert block(view, "severity")["element"]["initial_option"]["value"] == "sev1"
     ticked = block(view, "channels")["element"]["initial_options"]
-    assert [o["value"] for o in ticked] == ["x", "facebook", "mastodon", "bluesky", "statuspage"]
+    channels = ["x", "facebook", "mastodon", "bluesky", "statuspage", "site"]
+    assert [o["value"] for o in ticked] == channels
 
     update = {
         "status": static_select("identified"),

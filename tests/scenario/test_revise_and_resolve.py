@@ -21,6 +21,9 @@ from tests.scenario.harness import SlackHarness, as_text, ephemeral_texts
 
 JsonDict = dict[str, Any]
 NETWORKS = ("x", "facebook", "mastodon", "bluesky", "statuspage")
+# What is drafted: those networks (each publishes to the outbox) and the status site (its sent
+# delivery is its record), which every incident goes to.
+CHANNELS = (*NETWORKS, "site")
 
 
 # --- steps that several stories share -----------------------------------------------------------
@@ -157,7 +160,7 @@ async def test_edit_makes_a_new_revision_and_only_it_can_be_approved(slack: Slac
     view = await open_from(slack, first, "draft_edit", user=ANALYST)
     assert view["callback_id"] == "draft_edit_form"
     texts = initial_texts(view)
-    assert set(texts) == {f"text_{n}" for n in NETWORKS}
+    assert set(texts) == {f"text_{n}" for n in CHANNELS}
     previews = preview_texts(first)
     for block_id, text in texts.items():
         assert text and shown_in(text, previews), block_id

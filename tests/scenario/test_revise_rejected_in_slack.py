@@ -11,6 +11,7 @@ from tests.fakes.slack_requests import text_input
 from tests.placeholders import shown_in
 from tests.scenario.harness import SlackHarness, as_text, ephemeral_texts
 from tests.scenario.test_revise_and_resolve import (
+    CHANNELS,
     NETWORKS,
     audit_actions,
     button_ids,
@@ -42,7 +43,7 @@ async def test_a_rejected_draft_is_revised_and_another_approver_publishes_it(
     view = await open_from(slack, rejected, "draft_revise", user=APPROVER)
     assert view["callback_id"] == "draft_revise_form"
     texts = initial_texts(view)
-    assert set(texts) == {f"text_{n}" for n in NETWORKS}
+    assert set(texts) == {f"text_{n}" for n in CHANNELS}
     assert all(text and shown_in(text, preview_texts(first)) for text in texts.values())
 
     edited_x = "Blackboard sign-in is down at the north campus. We are on it; more soon."

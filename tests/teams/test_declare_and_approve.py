@@ -148,13 +148,13 @@ async def test_approve_publishes_and_replaces_the_card_for_everyone(
     assert post.decided_at is not None
     decided = format_time(post.decided_at, teams.crier.core.config.organisation.zone)
     assert "Approved by" in texts(everyone) and f" at {decided}" in texts(everyone)
-    assert texts(everyone).count("✅ sent") == 5
+    assert texts(everyone).count("✅ sent") == 6  # the five networks and the status site
     assert "View on X" in texts(everyone)
     assert "Approve & publish" not in texts(everyone)
 
     published = outbox(teams)
     assert sorted(p.network for p in published) == sorted(NETWORKS)
-    assert audit_actions(teams).count("publish") == 5
+    assert audit_actions(teams).count("publish") == 6
     # The card shows each channel's text exactly as the network received it.
     shown = strings_of(everyone)
     assert all(p.text in shown for p in published)

@@ -62,7 +62,7 @@ async def test_an_update_changes_severity_and_channels_once_approved(
     shown = inputs_of(form)
     assert (
         shown["severity"] == "sev1"
-        and shown["channels"] == "x,facebook,mastodon,bluesky,statuspage"
+        and shown["channels"] == "x,facebook,mastodon,bluesky,statuspage,site"
     )
 
     update = {
@@ -100,7 +100,7 @@ async def test_a_false_alarm_says_so_and_the_closed_card_loses_its_colour(
     await teams.settle()
     all_clear = teams.draft_ids()[1]
     said = [t for t in runs(connector.card(all_clear)) if "This was a false alarm" in t]
-    assert len(said) == 5  # every network, X and Bluesky included
+    assert len(said) == 6  # every channel, X, Bluesky and the status site included
 
     await approve(teams, all_clear)
     card = head(connector.card(root))

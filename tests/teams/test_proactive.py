@@ -43,7 +43,7 @@ async def test_a_restarted_crier_still_writes_to_the_conversation(
             await second.settle()
             assert outcome.conversation_id == THREAD
             assert "is out on" in texts(outcome.cards[0])
-            assert texts(connector.card(draft)).count("✅ sent") == 5
+            assert texts(connector.card(draft)).count("✅ sent") == 6  # five networks, the site
             second.cards_are_valid()
         finally:
             await runner.cleanup()
@@ -90,7 +90,7 @@ async def test_throttling_and_passing_failures_are_retried(
     await teams.click(draft, "Approve & publish", user=APPROVER)
     await connector.wait_for_posts(3)
     await teams.settle()
-    assert texts(connector.card(draft)).count("✅ sent") == 5
+    assert texts(connector.card(draft)).count("✅ sent") == 6  # five networks, the site
 
 
 async def test_a_refused_card_is_reported_not_lost(

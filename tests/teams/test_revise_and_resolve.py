@@ -10,6 +10,9 @@ from tests.placeholders import shown_in
 from tests.teams.harness import ANALYST, APPROVER, OUTSIDER, THREAD, TeamsHarness, texts
 
 NETWORKS = ("x", "facebook", "mastodon", "bluesky", "statuspage")
+# What is drafted: those networks (each publishes to the outbox) and the status site (its sent
+# delivery is its record), which every incident goes to.
+CHANNELS = (*NETWORKS, "site")
 
 
 def outbox(teams: TeamsHarness) -> list[OutboxPost]:
@@ -60,7 +63,7 @@ async def test_edit_makes_a_new_revision_and_the_old_one_is_refused(
     first = await declare(teams)
     form = await teams.click(first, "Edit", user=ANALYST)
     fields = inputs_of(form)
-    assert set(fields) == {f"text_{n}" for n in NETWORKS}
+    assert set(fields) == {f"text_{n}" for n in CHANNELS}
     shown = runs(connector.card(first))
     assert all(text and shown_in(text, shown) for text in fields.values())
 

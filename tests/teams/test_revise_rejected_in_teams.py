@@ -9,6 +9,7 @@ from tests.fakes.bot_connector import FakeBotConnector
 from tests.placeholders import shown_in
 from tests.teams.harness import APPROVER, APPROVER_2, TeamsHarness, texts
 from tests.teams.test_revise_and_resolve import (
+    CHANNELS,
     NETWORKS,
     audit_actions,
     declare,
@@ -33,7 +34,7 @@ async def test_a_rejected_draft_is_revised_and_another_approver_publishes_it(
     form = await teams.click(draft, "Revise", user=APPROVER)
     assert "Revise the draft" in texts(form)
     fields = inputs_of(form)
-    assert set(fields) == {f"text_{n}" for n in NETWORKS}
+    assert set(fields) == {f"text_{n}" for n in CHANNELS}
     assert all(text and shown_in(text, runs(rejected)) for text in fields.values())
 
     too_long = fields | {"text_x": "停" * 150}

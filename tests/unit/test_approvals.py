@@ -65,9 +65,12 @@ async def test_declare_drafts_one_text_per_default_channel(core: Core) -> None:
         Network.MASTODON,
         Network.BLUESKY,
         Network.STATUSPAGE,
+        Network.SITE,  # every incident's, on by default
     ]
-    # The time of publishing is a placeholder until then, marked as such in every chat.
-    assert all("{time}" in p.text for p in draft.post.previews if p.network != Network.STATUSPAGE)
+    # The time of publishing is a placeholder until then, marked as such in every chat; the
+    # status pages show the time themselves.
+    status_pages = {Network.STATUSPAGE, Network.SITE}
+    assert all("{time}" in p.text for p in draft.post.previews if p.network not in status_pages)
     assert draft.post.publishable
     assert audit_actions(core) == [(analyst.key, "declare"), (analyst.key, "draft")]
 
@@ -102,7 +105,9 @@ async def test_two_simultaneous_approvals_publish_once(core: Core) -> None:
     with core.store.transaction() as session:
         deliveries = session.exec(select(Delivery)).all()
         outbox = session.exec(select(OutboxPost)).all()
-    assert len(deliveries) == 5 and {d.state for d in deliveries} == {DeliveryState.SENT}
+    # Blackboard's five channels and the site, each once; the site keeps no outbox entry: its
+    # sent delivery is its record.
+    assert len(deliveries) == 6 and {d.state for d in deliveries} == {DeliveryState.SENT}
     assert len(outbox) == 5
 
 
@@ -182,7 +187,7 @@ async def test_a_text_over_its_limit_is_flagged_and_cannot_be_published(
     )
     assert edited.post.publishable
     await core.approve(approver, edited.post.id)
-    assert await core.publishing.run_once() == 5
+    assert await core.publishing.run_once() == 6  # and the status site
 
 
 async def published_texts(core: Core) -> dict[str, str]:

@@ -97,14 +97,15 @@ async def test_ready_networks_and_the_outbox_pass(store: Store) -> None:
         assert webhook.deliveries == [] and statuspage.incidents == {}
     assert code == 0
     found = lines_by_network(lines)
-    assert list(found) == ["x", "facebook", "mastodon", "bluesky", "statuspage", "webhook"]
+    assert list(found) == ["x", "facebook", "mastodon", "bluesky", "statuspage", "webhook", "site"]
+    assert "ready" in found["site"] and "served by crier serve at" in found["site"]
     assert "ready" in found["statuspage"] and "Northfield IT Status" in found["statuspage"]
     assert "ready" in found["webhook"]
     # Said once, with what would make it real.
     assert found["x"].split()[1:3] == ["to", "outbox"] and found["x"].count("outbox") == 1
     assert "dry run; set X_BEARER_TOKEN" in found["x"] and "to publish to X" in found["x"]
     assert "set MASTODON_ACCESS_TOKEN to publish to Mastodon" in found["mastodon"]
-    assert lines[-1] == "4 to outbox, 2 ready"
+    assert lines[-1] == "4 to outbox, 3 ready"
 
 
 async def test_expired_and_unreachable_fail(store: Store) -> None:

@@ -1,5 +1,5 @@
-"""``crier`` sub-commands that need only the core: db, outbox, export, templates, config,
-channels check.
+"""``crier`` sub-commands that need only the core: db, outbox, export, site export, templates,
+config, channels check.
 
 ``handlers.main`` adds ``serve`` (which needs the chat platforms) to this parser. Every command,
 ``serve`` too, runs through ``run``: the settings are read first (a bad secret file is one line),
@@ -92,6 +92,29 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
         except LookupError:
             print(f"crier: there is no incident #{args.incident}", file=sys.stderr)
             return 1
+    return 0
+
+
+def _site(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.site import site_url
+    from bot.site.build import build_site
+    from bot.site.export import CannotExport, export_site
+
+    config = load_config(settings.resolved_config_path())
+    store = open_to_read(settings, sandbox=args.sandbox)
+    # The root's URL ends with "/": the pages' links are relative to it.
+    root = (args.url or site_url(settings.public_url, config.site.path)).rstrip("/") + "/"
+    logo_url = config.organisation.logo_url
+    with store.transaction() as session:
+        build = build_site(
+            session, config=config, now=datetime.now(UTC), site_url=root, logo_url=logo_url
+        )
+    try:
+        written = export_site(build, args.out)
+    except CannotExport as exc:
+        print(f"crier: {exc}", file=sys.stderr)
+        return 2
+    print(f"Wrote the status site ({len(written)} files) to {args.out.absolute()}")
     return 0
 
 
@@ -275,6 +298,22 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     export.add_argument("incident", type=int, help="the incident's number, as in chat (#12)")
     export.add_argument("--sandbox", action="store_true", help=SANDBOX_HELP)
     export.set_defaults(run=_export)
+    site = commands.add_parser("site", help="Crier's public status site")
+    site_commands = site.add_subparsers(dest="site_command", required=True)
+    site_export = site_commands.add_parser(
+        "export", help="write the status site as static files, for any web server or CDN"
+    )
+    site_export.add_argument(
+        "--out", required=True, type=Path, help="the folder to write to (created if missing)"
+    )
+    site_export.add_argument(
+        "--url",
+        default=None,
+        help="the site's address where it will be served, for feeds and JSON "
+        "(default: CRIER_PUBLIC_URL and channels.site.path, where crier serve answers it)",
+    )
+    site_export.add_argument("--sandbox", action="store_true", help=SANDBOX_HELP)
+    site.set_defaults(run=_site)
     commands.add_parser("templates", help="list the post templates").set_defaults(run=_templates)
     commands.add_parser("config", help="check crier.yml").set_defaults(run=_config)
     channels = commands.add_parser("channels", help="the public channels Crier publishes to")

@@ -41,6 +41,8 @@ from bot.scheduling.reminder_jobs import ReminderJobs
 from bot.scheduling.scheduler import Scheduler
 from bot.scheduling.work import ReplyTo, Work, show_incident_later, show_post_later, thread_later
 from bot.settings import Settings
+from bot.site import site_url
+from bot.site.cache import SiteCache
 from bot.storage.store import Store
 from bot.views import Draft, IncidentView, Notice, PostView, Reminder
 
@@ -84,6 +86,7 @@ class Core:
     channel_health: ChannelHealth = field(init=False)
     chat: ChatShows = field(init=False)
     pace: DeclarationPace = field(init=False)  # declarations per person per minute
+    site: SiteCache | None = field(init=False)  # the status site, when channels.site is on
     # How long a summary may be and still go out whole everywhere: the declare forms say it.
     summary_room: SummaryRoom = field(init=False)
 
@@ -100,6 +103,13 @@ class Core:
             clock=self.clock,
             zone=self.config.organisation.zone,
         )
+        self.site = None
+        if self.config.channel_enabled(Network.SITE):
+            self.site = SiteCache(
+                **base,
+                site_url=site_url(self.settings.public_url, self.config.site.path),
+                logo_url=self.config.organisation.logo_url,
+            )
         lease = timedelta(seconds=self.settings.lease_seconds)
         scheduler = partial(Scheduler, lease=lease, store=self.store, clock=self.clock)
         self.work = scheduler(handlers=Work(self).handlers(), at_once=self.settings.work_at_once)
@@ -109,7 +119,7 @@ class Core:
             on_post_changed=lambda session, post_id: show_post_later(
                 session, post_id, now=self.clock.now()
             ),
-            after_change=self.work.wake,
+            after_change=self._after_delivery_change,
             lease=lease,
         )
         reminder_jobs = ReminderJobs(**base, notify=self.remind)
@@ -168,6 +178,13 @@ class Core:
     async def settle(self) -> None:
         """Wait until the work promised so far is done (tests; the sandbox's tick)."""
         await self.work.drain()
+
+    def _after_delivery_change(self) -> None:
+        """A delivery's outcome was committed: its follow-up work may start, and a post sent to
+        the status site shows there at the next request, not at the next periodic check."""
+        self.work.wake()
+        if self.site is not None:
+            self.site.changed()
 
     async def close(self) -> None:
         """At shutdown: close the networks' session (unfinished work stays in its rows)."""

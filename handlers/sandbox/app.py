@@ -28,7 +28,9 @@ from pydantic import SecretStr
 from bot.config import STARTER_CONFIG, ConfigError, CrierConfig, Network, load_config
 from bot.ports import Publisher
 from bot.publishing.outbox import OutboxPublisher
+from bot.publishing.site import SitePublisher
 from bot.settings import Settings
+from bot.site import site_url
 from bot.storage.finding import SANDBOX_DATABASE, SANDBOX_URL
 from bot.storage.schema import SchemaOutOfDate, ensure_current
 from bot.storage.store import Store, open_store
@@ -39,6 +41,7 @@ from handlers.sandbox.mrkdwn import Names
 from handlers.sandbox.page import Person, SandboxPage, build_page_app
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.server import build_crier
+from handlers.site import add_site_routes
 
 CHANNEL_ID, CHANNEL_NAME = "C0SANDBOX", "it-outages"
 ANALYST = Person("U0ANALYST1", "Ana Analyst", "analyst")
@@ -167,11 +170,14 @@ class Sandbox:
         )
         self._store = store = open_store(self.database_url)
         await asyncio.to_thread(ensure_current, store)
-        # Always the outbox, even when the environment holds a network's real credentials.
+        # Always the outbox, even when the environment holds a network's real credentials; but
+        # Crier's own status site is real here too: publishing to it sends nothing anywhere.
         outbox: dict[Network, Publisher] = {
             network: OutboxPublisher(network=network, store=store, public_url=self.url)
             for network in self.config.enabled_channels
         }
+        if Network.SITE in outbox:
+            outbox[Network.SITE] = SitePublisher(site_url=site_url(self.url, self.config.site.path))
         crier = build_crier(
             settings=settings, config=self.config, store=store, publishers=outbox, clock=self.clock
         )
@@ -198,7 +204,10 @@ class Sandbox:
             core=crier.core,
             cli_hint=cli_hint(self.database_url),
         )
-        await self._serve(build_page_app(page), page_socket)
+        page_app = build_page_app(page)
+        if crier.core.site is not None:  # the status site at the page's own address
+            add_site_routes(page_app, crier.core.site, self.config.site.path)
+        await self._serve(page_app, page_socket)
 
     async def stop(self) -> None:
         """Stop the page, then Crier (its workers finish), then the workspace."""

@@ -172,6 +172,7 @@ IN_PROCESS = {
         *("--as", "ops.jo", "Tip: lock your screen."),
     ],
     "calendar list": ["calendar", "list"],
+    "site export": ["site", "export", "--out", "exported-site"],  # in the test's own folder
     "teams-package": ["teams-package", "--out", "crier-teams.zip"],
 }
 # Long-running: started as a person starts them, then stopped as a service manager does.
@@ -206,6 +207,7 @@ def leaky_world(
     monkeypatch.setenv("CRIER_DATABASE_URL", database_url)
     monkeypatch.setenv("SLACK_API_URL", f"{echo.base_url}/api/")
     monkeypatch.setenv("CRIER_PUBLIC_URL", "http://crier.test")
+    monkeypatch.chdir(tmp_path)  # what a command writes (the exported site) stays here
     asyncio.run(failed_deliveries())
     return echo
 
@@ -252,6 +254,10 @@ def test_no_command_prints_a_secret(
         assert code == 0, said
     if name == "export":
         assert "[redacted]" in out  # the stored errors it prints held the echoed tokens
+    if name == "site export":  # the public pages, feeds and JSON: never a secret in any
+        for written in Path("exported-site").rglob("*"):
+            if written.is_file():
+                assert not everything_leaked(written.read_text()), written
 
 
 @pytest.mark.parametrize("name", sorted(AS_PROCESS))

@@ -71,8 +71,8 @@ async def test_approval_rules_then_publishing_fill_the_network_panels(
     assert "Only approvers" not in (await state(http, sandbox, APPROVER))["timeline"]
 
     await approve(http, sandbox, APPROVER, click)
-    panels = await eventually(lambda: published(http, sandbox, count=5))
-    for network in ("x", "facebook", "mastodon", "bluesky", "statuspage"):
+    panels = await eventually(lambda: published(http, sandbox, count=6))
+    for network in ("x", "facebook", "mastodon", "bluesky", "statuspage", "site"):
         assert f'data-network="{network}"' in panels
     assert re.search(r"\d{1,2}:\d{2} [AP]M E[SD]T", panels)
     assert "/280 weighted characters" in panels and "/300 graphemes" in panels
@@ -86,6 +86,12 @@ async def test_approval_rules_then_publishing_fill_the_network_panels(
         assert "Dry run" in await response.text()
     async with http.get(f"{sandbox.url}/outbox/999") as response:
         assert response.status == 404
+    # The status site is real in the sandbox: its panel links the incident's page, which the
+    # sandbox serves at its own address.
+    site_page = re.search(r'href="(http://[^"]+/status/incidents/\d+/)"', panels)
+    assert site_page is not None and site_page.group(1).startswith(sandbox.url)
+    async with http.get(site_page.group(1)) as response:
+        assert response.status == 200 and "students cannot log in" in await response.text()
 
 
 async def test_a_modal_opens_for_its_person_and_shows_errors_on_its_fields(
@@ -218,7 +224,7 @@ async def test_a_configured_database_is_used_as_it_is(database_url: str) -> None
         async with aiohttp.ClientSession() as http:
             assert (await state(http, sandbox, ANALYST.user_id))["published"].count(
                 "Nothing published yet."
-            ) == 5
+            ) == 6  # every enabled channel's panel, the status site's too
     finally:
         await sandbox.stop()
 

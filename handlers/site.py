@@ -9,12 +9,14 @@ path like ``../../etc/passwd`` is just a key that is not there.
 from __future__ import annotations
 
 import html
+import logging
 
 from aiohttp import web
 
 from bot.site.build import SiteBuild, SiteFile
 from bot.site.cache import SiteCache
 
+log = logging.getLogger(__name__)
 SITE_KEY = web.AppKey("site", SiteCache)
 SITE_PREFIX_KEY = web.AppKey("site_prefix", str)
 
@@ -37,11 +39,23 @@ NOT_FOUND_PAGE = (
     '<p>There is no such page. <a href="{home}">See the current status</a>.</p></html>'
 )
 
+UNAVAILABLE_PAGE = (
+    '<!doctype html><html lang="en"><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>Status unavailable</title><h1>The status page is unavailable</h1>"
+    "<p>It cannot be shown right now. Please try again in a minute.</p></html>"
+)
+
 
 async def site_file(request: web.Request) -> web.StreamResponse:
     """GET or HEAD ``{prefix}{path}``: the file, a 304 when the client's copy is current, a
     redirect to a page's own URL (its links are relative to ``…/``), or 404."""
-    build = await request.app[SITE_KEY].current()
+    try:
+        build = await request.app[SITE_KEY].current()
+    except Exception:  # never built yet, and the database cannot be read (once built, the
+        # cache keeps serving its last build): say so plainly, and when to come back
+        log.exception("status site: cannot build it for %s", request.path)
+        return unavailable()
     path = request.match_info["path"]
     found = build.files.get(path.removesuffix("/"))
     if found is None or (path.endswith("/") and not is_page(found)):
@@ -80,6 +94,15 @@ def not_modified(request: web.Request, file: SiteFile, build: SiteBuild) -> bool
         return any(etag.value in ("*", file.etag.strip('"')) for etag in etags)
     since = request.if_modified_since
     return since is not None and build.modified.replace(microsecond=0) <= since
+
+
+def unavailable() -> web.Response:
+    return web.Response(
+        status=503,
+        text=UNAVAILABLE_PAGE,
+        content_type="text/html",
+        headers={**SECURITY_HEADERS, "Cache-Control": "no-store", "Retry-After": "30"},
+    )
 
 
 def not_found(prefix: str) -> web.Response:

@@ -4,17 +4,21 @@ path that is not one of the site's files is a 404 (a real server on 127.0.0.1, p
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import text
 
 from bot.config import CrierConfig
 from bot.site.cache import SiteCache
-from bot.storage.store import Store
+from bot.storage.schema import upgrade
+from bot.storage.store import Store, open_store
 from handlers.site import add_site_routes
 from tests.clock import FakeClock
 from tests.unit.site_rows import publish_to_site
@@ -173,3 +177,25 @@ async def test_a_path_out_of_the_site_reads_no_file(
     await writer.wait_closed()
     assert answer.startswith(b"HTTP/1.1 404 "), answer[:80]
     assert b"root:" not in answer
+
+
+async def test_a_site_that_cannot_be_built_yet_answers_503_and_when_to_retry(
+    tmp_path: Path, config: CrierConfig, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'lost.db'}")
+    upgrade(store)
+    with store.engine.begin() as connection:
+        connection.execute(text("DROP TABLE delivery"))  # a database that cannot be read
+    app = web.Application()
+    add_site_routes(app, SiteCache(store=store, config=config, clock=clock, site_url=SITE_URL))
+    try:
+        async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as client:
+            with caplog.at_level(logging.ERROR, logger="handlers.site"):
+                async with client.get("/status/") as response:
+                    assert response.status == 503
+                    assert response.headers["Retry-After"] == "30"
+                    assert "try again in a minute" in await response.text()
+                    assert response.headers["Content-Security-Policy"] == CSP
+            assert "cannot build it" in caplog.text
+    finally:
+        store.dispose()

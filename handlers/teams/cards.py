@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.config import Network
 from bot.drafting.post_times import LEGEND, format_time, has_placeholder, shown
 from bot.incidents import labels
 from bot.storage.models import DeliveryState, PostState
@@ -161,11 +162,13 @@ def _decision(
         for d in post.deliveries
         if d.state == DeliveryState.UNKNOWN
     ]
-    actions += [
-        open_url(f"View on {d.label}", d.url)
-        for d in post.deliveries
-        if d.state == DeliveryState.SENT and d.url
-    ][:MAX_LINKS]
+    # The organisation's own status site first: with more channels than links, it is the one
+    # link everybody can open.
+    sent = sorted(
+        (d for d in post.deliveries if d.state == DeliveryState.SENT and d.url),
+        key=lambda d: d.network != Network.SITE,
+    )
+    actions += [open_url(f"View on {d.label}", d.url) for d in sent if d.url][:MAX_LINKS]
     return body, actions
 
 

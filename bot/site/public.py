@@ -172,10 +172,16 @@ def read_public_site(session: Session, *, config: CrierConfig) -> PublicSite:
     updates: dict[int, list[PublicUpdate]] = defaultdict(list)
     incidents: dict[int, Incident] = {}
     summaries: dict[int, str] = {}
+    # The severity as of the latest post on the site, not the incident's: an approval sets the
+    # new severity a moment before its post is sent, and the site must not run ahead of it.
+    severities: dict[int, str] = {}
     for delivery, post, incident in rows:
         assert delivery.id is not None and incident.id is not None
         incidents[incident.id] = incident
         summaries[incident.id] = str(post.facts.get("summary", incident.summary))
+        severities[incident.id] = str(
+            post.facts.get("severity") or severities.get(incident.id) or incident.severity
+        )
         updates[incident.id].append(
             PublicUpdate(
                 id=delivery.id,
@@ -201,6 +207,7 @@ def read_public_site(session: Session, *, config: CrierConfig) -> PublicSite:
                 service=catalog_name(incident),
                 slug=slugs[catalog_name(incident)],
                 summary=summaries[incident_id],
+                severity=severities[incident_id],
                 updates=updates[incident_id],
             )
             for incident_id, incident in incidents.items()
@@ -216,7 +223,13 @@ def read_public_site(session: Session, *, config: CrierConfig) -> PublicSite:
 
 
 def _public_incident(
-    incident: Incident, *, service: str, slug: str, summary: str, updates: list[PublicUpdate]
+    incident: Incident,
+    *,
+    service: str,
+    slug: str,
+    summary: str,
+    severity: str,
+    updates: list[PublicUpdate],
 ) -> PublicIncident:
     assert incident.id is not None
     in_order = tuple(sorted(updates, key=lambda u: (u.published_at, u.id)))
@@ -225,7 +238,7 @@ def _public_incident(
         service=service,
         service_slug=slug,
         summary=summary,
-        severity=incident.severity,
+        severity=severity,
         updates=in_order,
         changed_at=max(incident.updated_at, in_order[-1].published_at),
     )

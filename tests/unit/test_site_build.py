@@ -257,6 +257,24 @@ def test_a_sev2_incident_degrades_its_service(store: Store, config: CrierConfig)
     assert summary_json(site)["status"]["indicator"] == "major"
 
 
+def test_a_new_severity_shows_with_its_post_not_before(store: Store, config: CrierConfig) -> None:
+    with store.transaction() as session:
+        incident = declare(session, service="Wi-Fi", severity="sev1")
+        first = publish(session, incident, number=1, text="Wi-Fi is down")
+        first.facts = {**first.facts, "severity": "sev1"}
+        # An update lowering it to sev2 is approved: the incident takes the new severity at
+        # once, but its post to the site is still on its way.
+        update = post(session, incident, number=2, text="Partly back", kind=PostKind.UPDATE)
+        update.facts = {**update.facts, "severity": "sev2"}
+        incident.severity = "sev2"
+        on_its_way = deliver(session, update, text="Partly back", state=DeliveryState.QUEUED)
+    assert component(build(store, config), "wi-fi")["status"] == "major_outage"
+    with store.transaction() as session:
+        sent = session.get_one(Delivery, on_its_way.id)
+        sent.state, sent.text, sent.sent_at = DeliveryState.SENT, "Partly back", NOW
+    assert component(build(store, config), "wi-fi")["status"] == "partial_outage"
+
+
 def test_incident_text_is_escaped_everywhere(store: Store, config: CrierConfig) -> None:
     with store.transaction() as session:
         incident = declare(session)

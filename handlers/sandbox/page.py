@@ -196,6 +196,8 @@ class SandboxPage:
             note=f"a pretend Slack workspace for {organisation.display_name}; posts go to the "
             "outbox, never to the real networks",
             cli_hint=self.cli_hint,
+            # Crier's own status site is real here, at the page's address: link it.
+            site_path=self.core.config.site.path if self.core.site is not None else None,
         )
 
 

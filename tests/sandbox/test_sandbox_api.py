@@ -92,6 +92,10 @@ async def test_approval_rules_then_publishing_fill_the_network_panels(
     assert site_page is not None and site_page.group(1).startswith(sandbox.url)
     async with http.get(site_page.group(1)) as response:
         assert response.status == 200 and "students cannot log in" in await response.text()
+    async with http.get(f"{sandbox.url}/") as response:  # the page links the whole site
+        assert 'href="/status/"' in await response.text()
+    async with http.get(f"{sandbox.url}/status/") as response:
+        assert response.status == 200 and "students cannot log in" in await response.text()
 
 
 async def test_a_modal_opens_for_its_person_and_shows_errors_on_its_fields(

@@ -29,17 +29,16 @@ from pathlib import Path
 from aiohttp import web
 from sqlmodel import Session
 
-from bench.crier_setup import APPROVER, bench_config
+from bench.crier_setup import bench_config
 from bench.databases import migrated_store, throwaway_database
 from bench.figures import backends_argument, base_parser, chosen_backends, quiet_logs, ratio
 from bot.config import CrierConfig
 from bot.ports import SystemClock
-from bot.site import SITE_CHANNEL
 from bot.site.cache import SiteCache
 from bot.site.export import export_site
-from bot.storage.models import Delivery, DeliveryState, Incident, Post, PostState
 from bot.storage.store import Store
 from handlers.site import add_site_routes
+from tests.unit.site_rows import add_site_post
 
 GOAL = 0.5
 ROOT = Path(__file__).resolve().parent.parent  # where ``python -m bench.…`` runs
@@ -137,47 +136,19 @@ def add_site_incident(
 ) -> int:
     """An incident with one post per (at, status) of ``timeline``, each approved and sent to
     the site; returns its id."""
-    first, last = timeline[0][0], timeline[-1]
-    incident = Incident(
-        service=service,
-        summary=f"{service} unavailable",
-        severity=severity,
-        status=last[1],
-        declared_by="slack:U0ANALYST1",
-        declared_at=first,
-        updated_at=last[0],
-    )
-    session.add(incident)
-    session.flush()
-    assert incident.id is not None
-    for number, (at, status) in enumerate(timeline, start=1):
-        kind = "initial" if number == 1 else ("resolution" if status == "resolved" else "update")
-        post = Post(
-            incident_id=incident.id,
-            number=number,
-            kind=kind,
-            state=PostState.APPROVED,
+    incident_id: int | None = None
+    for at, status in timeline:
+        incident_id = add_site_post(
+            session,
+            at=at,
+            text=text or TEXTS[status].format(service=service),
+            service=service,
+            severity=severity,
             status=status,
-            requested_by="slack:U0ANALYST1",
-            requested_at=at,
-            decided_by=f"slack:{APPROVER}",
-            decided_at=at,
+            incident_id=incident_id,
         )
-        session.add(post)
-        session.flush()
-        session.add(
-            Delivery(
-                post_id=post.id,
-                incident_id=incident.id,
-                channel=SITE_CHANNEL,
-                state=DeliveryState.SENT,
-                idempotency_key=uuid.uuid4().hex,
-                text=text or TEXTS[status].format(service=service),
-                created_at=at,
-                sent_at=at,
-            )
-        )
-    return incident.id
+    assert incident_id is not None
+    return incident_id
 
 
 @asynccontextmanager

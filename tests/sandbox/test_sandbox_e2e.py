@@ -15,18 +15,13 @@ from pathlib import Path
 import pytest
 
 from handlers.sandbox.app import Sandbox
+from tests.browser import chromium, skip_without_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        "needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does)",
-        allow_module_level=True,
-    )
+skip_without_chromium()
 
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+from playwright.async_api import Browser, Page, expect  # noqa: E402
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "sandbox"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIME = re.compile(r"\d{1,2}:\d{2} [AP]M E[SD]T")
 NETWORKS = ("x", "facebook", "mastodon", "bluesky", "statuspage", "site")
 WAIT_MS = 15_000
@@ -34,12 +29,8 @@ WAIT_MS = 15_000
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

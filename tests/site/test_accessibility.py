@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,21 +21,16 @@ from bot.config import CrierConfig
 from bot.site.cache import SiteCache
 from bot.storage.store import Store
 from handlers.site import add_site_routes
+from tests.browser import chromium, skip_without_chromium
 from tests.clock import FakeClock
 from tests.conftest import make_config
 from tests.unit.site_rows import publish_to_site
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        "needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does)",
-        allow_module_level=True,
-    )
+skip_without_chromium()
 
 from axe_playwright_python.async_playwright import Axe  # noqa: E402
-from playwright.async_api import Browser, ViewportSize, async_playwright  # noqa: E402
+from playwright.async_api import Browser, ViewportSize  # noqa: E402
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # WCAG 2.0, 2.1 and 2.2 at levels A and AA: what the issue asks, and nothing axe calls "best
 # practice" beyond it.
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
@@ -50,12 +44,8 @@ BRANDS = {"starter": {}, "pale": {"primary_colour": "#7fb3e6", "accent_colour": 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with chromium() as launched:
+        yield launched
 
 
 async def serve_site(store: Store, config: CrierConfig, clock: FakeClock) -> TestServer:

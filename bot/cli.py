@@ -45,6 +45,7 @@ from bot.storage.finding import (
 )
 from bot.storage.schema import current_revision, head_revision, upgrade
 from bot.storage.store import CannotOpenDatabase, Store, open_store
+from bot.subscriptions.cli import add_subscriber_commands
 from bot.views import NETWORK_LABELS
 
 
@@ -345,6 +346,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     cal_add.add_argument("text", help="the post's text, as it will be published")
     cal_commands.add_parser("list", help="what waits for approval, is scheduled or is held")
     cal.set_defaults(run=_calendar)
+    add_subscriber_commands(commands)
     return parser, commands
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -97,6 +98,16 @@ def _site_path(value: str) -> str:
 SitePath = Annotated[str, AfterValidator(_site_path)]
 
 
+def _email_address(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not an email address: {exc}") from None
+
+
+EmailAddress = Annotated[str, AfterValidator(_email_address)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -110,6 +121,10 @@ class Organisation(_Strict):
     accent_colour: Colour = "#f2b705"
     # The logo on the status site: an https URL, or a path on the site's own web server.
     logo_url: ImageAddress | None = None
+    # Subscribers' emails come from this address (default: status@ the site's host), and their
+    # replies go to ``reply_to`` (the help desk, say) when it is set.
+    email_from: EmailAddress | None = None
+    reply_to: EmailAddress | None = None
 
     @field_validator("time_zone")
     @classmethod
@@ -173,6 +188,8 @@ class ChannelConfig(_Strict):
     url: str | None = None
     # The status site only: where crier serve answers it and where its links point.
     path: SitePath = "/status/"
+    # The status site only: offer email, webhook and staff-channel subscriptions.
+    subscriptions: bool = True
     # Attach Crier's status card image (always on for Instagram, which needs an image).
     attach_card: bool = False
     # How many posts may be in flight to this network at once.

@@ -44,6 +44,8 @@ from bot.settings import Settings
 from bot.site import site_url
 from bot.site.cache import SiteCache
 from bot.storage.store import Store
+from bot.subscriptions.notify import ChatFollowers
+from bot.subscriptions.wiring import Subscriptions, build_subscriptions
 from bot.views import Draft, IncidentView, Notice, PostView, Reminder
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,9 @@ class Core:
     chat: ChatShows = field(init=False)
     pace: DeclarationPace = field(init=False)  # declarations per person per minute
     site: SiteCache | None = field(init=False)  # the status site, when channels.site is on
+    # Who is told of the site's posts (email, webhooks, staff channels), when the site is on
+    # and ``channels.site.subscriptions`` is not turned off.
+    subscriptions: Subscriptions | None = field(init=False)
     # How long a summary may be and still go out whole everywhere: the declare forms say it.
     summary_room: SummaryRoom = field(init=False)
 
@@ -103,22 +108,29 @@ class Core:
             clock=self.clock,
             zone=self.config.organisation.zone,
         )
-        self.site = None
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        self.site = self.subscriptions = None
         if self.config.channel_enabled(Network.SITE):
+            if self.config.site.subscriptions:
+                self.subscriptions = build_subscriptions(
+                    **base,
+                    settings=self.settings,
+                    http=self.http,
+                    followers=ChatFollowers(self.presenters),
+                    lease=lease,
+                )
             self.site = SiteCache(
                 **base,
                 site_url=site_url(self.settings.public_url, self.config.site.path),
                 logo_url=self.config.organisation.logo_url,
+                subscribe=self.subscriptions is not None and self.subscriptions.desk is not None,
             )
-        lease = timedelta(seconds=self.settings.lease_seconds)
         scheduler = partial(Scheduler, lease=lease, store=self.store, clock=self.clock)
         self.work = scheduler(handlers=Work(self).handlers(), at_once=self.settings.work_at_once)
         self.publishing = PublishingLoop(
             **base,
             publishers=self.publishers,
-            on_post_changed=lambda session, post_id: show_post_later(
-                session, post_id, now=self.clock.now()
-            ),
+            on_post_changed=self._post_changed,
             after_change=self._after_delivery_change,
             lease=lease,
         )
@@ -179,6 +191,13 @@ class Core:
         """Wait until the work promised so far is done (tests; the sandbox's tick)."""
         await self.work.drain()
 
+    def _post_changed(self, session: Session, post_id: int) -> None:
+        """In the transaction that recorded a delivery's outcome: show it in chat, and tell
+        the subscribers once the post is on the status site."""
+        show_post_later(session, post_id, now=self.clock.now())
+        if self.subscriptions is not None:
+            self.subscriptions.post_changed(session, post_id)
+
     def _after_delivery_change(self) -> None:
         """A delivery's outcome was committed: its follow-up work may start, and a post sent to
         the status site shows there at the next request, not at the next periodic check."""
@@ -189,6 +208,8 @@ class Core:
     async def close(self) -> None:
         """At shutdown: close the networks' session (unfinished work stays in its rows)."""
         await self.http.close()
+        if self.subscriptions is not None:
+            await self.subscriptions.close()
 
     # --- declaring and drafting -------------------------------------------------------------
 
@@ -394,7 +415,10 @@ class Core:
 
     async def run_background(self, stop: asyncio.Event) -> None:
         """Publish and run what is due (reminders, calendar posts, checks) until ``stop``."""
-        await asyncio.gather(self.publishing.run_forever(stop), self.scheduler.run_forever(stop))
+        running = [self.publishing.run_forever(stop), self.scheduler.run_forever(stop)]
+        if self.subscriptions is not None:
+            running.append(self.subscriptions.scheduler.run_forever(stop))
+        await asyncio.gather(*running)
 
     async def run_work(self, stop: asyncio.Event) -> None:
         """Do the work answers to people promised (bot/scheduling/work.py) until ``stop``."""

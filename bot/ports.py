@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import Network
 
 if TYPE_CHECKING:
     from bot.scheduling.calendar import CalendarEntry
-    from bot.views import IncidentView, Notice, PostView, Reminder
+    from bot.views import IncidentView, Notice, PostView, Reminder, SiteUpdate
 
 
 class Clock(Protocol):
@@ -72,6 +72,13 @@ class ChatPresenter(Protocol):
         """Post a notice in the chat's comms channel itself, outside any incident's thread (a
         channel stopped working, a token expires soon). A chat with nowhere to post does
         nothing."""
+
+    async def show_site_update(
+        self, channel: str, reference: dict[str, Any], update: SiteUpdate
+    ) -> None:
+        """Post a status-site update in a staff channel that follows its service (``channel``:
+        the platform's own id of it; ``reference``: its stored address, where the platform
+        needs one to post unprompted). A refusal is a PublishError (transient or not)."""
 
 
 @dataclass(frozen=True)

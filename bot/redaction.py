@@ -27,6 +27,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from typing import Any, TextIO, cast
+from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
@@ -58,7 +59,11 @@ class Redactor:
         except (ArgumentError, ValueError):  # not a URL, or its port is not a number
             found = URL_PASSWORD.search(settings.database_url)
             password = found.group(2) if found else None
-        return cls([*secrets, *([str(password)] if password else [])])
+        passwords = [str(password)] if password else []
+        if settings.smtp_url is not None:  # the relay's password alone, as a refusal may echo it
+            relay_password = urlsplit(settings.smtp_url.get_secret_value()).password
+            passwords += [relay_password, unquote(relay_password)] if relay_password else []
+        return cls([*secrets, *passwords])
 
     def __call__(self, text: str) -> str:
         for secret in self.secrets:

@@ -126,6 +126,17 @@ class Settings(FromEnvironment):
     declarations_per_minute: int = Field(
         default=5, ge=1, le=100_000, validation_alias="CRIER_DECLARATIONS_PER_MINUTE"
     )
+    # Signs the status site's confirm and unsubscribe links and derives each webhook
+    # subscriber's key. Unset: the site offers no subscriptions (the sandbox makes one per run).
+    site_secret: SecretStr | None = Field(default=None, validation_alias="CRIER_SITE_SECRET")
+    # The relay subscribers' emails go through: smtp://user:password@host:587 (STARTTLS when the
+    # relay offers it), smtps://…:465 (TLS from the start). Unset: emails go to the outbox.
+    smtp_url: SecretStr | None = Field(default=None, validation_alias="CRIER_SMTP_URL")
+    # What the relay accepts: emails a second, and connections at once.
+    smtp_per_second: float = Field(
+        default=10, gt=0, le=10_000, validation_alias="CRIER_SMTP_PER_SECOND"
+    )
+    smtp_connections: int = Field(default=4, ge=1, le=64, validation_alias="CRIER_SMTP_CONNECTIONS")
     microsoft_app_id: str = Field(default="", validation_alias="MicrosoftAppId")
     microsoft_app_password: SecretStr = Field(
         default=SecretStr(""), validation_alias="MicrosoftAppPassword"

@@ -168,3 +168,16 @@ class Notice:
     text: str  # what happened and what to do; never a secret
     network: Network | None = None
     mention_comms_lead: bool = False
+
+
+@dataclass(frozen=True)
+class SiteUpdate:
+    """A post as the site published it, for a staff channel that follows its service."""
+
+    incident_id: int
+    service: str
+    title: str
+    status: str  # a label: "Investigating"
+    text: str  # as published: plain text, never a ping
+    url: str  # the incident's page on the site
+    published_at: datetime

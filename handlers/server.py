@@ -26,7 +26,7 @@ from bot.storage.schema import ensure_current
 from bot.storage.store import Store, open_store
 from handlers.metrics import add_metrics
 from handlers.refusals import quiet_malformed_http
-from handlers.site import add_site_routes
+from handlers.site_forms import add_status_site
 from handlers.slack.app import SlackSide, build_slack, events_off, slack_chat
 from handlers.teams.switch import teams_off, teams_wanted
 
@@ -147,8 +147,7 @@ def build_crier(
         app.router.add_post("/slack/events", slack.handle if slack.over_http else events_off)
         app.cleanup_ctx.append(slack.keep_connections)
     app.router.add_post("/api/messages", teams.handle if teams is not None else teams_off)
-    if core.site is not None:
-        add_site_routes(app, core.site, config.site.path)  # the public status site
+    add_status_site(app, core)  # the public status site and its email forms
     add_metrics(app, core)  # GET /metrics, and how long answers take
 
     async def workers(_app: web.Application) -> AsyncIterator[None]:

@@ -67,6 +67,7 @@ def build_site(
     now: datetime,
     site_url: str,
     logo_url: str | None = None,
+    subscribe: bool = False,
 ) -> SiteBuild:
     """Every file of the site as the database has it now.
 
@@ -79,7 +80,7 @@ def build_site(
     site = read_public_site(session, config=config)
     modified = site.changed_at or now
     organisation = config.organisation
-    page = PageContext(organisation=organisation, logo_url=logo_url)
+    page = PageContext(organisation=organisation, logo_url=logo_url, subscribe=subscribe)
     files: dict[str, SiteFile] = {
         "": SiteFile.of(render_home(page, site, now=now), HTML),
         "site.css": SiteFile.of(render_stylesheet(organisation), CSS),

@@ -38,10 +38,12 @@ class SiteCache:
         clock: Clock,
         site_url: str,
         logo_url: str | None = None,
+        subscribe: bool = False,
         check_seconds: float = 0.5,
     ) -> None:
         self.store, self.config, self.clock = store, config, clock
         self.site_url, self.logo_url = site_url, logo_url
+        self.subscribe = subscribe  # the pages link the email form
         self.check_every = timedelta(seconds=check_seconds)
         self.builds = 0  # how many times the site was built (for tests and metrics)
         self._build: SiteBuild | None = None
@@ -95,5 +97,10 @@ class SiteCache:
 
     def _build_site(self, session: Session, now: datetime) -> SiteBuild:
         return build_site(
-            session, config=self.config, now=now, site_url=self.site_url, logo_url=self.logo_url
+            session,
+            config=self.config,
+            now=now,
+            site_url=self.site_url,
+            logo_url=self.logo_url,
+            subscribe=self.subscribe,
         )

@@ -145,7 +145,7 @@ def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "service"
 
 
-def _unique_slugs(names: Iterable[str]) -> dict[str, str]:
+def unique_slugs(names: Iterable[str]) -> dict[str, str]:
     """Each name's slug, with "-2", "-3" … where two names would share one (in order given)."""
     slugs: dict[str, str] = {}
     taken: set[str] = set()
@@ -199,7 +199,7 @@ def read_public_site(session: Session, *, config: CrierConfig) -> PublicSite:
 
     catalog = {s.name: s for s in config.services}
     unlisted = sorted({catalog_name(i) for i in incidents.values()} - set(catalog))
-    slugs = _unique_slugs([*catalog, *unlisted])
+    slugs = unique_slugs([*catalog, *unlisted])
     public = sorted(
         (
             _public_incident(
@@ -267,3 +267,8 @@ def _public_service(
         state=state,
         worst_severity=worst,
     )
+
+
+def catalog_slugs(config: CrierConfig) -> dict[str, str]:
+    """Each catalog service's slug by its name, as the site's pages use them."""
+    return unique_slugs(s.name for s in config.services)

@@ -82,6 +82,7 @@ class PageContext:
 
     organisation: Organisation
     logo_url: str | None
+    subscribe: bool = False  # the footer links the email form (crier serve; not an export)
 
     def render(
         self, template: str, *, root: str, service_feed: str | None = None, **data: object
@@ -92,6 +93,7 @@ class PageContext:
             .render(
                 organisation=self.organisation,
                 logo_url=self.logo_url,
+                subscribe=self.subscribe,
                 root=root,
                 service_feed=service_feed,
                 times=Times(self.organisation.zone),
@@ -132,6 +134,47 @@ def render_service(
         service=service,
         incidents=incidents,
         service_feed=f"{NESTED_ROOT}services/{service.slug}/feed.atom",
+    )
+
+
+def render_subscribe(
+    page: PageContext,
+    services: list[tuple[str, str]],
+    *,
+    problem: str | None = None,
+    address: str = "",
+    chosen: tuple[str, ...] = (),
+) -> str:
+    """The email form at ``subscribe/``: ``services`` as (slug, name), in catalog order."""
+    return page.render(
+        "subscribe.html",
+        root="../",
+        services=services,
+        problem=problem,
+        address=address,
+        chosen=chosen,
+    )
+
+
+def render_message(
+    page: PageContext,
+    *,
+    root: str,
+    title: str,
+    text: str,
+    button: str | None = None,
+    token: str | None = None,
+) -> str:
+    """A page of one message; with ``button``, a form posting ``token`` back to the page."""
+    action = "./" if button else None
+    return page.render(
+        "message.html",
+        root=root,
+        title=title,
+        text=text,
+        action=action,
+        button=button,
+        token=token,
     )
 
 

@@ -229,3 +229,41 @@ class OutboxPost(Numbered, table=True):
     reply_to: str | None = Field(default=None, sa_column=Column(String(200)))
     incident_id: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(index=True))
+
+
+class SubscriberKind(StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+    CHAT = "chat"  # a staff Slack or Teams channel following services
+
+
+class Subscriber(Numbered, table=True):
+    """Someone told of every post the status site publishes (of chosen services, or all).
+
+    An email address is personal data: its row exists only once its owner confirmed it (the
+    confirmation link carries the address until then, signed), and is deleted when they
+    unsubscribe. A webhook's signing key is derived from ``CRIER_SITE_SECRET``, never stored."""
+
+    __table_args__ = (UniqueConstraint("kind", "address"),)
+
+    kind: str = Field(sa_column=Column(String(12), nullable=False))
+    # The email address, the webhook's URL, or the chat channel ("slack:C0123").
+    address: str = Field(sa_column=Column(String(500), nullable=False))
+    services: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # A chat channel's own address where its platform needs one (a Teams conversation).
+    reference: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    confirmed_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column())
+
+    def follows(self, service_slug: str) -> bool:
+        return not self.services or service_slug in self.services
+
+
+class OutboxMail(Numbered, table=True):
+    """An email the dry-run outbox 'sent' (no ``CRIER_SMTP_URL``): the sandbox's mailbox, and
+    proof that nothing was silently dropped. Deleted with its subscriber."""
+
+    message_id: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    recipient: str = Field(sa_column=Column(String(320), nullable=False, index=True))
+    subject: str = Field(sa_column=Column(String(300), nullable=False))
+    message: str = Field(sa_column=Column(Text, nullable=False))  # as it would be sent
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(index=True))

@@ -41,7 +41,7 @@ from handlers.sandbox.mrkdwn import Names
 from handlers.sandbox.page import Person, SandboxPage, build_page_app
 from handlers.sandbox.workspace import SlackWorkspace
 from handlers.server import build_crier
-from handlers.site import add_site_routes
+from handlers.site_forms import add_status_site
 
 CHANNEL_ID, CHANNEL_NAME = "C0SANDBOX", "it-outages"
 ANALYST = Person("U0ANALYST1", "Ana Analyst", "analyst")
@@ -166,6 +166,10 @@ class Sandbox:
                 "slack_api_url": workspace.api_url,
                 "database_url": self.database_url,
                 "public_url": self.url,
+                # Subscribers' emails stay in the outbox (the page's mailbox), and their links
+                # are signed with a key of this run unless the environment gives one.
+                "smtp_url": None,
+                "site_secret": self._base_settings.site_secret or SecretStr(secrets.token_hex(32)),
             }
         )
         self._store = store = open_store(self.database_url)
@@ -205,8 +209,7 @@ class Sandbox:
             cli_hint=cli_hint(self.database_url),
         )
         page_app = build_page_app(page)
-        if crier.core.site is not None:  # the status site at the page's own address
-            add_site_routes(page_app, crier.core.site, self.config.site.path)
+        add_status_site(page_app, crier.core)  # the status site at the page's own address
         await self._serve(page_app, page_socket)
 
     async def stop(self) -> None:

@@ -1,0 +1,1 @@
+"""Tests of the emails to status site subscribers and of their sending."""

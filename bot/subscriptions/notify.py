@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -58,6 +59,7 @@ NOTIFY_POST = "notify_post"  # one per post: fans out to its subscribers
 NOTIFY = "notify"  # one per subscriber and post
 CONFIRM_MAIL = "confirm_mail"  # one per subscribe form sent
 CHUNK = 500  # subscribers written per fan-out step
+KEEP_DONE_ROWS = timedelta(days=30)
 MOST_TRIES = 8  # a transient failure is tried again, later each time, this many times
 
 
@@ -145,6 +147,8 @@ class Notifier:
 
     async def _fan_out(self, run: JobRun) -> Again | str:
         post_id, after = int(run.payload["post_id"]), int(run.payload.get("after", 0))
+        if after == 0:
+            await self._store.run(self._forget_old_rows)
         last = await self._store.run(lambda s: self._queue_chunk(s, post_id, after))
         if last is None:
             return f"told subscribers of post {post_id}"
@@ -180,6 +184,17 @@ class Notifier:
         last = rows[-1][0]
         assert last is not None
         return last
+
+    def _forget_old_rows(self, session: Session) -> None:
+        """Each post leaves a row per subscriber: those done long ago go, so the job table does
+        not grow by the subscriber count with every post. (A post's own ``notify_post`` row is
+        kept: it is what stops a later outcome of the post from telling everyone again.)"""
+        session.execute(
+            delete(Job).where(
+                col(Job.kind) == NOTIFY,
+                col(Job.done_at) < self._clock.now() - KEEP_DONE_ROWS,
+            )
+        )
 
     def _service_slug(self, session: Session, post_id: int) -> str | None:
         incident = session.exec(

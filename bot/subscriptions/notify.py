@@ -229,6 +229,10 @@ class Notifier:
             return f"refused: {refused}"
         return "sent"
 
+    def _paced(self, paced: PublishError) -> _Later:
+        """The relay's pace has no slot soon enough: the row waits in the table until then."""
+        return _Later("paced", at=paced.retry_at or self._clock.now(), rate_limited=True)
+
     def _signing(self) -> Links:
         if self._links is None:
             raise _Refused("CRIER_SITE_SECRET is not set, so Crier cannot sign its links")
@@ -280,7 +284,7 @@ class Notifier:
         try:
             await self._pacer.wait()
         except PublishError as paced:
-            raise _Later("paced", at=paced.retry_at, rate_limited=True) from None
+            raise self._paced(paced) from None
         message = notification(
             self._sender,
             notice,
@@ -382,7 +386,7 @@ class Notifier:
             try:
                 await self._pacer.wait()
             except PublishError as paced:
-                raise _Later("paced", at=paced.retry_at, rate_limited=True) from None
+                raise self._paced(paced) from None
             await self._mail(message)
         except _Later as later:
             return self._again(run, later)
@@ -399,10 +403,11 @@ class Notifier:
 
 
 class _Later(Exception):
-    def __init__(self, reason: str, *, at: datetime | None, rate_limited: bool = False) -> None:
+    """Not now: try again at ``at`` (a rate limit's wait is not counted as a failure)."""
+
+    def __init__(self, reason: str, *, at: datetime, rate_limited: bool = False) -> None:
         super().__init__(reason)
-        self.reason, self.rate_limited = reason, rate_limited
-        self.at = at or datetime.min.replace(tzinfo=ZoneInfo("UTC"))
+        self.reason, self.at, self.rate_limited = reason, at, rate_limited
 
 
 class _Refused(Exception):

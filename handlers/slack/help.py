@@ -15,6 +15,9 @@ HELP = """*Crier — outage communications*
 with the service's usual channels
 • `/outage list` — the open incidents
 • `/outage calendar` — propose a post for the content calendar (an approver approves it)
+• `/outage follow Blackboard, Wi-Fi` — this channel gets each status-site post about those \
+services (`/outage follow all`: every service); `/outage following` says what it follows, \
+`/outage unfollow` stops it
 • `/outage help` — this message
 Drafts appear in the incident's thread. An approver clicks *Approve & publish*; \
 use *Post update* and *Resolve* on the incident's message for what follows."""
@@ -22,7 +25,8 @@ use *Post update* and *Resolve* on the incident's message for what follows."""
 USAGE = (
     "I didn't catch that. Try `/outage` for the form, "
     "`/outage Blackboard: students cannot log in` to draft at once, `/outage list`, "
-    "`/outage calendar` or `/outage help`."
+    "`/outage calendar`, `/outage follow Blackboard, Wi-Fi`, `/outage following`, "
+    "`/outage unfollow` or `/outage help`."
 )
 
 

@@ -26,6 +26,8 @@ from bot.incidents.labels import CLOSED_QUIETLY
 from bot.incidents.requests import parse_quick_declare
 from bot.ports import Actor
 from bot.scheduling.work import ReplyTo, approve_later, declare_later
+from bot.subscriptions import following
+from bot.subscriptions.following import FollowAnswer, FollowVerb
 from bot.views import IncidentView
 from handlers.slack import deliveries, modals
 from handlers.slack.calendar import calendar_modal, register_calendar
@@ -65,6 +67,12 @@ async def outage(
     tell = partial(respond, response_type="ephemeral", replace_original=False)
     if verb in {"help", "?", "-h", "--help"}:
         await ack(text=HELP, response_type="ephemeral")
+    elif verb in set(FollowVerb):
+        await ack()
+        async with failures_told_to(tell):
+            if await deliveries.first_time():
+                answer = await _follow(core, command, text)
+                await tell(escape(answer.message))
     elif ":" in text:
         await _declare_at_once(ack, command, text, core, client)
     elif verb not in {"", "list", "calendar"}:
@@ -86,6 +94,22 @@ async def outage(
                     config, channel_id=channel, summary_hint=core.summary_room.hint
                 )
             await client.views_open(trigger_id=str(command.get("trigger_id") or ""), view=view)
+
+
+async def _follow(core: Core, command: dict[str, Any], text: str) -> FollowAnswer:
+    """``/outage follow Blackboard, Wi-Fi`` | ``unfollow`` | ``following``, for the channel
+    the command was typed in: Slack posts there by its id, so no reference is kept."""
+    verb, *rest = text.split(maxsplit=1)
+    actor = actor_of({"id": command.get("user_id"), "name": command.get("user_name")})
+    channel = f"{PLATFORM}:{command.get('channel_id') or ''}"
+    match verb.lower():
+        case FollowVerb.FOLLOW:
+            words = following.service_words("".join(rest))
+            return await following.follow(core, actor, channel, words)
+        case FollowVerb.UNFOLLOW:
+            return await following.unfollow(core, actor, channel)
+        case _:
+            return await following.following(core, channel)
 
 
 async def _declare_at_once(

@@ -6,23 +6,26 @@ Which message is which lives in the database (ChatAnchor), so any replica can up
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.chat.anchors import Anchor
 from bot.chat.context import ChatContext
 from bot.errors import CrierError
-from bot.ports import Actor
+from bot.ports import Actor, PublishError
 from bot.scheduling.calendar import CalendarEntry
 from bot.scheduling.work import ReplyTo
 from bot.storage.models import PostState
-from bot.views import IncidentView, Notice, PostView, Reminder
+from bot.views import IncidentView, Notice, PostView, Reminder, SiteUpdate
 from handlers.slack import messages
 from handlers.slack.calendar_message import calendar_message
 from handlers.slack.notice_message import notice_message
+from handlers.slack.site_update_message import site_update_message
 from handlers.slack.text import escape, mention
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,10 @@ SLACK_HINTS = {
     "account_inactive": " Crier's Slack token was revoked: reinstall the app.",
 }
 ROOT = "root"
+# Slack's answers that say "later" (the client has retried them already): the job tries again.
+PASSING = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
 
 
 class SlackPresenter:
@@ -164,6 +171,35 @@ class SlackPresenter:
         lead = Reminder(kind=notice.kind, text="", mention_comms_lead=notice.mention_comms_lead)
         message = notice_message(notice, mentions=self._mentions(lead))
         await self._client.chat_postMessage(channel=channel, **message)
+
+    async def show_site_update(
+        self, channel: str, reference: dict[str, Any], update: SiteUpdate
+    ) -> None:
+        """A status-site post in a channel that follows its service (Slack needs no reference:
+        the channel id is its address). A refusal is a PublishError, passing or not, so the
+        notify job tries again or records why."""
+        message = site_update_message(update, zone=self._zone)
+        try:
+            await self._client.chat_postMessage(channel=channel, **message)
+        except SlackApiError as exc:
+            raise self._refusal(exc, channel) from None
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            raise PublishError(f"Slack could not be reached ({exc})", transient=True) from None
+
+    def _refusal(self, exc: SlackApiError, channel: str) -> PublishError:
+        response = exc.response
+        error = str(response.get("error", "an error") if response else "an error")
+        status = int(getattr(response, "status_code", 0) or 0)
+        message = f"Slack refused to post in {channel} ({error})."
+        if status == 429 or status >= 500 or error in PASSING:
+            headers = getattr(response, "headers", None) or {}
+            wait = str(headers.get("Retry-After", headers.get("retry-after", "")))
+            later = None
+            if wait.isdigit():
+                later = self._chat.clock.now() + timedelta(seconds=int(wait))
+            return PublishError(message, transient=True, retry_at=later, rate_limited=status == 429)
+        hint = " Invite Crier to the channel (/invite @Crier)." if error == "not_in_channel" else ""
+        return PublishError(message + hint, transient=False)
 
     def _mentions(self, reminder: Reminder) -> str:
         """Who a reminder names, in Slack's syntax (these pings are the point)."""

@@ -3,6 +3,8 @@
 @Crier outage                       → the declare form
 @Crier outage Blackboard: no logins → the first draft at once
 @Crier update / resolve [number]    → the form, for this conversation's incident
+@Crier follow Blackboard, Wi-Fi     → this conversation gets the status site's posts on them
+@Crier following | unfollow         → what it follows | stop
 @Crier list | help
 """
 
@@ -16,6 +18,8 @@ from bot.errors import OOPS, CrierError
 from bot.incidents.requests import parse_quick_declare
 from bot.scheduling.jobs import JobRun
 from bot.scheduling.work import ReplyTo
+from bot.subscriptions import following
+from bot.subscriptions.following import FollowAnswer, FollowVerb
 from handlers.teams import cards, forms
 from handlers.teams.ids import PLATFORM, Command
 from handlers.teams.presenter import TeamsPresenter, card_message
@@ -31,14 +35,23 @@ HELP = """**Crier — outage communications.** Message me (with @Crier in a chan
 - **outage Blackboard: students cannot log in** — draft the first public post at once
 - **update** or **resolve** — in an incident's conversation (or add its number: update 12)
 - **list** — the open incidents
+- **follow Blackboard, Wi-Fi** — this conversation gets each status-site post about those \
+services (**follow all**: every service); **following** says what it follows, **unfollow** stops it
 - **help** — this message
 
 Drafts appear in the incident's conversation; an approver clicks *Approve & publish*."""
 
 USAGE = (
     "I didn't catch that. Try: outage (the form), outage Blackboard: students cannot log in "
-    "(draft at once), update, resolve, list or help."
+    "(draft at once), update, resolve, list, follow Blackboard, Wi-Fi, following, unfollow "
+    "or help."
 )
+
+
+def channel_of(conversation_id: str) -> str:
+    """A Teams channel's conversation id without the thread a message was in
+    (``19:…@thread.tacv2;messageid=17…`` → ``19:…@thread.tacv2``)."""
+    return conversation_id.partition(";messageid=")[0]
 
 
 class Commands:
@@ -81,8 +94,25 @@ class Commands:
                 else forms.resolve_form(incident)
             )
             await turn.context.send_activity(card_message(form))
+        elif word in set(FollowVerb):
+            answer = await self._follow(turn, word, rest)
+            await turn.reply(for_teams(answer.message))
         else:
             await turn.reply(USAGE)
+
+    async def _follow(self, turn: Turn, word: str, rest: str) -> FollowAnswer:
+        """follow | unfollow | following, for this conversation. Its posts go out proactively,
+        to the reference of this message (kept as an incident's card keeps its own); the
+        conversation is one address whichever of a channel's threads it was typed in."""
+        channel = f"{PLATFORM}:{channel_of(turn.conversation_id)}"
+        if word == FollowVerb.FOLLOW:
+            words = following.service_words(rest)
+            return await following.follow(
+                self._core, turn.actor, channel, words, reference=turn.reference
+            )
+        if word == FollowVerb.UNFOLLOW:
+            return await following.unfollow(self._core, turn.actor, channel)
+        return await following.following(self._core, channel)
 
     async def _quick_declare(self, turn: Turn, text: str) -> None:
         """Declared in the queued message's own transaction (done once, however often the

@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 
 from bot.config import ConfigError, CrierConfig, load_config
 from bot.settings import Settings
+from bot.subscriptions.following import FollowVerb
 from handlers.teams.ids import Command
 
 MANIFEST_VERSION = "1.22"
@@ -34,6 +35,7 @@ COMMANDS = [
     (Command.UPDATE, "Draft a public update for this conversation's incident"),
     (Command.RESOLVE, "Draft the all-clear for this conversation's incident"),
     (Command.LIST, "The open incidents"),
+    (FollowVerb.FOLLOW, "This channel follows services' status-site updates: 'follow Wi-Fi'"),
     (Command.HELP, "What Crier can do"),
 ]
 

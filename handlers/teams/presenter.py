@@ -20,16 +20,17 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from bot.chat.anchors import Anchor
 from bot.chat.context import ChatContext
 from bot.errors import CrierError
-from bot.ports import Actor
+from bot.ports import Actor, PublishError
 from bot.scheduling.calendar import CalendarEntry
 from bot.scheduling.work import ReplyTo
 from bot.storage.models import PostState
-from bot.views import IncidentView, Notice, PostView, Reminder
+from bot.views import IncidentView, Notice, PostView, Reminder, SiteUpdate
 from handlers.teams import cards
 from handlers.teams.anchors import People, TeamsAnchors
 from handlers.teams.calendar import calendar_card
 from handlers.teams.elements import Element
 from handlers.teams.ids import PLATFORM, ROOT
+from handlers.teams.site_update_card import site_update_card
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -274,6 +275,21 @@ class TeamsPresenter:
         color = "Good" if notice.kind == "channel_up" else "Attention"
         card = cards.message_card(f"{notice.title}. {notice.text}", color=color)
         await self.send(reference, card_message(card))
+
+    async def show_site_update(
+        self, channel: str, reference: dict[str, Any], update: SiteUpdate
+    ) -> None:
+        """A status-site post in a conversation that follows its service, to the reference
+        stored when someone typed "follow" there. A refusal is a PublishError: passing (a 429,
+        a 5xx, no connection, after ``send``'s own tries) or not (a 403: Crier was removed)."""
+        if not reference:
+            raise PublishError(f"no conversation reference kept for {channel}", transient=False)
+        message = card_message(site_update_card(update, zone=self._zone))
+        try:
+            await self.send(reference, message)
+        except (HttpOperationError, ClientRequestError) as exc:
+            passing = _retry_after(exc, 0) is not None
+            raise PublishError(f"Teams refused the message ({exc})", transient=passing) from None
 
     async def open_thread(self, incident: IncidentView, reply: ReplyTo, actor: Actor) -> None:
         """The incident's card where it was declared (once: a second call finds it)."""

@@ -21,6 +21,8 @@ SECRET_VARIABLES = {
     "SLACK_APP_TOKEN",
     "MicrosoftAppPassword",
     "CRIER_DATABASE_URL",
+    "CRIER_SITE_SECRET",
+    "CRIER_SMTP_URL",
     "X_BEARER_TOKEN",
     "X_API_KEY",
     "X_API_SECRET",

@@ -70,11 +70,19 @@ def _next_due(session: Session, *, after: datetime) -> datetime | None:
 
 async def _settle(core: Core) -> None:
     """Run what is due now until nothing is: reminders and the calendar, the chat work they
-    ask for, and the publishing they release (a bounded number of rounds: each may cause
-    the next, but a jump must end)."""
+    ask for, the publishing they release and the subscribers' emails it causes (a bounded
+    number of rounds: each may cause the next, but a jump must end)."""
+    # The emails' scheduler too: a notification retried later is due at a stop of the jump,
+    # and is sent there, with that time, like a reminder.
+    schedulers = [core.scheduler]
+    if core.subscriptions is not None:
+        schedulers.append(core.subscriptions.scheduler)
     for _ in range(SETTLE_ROUNDS):
-        await core.scheduler.drain()
+        for scheduler in schedulers:
+            await scheduler.drain()
         await core.settle()
         published = await core.publishing.run_once()
-        if not published and await core.scheduler.idle() and await core.work.idle():
+        if published or not await core.work.idle():
+            continue
+        if all([await scheduler.idle() for scheduler in schedulers]):
             return

@@ -8,6 +8,7 @@ POST /api/submit        a modal: ``{user, view_id, values: {block_id: value | [v
 POST /api/close         a modal's Cancel: ``{user, view_id}``
 POST /api/clock         jump ahead: ``{minutes}``, so reminders come due without waiting
 GET  /outbox/{id}       one published post (Crier's *view post* links point here)
+GET  /mailbox/{id}      one email a subscriber was sent (the subscribers' mailbox)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.core import Core
 from handlers.sandbox.blocks import view_html
 from handlers.sandbox.clock import JumpingClock
 from handlers.sandbox.frontend import SlackFrontend
+from handlers.sandbox.mailbox import MailboxRenderer, load_mail
 from handlers.sandbox.mrkdwn import Names
 from handlers.sandbox.networks import PanelRenderer, load_published
 from handlers.sandbox.timeline import TimelineRenderer
@@ -55,6 +57,7 @@ class SandboxPage:
         zone = self.core.config.organisation.zone
         self.timeline = TimelineRenderer(state=self.frontend.workspace, names=self.names, zone=zone)
         self.panels = PanelRenderer(self.core.config)
+        self.mailbox = MailboxRenderer(zone)
         templates = Environment(loader=FileSystemLoader(HERE), autoescape=True)
         self._template = templates.get_template("page.html")
 
@@ -101,8 +104,17 @@ class SandboxPage:
             "timeline": self.timeline.channel(channel, viewer=user),
             "modal": modal,
             "published": self.panels.panels(await self.core.store.run(load_published)),
+            "mailbox": self.mailbox.panel(await self.core.store.run(load_mail))
+            if self._has_mailbox
+            else None,
             "clock": self._clock_text(),
         }
+
+    @property
+    def _has_mailbox(self) -> bool:
+        """Whether the status site offers email subscriptions, whose emails the mailbox shows."""
+        subscriptions = self.core.subscriptions
+        return subscriptions is not None and subscriptions.desk is not None
 
     def _clock_text(self) -> str:
         now = self.clock.now().astimezone(self.core.config.organisation.zone)
@@ -174,6 +186,22 @@ class SandboxPage:
         )
         return web.Response(text=page, content_type="text/html")
 
+    async def mailbox_entry(self, request: web.Request) -> web.Response:
+        mail_id = int(request.match_info["mail_id"])
+        found = await self.core.store.run(lambda s: load_mail(s, only_id=mail_id))
+        if not found:
+            raise web.HTTPNotFound()
+        card = self.mailbox.mail(found[0], opened=True)
+        page = (
+            "<!doctype html><html lang=en><meta charset=utf-8>"
+            f"<title>Email #{mail_id} · Crier sandbox</title>"
+            '<link rel="stylesheet" href="/static/sandbox.css">'
+            f'<body class="single"><main class="single-post"><p class="dry-run">Dry run: '
+            f"this is the email Crier kept in the outbox (no CRIER_SMTP_URL).</p>{card}"
+            '<p><a href="/">← back to the sandbox</a></p></main></body></html>'
+        )
+        return web.Response(text=page, content_type="text/html")
+
     # ----- the page ---------------------------------------------------------------------------
 
     def _page(self, state: JsonDict) -> str:
@@ -209,5 +237,6 @@ def build_page_app(page: SandboxPage) -> web.Application:
     app.router.add_post("/api/{gesture:command|action|submit|close}", page.api_gesture)
     app.router.add_post("/api/clock", page.api_clock)
     app.router.add_get(r"/outbox/{entry_id:\d+}", page.outbox_entry)
+    app.router.add_get(r"/mailbox/{mail_id:\d+}", page.mailbox_entry)
     app.router.add_static("/static/", HERE / "static", follow_symlinks=False)
     return app

@@ -348,3 +348,36 @@ async def test_the_page_fits_a_narrower_window(page: Page, width: int) -> None:
     for panel in boxes["panels"]:
         assert published["left"] <= panel["left"] and panel["right"] <= published["right"]
         assert panel["right"] - panel["left"] >= 260, boxes
+
+
+async def test_a_newcomer_subscribes_confirms_from_the_mailbox_and_is_told_of_a_post(
+    page: Page,
+) -> None:
+    mailbox = page.locator("#mailbox")
+    await expect(mailbox).to_contain_text("No email yet")
+    site = await page.context.new_page()  # the status site, as the page's link opens it
+    await site.goto(page.url.split("?")[0].rstrip("/") + "/status/subscribe/")
+    await site.get_by_label("Your email address").fill("ada@example.edu")
+    await site.get_by_role("button", name="Subscribe").click()
+    await expect(site.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+
+    asked = mailbox.locator(".mail").first
+    await expect(asked).to_contain_text("To ada@example.edu", timeout=WAIT_MS)
+    await expect(asked.locator(".pub-time")).to_have_text(TIME)
+    await asked.locator("summary").click()
+    async with page.context.expect_page() as opened:
+        await asked.locator("a", has_text="/status/subscribe/confirm/").click()
+    confirm = await opened.value
+    await confirm.get_by_role("button", name="Confirm").click()
+    await expect(confirm.get_by_role("heading", level=1)).to_have_text("You are subscribed")
+
+    await declare(page)
+    await be(page, "U0APPROVER1")
+    await approve(page)
+    await expect(mailbox.locator(".mail")).to_have_count(2, timeout=WAIT_MS)
+    told = mailbox.locator(".mail").first
+    await expect(told).to_contain_text("students cannot log in")
+    await expect(mailbox.locator(".mail").nth(1)).to_have_attribute("open", "")  # still open
+    await told.locator("summary").click()
+    await expect(told.locator(".mail-text")).to_contain_text("students cannot log in")
+    await screenshot(page, "mailbox")

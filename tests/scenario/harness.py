@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -227,9 +228,12 @@ async def start_harness(
     clock: Clock | None = None,
     credentials: NetworkCredentials | None = None,
     background: bool = True,
+    more_settings: Mapping[str, Any] | None = None,
 ) -> tuple[SlackHarness, web.AppRunner]:
     """``credentials``: the networks' (pointed at fakes in ``config``); else the outbox.
-    ``background=False``: no publishing and scheduling loops; the test runs them (``tick``)."""
+    ``background=False``: no publishing and scheduling loops; the test runs them (``tick``).
+    ``more_settings``: more of Crier's settings, by their environment names
+    (``CRIER_SMTP_URL``…)."""
     settings = Settings(
         SLACK_BOT_TOKEN=TOKEN,
         SLACK_SIGNING_SECRET=SECRET,
@@ -237,6 +241,7 @@ async def start_harness(
         CRIER_PUBLIC_URL="http://crier.test",
         # Stories and attacks declare many times a minute as one person; the limit has its own.
         CRIER_DECLARATIONS_PER_MINUTE=PLENTY,
+        **(more_settings or {}),
     )
     crier = build_crier(
         settings=settings, config=config, store=store, clock=clock, credentials=credentials

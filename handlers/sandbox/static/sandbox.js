@@ -9,6 +9,7 @@
   const $ = (id) => document.getElementById(id);
   const timeline = $("timeline");
   const published = $("published");
+  const mailbox = $("mailbox"); // the subscribers' mailbox; absent without email subscriptions
   const modalLayer = $("modal-layer");
   const notice = $("notice");
   const composer = $("composer");
@@ -19,7 +20,7 @@
   let user = boot.user;
   const channel = boot.channel;
   const folded = new Set(); // threads the person folded
-  let last = { timeline: null, published: null, modal: null };
+  let last = { timeline: null, published: null, mailbox: null, modal: null };
   let timer = null;
   let noticeTimer = null;
 
@@ -138,6 +139,17 @@
       published.innerHTML = state.published;
       localize(published);
       last.published = state.published;
+    }
+    if (mailbox && state.mailbox != null && state.mailbox !== last.mailbox) {
+      // A new email replaces the list: the emails the person opened stay open.
+      const opened = [...mailbox.querySelectorAll("details[open]")].map((el) => el.id);
+      mailbox.innerHTML = state.mailbox;
+      for (const id of opened) {
+        const again = document.getElementById(id);
+        if (again) again.open = true;
+      }
+      localize(mailbox);
+      last.mailbox = state.mailbox;
     }
     const modalKey = state.modal ? `${state.modal.id}/${state.modal.hash}` : "";
     if (modalKey !== last.modal) {
@@ -345,7 +357,7 @@
     const name = whoami.options[whoami.selectedIndex].text.split(" — ")[0];
     $("side-me").textContent = name;
     history.replaceState(null, "", `/?${new URLSearchParams({ channel, user })}`);
-    last = { timeline: null, published: null, modal: null };
+    last = { timeline: null, published: null, mailbox: null, modal: null };
     refreshSoon();
   });
 

@@ -162,6 +162,15 @@ class Drafter:
 
         return _Fitting(template=template, facts=facts, fits=fits).run()
 
+    def render_folder(self, folder: str, network: Network, context: dict[str, Any]) -> str:
+        """A post that is not an incident's (planned maintenance): ``templates/{folder}/``'s
+        ``{network}.j2`` or ``default.j2`` with ``context``, tidied; not shortened (its caller
+        checks that it fits, and says so when it does not)."""
+        template = self._env.select_template(
+            [f"{folder}/{network.value}.j2", f"{folder}/default.j2"]
+        )
+        return _tidy(template.render(**context))
+
     def template_names(self) -> list[str]:
         """Every template file, built-in or the organisation's: ``["initial/default.j2", …]``."""
         return sorted(self._env.list_templates(filter_func=lambda name: name.endswith(".j2")))

@@ -132,6 +132,10 @@ class Delivery(Numbered, table=True):
     post_id: int | None = Field(default=None, foreign_key="post.id", index=True)
     incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
     scheduled_post_id: int | None = Field(default=None, foreign_key="scheduledpost.id")
+    # Or a planned maintenance's post (bot/maintenance): published at its time.
+    maintenance_post_id: int | None = Field(
+        default=None, foreign_key="maintenancepost.id", index=True
+    )
     channel: str = Field(sa_column=Column(String(24), nullable=False))
     state: str = Field(sa_column=Column(String(16), nullable=False, index=True))
     attempts: int = 0
@@ -267,3 +271,50 @@ class OutboxMail(Numbered, table=True):
     subject: str = Field(sa_column=Column(String(300), nullable=False))
     message: str = Field(sa_column=Column(Text, nullable=False))  # as it would be sent
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(index=True))
+
+
+class MaintenanceState(StrEnum):
+    PENDING = "pending"  # its series waits for an approver
+    SCHEDULED = "scheduled"  # approved: each post goes out at its time
+    IN_PROGRESS = "in_progress"  # the window has begun
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+class Maintenance(Numbered, table=True):
+    """A planned maintenance window: what people will notice, when, and its series of posts
+    (``MaintenancePost``), approved together. Times are UTC; people typed them in the
+    organisation's zone."""
+
+    services: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    title: str = Field(sa_column=Column(String(200), nullable=False))
+    what_users_notice: str = Field(default="", sa_column=Column(Text, nullable=False))
+    what_to_do: str = Field(default="", sa_column=Column(Text, nullable=False))
+    starts_at: datetime = Field(sa_column=_utc_column(index=True))
+    ends_at: datetime = Field(sa_column=_utc_column())
+    announce_at: datetime = Field(sa_column=_utc_column())
+    remind_before_minutes: int = 60
+    channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    state: str = Field(sa_column=Column(String(16), nullable=False, index=True))
+    revision: int = 1  # an edit of the window drafts the series again, for approval again
+    created_by: str = Field(sa_column=Column(String(80), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column())
+    decided_by: str | None = Field(default=None, sa_column=Column(String(80)))
+    decided_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    ended_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class MaintenancePost(Numbered, table=True):
+    """One post of a maintenance's series, at one revision: each channel's text (with the
+    ``{time}`` placeholder, filled in when it goes out) and when it goes out (None: when
+    someone marks the work complete)."""
+
+    __table_args__ = (UniqueConstraint("maintenance_id", "revision", "kind"),)
+
+    maintenance_id: int = Field(foreign_key="maintenance.id", index=True)
+    revision: int
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    due_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    texts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = Field(sa_column=Column(String(16), nullable=False))

@@ -26,6 +26,7 @@ from bot.incidents.approvers import ApproverPolicy, Gate
 from bot.incidents.pace import DeclarationPace
 from bot.incidents.readers import incident_view, load_post
 from bot.incidents.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
+from bot.maintenance.desk import MaintenanceDesk
 from bot.ports import Actor, ChatPresenter, Clock, Directory, Publisher, SystemClock
 from bot.publishing import build_publishers
 from bot.publishing.credentials import NetworkCredentials
@@ -85,6 +86,7 @@ class Core:
     approvers: ApproverPolicy = field(init=False)
     gate: Gate = field(init=False)
     content_calendar: ContentCalendar = field(init=False)
+    maintenance: MaintenanceDesk = field(init=False)  # planned maintenance windows
     channel_health: ChannelHealth = field(init=False)
     chat: ChatShows = field(init=False)
     pace: DeclarationPace = field(init=False)  # declarations per person per minute
@@ -139,11 +141,20 @@ class Core:
             **base, notify=self.remind, wake_publisher=self.publishing.wake, show=self.chat.calendar
         )
         self.channel_health = ChannelHealth(**base, publishers=self.publishers, notify=self.notice)
+        self.maintenance = MaintenanceDesk(
+            **base,
+            drafter=self.drafter,
+            gate=self.gate,
+            wake_scheduler=lambda: self.scheduler.wake(),
+            wake_publisher=self.publishing.wake,
+            notice=self.notice,
+        )
         self.scheduler = scheduler(
             handlers={
                 **reminder_jobs.handlers(),
                 **calendar_jobs.handlers(),
                 **self.channel_health.handlers(),
+                **self.maintenance.handlers(),
             },
         )
         self.content_calendar = ContentCalendar(

@@ -70,9 +70,7 @@ def wall_clock(day: date, at: time, zone: ZoneInfo, *, what: str) -> datetime:
     return utc
 
 
-def local_window(
-    start_day: date, start: time, end_day: date, end: time, zone: ZoneInfo
-) -> Window:
+def local_window(start_day: date, start: time, end_day: date, end: time, zone: ZoneInfo) -> Window:
     """The window people typed, checked: it ends after it starts, within a week."""
     window = Window(
         starts_at=wall_clock(start_day, start, zone, what="start"),

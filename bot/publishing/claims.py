@@ -30,7 +30,16 @@ from bot.publishing.costs import hold_if_over_budget
 from bot.publishing.outbox import OutboxPublisher
 from bot.publishing.outcomes import mark_unknown
 from bot.scheduling.scheduler import dead_claims
-from bot.storage.models import Delivery, DeliveryState, Incident, Post, Rendition, ScheduledPost
+from bot.storage.models import (
+    Delivery,
+    DeliveryState,
+    Incident,
+    Maintenance,
+    MaintenancePost,
+    Post,
+    Rendition,
+    ScheduledPost,
+)
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +199,8 @@ def publish_request(
     the incident's previous post on the network to reply to."""
     if delivery.scheduled_post_id is not None:
         return _calendar_request(session, delivery, network)
+    if delivery.maintenance_post_id is not None:
+        return _maintenance_request(session, config=config, delivery=delivery, now=now)
     post = session.get(Post, delivery.post_id)
     incident = session.get(Incident, delivery.incident_id)
     assert post is not None and incident is not None
@@ -245,4 +256,30 @@ def _calendar_request(session: Session, delivery: Delivery, network: Network) ->
         status="",
         service="",
         title=scheduled.text.splitlines()[0][:80] if scheduled.text else "",
+    )
+
+
+def _maintenance_request(
+    session: Session, *, config: CrierConfig, delivery: Delivery, now: datetime
+) -> PublishRequest:
+    """A planned maintenance's post: its channel's text, the time filled in when it goes out."""
+    post = session.get_one(MaintenancePost, delivery.maintenance_post_id)
+    maintenance = session.get_one(Maintenance, post.maintenance_id)
+    text = delivery.text
+    if text is None:
+        text = fill_times(
+            post.texts[delivery.channel],
+            zone=config.organisation.zone,
+            at=now,
+            next_update_minutes=None,
+        )
+    return PublishRequest(
+        network=Network(delivery.channel),
+        text=text,
+        idempotency_key=delivery.idempotency_key,
+        incident_id=0,
+        post_kind=post.kind,
+        status="",
+        service=", ".join(maintenance.services),
+        title=f"Planned maintenance: {maintenance.title}",
     )

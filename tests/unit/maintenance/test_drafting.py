@@ -24,9 +24,7 @@ CHANNELS = (Network.X, Network.FACEBOOK)
 
 
 def test_the_announcement_says_when_what_and_what_to_do(config: CrierConfig) -> None:
-    texts = draft(
-        Drafter(), config, SeriesKind.ANNOUNCE, FACTS, channels=CHANNELS, due_at=STARTS
-    )
+    texts = draft(Drafter(), config, SeriesKind.ANNOUNCE, FACTS, channels=CHANNELS, due_at=STARTS)
     assert set(texts) == {"x", "facebook"}
     text = texts["facebook"]
     assert text.startswith("Planned maintenance · {time}")

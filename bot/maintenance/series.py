@@ -1,0 +1,357 @@
+"""A maintenance's life in the database: proposed, approved as one series, each post published at
+its time, then completed, extended or cancelled. Each function runs inside the caller's
+transaction; who may approve is checked by the core (``bot.incidents.approvers.Gate``) first.
+
+One approval covers the whole series. It schedules a job per post at the post's time
+(``maintenance_post:<id>``); the job writes that post's deliveries, marking itself done in the
+same transaction, so a post goes out once however often Crier is killed between two posts.
+Completion is published when someone says the work is done; an extension and a cancellation are
+drafted for approval like any public text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.config import CrierConfig, Network
+from bot.drafting.drafter import Drafter
+from bot.errors import Conflict, InvalidInput, NotFound
+from bot.incidents.requests import check_channels, clean_text
+from bot.maintenance.drafting import MaintenanceFacts, draft
+from bot.maintenance.window import Planned, SeriesKind, Window, plan_series
+from bot.ports import Actor
+from bot.scheduling import jobs
+from bot.storage import audit
+from bot.storage.models import (
+    Delivery,
+    DeliveryState,
+    Maintenance,
+    MaintenancePost,
+    MaintenanceState,
+)
+
+POST_DUE = "maintenance_post"  # a job per post of an approved series, at its time
+WINDOW_END = "maintenance_end"  # at the window's end: ask the owner if it is done
+TITLE_MAX = 120
+TEXT_MAX = 500
+# A status page is for incidents, and Crier's own site shows a maintenance from its window.
+NOT_FOR_MAINTENANCE = (Network.STATUSPAGE, Network.SITE)
+
+
+class PostState:
+    PENDING = "pending"  # waiting for the series' approval
+    APPROVED = "approved"  # goes out at its time (or, the completion, when the work is done)
+    PUBLISHED = "published"  # its deliveries are written
+    SUPERSEDED = "superseded"  # an edit or a cancellation replaced it before it went out
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class MaintenanceRequest:
+    services: tuple[str, ...]
+    title: str
+    what_users_notice: str
+    what_to_do: str
+    window: Window
+    announce_at: datetime | None
+    remind_before: timedelta | None
+    channels: tuple[Network, ...]
+
+
+@dataclass(frozen=True)
+class SeriesPost:
+    id: int
+    kind: SeriesKind
+    due_at: datetime | None
+    state: str
+    texts: dict[str, str]
+
+
+@dataclass(frozen=True)
+class MaintenanceView:
+    id: int
+    services: tuple[str, ...]
+    title: str
+    window: Window
+    state: str
+    revision: int
+    created_by: str
+    channels: tuple[str, ...]
+    posts: tuple[SeriesPost, ...]  # this revision's, in the order they go out
+
+    def post(self, kind: SeriesKind) -> SeriesPost | None:
+        return next((p for p in self.posts if p.kind is kind), None)
+
+
+def propose(
+    session: Session,
+    *,
+    config: CrierConfig,
+    drafter: Drafter,
+    actor: Actor,
+    request: MaintenanceRequest,
+    now: datetime,
+) -> MaintenanceView:
+    """Draft the series of ``request`` for approval."""
+    services = _services(config, request.services)
+    channels = _channels(config, request.channels)
+    facts = MaintenanceFacts(
+        services=services,
+        title=clean_text(request.title, field_name="title", limit=TITLE_MAX, required=True),
+        what_users_notice=clean_text(
+            request.what_users_notice, field_name="what_users_notice", limit=TEXT_MAX
+        ),
+        what_to_do=clean_text(request.what_to_do, field_name="what_to_do", limit=TEXT_MAX),
+        window=request.window,
+    )
+    planned = plan_series(
+        request.window,
+        announce_at=request.announce_at,
+        remind_before=request.remind_before,
+        now=now,
+    )
+    texts = [
+        draft(drafter, config, p.kind, facts, channels=channels, due_at=p.due_at) for p in planned
+    ]
+    announce = planned[0].due_at
+    assert announce is not None
+    maintenance = Maintenance(
+        services=list(services),
+        title=facts.title,
+        what_users_notice=facts.what_users_notice,
+        what_to_do=facts.what_to_do,
+        starts_at=request.window.starts_at,
+        ends_at=request.window.ends_at,
+        announce_at=announce,
+        remind_before_minutes=int((request.remind_before or timedelta(0)).total_seconds() // 60),
+        channels=[c.value for c in channels],
+        state=MaintenanceState.PENDING,
+        created_by=actor.key,
+        created_at=now,
+    )
+    session.add(maintenance)
+    session.flush()
+    assert maintenance.id is not None
+    _add_posts(session, maintenance, planned, texts)
+    audit.record(
+        session,
+        actor=actor,
+        action="maintenance_propose",
+        at=now,
+        detail={
+            "maintenance_id": maintenance.id,
+            "starts_at": request.window.starts_at.isoformat(),
+        },
+    )
+    return view(session, maintenance.id)
+
+
+def approve(
+    session: Session, *, maintenance_id: int, actor: Actor, now: datetime
+) -> MaintenanceView:
+    """Approve the whole series: each post goes out at its time."""
+    maintenance = _pending(session, maintenance_id)
+    for post in _posts(session, maintenance):
+        post.state = PostState.APPROVED
+        if post.due_at is not None:
+            jobs.schedule(
+                session,
+                kind=POST_DUE,
+                key=f"{POST_DUE}:{post.id}",
+                due_at=max(post.due_at, now),
+                payload={"maintenance_post_id": post.id},
+            )
+    maintenance.state = MaintenanceState.SCHEDULED
+    maintenance.decided_by, maintenance.decided_at = actor.key, now
+    jobs.schedule(
+        session,
+        kind=WINDOW_END,
+        key=f"{WINDOW_END}:{maintenance_id}",
+        due_at=maintenance.ends_at,
+        payload={"maintenance_id": maintenance_id},
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="maintenance_approve",
+        at=now,
+        detail={"maintenance_id": maintenance_id, "revision": maintenance.revision},
+    )
+    return view(session, maintenance_id)
+
+
+def reject(
+    session: Session, *, maintenance_id: int, actor: Actor, now: datetime
+) -> MaintenanceView:
+    maintenance = _pending(session, maintenance_id)
+    for post in _posts(session, maintenance):
+        post.state = PostState.REJECTED
+    maintenance.state = MaintenanceState.REJECTED
+    maintenance.decided_by, maintenance.decided_at = actor.key, now
+    audit.record(
+        session,
+        actor=actor,
+        action="maintenance_reject",
+        at=now,
+        detail={"maintenance_id": maintenance_id},
+    )
+    return view(session, maintenance_id)
+
+
+def post_due(session: Session, *, maintenance_post_id: int, now: datetime) -> SeriesPost | None:
+    """At a post's time (its job): write its deliveries; None if it no longer goes out (the
+    series was cancelled, or edited since)."""
+    post = session.get(MaintenancePost, maintenance_post_id)
+    if post is None or post.state != PostState.APPROVED:
+        return None
+    maintenance = session.get_one(Maintenance, post.maintenance_id)
+    if post.kind == SeriesKind.START and maintenance.state == MaintenanceState.SCHEDULED:
+        maintenance.state = MaintenanceState.IN_PROGRESS
+    _release(session, post, now=now)
+    return _series_post(post)
+
+
+def complete(
+    session: Session, *, maintenance_id: int, actor: Actor, now: datetime
+) -> MaintenanceView:
+    """The work is done: the approved completion goes out now."""
+    maintenance = _found(session, maintenance_id)
+    if maintenance.state not in (MaintenanceState.SCHEDULED, MaintenanceState.IN_PROGRESS):
+        raise Conflict(f"This maintenance is {maintenance.state.replace('_', ' ')}.")
+    if now < maintenance.starts_at:
+        raise Conflict("The window has not started yet: cancel it instead if it is off.")
+    for post in _posts(session, maintenance):
+        if post.kind == SeriesKind.COMPLETE and post.state == PostState.APPROVED:
+            _release(session, post, now=now)
+        elif post.state == PostState.APPROVED:  # not gone out yet (a reminder): no longer true
+            post.state = PostState.SUPERSEDED
+            jobs.cancel(session, now=now, key=f"{POST_DUE}:{post.id}")
+    maintenance.state, maintenance.ended_at = MaintenanceState.COMPLETED, now
+    jobs.cancel(session, now=now, key=f"{WINDOW_END}:{maintenance_id}")
+    audit.record(
+        session,
+        actor=actor,
+        action="maintenance_complete",
+        at=now,
+        detail={"maintenance_id": maintenance_id},
+    )
+    return view(session, maintenance_id)
+
+
+def view(session: Session, maintenance_id: int) -> MaintenanceView:
+    maintenance = _found(session, maintenance_id)
+    assert maintenance.id is not None
+    return MaintenanceView(
+        id=maintenance.id,
+        services=tuple(maintenance.services),
+        title=maintenance.title,
+        window=Window(starts_at=maintenance.starts_at, ends_at=maintenance.ends_at),
+        state=maintenance.state,
+        revision=maintenance.revision,
+        created_by=maintenance.created_by,
+        channels=tuple(maintenance.channels),
+        posts=tuple(_series_post(p) for p in _posts(session, maintenance)),
+    )
+
+
+def idempotency_key(post: MaintenancePost, channel: str) -> str:
+    return hashlib.sha256(f"crier:maintenance:{post.id}:{channel}".encode()).hexdigest()[:40]
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _release(session: Session, post: MaintenancePost, *, now: datetime) -> None:
+    maintenance = session.get_one(Maintenance, post.maintenance_id)
+    for channel in maintenance.channels:
+        session.add(
+            Delivery(
+                maintenance_post_id=post.id,
+                channel=channel,
+                state=DeliveryState.QUEUED,
+                next_attempt_at=now,
+                idempotency_key=idempotency_key(post, channel),
+                created_at=now,
+            )
+        )
+    post.state = PostState.PUBLISHED
+
+
+def _add_posts(
+    session: Session, maintenance: Maintenance, planned: list[Planned], texts: list[dict[str, str]]
+) -> None:
+    assert maintenance.id is not None
+    for plan, text in zip(planned, texts, strict=True):
+        session.add(
+            MaintenancePost(
+                maintenance_id=maintenance.id,
+                revision=maintenance.revision,
+                kind=plan.kind.value,
+                due_at=plan.due_at,
+                texts=text,
+                state=PostState.PENDING,
+            )
+        )
+    session.flush()
+
+
+def _posts(session: Session, maintenance: Maintenance) -> list[MaintenancePost]:
+    order = {kind.value: n for n, kind in enumerate(SeriesKind)}
+    rows = session.exec(
+        select(MaintenancePost).where(
+            MaintenancePost.maintenance_id == maintenance.id,
+            MaintenancePost.revision == maintenance.revision,
+        )
+    ).all()
+    return sorted(rows, key=lambda p: order.get(p.kind, 99))
+
+
+def _series_post(post: MaintenancePost) -> SeriesPost:
+    assert post.id is not None
+    return SeriesPost(
+        id=post.id,
+        kind=SeriesKind(post.kind),
+        due_at=post.due_at,
+        state=post.state,
+        texts=dict(post.texts),
+    )
+
+
+def _found(session: Session, maintenance_id: int) -> Maintenance:
+    maintenance = session.get(Maintenance, maintenance_id)
+    if maintenance is None:
+        raise NotFound(f"There is no maintenance #{maintenance_id}.")
+    return maintenance
+
+
+def _pending(session: Session, maintenance_id: int) -> Maintenance:
+    maintenance = session.exec(
+        select(Maintenance).where(col(Maintenance.id) == maintenance_id).with_for_update()
+    ).first()
+    if maintenance is None:
+        raise NotFound(f"There is no maintenance #{maintenance_id}.")
+    if maintenance.state != MaintenanceState.PENDING:
+        raise Conflict(f"This series was {maintenance.state.replace('_', ' ')} already.")
+    return maintenance
+
+
+def _services(config: CrierConfig, names: tuple[str, ...]) -> tuple[str, ...]:
+    if not names:
+        raise InvalidInput("Pick the services.", {"services": "Pick at least one service."})
+    found: list[str] = []
+    for name in names:
+        service = config.find_service(name)
+        if service is None:
+            known = ", ".join(s.name for s in config.services)
+            raise InvalidInput(f"There is no service “{name}”. Services: {known}.")
+        found.append(service.name)
+    return tuple(dict.fromkeys(found))
+
+
+def _channels(config: CrierConfig, channels: tuple[Network, ...]) -> tuple[Network, ...]:
+    wanted = tuple(c for c in channels if c not in NOT_FOR_MAINTENANCE)
+    return check_channels(config, wanted)

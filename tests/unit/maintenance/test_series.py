@@ -1,0 +1,141 @@
+"""A maintenance series through the core: planned by one person, approved as one by another,
+each post published at its own time through the outbox (with that time on it), the completion
+when someone says the work is done; across the night the clocks go forward."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session, col, select
+
+from bot.config import CrierConfig, Network
+from bot.core import Core, build_core
+from bot.errors import Conflict, NotAllowed
+from bot.maintenance import series
+from bot.maintenance.series import MaintenanceRequest, SeriesPost
+from bot.maintenance.window import SeriesKind, local_window
+from bot.ports import Actor
+from bot.settings import Settings
+from bot.storage.models import Delivery, DeliveryState, MaintenanceState, OutboxPost
+from bot.storage.store import Store
+from tests.clock import FakeClock
+from tests.conftest import ANALYST, APPROVER
+
+NEW_YORK = ZoneInfo("America/New_York")
+START = datetime(2026, 3, 1, 15, 0, tzinfo=UTC)  # Sun 1 Mar, 10:00 AM EST
+PLANNER, CHECKER = Actor("slack", ANALYST), Actor("slack", APPROVER)
+CHANNELS = (Network.X, Network.MASTODON)
+
+
+@pytest.fixture
+async def core(store: Store, config: CrierConfig) -> AsyncIterator[Core]:
+    core = build_core(settings=Settings(), config=config, store=store, clock=FakeClock(START))
+    yield core
+    await core.close()
+
+
+def request(**changes: object) -> MaintenanceRequest:
+    # Sun 8 Mar, 1:00 AM EST to 5:00 AM EDT: the clocks go forward at 2:00 in between.
+    window = local_window(date(2026, 3, 8), time(1), date(2026, 3, 8), time(5), NEW_YORK)
+    fields: dict[str, object] = {
+        "services": ("Blackboard",),
+        "title": "upgrading to the new version",
+        "what_users_notice": "You cannot sign in to Blackboard.",
+        "what_to_do": "Submit assignments early.",
+        "window": window,
+        "announce_at": None,
+        "remind_before": timedelta(hours=1),
+        "channels": (*CHANNELS, Network.SITE, Network.STATUSPAGE),
+    }
+    return MaintenanceRequest(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+async def run_due(core: Core, at: datetime) -> list[OutboxPost]:
+    """Move the clock to ``at``, run what is due, publish; what the outbox got meanwhile."""
+    clock = core.clock
+    assert isinstance(clock, FakeClock)
+    before = await core.store.read(lambda s: len(s.exec(select(OutboxPost)).all()))
+    clock.advance(seconds=(at - clock.now()).total_seconds())
+    await core.scheduler.run_once()
+    await core.publishing.run_once()
+    rows = await core.store.read(
+        lambda s: list(s.exec(select(OutboxPost).order_by(col(OutboxPost.id))).all())
+    )
+    return rows[before:]
+
+
+async def test_one_approval_publishes_each_post_at_its_time(core: Core) -> None:
+    planned = await core.maintenance.propose(PLANNER, request())
+    assert planned.state == MaintenanceState.PENDING
+    assert planned.channels == ("x", "mastodon")  # a status page is not for the series
+    kinds = [(p.kind, p.due_at) for p in planned.posts]
+    starts = planned.window.starts_at
+    assert kinds == [
+        (SeriesKind.ANNOUNCE, starts - timedelta(days=3)),
+        (SeriesKind.REMINDER, starts - timedelta(hours=1)),
+        (SeriesKind.START, starts),
+        (SeriesKind.COMPLETE, None),
+    ]
+    assert await run_due(core, START + timedelta(days=1)) == []  # nothing before approval
+
+    with pytest.raises(NotAllowed):
+        await core.maintenance.approve(PLANNER, planned.id)  # not their own
+    approved = await core.maintenance.approve(CHECKER, planned.id)
+    assert approved.state == MaintenanceState.SCHEDULED
+    with pytest.raises(Conflict):
+        await core.maintenance.approve(CHECKER, planned.id)
+
+    announce = await run_due(core, starts - timedelta(days=3))  # Thu 5 Mar, 1:00 AM EST
+    assert sorted(p.network for p in announce) == ["mastodon", "x"]
+    [x_post] = [p for p in announce if p.network == "x"]
+    assert x_post.text.startswith("Planned maintenance · 1:00 AM EST")
+    assert "on Sun 8 Mar, 1:00 AM EST to 5:00 AM EDT" in x_post.text
+    assert await run_due(core, starts - timedelta(hours=1, minutes=1)) == []
+
+    reminder = await run_due(core, starts - timedelta(hours=1))
+    assert [p.text.splitlines()[0] for p in reminder] == ["Reminder · 12:00 AM EST"] * 2
+    begun = await run_due(core, starts)
+    assert {p.text.splitlines()[0] for p in begun} == {"Maintenance started · 1:00 AM EST"}
+    assert (await core.maintenance.view(planned.id)).state == MaintenanceState.IN_PROGRESS
+
+    # Past the end: nobody said it is done, so the team is asked (and nothing is published).
+    assert await run_due(core, planned.window.ends_at + timedelta(minutes=1)) == []
+    done = await core.maintenance.complete(PLANNER, planned.id)
+    assert done.state == MaintenanceState.COMPLETED
+    complete = await run_due(core, planned.window.ends_at + timedelta(minutes=2))
+    assert {p.text.splitlines()[0] for p in complete} == {"Maintenance complete · 5:02 AM EDT"}
+    deliveries = await core.store.read(lambda s: s.exec(select(Delivery)).all())
+    assert len(deliveries) == 8 and {d.state for d in deliveries} == {DeliveryState.SENT}
+
+
+async def test_a_post_runs_once_however_often_its_job_fires(core: Core) -> None:
+    planned = await core.maintenance.propose(PLANNER, request(remind_before=None))
+    await core.maintenance.approve(CHECKER, planned.id)
+    [announce, *_] = planned.posts
+    due = announce.due_at
+    assert due is not None
+
+    def fire(session: Session) -> SeriesPost | None:  # the job, as a second replica runs it
+        return series.post_due(session, maintenance_post_id=announce.id, now=due)
+
+    first, again = await core.store.run(fire), await core.store.run(fire)
+    assert first is not None and again is None
+    published = await run_due(core, due)
+    assert len(published) == 2
+
+
+async def test_completion_before_the_window_is_refused(core: Core) -> None:
+    planned = await core.maintenance.propose(PLANNER, request())
+    await core.maintenance.approve(CHECKER, planned.id)
+    with pytest.raises(Conflict, match="has not started"):
+        await core.maintenance.complete(PLANNER, planned.id)
+
+
+async def test_a_rejected_series_publishes_nothing(core: Core) -> None:
+    planned = await core.maintenance.propose(PLANNER, request())
+    rejected = await core.maintenance.reject(CHECKER, planned.id)
+    assert rejected.state == MaintenanceState.REJECTED
+    assert await run_due(core, planned.window.ends_at) == []

@@ -199,6 +199,7 @@ class Sandbox:
             secret=secret,
             http=self._http,
             commands=manifest_commands(),
+            zone=self.config.organisation.zone,
         )
         page = SandboxPage(
             frontend=frontend,

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from handlers.sandbox.mrkdwn import Names, escape, link, plain_to_html, text_object, text_of
+from handlers.sandbox.pickers import INPUT_TYPES, PICKED_KEYS, picker_field, picker_state
 
 JsonDict = dict[str, Any]
 
@@ -97,19 +99,14 @@ def blocks_html(blocks: list[Any], names: Names) -> str:
 
 # --- modals -----------------------------------------------------------------------------------
 
-# The elements Crier's modals use, as the browser's fields; the pickers: element type ->
-# (input type, initial, state key).
-_PICKERS = {
-    "datepicker": ("date", "initial_date", "selected_date"),
-    "timepicker": ("time", "initial_time", "selected_time"),
-}
+# The elements Crier's modals use, as the browser's fields (the pickers: handlers.sandbox.pickers).
 
 
 def _options(element: JsonDict) -> list[JsonDict]:
     return [o for o in element.get("options") or [] if isinstance(o, dict)]
 
 
-def _input_control(element: JsonDict, dom_id: str, names: Names) -> str:
+def _input_control(element: JsonDict, dom_id: str, names: Names, zone: ZoneInfo) -> str:
     kind = element.get("type")
     if kind == "plain_text_input":
         initial = str(element.get("initial_value") or "")
@@ -146,13 +143,12 @@ def _input_control(element: JsonDict, dom_id: str, names: Names) -> str:
                 + "</label>"
             )
         return f'<div id="{dom_id}" class="bk-choices">{"".join(rows)}</div>'
-    if kind in _PICKERS:  # the browser's own date and time fields stand in for Slack's
-        initial = str(element.get(_PICKERS[kind][1]) or "")
-        return f'<input id="{dom_id}" type="{_PICKERS[kind][0]}" value="{_attr(initial)}">'
+    if kind in INPUT_TYPES:  # the browser's own date and time fields stand in for Slack's
+        return picker_field(element, dom_id, zone)
     return f'<div class="bk-unsupported">[{escape(str(kind))}: not playable in the sandbox]</div>'
 
 
-def _input(block: JsonDict, view_id: str, names: Names) -> str:
+def _input(block: JsonDict, view_id: str, names: Names, zone: ZoneInfo) -> str:
     element = block["element"] if isinstance(block.get("element"), dict) else {}
     block_id = str(block.get("block_id", ""))
     dom_id = f"in-{view_id}-{block_id}"
@@ -164,17 +160,18 @@ def _input(block: JsonDict, view_id: str, names: Names) -> str:
         f'data-type="{_attr(element.get("type", ""))}">'
         f'<label class="bk-label" for="{_attr(dom_id)}">'
         f"{text_object(block.get('label'), names)}{optional}</label>"
-        f"{_input_control(element, escape(dom_id), names)}"
+        f"{_input_control(element, escape(dom_id), names, zone)}"
         + (f'<div class="bk-hint">{text_object(hint, names)}</div>' if hint else "")
         + '<div class="bk-error" hidden></div></div>'
     )
 
 
-def view_html(view: JsonDict, names: Names) -> str:
-    """A modal as a form: its title, blocks (inputs become fields), Cancel and Submit."""
+def view_html(view: JsonDict, names: Names, zone: ZoneInfo) -> str:
+    """A modal as a form: its title, blocks (inputs become fields), Cancel and Submit; ``zone``:
+    the people's time zone, in which a datetimepicker's moment is shown."""
     view_id = str(view.get("id", ""))
     body = "".join(
-        _input(b, view_id, names) if b.get("type") == "input" else block_html(b, names)
+        _input(b, view_id, names, zone) if b.get("type") == "input" else block_html(b, names)
         for b in view.get("blocks") or []
         if isinstance(b, dict)
     )
@@ -197,8 +194,9 @@ def view_html(view: JsonDict, names: Names) -> str:
     )
 
 
-def input_state(element: JsonDict, raw: object) -> JsonDict:
-    """What Slack puts in ``view.state.values`` for one input, given what the person entered."""
+def input_state(element: JsonDict, raw: object, zone: ZoneInfo) -> JsonDict:
+    """What Slack puts in ``view.state.values`` for one input, given what the person entered;
+    ``zone``: the person's time zone, in which a datetimepicker's day and time are read."""
     kind = str(element.get("type", ""))
     if kind == "static_select":
         chosen = next((o for o in _options(element) if o.get("value") == raw and raw), None)
@@ -209,16 +207,15 @@ def input_state(element: JsonDict, raw: object) -> JsonDict:
             "type": kind,
             "selected_options": [o for o in _options(element) if o.get("value") in wanted],
         }
-    text = raw if isinstance(raw, str) and raw != "" else None
-    if kind in _PICKERS:  # "2026-12-10", "10:00": the shape Slack sends
-        return {"type": kind, _PICKERS[kind][2]: text}
-    return {"type": kind, "value": text}
+    if kind in INPUT_TYPES:
+        return picker_state(element, raw, zone)
+    return {"type": kind, "value": raw if isinstance(raw, str) and raw != "" else None}
 
 
 def is_empty(state: JsonDict) -> bool:
     """Whether an input was left empty (Slack refuses that for a required input)."""
-    filled = ("value", "selected_option", "selected_options", "selected_date", "selected_time")
-    return not any(state.get(name) for name in filled)
+    filled = ("value", "selected_option", "selected_options", *PICKED_KEYS)
+    return all(state.get(name) in (None, "", []) for name in filled)
 
 
 def input_blocks(view: JsonDict) -> list[JsonDict]:

@@ -12,6 +12,7 @@ import copy
 import json
 import logging
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
@@ -57,6 +58,9 @@ class SlackFrontend:
     secret: str
     http: aiohttp.ClientSession
     commands: dict[str, SlashCommand]
+    # The people's time zone (the sandbox gives everyone the organisation's): Slack reads a
+    # datetimepicker's day and time in it.
+    zone: ZoneInfo
     _trigger_owners: dict[str, str] = field(default_factory=dict)
 
     # ----- who sees which modal ---------------------------------------------------------------
@@ -176,7 +180,7 @@ class SlackFrontend:
         missing: dict[str, str] = {}
         for block in input_blocks(view):
             element = block["element"]
-            state = input_state(element, entered.get(str(block["block_id"])))
+            state = input_state(element, entered.get(str(block["block_id"])), self.zone)
             values[str(block["block_id"])] = {str(element.get("action_id", "")): state}
             if not block.get("optional") and is_empty(state):
                 missing[str(block["block_id"])] = REQUIRED

@@ -95,7 +95,7 @@ class SandboxPage:
             else {
                 "id": view["id"],
                 "hash": view["hash"],
-                "html": view_html(view, self.names),
+                "html": view_html(view, self.names, self.frontend.zone),
             }
         )
         return {

@@ -10,11 +10,16 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
+from bot.scheduling.calendar import upcoming
+from bot.storage.store import open_store
 from handlers.sandbox.app import ANALYST, CHANNEL_ID, VISITOR, Sandbox
+from handlers.sandbox.blocks import input_state, is_empty, view_html
 from handlers.sandbox.mrkdwn import Names, to_html
 from tests.sandbox.conftest import eventually, start_sandbox
 from tests.sandbox.gestures import (
@@ -259,19 +264,91 @@ async def test_the_calendar_form_is_played_with_the_browsers_date_and_time_field
     sandbox: Sandbox, http: aiohttp.ClientSession
 ) -> None:
     """`/outage calendar` can be completed on the page: Slack's date and time pickers are the
-    browser's own fields, and what they hold reaches Crier as Slack sends it."""
+    browser's own fields, and what they hold reaches Crier as Slack sends it, read in the
+    organisation's time zone."""
     await gesture(http, sandbox, "command", user=ANALYST.user_id, text="/outage calendar")
     modal = await eventually(lambda: _modal(http, sandbox, ANALYST.user_id))
-    assert 'type="date"' in modal["html"] and 'type="time"' in modal["html"]
-    assert "not playable" not in modal["html"]
+    html = modal["html"]
+    zone = sandbox.config.organisation.zone
+    today = sandbox.clock.now().astimezone(zone).date().isoformat()
+    day_field = f'id="in-{modal["id"]}-calendar_date" type="date" value="{today}"'
+    time_field = f'id="in-{modal["id"]}-calendar_time" type="time" value="10:00"'
+    assert day_field in html and time_field in html
+    for block_id in ("calendar_date", "calendar_time"):  # each field has its label
+        assert f'<label class="bk-label" for="in-{modal["id"]}-{block_id}">' in html
+    assert "not playable" not in html
+
+    # What the page's script sends: each field's value, by block id.
     values = {
         "calendar_text": "Tip: lock your screen when you step away.",
-        "calendar_date": "2099-03-02",
+        "calendar_date": "31/07/2099",  # never what a date field holds: as if left empty
         "calendar_time": "10:00",
         "channels": ["x"],
     }
+    refused = await gesture(
+        http, sandbox, "submit", user=ANALYST.user_id, view_id=modal["id"], values=values
+    )
+    assert refused["errors"] == {"calendar_date": "Please complete this required field."}
+    values["calendar_date"] = "2099-07-31"
     done = await gesture(
         http, sandbox, "submit", user=ANALYST.user_id, view_id=modal["id"], values=values
     )
     assert done["closed"] is True, done
     await eventually(lambda: timeline_with(http, sandbox, ANALYST.user_id, "lock your screen"))
+
+    store = open_store(sandbox.database_url)
+    try:
+        [entry] = await store.run(lambda session: upcoming(session, now=sandbox.clock.now()))
+    finally:
+        store.dispose()
+    # 10:00 on a July day in New York is 14:00 UTC (EDT), not 10:00 UTC.
+    assert entry.due_at == datetime(2099, 7, 31, 10, 0, tzinfo=zone)
+    assert entry.due_at.astimezone(UTC).hour == 14 and entry.channels == ("x",)
+
+
+def test_the_pickers_fields_and_their_state_are_slacks() -> None:
+    """Each picker's field starts at the element's initial value, and its value reaches the app
+    in Slack's shape; a datetimepicker's moment is read in the people's zone."""
+    zone = ZoneInfo("America/New_York")
+    day = {"type": "datepicker", "action_id": "a", "initial_date": "2099-01-05"}
+    clock = {"type": "timepicker", "action_id": "a", "initial_time": "09:30"}
+    zoned = clock | {"timezone": "Europe/Paris"}
+    moment = {"type": "datetimepicker", "action_id": "a", "initial_date_time": 4_071_758_400}
+    view = {
+        "id": "V1",
+        "title": {"type": "plain_text", "text": "Pickers"},
+        "blocks": [
+            {"type": "input", "block_id": "when", "label": _plain("When"), "element": moment}
+        ],
+    }
+    html = view_html(view, Names(users={}, channels={}), zone)
+    assert '<label class="bk-label" for="in-V1-when">When</label>' in html
+    assert '<input id="in-V1-when" type="datetime-local" value="2099-01-10T15:00">' in html
+
+    assert input_state(day, "2099-01-06", zone) == {
+        "type": "datepicker",
+        "selected_date": "2099-01-06",
+    }
+    assert input_state(clock, "18:05", zone) == {"type": "timepicker", "selected_time": "18:05"}
+    assert input_state(zoned, "18:05:00", zone) == {
+        "type": "timepicker",
+        "selected_time": "18:05",
+        "timezone": "Europe/Paris",
+    }
+    picked = datetime(2099, 7, 1, 9, 0, tzinfo=zone)  # EDT: 13:00 UTC
+    assert input_state(moment, "2099-07-01T09:00", zone) == {
+        "type": "datetimepicker",
+        "selected_date_time": int(picked.timestamp()),
+    }
+    # Nothing picked, or what no browser field holds: null, as Slack sends an empty picker.
+    for element, key in ((day, "selected_date"), (clock, "selected_time")):
+        for raw in ("", None, "soon", "2099-02-30", "25:00"):
+            state = input_state(element, raw, zone)
+            assert state[key] is None and is_empty(state), (element, raw)
+    for raw in ("", "2099-07-01", "2099-07-01T09:00+02:00", "tomorrow"):
+        state = input_state(moment, raw, zone)
+        assert state["selected_date_time"] is None and is_empty(state), raw
+
+
+def _plain(text: str) -> JsonDict:
+    return {"type": "plain_text", "text": text}

@@ -279,6 +279,27 @@ async def test_an_update_changes_severity_and_channels_then_the_incident_is_reso
     await screenshot(page, "resolved")
 
 
+async def test_a_post_is_scheduled_with_the_calendar_forms_date_and_time_fields(page: Page) -> None:
+    """Slack's date and time pickers are the browser's own fields, found by their labels."""
+    await type_message(page, "/outage calendar")
+    modal = page.locator("form.modal")
+    await expect(modal).to_contain_text("Schedule a post", timeout=WAIT_MS)
+    await modal.locator('[data-block-id="calendar_text"] textarea').fill("Tip: lock your screen.")
+    day = modal.get_by_label("Day", exact=True)
+    await expect(day).to_have_attribute("type", "date")
+    await day.fill("2099-07-31")
+    clock = modal.get_by_label(re.compile(r"^Time"))
+    await expect(clock).to_have_value("10:00")  # the element's initial_time
+    await clock.fill("14:45")
+    await modal.locator('[data-block-id="channels"] input[value="x"]').check()
+    await screenshot(page, "calendar-form")
+    await modal.get_by_role("button", name="Propose").click()
+    await expect(modal).to_have_count(0, timeout=WAIT_MS)
+    proposed = page.locator(".msg", has_text="Tip: lock your screen.")
+    # 14:45 on a July day in the organisation's zone (America/New_York): daylight time.
+    await expect(proposed).to_contain_text("2:45 PM EDT", timeout=WAIT_MS)
+
+
 def minute_of_day(label: str) -> int:
     """``"12:07 PM"`` anywhere in ``label`` as minutes since midnight."""
     found = re.search(r"(\d{1,2}):(\d{2}) ([AP]M)", label)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.config import CrierConfig
 from bot.drafting.drafter import Drafter
 from bot.drafting.post_times import format_time
 from bot.incidents.approvers import Gate
 from bot.maintenance import series
-from bot.maintenance.series import MaintenanceRequest, MaintenanceView
+from bot.maintenance.series import MaintenanceRequest, MaintenanceView, SeriesPost
 from bot.ports import Actor, Clock
 from bot.scheduling.jobs import JobHandler, JobRun
 from bot.storage.models import MaintenanceState
@@ -24,6 +25,7 @@ from bot.views import Notice
 
 NOT_AN_APPROVER = "Only approvers can approve a maintenance's posts. Ask one of the approvers."
 OWN_SERIES = "You planned this maintenance, so another approver needs to approve its posts."
+OWN_CHANGE = "You asked for this, so another approver needs to approve it."
 
 
 @dataclass
@@ -94,6 +96,61 @@ class MaintenanceDesk:
         )
         self.wake_publisher()
         return done
+
+    async def extend(self, actor: Actor, maintenance_id: int, by: timedelta) -> SeriesPost:
+        """Draft the word that the work runs late; its approval moves the window's end."""
+        return await self.store.run(
+            lambda s: series.extend(
+                s,
+                config=self.config,
+                drafter=self.drafter,
+                maintenance_id=maintenance_id,
+                by=by,
+                actor=actor,
+                now=self.clock.now(),
+            )
+        )
+
+    async def cancel(self, actor: Actor, maintenance_id: int) -> SeriesPost | None:
+        """Call it off: at once while nothing is public (None), else a cancellation drafted
+        for approval."""
+        return await self.store.run(
+            lambda s: series.cancel(
+                s,
+                config=self.config,
+                drafter=self.drafter,
+                maintenance_id=maintenance_id,
+                actor=actor,
+                now=self.clock.now(),
+            )
+        )
+
+    async def decide_change(
+        self, actor: Actor, maintenance_post_id: int, *, approved: bool
+    ) -> MaintenanceView:
+        """An approver (not who asked for it) approves or rejects an extension or a
+        cancellation; approved, it goes out now."""
+        asked_by = await self.store.read(lambda s: series.requested_by(s, maintenance_post_id))
+        await self.gate.check(
+            actor,
+            action="maintenance_change_approve" if approved else "maintenance_change_reject",
+            refusal=NOT_AN_APPROVER,
+            author=asked_by if approved else None,
+            own=OWN_CHANGE,
+            detail={"maintenance_post_id": maintenance_post_id},
+        )
+        decided = await self.store.run(
+            lambda s: series.decide_post(
+                s,
+                maintenance_post_id=maintenance_post_id,
+                approved=approved,
+                actor=actor,
+                now=self.clock.now(),
+            )
+        )
+        self.wake_publisher()
+        self.wake_scheduler()  # the window's end may have moved
+        return decided
 
     # --- jobs ------------------------------------------------------------------------------
 

@@ -84,7 +84,8 @@ class MaintenanceView:
     posts: tuple[SeriesPost, ...]  # this revision's, in the order they go out
 
     def post(self, kind: SeriesKind) -> SeriesPost | None:
-        return next((p for p in self.posts if p.kind is kind), None)
+        """The latest post of ``kind`` (an extension may have several)."""
+        return next((p for p in reversed(self.posts) if p.kind is kind), None)
 
 
 def propose(
@@ -242,6 +243,138 @@ def complete(
     return view(session, maintenance_id)
 
 
+def extend(
+    session: Session,
+    *,
+    config: CrierConfig,
+    drafter: Drafter,
+    maintenance_id: int,
+    by: timedelta,
+    actor: Actor,
+    now: datetime,
+) -> SeriesPost:
+    """Draft the public word that the work runs late, to a new end ``by`` after the current one
+    (or after now, if that is later); it waits for approval, which moves the window's end."""
+    maintenance = _found(session, maintenance_id)
+    if maintenance.state not in (MaintenanceState.SCHEDULED, MaintenanceState.IN_PROGRESS):
+        raise Conflict(f"This maintenance is {maintenance.state.replace('_', ' ')}.")
+    if not timedelta(minutes=5) <= by <= timedelta(days=2):
+        raise InvalidInput("Extend by between 5 minutes and 2 days.")
+    new_end = max(maintenance.ends_at, now) + by
+    window = Window(starts_at=maintenance.starts_at, ends_at=new_end)
+    return _change(
+        session,
+        config=config,
+        drafter=drafter,
+        maintenance=maintenance,
+        kind=SeriesKind.EXTENDED,
+        window=window,
+        actor=actor,
+        now=now,
+    )
+
+
+def cancel(
+    session: Session,
+    *,
+    config: CrierConfig,
+    drafter: Drafter,
+    maintenance_id: int,
+    actor: Actor,
+    now: datetime,
+) -> SeriesPost | None:
+    """Call the maintenance off. Nothing public yet: it is cancelled at once (None). Once the
+    announcement is out, a short cancellation is drafted for approval; its approval cancels."""
+    maintenance = _found(session, maintenance_id)
+    if maintenance.state not in (
+        MaintenanceState.PENDING,
+        MaintenanceState.SCHEDULED,
+        MaintenanceState.IN_PROGRESS,
+    ):
+        raise Conflict(f"This maintenance is {maintenance.state.replace('_', ' ')}.")
+    announced = any(
+        p.kind == SeriesKind.ANNOUNCE and p.state == PostState.PUBLISHED
+        for p in _posts(session, maintenance)
+    )
+    if not announced:
+        _call_off(session, maintenance, actor=actor, now=now)
+        return None
+    window = Window(starts_at=maintenance.starts_at, ends_at=maintenance.ends_at)
+    return _change(
+        session,
+        config=config,
+        drafter=drafter,
+        maintenance=maintenance,
+        kind=SeriesKind.CANCELLED,
+        window=window,
+        actor=actor,
+        now=now,
+    )
+
+
+def decide_post(
+    session: Session, *, maintenance_post_id: int, approved: bool, actor: Actor, now: datetime
+) -> MaintenanceView:
+    """An approver's answer to an extension or a cancellation: approved, it goes out now and
+    takes effect (the window's new end; the maintenance called off)."""
+    post = session.exec(
+        select(MaintenancePost)
+        .where(col(MaintenancePost.id) == maintenance_post_id)
+        .with_for_update()
+    ).first()
+    if post is None or post.kind not in (SeriesKind.EXTENDED, SeriesKind.CANCELLED):
+        raise NotFound(f"There is no extension or cancellation #{maintenance_post_id}.")
+    if post.state != PostState.PENDING:
+        raise Conflict(f"This was {post.state} already.")
+    maintenance = session.get_one(Maintenance, post.maintenance_id)
+    if not approved:
+        post.state = PostState.REJECTED
+    elif post.kind == SeriesKind.EXTENDED:
+        assert post.ends_at is not None
+        maintenance.ends_at = post.ends_at
+        _release(session, post, now=now)
+        jobs.schedule(
+            session,
+            kind=WINDOW_END,
+            key=f"{WINDOW_END}:{maintenance.id}",
+            due_at=post.ends_at,
+            payload={"maintenance_id": maintenance.id},
+        )
+    else:
+        _release(session, post, now=now)
+        _call_off(session, maintenance, actor=actor, now=now)
+    decision = "approve" if approved else "reject"
+    action = f"maintenance_{decision}_{post.kind.removeprefix('maintenance_')}"
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        at=now,
+        detail={"maintenance_id": maintenance.id, "maintenance_post_id": post.id},
+    )
+    assert maintenance.id is not None
+    return view(session, maintenance.id)
+
+
+def requested_by(session: Session, maintenance_post_id: int) -> str | None:
+    post = session.get(MaintenancePost, maintenance_post_id)
+    if post is None:
+        raise NotFound(f"There is no extension or cancellation #{maintenance_post_id}.")
+    return post.requested_by
+
+
+def pending_change(session: Session, maintenance_id: int) -> SeriesPost | None:
+    """The extension or cancellation waiting for an approver, if one is."""
+    found = session.exec(
+        select(MaintenancePost).where(
+            MaintenancePost.maintenance_id == maintenance_id,
+            col(MaintenancePost.kind).in_([SeriesKind.EXTENDED, SeriesKind.CANCELLED]),
+            MaintenancePost.state == PostState.PENDING,
+        )
+    ).first()
+    return None if found is None else _series_post(found)
+
+
 def view(session: Session, maintenance_id: int) -> MaintenanceView:
     maintenance = _found(session, maintenance_id)
     assert maintenance.id is not None
@@ -263,6 +396,77 @@ def idempotency_key(post: MaintenancePost, channel: str) -> str:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _change(
+    session: Session,
+    *,
+    config: CrierConfig,
+    drafter: Drafter,
+    maintenance: Maintenance,
+    kind: SeriesKind,
+    window: Window,
+    actor: Actor,
+    now: datetime,
+) -> SeriesPost:
+    """Draft an extension or a cancellation for approval (one waits at a time: a new one
+    replaces a waiting one)."""
+    assert maintenance.id is not None
+    waiting = pending_change(session, maintenance.id)
+    if waiting is not None:
+        session.get_one(MaintenancePost, waiting.id).state = PostState.SUPERSEDED
+    channels = tuple(Network(c) for c in maintenance.channels)
+    texts = draft(drafter, config, kind, _facts(maintenance, window), channels=channels, due_at=now)
+    post = MaintenancePost(
+        maintenance_id=maintenance.id,
+        revision=maintenance.revision,
+        kind=kind.value,
+        due_at=None,
+        ends_at=window.ends_at if kind is SeriesKind.EXTENDED else None,
+        requested_by=actor.key,
+        texts=texts,
+        state=PostState.PENDING,
+    )
+    session.add(post)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=f"maintenance_{kind.removeprefix('maintenance_')}",
+        at=now,
+        detail={"maintenance_id": maintenance.id, "maintenance_post_id": post.id},
+    )
+    return _series_post(post)
+
+
+def _call_off(session: Session, maintenance: Maintenance, *, actor: Actor, now: datetime) -> None:
+    """No more of the series goes out."""
+    for post in _posts(session, maintenance):
+        if (
+            post.state in (PostState.PENDING, PostState.APPROVED)
+            and post.kind != SeriesKind.CANCELLED
+        ):
+            post.state = PostState.SUPERSEDED
+            jobs.cancel(session, now=now, key=f"{POST_DUE}:{post.id}")
+    jobs.cancel(session, now=now, key=f"{WINDOW_END}:{maintenance.id}")
+    maintenance.state, maintenance.ended_at = MaintenanceState.CANCELLED, now
+    audit.record(
+        session,
+        actor=actor,
+        action="maintenance_cancelled",
+        at=now,
+        detail={"maintenance_id": maintenance.id},
+    )
+
+
+def _facts(maintenance: Maintenance, window: Window) -> MaintenanceFacts:
+    return MaintenanceFacts(
+        services=tuple(maintenance.services),
+        title=maintenance.title,
+        what_users_notice=maintenance.what_users_notice,
+        what_to_do=maintenance.what_to_do,
+        window=window,
+    )
 
 
 def _release(session: Session, post: MaintenancePost, *, now: datetime) -> None:
@@ -300,6 +504,8 @@ def _add_posts(
 
 
 def _posts(session: Session, maintenance: Maintenance) -> list[MaintenancePost]:
+    """This revision's posts, in the order they go out (extensions and a cancellation last,
+    in the order they were drafted)."""
     order = {kind.value: n for n, kind in enumerate(SeriesKind)}
     rows = session.exec(
         select(MaintenancePost).where(
@@ -307,7 +513,7 @@ def _posts(session: Session, maintenance: Maintenance) -> list[MaintenancePost]:
             MaintenancePost.revision == maintenance.revision,
         )
     ).all()
-    return sorted(rows, key=lambda p: order.get(p.kind, 99))
+    return sorted(rows, key=lambda p: (order.get(p.kind, 99), p.id or 0))
 
 
 def _series_post(post: MaintenancePost) -> SeriesPost:

@@ -308,13 +308,14 @@ class Maintenance(Numbered, table=True):
 class MaintenancePost(Numbered, table=True):
     """One post of a maintenance's series, at one revision: each channel's text (with the
     ``{time}`` placeholder, filled in when it goes out) and when it goes out (None: when
-    someone marks the work complete)."""
-
-    __table_args__ = (UniqueConstraint("maintenance_id", "revision", "kind"),)
+    someone marks the work complete, or when an extension or a cancellation is approved)."""
 
     maintenance_id: int = Field(foreign_key="maintenance.id", index=True)
     revision: int
     kind: str = Field(sa_column=Column(String(32), nullable=False))
     due_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # An extension's new end of the window, which its approval makes the window's.
+    ends_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    requested_by: str | None = Field(default=None, sa_column=Column(String(80)))
     texts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     state: str = Field(sa_column=Column(String(16), nullable=False))

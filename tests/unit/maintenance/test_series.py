@@ -139,3 +139,45 @@ async def test_a_rejected_series_publishes_nothing(core: Core) -> None:
     rejected = await core.maintenance.reject(CHECKER, planned.id)
     assert rejected.state == MaintenanceState.REJECTED
     assert await run_due(core, planned.window.ends_at) == []
+
+
+async def test_an_approved_extension_goes_out_and_moves_the_end(core: Core) -> None:
+    planned = await core.maintenance.propose(PLANNER, request(remind_before=None))
+    await core.maintenance.approve(CHECKER, planned.id)
+    ends = planned.window.ends_at
+    await run_due(core, ends + timedelta(minutes=1))  # announced, started, past its end
+    extension = await core.maintenance.extend(PLANNER, planned.id, timedelta(hours=1))
+    assert "We now expect to finish by 6:01 AM EDT" in extension.texts["x"]
+    assert await run_due(core, ends + timedelta(minutes=2)) == []  # waits for approval
+    with pytest.raises(NotAllowed):
+        await core.maintenance.decide_change(PLANNER, extension.id, approved=True)
+    extended = await core.maintenance.decide_change(CHECKER, extension.id, approved=True)
+    assert extended.window.ends_at == ends + timedelta(hours=1, minutes=1)
+    out = await run_due(core, ends + timedelta(minutes=3))
+    assert {p.text.splitlines()[0] for p in out} == {"Maintenance extended · 5:03 AM EDT"}
+    with pytest.raises(Conflict):
+        await core.maintenance.decide_change(CHECKER, extension.id, approved=True)
+
+
+async def test_cancelling_before_the_announcement_says_nothing(core: Core) -> None:
+    planned = await core.maintenance.propose(PLANNER, request())
+    await core.maintenance.approve(CHECKER, planned.id)
+    assert await core.maintenance.cancel(PLANNER, planned.id) is None
+    assert (await core.maintenance.view(planned.id)).state == MaintenanceState.CANCELLED
+    assert await run_due(core, planned.window.ends_at + timedelta(hours=1)) == []
+
+
+async def test_cancelling_after_the_announcement_is_said_once_approved(core: Core) -> None:
+    planned = await core.maintenance.propose(PLANNER, request())
+    await core.maintenance.approve(CHECKER, planned.id)
+    starts = planned.window.starts_at
+    assert len(await run_due(core, starts - timedelta(days=3))) == 2  # announced
+    cancellation = await core.maintenance.cancel(PLANNER, planned.id)
+    assert cancellation is not None
+    assert "will not take place" in cancellation.texts["mastodon"]
+    assert (await core.maintenance.view(planned.id)).state == MaintenanceState.SCHEDULED
+    cancelled = await core.maintenance.decide_change(CHECKER, cancellation.id, approved=True)
+    assert cancelled.state == MaintenanceState.CANCELLED
+    out = await run_due(core, starts - timedelta(days=2))
+    assert {p.text.splitlines()[0] for p in out} == {"Maintenance cancelled · 1:00 AM EST"}
+    assert await run_due(core, planned.window.ends_at + timedelta(hours=1)) == []  # no more

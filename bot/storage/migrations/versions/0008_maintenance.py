@@ -49,9 +49,10 @@ def upgrade() -> None:
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("requested_by", sa.String(length=80), nullable=True),
         sa.Column("texts", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
-        sa.UniqueConstraint("maintenance_id", "revision", "kind"),
     )
     op.create_index("ix_maintenancepost_maintenance_id", "maintenancepost", ["maintenance_id"])
     with op.batch_alter_table("delivery") as batch:

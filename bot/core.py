@@ -147,7 +147,7 @@ class Core:
             gate=self.gate,
             wake_scheduler=lambda: self.scheduler.wake(),
             wake_publisher=self.publishing.wake,
-            notice=self.notice,
+            show=self.chat.maintenance,
         )
         self.scheduler = scheduler(
             handlers={

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.config import Network
 
 if TYPE_CHECKING:
+    from bot.maintenance.series import MaintenanceShown
     from bot.scheduling.calendar import CalendarEntry
     from bot.views import IncidentView, Notice, PostView, Reminder, SiteUpdate
 
@@ -72,6 +73,13 @@ class ChatPresenter(Protocol):
         """Post a notice in the chat's comms channel itself, outside any incident's thread (a
         channel stopped working, a token expires soon). A chat with nowhere to post does
         nothing."""
+
+    async def show_maintenance(self, shown: MaintenanceShown, *, where: str | None) -> None:
+        """Post a planned maintenance in the chat's comms channel (``where``: the channel it
+        was planned from, given to the presenter of its planner's platform), with the buttons
+        ``shown.reason`` calls for: *Approve all* / *Reject* for its series, *Approve* /
+        *Reject* for an extension or a cancellation, *Complete* / *Extend by…* once its window
+        has ended. A chat with nowhere to post it does nothing."""
 
     async def show_site_update(
         self, channel: str, reference: dict[str, Any], update: SiteUpdate

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from bot.config import CrierConfig, Network
 from bot.incidents.readers import incident_of, incident_view, load_post, post_view
+from bot.maintenance.series import MaintenanceShown
 from bot.ports import ChatPresenter, Clock, Publisher
 from bot.scheduling.calendar import CalendarEntry
 from bot.storage.models import Post
@@ -81,6 +82,16 @@ class ChatShows:
             for p in self.presenters.values()
         ]
         await self._to_one_at_least(calls, f"scheduled post #{entry.id}")
+
+    async def maintenance(self, shown: MaintenanceShown, where: str | None) -> None:
+        """Show a maintenance (for approval, or past its end) in every chat; ``where``: the
+        channel it was planned from, for the chat of whoever planned it."""
+        planner_platform = shown.maintenance.created_by.partition(":")[0]
+        calls = [
+            p.show_maintenance(shown, where=where if p.platform == planner_platform else None)
+            for p in self.presenters.values()
+        ]
+        await self._to_one_at_least(calls, f"maintenance #{shown.maintenance.id}")
 
     async def notice(self, notice: Notice) -> None:
         """Post a notice in every chat's comms channel, outside any incident."""

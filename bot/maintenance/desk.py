@@ -11,20 +11,28 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlmodel import Session
+
 from bot.config import CrierConfig
 from bot.drafting.drafter import Drafter
-from bot.drafting.post_times import format_time
 from bot.incidents.approvers import Gate
 from bot.maintenance import series
-from bot.maintenance.series import MaintenanceRequest, MaintenanceView, SeriesPost
+from bot.maintenance.series import (
+    MaintenanceRequest,
+    MaintenanceShown,
+    MaintenanceView,
+    SeriesPost,
+    ShowReason,
+)
 from bot.ports import Actor, Clock
+from bot.scheduling import jobs
 from bot.scheduling.jobs import JobHandler, JobRun
 from bot.storage.models import MaintenanceState
 from bot.storage.store import Store
-from bot.views import Notice
 
 NOT_AN_APPROVER = "Only approvers can approve a maintenance's posts. Ask one of the approvers."
 OWN_SERIES = "You planned this maintenance, so another approver needs to approve its posts."
+SHOW = "maintenance_show"  # a row per time a maintenance is to be shown in chat
 OWN_CHANGE = "You asked for this, so another approver needs to approve it."
 
 
@@ -37,19 +45,30 @@ class MaintenanceDesk:
     gate: Gate
     wake_scheduler: Callable[[], None]
     wake_publisher: Callable[[], None]
-    notice: Callable[[Notice], Awaitable[None]]
+    # Every chat shows it (``ChatShows.maintenance``); ``where``: a channel to fall back on.
+    show: Callable[[MaintenanceShown, str | None], Awaitable[None]]
 
-    async def propose(self, actor: Actor, request: MaintenanceRequest) -> MaintenanceView:
-        return await self.store.run(
-            lambda s: series.propose(
-                s,
+    async def propose(
+        self, actor: Actor, request: MaintenanceRequest, *, where: str | None = None
+    ) -> MaintenanceView:
+        """Draft the series; the approvers are shown it in chat (``where``: the chat channel it
+        was planned from, where a chat has no comms channel)."""
+
+        def propose(session: Session) -> MaintenanceView:
+            planned = series.propose(
+                session,
                 config=self.config,
                 drafter=self.drafter,
                 actor=actor,
                 request=request,
                 now=self.clock.now(),
             )
-        )
+            self._show_later(session, planned.id, ShowReason.REVIEW, where=where)
+            return planned
+
+        planned = await self.store.run(propose)
+        self.wake_scheduler()
+        return planned
 
     async def view(self, maintenance_id: int) -> MaintenanceView:
         return await self.store.read(lambda s: series.view(s, maintenance_id))
@@ -97,11 +116,15 @@ class MaintenanceDesk:
         self.wake_publisher()
         return done
 
-    async def extend(self, actor: Actor, maintenance_id: int, by: timedelta) -> SeriesPost:
-        """Draft the word that the work runs late; its approval moves the window's end."""
-        return await self.store.run(
-            lambda s: series.extend(
-                s,
+    async def extend(
+        self, actor: Actor, maintenance_id: int, by: timedelta, *, where: str | None = None
+    ) -> SeriesPost:
+        """Draft the word that the work runs late, shown to the approvers; its approval moves
+        the window's end."""
+
+        def extend(session: Session) -> SeriesPost:
+            change = series.extend(
+                session,
                 config=self.config,
                 drafter=self.drafter,
                 maintenance_id=maintenance_id,
@@ -109,21 +132,37 @@ class MaintenanceDesk:
                 actor=actor,
                 now=self.clock.now(),
             )
-        )
+            self._show_later(session, maintenance_id, ShowReason.CHANGE, where=where, change=change)
+            return change
 
-    async def cancel(self, actor: Actor, maintenance_id: int) -> SeriesPost | None:
+        change = await self.store.run(extend)
+        self.wake_scheduler()
+        return change
+
+    async def cancel(
+        self, actor: Actor, maintenance_id: int, *, where: str | None = None
+    ) -> SeriesPost | None:
         """Call it off: at once while nothing is public (None), else a cancellation drafted
-        for approval."""
-        return await self.store.run(
-            lambda s: series.cancel(
-                s,
+        for approval and shown to the approvers."""
+
+        def cancel(session: Session) -> SeriesPost | None:
+            change = series.cancel(
+                session,
                 config=self.config,
                 drafter=self.drafter,
                 maintenance_id=maintenance_id,
                 actor=actor,
                 now=self.clock.now(),
             )
-        )
+            if change is not None:
+                self._show_later(
+                    session, maintenance_id, ShowReason.CHANGE, where=where, change=change
+                )
+            return change
+
+        change = await self.store.run(cancel)
+        self.wake_scheduler()
+        return change
 
     async def decide_change(
         self, actor: Actor, maintenance_post_id: int, *, approved: bool
@@ -155,7 +194,11 @@ class MaintenanceDesk:
     # --- jobs ------------------------------------------------------------------------------
 
     def handlers(self) -> dict[str, JobHandler]:
-        return {series.POST_DUE: self._post_due, series.WINDOW_END: self._window_end}
+        return {
+            series.POST_DUE: self._post_due,
+            series.WINDOW_END: self._window_end,
+            SHOW: self._show,
+        }
 
     async def _post_due(self, run: JobRun) -> str:
         post_id = int(run.payload["maintenance_post_id"])
@@ -171,18 +214,32 @@ class MaintenanceDesk:
         maintenance = await self.view(int(run.payload["maintenance_id"]))
         if maintenance.state not in (MaintenanceState.SCHEDULED, MaintenanceState.IN_PROGRESS):
             return f"already {maintenance.state}"
-        zone = self.config.organisation.zone
-        await self.notice(
-            Notice(
-                kind="maintenance_overdue",
-                title=f"Is the maintenance of {', '.join(maintenance.services)} done?",
-                text=(
-                    f"“{maintenance.title}” was planned to end at "
-                    f"{format_time(maintenance.window.ends_at, zone)}. When it is done, "
-                    f"`/outage maintenance complete {maintenance.id}` publishes its approved "
-                    "completion post."
-                ),
-                mention_comms_lead=True,
-            )
-        )
+        await self.show(MaintenanceShown(maintenance, ShowReason.OVERDUE), None)
         return "asked"
+
+    async def _show(self, run: JobRun) -> str:
+        maintenance = await self.view(int(run.payload["maintenance_id"]))
+        change_id = run.payload.get("change")
+        change = next((p for p in maintenance.posts if p.id == change_id), None)
+        where = run.payload.get("where")
+        reason = str(run.payload["reason"])
+        await self.show(MaintenanceShown(maintenance, reason, change), where)
+        return f"shown ({reason})"
+
+    def _show_later(
+        self,
+        session: Session,
+        maintenance_id: int,
+        reason: str,
+        *,
+        where: str | None,
+        change: SeriesPost | None = None,
+    ) -> None:
+        """Show it in chat once this transaction has committed (a row, so never lost)."""
+        payload = {
+            "maintenance_id": maintenance_id,
+            "reason": reason,
+            "where": where,
+            "change": change.id if change else None,
+        }
+        jobs.enqueue(session, kind=SHOW, now=self.clock.now(), payload=payload)

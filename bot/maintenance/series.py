@@ -88,6 +88,24 @@ class MaintenanceView:
         return next((p for p in reversed(self.posts) if p.kind is kind), None)
 
 
+class ShowReason:
+    """Why a maintenance is shown in chat, and so which buttons it carries."""
+
+    REVIEW = "review"  # its series waits for approval: Approve all / Reject
+    CHANGE = "change"  # an extension or a cancellation waits for approval: Approve / Reject
+    OVERDUE = "overdue"  # its window has ended and nobody said it is done: Complete / Extend
+    DECIDED = "decided"  # an answer was given: no buttons, what happened
+
+
+@dataclass(frozen=True)
+class MaintenanceShown:
+    """What a chat shows of a maintenance: the maintenance, why, and the change in question."""
+
+    maintenance: MaintenanceView
+    reason: str  # ShowReason
+    change: SeriesPost | None = None  # with CHANGE: the extension or cancellation
+
+
 def propose(
     session: Session,
     *,

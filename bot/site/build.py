@@ -22,11 +22,13 @@ from sqlmodel import Session, col, select
 from bot.config import CrierConfig
 from bot.site import SITE_CHANNEL
 from bot.site.feeds import FeedHead, build_feed
+from bot.site.maintenance import maintenance_marker
 from bot.site.public import read_public_site
 from bot.site.render import (
     PageContext,
     render_home,
     render_incident,
+    render_maintenance,
     render_service,
     render_stylesheet,
 )
@@ -101,6 +103,10 @@ def build_site(
     }
     for incident in site.incidents:
         files[f"incidents/{incident.id}"] = SiteFile.of(render_incident(page, incident), HTML)
+    for maintenance in site.maintenances:
+        files[f"maintenance/{maintenance.id}"] = SiteFile.of(
+            render_maintenance(page, maintenance), HTML
+        )
     for service in site.services:
         history = site.incidents_of(service.slug)
         files[f"services/{service.slug}"] = SiteFile.of(
@@ -137,4 +143,4 @@ def site_marker(session: Session) -> tuple[object, ...]:
             col(Incident.id).in_(public_ids)
         )
     ).one()
-    return (*deliveries, *incidents)
+    return (*deliveries, *incidents, *maintenance_marker(session))

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig, Service, Severity
 from bot.site import SITE_CHANNEL
+from bot.site.maintenance import MaintenancePhase, PublicMaintenance, read_public_maintenance
 from bot.storage.models import Delivery, DeliveryState, Incident, IncidentStatus, Post
 
 RECENT_DAYS = 90
@@ -117,6 +118,12 @@ class PublicService:
 class PublicSite:
     services: tuple[PublicService, ...]  # catalog order, then services known only from incidents
     incidents: tuple[PublicIncident, ...]  # newest first (by their first public post)
+    maintenances: tuple[PublicMaintenance, ...] = ()  # the soonest to start first
+
+    @property
+    def planned(self) -> tuple[PublicMaintenance, ...]:
+        """Maintenance to come or under way."""
+        return tuple(m for m in self.maintenances if m.is_open)
 
     @property
     def open_incidents(self) -> tuple[PublicIncident, ...]:
@@ -125,7 +132,9 @@ class PublicSite:
     @property
     def changed_at(self) -> datetime | None:
         """The latest public change, None if nothing was ever published."""
-        return max((i.changed_at for i in self.incidents), default=None)
+        changes = [i.changed_at for i in self.incidents]
+        changes += [m.changed_at for m in self.maintenances]
+        return max(changes, default=None)
 
     def recent(self, now: datetime, *, days: int = RECENT_DAYS) -> tuple[PublicIncident, ...]:
         """Incidents open now or publicly updated in the last ``days`` days, newest first."""
@@ -215,11 +224,17 @@ def read_public_site(session: Session, *, config: CrierConfig) -> PublicSite:
         key=lambda i: (i.started_at, i.id),
         reverse=True,
     )
+    maintenances = read_public_maintenance(session)
+    under_way = {
+        name for m in maintenances if m.phase == MaintenancePhase.IN_PROGRESS for name in m.services
+    }
     services = tuple(
-        _public_service(name, slugs[name], catalog.get(name), position, public)
+        _public_service(
+            name, slugs[name], catalog.get(name), position, public, maintenance=name in under_way
+        )
         for position, name in enumerate([*catalog, *unlisted], start=1)
     )
-    return PublicSite(services=services, incidents=tuple(public))
+    return PublicSite(services=services, incidents=tuple(public), maintenances=maintenances)
 
 
 def _public_incident(
@@ -250,6 +265,8 @@ def _public_service(
     service: Service | None,
     position: int,
     incidents: Iterable[PublicIncident],
+    *,
+    maintenance: bool = False,
 ) -> PublicService:
     open_severities = {i.severity for i in incidents if i.service_slug == slug and i.is_open}
     worst = next((s for s in SEVERITY_ORDER if s in open_severities), None)
@@ -257,6 +274,8 @@ def _public_service(
         state = STATE_OF_SEVERITY[worst]
     elif open_severities:  # a severity this code does not know: still not operational
         state = ServiceState.DEGRADED
+    elif maintenance:  # an outage during the window says outage: it is worse news
+        state = ServiceState.MAINTENANCE
     else:
         state = ServiceState.OPERATIONAL
     return PublicService(

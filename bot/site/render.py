@@ -19,6 +19,7 @@ from bot.config import Organisation
 from bot.drafting.post_times import format_time
 from bot.incidents import labels
 from bot.site.colours import WHITE, readable_on, text_on
+from bot.site.maintenance import MaintenancePhase, PublicMaintenance
 from bot.site.public import PublicIncident, PublicService, PublicSite, ServiceState
 
 STATE_LABELS: dict[str, str] = {
@@ -42,6 +43,12 @@ STATE_COLOURS: dict[str, str] = {
     ServiceState.MAINTENANCE: "#3d5a80",
 }
 PAGE_BACKGROUND = WHITE
+PHASE_LABELS: dict[str, str] = {
+    MaintenancePhase.SCHEDULED: "Scheduled",
+    MaintenancePhase.IN_PROGRESS: "In progress",
+    MaintenancePhase.COMPLETED: "Completed",
+    MaintenancePhase.CANCELLED: "Cancelled",
+}
 
 
 @functools.cache
@@ -58,6 +65,7 @@ def environment() -> Environment:
     env.filters["status_label"] = labels.status
     env.filters["state_label"] = lambda state: STATE_LABELS.get(state, str(state).capitalize())
     env.filters["state_sign"] = lambda state: STATE_SIGNS.get(state, "•")
+    env.filters["phase_label"] = lambda phase: PHASE_LABELS.get(phase, str(phase))
     return env
 
 
@@ -112,8 +120,13 @@ def render_home(page: PageContext, site: PublicSite, *, now: datetime) -> str:
         root=HOME_ROOT,
         services=site.services,
         open_incidents=site.open_incidents,
+        planned=site.planned,
         recent=site.recent(now),
     )
+
+
+def render_maintenance(page: PageContext, maintenance: PublicMaintenance) -> str:
+    return page.render("maintenance.html", root=NESTED_ROOT, maintenance=maintenance)
 
 
 def render_incident(page: PageContext, incident: PublicIncident) -> str:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import Organisation, Severity
+from bot.site.maintenance import PublicMaintenance
 from bot.site.public import PublicIncident, PublicService, PublicSite, ServiceState, slugify
 
 MAX_INCIDENTS = 50  # as Statuspage's incidents.json
@@ -70,7 +71,7 @@ class StatuspageShapes:
                 "page": self._page,
                 "components": [self._component(s) for s in self._site.services],
                 "incidents": [self._incident(i) for i in unresolved],
-                "scheduled_maintenances": [],
+                "scheduled_maintenances": [self._maintenance(m) for m in self._site.planned],
                 "status": {"indicator": impact, "description": INDICATOR_DESCRIPTIONS[impact]},
             }
         )
@@ -127,6 +128,39 @@ class StatuspageShapes:
             "page_id": self._page_id,
             "incident_updates": list(self._updates(incident)),
             "components": [self._component(service)],
+        }
+
+    def _maintenance(self, maintenance: PublicMaintenance) -> dict[str, Any]:
+        """As Statuspage's scheduled maintenances: its status, its window, its updates."""
+        return {
+            "id": f"maintenance-{maintenance.id}",
+            "name": maintenance.name,
+            "status": maintenance.phase.value,
+            "created_at": _time(maintenance.updates[0].published_at),
+            "updated_at": _time(maintenance.changed_at),
+            "monitoring_at": None,
+            "resolved_at": None,
+            "impact": "maintenance",
+            "shortlink": f"{self._url}maintenance/{maintenance.id}/",
+            "started_at": _time(maintenance.starts_at),
+            "scheduled_for": _time(maintenance.starts_at),
+            "scheduled_until": _time(maintenance.ends_at),
+            "page_id": self._page_id,
+            "incident_updates": [
+                {
+                    "id": str(update.id),
+                    "status": maintenance.phase.value,
+                    "body": update.text,
+                    "incident_id": f"maintenance-{maintenance.id}",
+                    "created_at": _time(update.published_at),
+                    "updated_at": _time(update.published_at),
+                    "display_at": _time(update.published_at),
+                }
+                for update in maintenance.newest_first
+            ],
+            "components": [
+                self._component(s) for s in self._site.services if s.name in maintenance.services
+            ],
         }
 
     def _updates(self, incident: PublicIncident) -> Iterable[dict[str, Any]]:

@@ -29,6 +29,7 @@ from sqlmodel import SQLModel
 
 from bot.config import ConfigError, Network, load_config, problems
 from bot.log_format import log_handler
+from bot.maintenance.cli import add_maintenance_commands
 from bot.ports import Actor
 from bot.publishing.credentials import NetworkCredentials
 from bot.publishing.outbox import recent_outbox
@@ -347,6 +348,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     cal_commands.add_parser("list", help="what waits for approval, is scheduled or is held")
     cal.set_defaults(run=_calendar)
     add_subscriber_commands(commands)
+    add_maintenance_commands(commands)
     return parser, commands
 
 

@@ -100,10 +100,10 @@ def _declarer(session: Session, incident: Incident) -> str:
             AuditEvent.incident_id == incident.id, AuditEvent.action == "declare"
         )
     ).first()
-    return _who(declared) if declared is not None else incident.declared_by
+    return who(declared) if declared is not None else incident.declared_by
 
 
-def _who(event: AuditEvent) -> str:
+def who(event: AuditEvent) -> str:
     """The person's name as their chat gave it, else their id; Crier itself by name."""
     if event.actor == SYSTEM_ACTOR:
         return "Crier"
@@ -111,7 +111,7 @@ def _who(event: AuditEvent) -> str:
     return f"{name} ({event.actor})" if name else event.actor
 
 
-def _md(text: str) -> str:
+def md(text: str) -> str:
     """Keep user text from breaking the Markdown table-free layout."""
     return text.replace("\n", " ").replace("`", "'")
 
@@ -128,11 +128,11 @@ def export_markdown(session: Session, *, incident_id: int, config: CrierConfig) 
         return at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
     lines = [
-        f"# Incident #{incident.id}: {_md(incident.service)} — {_md(incident.summary)}",
+        f"# Incident #{incident.id}: {md(incident.service)} — {md(incident.summary)}",
         "",
         f"- Severity: {severity.label if severity else incident.severity}",
         f"- Status: {labels.status(incident.status)}",
-        f"- Declared: {when(incident.declared_at)} by {_md(_declarer(session, incident))}",
+        f"- Declared: {when(incident.declared_at)} by {md(_declarer(session, incident))}",
         f"- Resolved: {when(incident.resolved_at) if incident.resolved_at else 'not yet'}",
         "",
         "## Timeline",
@@ -144,7 +144,7 @@ def export_markdown(session: Session, *, incident_id: int, config: CrierConfig) 
         .order_by(col(AuditEvent.at), col(AuditEvent.id))
     )
     for event in session.exec(timeline):
-        lines.append(f"- {when(event.at)} · {_md(_who(event))} {_md(_describe(event, zone))}")
+        lines.append(f"- {when(event.at)} · {md(who(event))} {md(_describe(event, zone))}")
     lines += ["", "## Published posts", ""]
     deliveries = session.exec(
         select(Delivery).where(Delivery.incident_id == incident_id).order_by(col(Delivery.id))
@@ -153,7 +153,7 @@ def export_markdown(session: Session, *, incident_id: int, config: CrierConfig) 
         post = session.get(Post, delivery.post_id)
         state = delivery.state + (f" — {delivery.url}" if delivery.url else "")
         if delivery.last_error and delivery.state != "sent":
-            state += f" ({_md(delivery.last_error)})"
+            state += f" ({md(delivery.last_error)})"
         channel = labels.network(delivery.channel)
         lines.append(f"### Post {post.number if post else '?'} on {channel}: {state}")
         text = delivery.text

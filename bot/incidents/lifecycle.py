@@ -32,6 +32,7 @@ from bot.incidents.requests import (
     find_service,
 )
 from bot.incidents.revisions import ONE_STORY, newest_revision, pending_draft
+from bot.maintenance.series import under_way
 from bot.scheduling import calendar, reminders
 from bot.storage.models import Incident, IncidentStatus, Post, PostKind, PostState, Rendition
 from bot.views import Draft, IncidentView
@@ -188,6 +189,8 @@ def declare(act: Acting, *, drafter: Drafter, request: DeclareRequest) -> Draft:
         declared_at=act.now,
         updated_at=act.now,
     )
+    during = under_way(act.session, service=service.name, now=act.now)
+    incident.maintenance_id = during.id if during is not None else None
     act.session.add(incident)
     act.session.flush()
     act.record(
@@ -198,6 +201,7 @@ def declare(act: Acting, *, drafter: Drafter, request: DeclareRequest) -> Draft:
             "summary": summary,
             "severity": severity,
             "unlisted": config.find_service(service.name) is None,
+            **({"during_maintenance": during.id} if during is not None else {}),
         },
     )
     # The first post says what the incident was declared with.

@@ -12,7 +12,7 @@ from bot.incidents import labels
 from bot.maintenance.drafting import KIND_LABELS
 from bot.maintenance.window import SeriesKind
 from bot.storage.audit import md, who
-from bot.storage.models import AuditEvent, Delivery, Maintenance, MaintenancePost
+from bot.storage.models import AuditEvent, Delivery, Incident, Maintenance, MaintenancePost
 
 
 def export_maintenance(session: Session, *, maintenance_id: int, config: CrierConfig) -> str:
@@ -45,6 +45,14 @@ def export_maintenance(session: Session, *, maintenance_id: int, config: CrierCo
         if event.detail.get("maintenance_id") == maintenance_id:
             action = event.action.removeprefix("maintenance_").replace("_", " ")
             lines.append(f"- {when(event.at)} · {md(who(event))} {action}")
+    linked = session.exec(
+        select(Incident).where(Incident.maintenance_id == maintenance_id).order_by(col(Incident.id))
+    ).all()
+    if linked:
+        lines += ["", "## Incidents declared during the window", ""]
+        lines += [
+            f"- #{i.id}: {md(i.service)} — {md(i.summary)} ({when(i.declared_at)})" for i in linked
+        ]
     lines += ["", "## Published posts", ""]
     rows = session.exec(
         select(Delivery, MaintenancePost)

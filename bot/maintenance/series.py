@@ -393,6 +393,26 @@ def pending_change(session: Session, maintenance_id: int) -> SeriesPost | None:
     return None if found is None else _series_post(found)
 
 
+def under_way(session: Session, *, service: str, now: datetime) -> Maintenance | None:
+    """The approved maintenance of ``service`` whose window holds ``now`` (or that has begun
+    and is not marked done), if there is one: an outage declared then is linked to it."""
+    candidates = session.exec(
+        select(Maintenance).where(
+            col(Maintenance.state).in_([MaintenanceState.SCHEDULED, MaintenanceState.IN_PROGRESS]),
+            col(Maintenance.starts_at) <= now,
+        )
+    ).all()
+    return next(
+        (
+            m
+            for m in sorted(candidates, key=lambda m: m.starts_at, reverse=True)
+            if service in m.services
+            and (m.state == MaintenanceState.IN_PROGRESS or now <= m.ends_at)
+        ),
+        None,
+    )
+
+
 def view(session: Session, maintenance_id: int) -> MaintenanceView:
     maintenance = _found(session, maintenance_id)
     assert maintenance.id is not None

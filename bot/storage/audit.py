@@ -88,6 +88,8 @@ def _describe(event: AuditEvent, zone: ZoneInfo) -> str:
         fields["promised_at"] = promise_time(event.at, promised, zone)
     if event.action == "approve" and event.detail.get("emergency"):
         template += " ALONE, by the emergency rule (no approver answered)"
+    if event.action == "declare" and event.detail.get("during_maintenance"):
+        template += " during planned maintenance #{during_maintenance}"
     try:
         return template.format(**fields)
     except (KeyError, IndexError, ValueError):

@@ -87,6 +87,8 @@ class Incident(Numbered, table=True):
     declared_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column())
     resolved_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column())
+    # Declared on a service during its planned maintenance window: that maintenance.
+    maintenance_id: int | None = Field(default=None, foreign_key="maintenance.id")
 
 
 class Post(Numbered, table=True):

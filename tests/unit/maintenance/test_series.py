@@ -11,9 +11,12 @@ from sqlmodel import Session, select
 
 from bot.core import Core
 from bot.errors import Conflict, NotAllowed
+from bot.incidents.requests import DeclareRequest
 from bot.maintenance import series
+from bot.maintenance.export import export_maintenance
 from bot.maintenance.series import SeriesPost
 from bot.maintenance.window import SeriesKind
+from bot.storage import audit
 from bot.storage.models import Delivery, DeliveryState, MaintenanceState
 from tests.unit.maintenance.conftest import CHECKER, PLANNER, START, request, run_due
 
@@ -132,3 +135,20 @@ async def test_cancelling_after_the_announcement_is_said_once_approved(core: Cor
     out = await run_due(core, starts - timedelta(days=2))
     assert {p.text.splitlines()[0] for p in out} == {"Maintenance cancelled · 1:00 AM EST"}
     assert await run_due(core, planned.window.ends_at + timedelta(hours=1)) == []  # no more
+
+
+async def test_an_outage_during_the_window_is_linked_to_it(core: Core) -> None:
+    planned = await core.maintenance.propose(PLANNER, request(remind_before=None))
+    await core.maintenance.approve(CHECKER, planned.id)
+    await run_due(core, planned.window.starts_at + timedelta(minutes=30))
+    during = await core.declare(PLANNER, DeclareRequest(service="Blackboard", summary="errors"))
+    other = await core.declare(PLANNER, DeclareRequest(service="Email", summary="slow"))
+    record = await core.store.read(
+        lambda s: export_maintenance(s, maintenance_id=planned.id, config=core.config)
+    )
+    assert f"- #{during.incident.id}: Blackboard — errors" in record
+    assert f"#{other.incident.id}:" not in record
+    timeline = await core.store.read(
+        lambda s: audit.export_markdown(s, incident_id=during.incident.id, config=core.config)
+    )
+    assert f"declared the incident during planned maintenance #{planned.id}" in timeline

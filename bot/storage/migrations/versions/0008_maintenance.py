@@ -5,7 +5,8 @@ Revises: 0007
 Create Date: 2026-12-03 12:00:00.000000
 
 A maintenance window is announced, reminded, started and completed by a series of posts approved
-together (issue 19); each post's deliveries go through the outbox like every other post's.
+together (issue 19); each post's deliveries go through the outbox like every other post's. An
+incident declared on a service during its window is linked to it.
 """
 
 from collections.abc import Sequence
@@ -55,6 +56,17 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=16), nullable=False),
     )
     op.create_index("ix_maintenancepost_maintenance_id", "maintenancepost", ["maintenance_id"])
+    # Added in place: rebuilding the incident table, as a batch would on SQLite, is refused
+    # while other tables' keys point at it; SQLite takes the reference inline instead.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "ALTER TABLE incident ADD COLUMN maintenance_id INTEGER REFERENCES maintenance (id)"
+        )
+    else:
+        op.add_column("incident", sa.Column("maintenance_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            "fk_incident_maintenance_id", "incident", "maintenance", ["maintenance_id"], ["id"]
+        )
     with op.batch_alter_table("delivery") as batch:
         batch.add_column(sa.Column("maintenance_post_id", sa.Integer(), nullable=True))
         batch.create_foreign_key(
@@ -68,5 +80,6 @@ def downgrade() -> None:
         batch.drop_index("ix_delivery_maintenance_post_id")
         batch.drop_constraint("fk_delivery_maintenance_post_id", type_="foreignkey")
         batch.drop_column("maintenance_post_id")
+    op.drop_column("incident", "maintenance_id")
     op.drop_table("maintenancepost")
     op.drop_table("maintenance")

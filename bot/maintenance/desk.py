@@ -70,6 +70,34 @@ class MaintenanceDesk:
         self.wake_scheduler()
         return planned
 
+    async def edit(
+        self,
+        actor: Actor,
+        maintenance_id: int,
+        request: MaintenanceRequest,
+        *,
+        where: str | None = None,
+    ) -> MaintenanceView:
+        """Change a maintenance that has not begun: its series is drafted again and shown for
+        approval again."""
+
+        def edit(session: Session) -> MaintenanceView:
+            edited = series.edit(
+                session,
+                config=self.config,
+                drafter=self.drafter,
+                maintenance_id=maintenance_id,
+                request=request,
+                actor=actor,
+                now=self.clock.now(),
+            )
+            self._show_later(session, maintenance_id, ShowReason.REVIEW, where=where)
+            return edited
+
+        edited = await self.store.run(edit)
+        self.wake_scheduler()
+        return edited
+
     async def view(self, maintenance_id: int) -> MaintenanceView:
         return await self.store.read(lambda s: series.view(s, maintenance_id))
 

@@ -12,7 +12,7 @@ drafted for approval like any public text.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -116,38 +116,18 @@ def propose(
     now: datetime,
 ) -> MaintenanceView:
     """Draft the series of ``request`` for approval."""
-    services = _services(config, request.services)
-    channels = _channels(config, request.channels)
-    facts = MaintenanceFacts(
-        services=services,
-        title=clean_text(request.title, field_name="title", limit=TITLE_MAX, required=True),
-        what_users_notice=clean_text(
-            request.what_users_notice, field_name="what_users_notice", limit=TEXT_MAX
-        ),
-        what_to_do=clean_text(request.what_to_do, field_name="what_to_do", limit=TEXT_MAX),
-        window=request.window,
-    )
-    planned = plan_series(
-        request.window,
-        announce_at=request.announce_at,
-        remind_before=request.remind_before,
-        now=now,
-    )
-    texts = [
-        draft(drafter, config, p.kind, facts, channels=channels, due_at=p.due_at) for p in planned
-    ]
-    announce = planned[0].due_at
-    assert announce is not None
+    drafted = _drafted(config, drafter, request, now=now)
+    facts = drafted.facts
     maintenance = Maintenance(
-        services=list(services),
+        services=list(facts.services),
         title=facts.title,
         what_users_notice=facts.what_users_notice,
         what_to_do=facts.what_to_do,
         starts_at=request.window.starts_at,
         ends_at=request.window.ends_at,
-        announce_at=announce,
-        remind_before_minutes=int((request.remind_before or timedelta(0)).total_seconds() // 60),
-        channels=[c.value for c in channels],
+        announce_at=drafted.announce_at,
+        remind_before_minutes=drafted.remind_minutes,
+        channels=[c.value for c in drafted.channels],
         state=MaintenanceState.PENDING,
         created_by=actor.key,
         created_at=now,
@@ -155,7 +135,7 @@ def propose(
     session.add(maintenance)
     session.flush()
     assert maintenance.id is not None
-    _add_posts(session, maintenance, planned, texts)
+    _add_posts(session, maintenance, drafted.planned, drafted.texts)
     audit.record(
         session,
         actor=actor,
@@ -167,6 +147,58 @@ def propose(
         },
     )
     return view(session, maintenance.id)
+
+
+def edit(
+    session: Session,
+    *,
+    config: CrierConfig,
+    drafter: Drafter,
+    maintenance_id: int,
+    request: MaintenanceRequest,
+    actor: Actor,
+    now: datetime,
+) -> MaintenanceView:
+    """Change a maintenance that has not begun: its series is drafted again (the next
+    revision) and waits for approval again; what the old series had not yet published never
+    goes out. An announcement already out is followed by the new one, at once once approved."""
+    maintenance = _found(session, maintenance_id)
+    if maintenance.state not in (MaintenanceState.PENDING, MaintenanceState.SCHEDULED):
+        raise Conflict(f"This maintenance is {maintenance.state.replace('_', ' ')}.")
+    if now >= maintenance.starts_at:
+        raise Conflict("The window has begun: extend it, or mark it complete.")
+    announced = any(
+        p.kind == SeriesKind.ANNOUNCE and p.state == PostState.PUBLISHED
+        for p in _posts(session, maintenance)
+    )
+    for post in _posts(session, maintenance):
+        if post.state in (PostState.PENDING, PostState.APPROVED):
+            post.state = PostState.SUPERSEDED
+            jobs.cancel(session, now=now, key=f"{POST_DUE}:{post.id}")
+    jobs.cancel(session, now=now, key=f"{WINDOW_END}:{maintenance_id}")
+    announce_at = now if announced else request.announce_at
+    drafted = _drafted(config, drafter, replace(request, announce_at=announce_at), now=now)
+    maintenance.revision += 1
+    maintenance.services = list(drafted.facts.services)
+    maintenance.title = drafted.facts.title
+    maintenance.what_users_notice = drafted.facts.what_users_notice
+    maintenance.what_to_do = drafted.facts.what_to_do
+    maintenance.starts_at, maintenance.ends_at = request.window.starts_at, request.window.ends_at
+    maintenance.announce_at = drafted.announce_at
+    maintenance.remind_before_minutes = drafted.remind_minutes
+    maintenance.channels = [c.value for c in drafted.channels]
+    maintenance.state = MaintenanceState.PENDING
+    maintenance.decided_by = maintenance.decided_at = None
+    session.add(maintenance)
+    _add_posts(session, maintenance, drafted.planned, drafted.texts)
+    audit.record(
+        session,
+        actor=actor,
+        action="maintenance_edit",
+        at=now,
+        detail={"maintenance_id": maintenance_id, "revision": maintenance.revision},
+    )
+    return view(session, maintenance_id)
 
 
 def approve(
@@ -434,6 +466,45 @@ def idempotency_key(post: MaintenancePost, channel: str) -> str:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Drafted:
+    facts: MaintenanceFacts
+    channels: tuple[Network, ...]
+    planned: list[Planned]
+    texts: list[dict[str, str]]
+    announce_at: datetime
+    remind_minutes: int
+
+
+def _drafted(
+    config: CrierConfig, drafter: Drafter, request: MaintenanceRequest, *, now: datetime
+) -> _Drafted:
+    """``request`` checked, its series planned and each post drafted for each channel."""
+    channels = _channels(config, request.channels)
+    facts = MaintenanceFacts(
+        services=_services(config, request.services),
+        title=clean_text(request.title, field_name="title", limit=TITLE_MAX, required=True),
+        what_users_notice=clean_text(
+            request.what_users_notice, field_name="what_users_notice", limit=TEXT_MAX
+        ),
+        what_to_do=clean_text(request.what_to_do, field_name="what_to_do", limit=TEXT_MAX),
+        window=request.window,
+    )
+    planned = plan_series(
+        request.window,
+        announce_at=request.announce_at,
+        remind_before=request.remind_before,
+        now=now,
+    )
+    texts = [
+        draft(drafter, config, p.kind, facts, channels=channels, due_at=p.due_at) for p in planned
+    ]
+    announce = planned[0].due_at
+    assert announce is not None
+    minutes = int((request.remind_before or timedelta(0)).total_seconds() // 60)
+    return _Drafted(facts, channels, planned, texts, announce, minutes)
 
 
 def _change(

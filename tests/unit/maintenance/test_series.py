@@ -4,7 +4,7 @@ when someone says the work is done; across the night the clocks go forward."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -15,10 +15,10 @@ from bot.incidents.requests import DeclareRequest
 from bot.maintenance import series
 from bot.maintenance.export import export_maintenance
 from bot.maintenance.series import SeriesPost
-from bot.maintenance.window import SeriesKind
+from bot.maintenance.window import SeriesKind, local_window
 from bot.storage import audit
 from bot.storage.models import Delivery, DeliveryState, MaintenanceState
-from tests.unit.maintenance.conftest import CHECKER, PLANNER, START, request, run_due
+from tests.unit.maintenance.conftest import CHECKER, NEW_YORK, PLANNER, START, request, run_due
 
 
 async def test_one_approval_publishes_each_post_at_its_time(core: Core) -> None:
@@ -152,3 +152,25 @@ async def test_an_outage_during_the_window_is_linked_to_it(core: Core) -> None:
         lambda s: audit.export_markdown(s, incident_id=during.incident.id, config=core.config)
     )
     assert f"declared the incident during planned maintenance #{planned.id}" in timeline
+
+
+async def test_an_edited_window_is_drafted_and_approved_again(core: Core) -> None:
+    planned = await core.maintenance.propose(PLANNER, request(remind_before=None))
+    await core.maintenance.approve(CHECKER, planned.id)
+    starts = planned.window.starts_at
+    assert len(await run_due(core, starts - timedelta(days=3))) == 2  # announced
+    later = request(
+        remind_before=None,
+        window=local_window(date(2026, 3, 14), time(1), date(2026, 3, 14), time(5), NEW_YORK),
+    )
+    edited = await core.maintenance.edit(PLANNER, planned.id, later)
+    assert (edited.state, edited.revision) == (MaintenanceState.PENDING, 2)
+    assert await run_due(core, starts) == []  # the old start never goes out
+    await core.maintenance.approve(CHECKER, planned.id)
+    again = await run_due(core, starts + timedelta(minutes=1))  # the new announcement, at once
+    assert {p.text.splitlines()[2] for p in again} == {
+        "Blackboard will be unavailable on Sat 14 Mar, 1:00 AM to 5:00 AM EDT: "
+        "upgrading to the new version."
+    }
+    begun = await run_due(core, later.window.starts_at)
+    assert {p.text.splitlines()[0] for p in begun} == {"Maintenance started · 1:00 AM EDT"}

@@ -62,6 +62,7 @@ class MaintenanceDesk:
                 actor=actor,
                 request=request,
                 now=self.clock.now(),
+                where=where,
             )
             self._show_later(session, planned.id, ShowReason.REVIEW, where=where)
             return planned
@@ -101,8 +102,11 @@ class MaintenanceDesk:
     async def view(self, maintenance_id: int) -> MaintenanceView:
         return await self.store.read(lambda s: series.view(s, maintenance_id))
 
-    async def approve(self, actor: Actor, maintenance_id: int) -> MaintenanceView:
-        """Approve every post of the series at once. Raises NotAllowed (audited) or Conflict."""
+    async def approve(
+        self, actor: Actor, maintenance_id: int, *, revision: int | None = None
+    ) -> MaintenanceView:
+        """Approve every post of the series at once (``revision``: the one the approver was
+        shown; if it was edited since, Conflict). Raises NotAllowed (audited) or Conflict."""
         planned = await self.view(maintenance_id)
         await self.gate.check(
             actor,
@@ -114,13 +118,19 @@ class MaintenanceDesk:
         )
         approved = await self.store.run(
             lambda s: series.approve(
-                s, maintenance_id=maintenance_id, actor=actor, now=self.clock.now()
+                s,
+                maintenance_id=maintenance_id,
+                actor=actor,
+                now=self.clock.now(),
+                revision=revision,
             )
         )
         self.wake_scheduler()  # the announcement may be due now
         return approved
 
-    async def reject(self, actor: Actor, maintenance_id: int) -> MaintenanceView:
+    async def reject(
+        self, actor: Actor, maintenance_id: int, *, revision: int | None = None
+    ) -> MaintenanceView:
         await self.gate.check(
             actor,
             action="maintenance_reject",
@@ -129,7 +139,11 @@ class MaintenanceDesk:
         )
         return await self.store.run(
             lambda s: series.reject(
-                s, maintenance_id=maintenance_id, actor=actor, now=self.clock.now()
+                s,
+                maintenance_id=maintenance_id,
+                actor=actor,
+                now=self.clock.now(),
+                revision=revision,
             )
         )
 
@@ -206,15 +220,24 @@ class MaintenanceDesk:
             own=OWN_CHANGE,
             detail={"maintenance_post_id": maintenance_post_id},
         )
-        decided = await self.store.run(
-            lambda s: series.decide_post(
-                s,
+
+        def decide(session: Session) -> MaintenanceView:
+            now = self.clock.now()
+            decided = series.decide_post(
+                session,
                 maintenance_post_id=maintenance_post_id,
                 approved=approved,
                 actor=actor,
-                now=self.clock.now(),
+                now=now,
             )
-        )
+            under_way = decided.state in (MaintenanceState.SCHEDULED, MaintenanceState.IN_PROGRESS)
+            if not approved and under_way and now >= decided.window.ends_at:
+                # The extension was its way to answer "is it done?": ask again.
+                reason, where = ShowReason.OVERDUE, decided.planned_where
+                self._show_later(session, decided.id, reason, where=where)
+            return decided
+
+        decided = await self.store.run(decide)
         self.wake_publisher()
         self.wake_scheduler()  # the window's end may have moved
         return decided
@@ -242,7 +265,8 @@ class MaintenanceDesk:
         maintenance = await self.view(int(run.payload["maintenance_id"]))
         if maintenance.state not in (MaintenanceState.SCHEDULED, MaintenanceState.IN_PROGRESS):
             return f"already {maintenance.state}"
-        await self.show(MaintenanceShown(maintenance, ShowReason.OVERDUE), None)
+        shown = MaintenanceShown(maintenance, ShowReason.OVERDUE)
+        await self.show(shown, maintenance.planned_where)
         return "asked"
 
     async def _show(self, run: JobRun) -> str:

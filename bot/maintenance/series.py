@@ -36,6 +36,10 @@ from bot.storage.models import (
 
 POST_DUE = "maintenance_post"  # a job per post of an approved series, at its time
 WINDOW_END = "maintenance_end"  # at the window's end: ask the owner if it is done
+CHANGED_SINCE = (
+    "This series was changed after this message was posted: decide on it from its newer "
+    "message, which shows the posts as they are now."
+)
 TITLE_MAX = 120
 TEXT_MAX = 500
 # A status page is for incidents, and Crier's own site shows a maintenance from its window.
@@ -82,6 +86,7 @@ class MaintenanceView:
     created_by: str
     channels: tuple[str, ...]
     posts: tuple[SeriesPost, ...]  # this revision's, in the order they go out
+    planned_where: str | None = None  # the chat address it was planned from (the chat's own)
 
     def post(self, kind: SeriesKind) -> SeriesPost | None:
         """The latest post of ``kind`` (an extension may have several)."""
@@ -114,8 +119,10 @@ def propose(
     actor: Actor,
     request: MaintenanceRequest,
     now: datetime,
+    where: str | None = None,
 ) -> MaintenanceView:
-    """Draft the series of ``request`` for approval."""
+    """Draft the series of ``request`` for approval (``where``: the chat address it was
+    planned from, where its window's end is asked about)."""
     drafted = _drafted(config, drafter, request, now=now)
     facts = drafted.facts
     maintenance = Maintenance(
@@ -131,6 +138,7 @@ def propose(
         state=MaintenanceState.PENDING,
         created_by=actor.key,
         created_at=now,
+        planned_where=where,
     )
     session.add(maintenance)
     session.flush()
@@ -202,10 +210,16 @@ def edit(
 
 
 def approve(
-    session: Session, *, maintenance_id: int, actor: Actor, now: datetime
+    session: Session,
+    *,
+    maintenance_id: int,
+    actor: Actor,
+    now: datetime,
+    revision: int | None = None,
 ) -> MaintenanceView:
-    """Approve the whole series: each post goes out at its time."""
-    maintenance = _pending(session, maintenance_id)
+    """Approve the whole series (``revision``: the one the approver was shown; an edit since
+    is refused): each post goes out at its time."""
+    maintenance = _pending(session, maintenance_id, revision=revision)
     for post in _posts(session, maintenance):
         post.state = PostState.APPROVED
         if post.due_at is not None:
@@ -236,9 +250,14 @@ def approve(
 
 
 def reject(
-    session: Session, *, maintenance_id: int, actor: Actor, now: datetime
+    session: Session,
+    *,
+    maintenance_id: int,
+    actor: Actor,
+    now: datetime,
+    revision: int | None = None,
 ) -> MaintenanceView:
-    maintenance = _pending(session, maintenance_id)
+    maintenance = _pending(session, maintenance_id, revision=revision)
     for post in _posts(session, maintenance):
         post.state = PostState.REJECTED
     maintenance.state = MaintenanceState.REJECTED
@@ -458,6 +477,7 @@ def view(session: Session, maintenance_id: int) -> MaintenanceView:
         created_by=maintenance.created_by,
         channels=tuple(maintenance.channels),
         posts=tuple(_series_post(p) for p in _posts(session, maintenance)),
+        planned_where=maintenance.planned_where,
     )
 
 
@@ -643,12 +663,14 @@ def _found(session: Session, maintenance_id: int) -> Maintenance:
     return maintenance
 
 
-def _pending(session: Session, maintenance_id: int) -> Maintenance:
+def _pending(session: Session, maintenance_id: int, *, revision: int | None) -> Maintenance:
     maintenance = session.exec(
         select(Maintenance).where(col(Maintenance.id) == maintenance_id).with_for_update()
     ).first()
     if maintenance is None:
         raise NotFound(f"There is no maintenance #{maintenance_id}.")
+    if revision is not None and revision != maintenance.revision:
+        raise Conflict(CHANGED_SINCE)
     if maintenance.state != MaintenanceState.PENDING:
         raise Conflict(f"This series was {maintenance.state.replace('_', ' ')} already.")
     return maintenance

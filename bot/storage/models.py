@@ -302,6 +302,9 @@ class Maintenance(Numbered, table=True):
     revision: int = 1  # an edit of the window drafts the series again, for approval again
     created_by: str = Field(sa_column=Column(String(80), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column())
+    # Where in chat it was planned (the chat's own address of it): its window's end is asked
+    # about there.
+    planned_where: str | None = Field(default=None, sa_column=Column(Text))
     decided_by: str | None = Field(default=None, sa_column=Column(String(80)))
     decided_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     ended_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))

@@ -15,6 +15,8 @@ HELP = """*Crier — outage communications*
 with the service's usual channels
 • `/outage list` — the open incidents
 • `/outage calendar` — propose a post for the content calendar (an approver approves it)
+• `/outage maintenance` — plan a maintenance window: its announcement, reminder, start and \
+completion are drafted for you, approved once, and each goes out at its time
 • `/outage follow Blackboard, Wi-Fi` — this channel gets each status-site post about those \
 services (`/outage follow all`: every service); `/outage following` says what it follows, \
 `/outage unfollow` stops it
@@ -25,8 +27,8 @@ use *Post update* and *Resolve* on the incident's message for what follows."""
 USAGE = (
     "I didn't catch that. Try `/outage` for the form, "
     "`/outage Blackboard: students cannot log in` to draft at once, `/outage list`, "
-    "`/outage calendar`, `/outage follow Blackboard, Wi-Fi`, `/outage following`, "
-    "`/outage unfollow` or `/outage help`."
+    "`/outage calendar`, `/outage maintenance`, `/outage follow Blackboard, Wi-Fi`, "
+    "`/outage following`, `/outage unfollow` or `/outage help`."
 )
 
 

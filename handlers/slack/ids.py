@@ -26,6 +26,12 @@ class Action(StrEnum):
     CALENDAR_APPROVE = "calendar_approve"
     CALENDAR_REJECT = "calendar_reject"
     OPEN_LINK = "delivery_open_link"
+    MAINTENANCE_APPROVE = "maintenance_approve"  # the whole series
+    MAINTENANCE_REJECT = "maintenance_reject"
+    MAINTENANCE_COMPLETE = "maintenance_complete"
+    MAINTENANCE_EXTEND = "maintenance_extend"  # indexed: ``maintenance_extend_60`` (minutes)
+    CHANGE_APPROVE = "maintenance_change_approve"  # an extension or a cancellation
+    CHANGE_REJECT = "maintenance_change_reject"
 
 
 def indexed(action: Action) -> re.Pattern[str]:
@@ -42,6 +48,24 @@ class View(StrEnum):
     REVISE = "draft_revise_form"
     APPROVE = "draft_approve_form"  # "Publish now?": shown only to who may publish
     CALENDAR = "calendar_add_form"
+    MAINTENANCE = "maintenance_plan_form"
+
+
+class MaintenanceField(StrEnum):
+    """Block ids of `/outage maintenance`'s form: the core's names (``InvalidInput.fields``)
+    where it has one for the input, so its refusal shows on that input."""
+
+    SERVICES = "services"
+    TITLE = "title"
+    NOTICE = "what_users_notice"
+    BEFOREHAND = "what_to_do"
+    START_DAY = "maintenance_start_day"
+    START_TIME = "maintenance_start_time"
+    END_DAY = "maintenance_end_day"
+    END_TIME = "maintenance_end_time"
+    ANNOUNCE = "maintenance_announce"
+    REMIND = "maintenance_remind"
+    CHANNELS = "channels"
 
 
 INPUT_ACTION = "value"

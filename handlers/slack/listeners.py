@@ -46,6 +46,7 @@ from handlers.slack.common import (
 from handlers.slack.deliveries import trigger_key
 from handlers.slack.help import HELP, USAGE, incident_list
 from handlers.slack.ids import COMMAND, Action, View, indexed
+from handlers.slack.maintenance import maintenance_modal, register_maintenance
 from handlers.slack.presenter import PLATFORM, SlackPresenter
 from handlers.slack.text import escape, plain_from_slack, unescape
 
@@ -75,7 +76,7 @@ async def outage(
                 await tell(escape(answer.message))
     elif ":" in text:
         await _declare_at_once(ack, command, text, core, client)
-    elif verb not in {"", "list", "calendar"}:
+    elif verb not in {"", "list", "calendar", "maintenance"}:
         await ack(text=USAGE, response_type="ephemeral")
     else:
         await ack()
@@ -86,9 +87,11 @@ async def outage(
                 incidents = await core.open_incidents()
                 await tell(incident_list(incidents, zone=config.organisation.zone))
                 return
+            today = core.clock.now().astimezone(config.organisation.zone).date()
             if verb == "calendar":
-                today = core.clock.now().astimezone(config.organisation.zone).date()
                 view = calendar_modal(config, today=today, channel_id=channel)
+            elif verb == "maintenance":
+                view = maintenance_modal(config, today=today, channel_id=channel)
             else:
                 view = modals.declare_modal(
                     config, channel_id=channel, summary_hint=core.summary_room.hint
@@ -274,4 +277,5 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
     app.action(indexed(Action.CONFIRM))(does_once(partial(_retry, confirm=True)))
     app.action(indexed(Action.RETRY))(does_once(partial(_retry, confirm=False)))
     register_calendar(app)
+    register_maintenance(app)
     app.event("app_mention")(mentioned)

@@ -17,6 +17,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.chat.anchors import Anchor
 from bot.chat.context import ChatContext
 from bot.errors import CrierError
+from bot.maintenance.series import MaintenanceShown
 from bot.ports import Actor, PublishError
 from bot.scheduling.calendar import CalendarEntry
 from bot.scheduling.work import ReplyTo
@@ -24,6 +25,7 @@ from bot.storage.models import PostState
 from bot.views import IncidentView, Notice, PostView, Reminder, SiteUpdate
 from handlers.slack import messages
 from handlers.slack.calendar_message import calendar_message
+from handlers.slack.maintenance_message import maintenance_message
 from handlers.slack.notice_message import notice_message
 from handlers.slack.site_update_message import site_update_message
 from handlers.slack.text import escape, mention
@@ -159,6 +161,18 @@ class SlackPresenter:
             return
         approvers = Reminder(kind="calendar_review", text="", mention_approvers=True)
         message = calendar_message(entry, zone=self._zone, mentions=self._mentions(approvers))
+        await self._client.chat_postMessage(channel=channel, **message)
+
+    async def show_maintenance(self, shown: MaintenanceShown, *, where: str | None) -> None:
+        """A planned maintenance with the buttons ``shown.reason`` calls for (the approvers
+        named where it asks them): in the comms channel, else where it was planned
+        (``where``); with neither, Slack has nowhere to show it."""
+        channel = self._chat.config.slack.comms_channel or where
+        if not channel:
+            log.info("maintenance #%s: no Slack channel to show it in", shown.maintenance.id)
+            return
+        approvers = Reminder(kind="maintenance_review", text="", mention_approvers=True)
+        message = maintenance_message(shown, zone=self._zone, approvers=self._mentions(approvers))
         await self._client.chat_postMessage(channel=channel, **message)
 
     async def show_notice(self, notice: Notice) -> None:

@@ -24,6 +24,7 @@ from handlers.teams.anchors import People
 from handlers.teams.calendar import calendar_card
 from handlers.teams.elements import Element
 from handlers.teams.ids import IN_ROOT, Data, Field, Verb
+from handlers.teams.maintenance_actions import MAINTENANCE_VERBS, MaintenanceActions
 from handlers.teams.presenter import TeamsPresenter, card_message
 from handlers.teams.turns import Turn, for_teams
 
@@ -44,6 +45,7 @@ class CardActions:
     def __init__(self, *, core: Core, presenter: TeamsPresenter) -> None:
         self._core = core
         self._presenter = presenter
+        self._maintenance = MaintenanceActions(core=core, presenter=presenter)
         self._verbs: dict[str, Handler] = {
             Verb.DECLARE: self.declare,
             Verb.UPDATE_FORM: partial(
@@ -68,6 +70,7 @@ class CardActions:
             Verb.CALENDAR_SKIP: partial(self._resume, publish=False),
             Verb.CALENDAR_APPROVE: partial(self._decide_calendar, approve=True),
             Verb.CALENDAR_REJECT: partial(self._decide_calendar, approve=False),
+            **self._maintenance.verbs(),
         }
 
     async def run(self, turn: Turn) -> Element | str:
@@ -95,6 +98,8 @@ class CardActions:
         fields = error.fields if isinstance(error, InvalidInput) else {}
         again = forms.Form(form.inputs, fields, message)
         post_id = form.number(Data.POST_ID)
+        if turn.verb in MAINTENANCE_VERBS:
+            return await self._maintenance.refused(turn, error)
         if turn.verb in CALENDAR_DECISIONS:  # the post as it stands, the refusal above it
             entry = await self._core.content_calendar.entry(form.number(Data.SCHEDULED_POST_ID))
             return calendar_card(entry, zone=self._core.config.organisation.zone, message=message)

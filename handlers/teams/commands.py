@@ -5,6 +5,7 @@
 @Crier update / resolve [number]    → the form, for this conversation's incident
 @Crier follow Blackboard, Wi-Fi     → this conversation gets the status site's posts on them
 @Crier following | unfollow         → what it follows | stop
+@Crier maintenance                  → the form to plan a maintenance window
 @Crier list | help
 """
 
@@ -22,6 +23,7 @@ from bot.subscriptions import following
 from bot.subscriptions.following import FollowAnswer, FollowVerb
 from handlers.teams import cards, forms
 from handlers.teams.ids import PLATFORM, Command
+from handlers.teams.maintenance_form import maintenance_form
 from handlers.teams.presenter import TeamsPresenter, card_message
 from handlers.teams.turns import Turn, for_teams
 
@@ -37,14 +39,16 @@ HELP = """**Crier — outage communications.** Message me (with @Crier in a chan
 - **list** — the open incidents
 - **follow Blackboard, Wi-Fi** — this conversation gets each status-site post about those \
 services (**follow all**: every service); **following** says what it follows, **unfollow** stops it
+- **maintenance** — plan a maintenance window: its announcement, reminder, start and completion \
+go out at their times once an approver approves them
 - **help** — this message
 
 Drafts appear in the incident's conversation; an approver clicks *Approve & publish*."""
 
 USAGE = (
     "I didn't catch that. Try: outage (the form), outage Blackboard: students cannot log in "
-    "(draft at once), update, resolve, list, follow Blackboard, Wi-Fi, following, unfollow "
-    "or help."
+    "(draft at once), update, resolve, list, follow Blackboard, Wi-Fi, following, unfollow, "
+    "maintenance or help."
 )
 
 
@@ -94,6 +98,8 @@ class Commands:
                 else forms.resolve_form(incident)
             )
             await turn.context.send_activity(card_message(form))
+        elif word == Command.MAINTENANCE:
+            await turn.context.send_activity(card_message(maintenance_form(self._core.config)))
         elif word in set(FollowVerb):
             answer = await self._follow(turn, word, rest)
             await turn.reply(for_teams(answer.message))

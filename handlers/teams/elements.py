@@ -155,3 +155,23 @@ def choice_set(
         errorMessage=f"Pick a {label.lower()}." if required else None,
         placeholder=placeholder,
     )
+
+
+def date_input(input_id: str, label: str, *, value: str = "", required: bool = False) -> Element:
+    """A day picker; it sends ``YYYY-MM-DD``."""
+    return _with(
+        {"type": "Input.Date", "id": input_id, "label": label},
+        value=value,
+        isRequired=required,
+        errorMessage="Pick a day." if required else None,
+    )
+
+
+def time_input(input_id: str, label: str, *, value: str = "", required: bool = False) -> Element:
+    """A time picker; it sends ``HH:MM``, on the clock of whoever reads the label."""
+    return _with(
+        {"type": "Input.Time", "id": input_id, "label": label},
+        value=value,
+        isRequired=required,
+        errorMessage="Pick a time." if required else None,
+    )

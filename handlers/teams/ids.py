@@ -20,6 +20,7 @@ class Command(StrEnum):
     UPDATE = "update"
     RESOLVE = "resolve"
     LIST = "list"
+    MAINTENANCE = "maintenance"
     HELP = "help"
 
 
@@ -47,6 +48,13 @@ class Verb(StrEnum):
     CALENDAR_SKIP = "crier.calendar.skip"
     CALENDAR_APPROVE = "crier.calendar.approve"
     CALENDAR_REJECT = "crier.calendar.reject"
+    MAINTENANCE_PLAN = "crier.maintenance.plan"
+    MAINTENANCE_APPROVE = "crier.maintenance.approve"  # the whole series
+    MAINTENANCE_REJECT = "crier.maintenance.reject"
+    MAINTENANCE_CHANGE_APPROVE = "crier.maintenance.change.approve"  # an extension, a cancellation
+    MAINTENANCE_CHANGE_REJECT = "crier.maintenance.change.reject"
+    MAINTENANCE_COMPLETE = "crier.maintenance.complete"
+    MAINTENANCE_EXTEND = "crier.maintenance.extend"
 
 
 class Data(StrEnum):
@@ -57,8 +65,29 @@ class Data(StrEnum):
     DELIVERY_ID = "deliveryId"
     SNOOZE = "snooze"
     SCHEDULED_POST_ID = "scheduledPostId"
+    MAINTENANCE_ID = "maintenanceId"
+    REVISION = "revision"  # the maintenance's series as the card showed it
+    CHANGE_ID = "maintenancePostId"  # an extension or a cancellation waiting for approval
+    EXTEND_MINUTES = "extendMinutes"
     # "root": the form replaced the incident's card for one person; else it is its own message.
     PLACE = "place"
+
+
+class MaintenanceField(StrEnum):
+    """The maintenance form's inputs; those the core checks carry the names its
+    ``InvalidInput`` gives them, so each problem shows under its input."""
+
+    SERVICES = "services"
+    TITLE = "title"
+    NOTICE = "what_users_notice"
+    TO_DO = "what_to_do"
+    START_DAY = "start_day"
+    START_TIME = "start_time"
+    END_DAY = "end_day"
+    END_TIME = "end_time"
+    ANNOUNCE = "announce"
+    REMIND = "remind"
+    CHANNELS = "channels"
 
 
 TEXT_PREFIX = "text_"  # the edit form: one input per channel, "text_x", "text_mastodon" …

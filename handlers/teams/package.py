@@ -36,6 +36,7 @@ COMMANDS = [
     (Command.RESOLVE, "Draft the all-clear for this conversation's incident"),
     (Command.LIST, "The open incidents"),
     (FollowVerb.FOLLOW, "This channel follows services' status-site updates: 'follow Wi-Fi'"),
+    (Command.MAINTENANCE, "Plan a maintenance window: its posts go out at their times"),
     (Command.HELP, "What Crier can do"),
 ]
 

@@ -20,6 +20,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from bot.chat.anchors import Anchor
 from bot.chat.context import ChatContext
 from bot.errors import CrierError
+from bot.maintenance.series import MaintenanceShown, ShowReason
 from bot.ports import Actor, PublishError
 from bot.scheduling.calendar import CalendarEntry
 from bot.scheduling.work import ReplyTo
@@ -30,6 +31,8 @@ from handlers.teams.anchors import People, TeamsAnchors
 from handlers.teams.calendar import calendar_card
 from handlers.teams.elements import Element
 from handlers.teams.ids import PLATFORM, ROOT
+from handlers.teams.maintenance_card import maintenance_card
+from handlers.teams.maintenance_places import people_in, reference_in
 from handlers.teams.site_update_card import site_update_card
 
 log = logging.getLogger(__name__)
@@ -264,6 +267,26 @@ class TeamsPresenter:
         approvers = [f"{PLATFORM}:{user}" for user in self._chat.config.approvals.teams_users]
         shown = calendar_card(entry, zone=self._zone)
         await self.send(reference, self._mentioning(approvers, People(), shown))
+
+    async def show_maintenance(self, shown: MaintenanceShown, *, where: str | None) -> None:
+        """A planned maintenance with the buttons ``shown.reason`` calls for, in the
+        conversation ``where`` names (its reference), else the one it was planned from, else
+        the latest incident's (as calendar proposals are). The approvers are
+        mentioned on what waits for them; the planner on the question whether the work is done."""
+        maintenance = shown.maintenance
+        planned = reference_in(maintenance.planned_where)
+        here = reference_in(where)
+        reference = here or planned or await self.anchors.latest_reference()
+        if reference is None:
+            log.info("maintenance #%s: no Teams conversation to show it in", maintenance.id)
+            return
+        people = people_in([r for r in (planned, here) if r is not None])
+        card = maintenance_card(shown, zone=self._zone, now=self._chat.clock.now(), people=people)
+        if shown.reason == ShowReason.OVERDUE:
+            mentioned = [maintenance.created_by]
+        else:
+            mentioned = [f"{PLATFORM}:{user}" for user in self._chat.config.approvals.teams_users]
+        await self.send(reference, self._mentioning(mentioned, people, card))
 
     async def show_notice(self, notice: Notice) -> None:
         """A notice about the channels, in the conversation of the latest incident declared in

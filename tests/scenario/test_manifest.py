@@ -63,6 +63,6 @@ async def test_help_the_usage_hint_and_the_manifest_name_every_command(
     said = await slack.command_reply("help", user=ANALYST)
     hint = await slack.command_reply("blackboard is down", user=ANALYST)
     [outage] = [c for c in MANIFEST["features"]["slash_commands"] if c["command"] == COMMAND]
-    for verb in ("list", "calendar", "follow", "help"):
+    for verb in ("list", "calendar", "maintenance", "follow", "help"):
         assert f"/outage {verb}" in said and f"/outage {verb}" in hint, verb
         assert any(h.split()[0] == verb for h in outage["usage_hint"].split(" | ")), verb

@@ -37,7 +37,15 @@ def test_teams_package_holds_the_manifest_and_both_icons(
     assert manifest["id"] == APP_ID and manifest["bots"][0]["botId"] == APP_ID
     assert set(manifest["bots"][0]["scopes"]) == {"team", "groupChat", "personal"}
     commands = [c["title"] for c in manifest["bots"][0]["commandLists"][0]["commands"]]
-    assert commands == ["outage", "update", "resolve", "list", "follow", "help"]
+    assert commands == [
+        "outage",
+        "update",
+        "resolve",
+        "list",
+        "follow",
+        "maintenance",
+        "help",
+    ]
     assert manifest["validDomains"] == ["crier.northfield.example.edu"]
     assert all(
         len(c["description"]) <= 128 for c in manifest["bots"][0]["commandLists"][0]["commands"]

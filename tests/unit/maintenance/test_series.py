@@ -7,17 +7,18 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.core import Core
 from bot.errors import Conflict, NotAllowed
 from bot.incidents.requests import DeclareRequest
 from bot.maintenance import series
+from bot.maintenance.desk import SHOW
 from bot.maintenance.export import export_maintenance
-from bot.maintenance.series import SeriesPost
+from bot.maintenance.series import SeriesPost, ShowReason
 from bot.maintenance.window import SeriesKind, local_window
 from bot.storage import audit
-from bot.storage.models import Delivery, DeliveryState, MaintenanceState
+from bot.storage.models import Delivery, DeliveryState, Job, MaintenanceState
 from tests.unit.maintenance.conftest import CHECKER, NEW_YORK, PLANNER, START, request, run_due
 
 
@@ -174,3 +175,17 @@ async def test_an_edited_window_is_drafted_and_approved_again(core: Core) -> Non
     }
     begun = await run_due(core, later.window.starts_at)
     assert {p.text.splitlines()[0] for p in begun} == {"Maintenance started · 1:00 AM EDT"}
+
+
+async def test_a_rejected_extension_after_the_end_asks_again(core: Core) -> None:
+    planned = await core.maintenance.propose(PLANNER, request(remind_before=None), where="C0PLAN")
+    await core.maintenance.approve(CHECKER, planned.id)
+    await run_due(core, planned.window.ends_at + timedelta(minutes=1))
+    extension = await core.maintenance.extend(PLANNER, planned.id, timedelta(hours=1))
+    await core.maintenance.decide_change(CHECKER, extension.id, approved=False)
+
+    def shows(session: Session) -> list[tuple[object, object]]:
+        rows = session.exec(select(Job).where(Job.kind == SHOW).order_by(col(Job.id))).all()
+        return [(row.payload["reason"], row.payload["where"]) for row in rows]
+
+    assert (await core.store.read(shows))[-1] == (ShowReason.OVERDUE, "C0PLAN")

@@ -1,0 +1,144 @@
+"""The maintenance form in Teams ("maintenance" typed to Crier), and what it sent read into the
+core's ``MaintenanceRequest``.
+
+Days and times are picked on the organisation's clocks (the labels name its zone, since a time
+picker shows no zone); ``bot.maintenance.window.local_window`` turns them into UTC and refuses a
+time the clocks skip. A form that comes back with a problem keeps what the person picked.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from bot.config import CrierConfig, Network
+from bot.errors import InvalidInput
+from bot.maintenance.series import NOT_FOR_MAINTENANCE, TEXT_MAX, TITLE_MAX, MaintenanceRequest
+from bot.maintenance.window import local_window
+from bot.views import NETWORK_LABELS
+from handlers.teams.elements import Element, card, date_input, execute, heading, time_input
+from handlers.teams.forms import Form
+from handlers.teams.ids import MaintenanceField, Verb
+from handlers.teams.submissions import Submission
+
+F = MaintenanceField
+AT_ONCE = "now"
+# value: (label, how long before the start; None: as soon as it is approved)
+ANNOUNCE: dict[str, tuple[str, timedelta | None]] = {
+    "3d": ("3 days before", timedelta(days=3)),
+    "1w": ("1 week before", timedelta(weeks=1)),
+    "1d": ("1 day before", timedelta(days=1)),
+    AT_ONCE: ("At once when approved", None),
+}
+REMIND: dict[str, tuple[str, timedelta | None]] = {
+    "60": ("1 hour", timedelta(hours=1)),
+    "30": ("30 minutes", timedelta(minutes=30)),
+    "120": ("2 hours", timedelta(hours=2)),
+    "0": ("None", None),
+}
+
+
+def maintenance_channels(config: CrierConfig) -> list[Network]:
+    """The enabled channels a series may go to (not a status page, not Crier's own site)."""
+    return [n for n in config.enabled_channels if n not in NOT_FOR_MAINTENANCE]
+
+
+def maintenance_form(config: CrierConfig, *, again: Form | None = None) -> Element:
+    form = again or Form()
+    zone = config.organisation.zone.key
+    form.body.append(heading("Plan a maintenance", size="Large"))
+    services = [(s.name, s.name) for s in config.services]
+    form.choice(F.SERVICES, "Services", services, multi=True, required=True, placeholder="Choose…")
+    form.text(
+        F.TITLE,
+        "What the work is",
+        max_length=TITLE_MAX,
+        required=True,
+        placeholder="upgrading to the new version",
+    )
+    notice = "You cannot sign in to Blackboard"
+    form.paragraph(F.NOTICE, "What users will notice", notice, max_length=TEXT_MAX)
+    form.paragraph(
+        F.TO_DO, "What to do beforehand", "Submit assignments early", max_length=TEXT_MAX
+    )
+    for day, at, label in ((F.START_DAY, F.START_TIME, "Start"), (F.END_DAY, F.END_TIME, "End")):
+        form.add(date_input(day, f"{label} day ({zone})", value=form.value(day), required=True))
+        form.add(time_input(at, f"{label} time ({zone})", value=form.value(at), required=True))
+    announce = [(key, label) for key, (label, _) in ANNOUNCE.items()]
+    form.choice(F.ANNOUNCE, "When to announce it", announce, default="3d")
+    remind = [(key, label) for key, (label, _) in REMIND.items()]
+    form.choice(F.REMIND, "Reminder before the start", remind, default="60")
+    channels = maintenance_channels(config)
+    form.choice(
+        F.CHANNELS,
+        "Channels",
+        [(n.value, NETWORK_LABELS[n]) for n in channels],
+        default=",".join(n.value for n in channels),
+        multi=True,
+        expanded=True,
+    )
+    form.hint(
+        "Crier drafts the announcement, the reminder, the start and the completion; an approver "
+        "who did not plan it approves them all at once, and each goes out at its time."
+    )
+    actions = [execute("Plan maintenance", Verb.MAINTENANCE_PLAN, style="positive")]
+    return card(form.body, actions=actions, summary="Plan a maintenance")
+
+
+def maintenance_request(
+    form: Submission, config: CrierConfig, *, now: datetime
+) -> MaintenanceRequest:
+    """The request the form makes; InvalidInput naming each input that is missing or wrong."""
+    problems: dict[str, str] = {}
+    start_day, end_day = _day(form, F.START_DAY, problems), _day(form, F.END_DAY, problems)
+    start, end = _time(form, F.START_TIME, problems), _time(form, F.END_TIME, problems)
+    if start_day is None or end_day is None or start is None or end is None:
+        raise InvalidInput("Pick the window's start and end, day and time.", problems)
+    window = local_window(start_day, start, end_day, end, config.organisation.zone)
+    notice = _option(form, F.ANNOUNCE, ANNOUNCE, "3d")
+    remind = _option(form, F.REMIND, REMIND, "60")
+    return MaintenanceRequest(
+        services=tuple(form.choices(F.SERVICES)),
+        title=form.text(F.TITLE),
+        what_users_notice=form.text(F.NOTICE),
+        what_to_do=form.text(F.TO_DO),
+        window=window,
+        announce_at=now if notice is None else window.starts_at - notice,
+        remind_before=remind,
+        channels=_channels(form),
+    )
+
+
+def _day(form: Submission, field: str, problems: dict[str, str]) -> date | None:
+    try:
+        return date.fromisoformat(form.text(field).strip())
+    except ValueError:
+        problems[field] = "Pick a day."
+        return None
+
+
+def _time(form: Submission, field: str, problems: dict[str, str]) -> time | None:
+    try:
+        return time.fromisoformat(form.text(field).strip()).replace(second=0, microsecond=0)
+    except ValueError:
+        problems[field] = "Pick a time."
+        return None
+
+
+def _option(
+    form: Submission, field: str, options: dict[str, tuple[str, timedelta | None]], default: str
+) -> timedelta | None:
+    picked = form.choice(field) or default
+    if picked not in options:
+        raise InvalidInput("Pick one of the choices offered.", {field: "Pick one of these."})
+    return options[picked][1]
+
+
+def _channels(form: Submission) -> tuple[Network, ...]:
+    known = {n.value: n for n in Network}
+    picked = form.choices(F.CHANNELS)
+    unknown = [c for c in picked if c not in known]
+    if unknown:
+        raise InvalidInput(
+            f"There is no channel “{unknown[0][:40]}”.", {F.CHANNELS: "Pick from these."}
+        )
+    return tuple(known[c] for c in picked)

@@ -148,6 +148,7 @@ class Core:
             wake_scheduler=lambda: self.scheduler.wake(),
             wake_publisher=self.publishing.wake,
             show=self.chat.maintenance,
+            finish=lambda session, run, outcome: self.scheduler.finish_in(session, run, outcome),
         )
         self.scheduler = scheduler(
             handlers={

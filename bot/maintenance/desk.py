@@ -45,6 +45,8 @@ class MaintenanceDesk:
     gate: Gate
     wake_scheduler: Callable[[], None]
     wake_publisher: Callable[[], None]
+    # Marks a job done in the caller's transaction (``Scheduler.finish_in``).
+    finish: Callable[[Session, JobRun, str], None]
     # Every chat shows it (``ChatShows.maintenance``); ``where``: a channel to fall back on.
     show: Callable[[MaintenanceShown, str | None], Awaitable[None]]
 
@@ -251,15 +253,18 @@ class MaintenanceDesk:
             SHOW: self._show,
         }
 
-    async def _post_due(self, run: JobRun) -> str:
+    async def _post_due(self, run: JobRun) -> None:
+        """Write the post's deliveries and mark this job done in one transaction: a kill
+        before it commits leaves both undone, to be run again whole."""
         post_id = int(run.payload["maintenance_post_id"])
-        released = await self.store.run(
-            lambda s: series.post_due(s, maintenance_post_id=post_id, now=self.clock.now())
-        )
-        if released is None:
-            return "no longer goes out"
+
+        def release(session: Session) -> None:
+            released = series.post_due(session, maintenance_post_id=post_id, now=self.clock.now())
+            outcome = "no longer goes out" if released is None else f"published {released.kind}"
+            self.finish(session, run, outcome)
+
+        await self.store.run(release)
         self.wake_publisher()
-        return f"published {released.kind.value}"
 
     async def _window_end(self, run: JobRun) -> str:
         maintenance = await self.view(int(run.payload["maintenance_id"]))

@@ -3,8 +3,9 @@ its time, then completed, extended or cancelled. Each function runs inside the c
 transaction; who may approve is checked by the core (``bot.incidents.approvers.Gate``) first.
 
 One approval covers the whole series. It schedules a job per post at the post's time
-(``maintenance_post:<id>``); the job writes that post's deliveries, marking itself done in the
-same transaction, so a post goes out once however often Crier is killed between two posts.
+(``maintenance_post:<id>``); the job writes that post's deliveries and marks the post published
+(and the job done, ``MaintenanceDesk``) in one transaction, so a post goes out once however
+often Crier is killed between two posts.
 Completion is published when someone says the work is done; an extension and a cancellation are
 drafted for approval like any public text.
 """

@@ -35,6 +35,7 @@ from bot.publishing.loop import PublishingLoop
 from bot.redaction import http_client
 from bot.scheduling import reminders
 from bot.scheduling.calendar_jobs import CalendarJobs
+from bot.scheduling.calendar_series import CalendarSeriesJobs
 from bot.scheduling.channel_health import ChannelHealth
 from bot.scheduling.content_calendar import ContentCalendar
 from bot.scheduling.jobs import JobRun
@@ -140,6 +141,7 @@ class Core:
         calendar_jobs = CalendarJobs(
             **base, notify=self.remind, wake_publisher=self.publishing.wake, show=self.chat.calendar
         )
+        series = CalendarSeriesJobs(**base, notice=self.notice, show=self.chat.calendar_batch)
         self.channel_health = ChannelHealth(**base, publishers=self.publishers, notify=self.notice)
         self.maintenance = MaintenanceDesk(
             **base,
@@ -154,6 +156,7 @@ class Core:
             handlers={
                 **reminder_jobs.handlers(),
                 **calendar_jobs.handlers(),
+                **series.handlers(),
                 **self.channel_health.handlers(),
                 **self.maintenance.handlers(),
             },

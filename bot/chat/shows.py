@@ -20,7 +20,7 @@ from bot.config import CrierConfig, Network
 from bot.incidents.readers import incident_of, incident_view, load_post, post_view
 from bot.maintenance.series import MaintenanceShown
 from bot.ports import ChatPresenter, Clock, Publisher
-from bot.scheduling.calendar import CalendarEntry
+from bot.scheduling.calendar import CalendarBatch, CalendarEntry
 from bot.storage.models import Post
 from bot.storage.store import Store
 from bot.views import IncidentView, Notice, PostView, Reminder
@@ -82,6 +82,23 @@ class ChatShows:
             for p in self.presenters.values()
         ]
         await self._to_one_at_least(calls, f"scheduled post #{entry.id}")
+
+    async def calendar_batch(self, batch: CalendarBatch) -> None:
+        """Show a batch of a recurring series' drafted posts to the approvers in every chat:
+        one message, each post with *Approve* and *Skip*, and *Approve all*, from a chat whose
+        presenter has ``show_calendar_batch(batch)``; from one without it (yet), each waiting
+        post as a proposed calendar post (``show_calendar``)."""
+
+        async def show(presenter: ChatPresenter) -> None:
+            together = getattr(presenter, "show_calendar_batch", None)
+            if together is not None:
+                await together(batch)
+                return
+            for waiting in batch.waiting:
+                await presenter.show_calendar(waiting, where=None)
+
+        calls = [show(p) for p in self.presenters.values()]
+        await self._to_one_at_least(calls, f"batch #{batch.id} of the content calendar")
 
     async def maintenance(self, shown: MaintenanceShown, where: str | None) -> None:
         """Show a maintenance (for approval, or past its end) in every chat; ``where``: the

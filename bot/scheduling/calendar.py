@@ -8,6 +8,9 @@ A calendar post is a draft like any other: it is proposed ``pending`` and shown 
 (the ``calendar_review`` job); only an approver who is not its author schedules it. crier.yml's
 entries count as approved: the config is reviewed like code. Who may decide is checked by the
 core (``ContentCalendar``, through ``bot.incidents.approvers.Gate``) before these functions run.
+
+A recurring series' posts (``bot.scheduling.calendar_series``) are drafted a week ahead in
+batches: ``approve_batch`` schedules every waiting post of one at once, ``skip`` drops one.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col, select
 
-from bot.config import CrierConfig, Network
+from bot.config import CALENDAR_TEXT_MAX, NOT_FOR_CALENDAR, CrierConfig, Network
 from bot.drafting.mentions import mention_notes
 from bot.drafting.post_times import format_time
 from bot.drafting.textrules import measure
@@ -29,16 +32,16 @@ from bot.incidents.requests import check_channels, clean_text
 from bot.ports import Actor
 from bot.scheduling import jobs
 from bot.storage import audit
-from bot.storage.models import Delivery, DeliveryState, Incident, ScheduledPost
+from bot.storage.models import Delivery, DeliveryState, Incident, Job, ScheduledPost
 from bot.views import NETWORK_LABELS
 
 DUE = "calendar_due"
 RESUME = "calendar_resume"
 REVIEW = "calendar_review"
+# The one live job that drafts the recurring series a week ahead, every day (its kind and key).
+SERIES_DRAFT = "calendar_series_draft"
 CONFIG_ACTOR = Actor("config", "crier.yml")
-TEXT_MAX = 3000
-# A status page (Statuspage, or Crier's own site) is for incidents, not tips.
-NOT_FOR_CALENDAR = (Network.STATUSPAGE, Network.SITE)
+TEXT_MAX = CALENDAR_TEXT_MAX
 
 
 class CalendarState:
@@ -61,6 +64,8 @@ class CalendarEntry:
     created_by: str = ""
     decided_by: str | None = None
     decided_at: datetime | None = None
+    series: str | None = None  # the recurring series it was drafted for, if any
+    batch: int | None = None  # the batch of that series' posts it is approved with
 
     @property
     def channel_labels(self) -> str:
@@ -76,6 +81,20 @@ class CalendarEntry:
             CalendarState.HELD: f"⏸️ held by incident #{self.held_by} until its all-clear",
             CalendarState.PUBLISHED: "📤 published",
         }.get(self.state, f"⏭️ {self.state}")
+
+
+@dataclass(frozen=True)
+class CalendarBatch:
+    """Posts of the recurring series drafted together, shown to the approvers as one message:
+    each with *Approve* and *Skip*, and *Approve all* for those still ``waiting``."""
+
+    id: int
+    entries: tuple[CalendarEntry, ...]  # in the order they go out
+
+    @property
+    def waiting(self) -> tuple[CalendarEntry, ...]:
+        """Its posts still waiting for an approver."""
+        return tuple(e for e in self.entries if e.state == CalendarState.PENDING)
 
 
 def entry(post: ScheduledPost) -> CalendarEntry:
@@ -198,31 +217,100 @@ def decide(
             "Propose it again with a later time."
         )
     to = CalendarState.SCHEDULED if approved else CalendarState.REJECTED
+    if not _claim(session, post, to=to, actor=actor, now=now):
+        raise Conflict("Someone else decided on this scheduled post a moment ago.")
+    return entry(post)
+
+
+def _claim(
+    session: Session,
+    post: ScheduledPost,
+    *,
+    to: str,
+    actor: Actor,
+    now: datetime,
+    was: str = CalendarState.PENDING,
+    detail: dict[str, Any] | None = None,
+) -> bool:
+    """Move ``post`` from ``was`` to ``to`` (audited; scheduled: its time's job written), unless
+    someone else moved it first: of two simultaneous decisions, one changes the row."""
     claimed = session.execute(
         update(ScheduledPost)
-        .where(
-            col(ScheduledPost.id) == scheduled_post_id,
-            col(ScheduledPost.state) == CalendarState.PENDING,
-        )
+        .where(col(ScheduledPost.id) == post.id, col(ScheduledPost.state) == was)
         .values(state=to, decided_by=actor.key, decided_at=now)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("Someone else decided on this scheduled post a moment ago.")
+        return False
     session.refresh(post)
+    said = {CalendarState.SCHEDULED: "calendar_approve", CalendarState.REJECTED: "calendar_reject"}
     audit.record(
         session,
         actor=actor,
-        action="calendar_approve" if approved else "calendar_reject",
+        action=said.get(to, f"calendar_{to}"),
         at=now,
-        detail={"scheduled_post_id": post.id, "author": post.created_by},
+        detail={"scheduled_post_id": post.id, "author": post.created_by, **(detail or {})},
     )
-    if approved:
+    if to == CalendarState.SCHEDULED:
         _schedule_due(session, post)
+    elif was == CalendarState.SCHEDULED:
+        jobs.cancel(session, now=now, key=f"calendar:{post.id}")
+    return True
+
+
+def batch(session: Session, batch_id: int) -> CalendarBatch:
+    rows = session.exec(
+        select(ScheduledPost)
+        .where(ScheduledPost.batch == batch_id)
+        .order_by(col(ScheduledPost.due_at), col(ScheduledPost.id))
+    ).all()
+    if not rows:
+        raise NotFound(f"Batch #{batch_id} of the content calendar does not exist.")
+    return CalendarBatch(id=batch_id, entries=tuple(entry(row) for row in rows))
+
+
+def approve_batch(session: Session, *, batch_id: int, actor: Actor, now: datetime) -> CalendarBatch:
+    """*Approve all*: schedule every post of the batch still waiting for an approver and not yet
+    past its time (one past it stays unapproved: it never goes out), in one transaction."""
+    waiting = [
+        row
+        for row in session.exec(select(ScheduledPost).where(ScheduledPost.batch == batch_id))
+        if row.state == CalendarState.PENDING and row.due_at > now
+    ]
+    if not waiting:
+        batch(session, batch_id)  # NotFound if there is no such batch
+        raise Conflict(f"No post of batch #{batch_id} is waiting for an approver any more.")
+    approved = [
+        post
+        for post in waiting
+        if _claim(
+            session,
+            post,
+            to=CalendarState.SCHEDULED,
+            actor=actor,
+            now=now,
+            detail={"batch": batch_id},
+        )
+    ]
+    if not approved:
+        raise Conflict("Someone else decided on these scheduled posts a moment ago.")
+    return batch(session, batch_id)
+
+
+def skip(session: Session, *, scheduled_post_id: int, actor: Actor, now: datetime) -> CalendarEntry:
+    """*Skip*: a post waiting for an approver, or approved and not yet due, never goes out. (A
+    held one is skipped at the all-clear, by ``resume``.)"""
+    post = _row(session, scheduled_post_id)
+    if post.state not in (CalendarState.PENDING, CalendarState.SCHEDULED):
+        raise Conflict(f"Scheduled post #{post.id} was already {post.state}.")
+    if not _claim(session, post, to=CalendarState.SKIPPED, actor=actor, now=now, was=post.state):
+        raise Conflict("Someone else decided on this scheduled post a moment ago.")
     return entry(post)
 
 
 def sync_from_config(session: Session, *, config: CrierConfig, now: datetime) -> int:
-    """Schedule crier.yml's calendar entries that are still ahead and not yet scheduled."""
+    """Schedule crier.yml's calendar entries that are still ahead and not yet scheduled, and
+    start drafting its recurring series (or stop, when it has none); how many were added."""
+    ensure_series_drafting(session, config=config, now=now)
     added = 0
     for item in config.calendar:
         due = item.at if item.at.tzinfo else item.at.replace(tzinfo=config.organisation.zone)
@@ -240,6 +328,18 @@ def sync_from_config(session: Session, *, config: CrierConfig, now: datetime) ->
             )
             added += 1
     return added
+
+
+def ensure_series_drafting(session: Session, *, config: CrierConfig, now: datetime) -> None:
+    """Draft crier.yml's recurring series now (a changed crier.yml is drafted at the start-up
+    that reads it), then daily (the job moves itself on); cancel the job if there are none."""
+    if not config.calendar_series:
+        jobs.cancel(session, now=now, key=SERIES_DRAFT)
+        return
+    job = session.exec(select(Job).where(Job.key == SERIES_DRAFT)).first()
+    if job is None or job.done_at is not None or job.due_at > now:
+        # A job due already is left alone: it may be running in another process right now.
+        jobs.schedule(session, kind=SERIES_DRAFT, key=SERIES_DRAFT, due_at=now, found=job)
 
 
 def _entries(session: Session, *where: Any, limit: int | None = None) -> list[CalendarEntry]:

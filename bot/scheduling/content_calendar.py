@@ -3,6 +3,8 @@ posts, proposed by staff, scheduled by an approver who is not their author, held
 on, then posted or skipped by an approver.
 
 Every decision passes ``Gate.check`` here, so Slack, Teams and the CLI are held to the same rule.
+A recurring series' posts (authored by crier.yml, so any approver may approve them) come in
+batches: *Approve all* schedules a batch's waiting posts at once; *Skip* drops one post.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from bot.config import CrierConfig, Network
 from bot.incidents.approvers import Gate
 from bot.ports import Actor, Clock
 from bot.scheduling import calendar
-from bot.scheduling.calendar import CalendarEntry
+from bot.scheduling.calendar import CalendarBatch, CalendarEntry
 from bot.storage.store import Store
 
 NOT_AN_APPROVER = (
@@ -92,6 +94,47 @@ class ContentCalendar:
                 approved=approved,
                 actor=actor,
                 now=self.clock.now(),
+            )
+        )
+
+    async def batch(self, batch_id: int) -> CalendarBatch:
+        return await self.store.read(lambda s: calendar.batch(s, batch_id))
+
+    async def approve_all(self, actor: Actor, batch_id: int) -> CalendarBatch:
+        """*Approve all*: schedule every post of a batch still waiting for an approver, in one
+        transaction, each going out at its time. The author rule holds for each of its posts'
+        authors (crier.yml's series are the config's: any approver). Raises NotAllowed
+        (audited), NotFound, or Conflict when none is waiting any more."""
+        proposed = await self.batch(batch_id)
+        for author in sorted({e.created_by for e in proposed.waiting}):
+            await self.gate.check(
+                actor,
+                action="calendar_approve",
+                refusal=NOT_AN_APPROVER,
+                author=author,
+                own=OWN_POST,
+                detail={"batch": batch_id},
+            )
+        approved = await self.store.run(
+            lambda s: calendar.approve_batch(
+                s, batch_id=batch_id, actor=actor, now=self.clock.now()
+            )
+        )
+        self.wake_scheduler()  # the first may be due sooner than the scheduler's next look
+        return approved
+
+    async def skip(self, actor: Actor, scheduled_post_id: int) -> CalendarEntry:
+        """*Skip*: an approver drops a post waiting for approval, or approved and not yet
+        due; it is never published. Raises NotAllowed (audited), NotFound or Conflict."""
+        await self.gate.check(
+            actor,
+            action="calendar_skip",
+            refusal="Only approvers can skip scheduled posts.",
+            detail={"scheduled_post_id": scheduled_post_id},
+        )
+        return await self.store.run(
+            lambda s: calendar.skip(
+                s, scheduled_post_id=scheduled_post_id, actor=actor, now=self.clock.now()
             )
         )
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, String, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -204,7 +204,14 @@ class ScheduledPost(Numbered, table=True):
     """The content calendar: posts that go out at a time unless an incident holds them.
 
     A post is proposed ``pending``; an approver who is not its author makes it ``scheduled``
-    (or ``rejected``). Only a scheduled post goes out, or is held while an incident is open."""
+    (or ``rejected``). Only a scheduled post goes out, or is held while an incident is open.
+
+    A post of a recurring series (crier.yml's ``calendar_series``) names its series and the
+    occurrence it is for: each occurrence is drafted once, whichever process drafts it."""
+
+    # A unique index rather than a constraint: SQLite adds one without rebuilding the table,
+    # which the deliveries' keys pointing at it would refuse (migration 0009).
+    __table_args__ = (Index("ix_scheduledpost_occurrence", "series", "occurrence_at", unique=True),)
 
     text: str = Field(sa_column=Column(Text, nullable=False))
     channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -217,6 +224,13 @@ class ScheduledPost(Numbered, table=True):
     # The open incident that held it back, while it is held.
     held_by: int | None = Field(default=None, foreign_key="incident.id")
     published_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # A series' post: the series' name, the occurrence's time (UTC), the place of its text in
+    # the series' bank (the next occurrence takes the next), and the batch it was drafted in
+    # (the id of that batch's first post): its posts are shown and approved together.
+    series: str | None = Field(default=None, sa_column=Column(String(80)))
+    occurrence_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    bank_position: int | None = None
+    batch: int | None = Field(default=None, index=True)
 
 
 class ProcessedEvent(SQLModel, table=True):

@@ -17,6 +17,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +26,18 @@ import yaml
 from sqlmodel import select
 
 from bot.cli import run
-from bot.config import STARTER_CONFIG, load_config
+from bot.config import STARTER_CONFIG, Network, load_config
 from bot.core import build_core
 from bot.incidents.requests import DeclareRequest
+from bot.maintenance import series
+from bot.maintenance.series import MaintenanceRequest
+from bot.maintenance.window import local_window
 from bot.ports import Actor
 from bot.settings import Settings
 from bot.storage.models import Delivery, DeliveryState
 from bot.storage.schema import upgrade
 from bot.storage.store import open_store
+from bot.subscriptions import subscribers
 from handlers.main import main, parser
 from tests.conftest import ANALYST, APPROVER, COMMS
 from tests.fakes.echo_network import EchoNetwork
@@ -46,8 +51,12 @@ MORE_SECRETS = {
     "INSTAGRAM_ACCESS_TOKEN": "SECRET-instagram-1c1c",
     "X_API_SECRET": "SECRET-x-api-secret-2d2d",
     "X_ACCESS_TOKEN_SECRET": "SECRET-x-access-secret-3e3e",
+    "CRIER_SITE_SECRET": "SECRET-site-key-4f4f",
+    # A relay that is never reached (no email is sent here): only its password is searched for.
+    "CRIER_SMTP_URL": "smtp://crier:SECRET-smtp-5a5a@127.0.0.1:9/?starttls=never",
 }
 ALL_SECRETS = {**SECRETS, **MORE_SECRETS}
+ECHO_HOOK = "https://hooks.example.edu/status"  # a webhook subscriber, never called here
 
 
 def everything_leaked(text: str) -> list[str]:
@@ -173,6 +182,13 @@ IN_PROCESS = {
     ],
     "calendar list": ["calendar", "list"],
     "site export": ["site", "export", "--out", "exported-site"],  # in the test's own folder
+    "maintenance list": ["maintenance", "list"],
+    "maintenance export": ["maintenance", "export", "1"],
+    "subscribers list": ["subscribers", "list"],
+    "subscribers export": ["subscribers", "export"],
+    "subscribers add-webhook": ["subscribers", "add-webhook", "https://hooks.example.edu/c"],
+    "subscribers key": ["subscribers", "key", "1"],  # the webhook subscriber the world has
+    "subscribers remove": ["subscribers", "remove", "1"],
     "teams-package": ["teams-package", "--out", "crier-teams.zip"],
 }
 # Long-running: started as a person starts them, then stopped as a service manager does.
@@ -230,6 +246,31 @@ async def failed_deliveries() -> None:
                 select(Delivery).where(Delivery.state == DeliveryState.FAILED)
             ).all()
         assert {d.channel for d in failed} == set(CHANNELS)
+        # A planned maintenance and a webhook subscriber, for the commands that show them.
+        zone = core.config.organisation.zone
+        day = (datetime.now(zone) + timedelta(days=10)).date()
+        window = local_window(day, time(2), day, time(6), zone)
+        request = MaintenanceRequest(
+            services=("Email",),
+            title="moving to new servers",
+            what_users_notice="",
+            what_to_do="",
+            window=window,
+            announce_at=None,
+            remind_before=None,
+            channels=(Network.X,),
+        )
+        with store.transaction() as session:  # as written, not shown: nothing to post here
+            now = datetime.now(UTC)
+            series.propose(
+                session,
+                config=core.config,
+                drafter=core.drafter,
+                actor=Actor("slack", ANALYST),
+                request=request,
+                now=now,
+            )
+            subscribers.add_webhook(session, ECHO_HOOK, (), now=now)
     finally:
         await core.close()
         store.dispose()

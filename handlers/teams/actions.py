@@ -22,6 +22,7 @@ from bot.views import IncidentView, PostView
 from handlers.teams import cards, forms
 from handlers.teams.anchors import People
 from handlers.teams.calendar import calendar_card
+from handlers.teams.calendar_actions import CALENDAR_CARD_VERBS, CalendarActions
 from handlers.teams.elements import Element
 from handlers.teams.ids import IN_ROOT, Data, Field, Verb
 from handlers.teams.maintenance_actions import MAINTENANCE_VERBS, MaintenanceActions
@@ -46,6 +47,7 @@ class CardActions:
         self._core = core
         self._presenter = presenter
         self._maintenance = MaintenanceActions(core=core, presenter=presenter)
+        self._calendar = CalendarActions(core=core, presenter=presenter)
         self._verbs: dict[str, Handler] = {
             Verb.DECLARE: self.declare,
             Verb.UPDATE_FORM: partial(
@@ -71,6 +73,7 @@ class CardActions:
             Verb.CALENDAR_APPROVE: partial(self._decide_calendar, approve=True),
             Verb.CALENDAR_REJECT: partial(self._decide_calendar, approve=False),
             **self._maintenance.verbs(),
+            **self._calendar.verbs(),
         }
 
     async def run(self, turn: Turn) -> Element | str:
@@ -100,6 +103,8 @@ class CardActions:
         post_id = form.number(Data.POST_ID)
         if turn.verb in MAINTENANCE_VERBS:
             return await self._maintenance.refused(turn, error)
+        if turn.verb in CALENDAR_CARD_VERBS:
+            return await self._calendar.refused(turn, error)
         if turn.verb in CALENDAR_DECISIONS:  # the post as it stands, the refusal above it
             entry = await self._core.content_calendar.entry(form.number(Data.SCHEDULED_POST_ID))
             return calendar_card(entry, zone=self._core.config.organisation.zone, message=message)

@@ -6,6 +6,7 @@
 @Crier follow Blackboard, Wi-Fi     → this conversation gets the status site's posts on them
 @Crier following | unfollow         → what it follows | stop
 @Crier maintenance                  → the form to plan a maintenance window
+@Crier calendar                     → the content calendar's next two weeks, with their buttons
 @Crier list | help
 """
 
@@ -22,12 +23,15 @@ from bot.scheduling.work import ReplyTo
 from bot.subscriptions import following
 from bot.subscriptions.following import FollowAnswer, FollowVerb
 from handlers.teams import cards, forms
+from handlers.teams.calendar_weeks import next_two_weeks, weeks_card
 from handlers.teams.ids import PLATFORM, Command
 from handlers.teams.maintenance_form import maintenance_form
 from handlers.teams.presenter import TeamsPresenter, card_message
 from handlers.teams.turns import Turn, for_teams
 
 log = logging.getLogger(__name__)
+# Words also understood after "outage", as Slack's /outage takes them.
+ALONE = {Command.LIST, Command.HELP, Command.CALENDAR}
 # The queued message (bot/scheduling/work.py) whose turn this is: what it writes marks it done.
 QUEUED_MESSAGE: ContextVar[JobRun | None] = ContextVar("queued_teams_message", default=None)
 
@@ -41,6 +45,8 @@ HELP = """**Crier — outage communications.** Message me (with @Crier in a chan
 services (**follow all**: every service); **following** says what it follows, **unfollow** stops it
 - **maintenance** — plan a maintenance window: its announcement, reminder, start and completion \
 go out at their times once an approver approves them
+- **calendar** — the content calendar's next two weeks (waiting for approval, scheduled, held), \
+with their buttons, and *Propose a post*
 - **help** — this message
 
 Drafts appear in the incident's conversation; an approver clicks *Approve & publish*."""
@@ -48,7 +54,7 @@ Drafts appear in the incident's conversation; an approver clicks *Approve & publ
 USAGE = (
     "I didn't catch that. Try: outage (the form), outage Blackboard: students cannot log in "
     "(draft at once), update, resolve, list, follow Blackboard, Wi-Fi, following, unfollow, "
-    "maintenance or help."
+    "maintenance, calendar or help."
 )
 
 
@@ -77,7 +83,7 @@ class Commands:
     async def _dispatch(self, turn: Turn, text: str) -> None:
         word, _, rest = text.partition(" ")
         word, rest = word.lower(), rest.strip()
-        if word == Command.OUTAGE and rest.lower() in {Command.LIST, Command.HELP}:
+        if word == Command.OUTAGE and rest.lower() in ALONE:
             word, rest = rest.lower(), ""
         if word in {"", Command.HELP, "?"}:
             await turn.reply(HELP, markdown=True)
@@ -100,6 +106,10 @@ class Commands:
             await turn.context.send_activity(card_message(form))
         elif word == Command.MAINTENANCE:
             await turn.context.send_activity(card_message(maintenance_form(self._core.config)))
+        elif word == Command.CALENDAR:
+            entries = await next_two_weeks(self._core.store, self._core.clock.now())
+            shown = weeks_card(entries, zone=self._core.config.organisation.zone)
+            await turn.context.send_activity(card_message(shown))
         elif word in set(FollowVerb):
             answer = await self._follow(turn, word, rest)
             await turn.reply(for_teams(answer.message))

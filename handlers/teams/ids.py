@@ -21,6 +21,7 @@ class Command(StrEnum):
     RESOLVE = "resolve"
     LIST = "list"
     MAINTENANCE = "maintenance"
+    CALENDAR = "calendar"
     HELP = "help"
 
 
@@ -48,6 +49,14 @@ class Verb(StrEnum):
     CALENDAR_SKIP = "crier.calendar.skip"
     CALENDAR_APPROVE = "crier.calendar.approve"
     CALENDAR_REJECT = "crier.calendar.reject"
+    # A recurring series' batch, and the next two weeks ("calendar"): each card shows them again.
+    CALENDAR_ENTRY_APPROVE = "crier.calendar.entry.approve"
+    CALENDAR_ENTRY_SKIP = "crier.calendar.entry.skip"
+    CALENDAR_APPROVE_ALL = "crier.calendar.batch.approve"
+    CALENDAR_HELD_POST = "crier.calendar.held.post"
+    CALENDAR_HELD_SKIP = "crier.calendar.held.skip"
+    CALENDAR_FORM = "crier.calendar.form"  # *Propose a post*: the form
+    CALENDAR_PROPOSE = "crier.calendar.propose"
     MAINTENANCE_PLAN = "crier.maintenance.plan"
     MAINTENANCE_APPROVE = "crier.maintenance.approve"  # the whole series
     MAINTENANCE_REJECT = "crier.maintenance.reject"
@@ -65,12 +74,22 @@ class Data(StrEnum):
     DELIVERY_ID = "deliveryId"
     SNOOZE = "snooze"
     SCHEDULED_POST_ID = "scheduledPostId"
+    BATCH_ID = "batchId"  # on a batch's card; the next two weeks' buttons have none
     MAINTENANCE_ID = "maintenanceId"
     REVISION = "revision"  # the maintenance's series as the card showed it
     CHANGE_ID = "maintenancePostId"  # an extension or a cancellation waiting for approval
     EXTEND_MINUTES = "extendMinutes"
     # "root": the form replaced the incident's card for one person; else it is its own message.
     PLACE = "place"
+
+
+class CalendarField(StrEnum):
+    """The form that proposes a calendar post."""
+
+    TEXT = "text"  # the names the core's InvalidInput gives, so a problem shows under its input
+    DAY = "calendar_day"
+    TIME = "calendar_time"
+    CHANNELS = "channels"
 
 
 class MaintenanceField(StrEnum):

@@ -22,13 +22,14 @@ from bot.chat.context import ChatContext
 from bot.errors import CrierError
 from bot.maintenance.series import MaintenanceShown, ShowReason
 from bot.ports import Actor, PublishError
-from bot.scheduling.calendar import CalendarEntry
+from bot.scheduling.calendar import CalendarBatch, CalendarEntry
 from bot.scheduling.work import ReplyTo
 from bot.storage.models import PostState
 from bot.views import IncidentView, Notice, PostView, Reminder, SiteUpdate
 from handlers.teams import cards
 from handlers.teams.anchors import People, TeamsAnchors
 from handlers.teams.calendar import calendar_card
+from handlers.teams.calendar_batch import batch_card
 from handlers.teams.elements import Element
 from handlers.teams.ids import PLATFORM, ROOT
 from handlers.teams.maintenance_card import maintenance_card
@@ -258,14 +259,26 @@ class TeamsPresenter:
         await self.send(reference, self._mentioning(keys, people, cards.reminder_card(reminder)))
 
     async def show_calendar(self, entry: CalendarEntry, *, where: str | None) -> None:
-        """A proposed calendar post, for the approvers (mentioned), in the conversation of the
-        latest incident declared in Teams: the only conversation Crier may write to unasked."""
-        reference = await self.anchors.latest_reference()
+        """A proposed calendar post, for the approvers (mentioned), in the conversation it was
+        proposed from (``where``: its reference, from the Teams form), else in the conversation
+        of the latest incident declared in Teams: the only one Crier may write to unasked."""
+        reference = reference_in(where) or await self.anchors.latest_reference()
         if reference is None:
             log.info("scheduled post #%s: no Teams conversation to show it in", entry.id)
             return
         approvers = [f"{PLATFORM}:{user}" for user in self._chat.config.approvals.teams_users]
         shown = calendar_card(entry, zone=self._zone)
+        await self.send(reference, self._mentioning(approvers, People(), shown))
+
+    async def show_calendar_batch(self, batch: CalendarBatch) -> None:
+        """A recurring series' batch, for the approvers (mentioned), as one card where proposed
+        calendar posts are shown: each post with *Approve* and *Skip*, and *Approve all*."""
+        reference = await self.anchors.latest_reference()
+        if reference is None:
+            log.info("calendar batch #%s: no Teams conversation to show it in", batch.id)
+            return
+        approvers = [f"{PLATFORM}:{user}" for user in self._chat.config.approvals.teams_users]
+        shown = batch_card(batch, zone=self._zone, now=self._chat.clock.now())
         await self.send(reference, self._mentioning(approvers, People(), shown))
 
     async def show_maintenance(self, shown: MaintenanceShown, *, where: str | None) -> None:

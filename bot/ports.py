@@ -14,7 +14,7 @@ from bot.config import Network
 
 if TYPE_CHECKING:
     from bot.maintenance.series import MaintenanceShown
-    from bot.scheduling.calendar import CalendarEntry
+    from bot.scheduling.calendar import CalendarBatch, CalendarEntry
     from bot.views import IncidentView, Notice, PostView, Reminder, SiteUpdate
 
 
@@ -73,6 +73,11 @@ class ChatPresenter(Protocol):
         """Post a notice in the chat's comms channel itself, outside any incident's thread (a
         channel stopped working, a token expires soon). A chat with nowhere to post does
         nothing."""
+
+    async def show_calendar_batch(self, batch: CalendarBatch) -> None:
+        """Show a recurring series' drafted posts to the approvers in one message: each post
+        with its time and text, *Approve* and *Skip*, and *Approve all*. A chat with nowhere to
+        show it does nothing."""
 
     async def show_maintenance(self, shown: MaintenanceShown, *, where: str | None) -> None:
         """Post a planned maintenance in the chat's comms channel (``where``: the channel it

@@ -85,19 +85,8 @@ class ChatShows:
 
     async def calendar_batch(self, batch: CalendarBatch) -> None:
         """Show a batch of a recurring series' drafted posts to the approvers in every chat:
-        one message, each post with *Approve* and *Skip*, and *Approve all*, from a chat whose
-        presenter has ``show_calendar_batch(batch)``; from one without it (yet), each waiting
-        post as a proposed calendar post (``show_calendar``)."""
-
-        async def show(presenter: ChatPresenter) -> None:
-            together = getattr(presenter, "show_calendar_batch", None)
-            if together is not None:
-                await together(batch)
-                return
-            for waiting in batch.waiting:
-                await presenter.show_calendar(waiting, where=None)
-
-        calls = [show(p) for p in self.presenters.values()]
+        one message, each post with *Approve* and *Skip*, and *Approve all*."""
+        calls = [p.show_calendar_batch(batch) for p in self.presenters.values()]
         await self._to_one_at_least(calls, f"batch #{batch.id} of the content calendar")
 
     async def maintenance(self, shown: MaintenanceShown, where: str | None) -> None:

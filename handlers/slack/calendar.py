@@ -1,5 +1,7 @@
-"""The content calendar in Slack: `/outage calendar` (a form that proposes a post), *Approve* and
-*Reject* on a proposed post, and *Post now* / *Skip* on a post the crisis pause held.
+"""The content calendar in Slack: `/outage calendar add` (a form that proposes a post, also
+opened by *Propose a post* under `/outage calendar`'s list), *Approve* and *Reject* on a proposed
+post, and *Post now* / *Skip* on a post the crisis pause held. A series' batch has its own buttons
+(``calendar_batch``), and so has the list (``calendar_list``).
 
 Who may decide is the core's to say (``ContentCalendar``): these listeners parse, call, render."""
 
@@ -26,8 +28,10 @@ from bot.errors import InvalidInput
 from bot.ports import Actor
 from bot.scheduling.calendar import NOT_FOR_CALENDAR, TEXT_MAX, CalendarEntry
 from bot.views import NETWORK_LABELS
+from handlers.slack.calendar_batch import register_calendar_batch
+from handlers.slack.calendar_list import register_calendar_list
 from handlers.slack.calendar_message import calendar_message
-from handlers.slack.common import Click, does_once, submits
+from handlers.slack.common import Click, does_once, opens_form, submits
 from handlers.slack.ids import INPUT_ACTION, Action, Field, View, indexed
 from handlers.slack.messages import note
 from handlers.slack.modals import SLACK_INPUT_MAX, Submission, modal, text_input
@@ -38,7 +42,7 @@ CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,30}$")
 def calendar_modal(
     config: CrierConfig, *, today: date, channel_id: str | None = None
 ) -> dict[str, Any]:
-    """The form of `/outage calendar`; ``channel_id``: where it was typed, where the proposed
+    """The form of `/outage calendar add`; ``channel_id``: where it was typed, where the proposed
     post is shown to the approvers when crier.yml names no comms channel."""
     networks = [n for n in config.enabled_channels if n not in NOT_FOR_CALENDAR]
     blocks: list[Block] = [
@@ -135,9 +139,19 @@ async def _resume(click: Click, *, publish: bool) -> str:
     return f"Scheduled post #{entry.id} {'is being published' if publish else 'was skipped'}."
 
 
+async def _propose_form(click: Click) -> dict[str, Any]:
+    """*Propose a post*, under `/outage calendar`'s list: the form, as `/outage calendar add`."""
+    config = click.core.config
+    today = click.core.clock.now().astimezone(config.organisation.zone).date()
+    return calendar_modal(config, today=today, channel_id=click.channel or None)
+
+
 def register_calendar(app: AsyncApp) -> None:
     app.view(View.CALENDAR)(submits(_schedule))
+    app.action(Action.CALENDAR_PROPOSE)(opens_form(_propose_form))
     app.action(Action.CALENDAR_APPROVE)(does_once(partial(_decide, approve=True)))
     app.action(Action.CALENDAR_REJECT)(does_once(partial(_decide, approve=False)))
     app.action(indexed(Action.CALENDAR_POST))(does_once(partial(_resume, publish=True)))
     app.action(indexed(Action.CALENDAR_SKIP))(does_once(partial(_resume, publish=False)))
+    register_calendar_batch(app)
+    register_calendar_list(app)

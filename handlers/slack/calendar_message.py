@@ -1,5 +1,6 @@
 """A content-calendar post in Slack: what it says, when and where it goes, and its decision —
-*Approve* and *Reject* while it waits for an approver."""
+*Approve* and *Reject* while it waits for an approver. ``decision`` and ``due_day`` are shared
+with the batch message and `/outage calendar`'s list."""
 
 from __future__ import annotations
 
@@ -26,13 +27,22 @@ def who(actor_key: str | None) -> str:
     return escape(actor_key or "someone")
 
 
-def _decision(entry: CalendarEntry, zone: ZoneInfo) -> str:
+def due_day(entry: CalendarEntry, zone: ZoneInfo) -> str:
+    """When it goes out, with its weekday: "Mon 19 Jan, 10:00 AM EST" (the organisation's)."""
+    local = entry.due_at.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b}, {format_time(entry.due_at, zone)}"
+
+
+def decision(entry: CalendarEntry, zone: ZoneInfo) -> str:
+    """Who decided on it, when, and what became of it (markdown: the decider is mentioned)."""
     decided = f" at {format_time(entry.decided_at, zone)}" if entry.decided_at else ""
     by = who(entry.decided_by)
     if entry.state == CalendarState.PENDING:
         return "⏳ Waits for an approver who did not propose it."
     if entry.state == CalendarState.REJECTED:
         return f"🚫 Rejected by {by}{decided}: it will not be posted."
+    if entry.state == CalendarState.SKIPPED:
+        return f"⏭️ Skipped by {by}{decided}: it will not be posted."
     return f"✅ Approved by {by}{decided}; {escape(entry.outcome)}."
 
 
@@ -46,7 +56,7 @@ def calendar_message(entry: CalendarEntry, *, zone: ZoneInfo, mentions: str = ""
     blocks: list[Block] = [
         section(plain(head)),
         SectionBlock(text=PlainTextObject(text=plain(entry.text), emoji=False)),
-        note(f"Proposed by {who(entry.created_by)} · {_decision(entry, zone)}"),
+        note(f"Proposed by {who(entry.created_by)} · {decision(entry, zone)}"),
     ]
     if pending:
         sure = ConfirmObject(

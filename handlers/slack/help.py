@@ -14,7 +14,9 @@ HELP = """*Crier — outage communications*
 • `/outage Blackboard: students cannot log in` — draft the first public post at once, \
 with the service's usual channels
 • `/outage list` — the open incidents
-• `/outage calendar` — propose a post for the content calendar (an approver approves it)
+• `/outage calendar` — the content calendar's next two weeks (waiting for approval, \
+scheduled, held), with their buttons; `/outage calendar add` proposes a post (an approver \
+approves it)
 • `/outage maintenance` — plan a maintenance window: its announcement, reminder, start and \
 completion are drafted for you, approved once, and each goes out at its time
 • `/outage follow Blackboard, Wi-Fi` — this channel gets each status-site post about those \

@@ -25,6 +25,15 @@ class Action(StrEnum):
     CALENDAR_SKIP = "calendar_skip"
     CALENDAR_APPROVE = "calendar_approve"
     CALENDAR_REJECT = "calendar_reject"
+    # A recurring series' batch, one message: each post's *Approve* / *Skip*, and *Approve all*.
+    BATCH_APPROVE = "calendar_batch_approve"  # value: the post
+    BATCH_SKIP = "calendar_batch_skip"  # value: the post
+    BATCH_APPROVE_ALL = "calendar_batch_approve_all"  # value: the batch
+    # `/outage calendar`'s two weeks, seen by one person: each post's buttons, and the form.
+    LIST_APPROVE = "calendar_list_approve"
+    LIST_SKIP = "calendar_list_skip"  # a held post is skipped as the all-clear's *Skip* does
+    LIST_POST_NOW = "calendar_list_post_now"
+    CALENDAR_PROPOSE = "calendar_propose"  # opens the form that proposes a post
     OPEN_LINK = "delivery_open_link"
     MAINTENANCE_APPROVE = "maintenance_approve"  # the whole series
     MAINTENANCE_REJECT = "maintenance_reject"

@@ -31,6 +31,7 @@ from bot.subscriptions.following import FollowAnswer, FollowVerb
 from bot.views import IncidentView
 from handlers.slack import deliveries, modals
 from handlers.slack.calendar import calendar_modal, register_calendar
+from handlers.slack.calendar_list import show_list
 from handlers.slack.common import (
     DATABASE_DOWN,
     Click,
@@ -52,6 +53,8 @@ from handlers.slack.text import escape, plain_from_slack, unescape
 
 log = logging.getLogger(__name__)
 DRAFTING = "Drafting the posts…"
+# `/outage calendar add` (or one of these words) opens the form; `/outage calendar`, the list.
+PROPOSE_WORDS = frozenset({"add", "new", "propose"})
 
 
 async def outage(
@@ -86,6 +89,9 @@ async def outage(
             if verb == "list":
                 incidents = await core.open_incidents()
                 await tell(incident_list(incidents, zone=config.organisation.zone))
+                return
+            if verb == "calendar" and not set(text.lower().split()[1:2]) & PROPOSE_WORDS:
+                await tell(**await show_list(core))
                 return
             today = core.clock.now().astimezone(config.organisation.zone).date()
             if verb == "calendar":

@@ -16,14 +16,16 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.chat.anchors import Anchor
 from bot.chat.context import ChatContext
+from bot.config import CrierConfig
 from bot.errors import CrierError
 from bot.maintenance.series import MaintenanceShown
 from bot.ports import Actor, PublishError
-from bot.scheduling.calendar import CalendarEntry
+from bot.scheduling.calendar import CalendarBatch, CalendarEntry
 from bot.scheduling.work import ReplyTo
 from bot.storage.models import PostState
 from bot.views import IncidentView, Notice, PostView, Reminder, SiteUpdate
 from handlers.slack import messages
+from handlers.slack.calendar_batch_message import batch_message
 from handlers.slack.calendar_message import calendar_message
 from handlers.slack.maintenance_message import maintenance_message
 from handlers.slack.notice_message import notice_message
@@ -44,6 +46,14 @@ ROOT = "root"
 PASSING = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
+
+
+def approvers_named(config: CrierConfig) -> list[str]:
+    """crier.yml's approvers in Slack's syntax: their user group, else each of them."""
+    group = config.approvals.slack_usergroup
+    if group:
+        return [f"<!subteam^{group}>"]
+    return [f"<@{user}>" for user in config.approvals.slack_users]
 
 
 class SlackPresenter:
@@ -163,6 +173,17 @@ class SlackPresenter:
         message = calendar_message(entry, zone=self._zone, mentions=self._mentions(approvers))
         await self._client.chat_postMessage(channel=channel, **message)
 
+    async def show_calendar_batch(self, batch: CalendarBatch) -> None:
+        """A recurring series' drafted posts, for the approvers, in one message in the comms
+        channel (crier.yml drafted them: there is no channel they were proposed from)."""
+        channel = self._chat.config.slack.comms_channel
+        if not channel:
+            log.info("batch #%s of the calendar: no Slack comms channel to show it in", batch.id)
+            return
+        approvers = Reminder(kind="calendar_review", text="", mention_approvers=True)
+        message = batch_message(batch, zone=self._zone, mentions=self._mentions(approvers))
+        await self._client.chat_postMessage(channel=channel, **message)
+
     async def show_maintenance(self, shown: MaintenanceShown, *, where: str | None) -> None:
         """A planned maintenance with the buttons ``shown.reason`` calls for (the approvers
         named where it asks them): in the comms channel, else where it was planned
@@ -220,12 +241,7 @@ class SlackPresenter:
         names = [mention(key) for key in reminder.mention_users]
         config = self._chat.config
         if reminder.mention_approvers:
-            group = config.approvals.slack_usergroup
-            names += (
-                [f"<!subteam^{group}>"]
-                if group
-                else [f"<@{user}>" for user in config.approvals.slack_users]
-            )
+            names += approvers_named(config)
         lead = config.reminders.comms_lead_slack
         if reminder.mention_comms_lead and lead:
             names.append(f"<!subteam^{lead}>" if lead.startswith("S") else f"<@{lead}>")

@@ -263,10 +263,10 @@ async def test_the_clock_jumps_ahead_and_reminders_come_due(
 async def test_the_calendar_form_is_played_with_the_browsers_date_and_time_fields(
     sandbox: Sandbox, http: aiohttp.ClientSession
 ) -> None:
-    """`/outage calendar` can be completed on the page: Slack's date and time pickers are the
+    """`/outage calendar add` can be completed on the page: Slack's date and time pickers are the
     browser's own fields, and what they hold reaches Crier as Slack sends it, read in the
     organisation's time zone."""
-    await gesture(http, sandbox, "command", user=ANALYST.user_id, text="/outage calendar")
+    await gesture(http, sandbox, "command", user=ANALYST.user_id, text="/outage calendar add")
     modal = await eventually(lambda: _modal(http, sandbox, ANALYST.user_id))
     html = modal["html"]
     zone = sandbox.config.organisation.zone

@@ -281,7 +281,7 @@ async def test_an_update_changes_severity_and_channels_then_the_incident_is_reso
 
 async def test_a_post_is_scheduled_with_the_calendar_forms_date_and_time_fields(page: Page) -> None:
     """Slack's date and time pickers are the browser's own fields, found by their labels."""
-    await type_message(page, "/outage calendar")
+    await type_message(page, "/outage calendar add")
     modal = page.locator("form.modal")
     await expect(modal).to_contain_text("Schedule a post", timeout=WAIT_MS)
     await modal.locator('[data-block-id="calendar_text"] textarea').fill("Tip: lock your screen.")

@@ -19,7 +19,7 @@ async def test_schedule_hold_and_resume_from_slack(
     timed_slack: SlackHarness, clock: FakeClock
 ) -> None:
     slack = timed_slack
-    await slack.command("calendar", user=ANALYST)
+    await slack.command("calendar add", user=ANALYST)
     view = await slack.open_modal()
     assert view["callback_id"] == "calendar_add_form"
     due = (clock.now() + timedelta(minutes=30)).astimezone(

@@ -123,7 +123,7 @@ async def proposed(world: World, *, by: str = DRAFTER, minutes: int = 30) -> Jso
     """A calendar post proposed by ``by`` with `/outage calendar`; its message for approvers."""
     slack = world.slack
     before, opened = len(slack.calendar_posts()), len(slack.workspace.calls_to("views.open"))
-    await slack.command("calendar", user=by)
+    await slack.command("calendar add", user=by)
     view = await slack.open_modal(count=opened + 1)
     due = (world.clock.now() + timedelta(minutes=minutes)).astimezone(
         slack.crier.core.config.organisation.zone

@@ -324,16 +324,6 @@ async def test_an_open_incident_holds_an_approved_post_until_its_all_clear(
     assert [p.text for p in outbox(core)].count(BANK[0]) == 2
 
 
-async def test_a_chat_without_batches_shows_each_waiting_post(
-    store: Store, clock: FakeClock
-) -> None:
-    plain = RecordingPresenter()
-    core = make_core(store, clock, plain)
-    await start(core, clock)
-    assert [e.text for e in plain.calendar] == BANK[:3]
-    assert {e.series for e in plain.calendar} == {"Tech tips"}
-
-
 async def test_without_series_nothing_is_drafted(store: Store, clock: FakeClock) -> None:
     core = make_core(store, clock, SeriesPresenter())
     with store.transaction() as session:

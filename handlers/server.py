@@ -7,7 +7,6 @@ import html
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -170,11 +169,11 @@ def open_crier(settings: Settings, *, clock: Clock | None = None) -> Crier:
     config = load_config(settings.resolved_config_path())
     store = open_store(settings.database_url)
     log.info(ensure_current(store))
+    now = (clock or SystemClock()).now()  # the injected clock's: tests and the sandbox move it
     with store.transaction() as session:
-        added = calendar.sync_from_config(session, config=config, now=datetime.now(UTC))
+        added = calendar.sync_from_config(session, config=config, now=now)
     if added:
         log.info("scheduled %d calendar post(s) from crier.yml", added)
-    now = (clock or SystemClock()).now()
     health = channel_health.schedule_check(store, config=config, now=now)
     log.info("channel health check: %s", health)
     return build_crier(settings=settings, config=config, store=store, clock=clock)

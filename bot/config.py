@@ -374,8 +374,9 @@ def _read_bank_file(path: Path) -> str:
     return text
 
 
-def _read_bank(folder: Path) -> tuple[str, ...]:
-    """A bank folder's posts, one a file, in the order of their names (01-…, 02-…)."""
+def _read_bank(folder: Path) -> tuple[tuple[str, str], ...]:
+    """A bank folder's posts, one a file, in the order of their names (01-…, 02-…): each
+    with its file's name."""
     if not folder.is_dir():
         raise ValueError(f"bank {str(folder)!r} is not a folder")
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
@@ -383,7 +384,7 @@ def _read_bank(folder: Path) -> tuple[str, ...]:
     if strange:
         said = ", ".join(BANK_SUFFIXES)
         raise ValueError(f"bank {str(folder)!r} holds {', '.join(strange)}: only {said} files")
-    return tuple(_read_bank_file(p) for p in files)
+    return tuple((p.name, _read_bank_file(p)) for p in files)
 
 
 class CalendarSeries(_Strict):
@@ -401,6 +402,7 @@ class CalendarSeries(_Strict):
     bank: Path | None = None
     posts: list[Annotated[str, Field(min_length=1, max_length=CALENDAR_TEXT_MAX)]] = []
     _texts: tuple[str, ...] = PrivateAttr(default=())
+    _sources: tuple[str, ...] = PrivateAttr(default=())  # where each text was written
 
     @model_validator(mode="after")
     def _rule_and_bank(self, info: ValidationInfo) -> CalendarSeries:
@@ -409,18 +411,24 @@ class CalendarSeries(_Strict):
             raise ValueError(f"series {self.name!r}: rule {self.rule!r}: {problem}")
         if self.bank is not None and self.posts:
             raise ValueError(f"series {self.name!r}: give 'bank' (a folder) or 'posts', not both")
-        texts = tuple(self.posts)
+        written = tuple((f"posts[{n}]", text) for n, text in enumerate(self.posts))
         if self.bank is not None:
             # Relative to crier.yml (``load_config`` says where it is), else to where Crier runs.
             here = (info.context or {}).get("config_dir") or Path()
             try:
-                texts = _read_bank(Path(here) / self.bank)
+                written = _read_bank(Path(here) / self.bank)
             except ValueError as exc:
                 raise ValueError(f"series {self.name!r}: {exc}") from None
-        if not texts:
+        if not written:
             raise ValueError(f"series {self.name!r}: its bank has no posts")
-        self._texts = texts
+        self._sources = tuple(source for source, _ in written)
+        self._texts = tuple(text for _, text in written)
         return self
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Where each of ``texts`` was written: its bank file's name, or ``posts[N]``."""
+        return self._sources
 
     @property
     def texts(self) -> tuple[str, ...]:
@@ -485,6 +493,7 @@ class CrierConfig(_Strict):
                         "which is not enabled under 'channels'"
                     )
         self._check_series()
+        self._check_calendar_texts()
         missing = set(Severity) - set(self.severities)
         if missing:
             raise ValueError(f"severities: missing {sorted(m.value for m in missing)}")
@@ -509,6 +518,24 @@ class CrierConfig(_Strict):
                         f"calendar_series: {series.name!r} posts to {network.value!r}, "
                         "which is not enabled under 'channels'"
                     )
+
+    def _check_calendar_texts(self) -> None:
+        """A calendar text goes out as written, never shortened: one that breaks a rule of a
+        channel it is for (X's 280, Bluesky's 300, a blocked mention …) is refused now, naming
+        it, rather than drafted, approved, and then refused by the network at its time."""
+        # Imported here: the networks' rules read a CrierConfig, so at the top it would be a
+        # circular import.
+        from bot.scheduling.calendar import rule_problems
+
+        for series in self.calendar_series:
+            for source, text in zip(series.sources, series.texts, strict=True):
+                if found := rule_problems(self, text, tuple(series.channels)):
+                    raise ValueError(
+                        f"calendar_series: {series.name!r}, {source}: {'; '.join(found)}"
+                    )
+        for n, item in enumerate(self.calendar):
+            if found := rule_problems(self, item.text, tuple(item.channels)):
+                raise ValueError(f"calendar[{n}]: {'; '.join(found)}")
 
     def channel_enabled(self, network: Network) -> bool:
         channel = self.channels.get(network)

@@ -141,7 +141,7 @@ def add(
     if due_at <= now:
         raise InvalidInput("That time has passed.", {"due_at": "Pick a later time."})
     from_config = actor == CONFIG_ACTOR
-    if not from_config and (problems := _rule_problems(config, text, channels)):
+    if not from_config and (problems := rule_problems(config, text, channels)):
         said = "; ".join(problem.rstrip(".") for problem in problems)
         raise InvalidInput(f"This post cannot go out as written: {said}.", {"text": said})
     post = ScheduledPost(
@@ -170,7 +170,7 @@ def add(
     return entry(post)
 
 
-def _rule_problems(config: CrierConfig, text: str, channels: tuple[Network, ...]) -> list[str]:
+def rule_problems(config: CrierConfig, text: str, channels: tuple[Network, ...]) -> list[str]:
     """What stops ``text`` going out as written on each channel: a rule of that network (its
     length as it counts it, Bluesky's bytes, Instagram's hashtags) or a live mention the channel
     blocks. A calendar post is a person's own words, never shortened, so it is refused when

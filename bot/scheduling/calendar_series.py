@@ -1,7 +1,10 @@
 """The content calendar's recurring series (crier.yml's ``calendar_series``): "Mon, Wed, Fri at
 10:00", each time the next post of a bank, in turn.
 
-Every day a job drafts each occurrence of the next seven days not drafted yet: a ``pending``
+Every day a job drafts each occurrence not drafted yet up to the end of the organisation's
+week (Monday to Sunday) seven days ahead: the first drafting takes the rest of this week and all
+of the next, then each Monday drafts the whole following week, one batch a week (the days
+between find nothing new; a series added mid-week is drafted at once). Each is a ``pending``
 calendar post (authored by crier.yml, so any approver may approve it), the bank's next text
 (its posts in order, going on from the last one the series used, then round again). The posts
 of one drafting are a batch, shown to the approvers together (``ChatShows.calendar_batch``):
@@ -83,6 +86,15 @@ def day_before(due_at: datetime, zone: ZoneInfo) -> datetime:
     return on_the_clock(wall, zone)
 
 
+def horizon(now: datetime, zone: ZoneInfo) -> datetime:
+    """Where drafting stops: the end of the organisation's week (Monday 00:00 after its Sunday)
+    that holds ``now + AHEAD``. Drafting whole weeks is what makes a batch a week's posts:
+    a rolling seven days would draft one post a day after the first."""
+    ahead = (now + AHEAD).astimezone(zone).date()
+    monday = ahead + timedelta(days=7 - ahead.weekday())
+    return on_the_clock(datetime.combine(monday, time()), zone)
+
+
 def next_drafting(now: datetime, zone: ZoneInfo) -> datetime:
     """Tomorrow at ``DRAFT_AT``, the organisation's time."""
     tomorrow = now.astimezone(zone).date() + timedelta(days=1)
@@ -113,16 +125,17 @@ def _drafted(session: Session, series: CalendarSeries, after: datetime) -> set[d
 
 
 def draft_ahead(session: Session, *, config: CrierConfig, now: datetime) -> CalendarBatch | None:
-    """Draft every occurrence of the next ``AHEAD`` not drafted yet, as one batch (None when
+    """Draft every occurrence before the ``horizon`` not drafted yet, as one batch (None when
     there was nothing to draft): each ``pending``, audited, reminded the day before it is due,
     and the batch shown to the approvers (a ``BATCH_REVIEW`` job). Drafting again drafts
     nothing new; an occurrence is drafted once even by two processes (a unique index)."""
     zone = config.organisation.zone
+    until = horizon(now, zone) - timedelta(microseconds=1)  # Monday 00:00 is next week's
     posts: list[ScheduledPost] = []
     for series in config.calendar_series:
         drafted = _drafted(session, series, now)
         position = _next_position(session, series)
-        for at in occurrences(series, zone=zone, after=now, until=now + AHEAD):
+        for at in occurrences(series, zone=zone, after=now, until=until):
             if at in drafted:
                 continue
             posts.append(

@@ -74,16 +74,17 @@ async def test_a_week_of_tips_is_approved_in_one_message_and_goes_out_on_its_day
     slack = timed_slack
     with slack.crier.core.store.transaction() as session:  # as Crier's start-up does
         ensure_series_drafting(session, config=slack.crier.core.config, now=clock.now())
-    await tick(slack, clock, seconds=0)  # Thursday 15 January, 2:45 PM EST: the week ahead
+    # Thursday 15 January, 2:45 PM EST: the rest of this week and all of the next
+    await tick(slack, clock, seconds=0)
     await slack.workspace.wait_for("chat.postMessage", count=1)
     [batch] = batch_messages(slack)
     shown = as_text(batch)
-    assert "Next week's posts from Tech tips: 3 waiting for approval" in shown
+    assert "Next week's posts from Tech tips: 4 waiting for approval" in shown
     assert "<@U0APPROVER1>" in shown  # the approvers are named
-    for day in ("Fri 16 Jan, 10:00 AM EST", "Mon 19 Jan, 10:00 AM EST", "Wed 21 Jan, 10:00 AM EST"):
+    for day in ("Fri 16 Jan, 10:00 AM EST", "Mon 19 Jan, 10:00 AM EST", "Fri 23 Jan, 10:00 AM EST"):
         assert day in shown, day
     assert (
-        shown.count('"calendar_batch_approve"') == 3 and shown.count('"calendar_batch_skip"') == 3
+        shown.count('"calendar_batch_approve"') == 4 and shown.count('"calendar_batch_skip"') == 4
     )
     assert "calendar_batch_approve_all" in shown
     # Each post's text is plain text: what it says never pings anyone.
@@ -100,9 +101,9 @@ async def test_a_week_of_tips_is_approved_in_one_message_and_goes_out_on_its_day
     await slack.settle()
     [batch] = batch_messages(slack)
     shown = as_text(batch)
-    assert "Skipped by <@U0APPROVER1>" in shown and "2 waiting for approval" in shown
+    assert "Skipped by <@U0APPROVER1>" in shown and "3 waiting for approval" in shown
     assert "<@U0APPROVER2>: approve or skip" in shown  # still named while posts wait
-    assert shown.count('"calendar_batch_approve"') == 2  # the others keep their buttons
+    assert shown.count('"calendar_batch_approve"') == 3  # the others keep their buttons
     assert post_row(batch, BANK[2])["blocks"][0]["type"] == "context"  # its buttons are gone
 
     await slack.click(batch, "calendar_batch_approve_all", user=APPROVER)
@@ -110,13 +111,13 @@ async def test_a_week_of_tips_is_approved_in_one_message_and_goes_out_on_its_day
     await slack.settle()
     [batch] = batch_messages(slack)
     shown = as_text(batch)
-    assert shown.count("Approved by <@U0APPROVER1>") == 2 and "Skipped by" in shown
+    assert shown.count("Approved by <@U0APPROVER1>") == 3 and "Skipped by" in shown
     assert "calendar_batch_approve" not in shown and "calendar_batch_skip" not in shown
     assert "0 waiting for approval" in shown and "approve or skip" not in shown
 
     listed = as_text(await calendar_list(slack, ANALYST))
     assert "Friday 16 January" in listed and "Monday 19 January" in listed
-    assert listed.count("✅ scheduled") == 2 and "series Tech tips" in listed
+    assert listed.count("✅ scheduled") == 3 and "series Tech tips" in listed
     assert BANK[2] not in listed  # skipped: no longer on the calendar
     assert "calendar_propose" in listed and "calendar_list_skip" in listed
 
@@ -146,8 +147,8 @@ async def test_the_calendar_list_has_each_posts_buttons_and_proposes_a_post(
 
     listed = await calendar_list(slack, ANALYST)
     shown = as_text(listed)
-    assert shown.count("⏳ waiting for approval") == 3
-    assert shown.count('"calendar_list_approve"') == 3
+    assert shown.count("⏳ waiting for approval") == 4
+    assert shown.count('"calendar_list_approve"') == 4
     # The analyst may see the buttons; the core refuses their click.
     await slack.click(post_row(listed, BANK[0]), "calendar_list_approve", user=ANALYST)
     await slack.workspace.wait_for("chat.postEphemeral")

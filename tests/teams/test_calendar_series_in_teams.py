@@ -39,6 +39,7 @@ BANK = [
     "Tip 1: lock your screen when you *step away*.",
     "Tip 2: a long passphrase beats a short password.",
     "Tip 3: report phishing with the Report button.",
+    "Tip 4: update your laptop before the weekend.",
 ]
 ZONE = "America/New_York"
 
@@ -112,12 +113,14 @@ async def test_a_week_of_tips_is_approved_on_one_card_and_goes_out_at_ten(
     await a_conversation(teams)
     await start_drafting(teams, clock)
 
-    # One card for the week ahead: Fri 16, Mon 19 and Wed 21 at 10:00, the bank in turn.
+    # One card for the rest of this week and the next: Fri 16, Mon 19, Wed 21 and Fri 23 at
+    # 10:00, the bank in turn.
     [review] = cards_with(connector, "Approve all")
     card = review.cards[0]
-    assert "Next week's posts from Tech tips: 3 waiting for approval" in texts(card)
+    assert "Next week's posts from Tech tips: 4 waiting for approval" in texts(card)
     shown = runs(card)
-    for when, tip in (("Fri 16 Jan", BANK[0]), ("Mon 19 Jan", BANK[1]), ("Wed 21 Jan", BANK[2])):
+    days = ("Fri 16 Jan", "Mon 19 Jan", "Wed 21 Jan", "Fri 23 Jan")
+    for when, tip in zip(days, BANK, strict=True):
         assert f"{when}, 10:00 AM EST" in shown
         assert tip in shown  # a TextRun: the asterisks stay as typed
         assert button_titles(buttons_of(card, tip)) == ["Approve", "Skip"]
@@ -139,18 +142,19 @@ async def test_a_week_of_tips_is_approved_on_one_card_and_goes_out_at_ten(
     assert button_titles(buttons_of(skipped, BANK[0])) == ["Approve", "Skip"]
     with pytest.raises(AssertionError):
         buttons_of(skipped, BANK[1])
-    assert "2 waiting for approval" in texts(skipped)
+    assert "3 waiting for approval" in texts(skipped)
 
-    # Approve all: the two left are approved; no button is left on the card.
+    # Approve all: the three left are approved; no button is left on the card.
     approved = await teams.click(review.id, "Approve all", user=APPROVER_2)
     assert connector.card(review.id) == approved
-    assert runs(approved).count("✅ Approved by ") == 2
+    assert runs(approved).count("✅ Approved by ") == 3
     assert "Sam Second" in runs(approved) and "⏭️ Skipped by " in runs(approved)
     assert "Approve" not in button_titles(approved) and '"ActionSet"' not in texts(approved)
     assert scheduled_states(teams) == {
         BANK[0]: CalendarState.SCHEDULED,
         BANK[1]: CalendarState.SKIPPED,
         BANK[2]: CalendarState.SCHEDULED,
+        BANK[3]: CalendarState.SCHEDULED,
     }
 
     # Friday 10:00 on New York's clock: Friday's tip, on X and Mastodon; not a minute before.

@@ -116,7 +116,7 @@ async def until(core: Core, clock: FakeClock, at: datetime) -> None:
     await publish(core)
 
 
-async def test_a_week_is_drafted_once_as_one_batch(
+async def test_the_rest_of_this_week_and_the_next_are_drafted_once_as_one_batch(
     core: Core, clock: FakeClock, chat: SeriesPresenter
 ) -> None:
     await start(core, clock)
@@ -125,12 +125,13 @@ async def test_a_week_is_drafted_once_as_one_batch(
         (utc(2026, 1, 16, 15), BANK[0], "pending"),  # Fri 10:00 EST
         (utc(2026, 1, 19, 15), BANK[1], "pending"),  # Mon
         (utc(2026, 1, 21, 15), BANK[2], "pending"),  # Wed
+        (utc(2026, 1, 23, 15), BANK[3], "pending"),  # Fri: the end of next week's is the horizon
     ]
     assert {(p.series, p.created_by, p.batch) for p in drafted} == {
         ("Tech tips", "config:crier.yml", drafted[0].id)
     }
     assert all(p.occurrence_at == p.due_at for p in drafted)
-    [batch] = chat.batches  # one message for the week
+    [batch] = chat.batches  # one message for them all
     assert [e.id for e in batch.waiting] == [p.id for p in drafted]
     assert chat.calendar == []  # not each on its own as well
 
@@ -138,7 +139,7 @@ async def test_a_week_is_drafted_once_as_one_batch(
         assert draft_ahead(session, config=core.config, now=clock.now()) is None
         sync_from_config(session, config=core.config, now=clock.now())  # a restart
     await tick(core, clock, seconds=1)
-    assert len(posts(core)) == 3 and len(chat.batches) == 1
+    assert len(posts(core)) == 4 and len(chat.batches) == 1
     with core.store.transaction() as session:
         drafting = session.exec(select(Job).where(Job.key == SERIES_DRAFT)).one()
         events = session.exec(
@@ -146,25 +147,31 @@ async def test_a_week_is_drafted_once_as_one_batch(
         ).all()
     assert drafting.done_at is None
     assert drafting.due_at == utc(2026, 1, 16, 14)  # tomorrow at 9:00 EST
-    assert [e.detail["bank_position"] for e in events] == [0, 1, 2]
+    assert [e.detail["bank_position"] for e in events] == [0, 1, 2, 3]
 
 
-async def test_the_bank_rotates_day_by_day_and_wraps_around(
+async def test_each_monday_drafts_the_following_week_and_the_bank_wraps_around(
     core: Core, clock: FakeClock, chat: SeriesPresenter
 ) -> None:
     await start(core, clock)
-    await until(core, clock, utc(2026, 1, 16, 14))  # Fri 9:00: through Fri 23 9:00, nothing
-    assert len(posts(core)) == 3
-    await until(core, clock, utc(2026, 1, 17, 14))  # Sat: Fri 23 10:00 comes in range
-    await until(core, clock, utc(2026, 1, 20, 14))  # …Tue: Mon 26
-    await until(core, clock, utc(2026, 1, 22, 14))  # …Thu: Wed 28
-    drafted = [p for p in posts(core) if p.due_at > utc(2026, 1, 22)]
+    await until(core, clock, utc(2026, 1, 18, 14))  # Fri, Sat, Sun at 9:00: nothing new
+    assert len(posts(core)) == 4 and len(chat.batches) == 1
+    await until(core, clock, utc(2026, 1, 19, 14))  # Mon 9:00 EST: the week of the 26th
+    drafted = [p for p in posts(core) if p.due_at > utc(2026, 1, 24)]
     assert [(p.due_at.day, p.text) for p in drafted] == [
-        (23, BANK[3]),
         (26, BANK[0]),  # round again
         (28, BANK[1]),
+        (30, BANK[2]),
     ]
-    assert [len(b.entries) for b in chat.batches] == [3, 1, 1, 1]
+    await until(core, clock, utc(2026, 1, 25, 14))  # Tue … Sun: nothing new
+    assert len(posts(core)) == 7
+    await until(core, clock, utc(2026, 1, 26, 14))  # Mon: the week of 2 February
+    assert [(p.due_at.day, p.text) for p in posts(core)[-3:]] == [
+        (2, BANK[3]),
+        (4, BANK[0]),
+        (6, BANK[1]),
+    ]
+    assert [len(b.entries) for b in chat.batches] == [4, 3, 3]  # a week's posts in each
 
 
 async def test_approve_all_publishes_each_at_ten_on_the_organisations_clock(
@@ -173,7 +180,7 @@ async def test_approve_all_publishes_each_at_ten_on_the_organisations_clock(
     await start(core, clock)
     [batch] = chat.batches
     approved = await core.content_calendar.approve_all(approver, batch.id)
-    assert [e.state for e in approved.entries] == ["scheduled"] * 3
+    assert [e.state for e in approved.entries] == ["scheduled"] * 4
     assert {e.decided_by for e in approved.entries} == {f"slack:{APPROVER}"}
     for n, due in enumerate([utc(2026, 1, 16, 15), utc(2026, 1, 19, 15), utc(2026, 1, 21, 15)]):
         await until(core, clock, due - timedelta(seconds=1))
@@ -205,11 +212,11 @@ async def test_a_skipped_post_never_goes_out(
     core: Core, clock: FakeClock, chat: SeriesPresenter
 ) -> None:
     await start(core, clock)
-    _, monday, wednesday = posts(core)
+    _, monday, wednesday, _ = posts(core)
     skipped = await core.content_calendar.skip(approver, monday.id or 0)
     assert skipped.state == "skipped" and skipped.series == "Tech tips"
     approved = await core.content_calendar.approve_all(approver, chat.batches[0].id)
-    assert [e.state for e in approved.entries] == ["scheduled", "skipped", "scheduled"]
+    assert [e.state for e in approved.entries] == ["scheduled", "skipped", "scheduled", "scheduled"]
     # An approved one may be skipped too, before its time.
     await core.content_calendar.skip(approver, wednesday.id or 0)
     with pytest.raises(Conflict, match="already skipped"):
@@ -223,7 +230,7 @@ async def test_an_unapproved_post_is_reminded_the_day_before_and_never_goes_out(
     core: Core, clock: FakeClock, chat: SeriesPresenter
 ) -> None:
     await start(core, clock)
-    friday, monday, _ = posts(core)
+    friday, monday, _, _ = posts(core)
     await core.content_calendar.approve(approver, friday.id or 0)  # one by one works too
     await until(core, clock, utc(2026, 1, 18, 15) - timedelta(seconds=1))  # Sun 9:59:59
     reminded = [n for n in chat.notices if n.kind == "calendar_unapproved"]
@@ -238,7 +245,8 @@ async def test_an_unapproved_post_is_reminded_the_day_before_and_never_goes_out(
         await core.content_calendar.approve(approver, monday.id or 0)
     # Approve all, late: Wednesday's is scheduled, Monday's (past its time) is left as it was.
     approved = await core.content_calendar.approve_all(approver, monday.batch or 0)
-    assert [e.state for e in approved.entries] == ["published", "pending", "scheduled"]
+    states = [e.state for e in approved.entries]
+    assert states == ["published", "pending", "scheduled", "scheduled"]
     await until(core, clock, utc(2026, 1, 22, 16))
     assert [p.text for p in outbox(core)][2:] == [BANK[2], BANK[2]]
     assert BANK[1] not in [p.text for p in outbox(core)]
@@ -255,13 +263,19 @@ async def test_ten_oclock_stays_ten_oclock_across_the_spring_clock_change(
         utc(2026, 3, 6, 15),  # Fri 10:00 EST
         utc(2026, 3, 9, 14),  # Mon 10:00 EDT: the clocks went forward on Sunday
         utc(2026, 3, 11, 14),
+        utc(2026, 3, 13, 14),
     ]
     with store.transaction() as session:
         reminders = session.exec(
             select(Job.due_at).where(Job.kind == "calendar_unapproved").order_by(col(Job.due_at))
         ).all()
     # The day before, at 10:00 on the clock: Thursday EST, then Sunday (after 2:00) EDT.
-    assert reminders == [utc(2026, 3, 5, 15), utc(2026, 3, 8, 14), utc(2026, 3, 10, 14)]
+    assert reminders == [
+        utc(2026, 3, 5, 15),
+        utc(2026, 3, 8, 14),
+        utc(2026, 3, 10, 14),
+        utc(2026, 3, 12, 14),
+    ]
     await core.content_calendar.approve_all(approver, chat.batches[0].id)
     await until(core, clock, utc(2026, 3, 9, 14) - timedelta(seconds=1))
     assert len(outbox(core)) == 2  # Friday's
@@ -279,6 +293,7 @@ async def test_ten_oclock_stays_ten_oclock_across_the_autumn_clock_change(
         utc(2026, 10, 30, 14),  # Fri 10:00 EDT
         utc(2026, 11, 2, 15),  # Mon 10:00 EST: the clocks went back on Sunday
         utc(2026, 11, 4, 15),
+        utc(2026, 11, 6, 15),
     ]
     await core.content_calendar.approve_all(approver, chat.batches[0].id)
     await until(core, clock, utc(2026, 11, 2, 14))  # 9:00 EST, 10:00 had it been EDT

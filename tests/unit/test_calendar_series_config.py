@@ -140,3 +140,28 @@ def test_a_bank_folder_crier_cannot_use_is_refused_at_load(
 def test_a_missing_bank_folder_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"bank '.*/nowhere' is not a folder"):
         load_config(write_crier_yml(tmp_path, bank="nowhere/"))
+
+
+def test_a_bank_post_too_long_for_a_channel_is_refused_naming_its_file(tmp_path: Path) -> None:
+    """A calendar post goes out as written: a tip too long for X is refused when crier.yml is
+    loaded, not approved and then refused by X at 10:00 on Monday."""
+    bank = tmp_path / "tips"
+    bank.mkdir()
+    (bank / "01-lock.md").write_text("Lock your screen when you step away.")
+    (bank / "02-long.md").write_text("Passphrases. " * 30)  # 390 characters
+    with pytest.raises(ConfigError) as refused:
+        load_config(write_crier_yml(tmp_path, bank="tips"))
+    said = str(refused.value)
+    assert "calendar_series: 'Tech tips', 02-long.md: X: 389/280 weighted characters" in said
+    assert "01-lock.md" not in said
+
+
+def test_a_post_too_long_for_bluesky_is_refused_naming_its_place() -> None:
+    refused = refusal(channels=["bluesky"], posts=["Short.", "é" * 301])
+    assert "'Tech tips', posts[1]: Bluesky: 301/300 graphemes: 1 over Bluesky's limit" in refused
+
+
+def test_a_one_off_calendar_post_too_long_for_its_channel_is_refused() -> None:
+    with pytest.raises(ValidationError) as refused:
+        make_config(calendar=[{"text": "x" * 600, "at": "2027-01-04T10:00", "channels": ["x"]}])
+    assert "calendar[0]: X: 600/280 weighted characters" in problems(refused.value)

@@ -244,7 +244,9 @@ def _calendar(args: argparse.Namespace, settings: Settings) -> int:
             elif item.decided_by:
                 when = f" at {format_time(item.decided_at, zone)}" if item.decided_at else ""
                 state += f" (approved by {item.decided_by}{when})"
-            held = f" (held by incident #{item.held_by})" if item.held_by else ""
+            held = (
+                f" (held by {item.held_until})" if item.state == calendar.CalendarState.HELD else ""
+            )
             print(
                 f"#{item.id} · {item.due_at.astimezone(zone):%a %d %b %-I:%M %p %Z} · "
                 f"{', '.join(item.channels)} · {state}{held}"

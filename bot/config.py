@@ -279,6 +279,14 @@ def _default_severities() -> dict[Severity, SeverityPolicy]:
     }
 
 
+class MaintenanceConfig(_Strict):
+    """crier.yml's ``maintenance``: planned work (``bot.maintenance``)."""
+
+    # Planned work is routine, so the tips go out as usual; ``true`` holds calendar posts due
+    # while a maintenance is under way, and offers them (post now or skip) once it is complete.
+    pauses_calendar: bool = False
+
+
 class HealthCheckConfig(_Strict):
     """The scheduled health check: the read-only channel checks, every ``every_hours`` from
     ``at`` (the organisation's time); it tells the comms channel when a channel stops being
@@ -462,6 +470,7 @@ class CrierConfig(_Strict):
     # Recurring series (weekly tips …): each post drafted a week ahead, for approval.
     calendar_series: list[CalendarSeries] = []
     health_check: HealthCheckConfig = HealthCheckConfig()
+    maintenance: MaintenanceConfig = MaintenanceConfig()
     templates_dir: Path | None = None
 
     @field_validator("channels")

@@ -139,7 +139,11 @@ class Core:
         )
         reminder_jobs = ReminderJobs(**base, notify=self.remind)
         calendar_jobs = CalendarJobs(
-            **base, notify=self.remind, wake_publisher=self.publishing.wake, show=self.chat.calendar
+            **base,
+            notify=self.remind,
+            wake_publisher=self.publishing.wake,
+            show=self.chat.calendar,
+            notice=self.notice,
         )
         series = CalendarSeriesJobs(**base, notice=self.notice, show=self.chat.calendar_batch)
         self.channel_health = ChannelHealth(**base, publishers=self.publishers, notify=self.notice)

@@ -18,7 +18,7 @@ from bot.incidents.acting import Acting
 from bot.incidents.readers import incident_view, load_post, post_view, text_problems
 from bot.incidents.requests import EditRequest, clean_text
 from bot.incidents.revisions import newest_revision, revise_refusal
-from bot.scheduling import calendar, reminders
+from bot.scheduling import calendar_pause, reminders
 from bot.storage.models import (
     Delivery,
     DeliveryState,
@@ -119,7 +119,7 @@ def approve(act: Acting, *, post_id: int, emergency: bool = False) -> PostView:
     if post.kind == PostKind.RESOLUTION:
         incident.status = IncidentStatus.RESOLVED
         incident.resolved_at = now
-        calendar.on_resolved(session, incident=incident, now=now)
+        calendar_pause.on_resolved(session, incident=incident, now=now)
     else:
         # The incident remembers what its latest public post said, for the next update's form.
         for key in ("what_we_are_doing", "what_users_see"):

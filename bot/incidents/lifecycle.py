@@ -33,7 +33,7 @@ from bot.incidents.requests import (
 )
 from bot.incidents.revisions import ONE_STORY, newest_revision, pending_draft
 from bot.maintenance.series import under_way
-from bot.scheduling import calendar, reminders
+from bot.scheduling import calendar_pause, reminders
 from bot.storage.models import Incident, IncidentStatus, Post, PostKind, PostState, Rendition
 from bot.views import Draft, IncidentView
 
@@ -263,7 +263,7 @@ def draft_resolution(
         incident.resolved_at = incident.updated_at = now
         session.add(incident)
         reminders.on_closed(session, incident=incident, now=now)
-        calendar.on_resolved(session, incident=incident, now=now)
+        calendar_pause.on_resolved(session, incident=incident, now=now)
         detail = {"false_alarm": request.false_alarm}
         act.record("close_unpublished", incident_id=incident.id, detail=detail)
         return incident_view(act.config, incident)

@@ -25,7 +25,7 @@ from bot.incidents.requests import check_channels, clean_text
 from bot.maintenance.drafting import MaintenanceFacts, draft
 from bot.maintenance.window import Planned, SeriesKind, Window, plan_series
 from bot.ports import Actor
-from bot.scheduling import jobs
+from bot.scheduling import calendar_pause, jobs
 from bot.storage import audit
 from bot.storage.models import (
     Delivery,
@@ -302,6 +302,7 @@ def complete(
             post.state = PostState.SUPERSEDED
             jobs.cancel(session, now=now, key=f"{POST_DUE}:{post.id}")
     maintenance.state, maintenance.ended_at = MaintenanceState.COMPLETED, now
+    calendar_pause.on_maintenance_over(session, maintenance_id=maintenance_id, now=now)
     jobs.cancel(session, now=now, key=f"{WINDOW_END}:{maintenance_id}")
     audit.record(
         session,
@@ -580,6 +581,7 @@ def _call_off(session: Session, maintenance: Maintenance, *, actor: Actor, now: 
             jobs.cancel(session, now=now, key=f"{POST_DUE}:{post.id}")
     jobs.cancel(session, now=now, key=f"{WINDOW_END}:{maintenance.id}")
     maintenance.state, maintenance.ended_at = MaintenanceState.CANCELLED, now
+    calendar_pause.on_maintenance_over(session, maintenance_id=maintenance.id or 0, now=now)
     audit.record(
         session,
         actor=actor,

@@ -1,8 +1,9 @@
-"""The content calendar and the crisis pause.
+"""The content calendar.
 
 Scheduled posts (weekly tips, tutorials, the odd joke) go out at their time through the same
 publishers as incident posts — unless an incident is open: then they are held, the incident's
-thread says so, and the all-clear offers to post each one now or skip it.
+thread says so, and the all-clear offers to post each one now or skip it (the pause is
+``bot.scheduling.calendar_pause``).
 
 A calendar post is a draft like any other: it is proposed ``pending`` and shown to the approvers
 (the ``calendar_review`` job); only an approver who is not its author schedules it. crier.yml's
@@ -20,7 +21,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from bot.config import CALENDAR_TEXT_MAX, NOT_FOR_CALENDAR, CrierConfig, Network
@@ -32,7 +33,7 @@ from bot.incidents.requests import check_channels, clean_text
 from bot.ports import Actor
 from bot.scheduling import jobs
 from bot.storage import audit
-from bot.storage.models import Delivery, DeliveryState, Incident, Job, ScheduledPost
+from bot.storage.models import Delivery, DeliveryState, Job, ScheduledPost
 from bot.views import NETWORK_LABELS
 
 DUE = "calendar_due"
@@ -66,6 +67,14 @@ class CalendarEntry:
     decided_at: datetime | None = None
     series: str | None = None  # the recurring series it was drafted for, if any
     batch: int | None = None  # the batch of that series' posts it is approved with
+    held_by_maintenance: int | None = None  # the maintenance under way that holds it
+
+    @property
+    def held_until(self) -> str:
+        """What holds it and until when: "incident #4 until its all-clear"."""
+        if self.held_by_maintenance is not None:
+            return f"maintenance #{self.held_by_maintenance} until it is complete"
+        return f"incident #{self.held_by} until its all-clear"
 
     @property
     def channel_labels(self) -> str:
@@ -78,7 +87,7 @@ class CalendarEntry:
         """What became of it once approved, as every chat says it after "Approved by …"."""
         return {
             CalendarState.SCHEDULED: "it goes out at its time (held while an incident is open)",
-            CalendarState.HELD: f"⏸️ held by incident #{self.held_by} until its all-clear",
+            CalendarState.HELD: f"⏸️ held by {self.held_until}",
             CalendarState.PUBLISHED: "📤 published",
         }.get(self.state, f"⏭️ {self.state}")
 
@@ -316,7 +325,7 @@ def sync_from_config(session: Session, *, config: CrierConfig, now: datetime) ->
         due = item.at if item.at.tzinfo else item.at.replace(tzinfo=config.organisation.zone)
         if due <= now:
             continue
-        if not _entries(session, ScheduledPost.text == item.text, ScheduledPost.due_at == due):
+        if not entries(session, ScheduledPost.text == item.text, ScheduledPost.due_at == due):
             add(
                 session,
                 config=config,
@@ -342,7 +351,7 @@ def ensure_series_drafting(session: Session, *, config: CrierConfig, now: dateti
         jobs.schedule(session, kind=SERIES_DRAFT, key=SERIES_DRAFT, due_at=now, found=job)
 
 
-def _entries(session: Session, *where: Any, limit: int | None = None) -> list[CalendarEntry]:
+def entries(session: Session, *where: Any, limit: int | None = None) -> list[CalendarEntry]:
     query = select(ScheduledPost).where(*where).order_by(col(ScheduledPost.due_at)).limit(limit)
     return [entry(row) for row in session.exec(query).all()]
 
@@ -352,15 +361,7 @@ def upcoming(session: Session, *, now: datetime, limit: int = 50) -> list[Calend
     state = col(ScheduledPost.state)
     waiting = and_(state == CalendarState.PENDING, col(ScheduledPost.due_at) > now)
     ahead = state.in_([CalendarState.SCHEDULED, CalendarState.HELD])
-    return _entries(session, or_(ahead, waiting), limit=limit)
-
-
-def open_incident_id(session: Session, *, besides: int | None = None) -> int | None:
-    return session.exec(
-        select(Incident.id)
-        .where(col(Incident.resolved_at).is_(None), Incident.id != besides)
-        .order_by(col(Incident.declared_at))
-    ).first()
+    return entries(session, or_(ahead, waiting), limit=limit)
 
 
 def release(session: Session, *, post: ScheduledPost, now: datetime) -> None:
@@ -379,74 +380,4 @@ def release(session: Session, *, post: ScheduledPost, now: datetime) -> None:
         )
     post.state = CalendarState.PUBLISHED
     post.published_at = now
-    post.held_by = None
-
-
-def hold_or_release(
-    session: Session, *, scheduled_post_id: int, now: datetime
-) -> tuple[str, CalendarEntry | None]:
-    """At the post's time: ``("held", entry)`` while an incident is open, else publish."""
-    post = session.get(ScheduledPost, scheduled_post_id)
-    if post is None or post.state != CalendarState.SCHEDULED:
-        return "gone", None
-    incident_id = open_incident_id(session)
-    if incident_id is not None:
-        post.state = CalendarState.HELD
-        post.held_by = incident_id
-    else:
-        release(session, post=post, now=now)
-    outcome = "published" if incident_id is None else "held"
-    audit.record(
-        session,
-        actor=audit.SYSTEM_ACTOR,
-        action=f"calendar_{outcome}",
-        incident_id=incident_id,
-        at=now,
-        detail={"scheduled_post_id": post.id},
-    )
-    return outcome, entry(post)
-
-
-def _held_by(incident_id: int | None) -> tuple[ColumnElement[bool], ...]:
-    return col(ScheduledPost.state) == CalendarState.HELD, col(ScheduledPost.held_by) == incident_id
-
-
-def held_for(session: Session, *, incident_id: int) -> list[CalendarEntry]:
-    return _entries(session, *_held_by(incident_id))
-
-
-def on_resolved(session: Session, *, incident: Incident, now: datetime) -> None:
-    """The all-clear: offer the posts this incident held (if no other incident still holds)."""
-    other = open_incident_id(session, besides=incident.id)
-    if other is not None:  # still in a crisis: the next all-clear offers them
-        session.execute(update(ScheduledPost).where(*_held_by(incident.id)).values(held_by=other))
-        return
-    if held_for(session, incident_id=incident.id or 0):
-        key = f"{RESUME}:{incident.id}"
-        jobs.schedule(session, kind=RESUME, key=key, due_at=now, incident_id=incident.id)
-
-
-def resume(
-    session: Session, *, scheduled_post_id: int, publish: bool, actor: Actor, now: datetime
-) -> CalendarEntry:
-    """After the all-clear, a person posts a held post now, or skips it."""
-    post = session.get(ScheduledPost, scheduled_post_id)
-    if post is None:
-        raise NotFound("That scheduled post no longer exists.")
-    if post.state != CalendarState.HELD:
-        raise Conflict(f"That scheduled post is already {post.state}.")
-    if publish and open_incident_id(session) is not None:
-        raise Conflict("An incident is open again; the post stays held until its all-clear.")
-    if publish:
-        release(session, post=post, now=now)
-    else:
-        post.state = CalendarState.SKIPPED
-        post.held_by = None
-    audit.record(
-        session,
-        actor=actor,
-        action="calendar_resume",
-        at=now,
-        detail={"scheduled_post_id": post.id, "published": publish},
-    )
-    return entry(post)
+    post.held_by = post.held_by_maintenance = None

@@ -16,7 +16,7 @@ from datetime import datetime
 from bot.config import CrierConfig, Network
 from bot.incidents.approvers import Gate
 from bot.ports import Actor, Clock
-from bot.scheduling import calendar
+from bot.scheduling import calendar, calendar_pause
 from bot.scheduling.calendar import CalendarBatch, CalendarEntry
 from bot.storage.store import Store
 
@@ -139,7 +139,8 @@ class ContentCalendar:
         )
 
     async def resume(self, actor: Actor, scheduled_post_id: int, *, publish: bool) -> CalendarEntry:
-        """After the all-clear, an approver posts a held post now, or skips it."""
+        """After the all-clear (or the maintenance), an approver posts a held post now, or skips
+        it."""
         await self.gate.check(
             actor,
             action="calendar_resume",
@@ -147,7 +148,7 @@ class ContentCalendar:
             detail={"scheduled_post_id": scheduled_post_id, "published": publish},
         )
         entry = await self.store.run(
-            lambda s: calendar.resume(
+            lambda s: calendar_pause.resume(
                 s,
                 scheduled_post_id=scheduled_post_id,
                 publish=publish,

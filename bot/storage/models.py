@@ -228,6 +228,9 @@ class ScheduledPost(Numbered, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     # The open incident that held it back, while it is held.
     held_by: int | None = Field(default=None, foreign_key="incident.id")
+    # The maintenance under way that held it back (crier.yml's ``maintenance.pauses_calendar``).
+    # No foreign key: see migration 0011.
+    held_by_maintenance: int | None = None
     published_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     # A series' post: the series' name, the occurrence's time (UTC), the place of its text in
     # the series' bank (the next occurrence takes the next), and the batch it was drafted in

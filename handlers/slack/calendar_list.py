@@ -39,7 +39,7 @@ BUTTONS = {
     CalendarState.SCHEDULED: {Action.LIST_SKIP: "Skip"},
     CalendarState.HELD: {Action.LIST_POST_NOW: "Post now", Action.LIST_SKIP: "Skip"},
 }
-HELD = "Held while an incident is open"
+HELD = "Held back (each says by what)"
 
 
 async def two_weeks(core: Core) -> list[CalendarEntry]:
@@ -62,7 +62,7 @@ def _post_blocks(entry: CalendarEntry, zone: ZoneInfo) -> list[Block]:
     and its buttons."""
     state = STATES.get(entry.state, entry.state)
     if entry.state == CalendarState.HELD:
-        when, state = due_day(entry, zone), f"{state} by incident #{entry.held_by}"
+        when, state = due_day(entry, zone), f"{state} by {entry.held_until}"
     else:
         when = format_time(entry.due_at, zone)
     parts = [when, state, *([f"series {entry.series}"] if entry.series else [])]

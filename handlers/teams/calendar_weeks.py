@@ -34,7 +34,7 @@ async def next_two_weeks(store: Store, now: datetime) -> list[CalendarEntry]:
 
 def _state(entry: CalendarEntry) -> str:
     if entry.state == CalendarState.HELD:
-        return f"⏸️ held by incident #{entry.held_by}"
+        return f"⏸️ held by {entry.held_until}"
     return STATES.get(entry.state, entry.state)
 
 

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig
 from bot.site import SITE_CHANNEL
-from bot.site.feeds import FeedHead, build_feed
+from bot.site.feeds import FeedHead, build_feed, incident_entries, maintenance_entries
 from bot.site.maintenance import maintenance_marker
 from bot.site.public import read_public_site
 from bot.site.render import (
@@ -83,6 +83,7 @@ def build_site(
     modified = site.changed_at or now
     organisation = config.organisation
     page = PageContext(organisation=organisation, logo_url=logo_url, subscribe=subscribe)
+    slugs = {service.name: service.slug for service in site.services}
     files: dict[str, SiteFile] = {
         "": SiteFile.of(render_home(page, site, now=now), HTML),
         "site.css": SiteFile.of(render_stylesheet(organisation), CSS),
@@ -95,8 +96,8 @@ def build_site(
                     author=organisation.name,
                     updated=modified,
                 ),
-                site.incidents,
-                site_url=site_url,
+                incident_entries(site.incidents, site_url=site_url)
+                + maintenance_entries(site.maintenances, site_url=site_url, slugs=slugs),
             ),
             ATOM,
         ),
@@ -120,9 +121,11 @@ def build_site(
             author=organisation.name,
             updated=modified,
         )
-        files[f"services/{service.slug}/feed.atom"] = SiteFile.of(
-            build_feed(head, history, site_url=site_url), ATOM
+        planned = [m for m in site.maintenances if service.name in m.services]
+        entries = incident_entries(history, site_url=site_url) + maintenance_entries(
+            planned, site_url=site_url, slugs=slugs
         )
+        files[f"services/{service.slug}/feed.atom"] = SiteFile.of(build_feed(head, entries), ATOM)
     shapes = StatuspageShapes(site, organisation=organisation, site_url=site_url, modified=modified)
     files["api/v2/summary.json"] = SiteFile.of(shapes.summary(), JSON)
     files["api/v2/incidents.json"] = SiteFile.of(shapes.incidents(), JSON)

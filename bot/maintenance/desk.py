@@ -13,8 +13,9 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from bot.config import CrierConfig
+from bot.config import CrierConfig, Network
 from bot.drafting.drafter import Drafter
+from bot.errors import Conflict
 from bot.incidents.approvers import Gate
 from bot.maintenance import series
 from bot.maintenance.series import (
@@ -24,16 +25,18 @@ from bot.maintenance.series import (
     SeriesPost,
     ShowReason,
 )
+from bot.maintenance.window import Window
 from bot.ports import Actor, Clock
 from bot.scheduling import jobs
 from bot.scheduling.jobs import JobHandler, JobRun
-from bot.storage.models import MaintenanceState
+from bot.storage.models import Maintenance, MaintenanceState
 from bot.storage.store import Store
 
 NOT_AN_APPROVER = "Only approvers can approve a maintenance's posts. Ask one of the approvers."
 OWN_SERIES = "You planned this maintenance, so another approver needs to approve its posts."
 SHOW = "maintenance_show"  # a row per time a maintenance is to be shown in chat
 OWN_CHANGE = "You asked for this, so another approver needs to approve it."
+NOT_YOURS = "Only who planned this maintenance, or an approver, can change or cancel it."
 
 
 @dataclass
@@ -82,7 +85,8 @@ class MaintenanceDesk:
         where: str | None = None,
     ) -> MaintenanceView:
         """Change a maintenance that has not begun: its series is drafted again and shown for
-        approval again."""
+        approval again. Its planner or an approver may (NotAllowed, audited, for anyone else)."""
+        await self._check_planner_or_approver(actor, maintenance_id, action="maintenance_edit")
 
         def edit(session: Session) -> MaintenanceView:
             edited = series.edit(
@@ -103,6 +107,46 @@ class MaintenanceDesk:
 
     async def view(self, maintenance_id: int) -> MaintenanceView:
         return await self.store.read(lambda s: series.view(s, maintenance_id))
+
+    async def to_edit(self, actor: Actor, maintenance_id: int) -> MaintenanceRequest:
+        """The maintenance as a request, to fill the form that edits it: refused (NotAllowed,
+        Conflict) before the form opens when ``edit`` would refuse its submission."""
+        await self._check_planner_or_approver(actor, maintenance_id, action="maintenance_edit")
+        now = self.clock.now()
+
+        def current(session: Session) -> MaintenanceRequest:
+            found = series.view(session, maintenance_id)  # NotFound
+            row = session.get_one(Maintenance, maintenance_id)
+            # The same conditions as ``series.edit``, said before the person fills the form in.
+            if row.state not in (MaintenanceState.PENDING, MaintenanceState.SCHEDULED):
+                raise Conflict(f"This maintenance is {row.state.replace('_', ' ')}.")
+            if now >= row.starts_at:
+                raise Conflict("The window has begun: extend it, or mark it complete.")
+            return MaintenanceRequest(
+                services=found.services,
+                title=row.title,
+                what_users_notice=row.what_users_notice,
+                what_to_do=row.what_to_do,
+                window=Window(starts_at=row.starts_at, ends_at=row.ends_at),
+                announce_at=row.announce_at,
+                remind_before=timedelta(minutes=row.remind_before_minutes) or None,
+                channels=tuple(Network(c) for c in row.channels if c in set(Network)),
+            )
+
+        return await self.store.read(current)
+
+    async def _check_planner_or_approver(
+        self, actor: Actor, maintenance_id: int, *, action: str
+    ) -> None:
+        """Its planner may change or call off their own maintenance; anyone else must be an
+        approver (the change is approved by an approver anyway, but a cancellation with nothing
+        public yet takes effect at once)."""
+        planned = await self.view(maintenance_id)
+        if planned.created_by == actor.key:
+            return
+        await self.gate.check(
+            actor, action=action, refusal=NOT_YOURS, detail={"maintenance_id": maintenance_id}
+        )
 
     async def approve(
         self, actor: Actor, maintenance_id: int, *, revision: int | None = None
@@ -187,7 +231,8 @@ class MaintenanceDesk:
         self, actor: Actor, maintenance_id: int, *, where: str | None = None
     ) -> SeriesPost | None:
         """Call it off: at once while nothing is public (None), else a cancellation drafted
-        for approval and shown to the approvers."""
+        for approval and shown to the approvers. Its planner or an approver may."""
+        await self._check_planner_or_approver(actor, maintenance_id, action="maintenance_cancel")
 
         def cancel(session: Session) -> SeriesPost | None:
             change = series.cancel(

@@ -39,6 +39,8 @@ class Action(StrEnum):
     MAINTENANCE_REJECT = "maintenance_reject"
     MAINTENANCE_COMPLETE = "maintenance_complete"
     MAINTENANCE_EXTEND = "maintenance_extend"  # indexed: ``maintenance_extend_60`` (minutes)
+    MAINTENANCE_EDIT = "maintenance_edit"  # opens the form, filled in, that edits it
+    MAINTENANCE_CANCEL = "maintenance_cancel"
     CHANGE_APPROVE = "maintenance_change_approve"  # an extension or a cancellation
     CHANGE_REJECT = "maintenance_change_reject"
 
@@ -58,6 +60,7 @@ class View(StrEnum):
     APPROVE = "draft_approve_form"  # "Publish now?": shown only to who may publish
     CALENDAR = "calendar_add_form"
     MAINTENANCE = "maintenance_plan_form"
+    MAINTENANCE_EDIT = "maintenance_edit_form"  # the same form, filled in, for one maintenance
 
 
 class MaintenanceField(StrEnum):

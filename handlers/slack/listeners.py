@@ -48,6 +48,7 @@ from handlers.slack.deliveries import trigger_key
 from handlers.slack.help import HELP, USAGE, incident_list
 from handlers.slack.ids import COMMAND, Action, View, indexed
 from handlers.slack.maintenance import maintenance_modal, register_maintenance
+from handlers.slack.maintenance_changes import register_maintenance_changes
 from handlers.slack.presenter import PLATFORM, SlackPresenter
 from handlers.slack.text import escape, plain_from_slack, unescape
 
@@ -284,4 +285,5 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
     app.action(indexed(Action.RETRY))(does_once(partial(_retry, confirm=False)))
     register_calendar(app)
     register_maintenance(app)
+    register_maintenance_changes(app)
     app.event("app_mention")(mentioned)

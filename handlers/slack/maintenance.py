@@ -69,27 +69,45 @@ AHEAD = timedelta(days=7)  # the form's first day: announced three days before, 
 
 
 def maintenance_modal(
-    config: CrierConfig, *, today: date, channel_id: str | None = None
+    config: CrierConfig,
+    *,
+    today: date,
+    channel_id: str | None = None,
+    editing: tuple[int, MaintenanceRequest] | None = None,
+    opened_from: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The form of `/outage maintenance`; ``channel_id``: where it was typed, where the series is
-    shown to the approvers when crier.yml names no comms channel."""
-    zone = config.organisation.time_zone
+    shown to the approvers when crier.yml names no comms channel. ``editing``: a maintenance's
+    id and its values as they are, to fill in the form that edits it (*Edit*), and
+    ``opened_from``: what its submission needs to know of the message it was opened from."""
+    zone = config.organisation.zone
+    current = editing[1] if editing else None
     networks = [n for n in config.enabled_channels if n not in NOT_FOR_MAINTENANCE]
     channels = [Option(value=n.value, label=NETWORK_LABELS[n]) for n in networks]
+    ticked = [o for o in channels if current is None or o.value in current.channels]
+    services = [Option(value=s.name, label=s.name) for s in config.services][:100]
+    chosen = [o for o in services if current and o.value in current.services]
     first_day = (today + AHEAD).isoformat()
+    starts = current.window.starts_at.astimezone(zone) if current else None
+    ends = current.window.ends_at.astimezone(zone) if current else None
+    saying = (
+        "Saving drafts the series again, from these values: it needs approval again, and what "
+        "the old series had not yet published never goes out."
+        if current
+        else "Crier drafts the series (announcement, reminder, start, completion) from your "
+        "words; an approver (not you) approves it once, and each post goes out at its time."
+    )
+    which = f"*Maintenance #{editing[0]}.* " if editing else ""
     blocks: list[Block] = [
-        note(
-            "Crier drafts the series (announcement, reminder, start, completion) from your "
-            "words; an approver (not you) approves it once, and each post goes out at its time. "
-            f"Days and times are in {zone}."
-        ),
+        note(f"{which}{saying} Days and times are in {zone}."),
         InputBlock(
             block_id=F.SERVICES,
             label="Services",
             element=StaticMultiSelectElement(
                 action_id=INPUT_ACTION,
                 placeholder="Choose…",
-                options=[Option(value=s.name, label=s.name) for s in config.services][:100],
+                options=services,
+                initial_options=chosen or None,
             ),
         ),
         text_input(
@@ -97,6 +115,7 @@ def maintenance_modal(
             "What the work is",
             optional=False,
             max_length=TITLE_MAX,
+            initial=current.title if current else None,
             placeholder="upgrading to the new version",
         ),
         text_input(
@@ -104,6 +123,7 @@ def maintenance_modal(
             "What users will notice",
             multiline=True,
             max_length=TEXT_MAX,
+            initial=current.what_users_notice if current else None,
             placeholder="You cannot sign in to Blackboard.",
         ),
         text_input(
@@ -111,24 +131,48 @@ def maintenance_modal(
             "What to do beforehand",
             multiline=True,
             max_length=TEXT_MAX,
+            initial=current.what_to_do if current else None,
             placeholder="Submit assignments early.",
         ),
-        _day(F.START_DAY, "Start day", first_day),
-        _time(F.START_TIME, f"Start time ({zone})"),
-        _day(F.END_DAY, "End day", first_day),
-        _time(F.END_TIME, f"End time ({zone})"),
-        _select(F.ANNOUNCE, "When to announce it", ANNOUNCE_CHOICES),
-        _select(F.REMIND, "Reminder before the start", REMIND_CHOICES),
+        _day(F.START_DAY, "Start day", starts.date().isoformat() if starts else first_day),
+        _time(F.START_TIME, f"Start time ({zone})", f"{starts:%H:%M}" if starts else None),
+        _day(F.END_DAY, "End day", ends.date().isoformat() if ends else first_day),
+        _time(F.END_TIME, f"End time ({zone})", f"{ends:%H:%M}" if ends else None),
+        _select(F.ANNOUNCE, "When to announce it", ANNOUNCE_CHOICES, _lead(current)),
+        _select(
+            F.REMIND,
+            "Reminder before the start",
+            REMIND_CHOICES,
+            _length(current.remind_before, REMIND_CHOICES) if current else None,
+        ),
         InputBlock(
             block_id=F.CHANNELS,
             label="Channels",
             element=CheckboxesElement(
-                action_id=INPUT_ACTION, options=channels, initial_options=channels or None
+                action_id=INPUT_ACTION, options=channels, initial_options=ticked or None
             ),
         ),
     ]
-    metadata = {"channel_id": channel_id} if channel_id else None
-    return modal(View.MAINTENANCE, "Plan maintenance", "Propose", blocks, metadata)
+    if editing is None:
+        metadata = {"channel_id": channel_id} if channel_id else None
+        return modal(View.MAINTENANCE, "Plan maintenance", "Propose", blocks, metadata)
+    edited = {**(opened_from or {}), "maintenance_id": editing[0], "channel_id": channel_id}
+    return modal(View.MAINTENANCE_EDIT, "Edit maintenance", "Draft again", blocks, edited)
+
+
+def _lead(current: MaintenanceRequest | None) -> str | None:
+    """The announcement's choice that gives ``current``'s announcement time; "at once" when
+    none does (it was announced at once, or planned too late for its lead)."""
+    if current is None or current.announce_at is None:
+        return None
+    lead = current.window.starts_at - current.announce_at
+    return _length(lead, ANNOUNCE_CHOICES) or "now"
+
+
+def _length(
+    length: timedelta | None, choices: tuple[tuple[str, str, timedelta | None], ...]
+) -> str | None:
+    return next((value for value, _, given in choices if given == length), None)
 
 
 def _day(block_id: str, label: str, initial: str) -> InputBlock:
@@ -140,22 +184,28 @@ def _day(block_id: str, label: str, initial: str) -> InputBlock:
 
 
 def _select(
-    block_id: str, label: str, choices: tuple[tuple[str, str, timedelta | None], ...]
+    block_id: str,
+    label: str,
+    choices: tuple[tuple[str, str, timedelta | None], ...],
+    picked: str | None = None,
 ) -> InputBlock:
-    """A single choice, the first (the default) picked."""
+    """A single choice, ``picked`` (else the first, the default) picked."""
     options = [Option(value=value, label=text) for value, text, _ in choices]
+    initial = next((o for o in options if o.value == picked), options[0])
     return InputBlock(
         block_id=block_id,
         label=label,
         element=StaticSelectElement(
-            action_id=INPUT_ACTION, options=options, initial_option=options[0]
+            action_id=INPUT_ACTION, options=options, initial_option=initial
         ),
     )
 
 
-def _time(block_id: str, label: str) -> InputBlock:
+def _time(block_id: str, label: str, initial: str | None = None) -> InputBlock:
     return InputBlock(
-        block_id=block_id, label=label, element=TimePickerElement(action_id=INPUT_ACTION)
+        block_id=block_id,
+        label=label,
+        element=TimePickerElement(action_id=INPUT_ACTION, initial_time=initial),
     )
 
 
@@ -261,16 +311,16 @@ async def _redraw(click: Click, message: Message) -> None:
         await click.client.chat_update(channel=channel, ts=message_ts, **message)
 
 
-def _by(click: Click) -> str:
+def answered_by(click: Click) -> str:
     """ "<@U…> at 3:00 PM EST": who answered, and when."""
-    return f"{who(click.actor.key)} at {_now(click)}"
+    return f"{who(click.actor.key)} at {now_said(click)}"
 
 
-def _now(click: Click) -> str:
+def now_said(click: Click) -> str:
     return format_time(click.core.clock.now(), click.core.config.organisation.zone)
 
 
-async def _show(click: Click, shown: MaintenanceShown, outcome: str) -> None:
+async def show_answered(click: Click, shown: MaintenanceShown, outcome: str) -> None:
     zone = click.core.config.organisation.zone
     await _redraw(click, maintenance_message(shown, zone=zone, outcome=outcome))
 
@@ -283,11 +333,11 @@ async def _decide_series(click: Click, *, approve: bool) -> None:
     decide = desk.approve if approve else desk.reject
     decided = await decide(click.actor, click.number, revision=seen)
     outcome = (
-        f"✅ Approved by {_by(click)}: each post goes out at its time."
+        f"✅ Approved by {answered_by(click)}: each post goes out at its time."
         if approve
-        else f"🚫 Rejected by {_by(click)}: none of its posts will go out."
+        else f"🚫 Rejected by {answered_by(click)}: none of its posts will go out."
     )
-    await _show(click, MaintenanceShown(decided, ShowReason.REVIEW), outcome)
+    await show_answered(click, MaintenanceShown(decided, ShowReason.REVIEW), outcome)
 
 
 async def _decide_change(click: Click, *, approve: bool) -> None:
@@ -297,18 +347,18 @@ async def _decide_change(click: Click, *, approve: bool) -> None:
     )
     change = next((p for p in decided.posts if p.id == click.number), None)
     outcome = (
-        f"✅ Approved by {_by(click)}: it is being published."
+        f"✅ Approved by {answered_by(click)}: it is being published."
         if approve
-        else f"🚫 Rejected by {_by(click)}: it will not go out."
+        else f"🚫 Rejected by {answered_by(click)}: it will not go out."
     )
-    await _show(click, MaintenanceShown(decided, ShowReason.CHANGE, change), outcome)
+    await show_answered(click, MaintenanceShown(decided, ShowReason.CHANGE, change), outcome)
 
 
 async def _complete(click: Click) -> None:
     """*Complete*: the approved completion goes out now."""
     done = await click.core.maintenance.complete(click.actor, click.number)
-    outcome = f"✅ Marked complete by {_by(click)}: the completion is being published."
-    await _show(click, MaintenanceShown(done, ShowReason.OVERDUE), outcome)
+    outcome = f"✅ Marked complete by {answered_by(click)}: the completion is being published."
+    await show_answered(click, MaintenanceShown(done, ShowReason.OVERDUE), outcome)
 
 
 async def _extend(click: Click) -> None:
@@ -320,10 +370,10 @@ async def _extend(click: Click) -> None:
     await desk.extend(click.actor, click.number, by, where=click.channel)
     still: MaintenanceView = await desk.view(click.number)
     outcome = (
-        f"⏳ {who(click.actor.key)} asked at {_now(click)} to extend it by "
+        f"⏳ {who(click.actor.key)} asked at {now_said(click)} to extend it by "
         f"{format_duration(by)}: the extension waits for an approver (not whoever asked)."
     )
-    await _show(click, MaintenanceShown(still, ShowReason.OVERDUE), outcome)
+    await show_answered(click, MaintenanceShown(still, ShowReason.OVERDUE), outcome)
 
 
 def register_maintenance(app: AsyncApp) -> None:

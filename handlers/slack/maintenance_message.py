@@ -1,7 +1,8 @@
 """A planned maintenance in Slack: the series for the approvers (*Approve all* / *Reject*), an
 extension or a cancellation (*Approve* / *Reject*), and the question once its window has ended
-(*Complete* / *Extend by…*). Each is drawn again without buttons, saying who decided, once
-someone has answered.
+(*Complete* / *Extend by…*). Each is drawn again without those buttons, saying who decided, once
+someone has answered. The series' message keeps *Edit* / *Cancel maintenance* while the
+maintenance waits for approval or for its window.
 
 The posts' texts are people's words and go out as they read here: shown as plain text, so nothing
 in them pings or links in Slack.
@@ -28,6 +29,7 @@ from bot.drafting.post_times import MARK, format_duration, format_time, shown
 from bot.maintenance.drafting import KIND_LABELS
 from bot.maintenance.series import MaintenanceShown, MaintenanceView, SeriesPost, ShowReason
 from bot.maintenance.window import describe_window
+from bot.storage.models import MaintenanceState
 from bot.views import NETWORK_LABELS
 from handlers.slack.calendar_message import who
 from handlers.slack.ids import Action
@@ -106,6 +108,7 @@ def _review(
     blocks.append(note(f"Planned by {who(maintenance.created_by)} · {TIMES_LEGEND}"))
     if outcome is not None:
         blocks.append(section(outcome))
+        blocks += _changes(maintenance)
     else:
         first = next((p.due_at for p in maintenance.posts if p.due_at is not None), None)
         start = f", the first at {day_and_time(first, zone)}" if first else ""
@@ -124,7 +127,28 @@ def _review(
                 ],
             )
         )
+        blocks += _changes(maintenance)
     return render(blocks, _summary(maintenance) + " waits for approval")
+
+
+def _changes(maintenance: MaintenanceView) -> list[Block]:
+    """*Edit* and *Cancel maintenance*, while it waits for approval or for its window (the core
+    refuses them to whoever may not, and an edit once the window has begun)."""
+    if maintenance.state not in (MaintenanceState.PENDING, MaintenanceState.SCHEDULED):
+        return []
+    sure = ConfirmObject(
+        title="Cancel this maintenance?",
+        text="If its announcement is out, a short cancellation is drafted for an approver; "
+        "otherwise it is called off at once and none of its posts go out.",
+        confirm="Cancel maintenance",
+        deny="Keep it",
+    )
+    edit = ButtonElement(text="Edit", action_id=Action.MAINTENANCE_EDIT, value=str(maintenance.id))
+    cancel = _button(Action.MAINTENANCE_CANCEL, "Cancel maintenance", maintenance.id, sure)
+    return [
+        _buttons(f"maintenance_{maintenance.id}_edit", [edit, cancel]),
+        note("*Edit* drafts the series again, for approval again."),
+    ]
 
 
 def _change(
@@ -227,7 +251,8 @@ def _button(
         Action.CHANGE_APPROVE,
         Action.MAINTENANCE_COMPLETE,
     )
-    style = "primary" if approves else "danger" if "reject" in action else None
+    refuses = "reject" in action or action == Action.MAINTENANCE_CANCEL
+    style = "primary" if approves else "danger" if refuses else None
     return ButtonElement(
         text=text, action_id=action, value=str(value), style=style, confirm=confirm
     )

@@ -64,6 +64,9 @@ class Verb(StrEnum):
     MAINTENANCE_CHANGE_REJECT = "crier.maintenance.change.reject"
     MAINTENANCE_COMPLETE = "crier.maintenance.complete"
     MAINTENANCE_EXTEND = "crier.maintenance.extend"
+    MAINTENANCE_EDIT_FORM = "crier.maintenance.edit.form"  # *Edit*: the form, filled in
+    MAINTENANCE_EDIT = "crier.maintenance.edit"
+    MAINTENANCE_CANCEL = "crier.maintenance.cancel"
 
 
 class Data(StrEnum):

@@ -1,5 +1,6 @@
 """What the maintenance cards' buttons do in Teams: plan one from the form, approve or reject its
-series, approve or reject an extension or a cancellation, mark the work complete or extend it.
+series, approve or reject an extension or a cancellation, mark the work complete or extend it;
+edit it (the form, filled in, for the clicker; saved, the series drafted again) or cancel it.
 
 Each calls the core (which says who may) and answers with the card saying what happened and who,
 without buttons, for everyone; a refusal comes back to the clicker on the card as it stands
@@ -22,7 +23,7 @@ from handlers.teams.elements import Element
 from handlers.teams.forms import Form
 from handlers.teams.ids import Data, Verb
 from handlers.teams.maintenance_card import decided_line, maintenance_card, when
-from handlers.teams.maintenance_form import maintenance_form, maintenance_request
+from handlers.teams.maintenance_form import filled_in, maintenance_form, maintenance_request
 from handlers.teams.maintenance_places import people_in, planned_from, reference_in
 from handlers.teams.presenter import TeamsPresenter
 from handlers.teams.turns import Turn, for_teams
@@ -36,6 +37,9 @@ REASONS = {
     Verb.MAINTENANCE_CHANGE_REJECT: ShowReason.CHANGE,
     Verb.MAINTENANCE_COMPLETE: ShowReason.OVERDUE,
     Verb.MAINTENANCE_EXTEND: ShowReason.OVERDUE,
+    Verb.MAINTENANCE_EDIT_FORM: ShowReason.REVIEW,
+    Verb.MAINTENANCE_EDIT: ShowReason.REVIEW,
+    Verb.MAINTENANCE_CANCEL: ShowReason.REVIEW,
 }
 MAINTENANCE_VERBS = {Verb.MAINTENANCE_PLAN, *REASONS}
 
@@ -54,6 +58,9 @@ class MaintenanceActions:
             Verb.MAINTENANCE_CHANGE_REJECT: partial(self.decide_change, approve=False),
             Verb.MAINTENANCE_COMPLETE: self.complete,
             Verb.MAINTENANCE_EXTEND: self.extend,
+            Verb.MAINTENANCE_EDIT_FORM: self.edit_form,
+            Verb.MAINTENANCE_EDIT: self.edit,
+            Verb.MAINTENANCE_CANCEL: self.cancel,
         }
 
     async def plan(self, turn: Turn) -> Element:
@@ -111,13 +118,49 @@ class MaintenanceActions:
         after = f": an extension by {format_duration(by)} waits for an approver."
         return await self._answer(turn, shown, "Extension asked by", after)
 
+    async def edit_form(self, turn: Turn) -> Element:
+        """*Edit*: the form filled in, for the clicker alone (refused before it opens if the
+        edit would be)."""
+        maintenance_id = turn.form.number(Data.MAINTENANCE_ID)
+        current = await self._core.maintenance.to_edit(turn.actor, maintenance_id)
+        config = self._core.config
+        return maintenance_form(config, again=filled_in(current, config), editing=maintenance_id)
+
+    async def edit(self, turn: Turn) -> Element:
+        """*Save changes*: the series drafted again and shown to the approvers anew; this card
+        (the series it showed) says so, for everyone."""
+        maintenance_id = turn.form.number(Data.MAINTENANCE_ID)
+        request = maintenance_request(turn.form, self._core.config, now=self._core.clock.now())
+        edited = await self._core.maintenance.edit(
+            turn.actor, maintenance_id, request, where=planned_from(turn.reference)
+        )
+        said = (
+            f"{self._name(turn)} edited maintenance #{edited.id} "
+            f"({', '.join(edited.services)}: {edited.title}); its new posts wait for an approver."
+        )
+        return await self._for_everyone(turn, cards.done_card(said))
+
+    async def cancel(self, turn: Turn) -> Element:
+        """Called off at once while nothing is public, else a cancellation drafted for an
+        approver (shown below); this card says which."""
+        maintenance_id = turn.form.number(Data.MAINTENANCE_ID)
+        desk = self._core.maintenance
+        change = await desk.cancel(turn.actor, maintenance_id, where=planned_from(turn.reference))
+        shown = MaintenanceShown(await desk.view(maintenance_id), ShowReason.REVIEW)
+        if change is None:
+            return await self._answer(turn, shown, "Cancelled by", ": none of it goes out.")
+        after = ": its announcement is out, so a cancellation waits for an approver."
+        return await self._answer(turn, shown, "Cancellation asked by", after)
+
     async def refused(self, turn: Turn, error: CrierError) -> Element:
         """The form again with the problem, or the card as it stands with the refusal on top."""
         message = for_teams(error.message)
-        if turn.verb == Verb.MAINTENANCE_PLAN:
+        editing = turn.verb == Verb.MAINTENANCE_EDIT and isinstance(error, InvalidInput)
+        if turn.verb == Verb.MAINTENANCE_PLAN or editing:
             fields = error.fields if isinstance(error, InvalidInput) else {}
             again = Form(turn.form.inputs, fields, message)
-            return maintenance_form(self._core.config, again=again)
+            maintenance_id = turn.form.number(Data.MAINTENANCE_ID) if editing else None
+            return maintenance_form(self._core.config, again=again, editing=maintenance_id)
         maintenance = await self._core.maintenance.view(turn.form.number(Data.MAINTENANCE_ID))
         change_id = turn.form.number(Data.CHANGE_ID)
         change = next((p for p in maintenance.posts if p.id == change_id), None)
@@ -128,7 +171,8 @@ class MaintenanceActions:
 
     async def _answer(self, turn: Turn, shown: MaintenanceShown, said: str, after: str) -> Element:
         at = when(self._core.clock.now(), self._core.config.organisation.zone)
-        icon = "🚫" if said.startswith("Rejected") else "⏳" if "asked" in said else "✅"
+        refused = said.startswith(("Rejected", "Cancelled by"))
+        icon = "🚫" if refused else "⏳" if "asked" in said else "✅"
         outcome = decided_line(icon, said, self._name(turn), f" on {at}{after}")
         return await self._for_everyone(turn, await self._card(turn, shown, outcome=outcome))
 

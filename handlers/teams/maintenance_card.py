@@ -5,7 +5,9 @@
 - a change: the extension or cancellation and its text; *Approve* / *Reject*
 - overdue: the window has ended; *Complete* / *Extend by…*
 
-Once answered, the card says what happened and who answered, and has no buttons. What people
+The series' card also has *Edit* / *Cancel maintenance* while the maintenance waits for approval
+or for its window. Once answered, the card says what happened and who answered, and has no other
+buttons. What people
 typed (the services' work, the posts' texts) is shown as plain text, never read as markdown.
 """
 
@@ -99,6 +101,8 @@ def maintenance_card(
     open_question = outcome is None and actionable(shown)
     body.append(outcome or _status(shown))
     actions = _actions(shown) if open_question else []
+    if shown.reason == ShowReason.REVIEW:
+        actions += _changes(maintenance)
     return card(with_banner(body, message), actions=actions, summary=_summary(shown))
 
 
@@ -209,6 +213,18 @@ def _actions(shown: MaintenanceShown) -> list[Element]:
         ]
         return [execute("Complete", Verb.MAINTENANCE_COMPLETE, data, style="positive"), *extend]
     return []
+
+
+def _changes(maintenance: MaintenanceView) -> list[Element]:
+    """*Edit* and *Cancel maintenance* until the window (the core refuses them to whoever may
+    not, and an edit once the window has begun)."""
+    if maintenance.state not in (MaintenanceState.PENDING, MaintenanceState.SCHEDULED):
+        return []
+    data: dict[str, object] = {Data.MAINTENANCE_ID: maintenance.id}
+    return [
+        execute("Edit", Verb.MAINTENANCE_EDIT_FORM, data),
+        execute("Cancel maintenance", Verb.MAINTENANCE_CANCEL, data, style="destructive"),
+    ]
 
 
 def _summary(shown: MaintenanceShown) -> str:

@@ -17,7 +17,7 @@ from bot.maintenance.window import local_window
 from bot.views import NETWORK_LABELS
 from handlers.teams.elements import Element, card, date_input, execute, heading, time_input
 from handlers.teams.forms import Form
-from handlers.teams.ids import MaintenanceField, Verb
+from handlers.teams.ids import Data, MaintenanceField, Verb
 from handlers.teams.submissions import Submission
 
 F = MaintenanceField
@@ -42,10 +42,42 @@ def maintenance_channels(config: CrierConfig) -> list[Network]:
     return [n for n in config.enabled_channels if n not in NOT_FOR_MAINTENANCE]
 
 
-def maintenance_form(config: CrierConfig, *, again: Form | None = None) -> Element:
+def filled_in(request: MaintenanceRequest, config: CrierConfig) -> Form:
+    """A maintenance's values as the form shows them, to edit it: days and times on the
+    organisation's clocks, and the announcement's and reminder's choices that give its times
+    (an announcement no choice gives: at once)."""
+    zone = config.organisation.zone
+    starts = request.window.starts_at.astimezone(zone)
+    ends = request.window.ends_at.astimezone(zone)
+    lead = None if request.announce_at is None else request.window.starts_at - request.announce_at
+    announce = next((k for k, (_, given) in ANNOUNCE.items() if given == lead), AT_ONCE)
+    remind = next((k for k, (_, given) in REMIND.items() if given == request.remind_before), "0")
+    return Form(
+        {
+            F.SERVICES: ",".join(request.services),
+            F.TITLE: request.title,
+            F.NOTICE: request.what_users_notice,
+            F.TO_DO: request.what_to_do,
+            F.START_DAY: starts.date().isoformat(),
+            F.START_TIME: f"{starts:%H:%M}",
+            F.END_DAY: ends.date().isoformat(),
+            F.END_TIME: f"{ends:%H:%M}",
+            F.ANNOUNCE: announce,
+            F.REMIND: remind,
+            F.CHANNELS: ",".join(c.value for c in request.channels),
+        }
+    )
+
+
+def maintenance_form(
+    config: CrierConfig, *, again: Form | None = None, editing: int | None = None
+) -> Element:
+    """The form that plans a maintenance; ``editing``: the one it edits (``again`` then holds
+    its values, ``filled_in``)."""
     form = again or Form()
     zone = config.organisation.zone.key
-    form.body.append(heading("Plan a maintenance", size="Large"))
+    title = f"Edit maintenance #{editing}" if editing else "Plan a maintenance"
+    form.body.append(heading(title, size="Large"))
     services = [(s.name, s.name) for s in config.services]
     form.choice(F.SERVICES, "Services", services, multi=True, required=True, placeholder="Choose…")
     form.text(
@@ -76,6 +108,14 @@ def maintenance_form(config: CrierConfig, *, again: Form | None = None) -> Eleme
         multi=True,
         expanded=True,
     )
+    if editing:
+        form.hint(
+            "Saving drafts the series again from these values: it needs approval again, and "
+            "what the old series had not yet published never goes out."
+        )
+        data = {Data.MAINTENANCE_ID: editing}
+        save = execute("Save changes", Verb.MAINTENANCE_EDIT, data, style="positive")
+        return card(form.body, actions=[save], summary=title)
     form.hint(
         "Crier drafts the announcement, the reminder, the start and the completion; an approver "
         "who did not plan it approves them all at once, and each goes out at its time."

@@ -1,7 +1,9 @@
 """Story: an analyst plans a maintenance with `/outage maintenance`; an approver (not the analyst)
 approves its whole series; each post goes out at its time; past the end Crier asks whether the
 work is done; an extension is asked for and approved; *Complete* publishes the completion. And
-the form refuses a start the clocks skip, and a maintenance of no service."""
+the form refuses a start the clocks skip, and a maintenance of no service. From its message, a
+maintenance is edited (the form filled in with it as it is; the series drafted and approved
+again) or cancelled (at once before its announcement, else by an approved cancellation)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,12 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.config import Network
-from bot.maintenance.desk import NOT_AN_APPROVER, OWN_SERIES
+from bot.maintenance.desk import NOT_AN_APPROVER, NOT_YOURS, OWN_SERIES
 from bot.maintenance.series import CHANGED_SINCE, MaintenanceRequest
 from bot.ports import Actor
 from bot.storage.models import MaintenanceState, OutboxPost
 from tests.clock import FakeClock
-from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS
+from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS, OUTSIDER
 from tests.fakes.slack_requests import text_input
 from tests.scenario.conftest import tick
 from tests.scenario.harness import JsonDict, SlackHarness, as_text, ephemeral_texts
@@ -256,3 +258,186 @@ async def wait_for_shown(slack: SlackHarness, count: int) -> list[JsonDict]:
         await slack.workspace.wait_for("chat.postMessage", count=posted + 1)
         await slack.settle()
     return [shown(slack)[count - 1]]
+
+
+def prefilled(view: JsonDict) -> dict[str, JsonDict]:
+    """A form's inputs as Slack would send them untouched: the values it was opened with."""
+    values: dict[str, JsonDict] = {}
+    for block in view["blocks"]:
+        if block["type"] != "input":
+            continue
+        element = block["element"]
+        kind = element["type"]
+        state: JsonDict = {"type": kind}
+        if kind == "plain_text_input":
+            state = text_input(element.get("initial_value", ""))
+        elif kind in ("multi_static_select", "checkboxes"):
+            state["selected_options"] = element.get("initial_options", [])
+        elif kind == "static_select":
+            state["selected_option"] = element.get("initial_option")
+        elif kind == "datepicker":
+            state["selected_date"] = element.get("initial_date")
+        elif kind == "timepicker":
+            state["selected_time"] = element.get("initial_time")
+        values[block["block_id"]] = state
+    return values
+
+
+async def plan_and_approve(slack: SlackHarness) -> tuple[JsonDict, JsonDict]:
+    """The form's maintenance, approved: its message before the approval, and after."""
+    view = await open_form(slack)
+    assert (await slack.submit(view, form(), user=ANALYST)) == (200, {})
+    [review] = await wait_for_shown(slack, 1)
+    await slack.click(review, "maintenance_approve", user=APPROVER)
+    await slack.workspace.wait_for("chat.update")
+    await slack.settle()
+    return review, shown(slack)[0]
+
+
+async def told(slack: SlackHarness, user: str, count: int) -> list[str]:
+    """What ``user`` was told, once it is ``count`` ephemeral messages (all users')."""
+    await slack.workspace.wait_for("chat.postEphemeral", count=count)
+    await slack.settle()
+    return ephemeral_texts(slack.workspace, user)
+
+
+async def test_a_scheduled_maintenance_edited_from_its_message_goes_out_at_its_new_times(
+    timed_slack: SlackHarness, clock: FakeClock
+) -> None:
+    slack = timed_slack
+    review, approved = await plan_and_approve(slack)
+    said = as_text(approved)
+    assert "maintenance_edit" in said and "maintenance_cancel" in said
+
+    # Someone who neither planned it nor approves is refused before any form opens.
+    await slack.click(approved, "maintenance_edit", user=OUTSIDER)
+    assert NOT_YOURS in await told(slack, OUTSIDER, 2)
+    assert len(slack.workspace.calls_to("views.open")) == 1
+
+    # The planner's form shows the maintenance as it is, in New York's time.
+    await slack.click(approved, "maintenance_edit", user=ANALYST)
+    view = await slack.open_modal(count=2)
+    assert view["callback_id"] == "maintenance_edit_form"
+    values = prefilled(view)
+    typed = form()
+    for block in ("title", "what_users_notice", "what_to_do", "maintenance_start_day"):
+        assert values[block] == typed[block], block
+    for block in ("maintenance_start_time", "maintenance_end_day", "maintenance_end_time"):
+        assert values[block] == typed[block], block
+    picked = {
+        b: [o["value"] for o in values[b]["selected_options"]] for b in ("services", "channels")
+    }
+    assert picked == {"services": ["Blackboard"], "channels": ["x", "mastodon"]}
+    chosen = {
+        b: values[b]["selected_option"]["value"]
+        for b in ("maintenance_announce", "maintenance_remind")
+    }
+    assert chosen == {"maintenance_announce": "3d", "maintenance_remind": "60"}
+
+    # Two days later: Thu 22 Jan, 10:00-11:30 PM EST.
+    later = {"type": "datepicker", "selected_date": "2026-01-22"}
+    moved = values | {"maintenance_start_day": later, "maintenance_end_day": later}
+    assert (await slack.submit(view, moved, user=ANALYST)) == (200, {})
+    [new] = await wait_for_shown(slack, 2)
+    said = as_text(new)
+    for when in (
+        "Announcement* · Mon 19 Jan, 10:00 PM EST",
+        "Reminder* · Thu 22 Jan, 9:00 PM EST",
+        "Start* · Thu 22 Jan, 10:00 PM EST",
+    ):
+        assert when in said, when
+    assert "<@U0APPROVER1>" in said and "maintenance_approve" in said
+    assert "is drafted again" in (await told(slack, ANALYST, 2))[-1]
+    await slack.workspace.wait_for("chat.update", count=2)
+    await slack.settle()
+    said = as_text(shown(slack)[0])  # the message it was edited from says so
+    assert "Edited by <@U0ANALYST1> at 2:45 PM EST" in said
+    assert "Thu 22 Jan, 10:00 PM to 11:30 PM EST" in said and "maintenance_approve" not in said
+
+    # The first series' message approves nothing now: it showed another revision.
+    await slack.click(review, "maintenance_approve", user=APPROVER_2)
+    assert CHANGED_SINCE in await told(slack, APPROVER_2, 3)
+    desk = slack.crier.core.maintenance
+    assert (await desk.view(1)).state == MaintenanceState.PENDING
+
+    await slack.click(new, "maintenance_approve", user=APPROVER_2)
+    await slack.workspace.wait_for("chat.update", count=3)
+    await slack.settle()
+    assert (await desk.view(1)).state == MaintenanceState.SCHEDULED
+
+    # The old announcement's time passes with nothing; each post goes out at its new time.
+    assert await move_to(slack, clock, STARTS - timedelta(days=3)) == []
+    starts = STARTS + timedelta(days=2)
+    announce = await move_to(slack, clock, starts - timedelta(days=3))
+    assert first_lines(announce) == dict.fromkeys(
+        ("x", "mastodon"), "Planned maintenance · 10:00 PM EST"
+    )
+    assert "unavailable on Thu 22 Jan, 10:00 PM to 11:30 PM EST" in announce[0].text
+    reminder = await move_to(slack, clock, starts - timedelta(hours=1))
+    assert set(first_lines(reminder).values()) == {"Reminder · 9:00 PM EST"}
+    start = await move_to(slack, clock, starts)
+    assert set(first_lines(start).values()) == {"Maintenance started · 10:00 PM EST"}
+
+    # Begun: no edit any more (told to the clicker only).
+    await slack.click(shown(slack)[1], "maintenance_edit", user=ANALYST)
+    assert (await told(slack, ANALYST, 4))[-1] == "This maintenance is in progress."
+    assert len(slack.workspace.calls_to("views.open")) == 2
+
+
+async def test_a_maintenance_cancelled_before_its_announcement_says_nothing_in_public(
+    timed_slack: SlackHarness, clock: FakeClock
+) -> None:
+    slack = timed_slack
+    _, approved = await plan_and_approve(slack)
+    [cancel] = [
+        b
+        for block in approved["blocks"]
+        if block["type"] == "actions"
+        for b in block["elements"]
+        if b["action_id"] == "maintenance_cancel"
+    ]
+    assert cancel["confirm"]["title"]["text"] == "Cancel this maintenance?"  # Slack asks first
+
+    await slack.click(approved, "maintenance_cancel", user=OUTSIDER)
+    assert NOT_YOURS in await told(slack, OUTSIDER, 2)
+    await slack.click(approved, "maintenance_cancel", user=APPROVER_2)  # an approver may
+    await slack.workspace.wait_for("chat.update", count=2)
+    await slack.settle()
+    [cancelled] = shown(slack)
+    said = as_text(cancelled)
+    assert "Cancelled by <@U0APPROVER2>" in said and "none of its posts will go out" in said
+    assert "maintenance_edit" not in said and "maintenance_cancel" not in said
+    assert (await slack.crier.core.maintenance.view(1)).state == MaintenanceState.CANCELLED
+    assert await move_to(slack, clock, ENDS + timedelta(hours=1)) == []
+    assert len(shown(slack)) == 1  # nobody is asked about its window's end
+
+
+async def test_a_maintenance_cancelled_after_its_announcement_publishes_an_approved_cancellation(
+    timed_slack: SlackHarness, clock: FakeClock
+) -> None:
+    slack = timed_slack
+    _, approved = await plan_and_approve(slack)
+    assert len(await move_to(slack, clock, STARTS - timedelta(days=3))) == 2  # announced
+
+    await slack.click(approved, "maintenance_cancel", user=ANALYST)
+    [change] = await wait_for_shown(slack, 2)
+    said = as_text(change)
+    assert "Maintenance cancelled · ⏱" in said
+    assert "will not take place" in said
+    assert "maintenance_change_approve" in said and "<@U0APPROVER1>" in said
+    asked = as_text(shown(slack)[0])
+    assert "asked at 10:00 PM EST to call it off" in asked
+    desk = slack.crier.core.maintenance
+    assert (await desk.view(1)).state == MaintenanceState.SCHEDULED  # until it is approved
+    assert published(slack)[2:] == []
+
+    await slack.click(change, "maintenance_change_approve", user=APPROVER)
+    await slack.workspace.wait_for("chat.update", count=3)
+    await slack.settle()
+    assert "Approved by <@U0APPROVER1>" in as_text(shown(slack)[1])
+    out = published(slack)[2:]
+    assert first_lines(out) == dict.fromkeys(
+        ("x", "mastodon"), "Maintenance cancelled · 10:00 PM EST"
+    )
+    assert (await desk.view(1)).state == MaintenanceState.CANCELLED
+    assert await move_to(slack, clock, ENDS + timedelta(hours=1)) == []  # no reminder, no start

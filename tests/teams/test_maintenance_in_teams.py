@@ -1,7 +1,9 @@
 """Planned maintenance in Teams (issue 19), on a clock that stands still until the test moves
 it: planned on the form card, its series shown to the approvers with each post's time and text,
 approved by one who did not plan it, each post published at its time, asked about once the
-window has ended, extended (approved by another approver) and completed."""
+window has ended, extended (approved by another approver) and completed. From its card, a
+maintenance is edited (the form filled in with it as it is; the series drafted and approved
+again) or cancelled (at once before its announcement, else by an approved cancellation)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,20 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot.storage.models import OutboxPost
+from bot.maintenance.desk import NOT_YOURS
+from bot.maintenance.series import CHANGED_SINCE
+from bot.storage.models import MaintenanceState, OutboxPost
 from tests.clock import FakeClock
 from tests.fakes.bot_connector import ConnectorCall, FakeBotConnector
-from tests.teams.harness import ANALYST, APPROVER, APPROVER_2, Person, TeamsHarness, texts
+from tests.teams.harness import (
+    ANALYST,
+    APPROVER,
+    APPROVER_2,
+    OUTSIDER,
+    Person,
+    TeamsHarness,
+    texts,
+)
 from tests.teams.test_revise_and_resolve import inputs_of, runs
 
 JsonDict = dict[str, Any]
@@ -121,10 +133,11 @@ async def test_a_maintenance_planned_in_teams_goes_out_post_by_post(
     # The planner's own Approve all is refused, on the card as it stands.
     refused = await teams.click(review.id, "Approve all", user=PLANNER)
     assert "another approver needs to approve" in texts(refused)
-    assert buttons(refused) == ["Approve all", "Reject"]
+    assert buttons(refused) == ["Approve all", "Reject", "Edit", "Cancel maintenance"]
     approved = await teams.click(review.id, "Approve all", user=APPROVER)
     assert "✅ Approved by " in runs(approved) and "Alex Approver" in runs(approved)
-    assert not buttons(approved) and not buttons(connector.card(review.id))  # for everyone
+    # For everyone: only the buttons that change or call it off are left.
+    assert buttons(approved) == buttons(connector.card(review.id)) == ["Edit", "Cancel maintenance"]
 
     # Each post at its time, with that time on it.
     announced = await run_until(teams, clock, datetime(2026, 1, 17, 15, tzinfo=UTC))
@@ -198,3 +211,111 @@ async def test_a_start_the_clocks_skip_is_refused_on_the_form(timed_teams: Teams
     assert "Please fill in title" in texts(missing)
     assert json.dumps(missing).count("This is required.") == 1  # under the input it concerns
     assert not cards_with(timed_teams.connector, "Approve all")
+
+
+async def plan_and_approve(teams: TeamsHarness, clock: FakeClock) -> tuple[ConnectorCall, JsonDict]:
+    """The form's maintenance planned by ``PLANNER`` and approved: its series' message, and its
+    card once approved."""
+    form_id, form = await open_form(teams, PLANNER)
+    inputs = inputs_of(form) | WORK | WINDOW
+    await teams.click(form_id, "Plan maintenance", user=PLANNER, inputs=inputs)
+    await run_until(teams, clock, clock.now())
+    [review] = cards_with(teams.connector, "Approve all")
+    approved = await teams.click(review.id, "Approve all", user=APPROVER)
+    assert buttons(approved) == ["Edit", "Cancel maintenance"]
+    return review, approved
+
+
+async def test_a_scheduled_maintenance_edited_on_its_card_goes_out_at_its_new_times(
+    timed_teams: TeamsHarness, connector: FakeBotConnector, clock: FakeClock
+) -> None:
+    teams = timed_teams
+    review, _ = await plan_and_approve(teams, clock)
+
+    refused = await teams.click(review.id, "Edit", user=OUTSIDER)
+    assert NOT_YOURS in texts(refused) and buttons(refused) == ["Edit", "Cancel maintenance"]
+
+    # The planner's form, for them alone, shows the maintenance as it is, in New York's time.
+    form = await teams.click(review.id, "Edit", user=PLANNER)
+    assert "Edit maintenance #1" in texts(form) and buttons(form) == ["Save changes"]
+    filled = inputs_of(form)
+    assert filled | WORK | WINDOW == filled  # what was typed, as it was typed
+    assert filled["announce"] == "3d" and filled["remind"] == "60"
+    assert sorted(filled["channels"].split(",")) == NETWORKS
+    assert buttons(connector.card(review.id)) == ["Edit", "Cancel maintenance"]  # theirs stays
+
+    # Two days later: Thu 22 Jan, 10:00 AM to 12:00 PM EST.
+    later = {"start_day": "2026-01-22", "end_day": "2026-01-22"}
+    saved = await teams.click(
+        review.id, "Save changes", user=PLANNER, inputs=filled | later, card=form
+    )
+    assert "Sam Second edited maintenance #1" in texts(saved) and not buttons(saved)
+    assert texts(connector.card(review.id)) == texts(saved)  # for everyone
+    await run_until(teams, clock, clock.now())
+    *_, new = cards_with(connector, "Approve all")
+    assert new.id != review.id
+    shown = runs(new.cards[0])
+    assert "Thu 22 Jan, 10:00 AM to 12:00 PM EST" in shown
+    assert shown[shown.index("Announcement") + 1] == " · Mon 19 Jan, 10:00 AM EST"
+
+    # The first series' card, as an approver still had it, approves nothing now.
+    old = await teams.click(review.id, "Approve all", user=APPROVER, card=review.cards[0])
+    assert CHANGED_SINCE in texts(old)
+    desk = teams.crier.core.maintenance
+    assert (await desk.view(1)).state == MaintenanceState.PENDING
+    await teams.click(new.id, "Approve all", user=APPROVER)
+    assert (await desk.view(1)).state == MaintenanceState.SCHEDULED
+
+    # The old announcement's time passes with nothing; each post goes out at its new time.
+    assert await run_until(teams, clock, datetime(2026, 1, 17, 15, tzinfo=UTC)) == []
+    announced = await run_until(teams, clock, datetime(2026, 1, 19, 15, tzinfo=UTC))
+    assert first_lines(announced) == {"Planned maintenance · 10:00 AM EST"}
+    assert len(announced) == 4 and "Thu 22 Jan, 10:00 AM to 12:00 PM EST" in announced[0].text
+    reminder = await run_until(teams, clock, datetime(2026, 1, 22, 14, tzinfo=UTC))
+    assert first_lines(reminder) == {"Reminder · 9:00 AM EST"}
+    started = await run_until(teams, clock, datetime(2026, 1, 22, 15, tzinfo=UTC))
+    assert first_lines(started) == {"Maintenance started · 10:00 AM EST"}
+
+    late = await teams.click(new.id, "Edit", user=PLANNER)
+    assert "This maintenance is in progress." in texts(late)
+
+
+async def test_a_maintenance_cancelled_on_its_card_before_its_announcement_says_nothing(
+    timed_teams: TeamsHarness, clock: FakeClock
+) -> None:
+    teams = timed_teams
+    review, _ = await plan_and_approve(teams, clock)
+    refused = await teams.click(review.id, "Cancel maintenance", user=OUTSIDER)
+    assert NOT_YOURS in texts(refused)
+    cancelled = await teams.click(review.id, "Cancel maintenance", user=APPROVER)
+    assert "🚫 Cancelled by " in runs(cancelled) and not buttons(cancelled)
+    assert (await teams.crier.core.maintenance.view(1)).state == MaintenanceState.CANCELLED
+    assert await run_until(teams, clock, datetime(2026, 1, 21, tzinfo=UTC)) == []
+    assert not cards_with(teams.connector, "Complete")  # nobody is asked about its end
+
+
+async def test_a_maintenance_cancelled_after_its_announcement_publishes_an_approved_word(
+    timed_teams: TeamsHarness, connector: FakeBotConnector, clock: FakeClock
+) -> None:
+    teams = timed_teams
+    review, _ = await plan_and_approve(teams, clock)
+    announced = await run_until(teams, clock, datetime(2026, 1, 17, 15, tzinfo=UTC))
+    assert len(announced) == 4
+
+    asked = await teams.click(review.id, "Cancel maintenance", user=PLANNER)
+    assert "⏳ Cancellation asked by " in runs(asked)
+    assert await run_until(teams, clock, clock.now()) == []  # not without an approver
+    [change] = cards_with(connector, "Approve")
+    assert "Calling it off" in runs(change.cards[0])
+    assert "will not take place" in texts(change.cards[0])
+    desk = teams.crier.core.maintenance
+    assert (await desk.view(1)).state == MaintenanceState.SCHEDULED
+
+    before = len(outbox(teams))
+    approved = await teams.click(change.id, "Approve", user=APPROVER)
+    assert "✅ Approved by " in runs(approved)
+    await teams.settle()
+    out = outbox(teams)[before:]
+    assert first_lines(out) == {"Maintenance cancelled · 10:00 AM EST"} and len(out) == 4
+    assert (await desk.view(1)).state == MaintenanceState.CANCELLED
+    assert await run_until(teams, clock, datetime(2026, 1, 21, tzinfo=UTC)) == []

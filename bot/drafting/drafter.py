@@ -295,8 +295,8 @@ def _context(facts: PostFacts, values: dict[str, str]) -> dict[str, Any]:
         "summary": values[SUMMARY],
         "severity_label": facts.severity_label,
         "status": facts.status.value,
-        "what_users_see": _sentence(values[USERS_SEE]),
-        "what_we_are_doing": _sentence(values[WE_ARE_DOING]),
+        "what_users_see": as_sentence(values[USERS_SEE]),
+        "what_we_are_doing": as_sentence(values[WE_ARE_DOING]),
         "stamp_time": TIME,
         "next_update_time": NEXT_UPDATE if facts.next_update_minutes is not None else None,
         "help_url": values[HELP_URL] or None,
@@ -311,8 +311,9 @@ def _phrase(text: str) -> str:
     return " ".join(text.split()).rstrip(".").rstrip()
 
 
-def _sentence(text: str) -> str:
+def as_sentence(text: str) -> str:
     """Staff's free text as a sentence: one line, a capital to start, a full stop to end."""
+    text = " ".join(text.split())
     if not text:
         return ""
     first_word = text.split(" ", 1)[0]

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import CrierConfig, Network
-from bot.drafting.drafter import Drafter
+from bot.drafting.drafter import Drafter, as_sentence
 from bot.drafting.post_times import TIME, format_duration, format_time, has_placeholder, widest
 from bot.drafting.textrules import check_text
 from bot.errors import InvalidInput
@@ -90,8 +90,8 @@ def _context(
         "window": "on " + describe_window(window, zone),
         "ends": ends,
         "starts_in": starts_in,
-        "what_users_notice": _sentence(facts.what_users_notice),
-        "what_to_do": _sentence(facts.what_to_do),
+        "what_users_notice": as_sentence(facts.what_users_notice),
+        "what_to_do": as_sentence(facts.what_to_do),
         "help_url": help_url,
         "stamp_time": TIME,
     }
@@ -103,10 +103,3 @@ def _joined(names: tuple[str, ...]) -> str:
         return "".join(names)
     return f"{', '.join(names[:-1])} and {names[-1]}"
 
-
-def _sentence(text: str) -> str:
-    text = " ".join(text.split())
-    if not text:
-        return ""
-    text = text[0].upper() + text[1:] if text[0].islower() else text
-    return text if text[-1] in ".!?…" else text + "."

@@ -15,9 +15,8 @@ from sqlmodel import Session
 
 from bot.config import CrierConfig, Network
 from bot.drafting.drafter import Drafter
-from bot.errors import Conflict
 from bot.incidents.approvers import Gate
-from bot.maintenance import series
+from bot.maintenance import changes, series
 from bot.maintenance.series import (
     MaintenanceRequest,
     MaintenanceShown,
@@ -117,11 +116,7 @@ class MaintenanceDesk:
         def current(session: Session) -> MaintenanceRequest:
             found = series.view(session, maintenance_id)  # NotFound
             row = session.get_one(Maintenance, maintenance_id)
-            # The same conditions as ``series.edit``, said before the person fills the form in.
-            if row.state not in (MaintenanceState.PENDING, MaintenanceState.SCHEDULED):
-                raise Conflict(f"This maintenance is {row.state.replace('_', ' ')}.")
-            if now >= row.starts_at:
-                raise Conflict("The window has begun: extend it, or mark it complete.")
+            series.check_editable(row, now=now)  # said before the person fills the form in
             return MaintenanceRequest(
                 services=found.services,
                 title=row.title,
@@ -197,7 +192,7 @@ class MaintenanceDesk:
         """The work is done: its approved completion goes out now (anyone on staff may say so:
         the words were approved with the series)."""
         done = await self.store.run(
-            lambda s: series.complete(
+            lambda s: changes.complete(
                 s, maintenance_id=maintenance_id, actor=actor, now=self.clock.now()
             )
         )
@@ -211,7 +206,7 @@ class MaintenanceDesk:
         the window's end."""
 
         def extend(session: Session) -> SeriesPost:
-            change = series.extend(
+            change = changes.extend(
                 session,
                 config=self.config,
                 drafter=self.drafter,
@@ -235,7 +230,7 @@ class MaintenanceDesk:
         await self._check_planner_or_approver(actor, maintenance_id, action="maintenance_cancel")
 
         def cancel(session: Session) -> SeriesPost | None:
-            change = series.cancel(
+            change = changes.cancel(
                 session,
                 config=self.config,
                 drafter=self.drafter,
@@ -258,7 +253,7 @@ class MaintenanceDesk:
     ) -> MaintenanceView:
         """An approver (not who asked for it) approves or rejects an extension or a
         cancellation; approved, it goes out now."""
-        asked_by = await self.store.read(lambda s: series.requested_by(s, maintenance_post_id))
+        asked_by = await self.store.read(lambda s: changes.requested_by(s, maintenance_post_id))
         await self.gate.check(
             actor,
             action="maintenance_change_approve" if approved else "maintenance_change_reject",
@@ -270,7 +265,7 @@ class MaintenanceDesk:
 
         def decide(session: Session) -> MaintenanceView:
             now = self.clock.now()
-            decided = series.decide_post(
+            decided = changes.decide_post(
                 session,
                 maintenance_post_id=maintenance_post_id,
                 approved=approved,

@@ -102,4 +102,3 @@ def _joined(names: tuple[str, ...]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return f"{', '.join(names[:-1])} and {names[-1]}"
-

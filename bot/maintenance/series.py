@@ -6,8 +6,7 @@ One approval covers the whole series. It schedules a job per post at the post's 
 (``maintenance_post:<id>``); the job writes that post's deliveries and marks the post published
 (and the job done, ``MaintenanceDesk``) in one transaction, so a post goes out once however
 often Crier is killed between two posts.
-Completion is published when someone says the work is done; an extension and a cancellation are
-drafted for approval like any public text.
+Completion, extension and cancellation are ``bot.maintenance.changes``.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from bot.incidents.requests import check_channels, clean_text
 from bot.maintenance.drafting import MaintenanceFacts, draft
 from bot.maintenance.window import Planned, SeriesKind, Window, plan_series
 from bot.ports import Actor
-from bot.scheduling import calendar_pause, jobs
+from bot.scheduling import jobs
 from bot.storage import audit
 from bot.storage.models import (
     Delivery,
@@ -158,6 +157,25 @@ def propose(
     return view(session, maintenance.id)
 
 
+def check_editable(maintenance: Maintenance, *, now: datetime) -> None:
+    """A maintenance can be edited until its window begins, while it is not called off."""
+    if maintenance.state not in (MaintenanceState.PENDING, MaintenanceState.SCHEDULED):
+        raise Conflict(f"This maintenance is {maintenance.state.replace('_', ' ')}.")
+    if now >= maintenance.starts_at:
+        raise Conflict("The window has begun: extend it, or mark it complete.")
+
+
+def schedule_end(session: Session, maintenance: Maintenance) -> None:
+    """At the window's end the planner is asked whether the work is done (again at a new end)."""
+    jobs.schedule(
+        session,
+        kind=WINDOW_END,
+        key=f"{WINDOW_END}:{maintenance.id}",
+        due_at=maintenance.ends_at,
+        payload={"maintenance_id": maintenance.id},
+    )
+
+
 def edit(
     session: Session,
     *,
@@ -171,16 +189,13 @@ def edit(
     """Change a maintenance that has not begun: its series is drafted again (the next
     revision) and waits for approval again; what the old series had not yet published never
     goes out. An announcement already out is followed by the new one, at once once approved."""
-    maintenance = _found(session, maintenance_id)
-    if maintenance.state not in (MaintenanceState.PENDING, MaintenanceState.SCHEDULED):
-        raise Conflict(f"This maintenance is {maintenance.state.replace('_', ' ')}.")
-    if now >= maintenance.starts_at:
-        raise Conflict("The window has begun: extend it, or mark it complete.")
+    maintenance = found(session, maintenance_id)
+    check_editable(maintenance, now=now)
     announced = any(
         p.kind == SeriesKind.ANNOUNCE and p.state == PostState.PUBLISHED
-        for p in _posts(session, maintenance)
+        for p in posts_of(session, maintenance)
     )
-    for post in _posts(session, maintenance):
+    for post in posts_of(session, maintenance):
         if post.state in (PostState.PENDING, PostState.APPROVED):
             post.state = PostState.SUPERSEDED
             jobs.cancel(session, now=now, key=f"{POST_DUE}:{post.id}")
@@ -221,7 +236,7 @@ def approve(
     """Approve the whole series (``revision``: the one the approver was shown; an edit since
     is refused): each post goes out at its time."""
     maintenance = _pending(session, maintenance_id, revision=revision)
-    for post in _posts(session, maintenance):
+    for post in posts_of(session, maintenance):
         post.state = PostState.APPROVED
         if post.due_at is not None:
             jobs.schedule(
@@ -233,13 +248,7 @@ def approve(
             )
     maintenance.state = MaintenanceState.SCHEDULED
     maintenance.decided_by, maintenance.decided_at = actor.key, now
-    jobs.schedule(
-        session,
-        kind=WINDOW_END,
-        key=f"{WINDOW_END}:{maintenance_id}",
-        due_at=maintenance.ends_at,
-        payload={"maintenance_id": maintenance_id},
-    )
+    schedule_end(session, maintenance)
     audit.record(
         session,
         actor=actor,
@@ -259,7 +268,7 @@ def reject(
     revision: int | None = None,
 ) -> MaintenanceView:
     maintenance = _pending(session, maintenance_id, revision=revision)
-    for post in _posts(session, maintenance):
+    for post in posts_of(session, maintenance):
         post.state = PostState.REJECTED
     maintenance.state = MaintenanceState.REJECTED
     maintenance.decided_by, maintenance.decided_at = actor.key, now
@@ -282,156 +291,8 @@ def post_due(session: Session, *, maintenance_post_id: int, now: datetime) -> Se
     maintenance = session.get_one(Maintenance, post.maintenance_id)
     if post.kind == SeriesKind.START and maintenance.state == MaintenanceState.SCHEDULED:
         maintenance.state = MaintenanceState.IN_PROGRESS
-    _release(session, post, now=now)
-    return _series_post(post)
-
-
-def complete(
-    session: Session, *, maintenance_id: int, actor: Actor, now: datetime
-) -> MaintenanceView:
-    """The work is done: the approved completion goes out now."""
-    maintenance = _found(session, maintenance_id)
-    if maintenance.state not in (MaintenanceState.SCHEDULED, MaintenanceState.IN_PROGRESS):
-        raise Conflict(f"This maintenance is {maintenance.state.replace('_', ' ')}.")
-    if now < maintenance.starts_at:
-        raise Conflict("The window has not started yet: cancel it instead if it is off.")
-    for post in _posts(session, maintenance):
-        if post.kind == SeriesKind.COMPLETE and post.state == PostState.APPROVED:
-            _release(session, post, now=now)
-        elif post.state == PostState.APPROVED:  # not gone out yet (a reminder): no longer true
-            post.state = PostState.SUPERSEDED
-            jobs.cancel(session, now=now, key=f"{POST_DUE}:{post.id}")
-    maintenance.state, maintenance.ended_at = MaintenanceState.COMPLETED, now
-    calendar_pause.on_maintenance_over(session, maintenance_id=maintenance_id, now=now)
-    jobs.cancel(session, now=now, key=f"{WINDOW_END}:{maintenance_id}")
-    audit.record(
-        session,
-        actor=actor,
-        action="maintenance_complete",
-        at=now,
-        detail={"maintenance_id": maintenance_id},
-    )
-    return view(session, maintenance_id)
-
-
-def extend(
-    session: Session,
-    *,
-    config: CrierConfig,
-    drafter: Drafter,
-    maintenance_id: int,
-    by: timedelta,
-    actor: Actor,
-    now: datetime,
-) -> SeriesPost:
-    """Draft the public word that the work runs late, to a new end ``by`` after the current one
-    (or after now, if that is later); it waits for approval, which moves the window's end."""
-    maintenance = _found(session, maintenance_id)
-    if maintenance.state not in (MaintenanceState.SCHEDULED, MaintenanceState.IN_PROGRESS):
-        raise Conflict(f"This maintenance is {maintenance.state.replace('_', ' ')}.")
-    if not timedelta(minutes=5) <= by <= timedelta(days=2):
-        raise InvalidInput("Extend by between 5 minutes and 2 days.")
-    new_end = max(maintenance.ends_at, now) + by
-    window = Window(starts_at=maintenance.starts_at, ends_at=new_end)
-    return _change(
-        session,
-        config=config,
-        drafter=drafter,
-        maintenance=maintenance,
-        kind=SeriesKind.EXTENDED,
-        window=window,
-        actor=actor,
-        now=now,
-    )
-
-
-def cancel(
-    session: Session,
-    *,
-    config: CrierConfig,
-    drafter: Drafter,
-    maintenance_id: int,
-    actor: Actor,
-    now: datetime,
-) -> SeriesPost | None:
-    """Call the maintenance off. Nothing public yet: it is cancelled at once (None). Once the
-    announcement is out, a short cancellation is drafted for approval; its approval cancels."""
-    maintenance = _found(session, maintenance_id)
-    if maintenance.state not in (
-        MaintenanceState.PENDING,
-        MaintenanceState.SCHEDULED,
-        MaintenanceState.IN_PROGRESS,
-    ):
-        raise Conflict(f"This maintenance is {maintenance.state.replace('_', ' ')}.")
-    announced = any(
-        p.kind == SeriesKind.ANNOUNCE and p.state == PostState.PUBLISHED
-        for p in _posts(session, maintenance)
-    )
-    if not announced:
-        _call_off(session, maintenance, actor=actor, now=now)
-        return None
-    window = Window(starts_at=maintenance.starts_at, ends_at=maintenance.ends_at)
-    return _change(
-        session,
-        config=config,
-        drafter=drafter,
-        maintenance=maintenance,
-        kind=SeriesKind.CANCELLED,
-        window=window,
-        actor=actor,
-        now=now,
-    )
-
-
-def decide_post(
-    session: Session, *, maintenance_post_id: int, approved: bool, actor: Actor, now: datetime
-) -> MaintenanceView:
-    """An approver's answer to an extension or a cancellation: approved, it goes out now and
-    takes effect (the window's new end; the maintenance called off)."""
-    post = session.exec(
-        select(MaintenancePost)
-        .where(col(MaintenancePost.id) == maintenance_post_id)
-        .with_for_update()
-    ).first()
-    if post is None or post.kind not in (SeriesKind.EXTENDED, SeriesKind.CANCELLED):
-        raise NotFound(f"There is no extension or cancellation #{maintenance_post_id}.")
-    if post.state != PostState.PENDING:
-        raise Conflict(f"This was {post.state} already.")
-    maintenance = session.get_one(Maintenance, post.maintenance_id)
-    if not approved:
-        post.state = PostState.REJECTED
-    elif post.kind == SeriesKind.EXTENDED:
-        assert post.ends_at is not None
-        maintenance.ends_at = post.ends_at
-        _release(session, post, now=now)
-        jobs.schedule(
-            session,
-            kind=WINDOW_END,
-            key=f"{WINDOW_END}:{maintenance.id}",
-            due_at=post.ends_at,
-            payload={"maintenance_id": maintenance.id},
-        )
-    else:
-        _release(session, post, now=now)
-        _call_off(session, maintenance, actor=actor, now=now)
-    decision = "approve" if approved else "reject"
-    action = f"maintenance_{decision}_{post.kind.removeprefix('maintenance_')}"
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        at=now,
-        detail={"maintenance_id": maintenance.id, "maintenance_post_id": post.id},
-    )
-    assert maintenance.id is not None
-    return view(session, maintenance.id)
-
-
-def requested_by(session: Session, maintenance_post_id: int) -> str | None:
-    post = session.get(MaintenancePost, maintenance_post_id)
-    if post is None:
-        raise NotFound(f"There is no extension or cancellation #{maintenance_post_id}.")
-    return post.requested_by
+    release_post(session, post, now=now)
+    return series_post(post)
 
 
 def pending_change(session: Session, maintenance_id: int) -> SeriesPost | None:
@@ -443,7 +304,7 @@ def pending_change(session: Session, maintenance_id: int) -> SeriesPost | None:
             MaintenancePost.state == PostState.PENDING,
         )
     ).first()
-    return None if found is None else _series_post(found)
+    return None if found is None else series_post(found)
 
 
 def under_way(session: Session, *, service: str, now: datetime) -> Maintenance | None:
@@ -467,7 +328,7 @@ def under_way(session: Session, *, service: str, now: datetime) -> Maintenance |
 
 
 def view(session: Session, maintenance_id: int) -> MaintenanceView:
-    maintenance = _found(session, maintenance_id)
+    maintenance = found(session, maintenance_id)
     assert maintenance.id is not None
     return MaintenanceView(
         id=maintenance.id,
@@ -478,7 +339,7 @@ def view(session: Session, maintenance_id: int) -> MaintenanceView:
         revision=maintenance.revision,
         created_by=maintenance.created_by,
         channels=tuple(maintenance.channels),
-        posts=tuple(_series_post(p) for p in _posts(session, maintenance)),
+        posts=tuple(series_post(p) for p in posts_of(session, maintenance)),
         planned_where=maintenance.planned_where,
     )
 
@@ -529,69 +390,7 @@ def _drafted(
     return _Drafted(facts, channels, planned, texts, announce, minutes)
 
 
-def _change(
-    session: Session,
-    *,
-    config: CrierConfig,
-    drafter: Drafter,
-    maintenance: Maintenance,
-    kind: SeriesKind,
-    window: Window,
-    actor: Actor,
-    now: datetime,
-) -> SeriesPost:
-    """Draft an extension or a cancellation for approval (one waits at a time: a new one
-    replaces a waiting one)."""
-    assert maintenance.id is not None
-    waiting = pending_change(session, maintenance.id)
-    if waiting is not None:
-        session.get_one(MaintenancePost, waiting.id).state = PostState.SUPERSEDED
-    channels = tuple(Network(c) for c in maintenance.channels)
-    texts = draft(drafter, config, kind, _facts(maintenance, window), channels=channels, due_at=now)
-    post = MaintenancePost(
-        maintenance_id=maintenance.id,
-        revision=maintenance.revision,
-        kind=kind.value,
-        due_at=None,
-        ends_at=window.ends_at if kind is SeriesKind.EXTENDED else None,
-        requested_by=actor.key,
-        texts=texts,
-        state=PostState.PENDING,
-    )
-    session.add(post)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action=f"maintenance_{kind.removeprefix('maintenance_')}",
-        at=now,
-        detail={"maintenance_id": maintenance.id, "maintenance_post_id": post.id},
-    )
-    return _series_post(post)
-
-
-def _call_off(session: Session, maintenance: Maintenance, *, actor: Actor, now: datetime) -> None:
-    """No more of the series goes out."""
-    for post in _posts(session, maintenance):
-        if (
-            post.state in (PostState.PENDING, PostState.APPROVED)
-            and post.kind != SeriesKind.CANCELLED
-        ):
-            post.state = PostState.SUPERSEDED
-            jobs.cancel(session, now=now, key=f"{POST_DUE}:{post.id}")
-    jobs.cancel(session, now=now, key=f"{WINDOW_END}:{maintenance.id}")
-    maintenance.state, maintenance.ended_at = MaintenanceState.CANCELLED, now
-    calendar_pause.on_maintenance_over(session, maintenance_id=maintenance.id or 0, now=now)
-    audit.record(
-        session,
-        actor=actor,
-        action="maintenance_cancelled",
-        at=now,
-        detail={"maintenance_id": maintenance.id},
-    )
-
-
-def _facts(maintenance: Maintenance, window: Window) -> MaintenanceFacts:
+def facts_of(maintenance: Maintenance, window: Window) -> MaintenanceFacts:
     return MaintenanceFacts(
         services=tuple(maintenance.services),
         title=maintenance.title,
@@ -601,7 +400,7 @@ def _facts(maintenance: Maintenance, window: Window) -> MaintenanceFacts:
     )
 
 
-def _release(session: Session, post: MaintenancePost, *, now: datetime) -> None:
+def release_post(session: Session, post: MaintenancePost, *, now: datetime) -> None:
     maintenance = session.get_one(Maintenance, post.maintenance_id)
     for channel in maintenance.channels:
         session.add(
@@ -635,7 +434,7 @@ def _add_posts(
     session.flush()
 
 
-def _posts(session: Session, maintenance: Maintenance) -> list[MaintenancePost]:
+def posts_of(session: Session, maintenance: Maintenance) -> list[MaintenancePost]:
     """This revision's posts, in the order they go out (extensions and a cancellation last,
     in the order they were drafted)."""
     order = {kind.value: n for n, kind in enumerate(SeriesKind)}
@@ -648,7 +447,7 @@ def _posts(session: Session, maintenance: Maintenance) -> list[MaintenancePost]:
     return sorted(rows, key=lambda p: (order.get(p.kind, 99), p.id or 0))
 
 
-def _series_post(post: MaintenancePost) -> SeriesPost:
+def series_post(post: MaintenancePost) -> SeriesPost:
     assert post.id is not None
     return SeriesPost(
         id=post.id,
@@ -659,7 +458,7 @@ def _series_post(post: MaintenancePost) -> SeriesPost:
     )
 
 
-def _found(session: Session, maintenance_id: int) -> Maintenance:
+def found(session: Session, maintenance_id: int) -> Maintenance:
     maintenance = session.get(Maintenance, maintenance_id)
     if maintenance is None:
         raise NotFound(f"There is no maintenance #{maintenance_id}.")

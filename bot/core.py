@@ -46,7 +46,7 @@ from bot.settings import Settings
 from bot.site import site_url
 from bot.site.cache import SiteCache
 from bot.storage.store import Store
-from bot.subscriptions.notify import ChatFollowers
+from bot.subscriptions.senders import ChatFollowers
 from bot.subscriptions.wiring import Subscriptions, build_subscriptions
 from bot.views import Draft, IncidentView, Notice, PostView, Reminder
 

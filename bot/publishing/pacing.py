@@ -12,7 +12,12 @@ a post sleeping on its lease. Time comes from the injectable ``Clock`` and waiti
 injectable ``sleep``, so tests move a fake clock instead of sleeping.
 
 Given a ``store`` and a ``key``, the pacer keeps the slots in the database, for a limit counted
-per key across every process that uses it (several replicas or workers on one PostgreSQL).
+per key across every process that uses it (several replicas or workers on one PostgreSQL): a ring
+of ``limit`` rows per key (``PaceSlot``), so a request reads the oldest and rewrites that one row,
+whatever the limit (a JSON list of the last ``limit`` times, rewritten whole, cost 13 ms a request
+at 5,000 a second). Neither a counter per fixed window nor a single "theoretical arrival time"
+(GCRA) keeps the rolling window: the first lets twice ``limit`` through across a window's edge, the
+second either spreads a burst the network allows or lets more than ``limit`` into one window.
 """
 
 from __future__ import annotations
@@ -23,14 +28,16 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.ports import Clock, PublishError
-from bot.storage.models import Pace
+from bot.storage.models import Pace, PaceSlot
 from bot.storage.store import Store
 
 Sleep = Callable[[float], Awaitable[None]]
+LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)  # a ring's slot not taken yet
 
 
 class Pacer:
@@ -63,26 +70,29 @@ class Pacer:
         self._key = key
         self._slots: deque[datetime] = deque(maxlen=limit)  # kept in memory (without a store)
         self._held_until: datetime | None = None
+        self._ring_ready = False  # the key's PaceSlot rows number ``limit``
 
     def next_slot(self) -> datetime:
         """When a request made now would go (by the slots kept in memory)."""
-        return self._slot(self._clock.now(), list(self._slots), self._held_until)
+        return self._slot(self._clock.now(), self._oldest_in_memory(), self._held_until)
 
-    def _slot(self, now: datetime, slots: list[datetime], held: datetime | None) -> datetime:
-        """The first time from ``now`` that keeps ``slots`` (oldest first) within the limit."""
-        slot = now
-        if len(slots) == self._limit:
-            slot = max(slot, slots[0] + self._window)
+    def _oldest_in_memory(self) -> datetime | None:
+        return self._slots[0] if len(self._slots) == self._limit else None
+
+    def _slot(self, now: datetime, oldest: datetime | None, held: datetime | None) -> datetime:
+        """The first time from ``now`` that keeps the limit: a window after ``oldest``, the
+        oldest of the last ``limit`` slots (None: fewer were taken), and not before ``held``."""
+        slot = now if oldest is None else max(now, oldest + self._window)
         return slot if held is None else max(slot, held)
 
     async def wait(self) -> None:
         """Wait for this request's slot (or refuse, when it is further than ``max_wait``)."""
         now = self._clock.now()
         if self._store is None:
-            slot = self._taken(now, self._slot(now, list(self._slots), self._held_until))
+            slot = self._taken(now, self._slot(now, self._oldest_in_memory(), self._held_until))
             self._slots.append(slot)  # taken before the wait, so concurrent requests queue
         else:
-            slot = await self._store.run(lambda s: self._take_shared(s, now))
+            slot = await self._take_shared(now)
         delay = (slot - now).total_seconds()
         if delay > 0:
             await self._sleep(delay)
@@ -98,14 +108,45 @@ class Pacer:
             )
         return slot
 
-    def _take_shared(self, session: Session, now: datetime) -> datetime:
+    async def _take_shared(self, now: datetime) -> datetime:
+        assert self._store is not None
+        if not self._ring_ready:  # once per pacer, committed before it is relied on
+            await self._store.run(self._size_ring)
+            self._ring_ready = True
+        return await self._store.run(lambda s: self._take_oldest(s, now))
+
+    def _take_oldest(self, session: Session, now: datetime) -> datetime:
+        """Take the slot after the oldest of the last ``limit`` (the row lock on ``pace`` keeps
+        two processes from reading the same oldest) and write it over that one."""
         pace = self._row(session)
-        slots = sorted(_utc(datetime.fromisoformat(t)) for t in pace.slots)[-self._limit :]
+        n, oldest = session.exec(
+            select(PaceSlot.n, PaceSlot.at)
+            .where(PaceSlot.key == self._key)
+            .order_by(col(PaceSlot.at), col(PaceSlot.n))
+            .limit(1)
+        ).one()
         held = _utc(pace.held_until) if pace.held_until is not None else None
-        slot = self._taken(now, self._slot(now, slots, held))
-        pace.slots = [t.isoformat() for t in [*slots, slot][-self._limit :]]
-        session.add(pace)
+        slot = self._taken(now, self._slot(now, _utc(oldest), held))
+        session.execute(
+            update(PaceSlot)
+            .where(col(PaceSlot.key) == self._key, col(PaceSlot.n) == n)
+            .values(at=slot)
+        )
         return slot
+
+    def _size_ring(self, session: Session) -> None:
+        """Make the key's ring ``limit`` rows: new rows stand for requests long past (no
+        constraint); when the limit went down, the oldest go."""
+        self._row(session)  # locked: another process sizing it waits
+        rows = session.exec(
+            select(PaceSlot).where(PaceSlot.key == self._key).order_by(col(PaceSlot.at))
+        ).all()
+        for extra in rows[: max(0, len(rows) - self._limit)]:
+            session.delete(extra)
+        numbers = {row.n for row in rows}
+        free = (n for n in range(len(rows) + self._limit) if n not in numbers)
+        for _ in range(self._limit - len(rows)):
+            session.add(PaceSlot(key=self._key, n=next(free), at=LONG_AGO))
 
     def _row(self, session: Session) -> Pace:
         query = select(Pace).where(Pace.key == self._key).with_for_update()
@@ -114,7 +155,7 @@ class Pacer:
             return pace
         try:
             with session.begin_nested():  # two processes' first requests: one row wins
-                session.add(Pace(key=self._key, slots=[]))
+                session.add(Pace(key=self._key))
         except IntegrityError:
             pass
         return session.exec(query).one()

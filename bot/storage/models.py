@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -188,12 +188,23 @@ class Job(Numbered, table=True):
 
 
 class Pace(SQLModel, table=True):
-    """A network's rate limit shared by every Crier process on this database: the times of the
-    last requests made with one key (by its fingerprint, never the key) and a hold after a 429."""
+    """A network's rate limit shared by every Crier process on this database: one row per key
+    (by its fingerprint, never the key), locked while a request takes its slot, with a hold
+    after a 429. The times of the last requests are its ``PaceSlot`` rows."""
 
     key: str = Field(sa_column=Column(String(64), primary_key=True))
-    slots: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     held_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class PaceSlot(SQLModel, table=True):
+    """One of a key's last ``limit`` request times, a ring of ``limit`` rows: a request rewrites
+    the oldest, so taking a slot updates one small row whatever the limit."""
+
+    __table_args__ = (Index("ix_paceslot_oldest", "key", "at"),)
+
+    key: str = Field(sa_column=Column(String(64), primary_key=True))
+    n: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    at: datetime = Field(sa_column=_utc_column())
 
 
 class AuditEvent(Numbered, table=True):

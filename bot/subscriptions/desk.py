@@ -11,13 +11,13 @@ about the person is stored until they click the signed link in that email.
 from __future__ import annotations
 
 import hashlib
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.config import CrierConfig
 from bot.errors import CrierError
+from bot.limits import RollingLimit
 from bot.ports import Clock
 from bot.site.public import catalog_slugs
 from bot.storage.store import Store
@@ -37,29 +37,6 @@ class Reply:
     title: str
     text: str
     retry_after: int | None = None  # seconds, with a 429
-
-
-class RollingLimit:
-    """At most ``most`` events per key in any ``window`` (in memory, per process: replicas
-    each allow the limit, which still stops a flood)."""
-
-    def __init__(self, *, most: int, window: timedelta, clock: Clock) -> None:
-        self._most, self._window, self._clock = most, window, clock
-        self._recent: dict[str, deque[datetime]] = {}
-
-    def allow(self, key: str) -> bool:
-        """Count one event for ``key``; False (not counted) when it is over the limit."""
-        now = self._clock.now()
-        recent = self._recent.setdefault(key, deque())
-        while recent and recent[0] <= now - self._window:
-            recent.popleft()
-        if len(recent) >= self._most:
-            return False
-        recent.append(now)
-        if len(self._recent) > 10_000:  # forget the quiet ones, so the table stays small
-            for old in [k for k, q in self._recent.items() if not q or q[-1] <= now - self._window]:
-                del self._recent[old]
-        return True
 
 
 class SubscribeDesk:

@@ -4,10 +4,11 @@ When the publishing loop records a post's ``site`` delivery as sent, the same tr
 one ``notify_post`` row (keyed by the post, so a second outcome recorded for it adds nothing).
 That row fans out: it writes one ``notify`` row per subscriber who follows the post's service
 (keyed ``notify:<post>:<subscriber>``, a chunk at a time, each chunk resumable), and every
-``notify`` row sends one email, webhook call or staff-channel message. The rows are the job
-table's, run by their own ``Scheduler`` (``Core.notify``) so that a crowd of subscribers never
-delays a reminder; emails are paced to the relay's rate (``CRIER_SMTP_PER_SECOND``) by a
-``Pacer`` kept in the database, shared by every process.
+``notify`` row sends one email, webhook call or staff-channel message (through
+``bot.subscriptions.senders``). The rows are the job table's, run by their own ``Scheduler``
+(``Core.notify``) so that a crowd of subscribers never delays a reminder; emails are paced to
+the relay's rate (``CRIER_SMTP_PER_SECOND``) by a ``Pacer`` kept in the database, shared by every
+process.
 
 A kill between the relay's "250 OK" and the row's commit sends that email again after the
 restart, with the same ``Message-ID`` (``<post-P.sub-S@host>``), which mail systems recognise as
@@ -16,13 +17,10 @@ one message: at most the emails in flight at the kill, and never another address
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
@@ -31,10 +29,9 @@ from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig
 from bot.incidents import labels
-from bot.ports import ChatPresenter, Clock, PublishError
+from bot.ports import Clock
 from bot.publishing.http import HttpClient
 from bot.publishing.pacing import Pacer
-from bot.publishing.webhook import signature
 from bot.scheduling.jobs import Again, JobHandler, JobRun, enqueue
 from bot.site import SITE_CHANNEL
 from bot.site.public import catalog_slugs
@@ -49,9 +46,9 @@ from bot.storage.models import (
 )
 from bot.storage.store import Store
 from bot.subscriptions.links import Consent, Links
-from bot.subscriptions.mail import PostNotice, Sender, confirmation, notification
-from bot.subscriptions.transport import MailError, MailTransport
-from bot.views import SiteUpdate
+from bot.subscriptions.mail import PostNotice, Sender
+from bot.subscriptions.senders import Followers, Later, Refused, SubscriberSenders
+from bot.subscriptions.transport import MailTransport
 
 log = logging.getLogger(__name__)
 
@@ -61,28 +58,6 @@ CONFIRM_MAIL = "confirm_mail"  # one per subscribe form sent
 CHUNK = 500  # subscribers written per fan-out step
 KEEP_DONE_ROWS = timedelta(days=30)
 MOST_TRIES = 8  # a transient failure is tried again, later each time, this many times
-
-
-class Followers(Protocol):
-    """The chats, for staff channels that follow services."""
-
-    async def tell(self, channel: str, reference: dict[str, Any], update: SiteUpdate) -> None:
-        """Post ``update`` in ``channel`` ("slack:C0123", "teams:…"); a PublishError if the
-        chat refuses."""
-
-
-class ChatFollowers:
-    """``Followers`` through the chats' presenters, by the platform a channel's address names."""
-
-    def __init__(self, presenters: Mapping[str, ChatPresenter]) -> None:
-        self._presenters = presenters
-
-    async def tell(self, channel: str, reference: dict[str, Any], update: SiteUpdate) -> None:
-        platform, _, where = channel.partition(":")
-        presenter = self._presenters.get(platform)
-        if presenter is None:
-            raise PublishError(f"{platform or channel} is not connected to Crier", transient=False)
-        await presenter.show_site_update(where, reference, update)
 
 
 def post_changed(session: Session, post_id: int, *, now: datetime) -> bool:
@@ -131,9 +106,16 @@ class Notifier:
         followers: Followers | None = None,
         finish: Callable[[Session, JobRun], None],
     ) -> None:
-        self._store, self._config, self._clock = store, config, clock
-        self._links, self._sender, self._transport = links, sender, transport
-        self._pacer, self._http, self._followers = pacer, http, followers
+        self._store, self._config, self._clock, self._sender = store, config, clock, sender
+        self._senders = SubscriberSenders(
+            clock=clock,
+            links=links,
+            sender=sender,
+            transport=transport,
+            pacer=pacer,
+            http=http,
+            followers=followers,
+        )
         self._finish = finish  # marks a job done in the caller's transaction
 
     def handlers(self) -> dict[str, JobHandler]:
@@ -212,33 +194,25 @@ class Notifier:
         told = await self._store.read(lambda s: self._what(s, post_id, subscriber_id))
         if told is None:
             return "unsubscribed before it was sent"
+        subscriber, notice = told.subscriber, told.notice
         try:
-            match told.subscriber.kind:
+            match subscriber.kind:
                 case SubscriberKind.EMAIL:
-                    await self._email(told)
+                    await self._senders.email(subscriber, notice)
                 case SubscriberKind.WEBHOOK:
-                    await self._webhook(told)
+                    await self._senders.webhook(subscriber, notice)
                 case SubscriberKind.CHAT:
-                    await self._chat(told)
+                    await self._senders.chat(subscriber, notice)
                 case other:
                     return f"skipped: unknown kind {other}"
-        except _Later as later:
+        except Later as later:
             return self._again(run, later)
-        except _Refused as refused:
+        except Refused as refused:
             log.warning("subscriber %s refused post %s: %s", subscriber_id, post_id, refused)
             return f"refused: {refused}"
         return "sent"
 
-    def _paced(self, paced: PublishError) -> _Later:
-        """The relay's pace has no slot soon enough: the row waits in the table until then."""
-        return _Later("paced", at=paced.retry_at or self._clock.now(), rate_limited=True)
-
-    def _signing(self) -> Links:
-        if self._links is None:
-            raise _Refused("CRIER_SITE_SECRET is not set, so Crier cannot sign its links")
-        return self._links
-
-    def _again(self, run: JobRun, later: _Later) -> Again | str:
+    def _again(self, run: JobRun, later: Later) -> Again | str:
         tries = int(run.payload.get("tries", 0)) + 1
         if later.rate_limited:  # waiting for the relay's pace is not a failure
             return Again(at=later.at)
@@ -278,95 +252,6 @@ class Notifier:
         )
         return _Told(subscriber=subscriber, notice=notice)
 
-    async def _email(self, told: _Told) -> None:
-        subscriber, notice = told.subscriber, told.notice
-        assert subscriber.id is not None
-        try:
-            await self._pacer.wait()
-        except PublishError as paced:
-            raise self._paced(paced) from None
-        message = notification(
-            self._sender,
-            notice,
-            to=subscriber.address,
-            subscriber_id=subscriber.id,
-            unsubscribe_url=self._signing().unsubscribe_url(subscriber.id, subscriber.address),
-        )
-        await self._mail(message)
-
-    async def _mail(self, message: Any) -> None:
-        try:
-            await self._transport.send(message)
-        except MailError as error:
-            if not error.transient:
-                raise _Refused(str(error)) from None
-            later = self._clock.now() + timedelta(seconds=error.retry_after or 0)
-            raise _Later(str(error), at=later) from None
-
-    async def _webhook(self, told: _Told) -> None:
-        subscriber, notice = told.subscriber, told.notice
-        assert subscriber.id is not None
-        body = json.dumps(
-            {
-                "event": "crier.site.post",
-                "incident_id": notice.incident_id,
-                "post_id": notice.post_id,
-                "service": notice.service,
-                "title": notice.title,
-                "status": notice.status,
-                "text": notice.text,
-                "url": notice.incident_url,
-                "published_at": notice.published_at.isoformat(),
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode()
-        timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            "Idempotency-Key": f"post-{notice.post_id}.sub-{subscriber.id}",
-            "X-Crier-Timestamp": timestamp,
-            "X-Crier-Signature": signature(
-                self._signing().webhook_key(subscriber.id), timestamp, body
-            ),
-        }
-        try:
-            answer = await self._http.send(
-                "POST",
-                subscriber.address,
-                network="a webhook subscriber",
-                data=body,
-                headers=headers,
-                allow_redirects=False,
-            )
-        except PublishError as error:
-            raise _Later(str(error), at=self._clock.now()) from None
-        if answer.ok:
-            return
-        if answer.status == 429 or answer.status >= 500:
-            raise _Later(f"the receiver answered {answer.status}", at=self._clock.now())
-        raise _Refused(f"the receiver answered {answer.status}")
-
-    async def _chat(self, told: _Told) -> None:
-        if self._followers is None:
-            raise _Refused("no chat is connected to tell this channel")
-        notice = told.notice
-        update = SiteUpdate(
-            incident_id=notice.incident_id,
-            service=notice.service,
-            title=notice.title,
-            status=notice.status,
-            text=notice.text,
-            url=notice.incident_url,
-            published_at=notice.published_at,
-        )
-        try:
-            await self._followers.tell(told.subscriber.address, told.subscriber.reference, update)
-        except PublishError as error:
-            if not error.transient:
-                raise _Refused(str(error)) from None
-            raise _Later(str(error), at=error.retry_at or self._clock.now()) from None
-
     # --- confirmation ----------------------------------------------------------------------
 
     async def _send_confirmation(self, run: JobRun) -> Again | str | None:
@@ -376,21 +261,15 @@ class Notifier:
         services = [str(s) for s in run.payload.get("services", [])]
         names = {slug: name for name, slug in catalog_slugs(self._config).items()}
         try:
-            message = confirmation(
-                self._sender,
+            await self._senders.confirmation(
                 to=address,
-                confirm_url=self._signing().confirm_url(address, services),
-                services=[names.get(s, s) for s in services],
+                services=services,
+                names=[names.get(s, s) for s in services],
                 message_id=f"<confirm-{run.id}@{self._sender.host}>",
             )
-            try:
-                await self._pacer.wait()
-            except PublishError as paced:
-                raise self._paced(paced) from None
-            await self._mail(message)
-        except _Later as later:
+        except Later as later:
             return self._again(run, later)
-        except _Refused as refused:
+        except Refused as refused:
             log.warning("the relay refused a confirmation email: %s", refused)
         await self._store.run(lambda s: self._forget_address(s, run))
         return None
@@ -400,15 +279,3 @@ class Notifier:
         if job is not None:
             job.payload = {}
         self._finish(session, run)
-
-
-class _Later(Exception):
-    """Not now: try again at ``at`` (a rate limit's wait is not counted as a failure)."""
-
-    def __init__(self, reason: str, *, at: datetime, rate_limited: bool = False) -> None:
-        super().__init__(reason)
-        self.reason, self.at, self.rate_limited = reason, at, rate_limited
-
-
-class _Refused(Exception):
-    pass

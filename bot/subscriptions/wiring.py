@@ -29,7 +29,8 @@ from bot.storage.store import Store
 from bot.subscriptions.desk import SubscribeDesk
 from bot.subscriptions.links import Links
 from bot.subscriptions.mail import Sender
-from bot.subscriptions.notify import Followers, Notifier, post_changed
+from bot.subscriptions.notify import Notifier, post_changed
+from bot.subscriptions.senders import Followers
 from bot.subscriptions.transport import MailTransport, OutboxTransport, SmtpTransport
 
 log = logging.getLogger(__name__)

@@ -9,28 +9,21 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from pydantic import SecretStr
-from sqlmodel import select
 
 from bot.config import CrierConfig
-from bot.storage.models import Post
 from bot.storage.store import Store
-from bot.subscriptions import subscribers
-from bot.subscriptions.links import Consent
 from handlers.sandbox.workspace import SlackWorkspace
 from tests.clock import FakeClock
 from tests.mailbox import Mailbox
 from tests.scenario.harness import SlackHarness, start_harness
 from tests.scenario.test_revise_and_resolve import approve, declare
-
-SUMMARY = "students cannot log in"
-ADA = "ada@example.edu"
-
-
-@pytest.fixture
-async def mailbox() -> AsyncIterator[Mailbox]:
-    async with Mailbox.running() as running:
-        yield running
+from tests.subscriptions.site_email import (
+    SUMMARY,
+    confirm_ada,
+    emailed_once,
+    mailing_settings,
+    running_mailbox,  # noqa: F401 (the mailbox fixture)
+)
 
 
 @pytest.fixture
@@ -43,11 +36,6 @@ async def mailing_slack(
 ) -> AsyncIterator[SlackHarness]:
     """The Slack harness (its clock standing still) with email subscriptions on: links signed
     with a test key, emails sent to ``mailbox``."""
-    more = {
-        "CRIER_SITE_SECRET": SecretStr("a test key, not a real one"),
-        "CRIER_SMTP_URL": SecretStr(mailbox.url),
-        "CRIER_SMTP_PER_SECOND": 1000,
-    }
     async with aiohttp.ClientSession() as http:
         harness, runner = await start_harness(
             store=store,
@@ -55,7 +43,7 @@ async def mailing_slack(
             workspace=workspace,
             http=http,
             clock=clock,
-            more_settings=more,
+            more_settings=mailing_settings(mailbox),
         )
         try:
             yield harness
@@ -70,9 +58,7 @@ async def test_an_approval_in_slack_emails_a_confirmed_subscriber_once(
     slack = mailing_slack
     core = slack.crier.core
     assert core.subscriptions is not None and core.subscriptions.relay.startswith("127.0.0.1:")
-    with core.store.transaction() as session:  # Ada confirmed her address earlier
-        ada = subscribers.confirm(session, Consent(address=ADA, services=()), now=clock.now())
-        ada_id = ada.id
+    ada_id = confirm_ada(core, clock)
 
     draft = await declare(slack, f"Blackboard: {SUMMARY}")
     await core.subscriptions.scheduler.drain()
@@ -81,15 +67,7 @@ async def test_an_approval_in_slack_emails_a_confirmed_subscriber_once(
     await approve(slack, draft, messages_after=3)  # the "Post 1 is out" reply
     await slack.settle()
     await core.subscriptions.scheduler.drain()
-    [told] = await mailbox.wait_for(1)
-
-    with core.store.transaction() as session:
-        [post] = session.exec(select(Post)).all()
-    assert told["To"] == ADA and mailbox.recipients == [[ADA]]
-    assert told["Message-ID"] == f"<post-{post.id}.sub-{ada_id}@crier.test>"
-    body = told.get_body(("plain",))
-    assert body is not None and SUMMARY in body.get_content()
-    assert SUMMARY in str(told["Subject"])
+    await emailed_once(core, mailbox, ada_id)
 
     # Every other network's delivery told the loop too, and the loops keep running: still once.
     clock.advance(minutes=5)

@@ -8,28 +8,21 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from pydantic import SecretStr
-from sqlmodel import select
 
 from bot.config import CrierConfig
-from bot.storage.models import Post
 from bot.storage.store import Store
-from bot.subscriptions import subscribers
-from bot.subscriptions.links import Consent
 from tests.clock import FakeClock
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.mailbox import Mailbox
+from tests.subscriptions.site_email import (
+    SUMMARY,
+    confirm_ada,
+    emailed_once,
+    mailing_settings,
+    running_mailbox,  # noqa: F401 (the mailbox fixture)
+)
 from tests.teams.harness import APPROVER, TeamsHarness, start_teams, teams_settings, texts
 from tests.teams.test_declare_and_approve import declare
-
-SUMMARY = "students cannot log in"
-ADA = "ada@example.edu"
-
-
-@pytest.fixture
-async def mailbox() -> AsyncIterator[Mailbox]:
-    async with Mailbox.running() as running:
-        yield running
 
 
 @pytest.fixture
@@ -41,11 +34,6 @@ async def mailing_teams(
     mailbox: Mailbox,
 ) -> AsyncIterator[TeamsHarness]:
     """The Teams harness (its clock standing still) with email subscriptions on."""
-    settings = teams_settings(
-        CRIER_SITE_SECRET=SecretStr("a test key, not a real one"),
-        CRIER_SMTP_URL=SecretStr(mailbox.url),
-        CRIER_SMTP_PER_SECOND=1000,
-    )
     async with aiohttp.ClientSession() as http:
         harness, runner = await start_teams(
             store=store,
@@ -53,7 +41,7 @@ async def mailing_teams(
             connector=connector,
             http=http,
             clock=clock,
-            settings=settings,
+            settings=teams_settings(**mailing_settings(mailbox)),
         )
         try:
             yield harness
@@ -69,9 +57,7 @@ async def test_an_approval_in_teams_emails_a_confirmed_subscriber_once(
     teams = mailing_teams
     core = teams.crier.core
     assert core.subscriptions is not None and core.subscriptions.relay.startswith("127.0.0.1:")
-    with core.store.transaction() as session:  # Ada confirmed her address earlier
-        ada = subscribers.confirm(session, Consent(address=ADA, services=()), now=clock.now())
-        ada_id = ada.id
+    ada_id = confirm_ada(core, clock)
 
     draft_id = await declare(teams, f"Blackboard: {SUMMARY}")
     await core.subscriptions.scheduler.drain()
@@ -82,14 +68,7 @@ async def test_an_approval_in_teams_emails_a_confirmed_subscriber_once(
     await connector.wait_for_posts(len(connector.posts()) + 1)  # "Post 1 is out on …"
     await teams.settle()
     await core.subscriptions.scheduler.drain()
-    [told] = await mailbox.wait_for(1)
-
-    with core.store.transaction() as session:
-        [post] = session.exec(select(Post)).all()
-    assert told["To"] == ADA and mailbox.recipients == [[ADA]]
-    assert told["Message-ID"] == f"<post-{post.id}.sub-{ada_id}@crier.test>"
-    body = told.get_body(("plain",))
-    assert body is not None and SUMMARY in body.get_content()
+    await emailed_once(core, mailbox, ada_id)
 
     clock.advance(minutes=5)  # the loops go on: still once
     await teams.settle()

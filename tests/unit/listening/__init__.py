@@ -1,0 +1,1 @@
+"""Tests of listening: what the public answers, its mood, its topics and its spikes."""

@@ -27,6 +27,7 @@ from tests.scenario.harness import SlackHarness
 
 # Crier's action ids: buttons that may appear several times in a message carry an index.
 INDEXED = {Action.SNOOZE, Action.RETRY, Action.CALENDAR_POST, Action.CALENDAR_SKIP}
+INDEXED.add(Action.MAINTENANCE_EXTEND)  # by its minutes: maintenance_extend_60
 INDEXED |= {a for a in Action if a.name == "CONFIRM"}  # *It is up*, on a delivery in doubt
 HANDLED = [a.value for a in Action if a not in INDEXED and a != Action.OPEN_LINK] + [
     f"{a.value}_{n}" for a in INDEXED for n in (0, 7)

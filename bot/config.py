@@ -209,6 +209,11 @@ class ChannelConfig(_Strict):
     # X only: what the month's posts may cost, in US dollars; a post that would pass it is held
     # (the thread says so) until the budget is raised or the month turns. None: no limit.
     monthly_budget: float | None = Field(default=None, ge=0)
+    # X only: how many posts Crier may read a month while listening (X charges per post read,
+    # about $0.005 each). None or 0: Crier never reads X, even with x under listening.networks.
+    monthly_read_budget: int | None = Field(default=None, ge=0, le=10_000_000)
+    # Bluesky only: the AppView that serves threads and search (reading needs no account).
+    appview_url: str | None = None
 
     @field_validator("api_version", mode="before")
     @classmethod
@@ -285,6 +290,48 @@ class MaintenanceConfig(_Strict):
     # Planned work is routine, so the tips go out as usual; ``true`` holds calendar posts due
     # while a maintenance is under way, and offers them (post now or skip) once it is complete.
     pauses_calendar: bool = False
+
+
+class SpikeConfig(_Strict):
+    """When mentions of a service are a surge: at least ``min_posts`` in the last
+    ``window_minutes``, and at least ``ratio`` times its usual rate (its last 24 hours)."""
+
+    ratio: float = Field(default=4.0, ge=1.5, le=100)
+    min_posts: int = Field(default=10, ge=2, le=10_000)
+    window_minutes: int = Field(default=15, ge=5, le=240, multiple_of=5)
+    # One surge, one alert: none again for the same service this long after.
+    quiet_minutes: int = Field(default=60, ge=5, le=24 * 60)
+
+
+class ListeningConfig(_Strict):
+    """crier.yml's ``listening``: replies to Crier's posts and mentions of the organisation,
+    collected from the networks into the incident's thread (``bot.listening``)."""
+
+    enabled: bool = True
+    # How often each network is asked; within its own rate limit whatever this says.
+    every_minutes: int = Field(default=3, ge=1, le=60)
+    # Replies to an incident's posts are still collected this long after its all-clear.
+    after_all_clear_hours: int = Field(default=24, ge=0, le=7 * 24)
+    # The networks listened to. X is not listed by default: X charges for every post read, so
+    # it is listened to only when listed here and within channels.x.monthly_read_budget.
+    networks: list[Network] = [Network.MASTODON, Network.BLUESKY, Network.FACEBOOK]
+    # Watched besides the services' names and aliases: the organisation's handles, nicknames.
+    terms: list[Annotated[str, Field(min_length=2, max_length=60)]] = Field(
+        default=[], max_length=50
+    )
+    # More new replies than this at once are summarised ("37 new replies, mostly about …").
+    burst: int = Field(default=5, ge=1, le=50)
+    spike: SpikeConfig = SpikeConfig()
+
+    @field_validator("networks")
+    @classmethod
+    def _readable(cls, value: list[Network]) -> list[Network]:
+        readable = {Network.MASTODON, Network.BLUESKY, Network.FACEBOOK, Network.X}
+        if odd := [n.value for n in value if n not in readable]:
+            raise ValueError(
+                f"Crier cannot listen on {', '.join(odd)}: only mastodon, bluesky, facebook, x"
+            )
+        return list(dict.fromkeys(value))
 
 
 class HealthCheckConfig(_Strict):
@@ -470,6 +517,7 @@ class CrierConfig(_Strict):
     # Recurring series (weekly tips …): each post drafted a week ahead, for approval.
     calendar_series: list[CalendarSeries] = []
     health_check: HealthCheckConfig = HealthCheckConfig()
+    listening: ListeningConfig = ListeningConfig()
     maintenance: MaintenanceConfig = MaintenanceConfig()
     templates_dir: Path | None = None
 

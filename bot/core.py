@@ -26,6 +26,11 @@ from bot.incidents.approvers import ApproverPolicy, Gate
 from bot.incidents.pace import DeclarationPace
 from bot.incidents.readers import incident_view, load_post
 from bot.incidents.requests import DeclareRequest, EditRequest, ResolveRequest, UpdateRequest
+from bot.listening.desk import AnswerDesk
+from bot.listening.desk import show_later as show_answer_later
+from bot.listening.heard import ListeningSource
+from bot.listening.poller import Listening
+from bot.listening.wiring import build_sources
 from bot.maintenance.desk import MaintenanceDesk
 from bot.ports import Actor, ChatPresenter, Clock, Directory, Publisher, SystemClock
 from bot.publishing import build_publishers
@@ -81,6 +86,8 @@ class Core:
     clock: Clock = field(default_factory=SystemClock)
     presenters: dict[str, ChatPresenter] = field(default_factory=dict)
     directories: dict[str, Directory] = field(default_factory=dict)
+    # Each network's reading side, where it has credentials (bot/listening/wiring.py).
+    sources: dict[Network, ListeningSource] = field(default_factory=dict)
     publishing: PublishingLoop = field(init=False)  # the loop that sends deliveries
     scheduler: Scheduler = field(init=False)  # reminders, calendar posts, health checks
     work: Scheduler = field(init=False)  # what answers to people promised (bot/scheduling/work.py)
@@ -88,6 +95,8 @@ class Core:
     gate: Gate = field(init=False)
     content_calendar: ContentCalendar = field(init=False)
     maintenance: MaintenanceDesk = field(init=False)  # planned maintenance windows
+    listening: Listening = field(init=False)  # replies and mentions heard on the networks
+    answers: AnswerDesk = field(init=False)  # public answers to them, approved
     channel_health: ChannelHealth = field(init=False)
     chat: ChatShows = field(init=False)
     pace: DeclarationPace = field(init=False)  # declarations per person per minute
@@ -129,11 +138,24 @@ class Core:
                 subscribe=self.subscriptions is not None and self.subscriptions.desk is not None,
             )
         scheduler = partial(Scheduler, lease=lease, store=self.store, clock=self.clock)
-        self.work = scheduler(handlers=Work(self).handlers(), at_once=self.settings.work_at_once)
+        self.answers = AnswerDesk(
+            **base,
+            gate=self.gate,
+            wake_scheduler=lambda: self.work.wake(),
+            wake_publisher=lambda: self.publishing.wake(),
+            show=self.chat.answer,
+        )
+        self.work = scheduler(
+            handlers={**Work(self).handlers(), **self.answers.handlers()},
+            at_once=self.settings.work_at_once,
+        )
         self.publishing = PublishingLoop(
             **base,
             publishers=self.publishers,
             on_post_changed=self._post_changed,
+            on_answer_changed=lambda session, answer_id: show_answer_later(
+                session, answer_id, now=self.clock.now()
+            ),
             after_change=self._after_delivery_change,
             lease=lease,
         )
@@ -156,8 +178,16 @@ class Core:
             show=self.chat.maintenance,
             finish=lambda session, run, outcome: self.scheduler.finish_in(session, run, outcome),
         )
+        self.listening = Listening(
+            **base,
+            sources=self.sources,
+            show_heard=self.chat.heard,
+            show_spike=self.chat.spike,
+            wake_scheduler=lambda: self.scheduler.wake(),
+        )
         self.scheduler = scheduler(
             handlers={
+                **self.listening.handlers(),
                 **reminder_jobs.handlers(),
                 **calendar_jobs.handlers(),
                 **series.handlers(),
@@ -464,12 +494,21 @@ def build_core(
     chat: ChatContext | None = None,
     presenters: Mapping[str, ChatPresenter] | None = None,
     directories: Mapping[str, Directory] | None = None,
+    sources: Mapping[Network, ListeningSource] | None = None,
 ) -> Core:
     """Wire the core from settings, with the chats' presenters and directories (built first,
     from ``chat``, whose clock the core keeps: see ``bot.chat.context``)."""
     credentials = credentials or NetworkCredentials()
     http = http_client(settings, credentials)
     clock = chat.clock if chat is not None else clock or SystemClock()
+    built = publishers or build_publishers(
+        config=config,
+        settings=settings,
+        store=store,
+        http=http,
+        credentials=credentials,
+        clock=clock,
+    )
     return Core(
         presenters=dict(presenters or {}),
         directories=dict(directories or {}),
@@ -477,15 +516,18 @@ def build_core(
         settings=settings,
         store=store,
         drafter=Drafter(templates_dir=config.templates_dir),
-        publishers=publishers
-        or build_publishers(
-            config=config,
-            settings=settings,
-            store=store,
-            http=http,
-            credentials=credentials,
-            clock=clock,
-        ),
+        publishers=built,
         clock=clock,
         http=http,
+        sources=dict(
+            sources
+            if sources is not None
+            else build_sources(
+                config=config,
+                http=http,
+                credentials=credentials,
+                clock=clock,
+                publishers=built,
+            )
+        ),
     )

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.config import Network
 
 if TYPE_CHECKING:
+    from bot.listening.answers import AnswerView
+    from bot.listening.views import HeardBatch, SpikeAlert
     from bot.maintenance.series import MaintenanceShown
     from bot.scheduling.calendar import CalendarBatch, CalendarEntry
     from bot.views import IncidentView, Notice, PostView, Reminder, SiteUpdate
@@ -86,12 +88,32 @@ class ChatPresenter(Protocol):
         *Reject* for an extension or a cancellation, *Complete* / *Extend by…* once its window
         has ended. A chat with nowhere to post it does nothing."""
 
+    async def show_heard(self, incident: IncidentView, batch: HeardBatch) -> None:
+        """Post new replies to the incident's public posts in its conversation: each with its
+        network, author, text (plain text: it never pings), link, mood marker and *Reply*; or,
+        for a burst, ``batch.summary`` and a few examples."""
+
+    async def show_spike(self, alert: SpikeAlert, incident: IncidentView | None) -> None:
+        """Say that mentions of a service surge: in ``incident``'s conversation when the
+        service has one open, else in the comms channel with *Declare outage* filled in with
+        ``alert.service``. A chat with nowhere to post it does nothing."""
+
+    async def show_answer(self, answer: AnswerView, incident: IncidentView | None) -> None:
+        """Post (or update) a public answer to something heard, in ``incident``'s conversation:
+        what it answers (plain text), the answer's words with its length against the network's
+        rule, and while it waits *Approve* / *Edit* / *Reject*; once decided, who decided and,
+        once sent, its link. A chat with nowhere to post it does nothing."""
+
     async def show_site_update(
         self, channel: str, reference: dict[str, Any], update: SiteUpdate
     ) -> None:
         """Post a status-site update in a staff channel that follows its service (``channel``:
         the platform's own id of it; ``reference``: its stored address, where the platform
         needs one to post unprompted). A refusal is a PublishError (transient or not)."""
+
+
+# A request's ``post_kind`` when it answers someone's post (``reply_to``), not the incident's own.
+ANSWER_KIND = "answer"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,6 +14,8 @@ from aiohttp import web
 from bot.chat.context import chat_context
 from bot.config import CrierConfig, Network, load_config
 from bot.core import Core, build_core
+from bot.listening.heard import ListeningSource
+from bot.listening.poller import start_polling
 from bot.ports import ChatPresenter, Clock, Directory, Publisher, SystemClock
 from bot.publishing.cards import cards_folder, read_card
 from bot.publishing.credentials import NetworkCredentials
@@ -104,12 +106,15 @@ def build_crier(
     clock: Clock | None = None,
     publishers: dict[Network, Publisher] | None = None,
     credentials: NetworkCredentials | None = None,
+    sources: Mapping[Network, ListeningSource] | None = None,
 ) -> Crier:
     """Wire the chats, the core and the web routes; nothing runs until the app starts.
 
     The chats' presenters come first and the core is built with them; then each chat's
     listeners are wired to the core. ``publishers``: instead of the networks' (the sandbox's
-    outbox, a test's fakes); ``credentials``: the networks' (else from the environment)."""
+    outbox, a test's fakes); ``credentials``: the networks' (else from the environment);
+    ``sources``: the networks' reading sides, instead of those the credentials give (the
+    sandbox's made-up public)."""
     # Defence in depth: a secret reaching a log line anyway (an echoed token) is masked.
     redact_logs(Redactor.from_settings(settings, NetworkCredentials()))
     quiet_malformed_http()  # a request aiohttp cannot parse: one short line, not a traceback
@@ -134,6 +139,7 @@ def build_crier(
         chat=context,
         presenters=presenters,
         directories=directories,
+        sources=sources,
     )
     slack = None if slack_side is None else build_slack(core, settings, slack_side)
     teams = None if teams_side is None else TeamsSide(core, teams_side)
@@ -176,4 +182,7 @@ def open_crier(settings: Settings, *, clock: Clock | None = None) -> Crier:
         log.info("scheduled %d calendar post(s) from crier.yml", added)
     health = channel_health.schedule_check(store, config=config, now=now)
     log.info("channel health check: %s", health)
-    return build_crier(settings=settings, config=config, store=store, clock=clock)
+    crier = build_crier(settings=settings, config=config, store=store, clock=clock)
+    networks = crier.core.listening.networks
+    log.info("%s", start_polling(store, config=config, networks=networks, now=now))
+    return crier

@@ -18,6 +18,8 @@ from sqlmodel import Session
 
 from bot.config import CrierConfig, Network
 from bot.incidents.readers import incident_of, incident_view, load_post, post_view
+from bot.listening.answers import AnswerView
+from bot.listening.views import HeardBatch, SpikeAlert
 from bot.maintenance.series import MaintenanceShown
 from bot.ports import ChatPresenter, Clock, Publisher
 from bot.scheduling.calendar import CalendarBatch, CalendarEntry
@@ -103,6 +105,30 @@ class ChatShows:
         """Post a notice in every chat's comms channel, outside any incident."""
         calls = [p.show_notice(notice) for p in self.presenters.values()]
         await self._to_one_at_least(calls, f"the notice “{notice.title}”")
+
+    async def heard(self, batch: HeardBatch) -> None:
+        """New replies to an incident's posts, in its conversation in every chat."""
+        incident = await self.incident_view(batch.incident_id)
+        calls = [p.show_heard(incident, batch) for p in self.presenters.values()]
+        await self._to_one_at_least(calls, f"the replies heard for incident #{batch.incident_id}")
+
+    async def spike(self, alert: SpikeAlert) -> None:
+        """A surge of mentions: in the thread of the service's open incident, else in the comms
+        channel, in every chat."""
+        incident = None
+        if alert.incident_id is not None:
+            incident = await self.incident_view(alert.incident_id)
+        calls = [p.show_spike(alert, incident) for p in self.presenters.values()]
+        await self._to_one_at_least(calls, f"the surge of mentions of {alert.service}")
+
+    async def answer(self, answer: AnswerView) -> None:
+        """A public answer to something heard, in the conversation of its incident (for its
+        approval, then its outcome), in every chat."""
+        incident = None
+        if answer.incident_id is not None:
+            incident = await self.incident_view(answer.incident_id)
+        calls = [p.show_answer(answer, incident) for p in self.presenters.values()]
+        await self._to_one_at_least(calls, f"answer #{answer.id}")
 
     async def incident_view(self, incident_id: int) -> IncidentView:
         """The incident as chat shows it (NotFound if there is none)."""

@@ -1,12 +1,10 @@
 """Bluesky: XRPC on the account's PDS, through the shared HTTP session.
 
 Crier signs in (``com.atproto.server.createSession``: handle and app password) once per process
-and keeps the session in memory; on ``ExpiredToken`` it refreshes it (``refreshSession``), and
-signs in again only when the refresh is refused. Concurrent posts share one sign-in and one
-refresh. ``createSession`` is tightly limited (see ``FACTS``): a 429 from it is remembered until
-its ``ratelimit-reset``, and posts until then fail at once (transient, retried at that time)
-instead of spending more attempts. The session is not stored: its refresh token is a credential,
-and one sign-in per start is well inside the limits. A post is
+and keeps the session in memory (``bot.publishing.bluesky_session``: refreshed on
+``ExpiredToken``, a spent ``createSession`` limit remembered until its reset); the publisher's
+``session`` is the one the listening source reads notifications with, so the account signs in
+once, not once per use. A post is
 ``com.atproto.repo.createRecord`` under a record key Crier chooses (``record_key``: the same for
 every retry of a delivery), so a PDS cannot hold it twice. When a create fails in a way that may
 mean "already there" (today's PDS answers 500; newer ones name the error), ``getRecord`` looks,
@@ -26,10 +24,8 @@ with its time-outs and error reading (``HttpClient``).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,16 +36,23 @@ from bot.config import CrierConfig, Network
 from bot.drafting.textrules import check_text
 from bot.ports import ChannelCheck, Clock, Published, PublishError, PublishRequest, SystemClock
 from bot.publishing import PublisherContext
+from bot.publishing.bluesky_session import (
+    DEFAULT_BASE_URL,
+    NAME,
+    BlueskySession,
+    Session,
+    bluesky_refusal,
+    error_name,
+)
 from bot.publishing.cards import card_data
 from bot.publishing.facts import ApiFacts
-from bot.publishing.http import Answer, HttpClient, refusal
+from bot.publishing.http import Answer, HttpClient
 from bot.settings import Settings
 from bot.storage.models import Delivery
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
-NAME = "Bluesky"
 FACTS = ApiFacts(
     network=Network.BLUESKY,
     checked="2026-12-02",
@@ -62,10 +65,7 @@ FACTS = ApiFacts(
     "reuse the session, refreshSession on ExpiredToken; writes 5,000 points an hour and 35,000 "
     "a day (a create costs 3); 429 with ratelimit-reset (unix seconds)",
 )
-DEFAULT_BASE_URL = "https://bsky.social"
 POST = "app.bsky.feed.post"
-TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
-SIGN_IN_WAIT = timedelta(minutes=5)  # createSession's shortest window, when no reset is given
 IMAGE_MAX_BYTES = 2_000_000
 IMAGES = "app.bsky.embed.images"
 _S32 = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable, as TIDs are written
@@ -103,14 +103,6 @@ def facets_of(text: str) -> list[dict[str, Any]]:
     return [get_model_as_dict(facet) for facet in client_utils.detect_facets(text)]
 
 
-@dataclass(frozen=True)
-class _Session:
-    access: str
-    refresh: str
-    did: str
-    handle: str
-
-
 class BlueskyPublisher:
     """Posts as one account; the session is shared by concurrent posts and renewed once."""
 
@@ -130,94 +122,19 @@ class BlueskyPublisher:
         config: CrierConfig | None = None,
         settings: Settings | None = None,
     ) -> None:
-        self._http = http
-        self._root = base_url.rstrip("/")
-        self._handle = handle.lstrip("@")
-        self._password = password
         self._store = store
         self._clock = clock or SystemClock()
-        self.label = f"{NAME} (@{self._handle})"
-        self._session: _Session | None = None
-        self._lock = asyncio.Lock()
-        self._sign_in_limited: PublishError | None = None  # createSession's 429, until its reset
+        # The account's session; the listening source reads as the same account through it.
+        self.session = BlueskySession(
+            http=http, handle=handle, password=password, base_url=base_url, clock=self._clock
+        )
+        self.label = f"{NAME} (@{self.session.handle})"
         # The card needs the organisation (config) and where cards are kept (settings).
         self._card = (config, settings) if attach_card and config and settings else None
 
     @property
     def attaches_card(self) -> bool:
         return self._card is not None
-
-    # ----- XRPC and the session ------------------------------------------------------------
-
-    async def _send(self, method: str, nsid: str, **kwargs: Any) -> Answer:
-        return await self._http.send(method, f"{self._root}/xrpc/{nsid}", network=NAME, **kwargs)
-
-    async def _sign_in(self) -> _Session:
-        """``createSession``, unless its limit is known to be spent (then fail at once)."""
-        limited = self._sign_in_limited
-        if limited is not None and limited.retry_at and self._clock.now() < limited.retry_at:
-            raise PublishError(
-                limited.message, transient=True, retry_at=limited.retry_at, rate_limited=True
-            )
-        answer = await self._send(
-            "POST",
-            "com.atproto.server.createSession",
-            json={"identifier": self._handle, "password": self._password.get_secret_value()},
-        )
-        try:
-            return self._session_from(answer)
-        except PublishError as refused:
-            if answer.status == 429:
-                refused.message = f"{NAME} refused another sign-in for now: {refused.message}"
-                refused.retry_at = refused.retry_at or self._clock.now() + SIGN_IN_WAIT
-                self._sign_in_limited = refused
-            raise
-
-    def _session_from(self, answer: Answer) -> _Session:
-        if not answer.ok:
-            error = bluesky_refusal(answer)
-            if _error_name(answer) == "AuthFactorTokenRequired":
-                error.message += " (BLUESKY_APP_PASSWORD must be an app password)"
-            raise error
-        body = answer.body
-        self._session = _Session(
-            body["accessJwt"], body["refreshJwt"], body["did"], body.get("handle", self._handle)
-        )
-        return self._session
-
-    async def _current(self) -> _Session:
-        async with self._lock:
-            return self._session or await self._sign_in()
-
-    async def _renew(self, stale: _Session) -> _Session:
-        async with self._lock:
-            if self._session is not None and self._session is not stale:
-                return self._session  # another post renewed it meanwhile
-            answer = await self._send(
-                "POST",
-                "com.atproto.server.refreshSession",
-                headers={"Authorization": f"Bearer {stale.refresh}"},
-            )
-            if answer.ok:
-                return self._session_from(answer)
-            if answer.status >= 500 or answer.status == 429:
-                raise bluesky_refusal(answer)
-            self._session = None
-            return await self._sign_in()
-
-    async def _xrpc(
-        self, method: str, nsid: str, *, headers: dict[str, str] | None = None, **kwargs: Any
-    ) -> tuple[Answer, _Session]:
-        """An authenticated call, renewing the session once if the PDS says it expired."""
-        session = await self._current()
-        extra = headers or {}
-        for attempt in range(2):
-            headers = {**extra, "Authorization": f"Bearer {session.access}"}
-            answer = await self._send(method, nsid, headers=headers, **kwargs)
-            if attempt or _error_name(answer) not in TOKEN_ERRORS:
-                break
-            session = await self._renew(session)
-        return answer, session
 
     # ----- posting -------------------------------------------------------------------------
 
@@ -231,12 +148,14 @@ class BlueskyPublisher:
         record: dict[str, Any] = {"$type": POST, "text": request.text, "createdAt": now}
         if facets := facets_of(request.text):
             record["facets"] = facets
-        if request.reply_to and (reply := await self._reply(request.reply_to)):
+        if given := _given_reply(request):  # an answer: the heard post's refs came with it
+            record["reply"] = given
+        elif request.reply_to and (reply := await self._reply(request.reply_to)):
             record["reply"] = reply
         if self._card and (embed := await self._card_embed(request)):
             record["embed"] = embed
-        session = await self._current()
-        answer, session = await self._xrpc(
+        session = await self.session.current()
+        answer, session = await self.session.xrpc(
             "POST",
             "com.atproto.repo.createRecord",
             json={"repo": session.did, "collection": POST, "rkey": rkey, "record": record},
@@ -265,7 +184,7 @@ class BlueskyPublisher:
         if len(card.data) > IMAGE_MAX_BYTES:
             log.warning("the status card is over Bluesky's 2 MB: posting without it")
             return None
-        answer, _ = await self._xrpc(
+        answer, _ = await self.session.xrpc(
             "POST",
             "com.atproto.repo.uploadBlob",
             data=card.data,
@@ -281,7 +200,7 @@ class BlueskyPublisher:
         }
         return {"$type": IMAGES, "images": [image]}
 
-    def _published(self, uri: str, rkey: str, session: _Session) -> Published:
+    def _published(self, uri: str, rkey: str, session: Session) -> Published:
         return Published(
             external_id=uri, url=f"https://bsky.app/profile/{session.handle}/post/{rkey}"
         )
@@ -295,14 +214,14 @@ class BlueskyPublisher:
         return await self._store.read(lambda session: session.exec(query).first())
 
     async def _get_record(self, did: str, rkey: str) -> dict[str, Any] | None:
-        answer, _ = await self._xrpc(
+        answer, _ = await self.session.xrpc(
             "GET",
             "com.atproto.repo.getRecord",
             params={"repo": did, "collection": POST, "rkey": rkey},
         )
         if answer.ok and isinstance(answer.body, dict):
             return answer.body
-        if _error_name(answer) == "RecordNotFound":
+        if error_name(answer) == "RecordNotFound":
             return None
         raise bluesky_refusal(answer)
 
@@ -321,7 +240,7 @@ class BlueskyPublisher:
     async def check(self) -> ChannelCheck:
         """Sign in (or ``getSession`` with the kept session): ready, expired or unreachable."""
         try:
-            answer, session = await self._xrpc("GET", "com.atproto.server.getSession")
+            answer, session = await self.session.xrpc("GET", "com.atproto.server.getSession")
         except PublishError as exc:
             state = "unreachable" if exc.transient else "expired"
             return ChannelCheck(self.network, state, exc.message)
@@ -331,30 +250,26 @@ class BlueskyPublisher:
         return ChannelCheck(self.network, state, bluesky_refusal(answer).message)
 
 
-def _error_name(answer: Answer) -> str:
-    return str(answer.fields.get("error") or "")
-
-
 def _may_already_exist(answer: Answer) -> bool:
     """A create refused in a way that may mean the record key is taken: today's PDS answers
     500 ``InternalServerError``; others (and the coming lexicon error) name it."""
-    said = f"{_error_name(answer)} {answer.fields.get('message') or ''}".lower()
+    said = f"{error_name(answer)} {answer.fields.get('message') or ''}".lower()
     return answer.status >= 500 or answer.status == 409 or "exist" in said
 
 
-def bluesky_refusal(answer: Answer) -> PublishError:
-    """XRPC errors ``{"error": name, "message": text}``: a 400 ``ExpiredToken`` is the token."""
-    name = _error_name(answer)
-    said = ": ".join(str(part) for part in (name, answer.fields.get("message")) if part) or None
-    if name in TOKEN_ERRORS | {"AuthenticationRequired", "AccountTakedown"}:
-        return PublishError(
-            f"{NAME} refused Crier's credentials ({answer.status}): {said}", transient=False
-        )
-    error = refusal(answer, network=NAME, message=said)
-    reset = answer.headers.get("ratelimit-reset", "")  # the PDS's own, in unix seconds
-    if error.transient and error.retry_at is None and reset.strip().isdigit():
-        error.retry_at = datetime.fromtimestamp(int(reset), UTC)
-    return error
+def _given_reply(request: PublishRequest) -> dict[str, Any] | None:
+    """``{root, parent}`` from the request itself: an answer to someone's post carries its uri
+    and cid and its thread's root (the AppView gave them when Crier read it), which Crier's
+    own PDS could not look up (it keeps only Crier's records)."""
+    extra = request.extra
+    if not (extra.get("uri") and extra.get("cid")):
+        return None
+    parent = {"uri": extra["uri"], "cid": extra["cid"]}
+    root = {
+        "uri": extra.get("root_uri") or parent["uri"],
+        "cid": extra.get("root_cid") or parent["cid"],
+    }
+    return {"root": root, "parent": parent}
 
 
 def build(context: PublisherContext) -> BlueskyPublisher | None:

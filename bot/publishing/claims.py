@@ -25,14 +25,16 @@ from sqlmodel.sql.expression import SelectOfScalar
 from bot.config import CrierConfig, Network
 from bot.drafting.post_times import fill_times
 from bot.incidents.lifecycle import facts_for
-from bot.ports import Publisher, PublishRequest
+from bot.ports import ANSWER_KIND, Publisher, PublishRequest
 from bot.publishing.costs import hold_if_over_budget
 from bot.publishing.outbox import OutboxPublisher
 from bot.publishing.outcomes import mark_unknown
 from bot.scheduling.scheduler import dead_claims
 from bot.storage.models import (
+    Answer,
     Delivery,
     DeliveryState,
+    HeardPost,
     Incident,
     Maintenance,
     MaintenancePost,
@@ -50,6 +52,7 @@ class Claimed:
     post_id: int | None  # None for a content-calendar post
     request: PublishRequest
     lease_until: datetime  # as this claim set it: renewed only while the row still says so
+    answer_id: int | None = None  # an answer to something heard (bot/listening/answers.py)
 
 
 def claim_due(
@@ -172,7 +175,13 @@ def _claim_one(
     delivery.attempts += 1
     delivery.claimed_until = now + lease
     delivery.text = request.text
-    return Claimed(delivery.id or 0, delivery.post_id, request, delivery.claimed_until)
+    return Claimed(
+        delivery.id or 0,
+        delivery.post_id,
+        request,
+        delivery.claimed_until,
+        answer_id=delivery.answer_id,
+    )
 
 
 def lapse_the_dead(session: Session, *, now: datetime) -> int:
@@ -201,6 +210,8 @@ def publish_request(
         return _calendar_request(session, delivery, network)
     if delivery.maintenance_post_id is not None:
         return _maintenance_request(session, config=config, delivery=delivery, now=now)
+    if delivery.answer_id is not None:
+        return _answer_request(session, delivery)
     post = session.get(Post, delivery.post_id)
     incident = session.get(Incident, delivery.incident_id)
     assert post is not None and incident is not None
@@ -224,6 +235,7 @@ def publish_request(
             Delivery.channel == delivery.channel,
             Delivery.state == DeliveryState.SENT,
             col(Delivery.id) != delivery.id,
+            col(Delivery.answer_id).is_(None),  # an answer is threaded to someone else's post
         )
         .order_by(col(Delivery.sent_at).desc())
     ).first()
@@ -256,6 +268,27 @@ def _calendar_request(session: Session, delivery: Delivery, network: Network) ->
         status="",
         service="",
         title=scheduled.text.splitlines()[0][:80] if scheduled.text else "",
+    )
+
+
+def _answer_request(session: Session, delivery: Delivery) -> PublishRequest:
+    """An approved answer: its words as written, as a reply to the post it answers (``extra``
+    carries what a network needs besides that post's id: Bluesky's uri and cid of it and of
+    its thread's root)."""
+    answer = session.get_one(Answer, delivery.answer_id)
+    heard = session.get_one(HeardPost, answer.heard_id)
+    incident = session.get(Incident, answer.incident_id) if answer.incident_id else None
+    return PublishRequest(
+        network=Network(delivery.channel),
+        text=answer.text,
+        idempotency_key=delivery.idempotency_key,
+        incident_id=answer.incident_id or 0,
+        post_kind=ANSWER_KIND,
+        status="",
+        service=incident.service if incident is not None else "",
+        title=f"Answer to {heard.author}",
+        reply_to=heard.external_id,
+        extra={**heard.reply_ref, "answers": heard.kind},
     )
 
 

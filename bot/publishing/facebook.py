@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.config import Network
-from bot.ports import Published, PublishRequest
+from bot.ports import ANSWER_KIND, Published, PublishRequest
 from bot.publishing import PublisherContext
 from bot.publishing.cards import card_data
 from bot.publishing.facts import ApiFacts
@@ -52,6 +52,8 @@ class FacebookPublisher(GraphPublisher):
         self._attach_card = attach_card
 
     async def publish(self, request: PublishRequest) -> Published:
+        if request.post_kind == ANSWER_KIND and request.reply_to:
+            return await self._comment(request)
         form = {"message": request.text}
         if self._attach_card:
             card = await card_data(request, config=self._config, settings=self._settings)
@@ -65,6 +67,19 @@ class FacebookPublisher(GraphPublisher):
         if not post_id:
             raise without_id(NAME, check="the Page")
         return Published(external_id=post_id, url=f"https://www.facebook.com/{post_id}")
+
+    async def _comment(self, request: PublishRequest) -> Published:
+        """An answer to a comment: a reply in its thread (``POST /{comment-id}/comments``), as
+        the Page."""
+        answer = await self._call(
+            "POST", f"{request.reply_to}/comments", data={"message": request.text}
+        )
+        if not answer.ok:
+            raise self._refused(answer)
+        comment_id = str(answer.fields.get("id") or "")
+        if not comment_id:
+            raise without_id(NAME, check="the comment's thread")
+        return Published(external_id=comment_id, url=f"https://www.facebook.com/{comment_id}")
 
 
 def build(context: PublisherContext) -> FacebookPublisher | None:

@@ -48,6 +48,7 @@ class PublishingLoop:
         publishers: Mapping[Network, Publisher],
         clock: Clock,
         on_post_changed: PostChanged | None = None,
+        on_answer_changed: PostChanged | None = None,
         after_change: Callable[[], None] | None = None,
         lease: timedelta = timedelta(minutes=2),
         max_attempts: int = 6,
@@ -59,6 +60,7 @@ class PublishingLoop:
         self._publishers = publishers
         self._clock = clock
         self._on_post_changed = on_post_changed
+        self._on_answer_changed = on_answer_changed  # an answer's delivery, as posts' above
         self._after_change = after_change  # once such a transaction has committed
         self._lease = lease
         # Renewed well before it ends, so a slow database write cannot let it lapse. In real
@@ -275,6 +277,8 @@ class PublishingLoop:
         def settle(session: Session) -> None:
             outcome(session)
             self._note(session, claimed.post_id)
+            if self._on_answer_changed is not None and claimed.answer_id is not None:
+                self._on_answer_changed(session, claimed.answer_id)
 
         await self._store.run(settle)
         self._changed()

@@ -117,15 +117,17 @@ def thread_later(
 def show_post_later(session: Session, post_id: int, *, now: datetime) -> None:
     """Refresh the post in every chat soon (one row per post: changes meanwhile share it)."""
     key = f"show_post:{post_id}"
-    _refresh(session, kind=SHOW_POST, key=key, payload={"post_id": post_id}, now=now)
+    refresh_later(session, kind=SHOW_POST, key=key, payload={"post_id": post_id}, now=now)
 
 
 def show_incident_later(session: Session, incident_id: int, *, now: datetime) -> None:
     key = f"show_incident:{incident_id}"
-    _refresh(session, kind=SHOW_INCIDENT, key=key, payload={"incident_id": incident_id}, now=now)
+    refresh_later(
+        session, kind=SHOW_INCIDENT, key=key, payload={"incident_id": incident_id}, now=now
+    )
 
 
-def _refresh(
+def refresh_later(
     session: Session, *, kind: str, key: str, payload: dict[str, Any], now: datetime
 ) -> None:
     """One refresh per thing shown at a time. A waiting one will show this change too: it is

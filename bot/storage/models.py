@@ -138,6 +138,9 @@ class Delivery(Numbered, table=True):
     maintenance_post_id: int | None = Field(
         default=None, foreign_key="maintenancepost.id", index=True
     )
+    # Or an approved answer to something heard (bot/listening), threaded to it. No foreign
+    # key: see migration 0013.
+    answer_id: int | None = Field(default=None, index=True)
     channel: str = Field(sa_column=Column(String(24), nullable=False))
     state: str = Field(sa_column=Column(String(16), nullable=False, index=True))
     attempts: int = 0
@@ -357,3 +360,62 @@ class MaintenancePost(Numbered, table=True):
     requested_by: str | None = Field(default=None, sa_column=Column(String(80)))
     texts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     state: str = Field(sa_column=Column(String(16), nullable=False))
+
+
+class HeardPost(Numbered, table=True):
+    """A reply to one of Crier's posts, or a mention, as a network served it (``bot.listening``):
+    kept once per network and id, whoever polled it, so it reaches the thread once."""
+
+    __tablename__ = "heard"
+    __table_args__ = (
+        UniqueConstraint("network", "external_id"),
+        # Mentions of one service over time: what a spike is measured on.
+        Index("ix_heard_service_time", "service", "created_at"),
+    )
+
+    network: str = Field(sa_column=Column(String(16), nullable=False))
+    external_id: str = Field(sa_column=Column(String(300), nullable=False))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))  # reply, mention
+    author: str = Field(sa_column=Column(String(300), nullable=False))
+    author_name: str = Field(sa_column=Column(String(300), nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    url: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=_utc_column())  # as the network dates it
+    heard_at: datetime = Field(sa_column=_utc_column())  # when Crier read it
+    in_reply_to: str | None = Field(default=None, sa_column=Column(String(300)))
+    reply_ref: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The published post it answers (a delivery) and that post's incident, for a reply.
+    delivery_id: int | None = Field(default=None, foreign_key="delivery.id")
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    # The catalog service it names, if any (a mention's watched term, or a reply's incident's).
+    service: str | None = Field(default=None, sa_column=Column(String(60)))
+    mood: float = 0.0  # VADER's compound score, -1 (angry) to 1
+    # When it was given to the chat (in a batch); None while it waits for the next batch.
+    shown_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class ListenMark(SQLModel, table=True):
+    """Where a network's listening goes on from (a cursor per source: "mastodon:mentions",
+    "bluesky:replies:12"), or when it last did something once (a spike's alert)."""
+
+    key: str = Field(sa_column=Column(String(200), primary_key=True))
+    cursor: str | None = Field(default=None, sa_column=Column(Text))
+    at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class Answer(Numbered, table=True):
+    """A public answer to something heard (a reply to one of Crier's posts, or a mention),
+    drafted by a person and published on that network, threaded to it, once an approver who is
+    not its author approves it. An edit is the next revision, approved again."""
+
+    heard_id: int = Field(foreign_key="heard.id", index=True)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    network: str = Field(sa_column=Column(String(16), nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(sa_column=Column(String(16), nullable=False))  # PostState's values
+    revision: int = 1
+    requested_by: str = Field(sa_column=Column(String(80), nullable=False))
+    requested_at: datetime = Field(sa_column=_utc_column())
+    decided_by: str | None = Field(default=None, sa_column=Column(String(80)))
+    decided_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    reject_reason: str | None = Field(default=None, sa_column=Column(Text))

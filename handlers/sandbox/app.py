@@ -26,6 +26,8 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.config import STARTER_CONFIG, ConfigError, CrierConfig, Network, load_config
+from bot.core import Core
+from bot.listening.poller import start_polling
 from bot.ports import Publisher
 from bot.publishing.outbox import OutboxPublisher
 from bot.publishing.site import SitePublisher
@@ -37,6 +39,7 @@ from bot.storage.store import Store, open_store
 from handlers.sandbox.clock import JumpingClock
 from handlers.sandbox.folder_lock import SandboxAlreadyRunning, sandbox_folder_lock
 from handlers.sandbox.frontend import SlackFrontend, SlashCommand
+from handlers.sandbox.listening import SandboxAudience, SandboxListening, sandbox_sources
 from handlers.sandbox.mrkdwn import Names
 from handlers.sandbox.page import Person, SandboxPage, build_page_app
 from handlers.sandbox.workspace import SlackWorkspace
@@ -58,6 +61,20 @@ def people_for(config: CrierConfig) -> list[Person]:
         role = "approver" if n == 0 else ("second approver" if n == 1 else "another approver")
         people.append(Person(user_id, APPROVER_NAMES.get(user_id, f"Approver {n + 1}"), role))
     return [*people, VISITOR]
+
+
+def sandbox_config(config: CrierConfig) -> CrierConfig:
+    """``crier.yml`` as the sandbox plays it: a surge of mentions is said in the comms channel,
+    so without one the sandbox's channel is it (incidents live there already); and the public's
+    posts are searched for the organisation's names when ``listening.terms`` names none."""
+    slack, listening = config.slack, config.listening
+    if not slack.comms_channel:
+        slack = slack.model_copy(update={"comms_channel": CHANNEL_ID})
+    if not listening.terms:
+        organisation = config.organisation
+        names = dict.fromkeys([organisation.display_name, organisation.name])
+        listening = listening.model_copy(update={"terms": list(names)})
+    return config.model_copy(update={"slack": slack, "listening": listening})
 
 
 def manifest_commands() -> dict[str, SlashCommand]:
@@ -107,7 +124,7 @@ class Sandbox:
     ) -> None:
         """``listening``: the page's socket, bound already (``crier sandbox`` binds it before
         it touches anything, so that a busy port changes nothing)."""
-        self.config = config
+        self.config = config = sandbox_config(config)
         self.database_url = database_url
         self.host, self.port = host, port
         self._base_settings = settings or Settings()
@@ -121,7 +138,9 @@ class Sandbox:
         self._store: Store | None = None
         self.url = ""
         self.workspace: SlackWorkspace | None = None
+        self.core: Core | None = None  # Crier's, once started
         self.clock = JumpingClock()
+        self.audience = SandboxAudience()  # what the made-up public says on the networks
         self._listening = listening
         if listening is not None:
             self._serve_page_on(listening)
@@ -182,8 +201,19 @@ class Sandbox:
         }
         if Network.SITE in outbox:
             outbox[Network.SITE] = SitePublisher(site_url=site_url(self.url, self.config.site.path))
+        # Never the networks' reading sides either: the page's made-up public is heard instead.
         crier = build_crier(
-            settings=settings, config=self.config, store=store, publishers=outbox, clock=self.clock
+            settings=settings,
+            config=self.config,
+            store=store,
+            publishers=outbox,
+            clock=self.clock,
+            sources=sandbox_sources(self.config, self.audience),
+        )
+        self.core = crier.core
+        networks = crier.core.listening.networks
+        await asyncio.to_thread(
+            start_polling, store, config=self.config, networks=networks, now=self.clock.now()
         )
         crier_socket = _listen("127.0.0.1", 0)
         await self._serve(crier.web, crier_socket)
@@ -208,6 +238,7 @@ class Sandbox:
             clock=self.clock,
             core=crier.core,
             cli_hint=cli_hint(self.database_url),
+            listening=SandboxListening(core=crier.core, clock=self.clock, audience=self.audience),
         )
         page_app = build_page_app(page)
         add_status_site(page_app, crier.core)  # the status site at the page's own address

@@ -3,12 +3,17 @@
 Publishing goes to the outbox (Crier's dry run), so the panels read the ``OutboxPost`` table,
 and measure each text as its network would with ``bot.drafting.textrules.measure``. Crier's own
 status site is no dry run: its panel reads the sent ``site`` deliveries, as the site does.
+
+A network Crier listens to has the made-up public's buttons (``handlers.sandbox.listening``):
+*Receive replies*, to its newest post of an open incident, and *Receive a surge of mentions*.
+Crier's public answers to them are outbox posts too, shown replying to their person.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,8 +22,17 @@ from sqlmodel import Session, col, select
 from bot.config import CrierConfig, Network
 from bot.drafting.textrules import measure
 from bot.incidents import labels
-from bot.storage.models import Delivery, DeliveryState, Incident, OutboxPost, Post
+from bot.storage.models import (
+    Answer,
+    Delivery,
+    DeliveryState,
+    HeardPost,
+    Incident,
+    OutboxPost,
+    Post,
+)
 from bot.views import NETWORK_LABELS
+from handlers.sandbox.listening import ReplyTarget
 from handlers.sandbox.mrkdwn import escape, link
 
 PER_NETWORK = 20
@@ -51,6 +65,7 @@ class Published:
     incident_title: str
     status: str
     url: str | None = None  # the site's page for it (site posts only)
+    answering: str | None = None  # a public answer's: the handle of whom it answers
 
 
 def load_published(session: Session, *, only_id: int | None = None) -> list[Published]:
@@ -70,7 +85,9 @@ def load_published(session: Session, *, only_id: int | None = None) -> list[Publ
         query = query.where(OutboxPost.id == only_id)
     published = []
     counts: Counter[str] = Counter()
-    for entry, incident, delivery, status in session.exec(query):
+    rows = session.exec(query).all()
+    answering = _answering(session, [d.answer_id for _, _, d, _ in rows if d and d.answer_id])
+    for entry, incident, delivery, status in rows:
         counts[entry.network] += 1
         if counts[entry.network] > PER_NETWORK:
             continue
@@ -87,11 +104,24 @@ def load_published(session: Session, *, only_id: int | None = None) -> list[Publ
                 reply_to=entry.reply_to,
                 incident_title=f"{incident.service}: {incident.summary}" if incident else "",
                 status=status or "",
+                answering=answering.get(delivery.answer_id or 0) if delivery else None,
             )
         )
     if only_id is None:
         published += _site_posts(session)
     return published
+
+
+def _answering(session: Session, answer_ids: list[int]) -> dict[int, str]:
+    """Whom each public answer answers: the handle of the reply or mention it was written to."""
+    if not answer_ids:
+        return {}
+    found = session.exec(
+        select(Answer.id, HeardPost.author)
+        .join(HeardPost, col(HeardPost.id) == col(Answer.heard_id))
+        .where(col(Answer.id).in_(answer_ids))
+    )
+    return {answer_id or 0: author for answer_id, author in found}
 
 
 def _site_posts(session: Session) -> list[Published]:
@@ -170,7 +200,11 @@ class PanelRenderer:
         _, handle, footer = _LOOKS[network]
         handle = handle.format(name=self._handle)
         reply = (
-            '<div class="pub-reply">↳ Replying to the previous post</div>' if item.reply_to else ""
+            f'<div class="pub-reply">↳ Replying to {escape(item.answering)}</div>'
+            if item.answering
+            else '<div class="pub-reply">↳ Replying to the previous post</div>'
+            if item.reply_to
+            else ""
         )
         visibility = " · 🌐" if network is Network.FACEBOOK else ""
         return (
@@ -199,8 +233,39 @@ class PanelRenderer:
             f"{self._length(network, item.text)}</div></article>"
         )
 
-    def panels(self, published: list[Published]) -> str:
-        """A panel for every enabled network (and any other that has posts)."""
+    def _listen_buttons(self, network: Network, target: ReplyTarget | None) -> str:
+        """The made-up public's buttons: replies need a post of an open incident to answer."""
+        label = NETWORK_LABELS[network]
+        common = f'type="button" class="bk-btn listen-btn" data-network="{network.value}"'
+        if target is not None:
+            replies = (
+                f'<button {common} data-listen="replies" title="Three people answer incident '
+                f"#{target.incident_id}'s newest post on {escape(label)}\">Receive replies</button>"
+            )
+            why = ""
+        else:
+            replies = f'<button {common} data-listen="replies" disabled>Receive replies</button>'
+            why = (
+                '<p class="listen-why">Replies need a post of an open incident here: declare '
+                "one and have it approved.</p>"
+            )
+        surge = (
+            f'<button {common} data-listen="surge" title="Many angry posts naming one service, '
+            f'in the last minutes">Receive a surge of mentions</button>'
+        )
+        return (
+            f'<div class="net-listen" role="group" aria-label="The public on {escape(label)}">'
+            f'<span class="listen-label">The public:</span>{replies}{surge}{why}</div>'
+        )
+
+    def panels(
+        self,
+        published: list[Published],
+        listened: Mapping[Network, ReplyTarget | None] | None = None,
+    ) -> str:
+        """A panel for every enabled network (and any other that has posts); the networks
+        ``listened`` to, with the public's buttons (and the post its replies would answer)."""
+        listened = listened or {}
         networks = list(self._config.enabled_channels)
         networks += [Network(p.network) for p in published if p.network in set(Network)]
         html = []
@@ -210,10 +275,13 @@ class PanelRenderer:
                 '<p class="pub-none">Nothing published yet.</p>'
             )
             count = f"{len(posts)} post{'s' if len(posts) != 1 else ''}" if posts else ""
+            buttons = (
+                self._listen_buttons(network, listened[network]) if network in listened else ""
+            )
             html.append(
                 f'<section class="net net-{network.value}" data-network="{network.value}">'
                 f'<h3><span class="net-mark">{_LOOKS[network][0]}</span> '
                 f'{escape(NETWORK_LABELS[network])}<span class="net-count">{count}</span></h3>'
-                f"{body}</section>"
+                f"{buttons}{body}</section>"
             )
         return "".join(html)

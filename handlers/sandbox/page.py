@@ -7,6 +7,7 @@ POST /api/action        a button: ``{user, channel, ts, block_id, action_id}``
 POST /api/submit        a modal: ``{user, view_id, values: {block_id: value | [values]}}``
 POST /api/close         a modal's Cancel: ``{user, view_id}``
 POST /api/clock         jump ahead: ``{minutes}``, so reminders come due without waiting
+POST /api/listen        a network panel's *Receive* button: ``{network, what: replies|surge}``
 GET  /outbox/{id}       one published post (Crier's *view post* links point here)
 GET  /mailbox/{id}      one email a subscriber was sent (the subscribers' mailbox)
 """
@@ -20,10 +21,12 @@ from pathlib import Path
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader
 
+from bot.config import Network
 from bot.core import Core
 from handlers.sandbox.blocks import view_html
 from handlers.sandbox.clock import JumpingClock
 from handlers.sandbox.frontend import SlackFrontend
+from handlers.sandbox.listening import SandboxListening
 from handlers.sandbox.mailbox import MailboxRenderer, load_mail
 from handlers.sandbox.mrkdwn import Names
 from handlers.sandbox.networks import PanelRenderer, load_published
@@ -52,6 +55,7 @@ class SandboxPage:
     clock: JumpingClock
     core: Core
     cli_hint: str = ""  # how to read what the sandbox keeps with the ``crier`` CLI
+    listening: SandboxListening | None = None  # the made-up public of the panels' buttons
 
     def __post_init__(self) -> None:
         zone = self.core.config.organisation.zone
@@ -103,7 +107,12 @@ class SandboxPage:
             "channel": channel,
             "timeline": self.timeline.channel(channel, viewer=user),
             "modal": modal,
-            "published": self.panels.panels(await self.core.store.run(load_published)),
+            "published": self.panels.panels(
+                await self.core.store.run(load_published),
+                listened=await self.core.store.read(self.listening.targets)
+                if self.listening is not None
+                else {},
+            ),
             "mailbox": self.mailbox.panel(await self.core.store.run(load_mail))
             if self._has_mailbox
             else None,
@@ -169,6 +178,24 @@ class SandboxPage:
             return web.json_response({"notice": "Jump 1 to 1440 minutes ahead."}, status=400)
         await self.clock.jump(self.core, minutes)
         return web.json_response({"notice": f"It is now {self._clock_text()}."})
+
+    async def api_listen(self, request: web.Request) -> web.Response:
+        """The public speaks on a network: replies to its newest post, or a surge of mentions."""
+        body = await self._body(request)
+        what = body.get("what")
+        try:
+            network = Network(str(body.get("network") or ""))
+        except ValueError:
+            network = None
+        if self.listening is None or network not in self.listening.networks:
+            return web.json_response({"notice": "Crier does not listen there."}, status=400)
+        if what == "replies":
+            notice = await self.listening.receive_replies(network)
+        elif what == "surge":
+            notice = await self.listening.receive_surge(network)
+        else:
+            return web.json_response({"notice": "Receive replies or a surge."}, status=400)
+        return web.json_response({"notice": notice})
 
     async def outbox_entry(self, request: web.Request) -> web.Response:
         entry_id = int(request.match_info["entry_id"])
@@ -236,6 +263,7 @@ def build_page_app(page: SandboxPage) -> web.Application:
     app.router.add_get("/api/state", page.index)
     app.router.add_post("/api/{gesture:command|action|submit|close}", page.api_gesture)
     app.router.add_post("/api/clock", page.api_clock)
+    app.router.add_post("/api/listen", page.api_listen)
     app.router.add_get(r"/outbox/{entry_id:\d+}", page.outbox_entry)
     app.router.add_get(r"/mailbox/{mail_id:\d+}", page.mailbox_entry)
     app.router.add_static("/static/", HERE / "static", follow_symlinks=False)

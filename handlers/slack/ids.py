@@ -43,6 +43,14 @@ class Action(StrEnum):
     MAINTENANCE_CANCEL = "maintenance_cancel"
     CHANGE_APPROVE = "maintenance_change_approve"  # an extension or a cancellation
     CHANGE_REJECT = "maintenance_change_reject"
+    # A surge of mentions with no open incident: the declare form, its service chosen (value).
+    SPIKE_DECLARE = "mention_spike_declare"
+    # A reply Crier heard: *Reply* opens the form that answers it in public (value: the reply).
+    HEARD_REPLY = "heard_reply"
+    # An answer waiting for approval (value: the answer; the block id names its revision).
+    ANSWER_APPROVE = "answer_approve"
+    ANSWER_EDIT = "answer_edit"
+    ANSWER_REJECT = "answer_reject"
 
 
 def indexed(action: Action) -> re.Pattern[str]:
@@ -61,6 +69,9 @@ class View(StrEnum):
     CALENDAR = "calendar_add_form"
     MAINTENANCE = "maintenance_plan_form"
     MAINTENANCE_EDIT = "maintenance_edit_form"  # the same form, filled in, for one maintenance
+    ANSWER = "answer_form"  # an answer to a reply Crier heard
+    ANSWER_EDIT = "answer_edit_form"  # the same form, filled in, for a waiting answer
+    ANSWER_REJECT = "answer_reject_form"
 
 
 class MaintenanceField(StrEnum):
@@ -80,5 +91,6 @@ class MaintenanceField(StrEnum):
     CHANNELS = "channels"
 
 
+ANSWER_TEXT = "answer"  # the answer form's input: the name the core's InvalidInput gives it
 INPUT_ACTION = "value"
 TEXT_BLOCK_PREFIX = "text_"  # edit modal: one block per channel, "text_x", "text_mastodon" …

@@ -30,6 +30,7 @@ from bot.subscriptions import following
 from bot.subscriptions.following import FollowAnswer, FollowVerb
 from bot.views import IncidentView
 from handlers.slack import deliveries, modals
+from handlers.slack.answers import register_answers
 from handlers.slack.calendar import calendar_modal, register_calendar
 from handlers.slack.calendar_list import show_list
 from handlers.slack.common import (
@@ -197,6 +198,18 @@ async def _declare(core: Core, actor: Actor, form: modals.Submission) -> Any:
     return await core.declare(actor, request, thread=ReplyTo(PLATFORM, channel, actor.user_id))
 
 
+async def _spike_declare_form(click: Click) -> dict[str, Any]:
+    """*Declare outage* on a surge of mentions: the declare form with its service chosen; the
+    outage is declared only when someone submits it."""
+    core = click.core
+    return modals.declare_modal(
+        core.config,
+        channel_id=click.channel,
+        summary_hint=core.summary_room.hint,
+        service=click.value.strip() or None,
+    )
+
+
 async def _update_form(click: Click) -> dict[str, Any]:
     incident = await click.core.open_incident(click.number)
     return modals.update_modal(incident, click.core.config, channel_id=click.channel)
@@ -270,6 +283,7 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
     app.action(Action.APPROVE)(opens_form(_approve_form))
     app.view(View.APPROVE)(approved)
     app.view(View.DECLARE)(submits(_declare))
+    app.action(Action.SPIKE_DECLARE)(opens_form(_spike_declare_form))
     app.action(Action.POST_UPDATE)(opens_form(_update_form))
     app.action(Action.RESOLVE)(opens_form(_resolve_form))
     app.view(View.UPDATE)(submits(_update))
@@ -286,4 +300,5 @@ def register(app: AsyncApp, *, core: Core, presenter: SlackPresenter) -> None:
     register_calendar(app)
     register_maintenance(app)
     register_maintenance_changes(app)
+    register_answers(app)
     app.event("app_mention")(mentioned)

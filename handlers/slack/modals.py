@@ -115,16 +115,25 @@ def _channel_inputs(config: CrierConfig, *, initial: tuple[Network, ...], hint: 
     )
 
 
-def _service_inputs(config: CrierConfig) -> list[Block]:
+def _service_inputs(config: CrierConfig, *, initial: str | None = None) -> list[Block]:
     """The catalog's services, and *Other* with a free name: a real outage of a service the
-    catalog does not list is never blocked by it."""
+    catalog does not list is never blocked by it. ``initial``: the service chosen at first
+    (one the catalog does not list is chosen as *Other*, with its name)."""
     services = [(s.name, s.name) for s in config.services][:99]  # a select holds 100 options
+    listed = initial in {value for value, _ in services}
+    other = initial[:60] if initial and not listed else None  # the name input's own limit
     return [
-        _select(Field.SERVICE, "Service", [*services, (OTHER, "Other (not in the catalog)")]),
+        _select(
+            Field.SERVICE,
+            "Service",
+            [*services, (OTHER, "Other (not in the catalog)")],
+            initial=OTHER if other else initial,
+        ),
         text_input(
             Field.OTHER_SERVICE,
             "Service name, if Other",
             max_length=60,
+            initial=other,
             placeholder="Zoom",
             hint="Its posts have no help link of their own: they point to your help page.",
         ),
@@ -137,10 +146,16 @@ def _incident_line(incident: IncidentView) -> ContextBlock:
 
 
 def declare_modal(
-    config: CrierConfig, *, channel_id: str, summary: str = "", summary_hint: str | None = None
+    config: CrierConfig,
+    *,
+    channel_id: str,
+    summary: str = "",
+    summary_hint: str | None = None,
+    service: str | None = None,
 ) -> dict[str, Any]:
+    """The declare form; ``service``: chosen already (a surge of its mentions was declared)."""
     blocks: list[Block] = [
-        *_service_inputs(config),
+        *_service_inputs(config, initial=service),
         text_input(
             Field.SUMMARY,
             "What is wrong, in a few words",

@@ -18,6 +18,8 @@ from bot.chat.anchors import Anchor
 from bot.chat.context import ChatContext
 from bot.config import CrierConfig
 from bot.errors import CrierError
+from bot.listening.answers import AnswerView
+from bot.listening.views import HeardBatch, SpikeAlert
 from bot.maintenance.series import MaintenanceShown
 from bot.ports import Actor, PublishError
 from bot.scheduling.calendar import CalendarBatch, CalendarEntry
@@ -25,8 +27,10 @@ from bot.scheduling.work import ReplyTo
 from bot.storage.models import PostState
 from bot.views import IncidentView, Notice, PostView, Reminder, SiteUpdate
 from handlers.slack import messages
+from handlers.slack.answer_message import answer_message
 from handlers.slack.calendar_batch_message import batch_message
 from handlers.slack.calendar_message import calendar_message
+from handlers.slack.heard_message import heard_message, spike_message
 from handlers.slack.maintenance_message import maintenance_message
 from handlers.slack.notice_message import notice_message
 from handlers.slack.site_update_message import site_update_message
@@ -206,6 +210,47 @@ class SlackPresenter:
         lead = Reminder(kind=notice.kind, text="", mention_comms_lead=notice.mention_comms_lead)
         message = notice_message(notice, mentions=self._mentions(lead))
         await self._client.chat_postMessage(channel=channel, **message)
+
+    async def show_heard(self, incident: IncidentView, batch: HeardBatch) -> None:
+        """New replies to the incident's posts, in its thread, as reminders are posted."""
+        root = await self._root(incident)
+        if root is None:
+            return  # this incident lives on another platform
+        message = heard_message(batch, zone=self._zone)
+        await self._client.chat_postMessage(
+            channel=root.channel_id, thread_ts=root.message_id, **message
+        )
+
+    async def show_spike(self, alert: SpikeAlert, incident: IncidentView | None) -> None:
+        """A surge of mentions: in the open incident's thread; else in the comms channel with
+        *Declare outage* (without ``slack.comms_channel`` Slack has nowhere to say it)."""
+        if incident is not None:
+            root = await self._root(incident)
+            if root is None:
+                return
+            message = spike_message(alert, incident_id=incident.id, zone=self._zone)
+            await self._client.chat_postMessage(
+                channel=root.channel_id, thread_ts=root.message_id, **message
+            )
+            return
+        channel = self._chat.config.slack.comms_channel
+        if not channel:
+            log.info("no slack.comms_channel for the surge of mentions of %s", alert.service)
+            return
+        message = spike_message(alert, incident_id=None, zone=self._zone)
+        await self._client.chat_postMessage(channel=channel, **message)
+
+    async def show_answer(self, answer: AnswerView, incident: IncidentView | None) -> None:
+        """A public answer, in the incident's thread: one message, posted when it is drafted and
+        updated after (kept as ``answer:<id>``, as a post's message is)."""
+        if incident is None:
+            log.info("answer #%s: no incident, so no Slack thread to show it in", answer.id)
+            return
+        root = await self._root(incident)
+        if root is None:
+            return  # this incident lives on another platform
+        message = answer_message(answer, zone=self._zone)
+        await self._keep_in_thread(incident, root, f"answer:{answer.id}", message)
 
     async def show_site_update(
         self, channel: str, reference: dict[str, Any], update: SiteUpdate

@@ -21,6 +21,7 @@ from bot.storage.models import PostState
 from bot.views import IncidentView, PostView
 from handlers.teams import cards, forms
 from handlers.teams.anchors import People
+from handlers.teams.answer_actions import ANSWER_VERBS, AnswerActions
 from handlers.teams.calendar import calendar_card
 from handlers.teams.calendar_actions import CALENDAR_CARD_VERBS, CalendarActions
 from handlers.teams.elements import Element
@@ -31,7 +32,8 @@ from handlers.teams.turns import Turn, for_teams
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Turn], Awaitable[Element | str]]
-MESSAGE_VERBS = {Verb.CALENDAR_POST, Verb.CALENDAR_SKIP}  # answered with a message, not a card
+# Answered with a message, not a card: the clicked card stays as it is.
+MESSAGE_VERBS = {Verb.CALENDAR_POST, Verb.CALENDAR_SKIP, Verb.DECLARE_FORM}
 CALENDAR_DECISIONS = {Verb.CALENDAR_APPROVE, Verb.CALENDAR_REJECT}
 INCIDENT_VERBS = {
     Verb.UPDATE_FORM,
@@ -48,8 +50,10 @@ class CardActions:
         self._presenter = presenter
         self._maintenance = MaintenanceActions(core=core, presenter=presenter)
         self._calendar = CalendarActions(core=core, presenter=presenter)
+        self._answers = AnswerActions(core=core, presenter=presenter)
         self._verbs: dict[str, Handler] = {
             Verb.DECLARE: self.declare,
+            Verb.DECLARE_FORM: self.declare_form,
             Verb.UPDATE_FORM: partial(
                 self._incident_form, partial(forms.update_form, config=core.config)
             ),
@@ -74,6 +78,7 @@ class CardActions:
             Verb.CALENDAR_REJECT: partial(self._decide_calendar, approve=False),
             **self._maintenance.verbs(),
             **self._calendar.verbs(),
+            **self._answers.verbs(),
         }
 
     async def run(self, turn: Turn) -> Element | str:
@@ -105,6 +110,8 @@ class CardActions:
             return await self._maintenance.refused(turn, error)
         if turn.verb in CALENDAR_CARD_VERBS:
             return await self._calendar.refused(turn, error)
+        if turn.verb in ANSWER_VERBS:
+            return await self._answers.refused(turn, error)
         if turn.verb in CALENDAR_DECISIONS:  # the post as it stands, the refusal above it
             entry = await self._core.content_calendar.entry(form.number(Data.SCHEDULED_POST_ID))
             return calendar_card(entry, zone=self._core.config.organisation.zone, message=message)
@@ -165,6 +172,16 @@ class CardActions:
             return cards.message_card(refused.message)
         await self._core.show_post(draft.post.id)
         return await self._presenter.incident_card(draft.incident)
+
+    async def declare_form(self, turn: Turn) -> str:
+        """*Declare outage* on a surge of mentions: the declare form, its service chosen, as a
+        new message (as "outage" brings it), so the surge's card stays for everyone. The
+        outage is declared only when someone submits the form."""
+        service = turn.form.text(Data.SERVICE).strip() or None
+        core = self._core
+        form = forms.declare_form(core.config, summary_hint=core.summary_room.hint, service=service)
+        await self._presenter.send(turn.reference, card_message(form))
+        return "The form to declare the outage is below."
 
     async def _incident_form(self, build: Callable[..., Element], turn: Turn) -> Element:
         """*Post update* / *Resolve*: the incident's form, if it is still open."""

@@ -97,13 +97,27 @@ def declare_form(
     *,
     again: Form | None = None,
     summary_hint: str | None = None,
+    service: str | None = None,
 ) -> Element:
+    """The declare form; ``service``: chosen already (a surge of its mentions was declared;
+    one the catalog does not list is chosen as *Other*, with its name)."""
     form = again or Form()
     form.body.append(heading("Declare an outage", size="Large"))
     # *Other* with a free name: a service the catalog does not list is never blocked by it.
-    services = [(s.name, s.name) for s in config.services] + [(OTHER, "Other (not in the catalog)")]
-    form.choice(Field.SERVICE, "Service", services, required=True, placeholder="Choose…")
-    form.text(Field.OTHER_SERVICE, "Service name, if Other", max_length=60, placeholder="Zoom")
+    listed = [s.name for s in config.services]
+    other = service[:60] if service and service not in listed else ""
+    chosen = OTHER if other else service or ""
+    services = [(name, name) for name in listed] + [(OTHER, "Other (not in the catalog)")]
+    form.choice(
+        Field.SERVICE, "Service", services, default=chosen, required=True, placeholder="Choose…"
+    )
+    form.text(
+        Field.OTHER_SERVICE,
+        "Service name, if Other",
+        default=other,
+        max_length=60,
+        placeholder="Zoom",
+    )
     form.hint("Its posts have no help link of their own: they point to your help page.")
     form.text(
         Field.SUMMARY,

@@ -29,6 +29,8 @@ class Verb(StrEnum):
     """``Action.Execute`` verbs: each arrives as an ``adaptiveCard/action`` invoke."""
 
     DECLARE = "crier.declare"
+    # A surge of mentions with no open incident: the declare form, its service chosen.
+    DECLARE_FORM = "crier.declare.form"
     UPDATE_FORM = "crier.update.form"
     UPDATE = "crier.update"
     RESOLVE_FORM = "crier.resolve.form"
@@ -67,6 +69,16 @@ class Verb(StrEnum):
     MAINTENANCE_EDIT_FORM = "crier.maintenance.edit.form"  # *Edit*: the form, filled in
     MAINTENANCE_EDIT = "crier.maintenance.edit"
     MAINTENANCE_CANCEL = "crier.maintenance.cancel"
+    # A reply Crier heard: *Reply* brings the form that answers it in public, for the clicker.
+    HEARD_REPLY_FORM = "crier.heard.reply.form"
+    HEARD_SHOW = "crier.heard.show"  # *Cancel* on that form: the reply again
+    ANSWER_PROPOSE = "crier.answer.propose"
+    ANSWER_APPROVE = "crier.answer.approve"
+    ANSWER_EDIT_FORM = "crier.answer.edit.form"
+    ANSWER_EDIT = "crier.answer.edit"
+    ANSWER_REJECT_FORM = "crier.answer.reject.form"
+    ANSWER_REJECT = "crier.answer.reject"
+    ANSWER_SHOW = "crier.answer.show"  # *Cancel* on its forms: the answer's card again
 
 
 class Data(StrEnum):
@@ -82,6 +94,9 @@ class Data(StrEnum):
     REVISION = "revision"  # the maintenance's series as the card showed it
     CHANGE_ID = "maintenancePostId"  # an extension or a cancellation waiting for approval
     EXTEND_MINUTES = "extendMinutes"
+    SERVICE = "declareService"  # *Declare outage* on a surge: the service to choose
+    HEARD_ID = "heardId"  # a reply Crier heard, to answer
+    ANSWER_ID = "answerId"  # an answer to one (its REVISION: as the card showed it)
     # "root": the form replaced the incident's card for one person; else it is its own message.
     PLACE = "place"
 
@@ -112,6 +127,7 @@ class MaintenanceField(StrEnum):
     CHANNELS = "channels"
 
 
+ANSWER_TEXT = "answer"  # the answer form's input: the name the core's InvalidInput gives it
 TEXT_PREFIX = "text_"  # the edit form: one input per channel, "text_x", "text_mastodon" …
 ROOT = "root"  # the incident's card: where its conversation reference is kept
 NAMES = "names"  # display names of the Teams people who acted on the incident

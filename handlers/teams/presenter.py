@@ -20,6 +20,8 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from bot.chat.anchors import Anchor
 from bot.chat.context import ChatContext
 from bot.errors import CrierError
+from bot.listening.answers import AnswerView
+from bot.listening.views import HeardBatch, SpikeAlert
 from bot.maintenance.series import MaintenanceShown, ShowReason
 from bot.ports import Actor, PublishError
 from bot.scheduling.calendar import CalendarBatch, CalendarEntry
@@ -28,9 +30,11 @@ from bot.storage.models import PostState
 from bot.views import IncidentView, Notice, PostView, Reminder, SiteUpdate
 from handlers.teams import cards
 from handlers.teams.anchors import People, TeamsAnchors
+from handlers.teams.answer_card import answer_card
 from handlers.teams.calendar import calendar_card
 from handlers.teams.calendar_batch import batch_card
 from handlers.teams.elements import Element
+from handlers.teams.heard_card import heard_card, spike_card
 from handlers.teams.ids import PLATFORM, ROOT
 from handlers.teams.maintenance_card import maintenance_card
 from handlers.teams.maintenance_places import people_in, reference_in
@@ -311,6 +315,40 @@ class TeamsPresenter:
         color = "Good" if notice.kind == "channel_up" else "Attention"
         card = cards.message_card(f"{notice.title}. {notice.text}", color=color)
         await self.send(reference, card_message(card))
+
+    async def show_heard(self, incident: IncidentView, batch: HeardBatch) -> None:
+        """New replies to the incident's posts, in its conversation, as reminders are sent."""
+        reference = await self.anchors.reference(incident)
+        if reference is None:
+            return  # this incident lives on another platform
+        await self.send(reference, card_message(heard_card(batch, zone=self._zone)))
+
+    async def show_spike(self, alert: SpikeAlert, incident: IncidentView | None) -> None:
+        """A surge of mentions: in the open incident's conversation; else, with *Declare
+        outage*, where notices go (the latest incident's conversation, the only one Crier may
+        write to unasked)."""
+        if incident is not None:
+            reference = await self.anchors.reference(incident)
+        else:
+            reference = await self.anchors.latest_reference()
+        if reference is None:
+            log.info("no Teams conversation for the surge of mentions of %s", alert.service)
+            return
+        shown = spike_card(alert, incident_id=incident.id if incident else None, zone=self._zone)
+        await self.send(reference, card_message(shown))
+
+    async def show_answer(self, answer: AnswerView, incident: IncidentView | None) -> None:
+        """A public answer, in the incident's conversation: one card, sent when it is drafted
+        and replaced after (kept as ``answer:<id>``, as a post's card is)."""
+        if incident is None:
+            log.info("answer #%s: no incident, so no Teams conversation to show it in", answer.id)
+            return
+        reference = await self.anchors.reference(incident)
+        if reference is None:
+            return  # this incident lives on another platform
+        people = await self.anchors.people(incident.id)
+        card = answer_card(answer, zone=self._zone, people=people)
+        await self._keep(incident.id, f"answer:{answer.id}", reference, card)
 
     async def show_site_update(
         self, channel: str, reference: dict[str, Any], update: SiteUpdate

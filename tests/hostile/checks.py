@@ -39,12 +39,12 @@ PROPERTY = settings(
 )
 
 # What Crier itself may put between < and > in mrkdwn: a mention of someone who acted, a date
-# each reader sees in their own zone, a link to a published post. Anything else came from user
-# text unescaped.
+# each reader sees in their own zone, a link to a published post (or to a reply heard, or to
+# the answer to it). Anything else came from user text unescaped.
 _OWN_MARKUP = re.compile(
     r"<@(?:" + "|".join([ANALYST, APPROVER, APPROVER_2, OUTSIDER]) + r")>"
     r"|<!date\^\d+\^\{time\}\|[^<>]*>"
-    r"|<https?://[^<>|]*\|view post>"
+    r"|<https?://[^<>|]*\|(?:view post|Open on [A-Z][a-z]+|Their reply on [A-Z][a-z]+)>"
 )
 
 

@@ -19,9 +19,11 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from handlers.slack.common import actor_of
 from handlers.slack.ids import Action
 from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS, OUTSIDER
 from tests.fakes import slack_requests as req
+from tests.heard_rows import PINGING, heard_rows
 from tests.hostile.checks import PROPERTY, Mark, check_sent, check_whole, errors_logged, quiesce
 from tests.scenario.harness import SlackHarness
 
@@ -98,10 +100,15 @@ def damaged(payload: dict[str, Any], changes: list[tuple[tuple[Any, ...], Any]])
 
 @pytest.fixture
 async def declared(slack: SlackHarness) -> SlackHarness:
-    """Two incidents with pending drafts (posts 1 and 2) for the clicks to land on."""
+    """Two incidents with pending drafts (posts 1 and 2), a reply heard to the first (1) and a
+    public answer to it waiting for approval (1), for the clicks to land on."""
     for text in ("Email: outlook is down", "VPN: cannot connect"):
         await slack.command(text, user=ANALYST)
     await slack.workspace.wait_for("chat.postMessage", count=4)
+    core = slack.crier.core
+    (heard,) = heard_rows(core.store, [PINGING], incident_id=1)
+    await core.answers.propose(actor_of({"id": ANALYST}), heard.id, "Only Outlook is down.")
+    await slack.settle()
     return slack
 
 
@@ -111,6 +118,12 @@ async def declared(slack: SlackHarness) -> SlackHarness:
 @example(
     action_id=Action.POST_UPDATE.value, value="1", user=ANALYST, changes=[(("trigger_id",), "")]
 )
+# Answering: the form on the reply heard, and the answer's own buttons on the waiting answer.
+@example(action_id=Action.HEARD_REPLY.value, value="1", user=OUTSIDER, changes=[])
+@example(action_id=Action.ANSWER_EDIT.value, value="1", user=APPROVER, changes=[])
+@example(action_id=Action.ANSWER_REJECT.value, value="1", user=ANALYST, changes=[])
+@example(action_id=Action.ANSWER_APPROVE.value, value="1", user=ANALYST, changes=[])
+@example(action_id=Action.ANSWER_APPROVE.value, value="1", user=APPROVER, changes=[])
 async def test_any_click_is_answered_and_leaves_the_database_whole(
     declared: SlackHarness,
     caplog: pytest.LogCaptureFixture,

@@ -19,12 +19,14 @@ from hypothesis import strategies as st
 
 from bot.config import Network, Severity
 from bot.storage.models import Incident, IncidentStatus, Post
-from handlers.slack import modals
+from handlers.slack import answers, modals
+from handlers.slack.answers import answer_modal
 from handlers.slack.calendar import calendar_modal
-from handlers.slack.common import OOPS, input_blocks
+from handlers.slack.common import OOPS, actor_of, input_blocks
 from handlers.slack.ids import INPUT_ACTION, Field, View
 from tests.conftest import ANALYST, APPROVER, COMMS
 from tests.fakes import slack_requests as req
+from tests.heard_rows import PINGING, heard_rows
 from tests.hostile.checks import (
     PROPERTY,
     Mark,
@@ -151,6 +153,14 @@ async def forms(slack: SlackHarness) -> tuple[SlackHarness, list[JsonDict]]:
             modals.edit_modal(post, channel_id=COMMS),
             modals.reject_modal(post, channel_id=COMMS),
         ]
+    # Answering a reply heard to the first incident's posts: its form, and a waiting answer's.
+    (heard,) = heard_rows(core.store, [PINGING], incident_id=1)
+    answer = await core.answers.propose(actor_of({"id": ANALYST}), heard.id, "Only Outlook.")
+    views += [
+        answer_modal(config, heard, channel_id=COMMS),
+        answer_modal(config, heard, channel_id=COMMS, editing=answer),
+        answers.reject_modal(answer, channel_id=COMMS),
+    ]
     return slack, views
 
 

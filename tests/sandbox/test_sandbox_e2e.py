@@ -402,3 +402,29 @@ async def test_a_newcomer_subscribes_confirms_from_the_mailbox_and_is_told_of_a_
     await told.locator("summary").click()
     await expect(told.locator(".mail-text")).to_contain_text("students cannot log in")
     await screenshot(page, "mailbox")
+
+
+async def test_the_public_replies_and_surges_from_the_network_panels(page: Page) -> None:
+    mastodon = page.locator(".net-mastodon")
+    replies = mastodon.get_by_role("button", name="Receive replies")
+    await expect(replies).to_be_disabled()  # nothing of an open incident to answer yet
+    await expect(mastodon.locator(".listen-why")).to_contain_text("Replies need a post")
+    await expect(page.locator(".net-x .listen-btn")).to_have_count(0)  # X: not listened to
+
+    await declare(page)
+    await be(page, "U0APPROVER1")
+    await approve(page)
+    await expect(mastodon.locator("article").first).to_be_visible(timeout=WAIT_MS)
+    await expect(replies).to_be_enabled(timeout=WAIT_MS)
+    await replies.click()
+    await expect(page.locator("#notice")).to_contain_text("3 people replied on Mastodon")
+    thread = page.locator(".thread").first
+    await expect(thread).to_contain_text("3 new replies to incident #1's posts", timeout=WAIT_MS)
+    await expect(thread.get_by_role("button", name="Reply")).to_have_count(3)
+
+    surge = page.locator(".net-bluesky").get_by_role("button", name="Receive a surge of mentions")
+    await surge.click()
+    alert = page.locator(".msg", has_text="Mentions of Wi-Fi are surging")
+    await expect(alert).to_be_visible(timeout=WAIT_MS)
+    await expect(alert.get_by_role("button", name="Declare outage")).to_be_visible()
+    await screenshot(page, "listening")

@@ -351,6 +351,26 @@
     });
   }
 
+  // ----- the public on a network: replies to its newest post, or a surge of mentions; the
+  // panels are redrawn as the state changes, so their buttons are found as they are clicked -----
+  published.addEventListener("click", async (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    const button = target ? target.closest("button.listen-btn") : null;
+    if (!button || button.disabled) return;
+    const buttons = published.querySelectorAll("button.listen-btn");
+    for (const one of buttons) one.disabled = true; // the poll runs at once: one at a time
+    expectResult();
+    try {
+      const outcome = await call("/api/listen", {
+        network: button.dataset.network, what: button.dataset.listen,
+      });
+      showNotice(outcome.notice);
+    } finally {
+      last.published = null; // redrawn: the buttons come back as the server says
+      refreshSoon();
+    }
+  });
+
   // ----- who am I -----
   whoami.addEventListener("change", () => {
     user = whoami.value;

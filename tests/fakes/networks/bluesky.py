@@ -16,6 +16,14 @@ default), every attempt counted, answered 429 ``RateLimitExceeded`` with ``ratel
 through ``com.atproto.repo.uploadBlob`` (2 MB at most) and a post may embed up to four of them
 (``app.bsky.embed.images``, each with its ``alt``).
 
+It also plays the AppView for reading (one server, so ``appview_url`` is ``base_url``):
+``app.bsky.feed.getPostThread`` (``depth``; ``NotFound`` for a missing post), ``searchPosts``
+(``sort=latest``, cursor paging; ``search_public=False`` refuses it without a session, as the
+public AppView has) and, with a session, ``app.bsky.notification.listNotifications`` (newest
+first, cursor paging). A test adds replies at any depth (``add_reply``), mentions (``mention``)
+and other posts (``add_post``); ``page_max`` caps every page and ``read_limit`` reads per
+``read_window`` seconds answer 429 with ``ratelimit-*`` headers.
+
     async with FakeBluesky() as pds:
         publisher = BlueskyPublisher(http=http, handle=pds.handle, password=…, base_url=…)
 """
@@ -30,12 +38,14 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Literal
 
 import grapheme
 from aiohttp import web
 
 from tests.fakes.networks.base import FakeNetwork, Received
+from tests.fakes.networks.reading import ReadWindow, at_or_now, iso_ms
 
 POST = "app.bsky.feed.post"
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
@@ -69,8 +79,16 @@ class FakeBluesky(FakeNetwork):
         session_limits: tuple[tuple[int, float], ...] = SESSION_LIMITS,
         now: Callable[[], float] = time.time,
         latency: float = 0.0,
+        read_limit: int | None = None,
+        read_window: float = 300.0,
+        page_max: int = 100,
     ) -> None:
         super().__init__(latency=latency)
+        self.reads = ReadWindow(read_limit, read_window, now)
+        self.page_max = page_max
+        self.search_public = True
+        self.others: dict[str, dict[str, Any]] = {}  # uri -> post view, by other accounts
+        self.notifications: list[dict[str, Any]] = []
         self.handle = handle
         self.password = password
         self.did = did
@@ -95,6 +113,9 @@ class FakeBluesky(FakeNetwork):
             web.post("/xrpc/com.atproto.repo.createRecord", self.create_record),
             web.get("/xrpc/com.atproto.repo.getRecord", self.get_record),
             web.post("/xrpc/com.atproto.repo.uploadBlob", self.upload_blob),
+            web.get("/xrpc/app.bsky.feed.getPostThread", self.get_post_thread),
+            web.get("/xrpc/app.bsky.feed.searchPosts", self.search_posts),
+            web.get("/xrpc/app.bsky.notification.listNotifications", self.list_notifications),
         ]
 
     # ----- test controls ---------------------------------------------------------------------
@@ -351,3 +372,144 @@ class FakeBluesky(FakeNetwork):
         alphabet = "234567abcdefghijklmnopqrstuvwxyz"
         value = (time.time_ns() // 1000) << 10 | secrets.randbelow(1024)
         return "".join(alphabet[(value >> shift) & 31] for shift in range(60, -1, -5))
+
+    # ----- reading: what a test makes people say -------------------------------------------
+
+    def _view(self, uri: str) -> dict[str, Any] | None:
+        """A post view (the AppView's shape) of Crier's record or another account's post."""
+        if uri in self.others:
+            return self.others[uri]
+        entry = next((e for e in self.records.values() if e["uri"] == uri), None)
+        if entry is None:
+            return None
+        author = {"did": self.did, "handle": self.handle, "displayName": "IT Services"}
+        stamp = entry["value"].get("createdAt")
+        return {**entry, "record": entry["value"], "author": author, "indexedAt": stamp}
+
+    def add_post(
+        self,
+        text: str,
+        *,
+        author: str = "ann.bsky.social",
+        name: str | None = None,
+        reply_to: str | None = None,
+        at: datetime | None = None,
+    ) -> str:
+        """A post by ``author`` (a reply to ``reply_to``, a uri); its at:// uri."""
+        moment = iso_ms(at_or_now(at, self.now))
+        record: dict[str, Any] = {"$type": POST, "text": text, "createdAt": moment}
+        if reply_to is not None:
+            parent = self._view(reply_to)
+            assert parent is not None, f"no post {reply_to}"
+            ref = {"uri": parent["uri"], "cid": parent["cid"]}
+            root = (parent["record"].get("reply") or {}).get("root") or ref
+            record["reply"] = {"root": root, "parent": ref}
+        did = self.did if author == self.handle else "did:plc:" + _cid(author)[7:31]
+        uri = f"at://{did}/{POST}/{self._next_tid()}"
+        who = {"did": did, "handle": author, "displayName": name or author.split(".")[0].title()}
+        self.others[uri] = {
+            "uri": uri,
+            "cid": _cid(record),
+            "author": who,
+            "record": record,
+            "indexedAt": moment,
+        }
+        return uri
+
+    def add_reply(self, to: str, text: str, **post: Any) -> str:
+        """A reply to the post ``to``; Crier is notified when ``to`` is its own post."""
+        uri = self.add_post(text, reply_to=to, **post)
+        if to.startswith(f"at://{self.did}/"):
+            self.notify("reply", uri)
+        return uri
+
+    def mention(self, text: str, **post: Any) -> str:
+        return self.notify("mention", self.add_post(f"@{self.handle} {text}", **post))
+
+    def notify(self, reason: str, uri: str) -> str:
+        """A notification of ``reason`` ("mention", "reply", "quote", "like", …) about ``uri``."""
+        view = self.others[uri]
+        self.notifications.append(
+            {
+                "uri": uri,
+                "cid": view["cid"],
+                "author": view["author"],
+                "reason": reason,
+                "record": view["record"],
+                "isRead": False,
+                "indexedAt": view["indexedAt"],
+            }
+        )
+        return uri
+
+    # ----- reading: the endpoints ----------------------------------------------------------
+
+    def _limits(self) -> dict[str, str]:
+        return {
+            "ratelimit-limit": str(self.reads.cap),
+            "ratelimit-remaining": str(self.reads.remaining),
+            "ratelimit-reset": str(self.reads.reset),
+            "ratelimit-policy": f"{self.reads.cap};w={int(self.reads.seconds)}",
+        }
+
+    async def _reading(self, request: web.Request, *, session: bool) -> web.StreamResponse | None:
+        if fault := await self.before(request):
+            return fault
+        await self.read(request)
+        if (session or "Authorization" in request.headers) and (
+            refused := self._unauthorised(request)
+        ):
+            return refused
+        if not self.reads.take():
+            body = {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}
+            return self.json(body, status=429, headers=self._limits())
+        return None
+
+    def _page(self, request: web.Request, rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
+        """Newest first, ``limit`` (capped by ``page_max``) from the ``cursor`` on."""
+        rows = sorted(rows, key=lambda row: row["indexedAt"], reverse=True)
+        start = int(request.query.get("cursor") or 0)
+        limit = min(int(request.query.get("limit", 50)), self.page_max)
+        page = rows[start : start + limit]
+        body: dict[str, Any] = {key: page}
+        if start + limit < len(rows):
+            body["cursor"] = str(start + limit)
+        return body
+
+    async def get_post_thread(self, request: web.Request) -> web.StreamResponse:
+        if problem := await self._reading(request, session=False):
+            return problem
+        uri = request.query.get("uri", "")
+        depth = min(int(request.query.get("depth", 6)), 1000)
+        if self._view(uri) is None:
+            return _xrpc_error("NotFound", f"Post not found: {uri}")
+
+        def node(at: str, left: int) -> dict[str, Any]:
+            view = self._view(at)
+            below = [
+                other
+                for other, post in self.others.items()
+                if (post["record"].get("reply") or {}).get("parent", {}).get("uri") == at
+            ]
+            thread: dict[str, Any] = {"$type": "app.bsky.feed.defs#threadViewPost", "post": view}
+            if left > 0:
+                thread["replies"] = [node(other, left - 1) for other in below]
+            return thread
+
+        return self.json({"thread": node(uri, depth)}, headers=self._limits())
+
+    async def search_posts(self, request: web.Request) -> web.StreamResponse:
+        if problem := await self._reading(request, session=False):
+            return problem
+        if not self.search_public and "Authorization" not in request.headers:
+            return web.json_response({"error": "Forbidden", "message": "Forbidden"}, status=403)
+        query = request.query.get("q", "").lower()
+        found = [p for p in self.others.values() if query in p["record"]["text"].lower()]
+        return self.json(self._page(request, found, "posts"), headers=self._limits())
+
+    async def list_notifications(self, request: web.Request) -> web.StreamResponse:
+        if problem := await self._reading(request, session=True):
+            return problem
+        reasons = request.query.getall("reasons", [])
+        rows = [n for n in self.notifications if not reasons or n["reason"] in reasons]
+        return self.json(self._page(request, rows, "notifications"), headers=self._limits())

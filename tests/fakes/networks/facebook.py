@@ -14,6 +14,13 @@ last ``publish_limit_seconds`` on the fake's clock (``now``, unix seconds) again
 ``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}``. Images are fetched
 from their URL like the real thing does (Instagram takes JPEG only).
 
+Reading: ``GET /{v}/{post}/comments`` (``filter=toplevel|stream``, ``order=chronological|
+reverse_chronological``, ``fields``, ``limit`` up to ``page_max``, ``after`` cursors and
+``paging.next``) over the comments a test adds with ``add_comment`` (on a post, or in reply to a
+comment). Every read answers ``X-App-Usage`` (``call_count`` as per cent of ``read_limit`` reads
+per ``read_window`` seconds); past it, Graph's code 4 with ``X-Business-Use-Case-Usage``'s
+``estimated_time_to_regain_access``.
+
 Beyond the base faults: ``fault_when`` makes the queued faults wait for a matching request
 (``fake.fault_when = lambda r: r.path.endswith("/media_publish")``); ``lose_answer_next(path)``
 does the work, then drops the connection, so the caller cannot know it happened.
@@ -21,6 +28,7 @@ does the work, then drops the connection, so the caller cannot know it happened.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
@@ -29,11 +37,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
 
 from tests.fakes.networks.base import FakeNetwork, Fault
+from tests.fakes.networks.reading import ReadWindow, at_or_now
 
 VERSION = re.compile(r"^v\d+\.\d+$")
 HASHTAG = re.compile(r"(?<![\w&])#\w+")
@@ -78,8 +88,14 @@ class FakeGraph(FakeNetwork):
         publish_limit_seconds: int = 24 * 3600,
         now: Callable[[], float] = time.time,
         latency: float = 0.0,
+        read_limit: int | None = None,
+        read_window: float = 3600.0,
+        page_max: int = 100,
     ) -> None:
         super().__init__(latency=latency)
+        self.reads = ReadWindow(read_limit, read_window, now)
+        self.page_max = page_max
+        self.comments: dict[str, list[dict[str, Any]]] = {}  # post id -> comments, oldest first
         self.page_id, self.page_name, self.page_token = page_id, page_name, page_token
         self.ig_user_id, self.ig_username, self.ig_token = ig_user_id, ig_username, ig_token
         self.processing_polls = processing_polls  # status checks a container stays IN_PROGRESS
@@ -108,6 +124,8 @@ class FakeGraph(FakeNetwork):
             web.get("/{version}/{node}/media", self.list_media),
             web.get("/{version}/{node}/content_publishing_limit", self.publishing_limit),
             web.get("/{version}/debug_token", self.debug_token),
+            web.get("/{version}/{node}/comments", self.list_comments),
+            web.post("/{version}/{node}/comments", self.reply_to_comment),
             web.get("/{version}/{node}", self.node),
         ]
 
@@ -483,6 +501,121 @@ class FakeGraph(FakeNetwork):
                 }
             }
         )
+
+    # ----- reading comments --------------------------------------------------------------
+
+    def add_comment(
+        self,
+        post_id: str,
+        message: str,
+        *,
+        author: str = "Ann Smith",
+        author_id: str | None = None,
+        reply_to: str | None = None,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """A comment on ``post_id`` (a Page post's id), or a reply to the comment ``reply_to``."""
+        comment_id = f"{post_id.split('_')[-1]}_{self._new_id()}"
+        moment = at_or_now(at, self.now)
+        comment: dict[str, Any] = {
+            "id": comment_id,
+            "from": {"name": author, "id": author_id or str(10**14 + sum(map(ord, author)))},
+            "message": message,
+            "created_time": moment.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+            "permalink_url": f"https://www.facebook.com/{post_id}?comment_id={comment_id}",
+        }
+        if reply_to is not None:
+            parent = next(c for c in self.comments[post_id] if c["id"] == reply_to)
+            comment["parent"] = {
+                key: parent[key] for key in ("id", "from", "message", "created_time")
+            }
+        self.comments.setdefault(post_id, []).append(comment)
+        return comment
+
+    async def reply_to_comment(self, request: web.Request) -> web.StreamResponse:
+        """``POST /{comment-id}/comments`` (``message``): the Page answers in that comment's
+        thread, as Graph lets a Page token do."""
+        fault = await self.before(request)
+        if fault is not None:
+            return fault
+        params = await self._params(request)
+        problem = self._version_problem(request) or self._token_problem(
+            request, params, self.page_token
+        )
+        if problem is not None:
+            return problem
+        node = request.match_info["node"]
+        found = [(post, c) for post, cs in self.comments.items() for c in cs if c["id"] == node]
+        if not found:
+            return self._unsupported("post", node)
+        if not params.get("message"):
+            return self.json(graph_error("(#100) Missing message", 100), status=400)
+        post_id, _ = found[0]
+        made = self.add_comment(
+            post_id,
+            str(params["message"]),
+            author=self.page_name,
+            author_id=self.page_id,
+            reply_to=node,
+        )
+        return self._answer(request, self.json({"id": made["id"]}))
+
+    def _usage(self) -> dict[str, str]:
+        share = min(100, math.ceil(self.reads.used * 100 / max(self.reads.cap, 1)))
+        usage = {"call_count": share, "total_time": 1, "total_cputime": 1}
+        return {"X-App-Usage": json.dumps(usage)}
+
+    async def list_comments(self, request: web.Request) -> web.StreamResponse:
+        fault = await self.before(request)
+        if fault is not None:
+            return fault
+        params = await self._params(request)
+        problem = self._version_problem(request) or self._token_problem(
+            request, params, self.page_token
+        )
+        if problem is not None:
+            return problem
+        if not self.reads.take():
+            minutes = max(1, math.ceil((self.reads.reset - self.now()) / 60))
+            usage = {
+                self.page_id: [
+                    {
+                        "type": "pages",
+                        "call_count": 100,
+                        "total_cputime": 5,
+                        "total_time": 5,
+                        "estimated_time_to_regain_access": minutes,
+                    }
+                ]
+            }
+            headers = {**self._usage(), "X-Business-Use-Case-Usage": json.dumps(usage)}
+            return self.json(
+                graph_error(THROTTLE_MESSAGES[4], 4, is_transient=True), status=400, headers=headers
+            )
+        post_id = request.match_info["node"]
+        if post_id not in self.comments and not any(p["id"] == post_id for p in self.page_posts):
+            return self._unsupported("get", post_id)
+        rows = list(self.comments.get(post_id, []))
+        if params.get("filter", "toplevel") != "stream":
+            rows = [c for c in rows if "parent" not in c]
+        if params.get("order") == "reverse_chronological":
+            rows.reverse()
+        fields = str(params.get("fields") or "id,message,created_time").split(",")
+        start = int(base64.b64decode(params["after"]).decode()) if params.get("after") else 0
+        limit = min(int(params.get("limit", 25)), self.page_max)
+        page = [{k: v for k, v in c.items() if k in fields} for c in rows[start : start + limit]]
+        body: dict[str, Any] = {"data": page}
+        if page:
+            cursors = {
+                "before": base64.b64encode(str(start).encode()).decode(),
+                "after": base64.b64encode(str(start + len(page)).encode()).decode(),
+            }
+            body["paging"] = {"cursors": cursors}
+            if start + limit < len(rows):
+                query = {k: v for k, v in params.items() if k != "access_token"}
+                query["after"] = cursors["after"]
+                body["paging"]["next"] = f"{self.base_url}{request.path}?{urlencode(query)}"
+        return self.json(body, headers=self._usage())
 
 
 FakeFacebook = FakeGraph

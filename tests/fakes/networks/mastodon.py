@@ -11,6 +11,14 @@ attachment, or 202 with ``url: null`` while it is processed (``processing_polls`
 ``GET /api/v1/media/:id`` answer 206 first); a status with ``media_ids[]`` of an attachment still
 processing is refused with 422, as Mastodon does.
 
+Reading, as Mastodon answers it: ``GET /api/v1/statuses/:id/context`` (the thread below a status,
+depth first), ``GET /api/v1/notifications`` (``types[]``, ``since_id``/``min_id``/``max_id``,
+``limit`` up to ``page_max``, ``Link`` headers with ``rel="next"``/``"prev"``) and
+``GET /api/v2/search?type=statuses`` (a token needed; ``search_enabled=False`` is an instance
+without full-text search). A test adds replies (``add_reply``, at any depth, from anyone),
+mentions (``mention``) and other statuses (``add_status``); ``read_limit`` reads per
+``read_window`` seconds on the fake's clock (``now``), then 429 with ``X-RateLimit-*``.
+
     async with FakeMastodon() as mastodon:
         publisher = MastodonPublisher(http=http, base_url=mastodon.base_url, token=...)
 """
@@ -20,15 +28,18 @@ from __future__ import annotations
 import html
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
+from urllib.parse import urlencode
 
 import grapheme
 from aiohttp import web
 
 from tests.fakes.networks.base import FakeNetwork, Received
+from tests.fakes.networks.reading import ReadWindow, at_or_now, iso_ms
 
 IDEMPOTENCY_SECONDS = 3600
 VISIBILITIES = frozenset({"public", "unlisted", "private", "direct"})
@@ -64,8 +75,17 @@ class FakeMastodon(FakeNetwork):
         username: str = "it",
         max_characters: int = 500,
         latency: float = 0.0,
+        now: Callable[[], float] = time.time,
+        read_limit: int | None = None,
+        read_window: float = 300.0,
+        page_max: int = 40,
     ) -> None:
         super().__init__(latency=latency)
+        self.now = now
+        self.reads = ReadWindow(read_limit, read_window, now)
+        self.page_max = page_max  # the most one page of notifications or results holds
+        self.notifications: list[dict[str, Any]] = []
+        self.search_enabled = True
         self.token = token
         self.username = username
         self.max_characters = max_characters
@@ -85,6 +105,9 @@ class FakeMastodon(FakeNetwork):
             web.get("/api/v1/accounts/verify_credentials", self.verify_credentials),
             web.post("/api/v2/media", self.upload_media),
             web.get("/api/v1/media/{id}", self.get_media),
+            web.get("/api/v1/statuses/{id}/context", self.context),
+            web.get("/api/v1/notifications", self.list_notifications),
+            web.get("/api/v2/search", self.search),
         ]
 
     # ----- test controls ---------------------------------------------------------------------
@@ -177,31 +200,185 @@ class FakeMastodon(FakeNetwork):
             request.transport.close()
         return self.json(status)
 
-    def _store(self, text: str, *, visibility: str, reply_to: str | None) -> dict[str, Any]:
+    def _store(
+        self,
+        text: str,
+        *,
+        visibility: str,
+        reply_to: str | None,
+        account: dict[str, Any] | None = None,
+        content: str | None = None,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
         self._next_id += 1
         status_id = str(self._next_id)
+        account = account or self._account()
         status = {
             "id": status_id,
-            "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "created_at": iso_ms(at)
+            if at
+            else datetime.now(UTC).isoformat(timespec="milliseconds"),
             "in_reply_to_id": reply_to,
             "visibility": visibility,
-            "uri": f"{self.base_url}/users/{self.username}/statuses/{status_id}",
-            "url": f"{self.base_url}/@{self.username}/{status_id}",
-            "content": "<p>" + html.escape(text).replace("\n", "<br />") + "</p>",
+            "uri": f"{self.base_url}/users/{account['username']}/statuses/{status_id}",
+            "url": f"{account['url']}/{status_id}",
+            "content": content
+            if content is not None
+            else "<p>" + html.escape(text).replace("\n", "<br />") + "</p>",
             "text": text,  # Mastodon answers ``text`` only for deletes; kept here for tests
-            "account": self._account(),
+            "account": account,
         }
         self.statuses[status_id] = status
         return status
 
-    def _account(self) -> dict[str, Any]:
+    def _account(self, acct: str | None = None, name: str | None = None) -> dict[str, Any]:
+        """Crier's account, or another: "ann" (local) or "jsmith@mastodon.social"."""
+        if acct is None:
+            acct, name = self.username, "IT Services"
+        username, _, host = acct.lstrip("@").partition("@")
         return {
-            "id": "109000000000000001",
-            "username": self.username,
-            "acct": self.username,
-            "display_name": "IT Services",
-            "url": f"{self.base_url}/@{self.username}",
+            "id": str(109_000_000_000_000_001 + sum(map(ord, acct))),
+            "username": username,
+            "acct": acct.lstrip("@"),
+            "display_name": name if name is not None else username.title(),
+            "url": f"https://{host}/@{username}" if host else f"{self.base_url}/@{username}",
         }
+
+    # ----- reading: what a test makes people say -------------------------------------------
+
+    def add_status(
+        self,
+        text: str,
+        *,
+        author: str = "jsmith@mastodon.social",
+        name: str | None = None,
+        reply_to: str | None = None,
+        content: str | None = None,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """A public status by someone else (``content``: its HTML, else made from ``text``)."""
+        return self._store(
+            text,
+            visibility="public",
+            reply_to=reply_to,
+            account=self._account(author, name),
+            content=content,
+            at=at_or_now(at, self.now),
+        )
+
+    def add_reply(self, to: str, text: str, **status: Any) -> dict[str, Any]:
+        """A reply to the status ``to`` (Crier's or another reply); notifies Crier, as Mastodon
+        does, when ``to`` is Crier's."""
+        assert to in self.statuses, f"no status {to}"
+        reply = self.add_status(text, reply_to=to, **status)
+        if self.statuses[to]["account"]["acct"] == self.username:
+            self.notify("mention", reply)
+        return reply
+
+    def mention(self, text: str, **status: Any) -> dict[str, Any]:
+        """A status that names Crier's account, and its ``mention`` notification."""
+        return self.notify("mention", self.add_status(f"@{self.username} {text}", **status))
+
+    def notify(self, kind: str, status: dict[str, Any]) -> dict[str, Any]:
+        """A notification of ``kind`` ("mention", "favourite", "reblog", …) about ``status``."""
+        self._next_id += 1
+        note = {
+            "id": str(self._next_id),
+            "type": kind,
+            "created_at": status["created_at"],
+            "account": status["account"],
+            "status": status,
+        }
+        self.notifications.append(note)
+        return status
+
+    # ----- reading: the endpoints ----------------------------------------------------------
+
+    async def _read(self, request: web.Request, *, token: bool) -> web.StreamResponse | None:
+        """Faults, then the token (``token``: required; else checked only when sent), then the
+        read budget. None when the read may go on."""
+        if fault := await self.before(request):
+            return fault
+        await self.read(request)
+        if (token or "Authorization" in request.headers) and (refused := self._refused(request)):
+            return refused
+        if not self.reads.take():
+            return self.json({"error": "Too many requests"}, status=429, headers=self._limits())
+        return None
+
+    def _limits(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.reads.cap),
+            "X-RateLimit-Remaining": str(self.reads.remaining),
+            "X-RateLimit-Reset": self.reads.reset_iso(),
+        }
+
+    async def context(self, request: web.Request) -> web.StreamResponse:
+        if problem := await self._read(request, token=False):
+            return problem
+        status_id = request.match_info["id"]
+        if status_id not in self.statuses:
+            return self.json({"error": "Record not found"}, status=404, headers=self._limits())
+        descendants: list[dict[str, Any]] = []
+
+        def below(parent: str) -> None:  # depth first, as Mastodon orders a thread
+            for status in self.statuses.values():
+                if status["in_reply_to_id"] == parent:
+                    descendants.append(status)
+                    below(status["id"])
+
+        below(status_id)
+        ancestors: list[dict[str, Any]] = []
+        parent = self.statuses[status_id]["in_reply_to_id"]
+        while parent in self.statuses:
+            ancestors.insert(0, self.statuses[parent])
+            parent = self.statuses[parent]["in_reply_to_id"]
+        body = {"ancestors": ancestors, "descendants": descendants}
+        return self.json(body, headers=self._limits())
+
+    def _paged(
+        self, request: web.Request, rows: list[dict[str, Any]], *, default: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Mastodon's id paging of ``rows`` (any order): newest first, ``max_id``/``since_id``/
+        ``min_id``, and the ``Link`` header's next (older) and prev (newer) pages."""
+        query = request.query
+        limit = min(int(query.get("limit", default)), self.page_max)
+        rows = sorted(rows, key=lambda row: int(row["id"]), reverse=True)
+        if "max_id" in query:
+            rows = [r for r in rows if int(r["id"]) < int(query["max_id"])]
+        if "since_id" in query:
+            rows = [r for r in rows if int(r["id"]) > int(query["since_id"])]
+        if "min_id" in query:  # the page just above min_id, still newest first
+            rows = [r for r in rows if int(r["id"]) > int(query["min_id"])][-limit:]
+        page = rows[:limit]
+        if not page:
+            return page, None
+        kept = [(k, v) for k, v in query.items() if k not in ("max_id", "since_id", "min_id")]
+        base = f"{self.base_url}{request.path}?{urlencode(kept)}"
+        older, newer = f"{base}&max_id={page[-1]['id']}", f"{base}&min_id={page[0]['id']}"
+        link = f'<{older}>; rel="next", <{newer}>; rel="prev"'
+        return page, link
+
+    async def list_notifications(self, request: web.Request) -> web.StreamResponse:
+        if problem := await self._read(request, token=True):
+            return problem
+        types = request.query.getall("types[]", [])
+        rows = [n for n in self.notifications if not types or n["type"] in types]
+        page, link = self._paged(request, rows, default=40)
+        headers = self._limits() | ({"Link": link} if link else {})
+        return self.json(page, headers=headers)
+
+    async def search(self, request: web.Request) -> web.StreamResponse:
+        if problem := await self._read(request, token=False):
+            return problem
+        query = request.query.get("q", "").lower()
+        signed_in = "Authorization" in request.headers
+        found: list[dict[str, Any]] = []
+        if self.search_enabled and signed_in and request.query.get("type") == "statuses":
+            found = [s for s in self.statuses.values() if query in s["text"].lower()]
+        page, _ = self._paged(request, found, default=20)
+        body = {"accounts": [], "statuses": page, "hashtags": []}
+        return self.json(body, headers=self._limits())
 
     async def instance(self, request: web.Request) -> web.StreamResponse:
         if fault := await self.before(request):

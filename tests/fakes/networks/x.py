@@ -8,6 +8,13 @@ answer carries ``x-rate-limit-limit/remaining/reset``, and a windowed limit can 
 
     async with FakeX(window_limit=50, window_seconds=15) as x:
         ...  # the 51st post in a 15 s window gets 429 with the window's end as its reset
+
+Reading: ``GET /2/tweets/search/recent`` (a query of words, ``conversation_id:``, ``from:``,
+``-from:``; ``since_id``, ``max_results``, ``next_token``) and ``GET /2/users/:id/mentions``
+(``since_id``, ``pagination_token``), newest first, with ``includes.users`` and ``meta``. A test
+adds replies (``add_reply``, any depth), mentions (``mention``) and other posts (``add_post``);
+``page_max`` caps a page, ``read_limit`` reads per ``read_window`` seconds (on ``now``) answer
+429 with ``x-rate-limit-*``, and ``posts_read`` counts every post served (X bills each).
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ import hashlib
 import hmac
 import math
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -24,6 +33,7 @@ import twitter_text
 from aiohttp import web
 
 from tests.fakes.networks.base import FakeNetwork, Fault
+from tests.fakes.networks.reading import ReadWindow, at_or_now
 
 UNAUTHORIZED = {
     "title": "Unauthorized",
@@ -40,6 +50,7 @@ TOO_MANY = {
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 GONE_REPLY = "You attempted to reply to a Tweet that is deleted or not visible to you."
 FIRST_ID = 1_790_000_000_000_000_000
+OWN_ID = "1500000000000000001"
 
 
 def _pct(value: str) -> str:
@@ -75,8 +86,18 @@ class FakeX(FakeNetwork):
         window_seconds: float = 900.0,
         refuse_duplicates: bool = True,
         latency: float = 0.0,
+        now: Callable[[], float] = time.time,
+        read_limit: int | None = None,
+        read_window: float = 900.0,
+        page_max: int = 100,
     ) -> None:
         super().__init__(latency=latency)
+        self.now = now
+        self.reads = ReadWindow(read_limit, read_window, now)
+        self.page_max = page_max
+        self.others: dict[str, dict[str, Any]] = {}  # id -> post (v2 shape), by other accounts
+        self.users: dict[str, dict[str, str]] = {}  # id -> {id, username, name}
+        self.posts_read = 0
         self.bearer_token = bearer_token
         self.consumer = (api_key, api_secret)
         self.access = (access_token, access_token_secret)
@@ -95,7 +116,12 @@ class FakeX(FakeNetwork):
         self._window_used = 0
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post("/2/tweets", self.create_tweet), web.get("/2/users/me", self.me)]
+        return [
+            web.post("/2/tweets", self.create_tweet),
+            web.get("/2/users/me", self.me),
+            web.get("/2/tweets/search/recent", self.search_recent),
+            web.get("/2/users/{id}/mentions", self.user_mentions),
+        ]
 
     @property
     def posts(self) -> list[dict[str, Any]]:
@@ -231,5 +257,142 @@ class FakeX(FakeNetwork):
         await self.read(request)
         if not self._authorised(request):
             return self.json(UNAUTHORIZED, status=401)
-        user = {"id": "1500000000000000001", "name": "Northfield IT", "username": self.username}
+        user = {"id": OWN_ID, "name": "Northfield IT", "username": self.username}
         return self.json({"data": user})
+
+    # ----- reading: what a test makes people say -------------------------------------------
+
+    def _v2(self, post_id: str) -> dict[str, Any]:
+        """A post as API v2 gives it, Crier's or another account's."""
+        if post_id in self.others:
+            return self.others[post_id]
+        tweet = self.tweets[post_id]
+        post: dict[str, Any] = {
+            "id": post_id,
+            "text": tweet["text"],
+            "author_id": OWN_ID,
+            "created_at": _stamp(datetime.fromtimestamp(tweet["at"], UTC)),
+            "conversation_id": self._conversation(tweet["in_reply_to"]) or post_id,
+        }
+        if tweet["in_reply_to"]:
+            post["in_reply_to_user_id"] = self._v2(str(tweet["in_reply_to"]))["author_id"]
+            post["referenced_tweets"] = [{"type": "replied_to", "id": str(tweet["in_reply_to"])}]
+        return post
+
+    def _conversation(self, post_id: object) -> str | None:
+        return self._v2(str(post_id))["conversation_id"] if post_id else None
+
+    def add_post(
+        self,
+        text: str,
+        *,
+        username: str = "jsmith",
+        name: str | None = None,
+        reply_to: str | None = None,
+        at: datetime | None = None,
+    ) -> str:
+        """A post by ``username`` (a reply to ``reply_to``); its id."""
+        user_id = str(1_600_000_000_000_000_000 + sum(map(ord, username)))
+        self.users[user_id] = {"id": user_id, "username": username, "name": name or username}
+        post_id = str(self._next_id)
+        self._next_id += 1
+        post: dict[str, Any] = {
+            "id": post_id,
+            "text": text,
+            "author_id": user_id,
+            "created_at": _stamp(at_or_now(at, self.now)),
+            "conversation_id": self._conversation(reply_to) or post_id,
+        }
+        if reply_to:
+            post["in_reply_to_user_id"] = self._v2(reply_to)["author_id"]
+            post["referenced_tweets"] = [{"type": "replied_to", "id": reply_to}]
+        self.others[post_id] = post
+        return post_id
+
+    def add_reply(self, to: str, text: str, **post: Any) -> str:
+        return self.add_post(text, reply_to=to, **post)
+
+    def mention(self, text: str, **post: Any) -> str:
+        return self.add_post(f"@{self.username} {text}", **post)
+
+    # ----- reading: the endpoints ----------------------------------------------------------
+
+    def _read_headers(self) -> dict[str, str]:
+        return {
+            "x-rate-limit-limit": str(self.reads.cap),
+            "x-rate-limit-remaining": str(self.reads.remaining),
+            "x-rate-limit-reset": str(self.reads.reset),
+        }
+
+    async def _reading(self, request: web.Request) -> web.StreamResponse | None:
+        fault = await self.before(request)
+        if fault is not None:
+            return fault
+        await self.read(request)
+        if not self._authorised(request):
+            return self.json(UNAUTHORIZED, status=401)
+        if not self.reads.take():
+            return self.json(TOO_MANY, status=429, headers=self._read_headers())
+        return None
+
+    def _everything(self) -> list[dict[str, Any]]:
+        return [self._v2(i) for i in [*self.tweets, *self.others]]
+
+    def _answer(
+        self, request: web.Request, posts: list[dict[str, Any]], token_name: str
+    ) -> web.Response:
+        """Newest first from ``since_id`` on, a page at a time, as X answers reads."""
+        query = request.query
+        since = int(query.get("since_id") or 0)
+        posts = sorted((p for p in posts if int(p["id"]) > since), key=lambda p: -int(p["id"]))
+        start = int(query.get(token_name) or 0)
+        limit = min(int(query.get("max_results", 10)), self.page_max)
+        page = posts[start : start + limit]
+        self.posts_read += len(page)
+        meta: dict[str, Any] = {"result_count": len(page)}
+        body: dict[str, Any] = {"meta": meta}
+        if page:
+            body["data"] = page
+            meta.update(newest_id=page[0]["id"], oldest_id=page[-1]["id"])
+            if "author_id" in query.get("expansions", ""):
+                authors = {p["author_id"] for p in page}
+                own = {"id": OWN_ID, "name": "Northfield IT", "username": self.username}
+                users = [self.users.get(a, own) for a in sorted(authors)]
+                body["includes"] = {"users": users}
+        if start + limit < len(posts):
+            meta["next_token"] = str(start + limit)
+        return self.json(body, headers=self._read_headers())
+
+    async def search_recent(self, request: web.Request) -> web.StreamResponse:
+        if (problem := await self._reading(request)) is not None:
+            return problem
+        found = [p for p in self._everything() if self._matches(p, request.query.get("query", ""))]
+        return self._answer(request, found, "next_token")
+
+    def _matches(self, post: dict[str, Any], query: str) -> bool:
+        author = self.users.get(post["author_id"], {"username": self.username})["username"]
+        for term in query.replace("(", " ").replace(")", " ").split():  # groups: all ANDed
+            key, _, value = term.partition(":")
+            if key == "conversation_id" and post["conversation_id"] != value:
+                return False
+            if key == "from" and author.lower() != value.lower():
+                return False
+            if key == "-from" and author.lower() == value.lower():
+                return False
+            if not value and term.lower() not in post["text"].lower():
+                return False
+        return True
+
+    async def user_mentions(self, request: web.Request) -> web.StreamResponse:
+        if (problem := await self._reading(request)) is not None:
+            return problem
+        if request.match_info["id"] != OWN_ID:
+            return self.json(forbidden("You can only read your own mentions."), status=403)
+        named = f"@{self.username}".lower()
+        found = [p for p in self.others.values() if named in p["text"].lower()]
+        return self._answer(request, found, "pagination_token")
+
+
+def _stamp(moment: datetime) -> str:
+    """X's ``created_at``: ``2026-01-15T19:45:00.000Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,85 @@
+"""What Crier hears on the networks: a reply to one of its posts, or a mention of the
+organisation or of a service, as each network's reading side (``bot.listening.sources``) gives
+it to the listening jobs. Written once, whatever the network; no chat imports.
+
+A source turns one network's API answers into ``Heard`` items and a ``Page``: the items, where
+to go on from next time (``cursor``), and what the network said of its rate limit, so the
+pollers keep within each network's own budget (``remaining`` and ``reset_at``, from its
+headers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from bot.config import Network
+
+
+class HeardKind(StrEnum):
+    REPLY = "reply"  # in the thread of one of Crier's posts
+    MENTION = "mention"  # names the organisation's account, or a watched term
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One reply or mention, as plain text (HTML and markup taken out; never a ping)."""
+
+    network: Network
+    external_id: str  # the network's id: an X post id, Mastodon status id, at:// uri, comment id
+    kind: HeardKind
+    author: str  # the handle as the network shows it: "@jsmith@mastodon.social", "ann.bsky.social"
+    author_name: str  # a display name, or the handle again
+    text: str
+    url: str | None  # where people read it on the network
+    created_at: datetime  # UTC, as the network dates it
+    in_reply_to: str | None = None  # the external id it answers (Crier's post or a reply)
+    # What answering it needs besides ``external_id``: Bluesky's {"uri", "cid", "root_uri",
+    # "root_cid"}; empty for networks that reply by id alone.
+    reply_ref: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One call's worth: the items (oldest first), where the next poll starts, and the
+    network's word on its rate limit (None where it said nothing)."""
+
+    items: tuple[Heard, ...]
+    cursor: str | None = None  # opaque to the pollers: give it back as ``since``
+    remaining: int | None = None  # requests left in the network's current window
+    reset_at: datetime | None = None  # when that window starts again (UTC)
+    requests: int = 1  # how many HTTP requests it took (pages followed), for the budget
+
+
+@dataclass(frozen=True)
+class Watched:
+    """One of Crier's published posts whose replies are collected (a sent delivery)."""
+
+    delivery_id: int
+    network: Network
+    external_id: str  # what the publisher recorded (Delivery.external_id)
+    url: str | None
+    published_at: datetime
+
+
+class ListeningSource(Protocol):
+    """One network's reading side. Failures raise ``bot.ports.PublishError`` (transient with
+    ``retry_at`` and ``rate_limited`` on a 429, permanent on a refused token), as publishers do."""
+
+    network: Network
+
+    async def replies(self, post: Watched, *, since: str | None = None) -> Page:
+        """The replies in ``post``'s thread (at any depth), newer than ``since`` (a cursor this
+        method gave before for the same post)."""
+        ...
+
+    async def mentions(self, *, since: str | None = None) -> Page:
+        """Posts that mention the account (its notifications), newer than ``since``."""
+        ...
+
+    async def search(self, query: str, *, since: str | None = None) -> Page:
+        """Public posts matching ``query`` (a watched term), newer than ``since``; a network or
+        instance that offers no search gives an empty page."""
+        ...

@@ -1,0 +1,436 @@
+"""Listening, as durable work: a job per network (``listen_poll:<network>``) asks it, every
+``listening.every_minutes``, for the replies to each watched post, the account's mentions and
+the watched terms; keeps what is new (``bot.listening.keep``); and writes a job per incident
+that heard something (``listen_show``) and one per surge of mentions (``listen_spike``). Each
+runs on the scheduler's leases: a poll killed half-way is run again by the next process, and
+what it had kept is not kept twice.
+
+Each network's requests go through a ``Pacer`` shared by every process on the database (a
+rolling window per network, well under the network's documented limit, since publishing uses
+the same account), and a network's own word on its limit is obeyed: a page that says few
+requests are left, or a 429, holds the network's listening until the time it gives. The watched
+posts and terms asked least recently go first, so a budget spent before the end of the list
+still reaches every post in turn. X charges for each post read: it is asked only within
+``channels.x.monthly_read_budget`` posts a month.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.config import CrierConfig, Network
+from bot.listening import spikes
+from bot.listening.heard import ListeningSource, Page, Watched
+from bot.listening.keep import Found, keep
+from bot.listening.mood import Mood, summary
+from bot.listening.topics import burst_line, mostly_about
+from bot.listening.views import HeardBatch, HeardView, SpikeAlert
+from bot.listening.watch import Terms, watched_posts
+from bot.ports import Clock, PublishError
+from bot.publishing.pacing import Pacer
+from bot.scheduling import jobs
+from bot.scheduling.jobs import Again, JobHandler, JobRun
+from bot.storage.models import HeardPost, Incident, Job, ListenMark
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+POLL = "listen_poll"
+SHOW = "listen_show"
+SPIKE = "listen_spike"
+# Requests left in a network's window below which listening stops until it resets: what is left
+# is the publishers'.
+RESERVE = 5
+# A first look at a source reads back this far: a day of mentions is the spikes' baseline.
+FIRST_LOOK = timedelta(hours=24)
+# Each network's listening budget: (requests, window). Well under the documented limits
+# (Mastodon 300 / 5 min per account, Bluesky's AppView 3,000 / 5 min, Graph 200 / hour per
+# user, X recent search 60 / 15 min on the lowest tier), since publishing shares them.
+BUDGETS: dict[Network, tuple[int, timedelta]] = {
+    Network.MASTODON: (100, timedelta(minutes=5)),
+    Network.BLUESKY: (300, timedelta(minutes=5)),
+    Network.FACEBOOK: (100, timedelta(hours=1)),
+    Network.X: (30, timedelta(minutes=15)),
+}
+
+
+class BudgetSpent(Exception):
+    """This poll has used what it may: the rest waits for the next."""
+
+
+def poll_key(network: Network) -> str:
+    return f"{POLL}:{network.value}"
+
+
+def ensure_polling(
+    session: Session, *, config: CrierConfig, networks: list[Network], now: datetime
+) -> str:
+    """Start a poll per network listened to (those with a source), or stop them all when
+    ``listening.enabled`` is off; a live poll is left as it is."""
+    wanted = set(networks) if config.listening.enabled else set()
+    for network in BUDGETS:
+        key = poll_key(network)
+        if network not in wanted:
+            jobs.cancel(session, now=now, key=key)
+            continue
+        job = session.exec(select(Job).where(Job.key == key)).first()
+        if job is None or job.done_at is not None:
+            payload = {"network": network.value}
+            jobs.schedule(session, kind=POLL, key=key, due_at=now, payload=payload, found=job)
+    listened = sorted(n.value for n in wanted)
+    if not listened:
+        return "no network's replies or mentions are read"
+    return f"reading replies and mentions on {', '.join(listened)}"
+
+
+def start_polling(
+    store: Store, *, config: CrierConfig, networks: list[Network], now: datetime
+) -> str:
+    """``ensure_polling`` in its own transaction, at start-up (another process starting at the
+    same moment may have written the jobs first: as good)."""
+    try:
+        with store.transaction() as session:
+            return ensure_polling(session, config=config, networks=networks, now=now)
+    except IntegrityError:
+        return "started by another process"
+
+
+@dataclass
+class Listening:
+    """The listening jobs. ``sources``: a reading side per network that has credentials;
+    ``show_heard``/``show_spike``: every chat (``ChatShows``)."""
+
+    store: Store
+    config: CrierConfig
+    clock: Clock
+    sources: Mapping[Network, ListeningSource]
+    show_heard: Callable[[HeardBatch], Awaitable[None]]
+    show_spike: Callable[[SpikeAlert], Awaitable[None]]
+    wake_scheduler: Callable[[], None]
+
+    def __post_init__(self) -> None:
+        self.terms = Terms.of(self.config)
+        self._pacers = {
+            network: Pacer(
+                limit=limit,
+                window=window,
+                clock=self.clock,
+                max_wait=timedelta(0),  # never wait in a poll: the next poll goes on
+                name=f"reading {network.value}",
+                store=self.store,
+                key=f"listen:{network.value}",
+            )
+            for network, (limit, window) in BUDGETS.items()
+        }
+
+    def handlers(self) -> dict[str, JobHandler]:
+        return {POLL: self.poll, SHOW: self.show, SPIKE: self.spike}
+
+    @property
+    def networks(self) -> list[Network]:
+        """The networks listened to: listed under ``listening.networks``, with a source."""
+        listed = self.config.listening.networks
+        return [n for n in listed if n in self.sources and self._may_read(n)]
+
+    def _may_read(self, network: Network) -> bool:
+        """X only within a monthly read budget (X charges per post read); the others always."""
+        if network is not Network.X:
+            return True
+        channel = self.config.channels.get(Network.X)
+        return channel is not None and bool(channel.monthly_read_budget)
+
+    # --- one poll ---------------------------------------------------------------------------
+
+    async def poll(self, run: JobRun) -> Again | str:
+        network = Network(run.payload.get("network", ""))
+        every = timedelta(minutes=self.config.listening.every_minutes)
+        source = self.sources.get(network)
+        if source is None or network not in self.networks or not self.config.listening.enabled:
+            return "not listened to"
+        started = self.clock.now()
+        found: list[Found] = []
+        marks: dict[str, ListenMark] = {}
+        again = started + every
+        try:
+            await self._read(network, source, found, marks)
+        except BudgetSpent:
+            pass
+        except PublishError as exc:
+            if exc.rate_limited and exc.retry_at is not None:
+                await self._pacers[network].hold_until(exc.retry_at)
+                again = max(again, exc.retry_at)
+            log.warning("reading %s stopped for this poll: %s", network.value, exc.message)
+        added = await self.store.run(lambda s: self._keep(s, network, found, marks))
+        if added:
+            self.wake_scheduler()
+        return Again(at=again, payload={"network": network.value, "heard": added})
+
+    async def _read(
+        self,
+        network: Network,
+        source: ListeningSource,
+        found: list[Found],
+        marks: dict[str, ListenMark],
+    ) -> None:
+        now = self.clock.now()
+        watched = await self.store.read(
+            lambda s: watched_posts(s, config=self.config, network=network, now=now)
+        )
+        known = await self.store.read(lambda s: _marks(s, network))
+        by_key = {f"{network.value}:replies:{w.post.delivery_id}": w for w in watched}
+        # Least recently asked first: a budget spent part-way reaches the others next time.
+        for key in sorted(by_key, key=lambda k: _asked_at(known.get(k))):
+            post = by_key[key]
+            page = await self._ask(network, partial(_replies, source, post.post), known, key)
+            found += [Found(item, under=post) for item in page.items]
+            marks[key] = ListenMark(key=key, cursor=page.cursor, at=now)
+        key = f"{network.value}:mentions"
+        page = await self._ask(network, lambda since: source.mentions(since=since), known, key)
+        found += [Found(item) for item in self._recent(page, first=key not in known)]
+        marks[key] = ListenMark(key=key, cursor=page.cursor, at=now)
+        searches = {f"{network.value}:search:{term}": term for term in self.terms.searches()}
+        for key in sorted(searches, key=lambda k: _asked_at(known.get(k))):
+            term = searches[key]
+            page = await self._ask(network, partial(_search, source, term), known, key)
+            first = key not in known
+            found += [Found(item, searched=True) for item in self._recent(page, first=first)]
+            marks[key] = ListenMark(key=key, cursor=page.cursor, at=now)
+
+    async def _ask(
+        self,
+        network: Network,
+        call: Callable[[str | None], Awaitable[Page]],
+        known: dict[str, ListenMark],
+        key: str,
+    ) -> Page:
+        """One source call within the network's budget; its word on its limit obeyed."""
+        pacer = self._pacers[network]
+        if network is Network.X and not await self.store.run(self._x_reads_left):
+            raise BudgetSpent
+        try:
+            await pacer.wait()
+        except PublishError as exc:
+            raise BudgetSpent from exc
+        mark = known.get(key)
+        page = await call(mark.cursor if mark is not None else None)
+        if network is Network.X:
+            await self.store.run(lambda s: self._count_x_reads(s, len(page.items)))
+        if page.remaining is not None and page.remaining <= RESERVE and page.reset_at:
+            await pacer.hold_until(page.reset_at)
+            raise BudgetSpent
+        return page
+
+    def _recent(self, page: Page, *, first: bool) -> tuple[Any, ...]:
+        """A source's first look reads back a day at most (the spikes' baseline)."""
+        if not first:
+            return page.items
+        since = self.clock.now() - FIRST_LOOK
+        return tuple(item for item in page.items if item.created_at >= since)
+
+    # --- X's monthly read budget --------------------------------------------------------------
+
+    def _x_month_key(self) -> str:
+        return f"x:reads:{self.clock.now().astimezone(UTC):%Y-%m}"
+
+    def _x_reads_left(self, session: Session) -> bool:
+        channel = self.config.channels.get(Network.X)
+        budget = channel.monthly_read_budget if channel is not None else None
+        mark = session.get(ListenMark, self._x_month_key())
+        read = int(mark.cursor or 0) if mark is not None else 0
+        return bool(budget) and read < (budget or 0)
+
+    def _count_x_reads(self, session: Session, posts: int) -> None:
+        key = self._x_month_key()
+        mark = session.get(ListenMark, key, with_for_update=True) or ListenMark(key=key)
+        mark.cursor = str(int(mark.cursor or 0) + posts)  # the month's posts read so far
+        mark.at = self.clock.now()
+        session.add(mark)
+
+    # --- keeping what was read ---------------------------------------------------------------
+
+    def _keep(
+        self, session: Session, network: Network, found: list[Found], marks: dict[str, ListenMark]
+    ) -> int:
+        now = self.clock.now()
+        watched = {
+            w.post.external_id: w
+            for w in watched_posts(session, config=self.config, network=network, now=now)
+        }
+        added = keep(session, found, terms=self.terms, watched=watched, now=now)
+        for mark in marks.values():
+            session.merge(mark)
+        by_incident: dict[int, list[int]] = {}
+        for row in added:
+            if row.incident_id is not None:
+                by_incident.setdefault(row.incident_id, []).append(row.id or 0)
+        for incident_id, ids in by_incident.items():
+            jobs.schedule(
+                session,
+                kind=SHOW,
+                key=f"{SHOW}:{incident_id}:{ids[0]}",
+                due_at=now,
+                incident_id=incident_id,
+                payload={"incident_id": incident_id, "heard": ids},
+            )
+        mentioned = {row.service for row in added if row.kind == "mention" and row.service}
+        for service in sorted(mentioned):
+            self._check_spike(session, service, now=now)
+        return len(added)
+
+    def _check_spike(self, session: Session, service: str, *, now: datetime) -> None:
+        rules = self.config.listening.spike
+        window = timedelta(minutes=rules.window_minutes)
+        since = now - spikes.BUCKET * spikes.DAY_OF_BUCKETS - window
+        rows = session.exec(
+            select(HeardPost).where(
+                HeardPost.service == service,
+                HeardPost.kind == "mention",
+                col(HeardPost.created_at) > since,
+            )
+        ).all()
+        window_starts = spikes.bucket_start(now) - window + spikes.BUCKET
+        before = spikes.count_buckets(r.created_at for r in rows if r.created_at < window_starts)
+        recent = spikes.count_buckets(r.created_at for r in rows if r.created_at >= window_starts)
+        usual = spikes.baseline(before, until=window_starts)
+        latest = [r for r in rows if r.created_at >= window_starts]
+        spike = spikes.detect(
+            service,
+            recent,
+            usual,
+            now=now,
+            ratio=rules.ratio,
+            min_posts=rules.min_posts,
+            window_minutes=rules.window_minutes,
+            heard=[(r.text, Mood(r.mood)) for r in latest],
+        )
+        if spike is None:
+            return
+        key = f"spike:{service}"
+        mark = session.get(ListenMark, key, with_for_update=True)
+        if not spikes.should_alert(
+            mark.at if mark is not None else None, now, quiet_minutes=rules.quiet_minutes
+        ):
+            return
+        session.merge(ListenMark(key=key, at=now))
+        examples = sorted(latest, key=lambda r: (r.mood, r.id or 0))[:3]
+        jobs.schedule(
+            session,
+            kind=SPIKE,
+            key=f"{SPIKE}:{service}:{now.isoformat()}",
+            due_at=now,
+            payload={
+                "service": service,
+                "sentence": spikes.spike_line(spike),
+                "examples": [r.id for r in examples],
+            },
+        )
+
+    # --- showing -----------------------------------------------------------------------------
+
+    async def show(self, run: JobRun) -> str:
+        """One incident's new replies, to its thread: each when few, summed up when many."""
+        incident_id = int(run.payload.get("incident_id", 0))
+        ids = [int(i) for i in run.payload.get("heard", [])]
+        batch = await self.store.read(lambda s: self._batch(s, incident_id, ids))
+        if batch is None:
+            return "nothing to show"
+        await self.show_heard(batch)
+        now = self.clock.now()
+        await self.store.run(lambda s: _mark_shown(s, ids, now))
+        return f"showed {batch.count}"
+
+    def _batch(self, session: Session, incident_id: int, ids: list[int]) -> HeardBatch | None:
+        rows = session.exec(
+            select(HeardPost)
+            .where(col(HeardPost.id).in_(ids), col(HeardPost.shown_at).is_(None))
+            .order_by(col(HeardPost.created_at), col(HeardPost.id))
+        ).all()
+        if not rows:
+            return None
+        views = [HeardView.of(row) for row in rows]
+        moods = summary(v.mood for v in views)
+        if len(views) <= self.config.listening.burst:
+            return HeardBatch(
+                incident_id=incident_id,
+                count=len(views),
+                items=tuple(views),
+                negative_percent=moods.negative_percent,
+            )
+        incident = session.get(Incident, incident_id)
+        known = self._known_terms(incident.service if incident is not None else None)
+        about = mostly_about([v.text for v in views], known_terms=known)
+        per_network: dict[str, int] = {}
+        for view in views:
+            per_network[view.network_label] = per_network.get(view.network_label, 0) + 1
+        examples = sorted(views, key=lambda v: (v.mood.compound, v.id))[:3]
+        return HeardBatch(
+            incident_id=incident_id,
+            count=len(views),
+            items=tuple(examples),
+            summary=burst_line(len(views), about, per_network),
+            negative_percent=moods.negative_percent,
+        )
+
+    def _known_terms(self, service: str | None) -> list[str]:
+        """What a burst may be "mostly about" before any phrase: another service, by its name
+        (its own service, or the organisation, would say nothing new; aliases are often
+        everyday words: "mail", "login")."""
+        return [s.name for s in self.config.services if s.name != service]
+
+    async def spike(self, run: JobRun) -> str:
+        """A surge of mentions: to the comms channel, or the thread of the service's incident."""
+        service = str(run.payload.get("service", ""))
+        ids = [int(i) for i in run.payload.get("examples", [])]
+
+        def read(session: Session) -> SpikeAlert:
+            rows = session.exec(select(HeardPost).where(col(HeardPost.id).in_(ids))).all()
+            open_incident = session.exec(
+                select(Incident.id)
+                .where(Incident.service == service, col(Incident.resolved_at).is_(None))
+                .order_by(col(Incident.declared_at).desc())
+            ).first()
+            return SpikeAlert(
+                service=service,
+                sentence=str(run.payload.get("sentence", "")),
+                examples=tuple(
+                    HeardView.of(r) for r in sorted(rows, key=lambda r: (r.mood, r.id or 0))
+                ),
+                incident_id=open_incident,
+            )
+
+        alert = await self.store.read(read)
+        await self.show_spike(alert)
+        return "alerted"
+
+
+def _replies(source: ListeningSource, post: Watched, since: str | None) -> Awaitable[Page]:
+    return source.replies(post, since=since)
+
+
+def _search(source: ListeningSource, term: str, since: str | None) -> Awaitable[Page]:
+    return source.search(term, since=since)
+
+
+def _marks(session: Session, network: Network) -> dict[str, ListenMark]:
+    rows = session.exec(
+        select(ListenMark).where(col(ListenMark.key).startswith(f"{network.value}:"))
+    ).all()
+    return {row.key: row for row in rows}
+
+
+def _asked_at(mark: ListenMark | None) -> datetime:
+    return mark.at if mark is not None and mark.at is not None else datetime.min.replace(tzinfo=UTC)
+
+
+def _mark_shown(session: Session, ids: list[int], now: datetime) -> None:
+    for row in session.exec(select(HeardPost).where(col(HeardPost.id).in_(ids))).all():
+        row.shown_at = row.shown_at or now
+        session.add(row)

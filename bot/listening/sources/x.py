@@ -1,0 +1,191 @@
+"""X's reading side: replies by conversation from recent search, mentions, and search.
+
+- ``replies``: ``GET /2/tweets/search/recent?query=conversation_id:<id> -from:<account>`` (the
+  account's own posts in the thread are left out in the query, so they are not paid for),
+  ``since_id`` the cursor, ``next_token`` pages; recent search covers the last 7 days.
+- ``mentions``: ``GET /2/users/:id/mentions`` with ``since_id`` and ``pagination_token``.
+- ``search``: recent search for the term, without the account's own posts and reposts.
+
+X bills every post read: a page's items are exactly the posts X returned (none is dropped after
+reading), so the pollers count ``len(page.items)`` against ``channels.x.monthly_read_budget``,
+and ``requests`` counts every call, ``GET /2/users/me`` included (once, when the account's id
+or handle was not given). Results come newest first and page backwards to ``since_id``, at most
+``MAX_PAGES`` pages a call (a bigger burst leaves its oldest part unread: the cap bounds the
+bill). Ids are snowflakes: the cursor is the newest id read. A 429 is a transient, rate-limited
+refusal at ``x-rate-limit-reset`` (unix seconds); ``x-rate-limit-remaining`` goes into the page.
+Texts come with ``&``, ``<`` and ``>`` escaped by X; they are unescaped here.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from bot.config import Network
+from bot.listening.heard import Heard, HeardKind, Page, Watched
+from bot.listening.sources.reading import (
+    MAX_PAGES,
+    count,
+    newest_id,
+    read_refusal,
+    unix_time,
+    utc,
+)
+from bot.ports import Clock, PublishError, SystemClock
+from bot.publishing.http import Answer, HttpClient
+from bot.publishing.x import DEFAULT_BASE_URL, NAME, XAuth, x_refusal
+
+PAGE_SIZE = 100  # the most recent search and mentions give at once
+FIELDS = {
+    "tweet.fields": "author_id,created_at,conversation_id,in_reply_to_user_id,referenced_tweets",
+    "expansions": "author_id",
+    "user.fields": "username,name",
+}
+
+
+class XSource:
+    """Reads one X account's conversations and mentions, and searches recent posts."""
+
+    network = Network.X
+
+    def __init__(
+        self,
+        *,
+        http: HttpClient,
+        auth: XAuth,
+        base_url: str = DEFAULT_BASE_URL,
+        user_id: str | None = None,
+        handle: str | None = None,
+        clock: Clock | None = None,
+        max_pages: int = MAX_PAGES,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self._http = http
+        self._auth = auth
+        self._base = base_url.rstrip("/")
+        self._user_id = user_id
+        self._handle = handle.lstrip("@") if handle else None
+        self._clock = clock or SystemClock()
+        self._max_pages = max(1, max_pages)
+        self._page_size = max(10, min(page_size, PAGE_SIZE))  # X takes 10 to 100
+
+    async def _get(self, path: str, params: dict[str, Any]) -> Answer:
+        # OAuth 1.0a signs the query too: sign the URL exactly as it is sent.
+        url = f"{self._base}{path}"
+        url = f"{url}?{urlencode(params, quote_via=quote)}" if params else url
+        headers = self._auth.headers("GET", url)
+        return await self._http.send("GET", url, network=NAME, headers=headers)
+
+    def _refused(self, answer: Answer) -> PublishError:
+        return read_refusal(x_refusal(answer))
+
+    async def _me(self) -> int:
+        """Learn the account's id and handle once; the requests it took."""
+        if self._user_id and self._handle:
+            return 0
+        answer = await self._get("/2/users/me", {})
+        data = answer.ok_value("data")
+        if not isinstance(data, dict):
+            raise self._refused(answer)
+        self._user_id = self._user_id or str(data.get("id") or "")
+        self._handle = self._handle or str(data.get("username") or "")
+        return 1
+
+    # ----- the three reads -----------------------------------------------------------------
+
+    async def replies(self, post: Watched, *, since: str | None = None) -> Page:
+        asked = await self._me()
+        query = f"conversation_id:{post.external_id} -from:{self._handle}"
+        path = "/2/tweets/search/recent"
+        return await self._pages(path, query, "next_token", since, HeardKind.REPLY, asked)
+
+    async def mentions(self, *, since: str | None = None) -> Page:
+        asked = await self._me()
+        path = f"/2/users/{self._user_id}/mentions"
+        return await self._pages(path, None, "pagination_token", since, HeardKind.MENTION, asked)
+
+    async def search(self, query: str, *, since: str | None = None) -> Page:
+        asked = await self._me()
+        wanted = f"({query}) -from:{self._handle} -is:retweet"
+        path = "/2/tweets/search/recent"
+        return await self._pages(path, wanted, "next_token", since, HeardKind.MENTION, asked)
+
+    async def _pages(
+        self,
+        path: str,
+        query: str | None,
+        token_name: str,
+        since: str | None,
+        kind: HeardKind,
+        asked: int,
+    ) -> Page:
+        """Newest first back to ``since``, ``MAX_PAGES`` at most (``asked``: requests already
+        made for this call)."""
+        params: dict[str, Any] = {**FIELDS, "max_results": self._page_size}
+        if query is not None:
+            params["query"] = query
+        if since:
+            params["since_id"] = since
+        items: list[Heard] = []
+        cursor, requests, answer = since, 0, None
+        now = self._clock.now()
+        while requests < self._max_pages:
+            answer = await self._get(path, params)
+            requests += 1
+            if not answer.ok:
+                raise self._refused(answer)
+            users = _users(answer.fields.get("includes"))
+            data = answer.fields.get("data")
+            rows = [row for row in data if isinstance(row, dict)] if isinstance(data, list) else []
+            items.extend(_heard(row, users, kind, now) for row in rows)
+            cursor = newest_id((row.get("id") for row in rows), cursor)
+            meta = answer.fields.get("meta")
+            following = meta.get("next_token") if isinstance(meta, dict) else None
+            if not following or not rows:
+                break
+            params = {**params, token_name: following}
+        headers = answer.headers if answer is not None else None
+        return Page(
+            items=tuple(sorted(items, key=lambda heard: int(heard.external_id))),
+            cursor=cursor,
+            remaining=count(headers.get("x-rate-limit-remaining")) if headers else None,
+            reset_at=unix_time(headers.get("x-rate-limit-reset")) if headers else None,
+            requests=requests + asked,
+        )
+
+
+def _users(includes: object) -> dict[str, dict[str, Any]]:
+    users = includes.get("users") if isinstance(includes, dict) else None
+    return {
+        str(user.get("id")): user
+        for user in (users if isinstance(users, list) else [])
+        if isinstance(user, dict)
+    }
+
+
+def _heard(
+    row: dict[str, Any], users: dict[str, dict[str, Any]], kind: HeardKind, now: datetime
+) -> Heard:
+    user = users.get(str(row.get("author_id")), {})
+    username = str(user.get("username") or "")
+    handle = f"@{username}" if username else str(row.get("author_id") or "someone")
+    post_id = str(row.get("id"))
+    replied = [
+        ref.get("id")
+        for ref in row.get("referenced_tweets") or []
+        if isinstance(ref, dict) and ref.get("type") == "replied_to"
+    ]
+    url = f"https://x.com/{username or 'i/web'}/status/{post_id}"
+    return Heard(
+        network=Network.X,
+        external_id=post_id,
+        kind=kind,
+        author=handle,
+        author_name=str(user.get("name") or "").strip() or handle,
+        text=html.unescape(str(row.get("text") or "")),
+        url=url,
+        created_at=utc(row.get("created_at")) or now,  # asked for in tweet.fields: always there
+        in_reply_to=str(replied[0]) if replied else None,
+    )

@@ -1,0 +1,226 @@
+"""Story: someone answers, in public, a reply Crier heard to an incident's post, in Teams. *Reply*
+on the replies' card brings the form for the clicker alone (the reply as written, the network's
+rule on the input); words the network would refuse bring the form again with the problem. The
+answer waits in the incident's conversation as one card for an approver who did not write it:
+its author's *Approve* is refused (to the clicker), and so is an approval of words edited since;
+the right approval sends it (to the outbox, without credentials) and the same card says who
+approved it and where it is. The public's words and the answer are TextRuns: never markdown,
+never a mention."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+
+from bot.config import Network
+from bot.drafting.textrules import measure
+from bot.listening.answers import TEXT_MAX, AnswerView
+from bot.listening.mood import score
+from bot.listening.views import HeardBatch, HeardView
+from bot.storage.models import Answer, Delivery, DeliveryState
+from handlers.teams.anchors import People
+from handlers.teams.answer_card import answer_card
+from tests.conftest import make_config
+from tests.fakes.bot_connector import ConnectorCall, FakeBotConnector
+from tests.heard_rows import HEARD_AT, PINGING, heard_rows
+from tests.teams.card_schema import check_card
+from tests.teams.harness import (
+    ANALYST,
+    APPROVER,
+    APPROVER_2,
+    OUTSIDER,
+    TeamsHarness,
+    find_action,
+    texts,
+)
+from tests.teams.test_heard_in_teams import as_written, declared, elements, runs
+
+JsonDict = dict[str, Any]
+ANSWER = "<!channel> No, only eduroam is down; the VPN works. *Sorry*"
+EDITED = "No, only eduroam is down. The VPN works as usual."
+
+
+async def heard_in_conversation(
+    teams: TeamsHarness, connector: FakeBotConnector
+) -> tuple[HeardView, ConnectorCall]:
+    """A published incident, and a reply to it shown in its conversation."""
+    incident_id = await declared(teams, connector)
+    posts = len(connector.posts())
+    await teams.click(teams.draft_ids()[0], "Approve & publish", user=APPROVER)
+    await connector.wait_for_posts(posts + 1)  # the outcome: its first post is out (the outbox)
+    await teams.settle()
+    (heard,) = heard_rows(teams.crier.core.store, [PINGING], incident_id=incident_id)
+    before = len(connector.posts())
+    await teams.crier.core.chat.heard(HeardBatch(incident_id, 1, (heard,)))
+    (posted,) = connector.posts()[before:]
+    return heard, posted
+
+
+def answer_cards(connector: FakeBotConnector) -> list[ConnectorCall]:
+    return [c for c in connector.posts() if c.cards and "↩️ Answer to" in texts(c.cards[0])]
+
+
+def inputs_of(card: JsonDict) -> dict[str, JsonDict]:
+    return {e["id"]: e for e in elements(card, "Input.Text")}
+
+
+async def test_an_answer_is_drafted_approved_once_and_shown_sent(
+    teams: TeamsHarness, connector: FakeBotConnector
+) -> None:
+    heard, posted = await heard_in_conversation(teams, connector)
+    store = teams.crier.core.store
+
+    form = await teams.click(posted.id, "Reply", user=APPROVER)
+    assert connector.card(posted.id) == posted.cards[0]  # the replies' card stays for everyone
+    field = inputs_of(form)["answer"]
+    assert field["label"] == "Your answer (Mastodon: up to 500 characters)"
+    assert field["isMultiline"] and field["isRequired"]
+    assert PINGING in runs(form)
+
+    again = await teams.click(
+        posted.id, "Save answer", user=APPROVER, card=form, inputs={"answer": "x" * 600}
+    )
+    assert "600/500" in texts(again) and inputs_of(again)["answer"]["value"] == "x" * 600
+    again = await teams.click(
+        posted.id, "Save answer", user=APPROVER, card=form, inputs={"answer": "  "}
+    )
+    assert "This is required." in runs(again)
+    before = len(connector.posts())
+    saved = await teams.click(
+        posted.id, "Save answer", user=APPROVER, card=form, inputs={"answer": ANSWER}
+    )
+    assert "Your answer waits for an approver" in texts(saved) and PINGING in runs(saved)
+    await connector.wait_for_posts(before + 1)
+    await teams.settle()
+
+    (waiting,) = answer_cards(connector)
+    card = connector.card(waiting.id)
+    shown = runs(card)
+    assert "↩️ Answer to Ann <!here> *Example* (@ann@mastodon.social) on Mastodon" in shown
+    assert PINGING in shown and ANSWER in shown  # as written: Teams has no such markup
+    assert f"{len(ANSWER)}/500 characters" in shown
+    assert "Alex Approver" in shown  # who drafted it
+    find_action(card, "Their reply on Mastodon")
+    as_written(waiting)
+    first = copy.deepcopy(card)
+
+    refused = await teams.click(waiting.id, "Approve", user=APPROVER)  # its author
+    assert "You wrote this answer" in texts(refused) and "Approve" in texts(refused)
+    refused = await teams.click(waiting.id, "Approve", user=ANALYST)
+    assert "Only approvers can approve a public answer" in texts(refused)
+    assert connector.card(waiting.id) == first  # refusals went to the clicker alone
+
+    edit = await teams.click(waiting.id, "Edit", user=ANALYST)
+    assert inputs_of(edit)["answer"]["value"] == ANSWER
+    edited = await teams.click(
+        waiting.id, "Save revision", user=ANALYST, card=edit, inputs={"answer": EDITED}
+    )
+    assert EDITED in runs(edited) and "Revision 2" in texts(edited)
+    await teams.settle()
+    assert EDITED in runs(connector.card(waiting.id))  # the same card, for everyone
+    assert "Ana Lyst" in runs(connector.card(waiting.id))
+
+    old = await teams.click(waiting.id, "Approve", user=APPROVER_2, card=first)  # revision 1's
+    assert "edited after you saw it" in texts(old)
+    with store.transaction() as session:
+        assert not session.exec(select(Delivery).where(col(Delivery.answer_id).is_not(None))).all()
+
+    approved = await teams.click(waiting.id, "Approve", user=APPROVER_2)
+    assert "Approved by" in texts(approved) and "Sam Second" in runs(approved)
+    while await teams.crier.core.publishing.run_once():  # no credentials: the outbox
+        pass
+    await teams.settle()
+
+    with store.transaction() as session:
+        (answer,) = session.exec(select(Answer)).all()
+        (delivery,) = session.exec(select(Delivery).where(Delivery.answer_id == answer.id)).all()
+    assert answer.state == "approved" and delivery.state == DeliveryState.SENT
+    assert len(answer_cards(connector)) == 1  # one card, replaced
+    done = connector.card(waiting.id)
+    assert "Sam Second" in runs(done) and "Mastodon — ✅ sent" in runs(done)
+    assert find_action(done, "Open on Mastodon")["url"] == delivery.url
+    assert not elements(done, "Action.Execute")  # nothing left to decide
+    assert heard.id == answer.heard_id
+
+
+async def test_an_answer_rejected_says_why_and_who(
+    teams: TeamsHarness, connector: FakeBotConnector
+) -> None:
+    _, posted = await heard_in_conversation(teams, connector)
+    form = await teams.click(posted.id, "Reply", user=ANALYST)
+    await teams.click(posted.id, "Save answer", user=ANALYST, card=form, inputs={"answer": EDITED})
+    await teams.settle()
+    (waiting,) = answer_cards(connector)
+    pending = connector.card(waiting.id)
+
+    refused = await teams.click(waiting.id, "Reject", user=OUTSIDER)
+    assert "Only approvers can reject" in texts(refused)
+    assert not inputs_of(refused)  # no form for a refusal
+
+    reject = await teams.click(waiting.id, "Reject", user=APPROVER)
+    reason = "Too curt *please*: say when it is back"
+    rejected = await teams.click(
+        waiting.id, "Reject", user=APPROVER, card=reject, inputs={"reason": reason}
+    )
+    assert "🚫 Rejected by " in runs(rejected) and reason in runs(rejected)
+    await teams.settle()
+    everyone = connector.card(waiting.id)
+    assert "Alex Approver" in runs(everyone) and reason in runs(everyone)
+    assert not elements(everyone, "Action.Execute")
+    late = await teams.click(waiting.id, "Edit", user=ANALYST, card=pending)  # its old button
+    assert "only a waiting answer can be edited" in texts(late)
+
+
+async def test_cancel_and_a_reply_gone(teams: TeamsHarness, connector: FakeBotConnector) -> None:
+    heard, posted = await heard_in_conversation(teams, connector)
+    form = await teams.click(posted.id, "Reply", user=ANALYST)
+    back = await teams.click(posted.id, "Cancel", user=ANALYST, card=form)
+    assert PINGING in runs(back) and find_action(back, "Reply")["data"] == {"heardId": heard.id}
+
+    gone = copy.deepcopy(form)
+    find_action(gone, "Save answer")["data"]["heardId"] = 999_999
+    said = await teams.click(
+        posted.id, "Save answer", user=ANALYST, card=gone, inputs={"answer": "x"}
+    )
+    assert "Crier heard nothing numbered #999999." in texts(said)
+    assert not answer_cards(connector)
+
+
+def largest_answer() -> AnswerView:
+    """An answer as long as Crier takes, to a long reply, in characters of several bytes."""
+    heard = HeardView(
+        id=1,
+        network=Network.FACEBOOK,
+        kind="reply",
+        author="Änn",
+        author_name="Änn " * 75,
+        text="Störung 🔥 " * 600,
+        url="https://facebook.com/1_2",
+        created_at=HEARD_AT,
+        mood=score("down"),
+    )
+    text = "🔥" * TEXT_MAX
+    return AnswerView(
+        id=1,
+        heard=heard,
+        incident_id=1,
+        network=Network.FACEBOOK,
+        text=text,
+        check=measure(make_config(), Network.FACEBOOK, text, draft=False),
+        notes=("will notify @ann on Facebook",) * 5,
+        state="rejected",
+        revision=9,
+        requested_by="teams:x",
+        decided_by="teams:y",
+        reject_reason="no " * 300,
+        delivery_state=None,
+        url=None,
+    )
+
+
+def test_the_largest_answer_fits_on_one_card() -> None:
+    zone = ZoneInfo("America/New_York")
+    check_card(answer_card(largest_answer(), zone=zone, people=People(), message="x" * 2000))

@@ -1,7 +1,7 @@
 """Listening, as durable work: a job per network (``listen_poll:<network>``) asks it, every
 ``listening.every_minutes``, for the replies to each watched post, the account's mentions and
 the watched terms; keeps what is new (``bot.listening.keep``); and writes a job per incident
-that heard something (``listen_show``) and one per surge of mentions (``listen_spike``). Each
+that heard something and one per surge of mentions (``bot.listening.telling``). Each
 runs on the scheduler's leases: a poll killed half-way is run again by the next process, and
 what it had kept is not kept twice.
 
@@ -27,25 +27,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig, Network
-from bot.listening import spikes
 from bot.listening.heard import ListeningSource, Page, Watched
 from bot.listening.keep import Found, keep
-from bot.listening.mood import Mood, summary
-from bot.listening.topics import burst_line, mostly_about
-from bot.listening.views import HeardBatch, HeardView, SpikeAlert
+from bot.listening.telling import Telling, check_spike, show_later
+from bot.listening.views import HeardBatch, SpikeAlert
 from bot.listening.watch import Terms, watched_posts
 from bot.ports import Clock, PublishError
 from bot.publishing.pacing import Pacer
 from bot.scheduling import jobs
 from bot.scheduling.jobs import Again, JobHandler, JobRun
-from bot.storage.models import HeardPost, Incident, Job, ListenMark
+from bot.storage.models import Job, ListenMark
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
 POLL = "listen_poll"
-SHOW = "listen_show"
-SPIKE = "listen_spike"
 # Requests left in a network's window below which listening stops until it resets: what is left
 # is the publishers'.
 RESERVE = 5
@@ -118,6 +114,13 @@ class Listening:
 
     def __post_init__(self) -> None:
         self.terms = Terms.of(self.config)
+        self.telling = Telling(
+            store=self.store,
+            config=self.config,
+            clock=self.clock,
+            show_heard=self.show_heard,
+            show_spike=self.show_spike,
+        )
         self._pacers = {
             network: Pacer(
                 limit=limit,
@@ -132,7 +135,7 @@ class Listening:
         }
 
     def handlers(self) -> dict[str, JobHandler]:
-        return {POLL: self.poll, SHOW: self.show, SPIKE: self.spike}
+        return {POLL: self.poll, **self.telling.handlers()}
 
     @property
     def networks(self) -> list[Network]:
@@ -272,143 +275,11 @@ class Listening:
             if row.incident_id is not None:
                 by_incident.setdefault(row.incident_id, []).append(row.id or 0)
         for incident_id, ids in by_incident.items():
-            jobs.schedule(
-                session,
-                kind=SHOW,
-                key=f"{SHOW}:{incident_id}:{ids[0]}",
-                due_at=now,
-                incident_id=incident_id,
-                payload={"incident_id": incident_id, "heard": ids},
-            )
+            show_later(session, incident_id, ids, now=now)
         mentioned = {row.service for row in added if row.kind == "mention" and row.service}
         for service in sorted(mentioned):
-            self._check_spike(session, service, now=now)
+            check_spike(session, self.config, service, now=now)
         return len(added)
-
-    def _check_spike(self, session: Session, service: str, *, now: datetime) -> None:
-        rules = self.config.listening.spike
-        window = timedelta(minutes=rules.window_minutes)
-        since = now - spikes.BUCKET * spikes.DAY_OF_BUCKETS - window
-        rows = session.exec(
-            select(HeardPost).where(
-                HeardPost.service == service,
-                HeardPost.kind == "mention",
-                col(HeardPost.created_at) > since,
-            )
-        ).all()
-        window_starts = spikes.bucket_start(now) - window + spikes.BUCKET
-        before = spikes.count_buckets(r.created_at for r in rows if r.created_at < window_starts)
-        recent = spikes.count_buckets(r.created_at for r in rows if r.created_at >= window_starts)
-        usual = spikes.baseline(before, until=window_starts)
-        latest = [r for r in rows if r.created_at >= window_starts]
-        spike = spikes.detect(
-            service,
-            recent,
-            usual,
-            now=now,
-            ratio=rules.ratio,
-            min_posts=rules.min_posts,
-            window_minutes=rules.window_minutes,
-            heard=[(r.text, Mood(r.mood)) for r in latest],
-        )
-        if spike is None:
-            return
-        key = f"spike:{service}"
-        mark = session.get(ListenMark, key, with_for_update=True)
-        if not spikes.should_alert(
-            mark.at if mark is not None else None, now, quiet_minutes=rules.quiet_minutes
-        ):
-            return
-        session.merge(ListenMark(key=key, at=now))
-        examples = sorted(latest, key=lambda r: (r.mood, r.id or 0))[:3]
-        jobs.schedule(
-            session,
-            kind=SPIKE,
-            key=f"{SPIKE}:{service}:{now.isoformat()}",
-            due_at=now,
-            payload={
-                "service": service,
-                "sentence": spikes.spike_line(spike),
-                "examples": [r.id for r in examples],
-            },
-        )
-
-    # --- showing -----------------------------------------------------------------------------
-
-    async def show(self, run: JobRun) -> str:
-        """One incident's new replies, to its thread: each when few, summed up when many."""
-        incident_id = int(run.payload.get("incident_id", 0))
-        ids = [int(i) for i in run.payload.get("heard", [])]
-        batch = await self.store.read(lambda s: self._batch(s, incident_id, ids))
-        if batch is None:
-            return "nothing to show"
-        await self.show_heard(batch)
-        now = self.clock.now()
-        await self.store.run(lambda s: _mark_shown(s, ids, now))
-        return f"showed {batch.count}"
-
-    def _batch(self, session: Session, incident_id: int, ids: list[int]) -> HeardBatch | None:
-        rows = session.exec(
-            select(HeardPost)
-            .where(col(HeardPost.id).in_(ids), col(HeardPost.shown_at).is_(None))
-            .order_by(col(HeardPost.created_at), col(HeardPost.id))
-        ).all()
-        if not rows:
-            return None
-        views = [HeardView.of(row) for row in rows]
-        moods = summary(v.mood for v in views)
-        if len(views) <= self.config.listening.burst:
-            return HeardBatch(
-                incident_id=incident_id,
-                count=len(views),
-                items=tuple(views),
-                negative_percent=moods.negative_percent,
-            )
-        incident = session.get(Incident, incident_id)
-        known = self._known_terms(incident.service if incident is not None else None)
-        about = mostly_about([v.text for v in views], known_terms=known)
-        per_network: dict[str, int] = {}
-        for view in views:
-            per_network[view.network_label] = per_network.get(view.network_label, 0) + 1
-        examples = sorted(views, key=lambda v: (v.mood.compound, v.id))[:3]
-        return HeardBatch(
-            incident_id=incident_id,
-            count=len(views),
-            items=tuple(examples),
-            summary=burst_line(len(views), about, per_network),
-            negative_percent=moods.negative_percent,
-        )
-
-    def _known_terms(self, service: str | None) -> list[str]:
-        """What a burst may be "mostly about" before any phrase: another service, by its name
-        (its own service, or the organisation, would say nothing new; aliases are often
-        everyday words: "mail", "login")."""
-        return [s.name for s in self.config.services if s.name != service]
-
-    async def spike(self, run: JobRun) -> str:
-        """A surge of mentions: to the comms channel, or the thread of the service's incident."""
-        service = str(run.payload.get("service", ""))
-        ids = [int(i) for i in run.payload.get("examples", [])]
-
-        def read(session: Session) -> SpikeAlert:
-            rows = session.exec(select(HeardPost).where(col(HeardPost.id).in_(ids))).all()
-            open_incident = session.exec(
-                select(Incident.id)
-                .where(Incident.service == service, col(Incident.resolved_at).is_(None))
-                .order_by(col(Incident.declared_at).desc())
-            ).first()
-            return SpikeAlert(
-                service=service,
-                sentence=str(run.payload.get("sentence", "")),
-                examples=tuple(
-                    HeardView.of(r) for r in sorted(rows, key=lambda r: (r.mood, r.id or 0))
-                ),
-                incident_id=open_incident,
-            )
-
-        alert = await self.store.read(read)
-        await self.show_spike(alert)
-        return "alerted"
 
 
 def _replies(source: ListeningSource, post: Watched, since: str | None) -> Awaitable[Page]:
@@ -428,9 +299,3 @@ def _marks(session: Session, network: Network) -> dict[str, ListenMark]:
 
 def _asked_at(mark: ListenMark | None) -> datetime:
     return mark.at if mark is not None and mark.at is not None else datetime.min.replace(tzinfo=UTC)
-
-
-def _mark_shown(session: Session, ids: list[int], now: datetime) -> None:
-    for row in session.exec(select(HeardPost).where(col(HeardPost.id).in_(ids))).all():
-        row.shown_at = row.shown_at or now
-        session.add(row)

@@ -28,6 +28,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import SQLModel
 
 from bot.config import ConfigError, Network, load_config, problems
+from bot.listening.record import reaction, reaction_markdown
 from bot.log_format import log_handler
 from bot.maintenance.cli import add_maintenance_commands
 from bot.ports import Actor
@@ -91,6 +92,8 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     with store.transaction() as session:
         try:
             print(audit.export_markdown(session, incident_id=args.incident, config=config), end="")
+            if found := reaction(session, args.incident):
+                print("\n" + "\n".join(reaction_markdown(found, config.organisation.zone)))
         except LookupError:
             print(f"crier: there is no incident #{args.incident}", file=sys.stderr)
             return 1

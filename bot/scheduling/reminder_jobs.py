@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from bot.config import CrierConfig
 from bot.drafting.post_times import format_duration, promise_time
 from bot.incidents.lifecycle import pending_draft
-from bot.listening.mood import Mood, MoodLabel
+from bot.listening.record import reaction
 from bot.ports import Clock
 from bot.scheduling import reminders
 from bot.scheduling.jobs import Again, JobHandler, JobRun
@@ -26,7 +26,6 @@ from bot.storage.models import (
     AuditEvent,
     Delivery,
     DeliveryState,
-    HeardPost,
     Incident,
     Post,
     PostKind,
@@ -333,25 +332,15 @@ def review_figures(
 
 def _listening_figures(session: Session, incident_id: int) -> tuple[tuple[str, str], ...]:
     """What the public answered (bot/listening): how many replies, how many of them negative,
-    and how long the first had to wait for a public answer. Nothing when nothing was heard."""
-    replies = session.exec(select(HeardPost).where(HeardPost.incident_id == incident_id)).all()
-    if not replies:
+    overall and after each post, and how long the first had to wait for a public answer.
+    Nothing when nothing was heard."""
+    found = reaction(session, incident_id)
+    if found is None:
         return ()
-    negative = sum(Mood(r.mood).label is MoodLabel.NEGATIVE for r in replies)
-    answered = session.exec(
-        select(func.min(Delivery.sent_at)).where(
-            Delivery.incident_id == incident_id,
-            col(Delivery.answer_id).is_not(None),
-            Delivery.state == DeliveryState.SENT,
-        )
-    ).one()
-    first_reply = min(r.created_at for r in replies)
-    to_answer = answered - first_reply if answered is not None else None
+    waited = found.first_answer_after
     return (
-        ("Replies heard", str(len(replies))),
-        ("Replies negative", f"{round(100 * negative / len(replies))} %"),
-        (
-            "First reply to first public answer",
-            "none" if to_answer is None else _minutes(to_answer),
-        ),
+        ("Replies heard", str(found.overall.count)),
+        ("Replies negative", f"{round(found.overall.negative_percent)} %"),
+        ("Negative replies by post", found.trend_line() or "—"),
+        ("First reply to first public answer", "none" if waited is None else _minutes(waited)),
     )

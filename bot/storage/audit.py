@@ -152,12 +152,15 @@ def export_markdown(session: Session, *, incident_id: int, config: CrierConfig) 
         select(Delivery).where(Delivery.incident_id == incident_id).order_by(col(Delivery.id))
     ).all()
     for delivery in deliveries:
-        post = session.get(Post, delivery.post_id)
+        post = session.get(Post, delivery.post_id) if delivery.post_id is not None else None
         state = delivery.state + (f" — {delivery.url}" if delivery.url else "")
         if delivery.last_error and delivery.state != "sent":
             state += f" ({md(delivery.last_error)})"
         channel = labels.network(delivery.channel)
-        lines.append(f"### Post {post.number if post else '?'} on {channel}: {state}")
+        if delivery.answer_id is not None:  # a public answer to someone's reply
+            lines.append(f"### Answer #{delivery.answer_id} on {channel}: {state}")
+        else:
+            lines.append(f"### Post {post.number if post else '?'} on {channel}: {state}")
         text = delivery.text
         if text is None:
             rendition = session.exec(

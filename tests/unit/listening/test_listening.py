@@ -21,6 +21,7 @@ from bot.errors import Conflict, InvalidInput, NotAllowed
 from bot.incidents.requests import DeclareRequest, UpdateRequest
 from bot.listening.answers import AnswerView
 from bot.listening.poller import POLL, start_polling
+from bot.listening.record import reaction, reaction_markdown
 from bot.listening.sources.mastodon import MastodonSource
 from bot.listening.views import HeardBatch, SpikeAlert
 from bot.ports import Actor
@@ -28,6 +29,7 @@ from bot.publishing.http import HttpClient
 from bot.publishing.mastodon import MastodonPublisher
 from bot.scheduling.reminder_jobs import review_figures
 from bot.settings import Settings
+from bot.storage.audit import export_markdown
 from bot.storage.models import HeardPost, IncidentStatus, Job
 from bot.storage.store import Store
 from bot.views import IncidentView
@@ -297,3 +299,13 @@ async def test_an_approved_answer_goes_out_once_as_a_reply_to_what_it_answers(
     figures = dict(found[1])
     assert (figures["Replies heard"], figures["Replies negative"]) == ("1", "0 %")
     assert figures["First reply to first public answer"] == "3 min"
+    # After post 1 one reply (not negative); after the update, none yet.
+    assert figures["Negative replies by post"] == "after post 1: 0 % of 1 · after post 2: —"
+    # The incident's record (crier export) says what the public answered, and the answer.
+    with core.store.transaction() as session:
+        record = export_markdown(session, incident_id=incident_id, config=core.config)
+        found_reaction = reaction(session, incident_id)
+    assert found_reaction is not None
+    said = "\n".join(reaction_markdown(found_reaction, core.config.organisation.zone))
+    assert f"### Answer #{drafted.id} on Mastodon: sent" in record
+    assert "Replies heard: 1, 0 % negative" in said and "Is the VPN down too?" in said

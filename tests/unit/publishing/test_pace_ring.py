@@ -12,6 +12,7 @@ from sqlalchemy import JSON, String, column, insert, select, table
 
 from bot.ports import PublishError
 from bot.publishing.pacing import Pacer, key_fingerprint
+from bot.storage.models import PaceSlot
 from bot.storage.schema import downgrade, upgrade
 from bot.storage.store import Store, open_store
 from tests.clock import FakeClock
@@ -83,3 +84,20 @@ async def test_two_processes_asking_at_once_take_the_limit_between_them(
     refused = [r for r in results if isinstance(r, PublishError)]
     assert len(results) - len(refused) == 3 and len(refused) == 7
     assert all(r.retry_at == clock.now() + timedelta(seconds=60) for r in refused)
+
+
+async def test_the_ring_grows_with_the_requests_not_with_the_limit(store: Store) -> None:
+    """A limit lifted to a billion (as the scale-out benchmark lifts Statuspage's) costs a row
+    per request made, not a billion rows at the first one (it once filled 19 GB of memory)."""
+    clock = FakeClock()
+    lifted = pacer(store, clock, limit=1_000_000_000)
+    for _ in range(3):
+        await lifted.wait()
+    with store.transaction() as session:
+        rows = session.execute(select(PaceSlot).where(PaceSlot.key == KEY)).all()
+    assert len(rows) == 3
+    small = pacer(store, clock, limit=2)  # a lower limit later: the newest two are kept
+    with pytest.raises(PublishError):
+        await small.wait()  # two in the last minute already: the next is a minute away
+    with store.transaction() as session:
+        assert len(session.execute(select(PaceSlot).where(PaceSlot.key == KEY)).all()) == 2

@@ -69,6 +69,10 @@ class ListeningSource(Protocol):
     ``retry_at`` and ``rate_limited`` on a 429, permanent on a refused token), as publishers do."""
 
     network: Network
+    # What the network offers to read besides threads (Facebook's Pages API neither; Bluesky's
+    # notifications need the account's session): the poller spends no budget on the rest.
+    hears_mentions: bool
+    searches: bool
 
     async def replies(self, post: Watched, *, since: str | None = None) -> Page:
         """The replies in ``post``'s thread (at any depth), newer than ``since`` (a cursor this

@@ -17,6 +17,7 @@ still reaches every post in turn. X charges for each post read: it is asked only
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -60,6 +61,13 @@ BUDGETS: dict[Network, tuple[int, timedelta]] = {
 
 class BudgetSpent(Exception):
     """This poll has used what it may: the rest waits for the next."""
+
+
+@dataclass
+class _Share:
+    """What is left of one poll's share of its network's budget, in requests."""
+
+    left: int
 
 
 def poll_key(network: Network) -> str:
@@ -188,24 +196,41 @@ class Listening:
             lambda s: watched_posts(s, config=self.config, network=network, now=now)
         )
         known = await self.store.read(lambda s: _marks(s, network))
+        share = _Share(self._per_poll(network))
+        # The account's mentions first: on Mastodon and Bluesky they bring the direct replies
+        # to every post at once, so a budget that runs out later loses the least.
+        if source.hears_mentions:
+            key = f"{network.value}:mentions"
+            call = partial(_mentions, source)
+            page = await self._ask(network, call, known, key, share)
+            found += [Found(item) for item in self._recent(page, first=key not in known)]
+            marks[key] = ListenMark(key=key, cursor=page.cursor, at=now)
         by_key = {f"{network.value}:replies:{w.post.delivery_id}": w for w in watched}
         # Least recently asked first: a budget spent part-way reaches the others next time.
         for key in sorted(by_key, key=lambda k: _asked_at(known.get(k))):
             post = by_key[key]
-            page = await self._ask(network, partial(_replies, source, post.post), known, key)
+            call = partial(_replies, source, post.post)
+            page = await self._ask(network, call, known, key, share)
             found += [Found(item, under=post) for item in page.items]
             marks[key] = ListenMark(key=key, cursor=page.cursor, at=now)
-        key = f"{network.value}:mentions"
-        page = await self._ask(network, lambda since: source.mentions(since=since), known, key)
-        found += [Found(item) for item in self._recent(page, first=key not in known)]
-        marks[key] = ListenMark(key=key, cursor=page.cursor, at=now)
+        if not source.searches:
+            return
         searches = {f"{network.value}:search:{term}": term for term in self.terms.searches()}
         for key in sorted(searches, key=lambda k: _asked_at(known.get(k))):
-            term = searches[key]
-            page = await self._ask(network, partial(_search, source, term), known, key)
+            page = await self._ask(
+                network, partial(_search, source, searches[key]), known, key, share
+            )
             first = key not in known
             found += [Found(item, searched=True) for item in self._recent(page, first=first)]
             marks[key] = ListenMark(key=key, cursor=page.cursor, at=now)
+
+    def _per_poll(self, network: Network) -> int:
+        """A poll's share of the network's budget: its window's requests spread over the polls
+        in it, so a window's budget is not all spent in its first minutes (Facebook's hour in
+        four minutes, then nothing read for fifty-six)."""
+        limit, window = BUDGETS[network]
+        every = timedelta(minutes=self.config.listening.every_minutes)
+        return max(1, math.ceil(limit * min(every / window, 1)))
 
     async def _ask(
         self,
@@ -213,9 +238,13 @@ class Listening:
         call: Callable[[str | None], Awaitable[Page]],
         known: dict[str, ListenMark],
         key: str,
+        share: _Share,
     ) -> Page:
-        """One source call within the network's budget; its word on its limit obeyed."""
+        """One source call within the poll's share and the network's budget; its word on its
+        limit obeyed, and every request it made counted (a call may follow several pages)."""
         pacer = self._pacers[network]
+        if share.left <= 0:
+            raise BudgetSpent
         if network is Network.X and not await self.store.run(self._x_reads_left):
             raise BudgetSpent
         try:
@@ -224,6 +253,8 @@ class Listening:
             raise BudgetSpent from exc
         mark = known.get(key)
         page = await call(mark.cursor if mark is not None else None)
+        share.left -= max(page.requests, 1)
+        await pacer.spent(page.requests - 1)  # the pages it followed beyond the first
         if network is Network.X:
             await self.store.run(lambda s: self._count_x_reads(s, len(page.items)))
         if page.remaining is not None and page.remaining <= RESERVE and page.reset_at:
@@ -280,6 +311,10 @@ class Listening:
         for service in sorted(mentioned):
             check_spike(session, self.config, service, now=now)
         return len(added)
+
+
+def _mentions(source: ListeningSource, since: str | None) -> Awaitable[Page]:
+    return source.mentions(since=since)
 
 
 def _replies(source: ListeningSource, post: Watched, since: str | None) -> Awaitable[Page]:

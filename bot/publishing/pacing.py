@@ -115,7 +115,27 @@ class Pacer:
             self._ring_ready = True
         return await self._store.run(lambda s: self._take_oldest(s, now))
 
-    def _take_oldest(self, session: Session, now: datetime) -> datetime:
+    async def spent(self, requests: int) -> None:
+        """Count ``requests`` more made just now (the pages one call followed): they take
+        slots even when that puts the next free one past ``max_wait`` — they were made."""
+        if requests <= 0:
+            return
+        now = self._clock.now()
+        if self._store is None:
+            for _ in range(requests):
+                self._slots.append(self._slot(now, self._oldest_in_memory(), self._held_until))
+            return
+        if not self._ring_ready:
+            await self._store.run(self._size_ring)
+            self._ring_ready = True
+
+        def take(session: Session) -> None:
+            for _ in range(requests):
+                self._take_oldest(session, now, refuse=False)
+
+        await self._store.run(take)
+
+    def _take_oldest(self, session: Session, now: datetime, *, refuse: bool = True) -> datetime:
         """Take the slot after the oldest of the last ``limit`` (the row lock on ``pace`` keeps
         two processes from reading the same oldest) and write it over that one. While the key
         has made fewer than ``limit`` requests, the ring grows by a row instead: it is never
@@ -127,7 +147,8 @@ class Pacer:
             select(func.count(), func.max(PaceSlot.n)).where(PaceSlot.key == self._key)
         ).one()
         if count < self._limit:
-            slot = self._taken(now, self._slot(now, None, held))
+            slot = self._slot(now, None, held)
+            slot = self._taken(now, slot) if refuse else slot
             number = -1 if highest is None else highest
             session.add(PaceSlot(key=self._key, n=number + 1, at=slot))
             return slot
@@ -137,7 +158,8 @@ class Pacer:
             .order_by(col(PaceSlot.at), col(PaceSlot.n))
             .limit(1)
         ).one()
-        slot = self._taken(now, self._slot(now, _utc(oldest), held))
+        slot = self._slot(now, _utc(oldest), held)
+        slot = self._taken(now, slot) if refuse else slot
         session.execute(
             update(PaceSlot)
             .where(col(PaceSlot.key) == self._key, col(PaceSlot.n) == n)

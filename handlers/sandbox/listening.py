@@ -149,6 +149,8 @@ class SandboxSource:
 
     network: Network
     audience: SandboxAudience
+    hears_mentions: bool = True
+    searches: bool = True
 
     async def replies(self, post: Watched, *, since: str | None = None) -> Page:
         return self.audience.page(

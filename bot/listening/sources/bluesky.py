@@ -82,6 +82,7 @@ class BlueskySource:
     """Reads one account's threads, notifications and searches."""
 
     network = Network.BLUESKY
+    searches = True
 
     def __init__(
         self,
@@ -97,6 +98,7 @@ class BlueskySource:
         self._http = http
         self._appview = appview_url.rstrip("/")
         self._session = session
+        self.hears_mentions = session is not None  # notifications are the account's
         handle = account or (session.handle if session else "")
         self._own = {handle.lstrip("@").lower()} - {""}
         self._clock = clock or SystemClock()

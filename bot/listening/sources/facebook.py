@@ -79,6 +79,8 @@ class FacebookSource:
     """Reads the comments on one Page's posts, with the Page token."""
 
     network = Network.FACEBOOK
+    hears_mentions = False  # the Pages API tells of mentions only to apps through app review
+    searches = False  # Graph has no public post search
 
     def __init__(
         self,

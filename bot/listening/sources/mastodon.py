@@ -100,6 +100,8 @@ class MastodonSource:
     """Reads one account's threads, mentions and searches on one instance."""
 
     network = Network.MASTODON
+    hears_mentions = True
+    searches = True
 
     def __init__(
         self,

@@ -49,6 +49,8 @@ class XSource:
     """Reads one X account's conversations and mentions, and searches recent posts."""
 
     network = Network.X
+    hears_mentions = True
+    searches = True
 
     def __init__(
         self,

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -32,7 +32,7 @@ from bot.listening.heard import ListeningSource, Page, Watched
 from bot.listening.keep import Found, keep
 from bot.listening.telling import Telling, check_spike, show_later
 from bot.listening.views import HeardBatch, SpikeAlert
-from bot.listening.watch import Terms, watched_posts
+from bot.listening.watch import Terms, WatchedPost, watched_posts
 from bot.ports import Clock, PublishError
 from bot.publishing.pacing import Pacer
 from bot.scheduling import jobs
@@ -61,6 +61,16 @@ BUDGETS: dict[Network, tuple[int, timedelta]] = {
 
 class BudgetSpent(Exception):
     """This poll has used what it may: the rest waits for the next."""
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """One source call of a poll: the account's mentions, a watched post's replies, or a
+    search for one of the organisation's terms."""
+
+    call: Callable[[str | None], Awaitable[Page]]
+    what: Literal["mentions", "replies", "search"]
+    under: WatchedPost | None = None  # the watched post, for its replies
 
 
 @dataclass
@@ -197,31 +207,32 @@ class Listening:
         )
         known = await self.store.read(lambda s: _marks(s, network))
         share = _Share(self._per_poll(network))
-        # The account's mentions first: on Mastodon and Bluesky they bring the direct replies
-        # to every post at once, so a budget that runs out later loses the least.
+        asks: dict[str, _Ask] = {}
         if source.hears_mentions:
-            key = f"{network.value}:mentions"
-            call = partial(_mentions, source)
-            page = await self._ask(network, call, known, key, share)
-            found += [Found(item) for item in self._recent(page, first=key not in known)]
-            marks[key] = ListenMark(key=key, cursor=page.cursor, at=now)
-        by_key = {f"{network.value}:replies:{w.post.delivery_id}": w for w in watched}
-        # Least recently asked first: a budget spent part-way reaches the others next time.
-        for key in sorted(by_key, key=lambda k: _asked_at(known.get(k))):
-            post = by_key[key]
-            call = partial(_replies, source, post.post)
-            page = await self._ask(network, call, known, key, share)
-            found += [Found(item, under=post) for item in page.items]
-            marks[key] = ListenMark(key=key, cursor=page.cursor, at=now)
-        if not source.searches:
-            return
-        searches = {f"{network.value}:search:{term}": term for term in self.terms.searches()}
-        for key in sorted(searches, key=lambda k: _asked_at(known.get(k))):
-            page = await self._ask(
-                network, partial(_search, source, searches[key]), known, key, share
-            )
-            first = key not in known
-            found += [Found(item, searched=True) for item in self._recent(page, first=first)]
+            asks[f"{network.value}:mentions"] = _Ask(partial(_mentions, source), "mentions")
+        for post in watched:
+            ask = _Ask(partial(_replies, source, post.post), "replies", under=post)
+            asks[f"{network.value}:replies:{post.post.delivery_id}"] = ask
+        if source.searches:
+            for term in self.terms.searches():
+                asks[f"{network.value}:search:{term}"] = _Ask(
+                    partial(_search, source, term), "search"
+                )
+        # Least recently asked first, so a budget spent part-way reaches the others next time;
+        # the account's mentions first when the poll can ask everything anyway (on Mastodon and
+        # Bluesky they bring the direct replies to every post at once).
+        order = sorted(asks, key=lambda k: _asked_at(known.get(k)))
+        mentions = f"{network.value}:mentions"
+        if share.left >= len(asks) and mentions in asks:
+            order = [mentions, *(k for k in order if k != mentions)]
+        for key in order:
+            ask = asks[key]
+            page = await self._ask(network, ask.call, known, key, share)
+            if ask.what == "replies":
+                found += [Found(item, under=ask.under) for item in page.items]
+            else:
+                items = self._recent(page, first=key not in known)
+                found += [Found(item, searched=ask.what == "search") for item in items]
             marks[key] = ListenMark(key=key, cursor=page.cursor, at=now)
 
     def _per_poll(self, network: Network) -> int:

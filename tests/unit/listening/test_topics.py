@@ -164,7 +164,8 @@ def test_the_topic_is_a_known_term_or_something_written(texts: list[str], known:
     about = mostly_about(texts, known_terms=known)
     if about is not None:
         lowered = " ".join(" ".join(clean(t).split()) for t in texts).casefold()
-        assert about.strip() in known or about.casefold() in lowered
+        # A known term comes back as crier.yml spells it, without the spaces around it.
+        assert about in [k.strip() for k in known] or about.casefold() in lowered
 
 
 def test_the_burst_line() -> None:

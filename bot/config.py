@@ -1,12 +1,12 @@
 """The organisation's ``crier.yml``: everything an IT comms team tunes (services, approvers,
 channels, time zone). Never a secret: those come from the environment only (``bot.settings``).
+The content calendar's sections are ``bot.config_calendar``, listening's ``bot.config_listening``.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import time
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -14,19 +14,23 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from dateutil.rrule import rrule, rrulestr
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
-    PrivateAttr,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
+
+from bot.config_base import Network, Strict
+from bot.config_calendar import (
+    NOT_FOR_CALENDAR,
+    CalendarItem,
+    CalendarSeries,
+    MaintenanceConfig,
+)
+from bot.config_listening import ListeningConfig
 
 STARTER_CONFIG = Path(__file__).parent / "defaults" / "crier.yml"
 
@@ -39,22 +43,6 @@ class Severity(StrEnum):
     SEV1 = "sev1"
     SEV2 = "sev2"
     SEV3 = "sev3"
-
-
-class Network(StrEnum):
-    """Every public channel Crier can publish to."""
-
-    X = "x"
-    FACEBOOK = "facebook"
-    INSTAGRAM = "instagram"
-    MASTODON = "mastodon"
-    BLUESKY = "bluesky"
-    LINKEDIN = "linkedin"
-    STATUSPAGE = "statuspage"
-    WEBHOOK = "webhook"
-    # Crier's own status site (``crier serve`` under ``channels.site.path``, or exported): it
-    # needs no account anywhere, so it is on unless crier.yml turns it off.
-    SITE = "site"
 
 
 def _matching(pattern: str, what: str) -> AfterValidator:
@@ -112,11 +100,7 @@ def _email_address(value: str) -> str:
 EmailAddress = Annotated[str, AfterValidator(_email_address)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Organisation(_Strict):
+class Organisation(Strict):
     name: str = Field(min_length=1, max_length=80)
     short_name: str | None = Field(default=None, max_length=40)
     time_zone: str = "UTC"
@@ -150,12 +134,12 @@ class Organisation(_Strict):
         return self.short_name or self.name
 
 
-class SlackConfig(_Strict):
+class SlackConfig(Strict):
     # Channel id (C…) where incident threads live; empty: where they are declared.
     comms_channel: str = ""
 
 
-class Emergency(_Strict):
+class Emergency(Strict):
     """Who may publish a sev1 incident's first post alone when no approver has answered it for
     ``after_minutes`` (2 AM, nobody awake): off until crier.yml names someone. Such a post is
     marked loudly in the thread and the audit log, and the approvers are called to read it."""
@@ -165,7 +149,7 @@ class Emergency(_Strict):
     after_minutes: int = Field(default=15, ge=1, le=240)
 
 
-class Approvals(_Strict):
+class Approvals(Strict):
     slack_users: list[SlackUser] = []
     slack_usergroup: SlackGroup | None = None
     teams_users: list[str] = []
@@ -173,7 +157,7 @@ class Approvals(_Strict):
     emergency: Emergency = Emergency()
 
 
-class ChannelConfig(_Strict):
+class ChannelConfig(Strict):
     """One public channel. Credentials are not here: they come from the environment."""
 
     enabled: bool = True
@@ -225,7 +209,7 @@ class ChannelConfig(_Strict):
         return value
 
 
-class Service(_Strict):
+class Service(Strict):
     name: str = Field(min_length=1, max_length=60)
     aliases: list[str] = []
     component: str | None = None
@@ -238,7 +222,7 @@ class Service(_Strict):
         return wanted == self.name.casefold() or wanted in {a.casefold() for a in self.aliases}
 
 
-class SeverityPolicy(_Strict):
+class SeverityPolicy(Strict):
     label: str
     next_update_minutes: int = Field(default=30, ge=5, le=24 * 60)
     # Reminders: a draft waiting this long pings the approvers, then again every repeat.
@@ -250,7 +234,7 @@ class SeverityPolicy(_Strict):
     stale_after_minutes: int = Field(default=120, ge=5, le=7 * 24 * 60)
 
 
-class RemindersConfig(_Strict):
+class RemindersConfig(Strict):
     # Who is named as well when a promised update is overdue: a Slack user (U…) or group (S…).
     comms_lead_slack: SlackUserOrGroup | None = None
     comms_lead_teams: str | None = None
@@ -284,57 +268,7 @@ def _default_severities() -> dict[Severity, SeverityPolicy]:
     }
 
 
-class MaintenanceConfig(_Strict):
-    """crier.yml's ``maintenance``: planned work (``bot.maintenance``)."""
-
-    # Planned work is routine, so the tips go out as usual; ``true`` holds calendar posts due
-    # while a maintenance is under way, and offers them (post now or skip) once it is complete.
-    pauses_calendar: bool = False
-
-
-class SpikeConfig(_Strict):
-    """When mentions of a service are a surge: at least ``min_posts`` in the last
-    ``window_minutes``, and at least ``ratio`` times its usual rate (its last 24 hours)."""
-
-    ratio: float = Field(default=4.0, ge=1.5, le=100)
-    min_posts: int = Field(default=10, ge=2, le=10_000)
-    window_minutes: int = Field(default=15, ge=5, le=240, multiple_of=5)
-    # One surge, one alert: none again for the same service this long after.
-    quiet_minutes: int = Field(default=60, ge=5, le=24 * 60)
-
-
-class ListeningConfig(_Strict):
-    """crier.yml's ``listening``: replies to Crier's posts and mentions of the organisation,
-    collected from the networks into the incident's thread (``bot.listening``)."""
-
-    enabled: bool = True
-    # How often each network is asked; within its own rate limit whatever this says.
-    every_minutes: int = Field(default=3, ge=1, le=60)
-    # Replies to an incident's posts are still collected this long after its all-clear.
-    after_all_clear_hours: int = Field(default=24, ge=0, le=7 * 24)
-    # The networks listened to. X is not listed by default: X charges for every post read, so
-    # it is listened to only when listed here and within channels.x.monthly_read_budget.
-    networks: list[Network] = [Network.MASTODON, Network.BLUESKY, Network.FACEBOOK]
-    # Watched besides the services' names and aliases: the organisation's handles, nicknames.
-    terms: list[Annotated[str, Field(min_length=2, max_length=60)]] = Field(
-        default=[], max_length=50
-    )
-    # More new replies than this at once are summarised ("37 new replies, mostly about …").
-    burst: int = Field(default=5, ge=1, le=50)
-    spike: SpikeConfig = SpikeConfig()
-
-    @field_validator("networks")
-    @classmethod
-    def _readable(cls, value: list[Network]) -> list[Network]:
-        readable = {Network.MASTODON, Network.BLUESKY, Network.FACEBOOK, Network.X}
-        if odd := [n.value for n in value if n not in readable]:
-            raise ValueError(
-                f"Crier cannot listen on {', '.join(odd)}: only mastodon, bluesky, facebook, x"
-            )
-        return list(dict.fromkeys(value))
-
-
-class HealthCheckConfig(_Strict):
+class HealthCheckConfig(Strict):
     """The scheduled health check: the read-only channel checks, every ``every_hours`` from
     ``at`` (the organisation's time); it tells the comms channel when a channel stops being
     ready or is ready again, when an API version nears its end, and when a token nears its
@@ -364,145 +298,7 @@ class HealthCheckConfig(_Strict):
         return sorted(set(value), reverse=True)
 
 
-class CalendarItem(_Strict):
-    """A scheduled post from crier.yml: ``at`` is in the organisation's time zone."""
-
-    text: str = Field(min_length=1, max_length=3000)
-    at: datetime
-    channels: list[Network] = Field(min_length=1)
-
-
-CALENDAR_TEXT_MAX = 3000
-# A status page (Statuspage, or Crier's own site) is for incidents, not tips.
-NOT_FOR_CALENDAR = (Network.STATUSPAGE, Network.SITE)
-# Where a series' rule counts from when it names no ``starts``: a Monday long past, so that
-# INTERVAL=2 falls on the same weeks on every start-up (it must never depend on "now").
-SERIES_ANCHOR = date(2024, 1, 1)
-BANK_SUFFIXES = (".md", ".txt", ".yml", ".yaml")
-
-
-def _rule_problem(text: str, dtstart: datetime) -> str | None:
-    """What is wrong with ``text`` as a series' rule (one iCalendar RRULE), or None."""
-    if "DTSTART" in text.upper() or len(text.strip().splitlines()) != 1:
-        return "give one RRULE line, like 'FREQ=WEEKLY;BYDAY=MO,WE,FR;BYHOUR=10;BYMINUTE=0'"
-    try:
-        parsed = rrulestr(text.strip(), dtstart=dtstart)
-    except TypeError:  # dateutil's way of saying FREQ is missing
-        return "FREQ is missing (FREQ=WEEKLY, DAILY, …)"
-    except ValueError as exc:
-        if "UNTIL" in text.upper() and "UTC" in str(exc):
-            return "give UNTIL in the organisation's time, without a Z (UNTIL=20270630T235900)"
-        return f"not an iCalendar RRULE: {exc}"
-    if not isinstance(parsed, rrule):
-        return "give one RRULE, not a set of rules"
-    first = list(itertools.islice(parsed, 60))
-    if not first:
-        return "it never happens"
-    gaps = [later - earlier for earlier, later in itertools.pairwise(first)]
-    if gaps and min(gaps) < timedelta(hours=1):
-        minutes = max(1, int(min(gaps).total_seconds() // 60))
-        return f"it repeats every {minutes} minute(s): a series posts at most once an hour"
-    # Without BYHOUR a daily or weekly rule takes the hour of its start: midnight.
-    if "BYHOUR" not in text.upper() and "FREQ=HOURLY" not in text.upper():
-        return "say at what time with BYHOUR (and BYMINUTE), like BYHOUR=10;BYMINUTE=0"
-    return None
-
-
-def _read_bank_file(path: Path) -> str:
-    """One post of a bank: a Markdown or text file as written, or a YAML file's ``text``."""
-    written = path.read_text(encoding="utf-8")
-    if path.suffix in (".yml", ".yaml"):
-        try:
-            loaded = yaml.safe_load(written)
-        except yaml.YAMLError as exc:
-            raise ValueError(f"{path.name}: not valid YAML: {exc}") from None
-        if isinstance(loaded, dict):
-            loaded = loaded.get("text")
-        if not isinstance(loaded, str):
-            raise ValueError(f"{path.name}: expected the post under 'text:'")
-        written = loaded
-    text = written.strip()
-    if not text:
-        raise ValueError(f"{path.name} is empty")
-    if len(text) > CALENDAR_TEXT_MAX:
-        raise ValueError(f"{path.name} has {len(text)} characters (at most {CALENDAR_TEXT_MAX})")
-    return text
-
-
-def _read_bank(folder: Path) -> tuple[tuple[str, str], ...]:
-    """A bank folder's posts, one a file, in the order of their names (01-…, 02-…): each
-    with its file's name."""
-    if not folder.is_dir():
-        raise ValueError(f"bank {str(folder)!r} is not a folder")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    strange = [p.name for p in files if p.suffix not in BANK_SUFFIXES]
-    if strange:
-        said = ", ".join(BANK_SUFFIXES)
-        raise ValueError(f"bank {str(folder)!r} holds {', '.join(strange)}: only {said} files")
-    return tuple((p.name, _read_bank_file(p)) for p in files)
-
-
-class CalendarSeries(_Strict):
-    """A recurring series of the content calendar: at each time of ``rule`` (an iCalendar
-    RRULE, its wall-clock times in the organisation's zone), the next post of its bank, in
-    turn. Each is drafted a week ahead and waits for an approver (``bot.scheduling.
-    calendar_series``). The bank is a folder (``bank``, relative to crier.yml: every .md, .txt,
-    .yml file one post, in the order of their names) or the posts themselves (``posts``)."""
-
-    name: str = Field(min_length=1, max_length=80)
-    rule: str = Field(min_length=1, max_length=500)
-    channels: list[Network] = Field(min_length=1)
-    # The first day of the series (the organisation's date): what INTERVAL counts from.
-    starts: date | None = None
-    bank: Path | None = None
-    posts: list[Annotated[str, Field(min_length=1, max_length=CALENDAR_TEXT_MAX)]] = []
-    _texts: tuple[str, ...] = PrivateAttr(default=())
-    _sources: tuple[str, ...] = PrivateAttr(default=())  # where each text was written
-
-    @model_validator(mode="after")
-    def _rule_and_bank(self, info: ValidationInfo) -> CalendarSeries:
-        problem = _rule_problem(self.rule, self.dtstart)
-        if problem:
-            raise ValueError(f"series {self.name!r}: rule {self.rule!r}: {problem}")
-        if self.bank is not None and self.posts:
-            raise ValueError(f"series {self.name!r}: give 'bank' (a folder) or 'posts', not both")
-        written = tuple((f"posts[{n}]", text) for n, text in enumerate(self.posts))
-        if self.bank is not None:
-            # Relative to crier.yml (``load_config`` says where it is), else to where Crier runs.
-            here = (info.context or {}).get("config_dir") or Path()
-            try:
-                written = _read_bank(Path(here) / self.bank)
-            except ValueError as exc:
-                raise ValueError(f"series {self.name!r}: {exc}") from None
-        if not written:
-            raise ValueError(f"series {self.name!r}: its bank has no posts")
-        self._sources = tuple(source for source, _ in written)
-        self._texts = tuple(text for _, text in written)
-        return self
-
-    @property
-    def sources(self) -> tuple[str, ...]:
-        """Where each of ``texts`` was written: its bank file's name, or ``posts[N]``."""
-        return self._sources
-
-    @property
-    def texts(self) -> tuple[str, ...]:
-        """The bank's posts, in the order they take turns."""
-        return self._texts
-
-    @property
-    def dtstart(self) -> datetime:
-        """Where the rule counts from: ``starts`` at midnight, the organisation's (naive)."""
-        return datetime.combine(self.starts or SERIES_ANCHOR, time())
-
-    def recurrence(self) -> rrule:
-        """The rule, parsed: it yields naive wall-clock times of the organisation's zone."""
-        parsed = rrulestr(self.rule.strip(), dtstart=self.dtstart)
-        assert isinstance(parsed, rrule)  # checked when crier.yml was loaded
-        return parsed
-
-
-class CrierConfig(_Strict):
+class CrierConfig(Strict):
     """The organisation's ``crier.yml``."""
 
     organisation: Organisation

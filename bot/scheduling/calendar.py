@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
-from bot.config import CALENDAR_TEXT_MAX, NOT_FOR_CALENDAR, CrierConfig, Network
+from bot.config import CrierConfig, Network
+from bot.config_calendar import CALENDAR_TEXT_MAX, NOT_FOR_CALENDAR
 from bot.drafting.mentions import mention_notes
 from bot.drafting.post_times import format_time
 from bot.drafting.textrules import measure

@@ -32,7 +32,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.config import CalendarSeries, CrierConfig
+from bot.config import CrierConfig
+from bot.config_calendar import CalendarSeries
 from bot.drafting.post_times import promise_time
 from bot.ports import Clock
 from bot.scheduling import jobs

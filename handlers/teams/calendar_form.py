@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from bot.config import NOT_FOR_CALENDAR, CrierConfig, Network
+from bot.config import CrierConfig, Network
+from bot.config_calendar import NOT_FOR_CALENDAR
 from bot.errors import InvalidInput
 from bot.scheduling.calendar import TEXT_MAX
 from bot.views import NETWORK_LABELS

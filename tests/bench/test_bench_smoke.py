@@ -15,6 +15,7 @@ from bench import (
     delivery_cost,
     draft,
     fanout,
+    listening,
     memory,
     ratelimit,
     replays,
@@ -32,6 +33,17 @@ def test_fanout_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert figures.parallel > 0 and figures.sequential > 0
     assert math.isfinite(figures.parallel_ratio)
     assert "Crier (parallel)" in capsys.readouterr().out
+
+
+def test_listening_runs_within_every_networks_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    results = listening.main(["--hours", "0.25", "--seconds", "0", "--backends", "sqlite"])
+
+    budget, latency = results["sqlite"]
+    assert latency is None
+    assert {n.network.value for n in budget.networks} == {"mastodon", "bluesky", "facebook", "x"}
+    assert all(n.refused == 0 and n.never_read == 0 for n in budget.networks)
+    assert budget.x_counted == budget.x_posts_read
+    assert "busiest" in capsys.readouterr().out
 
 
 def test_ratelimit_runs_without_duplicates_or_losses(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from aiohttp import web_app
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
@@ -25,6 +26,19 @@ APPROVER = "U0APPROVER1"
 APPROVER_2 = "U0APPROVER2"
 OUTSIDER = "U0OUTSIDER"
 COMMS = "C0COMMS"
+
+
+@pytest.fixture(autouse=True)
+def _forget_aiohttp_middleware_chains() -> Iterator[None]:
+    """aiohttp keeps the middleware chains of the last 1,024 (handler, apps) pairs it served
+    (``web_app._cached_build_middleware``). Harmless with one app per process, as Crier runs;
+    but every test builds its own app, and each chain kept holds that test's whole Crier (its
+    engine, caches and bolt app) alive. By a thousand tests the heap held millions of objects,
+    a full garbage collection took seconds, and forms missed Slack's 3-second ack."""
+    yield
+    chains = getattr(web_app, "_cached_build_middleware", None)
+    if chains is not None:
+        chains.cache_clear()
 
 
 @pytest.fixture(scope="session")

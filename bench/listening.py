@@ -77,7 +77,7 @@ LIMITS = {
 READS = {
     Network.MASTODON: ("/context", "/notifications", "/api/v2/search"),
     Network.BLUESKY: ("getPostThread", "searchPosts", "listNotifications"),
-    Network.FACEBOOK: ("/comments",),
+    Network.FACEBOOK: ("/comments", "/"),  # "/": Graph's multiple-id read (``?ids=``)
     Network.X: ("/search/recent", "/mentions"),
 }
 INCIDENTS = 25  # on 4 networks = 100 watched posts
@@ -91,20 +91,25 @@ SERVICES = ("Blackboard", "Wi-Fi", "VPN", "Email", "Student Portal")
 _TAG = re.compile(r"\br(\d+)\b")
 
 
-def read_of(network: Network, method: str, path_qs: str) -> str | None:
-    """What a request reads: a watched post's id, "" for mentions or a search, None if no read."""
+def read_of(network: Network, method: str, path_qs: str) -> tuple[str, ...] | None:
+    """What a request reads: the watched posts' ids (several for X's OR'ed conversations and
+    Graph's multiple-id read), ("",) for mentions or a search, None if no read."""
     parts = urlsplit(path_qs)
     path, query = parts.path, parse_qs(parts.query)
     if method != "GET" or not path.endswith(READS[network]):
         return None
     if network is Network.MASTODON and path.endswith("/context"):
-        return path.split("/")[-2]
+        return (path.split("/")[-2],)
     if network is Network.BLUESKY and path.endswith("getPostThread"):
-        return query.get("uri", [""])[0]
+        return (query.get("uri", [""])[0],)
     if network is Network.FACEBOOK:
-        return path.split("/")[-2]
-    words = query.get("query", [""])[0].split() if network is Network.X else []
-    return next((w.partition(":")[2] for w in words if w.startswith("conversation_id:")), "")
+        if path.endswith("/comments"):
+            return (path.split("/")[-2],)
+        ids = query.get("ids", [""])[0]
+        return tuple(ids.split(",")) if ids else None
+    text = query.get("query", [""])[0] if network is Network.X else ""
+    ids = tuple(re.findall(r"conversation_id:(\d+)", text))
+    return ids or ("",)
 
 
 class Chat:
@@ -285,6 +290,7 @@ class NetworkFigures:
     never_read: int
     waited: list[float]  # reply -> shown, fake minutes (those never shown: until the end)
     unshown: int
+    per_sweep: float  # requests that read every watched post once (posts ÷ posts a request)
 
 
 @dataclass(frozen=True)
@@ -330,8 +336,11 @@ def network_figures(
 ) -> NetworkFigures:
     reads, step = bench.fakes.reads[network], INTERVAL_MINUTES * 60
     read_in: dict[str, set[int]] = {}
+    together = [len(t) for _, q in reads if (t := read_of(network, "GET", q)) and t != ("",)]
+    watched = sum(1 for n, _ in bench.posts if n is network)
+    per_sweep = watched * len(together) / max(sum(together), 1)
     for moment, path_qs in reads:
-        if (target := read_of(network, "GET", path_qs)) is not None:  # "": mentions, search
+        for target in read_of(network, "GET", path_qs) or ():  # "": mentions, search
             read_in.setdefault(target, set()).add(round((moment - start) / step))
     unread, never = 0, 0
     # "": the mentions and the search, except on Graph, which offers neither (nothing is asked).
@@ -355,6 +364,7 @@ def network_figures(
         never_read=never,
         waited=waited,
         unshown=unshown,
+        per_sweep=per_sweep,
     )
 
 
@@ -412,6 +422,7 @@ def report_budget(f: BudgetFigures, backend: str) -> list[str]:
             f"{n.busiest:>8}{share:>7.2f}{n.refused:>5}{n.unread:>7}{goal:>5}"
             f"{f'{percentile(n.waited, 50):.0f} / {longest} min':>20}"
         )
+        print(f"    {n.per_sweep:.1f} request(s) read every watched post once (a sweep)")
         if n.never_read or n.unshown:
             print(
                 f"    {n.never_read} post(s) never read, {n.unshown} reply(ies) unshown at the end"

@@ -51,6 +51,25 @@ class Page:
     remaining: int | None = None  # requests left in the network's current window
     reset_at: datetime | None = None  # when that window starts again (UTC)
     requests: int = 1  # how many HTTP requests it took (pages followed), for the budget
+    # The watched post was deleted on the network: nothing more will come, and the pollers
+    # stop asking for it (each ask of it would spend the budget for nothing).
+    gone: bool = False
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One call's replies to several watched posts (``ListeningSource.replies_many``): a page
+    per post, by ``Watched.delivery_id`` (its items and its own cursor; its ``requests`` and
+    limit fields unused), and the call's word on the rate limit. A post missing from ``pages``
+    was not read (its cursor stays as it was)."""
+
+    pages: dict[int, Page]
+    remaining: int | None = None
+    reset_at: datetime | None = None
+    requests: int = 1  # every HTTP request the call made, for the budget
+    # Posts the network returned but left out of ``pages`` (older than their own post's
+    # cursor: read for another post's sake). X bills them too, so the pollers count them.
+    dropped: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,10 +92,20 @@ class ListeningSource(Protocol):
     # notifications need the account's session): the poller spends no budget on the rest.
     hears_mentions: bool
     searches: bool
+    # How many watched posts one ``replies_many`` call may read at most (X: as many
+    # ``conversation_id:`` terms as fit in one search query; Facebook: the ids of one Graph
+    # read). 1 where a thread is read a call: the poller then calls ``replies`` only.
+    replies_per_call: int
 
     async def replies(self, post: Watched, *, since: str | None = None) -> Page:
         """The replies in ``post``'s thread (at any depth), newer than ``since`` (a cursor this
         method gave before for the same post)."""
+        ...
+
+    async def replies_many(self, posts: list[tuple[Watched, str | None]]) -> Sweep:
+        """The replies to each of ``posts`` (at most ``replies_per_call``; each with its own
+        cursor, as ``replies`` takes it) read together in as few requests as the network
+        allows."""
         ...
 
     async def mentions(self, *, since: str | None = None) -> Page:

@@ -10,8 +10,10 @@ rolling window per network, well under the network's documented limit, since pub
 the same account), and a network's own word on its limit is obeyed: a page that says few
 requests are left, or a 429, holds the network's listening until the time it gives. The watched
 posts and terms asked least recently go first, so a budget spent before the end of the list
-still reaches every post in turn. X charges for each post read: it is asked only within
-``channels.x.monthly_read_budget`` posts a month.
+still reaches every post in turn. Where a network reads many threads in one request (X's search
+ORs conversations, Graph reads many ids), the posts next in that order are read together
+(``replies_many``): one call, its requests counted as any other's. X charges for each post
+read: it is asked only within ``channels.x.monthly_read_budget`` posts a month.
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig, Network
-from bot.listening.heard import ListeningSource, Page, Watched
+from bot.listening.heard import ListeningSource, Page, Sweep, Watched
 from bot.listening.keep import Found, keep
 from bot.listening.telling import Telling, check_spike, show_later
 from bot.listening.views import HeardBatch, SpikeAlert
@@ -46,6 +48,8 @@ POLL = "listen_poll"
 # Requests left in a network's window below which listening stops until it resets: what is left
 # is the publishers'.
 RESERVE = 5
+# A watched post's mark once the network said it was deleted (no source's cursor looks so).
+GONE = "gone"
 # A first look at a source reads back this far: a day of mentions is the spikes' baseline.
 FIRST_LOOK = timedelta(hours=24)
 # Each network's listening budget: (requests, window). Well under the documented limits
@@ -71,6 +75,9 @@ class _Ask:
     call: Callable[[str | None], Awaitable[Page]]
     what: Literal["mentions", "replies", "search"]
     under: WatchedPost | None = None  # the watched post, for its replies
+
+
+_Answer = TypeVar("_Answer", Page, Sweep)
 
 
 @dataclass
@@ -211,8 +218,10 @@ class Listening:
         if source.hears_mentions:
             asks[f"{network.value}:mentions"] = _Ask(partial(_mentions, source), "mentions")
         for post in watched:
-            ask = _Ask(partial(_replies, source, post.post), "replies", under=post)
-            asks[f"{network.value}:replies:{post.post.delivery_id}"] = ask
+            key = f"{network.value}:replies:{post.post.delivery_id}"
+            if _gone(known.get(key)):
+                continue  # deleted on the network: asking again would spend budget for nothing
+            asks[key] = _Ask(partial(_replies, source, post.post), "replies", under=post)
         if source.searches:
             for term in self.terms.searches():
                 asks[f"{network.value}:search:{term}"] = _Ask(
@@ -222,18 +231,26 @@ class Listening:
         # the account's mentions first when the poll can ask everything anyway (on Mastodon and
         # Bluesky they bring the direct replies to every post at once).
         order = sorted(asks, key=lambda k: _asked_at(known.get(k)))
+        calls = _calls(order, asks, source.replies_per_call)
         mentions = f"{network.value}:mentions"
-        if share.left >= len(asks) and mentions in asks:
-            order = [mentions, *(k for k in order if k != mentions)]
-        for key in order:
-            ask = asks[key]
-            page = await self._ask(network, ask.call, known, key, share)
+        if share.left >= len(calls) and mentions in asks:
+            calls = [[mentions], *(keys for keys in calls if keys != [mentions])]
+        for keys in calls:
+            if asks[keys[0]].what == "replies" and source.replies_per_call > 1:
+                pages = await self._sweep(network, source, keys, asks, known, share)
+                for key, page in pages.items():  # a post not read keeps its mark as it was
+                    found += [Found(item, under=asks[key].under) for item in page.items]
+                    marks[key] = _mark(key, page, now, asks[key])
+                continue
+            [key] = keys
+            ask, mark = asks[key], known.get(key)
+            page = await self._ask(network, partial(ask.call, mark.cursor if mark else None), share)
             if ask.what == "replies":
                 found += [Found(item, under=ask.under) for item in page.items]
             else:
                 items = self._recent(page, first=key not in known)
                 found += [Found(item, searched=ask.what == "search") for item in items]
-            marks[key] = ListenMark(key=key, cursor=page.cursor, at=now)
+            marks[key] = _mark(key, page, now, ask)
 
     def _per_poll(self, network: Network) -> int:
         """A poll's share of the network's budget: its window's requests spread over the polls
@@ -243,16 +260,33 @@ class Listening:
         every = timedelta(minutes=self.config.listening.every_minutes)
         return max(1, math.ceil(limit * min(every / window, 1)))
 
-    async def _ask(
+    async def _sweep(
         self,
         network: Network,
-        call: Callable[[str | None], Awaitable[Page]],
+        source: ListeningSource,
+        keys: list[str],
+        asks: dict[str, _Ask],
         known: dict[str, ListenMark],
-        key: str,
         share: _Share,
-    ) -> Page:
-        """One source call within the poll's share and the network's budget; its word on its
-        limit obeyed, and every request it made counted (a call may follow several pages)."""
+    ) -> dict[str, Page]:
+        """These watched posts' replies in one ``replies_many``; each post's page by its ask's
+        key (a post the source did not read is left out)."""
+        posts: dict[str, tuple[Watched, str | None]] = {}
+        for key in keys:
+            under, mark = asks[key].under, known.get(key)
+            assert under is not None  # a replies ask's post
+            posts[key] = (under.post, mark.cursor if mark is not None else None)
+        sweep = await self._ask(network, partial(source.replies_many, list(posts.values())), share)
+        read = {key: sweep.pages.get(post.delivery_id) for key, (post, _) in posts.items()}
+        return {key: page for key, page in read.items() if page is not None}
+
+    async def _ask(
+        self, network: Network, call: Callable[[], Awaitable[_Answer]], share: _Share
+    ) -> _Answer:
+        """One source call (a page, or a sweep of several posts) within the poll's share and
+        the network's budget; its word on its limit obeyed, and every request it made counted
+        (a call may follow several pages). What it read is kept even when the network says its
+        window is nearly spent: the poll stops at the next call."""
         pacer = self._pacers[network]
         if share.left <= 0:
             raise BudgetSpent
@@ -262,16 +296,16 @@ class Listening:
             await pacer.wait()
         except PublishError as exc:
             raise BudgetSpent from exc
-        mark = known.get(key)
-        page = await call(mark.cursor if mark is not None else None)
-        share.left -= max(page.requests, 1)
-        await pacer.spent(page.requests - 1)  # the pages it followed beyond the first
+        answer = await call()
+        share.left -= max(answer.requests, 1)
+        await pacer.spent(answer.requests - 1)  # the pages it followed beyond the first
         if network is Network.X:
-            await self.store.run(lambda s: self._count_x_reads(s, len(page.items)))
-        if page.remaining is not None and page.remaining <= RESERVE and page.reset_at:
-            await pacer.hold_until(page.reset_at)
-            raise BudgetSpent
-        return page
+            posts = _posts_read(answer)
+            await self.store.run(lambda s: self._count_x_reads(s, posts))
+        if answer.remaining is not None and answer.remaining <= RESERVE and answer.reset_at:
+            await pacer.hold_until(answer.reset_at)
+            share.left = 0
+        return answer
 
     def _recent(self, page: Page, *, first: bool) -> tuple[Any, ...]:
         """A source's first look reads back a day at most (the spikes' baseline)."""
@@ -322,6 +356,47 @@ class Listening:
         for service in sorted(mentioned):
             check_spike(session, self.config, service, now=now)
         return len(added)
+
+
+def _mark(key: str, page: Page, now: datetime, ask: _Ask) -> ListenMark:
+    """Where the next poll starts for this ask; a watched post deleted on the network is
+    marked so, once, and not asked for again."""
+    if page.gone and ask.under is not None:
+        post = ask.under.post
+        log.info(
+            "%s post %s (delivery %d) was deleted there: its replies are no longer read",
+            post.network.value,
+            post.external_id,
+            post.delivery_id,
+        )
+        return ListenMark(key=key, cursor=GONE, at=now)
+    return ListenMark(key=key, cursor=page.cursor, at=now)
+
+
+def _gone(mark: ListenMark | None) -> bool:
+    return mark is not None and mark.cursor == GONE
+
+
+def _calls(order: list[str], asks: dict[str, _Ask], per_call: int) -> list[list[str]]:
+    """The asks in ``order`` as source calls: consecutive replies asks together, up to
+    ``per_call`` posts a call; every other ask (and every replies ask where ``per_call`` is 1)
+    a call of its own."""
+    calls: list[list[str]] = []
+    for key in order:
+        previous = calls[-1] if calls else []
+        joins = per_call > 1 and asks[key].what == "replies" and len(previous) < per_call
+        if joins and previous and asks[previous[0]].what == "replies":
+            previous.append(key)
+        else:
+            calls.append([key])
+    return calls
+
+
+def _posts_read(answer: Page | Sweep) -> int:
+    """The posts a call was given (X bills each), those a sweep dropped included."""
+    if isinstance(answer, Sweep):
+        return sum(len(page.items) for page in answer.pages.values()) + answer.dropped
+    return len(answer.items)
 
 
 def _mentions(source: ListeningSource, since: str | None) -> Awaitable[Page]:

@@ -22,8 +22,9 @@ from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig, Network, Service
 from bot.core import Core
-from bot.listening.heard import Heard, HeardKind, Page, Watched
+from bot.listening.heard import Heard, HeardKind, Page, Sweep, Watched
 from bot.listening.poller import POLL, poll_key
+from bot.listening.sources.reading import one_at_a_time
 from bot.scheduling import jobs
 from bot.storage.models import Delivery, DeliveryState, Incident, Job, ListenMark
 from bot.views import NETWORK_LABELS
@@ -151,11 +152,15 @@ class SandboxSource:
     audience: SandboxAudience
     hears_mentions: bool = True
     searches: bool = True
+    replies_per_call: int = 1
 
     async def replies(self, post: Watched, *, since: str | None = None) -> Page:
         return self.audience.page(
             self.network, since, wanted=partial(_replying_to, post.external_id)
         )
+
+    async def replies_many(self, posts: list[tuple[Watched, str | None]]) -> Sweep:
+        return await one_at_a_time(self, posts)
 
     async def mentions(self, *, since: str | None = None) -> Page:
         return self.audience.page(self.network, since, wanted=_mention)

@@ -22,16 +22,17 @@ page.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from bot.config import Network
-from bot.listening.heard import Heard, HeardKind, Page, Watched
+from bot.listening.heard import Heard, HeardKind, Page, Sweep, Watched
 from bot.listening.sources.reading import (
     MAX_PAGES,
     TimeCursor,
     count,
+    one_at_a_time,
     read_refusal,
     unix_time,
     utc,
@@ -83,6 +84,7 @@ class BlueskySource:
 
     network = Network.BLUESKY
     searches = True
+    replies_per_call = 1  # a thread (getPostThread) a request
 
     def __init__(
         self,
@@ -129,12 +131,16 @@ class BlueskySource:
 
     # ----- replies -------------------------------------------------------------------------
 
+    async def replies_many(self, posts: list[tuple[Watched, str | None]]) -> Sweep:
+        """A thread a request: each post's ``replies`` in turn."""
+        return await one_at_a_time(self, posts)
+
     async def replies(self, post: Watched, *, since: str | None = None) -> Page:
         cursor = TimeCursor.parse(since)
         params = {"uri": post.external_id, "depth": DEPTH, "parentHeight": 0}
         answer = await self._get("app.bsky.feed.getPostThread", params, signed=False)
         if error_name(answer) == "NotFound":  # the post was deleted
-            return self._page([], cursor, answer, 1)
+            return replace(self._page([], cursor, answer, 1), gone=True)
         if not answer.ok:
             raise self._refused(answer)
         # Crier's own posts in the thread are by the account that made the watched post.

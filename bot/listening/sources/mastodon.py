@@ -24,6 +24,7 @@ paragraphs become line breaks, entities decoded, every tag dropped). The account
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,12 +32,13 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from bot.config import Network
-from bot.listening.heard import Heard, HeardKind, Page, Watched
+from bot.listening.heard import Heard, HeardKind, Page, Sweep, Watched
 from bot.listening.sources.reading import (
     MAX_PAGES,
     count,
     is_newer,
     newest_id,
+    one_at_a_time,
     read_refusal,
     utc,
 )
@@ -102,6 +104,7 @@ class MastodonSource:
     network = Network.MASTODON
     hears_mentions = True
     searches = True
+    replies_per_call = 1  # a thread's context a request
 
     def __init__(
         self,
@@ -148,10 +151,14 @@ class MastodonSource:
 
     # ----- replies -------------------------------------------------------------------------
 
+    async def replies_many(self, posts: list[tuple[Watched, str | None]]) -> Sweep:
+        """A thread a request: each post's ``replies`` in turn."""
+        return await one_at_a_time(self, posts)
+
     async def replies(self, post: Watched, *, since: str | None = None) -> Page:
         answer = await self._get(f"{self._root}/api/v1/statuses/{post.external_id}/context")
         if answer.status == 404:  # the post was deleted: nothing more will come
-            return self._page([], since, answer, 1)
+            return replace(self._page([], since, answer, 1), gone=True)
         if not answer.ok:
             raise self._refused(answer)
         descendants = answer.fields.get("descendants")

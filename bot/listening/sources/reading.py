@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
+from bot.listening.heard import Page, Sweep, Watched
 from bot.ports import PublishError
 
 # Pages one call follows at most: a burst larger than that is read over the next polls
@@ -106,3 +108,24 @@ def count(value: str | None) -> int | None:
     """A remaining-requests header as a number."""
     text = (value or "").strip()
     return int(text) if text.isdigit() else None
+
+
+class ReadsThreads(Protocol):
+    async def replies(self, post: Watched, *, since: str | None = None) -> Page: ...
+
+
+async def one_at_a_time(source: ReadsThreads, posts: list[tuple[Watched, str | None]]) -> Sweep:
+    """``replies_many`` for a network that reads a thread a call: each post's ``replies`` in
+    turn (a failure stops there and raises, as ``replies`` does)."""
+    pages: dict[int, Page] = {}
+    requests, last = 0, None
+    for post, since in posts:
+        last = await source.replies(post, since=since)
+        pages[post.delivery_id] = last
+        requests += last.requests
+    return Sweep(
+        pages=pages,
+        remaining=last.remaining if last is not None else None,
+        reset_at=last.reset_at if last is not None else None,
+        requests=requests,
+    )

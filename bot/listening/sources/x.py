@@ -3,6 +3,17 @@
 - ``replies``: ``GET /2/tweets/search/recent?query=conversation_id:<id> -from:<account>`` (the
   account's own posts in the thread are left out in the query, so they are not paid for),
   ``since_id`` the cursor, ``next_token`` pages; recent search covers the last 7 days.
+- ``replies_many``: the same search for several threads at once,
+  ``(conversation_id:<a> OR conversation_id:<b> …) -from:<account>``, as many as fit in
+  ``QUERY_MAX`` characters (``replies_per_call`` with 19-digit ids and the longest handle);
+  ``since_id`` the oldest of the posts' cursors, the results split by ``conversation_id`` and
+  each post keeping what is newer than its own cursor. What is dropped was still read and billed:
+  it is counted in ``Sweep.dropped``. Two things keep that bill down. A post not read before
+  starts from its own id, not recent search's whole week (ids are time-ordered: every reply is
+  newer than the post it answers). And every post of the query goes on from the newest id the
+  query returned, whichever conversation it was in: everything newer than ``since_id`` in each
+  of them was read (newest first, as ``replies`` reads), so a quiet post's cursor does not hold
+  the next query's ``since_id`` back and have its neighbours' replies read and billed again.
 - ``mentions``: ``GET /2/users/:id/mentions`` with ``since_id`` and ``pagination_token``.
 - ``search``: recent search for the term, without the account's own posts and reposts.
 
@@ -19,15 +30,18 @@ Texts come with ``&``, ``<`` and ``>`` escaped by X; they are unescaped here.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from bot.config import Network
-from bot.listening.heard import Heard, HeardKind, Page, Watched
+from bot.listening.heard import Heard, HeardKind, Page, Sweep, Watched
 from bot.listening.sources.reading import (
     MAX_PAGES,
+    as_number,
     count,
+    is_newer,
     newest_id,
     read_refusal,
     unix_time,
@@ -43,6 +57,42 @@ FIELDS = {
     "expansions": "author_id",
     "user.fields": "username,name",
 }
+# A recent-search query's length on the self-serve tiers (Pro and up take 1,024).
+QUERY_MAX = 512
+ID_DIGITS = 19  # X's ids: snowflakes of up to 19 digits
+HANDLE_MAX = 15  # X's usernames
+
+
+def conversations_query(ids: list[str], handle: str) -> str:
+    """One recent-search query for the replies in these conversations, not by ``handle``."""
+    terms = " OR ".join(f"conversation_id:{post_id}" for post_id in ids)
+    return f"({terms}) -from:{handle}"
+
+
+def _most_that_fit() -> int:
+    """How many conversations always fit in one query, whatever the ids and the handle."""
+    most = 1
+    while len(conversations_query(["9" * ID_DIGITS] * (most + 1), "h" * HANDLE_MAX)) <= QUERY_MAX:
+        most += 1
+    return most
+
+
+@dataclass
+class _Read:
+    """What one paged read gave: its posts (newest first), their authors, and its requests."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: int = 0
+    answer: Answer | None = None  # the last, for its rate-limit headers
+
+    def remaining(self) -> int | None:
+        headers = self.answer.headers if self.answer is not None else None
+        return count(headers.get("x-rate-limit-remaining")) if headers else None
+
+    def reset_at(self) -> datetime | None:
+        headers = self.answer.headers if self.answer is not None else None
+        return unix_time(headers.get("x-rate-limit-reset")) if headers else None
 
 
 class XSource:
@@ -51,6 +101,7 @@ class XSource:
     network = Network.X
     hears_mentions = True
     searches = True
+    replies_per_call = _most_that_fit()  # 12 at 512 characters
 
     def __init__(
         self,
@@ -103,6 +154,51 @@ class XSource:
         path = "/2/tweets/search/recent"
         return await self._pages(path, query, "next_token", since, HeardKind.REPLY, asked)
 
+    async def replies_many(self, posts: list[tuple[Watched, str | None]]) -> Sweep:
+        asked = await self._me()
+        pages: dict[int, Page] = {}
+        requests, dropped, last = asked, 0, _Read()
+        for group in self._packed(posts):
+            query = conversations_query([post.external_id for post, _ in group], self._handle or "")
+            since_all = _oldest([since or post.external_id for post, since in group])
+            last = await self._read("/2/tweets/search/recent", query, "next_token", since_all)
+            requests += last.requests
+            now = self._clock.now()
+            by_conversation: dict[str, list[dict[str, Any]]] = {}
+            for row in last.rows:
+                by_conversation.setdefault(str(row.get("conversation_id")), []).append(row)
+            top = newest_id((row.get("id") for row in last.rows), since_all)
+            taken = 0
+            for post, since in group:
+                rows = by_conversation.get(post.external_id, [])
+                new = [row for row in rows if is_newer(row.get("id"), since)]
+                taken += len(new)
+                items = [_heard(row, last.users, HeardKind.REPLY, now) for row in new]
+                cursor = newest_id([top], since)
+                pages[post.delivery_id] = Page(items=_oldest_first(items), cursor=cursor)
+            dropped += len(last.rows) - taken
+        return Sweep(
+            pages=pages,
+            remaining=last.remaining(),
+            reset_at=last.reset_at(),
+            requests=requests,
+            dropped=dropped,
+        )
+
+    def _packed(
+        self, posts: list[tuple[Watched, str | None]]
+    ) -> list[list[tuple[Watched, str | None]]]:
+        """The posts in as few queries as fit in ``QUERY_MAX`` characters (in order)."""
+        groups: list[list[tuple[Watched, str | None]]] = []
+        for post in posts:
+            if groups:
+                ids = [watched.external_id for watched, _ in [*groups[-1], post]]
+                if len(conversations_query(ids, self._handle or "")) <= QUERY_MAX:
+                    groups[-1].append(post)
+                    continue
+            groups.append([post])
+        return groups
+
     async def mentions(self, *, since: str | None = None) -> Page:
         asked = await self._me()
         path = f"/2/users/{self._user_id}/mentions"
@@ -125,37 +221,54 @@ class XSource:
     ) -> Page:
         """Newest first back to ``since``, ``MAX_PAGES`` at most (``asked``: requests already
         made for this call)."""
+        read = await self._read(path, query, token_name, since)
+        now = self._clock.now()
+        items = [_heard(row, read.users, kind, now) for row in read.rows]
+        return Page(
+            items=_oldest_first(items),
+            cursor=newest_id((row.get("id") for row in read.rows), since),
+            remaining=read.remaining(),
+            reset_at=read.reset_at(),
+            requests=read.requests + asked,
+        )
+
+    async def _read(
+        self, path: str, query: str | None, token_name: str, since: str | None
+    ) -> _Read:
+        """Every page newest first back to ``since``, ``MAX_PAGES`` at most."""
         params: dict[str, Any] = {**FIELDS, "max_results": self._page_size}
         if query is not None:
             params["query"] = query
         if since:
             params["since_id"] = since
-        items: list[Heard] = []
-        cursor, requests, answer = since, 0, None
-        now = self._clock.now()
-        while requests < self._max_pages:
+        read = _Read()
+        while read.requests < self._max_pages:
             answer = await self._get(path, params)
-            requests += 1
+            read.requests += 1
+            read.answer = answer
             if not answer.ok:
                 raise self._refused(answer)
-            users = _users(answer.fields.get("includes"))
+            read.users.update(_users(answer.fields.get("includes")))
             data = answer.fields.get("data")
             rows = [row for row in data if isinstance(row, dict)] if isinstance(data, list) else []
-            items.extend(_heard(row, users, kind, now) for row in rows)
-            cursor = newest_id((row.get("id") for row in rows), cursor)
+            read.rows.extend(rows)
             meta = answer.fields.get("meta")
             following = meta.get("next_token") if isinstance(meta, dict) else None
             if not following or not rows:
                 break
             params = {**params, token_name: following}
-        headers = answer.headers if answer is not None else None
-        return Page(
-            items=tuple(sorted(items, key=lambda heard: int(heard.external_id))),
-            cursor=cursor,
-            remaining=count(headers.get("x-rate-limit-remaining")) if headers else None,
-            reset_at=unix_time(headers.get("x-rate-limit-reset")) if headers else None,
-            requests=requests + asked,
-        )
+        return read
+
+
+def _oldest(cursors: list[str]) -> str | None:
+    """The cursor that reads back far enough for every post: the smallest (none, recent
+    search's default window, if one is not an id)."""
+    numbers = [as_number(since) for since in cursors]
+    return None if None in numbers else str(min(n for n in numbers if n is not None))
+
+
+def _oldest_first(items: list[Heard]) -> tuple[Heard, ...]:
+    return tuple(sorted(items, key=lambda heard: int(heard.external_id)))
 
 
 def _users(includes: object) -> dict[str, dict[str, Any]]:

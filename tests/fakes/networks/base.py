@@ -31,6 +31,7 @@ class Received:
     headers: dict[str, str]
     body: Any  # parsed JSON, form fields, or text
     at: float = field(default_factory=time.monotonic)
+    query: dict[str, str] = field(default_factory=dict)  # the URL's parameters (reads are GETs)
 
 
 @dataclass
@@ -143,7 +144,9 @@ class FakeNetwork:
             body = dict((await request.post()).items()) if raw else {}
         else:
             body = raw.decode("utf-8", "replace")
-        received = Received(request.method, request.path, dict(request.headers), body)
+        received = Received(
+            request.method, request.path, dict(request.headers), body, query=dict(request.query)
+        )
         self.received.append(received)
         return received
 

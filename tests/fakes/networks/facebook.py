@@ -17,7 +17,11 @@ from their URL like the real thing does (Instagram takes JPEG only).
 Reading: ``GET /{v}/{post}/comments`` (``filter=toplevel|stream``, ``order=chronological|
 reverse_chronological``, ``fields``, ``limit`` up to ``page_max``, ``after`` cursors and
 ``paging.next``) over the comments a test adds with ``add_comment`` (on a post, or in reply to a
-comment). Every read answers ``X-App-Usage`` (``call_count`` as per cent of ``read_limit`` reads
+comment), and Graph's multiple-id read of them, ``GET /{v}/?ids=<a>,<b>…&fields=comments
+.filter(stream).order(reverse_chronological).limit(N){fields}`` (50 ids at most; ONE read of the
+window, as Graph counts it): each id's ``comments`` (``data``, ``paging`` whose ``next`` is that
+post's ``/comments`` edge), left out when it has none; an unknown id gets Graph's error under it.
+Every read answers ``X-App-Usage`` (``call_count`` as per cent of ``read_limit`` reads
 per ``read_window`` seconds); past it, Graph's code 4 with ``X-Business-Use-Case-Usage``'s
 ``estimated_time_to_regain_access``.
 
@@ -47,6 +51,10 @@ from tests.fakes.networks.reading import ReadWindow, at_or_now
 
 VERSION = re.compile(r"^v\d+\.\d+$")
 HASHTAG = re.compile(r"(?<![\w&])#\w+")
+IDS_MAX = 50  # ids in one multiple-id read
+# ``comments.filter(stream).order(reverse_chronological).limit(100){id,message}``
+EDGE = re.compile(r"^comments((?:\.\w+\([^()]*\))*)(?:\{([^{}]*)\})?$")
+MODIFIER = re.compile(r"\.(\w+)\(([^()]*)\)")
 THROTTLE_MESSAGES = {
     4: "(#4) Application request limit reached",
     17: "(#17) User request limit reached",
@@ -95,6 +103,9 @@ class FakeGraph(FakeNetwork):
         super().__init__(latency=latency)
         self.reads = ReadWindow(read_limit, read_window, now)
         self.page_max = page_max
+        # When set, a multiple-id read naming a missing id is refused with these words instead
+        # of ones naming the ids (the reading side must then find the missing post itself).
+        self.missing_alias_message: str | None = None
         self.comments: dict[str, list[dict[str, Any]]] = {}  # post id -> comments, oldest first
         self.page_id, self.page_name, self.page_token = page_id, page_name, page_token
         self.ig_user_id, self.ig_username, self.ig_token = ig_user_id, ig_username, ig_token
@@ -127,6 +138,8 @@ class FakeGraph(FakeNetwork):
             web.get("/{version}/{node}/comments", self.list_comments),
             web.post("/{version}/{node}/comments", self.reply_to_comment),
             web.get("/{version}/{node}", self.node),
+            web.get("/{version}/", self.read_many),
+            web.get("/{version}", self.read_many),
         ]
 
     # ----- faults ------------------------------------------------------------------------
@@ -565,36 +578,30 @@ class FakeGraph(FakeNetwork):
         usage = {"call_count": share, "total_time": 1, "total_cputime": 1}
         return {"X-App-Usage": json.dumps(usage)}
 
-    async def list_comments(self, request: web.Request) -> web.StreamResponse:
-        fault = await self.before(request)
-        if fault is not None:
-            return fault
-        params = await self._params(request)
-        problem = self._version_problem(request) or self._token_problem(
-            request, params, self.page_token
+    def _throttled(self) -> web.Response:
+        """Graph's answer once the app's reads are spent (code 4)."""
+        minutes = max(1, math.ceil((self.reads.reset - self.now()) / 60))
+        usage = {
+            self.page_id: [
+                {
+                    "type": "pages",
+                    "call_count": 100,
+                    "total_cputime": 5,
+                    "total_time": 5,
+                    "estimated_time_to_regain_access": minutes,
+                }
+            ]
+        }
+        headers = {**self._usage(), "X-Business-Use-Case-Usage": json.dumps(usage)}
+        return self.json(
+            graph_error(THROTTLE_MESSAGES[4], 4, is_transient=True), status=400, headers=headers
         )
-        if problem is not None:
-            return problem
-        if not self.reads.take():
-            minutes = max(1, math.ceil((self.reads.reset - self.now()) / 60))
-            usage = {
-                self.page_id: [
-                    {
-                        "type": "pages",
-                        "call_count": 100,
-                        "total_cputime": 5,
-                        "total_time": 5,
-                        "estimated_time_to_regain_access": minutes,
-                    }
-                ]
-            }
-            headers = {**self._usage(), "X-Business-Use-Case-Usage": json.dumps(usage)}
-            return self.json(
-                graph_error(THROTTLE_MESSAGES[4], 4, is_transient=True), status=400, headers=headers
-            )
-        post_id = request.match_info["node"]
-        if post_id not in self.comments and not any(p["id"] == post_id for p in self.page_posts):
-            return self._unsupported("get", post_id)
+
+    def _is_post(self, post_id: str) -> bool:
+        return post_id in self.comments or any(p["id"] == post_id for p in self.page_posts)
+
+    def _comment_page(self, post_id: str, params: dict[str, Any], version: str) -> dict[str, Any]:
+        """One page of a post's comments as its ``/comments`` edge gives it."""
         rows = list(self.comments.get(post_id, []))
         if params.get("filter", "toplevel") != "stream":
             rows = [c for c in rows if "parent" not in c]
@@ -612,9 +619,64 @@ class FakeGraph(FakeNetwork):
             }
             body["paging"] = {"cursors": cursors}
             if start + limit < len(rows):
-                query = {k: v for k, v in params.items() if k != "access_token"}
+                query = {k: v for k, v in params.items() if k not in ("access_token", "after")}
                 query["after"] = cursors["after"]
-                body["paging"]["next"] = f"{self.base_url}{request.path}?{urlencode(query)}"
+                path = f"/{version}/{post_id}/comments"
+                body["paging"]["next"] = f"{self.base_url}{path}?{urlencode(query)}"
+        return body
+
+    async def list_comments(self, request: web.Request) -> web.StreamResponse:
+        fault = await self.before(request)
+        if fault is not None:
+            return fault
+        params = await self._params(request)
+        problem = self._version_problem(request) or self._token_problem(
+            request, params, self.page_token
+        )
+        if problem is not None:
+            return problem
+        if not self.reads.take():
+            return self._throttled()
+        post_id = request.match_info["node"]
+        if not self._is_post(post_id):
+            return self._unsupported("get", post_id)
+        body = self._comment_page(post_id, params, request.match_info["version"])
+        return self.json(body, headers=self._usage())
+
+    async def read_many(self, request: web.Request) -> web.StreamResponse:
+        """``GET /{v}/?ids=…&fields=comments.<modifiers>{fields}``: one read for many posts."""
+        fault = await self.before(request)
+        if fault is not None:
+            return fault
+        params = await self._params(request)
+        problem = self._version_problem(request) or self._token_problem(
+            request, params, self.page_token
+        )
+        if problem is not None:
+            return problem
+        ids = [i for i in str(params.get("ids") or "").split(",") if i]
+        edge = EDGE.match(str(params.get("fields") or ""))
+        if not ids or len(ids) > IDS_MAX or edge is None:
+            message = "(#100) ids must name 1 to 50 objects, and fields a comments edge"
+            return self.json(graph_error(message, 100), status=400)
+        if not self.reads.take():
+            return self._throttled()
+        modifiers = dict(MODIFIER.findall(edge.group(1)))
+        edge_params: dict[str, Any] = dict(modifiers)
+        if edge.group(2):
+            edge_params["fields"] = edge.group(2)
+        missing = [post_id for post_id in ids if not self._is_post(post_id)]
+        if missing:  # Graph refuses the whole read, naming what it could not find
+            named = f"(#803) Some of the aliases you requested do not exist: {','.join(missing)}"
+            message = self.missing_alias_message or named
+            return self.json(graph_error(message, 803), status=404)
+        body: dict[str, Any] = {}
+        for post_id in dict.fromkeys(ids):
+            node: dict[str, Any] = {"id": post_id}
+            comments = self._comment_page(post_id, edge_params, request.match_info["version"])
+            if comments["data"]:  # Graph leaves an empty edge out
+                node["comments"] = comments
+            body[post_id] = node
         return self.json(body, headers=self._usage())
 
 

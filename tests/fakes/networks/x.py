@@ -10,11 +10,13 @@ answer carries ``x-rate-limit-limit/remaining/reset``, and a windowed limit can 
         ...  # the 51st post in a 15 s window gets 429 with the window's end as its reset
 
 Reading: ``GET /2/tweets/search/recent`` (a query of words, ``conversation_id:``, ``from:``,
-``-from:``; ``since_id``, ``max_results``, ``next_token``) and ``GET /2/users/:id/mentions``
-(``since_id``, ``pagination_token``), newest first, with ``includes.users`` and ``meta``. A test
-adds replies (``add_reply``, any depth), mentions (``mention``) and other posts (``add_post``);
-``page_max`` caps a page, ``read_limit`` reads per ``read_window`` seconds (on ``now``) answer
-429 with ``x-rate-limit-*``, and ``posts_read`` counts every post served (X bills each).
+``-from:``, and groups in parentheses whose terms are joined by ``OR``; over ``QUERY_MAX``
+characters it is refused with X's 400; ``since_id``, ``max_results``, ``next_token``) and
+``GET /2/users/:id/mentions`` (``since_id``, ``pagination_token``), newest first, with
+``includes.users`` and ``meta``. A test adds replies (``add_reply``, any depth), mentions
+(``mention``) and other posts (``add_post``); ``page_max`` caps a page, ``read_limit`` reads per
+``read_window`` seconds (on ``now``) answer 429 with ``x-rate-limit-*``, and ``posts_read``
+counts every post served (X bills each).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import base64
 import hashlib
 import hmac
 import math
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -51,6 +54,9 @@ DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 GONE_REPLY = "You attempted to reply to a Tweet that is deleted or not visible to you."
 FIRST_ID = 1_790_000_000_000_000_000
 OWN_ID = "1500000000000000001"
+QUERY_MAX = 512  # recent search's query length on the self-serve tiers
+# A group in parentheses, or a bare term.
+QUERY_PART = re.compile(r"\(([^()]*)\)|(\S+)")
 
 
 def _pct(value: str) -> str:
@@ -366,22 +372,36 @@ class FakeX(FakeNetwork):
     async def search_recent(self, request: web.Request) -> web.StreamResponse:
         if (problem := await self._reading(request)) is not None:
             return problem
-        found = [p for p in self._everything() if self._matches(p, request.query.get("query", ""))]
+        query = request.query.get("query", "")
+        if len(query) > QUERY_MAX:
+            message = f"There were errors processing your request: Query must be {QUERY_MAX} "
+            message += f"characters or fewer (yours: {len(query)})"
+            return self.json(invalid(message, "query"), status=400, headers=self._read_headers())
+        found = [p for p in self._everything() if self._matches(p, query)]
         return self._answer(request, found, "next_token")
 
     def _matches(self, post: dict[str, Any], query: str) -> bool:
-        author = self.users.get(post["author_id"], {"username": self.username})["username"]
-        for term in query.replace("(", " ").replace(")", " ").split():  # groups: all ANDed
-            key, _, value = term.partition(":")
-            if key == "conversation_id" and post["conversation_id"] != value:
-                return False
-            if key == "from" and author.lower() != value.lower():
-                return False
-            if key == "-from" and author.lower() == value.lower():
-                return False
-            if not value and term.lower() not in post["text"].lower():
+        """Every part of the query holds; a group in parentheses holds when one of its
+        ``OR``-joined alternatives does (all of that alternative's terms)."""
+        for group, term in QUERY_PART.findall(query):
+            alternatives = re.split(r"\s+OR\s+", group.strip()) if group else [term]
+            if not any(
+                all(self._holds(post, word) for word in alternative.split())
+                for alternative in alternatives
+            ):
                 return False
         return True
+
+    def _holds(self, post: dict[str, Any], term: str) -> bool:
+        author = self.users.get(post["author_id"], {"username": self.username})["username"]
+        key, _, value = term.partition(":")
+        if key == "conversation_id":
+            return bool(post["conversation_id"] == value)
+        if key == "from":
+            return author.lower() == value.lower()
+        if key == "-from":
+            return author.lower() != value.lower()
+        return bool(value) or term.lower() in post["text"].lower()
 
     async def user_mentions(self, request: web.Request) -> web.StreamResponse:
         if (problem := await self._reading(request)) is not None:

@@ -4,13 +4,14 @@ them, across pages; Graph's throttling, errors and usage headers."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from pydantic import SecretStr
 
 from bot.config import Network
-from bot.listening.heard import HeardKind
+from bot.listening.heard import HeardKind, Watched
 from bot.listening.sources.facebook import FacebookSource
 from bot.ports import PublishError
 from bot.publishing.http import HttpClient
@@ -131,4 +132,106 @@ async def test_a_deleted_post_has_no_more_comments(
 ) -> None:
     gone = watched(Network.FACEBOOK, f"{fake.page_id}_404", clock.now())
     page = await source(fake, http, clock).replies(gone)
-    assert page.items == () and page.requests == 1
+    assert page.items == () and page.requests == 1 and page.gone
+
+
+# ----- many posts in one read (replies_many) ------------------------------------------------
+
+
+def page_posts(fake: FakeGraph, clock: FakeClock, count: int) -> list[Watched]:
+    made = []
+    for n in range(count):
+        post_id = f"{fake.page_id}_{900 + n}"
+        fake.page_posts.append({"id": post_id, "message": f"Post {n}", "photo": None})
+        made.append(replace(watched(Network.FACEBOOK, post_id, clock.now()), delivery_id=n + 1))
+    return made
+
+
+async def test_one_request_reads_many_posts_each_from_its_own_cursor(
+    fake: FakeGraph, http: HttpClient, clock: FakeClock
+) -> None:
+    first, second, quiet = page_posts(fake, clock, 3)
+    fake.add_comment(first.external_id, "Hall B?", at=clock.advance(minutes=1))
+    own = fake.add_comment(
+        first.external_id, "On it", author=fake.page_name, author_id=fake.page_id
+    )
+    fake.add_comment(second.external_id, "Library too", author="Bob", at=clock.advance(minutes=1))
+    listening = source(fake, http, clock)
+
+    sweep = await listening.replies_many([(post, None) for post in (first, second, quiet)])
+
+    assert [r.path for r in fake.received] == ["/v26.0/"] and fake.reads.used == 1
+    assert sweep.requests == 1 and sweep.remaining == 90  # 1 of 10 reads
+    assert [h.text for h in sweep.pages[1].items] == ["Hall B?"]  # the Page's own left out
+    assert [h.text for h in sweep.pages[2].items] == ["Library too"]
+    assert sweep.pages[3].items == () and sweep.pages[3].cursor is None
+    assert own["id"] in (sweep.pages[1].cursor or "")
+
+    later = fake.add_comment(second.external_id, "Back?", author="Cy", at=clock.advance(minutes=1))
+    cursors = [(post, sweep.pages[n + 1].cursor) for n, post in enumerate((first, second, quiet))]
+    again = await listening.replies_many(cursors)
+    assert again.pages[1].items == () and again.pages[3].items == ()
+    assert [h.external_id for h in again.pages[2].items] == [later["id"]]
+    assert again.requests == 1 and fake.reads.used == 2
+
+
+async def test_a_post_with_more_comments_follows_its_own_pages(
+    fake: FakeGraph, http: HttpClient, clock: FakeClock
+) -> None:
+    busy, calm = page_posts(fake, clock, 2)
+    for n in range(5):  # two a page (page_max=2): the read's page, then two more
+        fake.add_comment(busy.external_id, f"c{n}", author=f"P{n}", at=clock.advance(minutes=1))
+    fake.add_comment(calm.external_id, "ok", at=clock.advance(minutes=1))
+    listening = source(fake, http, clock)
+
+    sweep = await listening.replies_many([(busy, None), (calm, None)])
+    assert [h.text for h in sweep.pages[1].items] == [f"c{n}" for n in range(5)]
+    assert [h.text for h in sweep.pages[2].items] == ["ok"]
+    assert sweep.requests == 3 and fake.reads.used == 3
+    assert [r.path for r in fake.received][1:] == [f"/v26.0/{busy.external_id}/comments"] * 2
+
+    # Read up to its cursor: the newest page says so, no page is followed.
+    fake.add_comment(busy.external_id, "c5", at=clock.advance(minutes=1))
+    cursors = [(busy, sweep.pages[1].cursor), (calm, sweep.pages[2].cursor)]
+    again = await listening.replies_many(cursors)
+    assert [h.text for h in again.pages[1].items] == ["c5"] and again.requests == 1
+
+
+async def test_a_deleted_post_in_a_sweep_has_no_more_comments(
+    fake: FakeGraph, http: HttpClient, clock: FakeClock
+) -> None:
+    [alive] = page_posts(fake, clock, 1)
+    gone = replace(watched(Network.FACEBOOK, f"{fake.page_id}_404", clock.now()), delivery_id=9)
+    fake.add_comment(alive.external_id, "still down", at=clock.advance(minutes=1))
+    sweep = await source(fake, http, clock).replies_many([(gone, "x"), (alive, None)])
+    # Graph refuses the whole read (#803), naming the gone post: the rest is read again.
+    assert sweep.pages[9].items == () and sweep.pages[9].gone
+    assert [h.text for h in sweep.pages[1].items] == ["still down"] and not sweep.pages[1].gone
+    assert sweep.requests == 2 and fake.reads.used == 2
+    assert [r.path for r in fake.received] == ["/v26.0/"] * 2
+
+
+async def test_a_refusal_naming_no_post_of_ours_reads_each_alone(
+    fake: FakeGraph, http: HttpClient, clock: FakeClock
+) -> None:
+    alive, other = page_posts(fake, clock, 2)
+    gone = replace(watched(Network.FACEBOOK, f"{fake.page_id}_404", clock.now()), delivery_id=9)
+    fake.add_comment(alive.external_id, "still down", at=clock.advance(minutes=1))
+    fake.missing_alias_message = "(#803) Some of the aliases you requested do not exist"
+    sweep = await source(fake, http, clock).replies_many(
+        [(gone, None), (alive, None), (other, None)]
+    )
+    assert sweep.pages[9].gone and not sweep.pages[1].gone and not sweep.pages[2].gone
+    assert [h.text for h in sweep.pages[1].items] == ["still down"]
+    assert sweep.requests == 4  # the refused read, then each post alone
+
+
+async def test_throttling_during_a_sweep_waits_until_graph_says(
+    fake: FakeGraph, http: HttpClient, clock: FakeClock
+) -> None:
+    posts = page_posts(fake, clock, 2)
+    fake.reads.limit = 0
+    with pytest.raises(PublishError) as spent:
+        await source(fake, http, clock).replies_many([(post, None) for post in posts])
+    assert spent.value.rate_limited and spent.value.retry_at is not None
+    assert spent.value.retry_at > clock.now()

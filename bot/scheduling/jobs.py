@@ -14,11 +14,17 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
 from bot.storage.models import Job
 
 CANCELLED = "cancelled"
+# What ``schedule`` writes when it moves an existing job (all of it: see there).
+REWRITTEN = (
+    *("kind", "due_at", "payload", "incident_id"),
+    *("done_at", "claimed_by", "claimed_until", "outcome"),
+)
 AGAIN = "_again"  # in a claimed job's payload: what it shows changed while it ran; run it again
 
 
@@ -70,6 +76,12 @@ def schedule(
         job.kind, job.due_at, job.payload = kind, due_at, payload or {}
         job.incident_id = incident_id
         job.done_at = job.claimed_by = job.claimed_until = job.outcome = None
+        # Every column written, whatever this session read of it: a firing of this job may
+        # have finished since the read (marked it done and committed), and an UPDATE of only
+        # the columns that changed in the stale view would leave that ``done_at`` standing —
+        # the job moved, but done, and never run (a token reminder was lost so).
+        for column in REWRITTEN:
+            flag_modified(job, column)
     session.add(job)
     session.flush()
     return job

@@ -32,21 +32,24 @@ def heard_rows(
     service: str = "Blackboard",
     network: Network = Network.MASTODON,
     author_name: str = "Ann <!here> *Example*",
+    external_ids: list[str] | None = None,
 ) -> list[HeardView]:
     """One row per text, replies to ``incident_id``'s posts (mentions without one), oldest
-    first, each with its real mood; as the chats are given them."""
+    first, each with its real mood; as the chats are given them. ``external_ids``: the
+    network's ids of the posts (a fake network's statuses, for an answer threaded to one)."""
     with store.transaction() as session:
         first = len(session.exec(select(HeardPost.id)).all())
         rows = []
         for n, text in enumerate(texts, start=first + 1):
+            external_id = external_ids[n - first - 1] if external_ids else f"1100{n}"
             row = HeardPost(
                 network=network.value,
-                external_id=f"1100{n}",
+                external_id=external_id,
                 kind="reply" if incident_id is not None else "mention",
                 author="@ann@mastodon.social",
                 author_name=author_name,
                 text=text,
-                url=f"https://mastodon.social/@ann/1100{n}",
+                url=f"https://mastodon.social/@ann/{external_id}",
                 created_at=HEARD_AT,
                 heard_at=HEARD_AT,
                 incident_id=incident_id,

@@ -1,5 +1,6 @@
 """Where an incident lives in each chat: its root message, each post's message, a Teams
-conversation reference. Kept in the database, so any replica (or a restarted one) finds them.
+conversation reference; and a message kept in the comms channel about no incident (an answer
+to a mention). Kept in the database, so any replica (or a restarted one) finds them.
 
 ``ChatAnchors`` is the core's face for them: what the chat presenters call to remember a message
 they posted and to find it again. Found anchors are remembered in memory: every refresh of a
@@ -14,12 +15,13 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.storage.models import ChatAnchor
 from bot.storage.store import Store
 
-Key = tuple[int, str, str]  # incident id, platform, purpose
+# Incident id (None: a message in the comms channel, about no incident), platform, purpose.
+Key = tuple[int | None, str, str]
 REMEMBERED = 10_000  # anchors kept in memory (a few hundred bytes each), the least used go first
 
 
@@ -32,17 +34,24 @@ class Anchor:
     reference: dict[str, Any] = field(default_factory=dict)
 
 
-def _row(session: Session, incident_id: int, platform: str, purpose: str) -> ChatAnchor | None:
+def _row(
+    session: Session, incident_id: int | None, platform: str, purpose: str
+) -> ChatAnchor | None:
+    of_incident = (
+        col(ChatAnchor.incident_id).is_(None)
+        if incident_id is None
+        else col(ChatAnchor.incident_id) == incident_id
+    )
     return session.exec(
         select(ChatAnchor).where(
-            ChatAnchor.incident_id == incident_id,
+            of_incident,
             ChatAnchor.platform == platform,
             ChatAnchor.purpose == purpose,
         )
     ).first()
 
 
-def save_anchor(session: Session, *, incident_id: int, purpose: str, anchor: Anchor) -> None:
+def save_anchor(session: Session, *, incident_id: int | None, purpose: str, anchor: Anchor) -> None:
     """Record (or move) one anchor; ``purpose`` is "root", "post:12", "outcome:12" …"""
     fields = {**asdict(anchor), "incident_id": incident_id, "purpose": purpose}
     row = _row(session, incident_id, anchor.platform, purpose)
@@ -50,7 +59,7 @@ def save_anchor(session: Session, *, incident_id: int, purpose: str, anchor: Anc
 
 
 def find_anchor(
-    session: Session, *, incident_id: int, platform: str, purpose: str
+    session: Session, *, incident_id: int | None, platform: str, purpose: str
 ) -> Anchor | None:
     row = _row(session, incident_id, platform, purpose)
     if row is None:
@@ -64,13 +73,13 @@ class ChatAnchors:
     most: int = REMEMBERED
     _found: OrderedDict[Key, Anchor] = field(default_factory=OrderedDict, init=False, repr=False)
 
-    async def save(self, *, incident_id: int, purpose: str, anchor: Anchor) -> None:
+    async def save(self, *, incident_id: int | None, purpose: str, anchor: Anchor) -> None:
         await self.store.run(
             lambda s: save_anchor(s, incident_id=incident_id, purpose=purpose, anchor=anchor)
         )
         self._remember((incident_id, anchor.platform, purpose), anchor)
 
-    async def find(self, *, incident_id: int, platform: str, purpose: str) -> Anchor | None:
+    async def find(self, *, incident_id: int | None, platform: str, purpose: str) -> Anchor | None:
         key = (incident_id, platform, purpose)
         if key in self._found:
             self._found.move_to_end(key)

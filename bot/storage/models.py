@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -157,11 +157,23 @@ class Delivery(Numbered, table=True):
 
 
 class ChatAnchor(Numbered, table=True):
-    """Where an incident (or one of its posts) lives in a chat: a Slack message or Teams card."""
+    """Where an incident (or one of its posts) lives in a chat: a Slack message or Teams card;
+    with no incident, a message in the comms channel (an answer to a mention, ``answer:12``)."""
 
-    __table_args__ = (UniqueConstraint("incident_id", "platform", "purpose"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "platform", "purpose"),
+        # The constraint above does not hold where incident_id is empty (NULLs differ): this does.
+        Index(
+            "ix_chatanchor_comms",
+            "platform",
+            "purpose",
+            unique=True,
+            sqlite_where=text("incident_id IS NULL"),
+            postgresql_where=text("incident_id IS NULL"),
+        ),
+    )
 
-    incident_id: int = Field(foreign_key="incident.id", index=True)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
     platform: str = Field(sa_column=Column(String(16), nullable=False))
     purpose: str = Field(sa_column=Column(String(40), nullable=False))  # "root", "post:12", …
     channel_id: str = Field(sa_column=Column(String(200), nullable=False))

@@ -1,5 +1,6 @@
-"""A public answer to a reply Crier heard, in Slack: one message in the incident's thread, posted
-when the answer is drafted and updated as it is edited, decided and sent.
+"""A public answer to a reply Crier heard, in Slack: one message in the incident's thread (for a
+mention of no incident, in the comms channel), posted when the answer is drafted and updated as
+it is edited, decided and sent.
 
 What the public wrote and the answer's words go in plain_text objects (a ``<!channel>`` in
 either stays those characters); only Crier's own words and the people who decided (their
@@ -115,8 +116,8 @@ def _decided_blocks(answer: AnswerView) -> list[Block]:
 
 
 def answer_message(answer: AnswerView, *, zone: ZoneInfo) -> Message:
-    """The answer in its incident's thread: what it answers, its words with their length
-    against the network's rule, and its approval (or its outcome)."""
+    """The answer in its incident's thread (or the comms channel): what it answers, its words
+    with their length against the network's rule, and its approval (or its outcome)."""
     head = answer_head(answer)
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=plain(head, limit=HEADER_MAX))),

@@ -1,5 +1,6 @@
 """What Crier heard, in Slack: new replies to an incident's posts (in its thread), and a surge
-of mentions of a service (in the incident's thread, or the comms channel with *Declare outage*).
+of mentions of a service (in the incident's thread, or the comms channel with *Declare outage*);
+each reply or mention shown with *Reply*, which drafts a public answer to it.
 
 Everything the public wrote (a reply's text, its author's name) goes in plain_text objects,
 where Slack reads no markup: a ``<!channel>`` or ``<@U123>`` in a reply stays those characters
@@ -100,7 +101,8 @@ def heard_message(batch: HeardBatch, *, zone: ZoneInfo) -> Message:
 
 
 def spike_message(alert: SpikeAlert, *, incident_id: int | None, zone: ZoneInfo) -> Message:
-    """A surge of mentions: its sentence and examples; without an open incident (in the comms
+    """A surge of mentions: its sentence and examples, each with *Reply* (an answer to a mention
+    of no incident is shown in the comms channel); without an open incident (in the comms
     channel), *Declare outage*, which opens the declare form with the service chosen."""
     head = spike_head(alert)
     blocks: list[Block] = [
@@ -110,7 +112,7 @@ def spike_message(alert: SpikeAlert, *, incident_id: int | None, zone: ZoneInfo)
     ]
     if alert.examples:
         blocks.append(_small(SPIKE_EXAMPLES_LEAD))
-        blocks += _items(alert.examples, zone)
+        blocks += _items(alert.examples, zone, reply=True)
     if incident_id is None:
         declare = ButtonElement(
             text="Declare outage",

@@ -71,7 +71,8 @@ class SlackPresenter:
     def _zone(self) -> Any:
         return self._chat.config.organisation.zone
 
-    async def _anchor(self, incident_id: int, purpose: str) -> Anchor | None:
+    async def _anchor(self, incident_id: int | None, purpose: str) -> Anchor | None:
+        """The message kept as ``purpose``: the incident's, or (None) one in the comms channel."""
         return await self._chat.anchors.find(
             incident_id=incident_id, platform=PLATFORM, purpose=purpose
         )
@@ -141,21 +142,43 @@ class SlackPresenter:
         self, incident: IncidentView, root: Anchor, purpose: str, message: dict[str, Any]
     ) -> None:
         """Post in the incident's thread as ``purpose`` the first time, then update that."""
-        shown = await self._anchor(incident.id, purpose)
-        if shown is None:
-            await self._post_in_thread(incident, root, purpose, message)
-        else:
-            await self._client.chat_update(channel=shown.channel_id, ts=shown.message_id, **message)
+        await self._keep(incident.id, purpose, message, root.channel_id, thread=root.message_id)
 
     async def _post_in_thread(
         self, incident: IncidentView, root: Anchor, purpose: str, message: dict[str, Any]
     ) -> None:
         """Post in the incident's thread and remember the message as ``purpose``."""
-        response = await self._client.chat_postMessage(
-            channel=root.channel_id, thread_ts=root.message_id, **message
-        )
-        posted = Anchor(PLATFORM, root.channel_id, str(response["ts"]), root.message_id)
-        await self._chat.anchors.save(incident_id=incident.id, purpose=purpose, anchor=posted)
+        await self._post_kept(incident.id, purpose, message, root.channel_id, root.message_id)
+
+    async def _keep(
+        self,
+        incident_id: int | None,
+        purpose: str,
+        message: dict[str, Any],
+        channel: str,
+        *,
+        thread: str | None,
+    ) -> None:
+        """Post ``message`` as ``purpose`` the first time (in ``thread``, or at the top of
+        ``channel`` for a message about no incident), then update that message."""
+        shown = await self._anchor(incident_id, purpose)
+        if shown is None:
+            await self._post_kept(incident_id, purpose, message, channel, thread)
+        else:
+            await self._client.chat_update(channel=shown.channel_id, ts=shown.message_id, **message)
+
+    async def _post_kept(
+        self,
+        incident_id: int | None,
+        purpose: str,
+        message: dict[str, Any],
+        channel: str,
+        thread: str | None,
+    ) -> None:
+        """Post and remember the message as ``purpose``, so it is updated after."""
+        response = await self._client.chat_postMessage(channel=channel, thread_ts=thread, **message)
+        posted = Anchor(PLATFORM, channel, str(response["ts"]), thread)
+        await self._chat.anchors.save(incident_id=incident_id, purpose=purpose, anchor=posted)
 
     async def remind(self, incident: IncidentView, reminder: Reminder) -> None:
         root = await self._root(incident)
@@ -241,16 +264,22 @@ class SlackPresenter:
         await self._client.chat_postMessage(channel=channel, **message)
 
     async def show_answer(self, answer: AnswerView, incident: IncidentView | None) -> None:
-        """A public answer, in the incident's thread: one message, posted when it is drafted and
-        updated after (kept as ``answer:<id>``, as a post's message is)."""
+        """A public answer: one message, posted when it is drafted and updated after (kept as
+        ``answer:<id>``, as a post's message is), in the incident's thread; an answer to a
+        mention of no incident, at the top of the comms channel (where its surge was shown)."""
+        message = answer_message(answer, zone=self._zone)
+        purpose = f"answer:{answer.id}"
         if incident is None:
-            log.info("answer #%s: no incident, so no Slack thread to show it in", answer.id)
+            channel = self._chat.config.slack.comms_channel
+            if not channel:
+                log.info("answer #%s: no slack.comms_channel to show it in", answer.id)
+                return
+            await self._keep(None, purpose, message, channel, thread=None)
             return
         root = await self._root(incident)
         if root is None:
             return  # this incident lives on another platform
-        message = answer_message(answer, zone=self._zone)
-        await self._keep_in_thread(incident, root, f"answer:{answer.id}", message)
+        await self._keep_in_thread(incident, root, purpose, message)
 
     async def show_site_update(
         self, channel: str, reference: dict[str, Any], update: SiteUpdate

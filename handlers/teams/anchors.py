@@ -68,8 +68,9 @@ class TeamsAnchors:
         without a look when the incident was declared in another chat."""
         return await self.find(incident.id, ROOT) if incident.chat == PLATFORM else None
 
-    async def find(self, incident_id: int, purpose: str) -> Anchor | None:
-        """The incident's Teams message kept as ``purpose`` (``post:12`` …), if any."""
+    async def find(self, incident_id: int | None, purpose: str) -> Anchor | None:
+        """The incident's Teams message kept as ``purpose`` (``post:12`` …), if any; None: a
+        message about no incident (``answer:12``, where notices go)."""
         return await self._chat.anchors.find(
             incident_id=incident_id, platform=PLATFORM, purpose=purpose
         )
@@ -89,7 +90,7 @@ class TeamsAnchors:
                 )
                 .order_by(col(ChatAnchor.incident_id).desc())
             ).all()
-            return list(rows)
+            return [i for i in rows if i is not None]  # the join names an incident
 
         return await self._chat.store.read(read)
 

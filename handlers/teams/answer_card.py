@@ -1,6 +1,7 @@
-"""A public answer to a reply Crier heard, in Teams: its card in the incident's conversation
-(posted when the answer is drafted, replaced as it is edited, decided and sent), and the forms
-that draft, edit and reject it, each answered to the clicker alone.
+"""A public answer to a reply Crier heard, in Teams: its card in the incident's conversation, or
+where notices go for a mention of no incident (posted when the answer is drafted, replaced as it
+is edited, decided and sent), and the forms that draft, edit and reject it, each answered to the
+clicker alone.
 
 What the public wrote, the answer's words and people's names go in ``TextRun``s (never markdown,
 never a mention); Crier's own words may go in ``TextBlock``s. The words are

@@ -122,8 +122,9 @@ def heard_card(batch: HeardBatch, *, zone: ZoneInfo) -> Element:
 
 
 def spike_card(alert: SpikeAlert, *, incident_id: int | None, zone: ZoneInfo) -> Element:
-    """A surge of mentions: its sentence and examples; without an open incident, *Declare
-    outage*, which brings the declare form with the service chosen."""
+    """A surge of mentions: its sentence and examples, each with *Reply* (an answer to a mention
+    of no incident is shown where notices go); without an open incident, *Declare outage*,
+    which brings the declare form with the service chosen."""
     head = spike_head(alert)
     body: list[Element] = [
         line(run(head, bold=True, size="Medium")),
@@ -132,7 +133,7 @@ def spike_card(alert: SpikeAlert, *, incident_id: int | None, zone: ZoneInfo) ->
     ]
     if alert.examples:
         body.append(note(SPIKE_EXAMPLES_LEAD, subtle=True))
-        body += _items(alert.examples, zone)
+        body += _items(alert.examples, zone, reply=True)
     actions: list[Element] = []
     if incident_id is None:
         data = {Data.SERVICE: alert.service}

@@ -190,20 +190,23 @@ class TeamsPresenter:
         await self._notify_once(incident, post, reference)
 
     async def _keep(
-        self, incident_id: int, purpose: str, reference: dict[str, Any], card: Element
+        self, incident_id: int | None, purpose: str, reference: dict[str, Any], card: Element
     ) -> None:
-        """``card`` as the incident's message kept as ``purpose``: new the first time (so
-        people are notified), replaced after."""
+        """``card`` as the incident's message kept as ``purpose`` (None: a card about no
+        incident, where notices go): new the first time (so people are notified), replaced
+        after. A card about no incident keeps its conversation's reference, as where notices
+        go moves with each incident declared."""
         shown = await self.anchors.find(incident_id, purpose)
         if shown is not None:
-            await self.replace(reference, shown.message_id, card)
+            await self.replace(dict(shown.reference) or reference, shown.message_id, card)
             return
         message_id = await self.send(reference, card_message(card))
-        await self._save(incident_id, purpose, reference, message_id)
+        kept = reference if incident_id is None else None
+        await self._save(incident_id, purpose, reference, message_id, keep=kept)
 
     async def _save(
         self,
-        incident_id: int,
+        incident_id: int | None,
         purpose: str,
         reference: dict[str, Any],
         message_id: str,
@@ -338,17 +341,24 @@ class TeamsPresenter:
         await self.send(reference, card_message(shown))
 
     async def show_answer(self, answer: AnswerView, incident: IncidentView | None) -> None:
-        """A public answer, in the incident's conversation: one card, sent when it is drafted
-        and replaced after (kept as ``answer:<id>``, as a post's card is)."""
+        """A public answer: one card, sent when it is drafted and replaced after (kept as
+        ``answer:<id>``, as a post's card is), in the incident's conversation; an answer to a
+        mention of no incident, where notices (and its surge) go."""
+        purpose = f"answer:{answer.id}"
         if incident is None:
-            log.info("answer #%s: no incident, so no Teams conversation to show it in", answer.id)
+            reference = await self.anchors.latest_reference()
+            if reference is None:
+                log.info("answer #%s: no Teams conversation to show it in", answer.id)
+                return
+            card = answer_card(answer, zone=self._zone, people=People())
+            await self._keep(None, purpose, reference, card)
             return
         reference = await self.anchors.reference(incident)
         if reference is None:
             return  # this incident lives on another platform
         people = await self.anchors.people(incident.id)
         card = answer_card(answer, zone=self._zone, people=people)
-        await self._keep(incident.id, f"answer:{answer.id}", reference, card)
+        await self._keep(incident.id, purpose, reference, card)
 
     async def show_site_update(
         self, channel: str, reference: dict[str, Any], update: SiteUpdate

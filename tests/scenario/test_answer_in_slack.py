@@ -1,4 +1,5 @@
-"""Story: someone answers, in public, a reply Crier heard to an incident's post. *Reply* beside
+"""Story: someone answers, in public, a reply Crier heard to an incident's post (or a mention of
+no incident, from a surge's alert in the comms channel). *Reply* beside
 the reply opens a form (the reply as written, the network's rule on the input); words the
 network would refuse come back on the field. The answer waits in the incident's thread as one
 message for an approver who did not write it: its author's *Approve* is refused, and so is an
@@ -9,19 +10,35 @@ the answer says pings anyone."""
 from __future__ import annotations
 
 import copy
+from collections.abc import AsyncIterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
+import pytest
+import yaml
+from pydantic import SecretStr
 from sqlmodel import col, select
 
-from bot.listening.views import HeardBatch, HeardView
+from bot.config import STARTER_CONFIG
+from bot.listening.views import HeardBatch, HeardView, SpikeAlert
+from bot.publishing.credentials import NetworkCredentials
 from bot.storage.models import Answer, Delivery, DeliveryState
+from bot.storage.store import Store
 from handlers.slack.answer_message import answer_message
 from handlers.slack.ids import Action, View
-from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS, OUTSIDER
+from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS, OUTSIDER, make_config
 from tests.fakes import slack_requests as req
-from tests.heard_rows import PINGING, heard_rows, latest_incident
-from tests.scenario.harness import SlackHarness, as_text, check_blocks, ephemeral_texts
+from tests.fakes.networks.mastodon import FakeMastodon
+from tests.fakes.slack import SlackWorkspace
+from tests.heard_rows import PINGING, SURGE, heard_rows, latest_incident
+from tests.scenario.harness import (
+    SlackHarness,
+    as_text,
+    check_blocks,
+    ephemeral_texts,
+    start_harness,
+)
 from tests.scenario.test_heard_in_slack import plain_texts, text_objects
 from tests.scenario.test_revise_and_resolve import approve, declare, open_from
 from tests.teams.test_answer_in_teams import largest_answer
@@ -29,6 +46,38 @@ from tests.teams.test_answer_in_teams import largest_answer
 JsonDict = dict[str, Any]
 ANSWER = "<!channel> No, only eduroam is down; the VPN works. *Sorry*"
 EDITED = "No, only eduroam is down. The VPN works as usual."
+MASTODON_TOKEN = "mastodon-answer-token"
+
+
+@pytest.fixture
+async def mastodon() -> AsyncIterator[FakeMastodon]:
+    server = FakeMastodon(token=MASTODON_TOKEN)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def slack_on_mastodon(
+    store: Store, workspace: SlackWorkspace, mastodon: FakeMastodon
+) -> AsyncIterator[SlackHarness]:
+    """The Slack harness publishing to a fake Mastodon instance over HTTP (not the outbox)."""
+    channels = yaml.safe_load(STARTER_CONFIG.read_text())["channels"]
+    channels["mastodon"] = {"base_url": mastodon.base_url, "account": "it"}
+    credentials = NetworkCredentials(mastodon_access_token=SecretStr(MASTODON_TOKEN))
+    async with aiohttp.ClientSession() as http:
+        harness, runner = await start_harness(
+            store=store,
+            config=make_config(channels=channels),
+            workspace=workspace,
+            http=http,
+            credentials=credentials,
+        )
+        try:
+            yield harness
+            harness.sent_blocks_are_valid()
+        finally:
+            await runner.cleanup()
 
 
 async def heard_in_thread(slack: SlackHarness) -> tuple[HeardView, JsonDict]:
@@ -41,9 +90,16 @@ async def heard_in_thread(slack: SlackHarness) -> tuple[HeardView, JsonDict]:
     return heard, slack.thread()[-1]
 
 
-async def click_reply(slack: SlackHarness, message: JsonDict, *, user: str) -> JsonDict:
-    """*Reply* beside the reply (a section's accessory); returns the form Crier opened."""
-    (block,) = [b for b in message["blocks"] if b.get("accessory")]
+async def click_reply(
+    slack: SlackHarness, message: JsonDict, *, user: str, heard: int | None = None
+) -> JsonDict:
+    """*Reply* beside the reply (a section's accessory; ``heard``: beside that one, of several);
+    returns the form Crier opened."""
+    (block,) = [
+        b
+        for b in message["blocks"]
+        if b.get("accessory") and heard in (None, int(b["accessory"]["value"]))
+    ]
     button = block["accessory"]
     opened = len(slack.workspace.calls_to("views.open"))
     body = req.block_action(
@@ -165,6 +221,94 @@ async def test_an_answer_is_drafted_approved_once_and_shown_sent(slack: SlackHar
     assert "approved already" in ephemeral_texts(slack.workspace, APPROVER)[-1]
     with store.transaction() as session:
         assert len(session.exec(select(Delivery).where(Delivery.answer_id == answer.id)).all()) == 1
+
+
+async def test_a_mention_in_a_surge_is_answered_from_the_comms_channel(
+    slack_on_mastodon: SlackHarness, mastodon: FakeMastodon
+) -> None:
+    """No incident is open for Wi-Fi: the surge's alert is in the comms channel, *Reply* beside
+    an example drafts an answer shown there (one top-level message, updated), and the approved
+    answer goes out on Mastodon once, as a reply to that mention."""
+    slack = slack_on_mastodon
+    store = slack.crier.core.store
+    said = mastodon.mention("eduroam is down again, is the VPN too?", author="ann@mastodon.social")
+    calm, angry = heard_rows(
+        store,
+        ["eduroam works here", PINGING],
+        incident_id=None,
+        service="Wi-Fi",
+        external_ids=["1100999", said["id"]],
+    )
+    alert = SpikeAlert(service="Wi-Fi", sentence=SURGE, examples=(angry, calm), incident_id=None)
+    await slack.crier.core.chat.spike(alert)
+    (shown,) = [m for m in slack.workspace.messages(COMMS) if SURGE in plain_texts(m)]
+    replies = [b["accessory"] for b in shown["blocks"] if b.get("accessory")]
+    assert [(r["action_id"], r["value"]) for r in replies] == [
+        (Action.HEARD_REPLY, str(angry.id)),
+        (Action.HEARD_REPLY, str(calm.id)),
+    ]
+
+    form = await click_reply(slack, shown, user=APPROVER, heard=angry.id)
+    assert form["callback_id"] == View.ANSWER
+    assert PINGING in plain_texts(form)
+    status, saved = await slack.submit(form, {"answer": req.text_input(EDITED)}, user=APPROVER)
+    assert (status, saved) == (200, {})
+    await slack.settle()
+
+    def answers_in_comms() -> list[JsonDict]:
+        return [m for m in slack.workspace.messages(COMMS) if "Answer to" in plain_texts(m)]
+
+    (waiting,) = answers_in_comms()
+    assert EDITED in plain_texts(waiting) and PINGING in plain_texts(waiting)
+    assert f"drafted by <@{APPROVER}>" in as_text(waiting)
+    staff_only(waiting)
+
+    await clicked(slack, waiting, Action.ANSWER_APPROVE, user=APPROVER)  # its author
+    assert ephemeral_texts(slack.workspace, APPROVER)[-1] == (
+        "You wrote this answer, so another approver needs to approve it."
+    )
+    with store.transaction() as session:
+        assert not session.exec(select(Delivery).where(col(Delivery.answer_id).is_not(None))).all()
+
+    await clicked(slack, waiting, Action.ANSWER_APPROVE, user=APPROVER_2)
+    while await slack.crier.core.publishing.run_once():
+        pass
+    await slack.settle()
+
+    answered = [s for s in mastodon.posted if s.get("in_reply_to_id") == said["id"]]
+    (sent,) = answered  # once, threaded to that mention, by Crier's account
+    assert sent["account"]["acct"] == "it" and sent["text"] == EDITED
+    with store.transaction() as session:
+        (answer,) = session.exec(select(Answer)).all()
+        (delivery,) = session.exec(select(Delivery).where(Delivery.answer_id == answer.id)).all()
+    assert answer.incident_id is None and answer.heard_id == angry.id
+    assert delivery.state == DeliveryState.SENT and delivery.url == sent["url"]
+    (done,) = answers_in_comms()
+    assert done["ts"] == waiting["ts"]  # the same message, updated
+    assert f"✅ Approved by <@{APPROVER_2}>" in as_text(done)
+    assert "Mastodon — ✅ sent" in as_text(done)
+    assert f"<{delivery.url}|Open on Mastodon>" in as_text(done)
+    assert not any(b["type"] == "actions" for b in done["blocks"])
+    staff_only(done)
+
+
+async def test_a_surge_in_an_incident_thread_offers_reply(slack: SlackHarness) -> None:
+    """The surge's alert in the thread of the service's open incident: *Reply* beside each
+    example too; the answer (to a mention: no incident) is shown in the comms channel."""
+    draft = await declare(slack)
+    await approve(slack, draft, messages_after=3)
+    incident_id = latest_incident(slack.crier.core.store)
+    (mention,) = heard_rows(slack.crier.core.store, [PINGING], incident_id=None)
+    alert = SpikeAlert("Blackboard", SURGE, (mention,), incident_id=incident_id)
+    await slack.crier.core.chat.spike(alert)
+    shown = slack.thread()[-1]
+    assert SURGE in plain_texts(shown)
+    form = await click_reply(slack, shown, user=ANALYST)
+    status, saved = await slack.submit(form, {"answer": req.text_input(EDITED)}, user=ANALYST)
+    assert (status, saved) == (200, {})
+    await slack.settle()
+    (waiting,) = [m for m in slack.workspace.messages(COMMS) if "Answer to" in plain_texts(m)]
+    assert EDITED in plain_texts(waiting) and not answers_in(slack)
 
 
 async def test_an_answer_rejected_says_why_and_who(slack: SlackHarness) -> None:

@@ -186,7 +186,9 @@ async def test_a_surge_with_an_open_incident_goes_to_its_thread(slack: SlackHarn
     assert sentence in plain_texts(said)
     assert f"Incident #{incident_id} is open for Blackboard" in plain_texts(said)
     assert PINGING in replies_in(said)
-    assert not has_buttons(said)
+    # Only *Reply* beside the example: no *Declare outage* (the incident is open).
+    assert not any(b["type"] == "actions" for b in said["blocks"])
+    assert reply_buttons(said) == [(Action.HEARD_REPLY, str(examples[0].id))]
     pings_nobody(said)
 
 

@@ -1,4 +1,5 @@
-"""Story: someone answers, in public, a reply Crier heard to an incident's post, in Teams. *Reply*
+"""Story: someone answers, in public, a reply Crier heard to an incident's post (or a mention of
+no incident, from a surge's card where notices go), in Teams. *Reply*
 on the replies' card brings the form for the clicker alone (the reply as written, the network's
 rule on the input); words the network would refuse bring the form again with the problem. The
 answer waits in the incident's conversation as one card for an approver who did not write it:
@@ -10,30 +11,42 @@ never a mention."""
 from __future__ import annotations
 
 import copy
+from collections.abc import AsyncIterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
+import pytest
+import yaml
+from pydantic import SecretStr
 from sqlmodel import col, select
 
-from bot.config import Network
+from bot.config import STARTER_CONFIG, Network
 from bot.drafting.textrules import measure
 from bot.listening.answers import TEXT_MAX, AnswerView
 from bot.listening.mood import score
-from bot.listening.views import HeardBatch, HeardView
+from bot.listening.views import HeardBatch, HeardView, SpikeAlert
+from bot.publishing.credentials import NetworkCredentials
 from bot.storage.models import Answer, Delivery, DeliveryState
+from bot.storage.store import Store
 from handlers.teams.anchors import People
 from handlers.teams.answer_card import answer_card
+from handlers.teams.ids import Verb
 from tests.conftest import make_config
 from tests.fakes.bot_connector import ConnectorCall, FakeBotConnector
-from tests.heard_rows import HEARD_AT, PINGING, heard_rows
+from tests.fakes.networks.mastodon import FakeMastodon
+from tests.heard_rows import HEARD_AT, PINGING, SURGE, heard_rows
 from tests.teams.card_schema import check_card
+from tests.teams.conftest import teams_config
 from tests.teams.harness import (
     ANALYST,
     APPROVER,
     APPROVER_2,
     OUTSIDER,
+    THREAD,
     TeamsHarness,
     find_action,
+    start_teams,
     texts,
 )
 from tests.teams.test_heard_in_teams import as_written, declared, elements, runs
@@ -41,6 +54,37 @@ from tests.teams.test_heard_in_teams import as_written, declared, elements, runs
 JsonDict = dict[str, Any]
 ANSWER = "<!channel> No, only eduroam is down; the VPN works. *Sorry*"
 EDITED = "No, only eduroam is down. The VPN works as usual."
+MASTODON_TOKEN = "mastodon-answer-token"
+
+
+@pytest.fixture
+async def mastodon() -> AsyncIterator[FakeMastodon]:
+    server = FakeMastodon(token=MASTODON_TOKEN)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def teams_on_mastodon(
+    store: Store, connector: FakeBotConnector, mastodon: FakeMastodon
+) -> AsyncIterator[TeamsHarness]:
+    """The Teams harness publishing to a fake Mastodon instance over HTTP (not the outbox)."""
+    channels = yaml.safe_load(STARTER_CONFIG.read_text())["channels"]
+    channels["mastodon"] = {"base_url": mastodon.base_url, "account": "it"}
+    approvals = teams_config().approvals.model_dump(mode="json")
+    config = make_config(channels=channels, approvals=approvals)
+    credentials = NetworkCredentials(mastodon_access_token=SecretStr(MASTODON_TOKEN))
+    async with aiohttp.ClientSession() as http:
+        harness, runner = await start_teams(
+            store=store, config=config, connector=connector, http=http, credentials=credentials
+        )
+        try:
+            yield harness
+            await harness.settle()
+            harness.cards_are_valid()
+        finally:
+            await runner.cleanup()
 
 
 async def heard_in_conversation(
@@ -144,6 +188,81 @@ async def test_an_answer_is_drafted_approved_once_and_shown_sent(
     assert find_action(done, "Open on Mastodon")["url"] == delivery.url
     assert not elements(done, "Action.Execute")  # nothing left to decide
     assert heard.id == answer.heard_id
+
+
+async def test_a_mention_in_a_surge_is_answered_where_notices_go(
+    teams_on_mastodon: TeamsHarness, connector: FakeBotConnector, mastodon: FakeMastodon
+) -> None:
+    """No incident is open for Wi-Fi: the surge's card goes where notices go (the latest
+    incident's conversation); *Reply* on its example drafts an answer shown there as one card,
+    replaced through approval; it goes out on Mastodon once, as a reply to that mention."""
+    teams = teams_on_mastodon
+    await declared(teams, connector)  # Teams may write unasked only where an incident was
+    store = teams.crier.core.store
+    said = mastodon.mention("eduroam is down again, is the VPN too?", author="ann@mastodon.social")
+    (mention,) = heard_rows(
+        store, [PINGING], incident_id=None, service="Wi-Fi", external_ids=[said["id"]]
+    )
+    before = len(connector.posts())
+    alert = SpikeAlert(service="Wi-Fi", sentence=SURGE, examples=(mention,), incident_id=None)
+    await teams.crier.core.chat.spike(alert)
+    (posted,) = connector.posts()[before:]
+    assert posted.conversation_id == THREAD and SURGE in runs(posted.cards[0])
+    reply = find_action(posted.cards[0], "Reply")  # as on a reply in an incident's conversation
+    assert (reply["verb"], reply["data"]) == (Verb.HEARD_REPLY_FORM, {"heardId": mention.id})
+
+    form = await teams.click(posted.id, "Reply", user=APPROVER)
+    assert PINGING in runs(form) and "answer" in inputs_of(form)
+    before = len(connector.posts())
+    saved = await teams.click(
+        posted.id, "Save answer", user=APPROVER, card=form, inputs={"answer": EDITED}
+    )
+    assert "Your answer waits for an approver" in texts(saved)
+    await connector.wait_for_posts(before + 1)
+    await teams.settle()
+
+    (waiting,) = answer_cards(connector)
+    assert waiting.conversation_id == THREAD  # where notices (and the surge) go
+    card = connector.card(waiting.id)
+    assert EDITED in runs(card) and PINGING in runs(card)
+    first = copy.deepcopy(card)
+    refused = await teams.click(waiting.id, "Approve", user=APPROVER)  # its author
+    assert "You wrote this answer" in texts(refused)
+    assert connector.card(waiting.id) == first  # the refusal went to the clicker alone
+    with store.transaction() as session:
+        assert not session.exec(select(Delivery).where(col(Delivery.answer_id).is_not(None))).all()
+
+    approved = await teams.click(waiting.id, "Approve", user=APPROVER_2)
+    assert "Approved by" in texts(approved)
+    while await teams.crier.core.publishing.run_once():
+        pass
+    await teams.settle()
+
+    (sent,) = [s for s in mastodon.posted if s.get("in_reply_to_id") == said["id"]]
+    assert sent["account"]["acct"] == "it" and sent["text"] == EDITED
+    with store.transaction() as session:
+        (answer,) = session.exec(select(Answer)).all()
+        (delivery,) = session.exec(select(Delivery).where(Delivery.answer_id == answer.id)).all()
+    assert answer.incident_id is None and answer.heard_id == mention.id
+    assert delivery.state == DeliveryState.SENT and delivery.url == sent["url"]
+    assert len(answer_cards(connector)) == 1  # one card, replaced
+    done = connector.card(waiting.id)
+    assert "Approved by" in texts(done) and "Mastodon — ✅ sent" in runs(done)
+    assert find_action(done, "Open on Mastodon")["url"] == delivery.url
+    assert not elements(done, "Action.Execute")
+
+
+async def test_a_surge_in_an_incident_conversation_offers_reply(
+    teams: TeamsHarness, connector: FakeBotConnector
+) -> None:
+    incident_id = await declared(teams, connector)
+    (mention,) = heard_rows(teams.crier.core.store, [PINGING], incident_id=None)
+    before = len(connector.posts())
+    alert = SpikeAlert("Blackboard", SURGE, (mention,), incident_id=incident_id)
+    await teams.crier.core.chat.spike(alert)
+    (posted,) = connector.posts()[before:]
+    form = await teams.click(posted.id, "Reply", user=ANALYST)
+    assert PINGING in runs(form) and "answer" in inputs_of(form)
 
 
 async def test_an_answer_rejected_says_why_and_who(

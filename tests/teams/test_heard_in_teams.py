@@ -175,7 +175,8 @@ async def test_a_surge_with_an_open_incident_goes_to_its_conversation(
     card = posted.cards[0]
     assert sentence in runs(card)
     assert f"Incident #{first} is open for Blackboard: keep its posts current." in runs(card)
-    assert not elements(card, "Action.Execute")
+    # Only *Reply* on the example: no *Declare outage* (the incident is open).
+    assert [a["title"] for a in elements(card, "Action.Execute")] == ["Reply"]
     find_action(card, "Open on Mastodon")
     as_written(posted)
 

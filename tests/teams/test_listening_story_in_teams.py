@@ -1,0 +1,204 @@
+"""Story (issue 20) in Teams, against a fake Mastodon instance over HTTP with Crier's real publisher
+and reading side: a surge of angry mentions of eduroam reaches where notices go as one card with
+*Declare outage*, the service filled in; the analyst declares from it, an approver publishes;
+a reply to the post reaches the incident's conversation once; *Reply* beside it drafts an
+answer, which its author may not approve and another approver does; it goes out on Mastodon
+once, as a reply to that person. The test runs the polls on its own clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+import yaml
+from pydantic import SecretStr
+
+from bot.config import STARTER_CONFIG, CrierConfig
+from bot.listening.poller import start_polling
+from bot.publishing.credentials import NetworkCredentials
+from bot.storage.store import Store
+from tests.clock import FakeClock
+from tests.conftest import APPROVER as SLACK_APPROVER
+from tests.conftest import APPROVER_2 as SLACK_APPROVER_2
+from tests.conftest import make_config
+from tests.fakes.bot_connector import ConnectorCall, FakeBotConnector
+from tests.fakes.networks.mastodon import FakeMastodon
+from tests.heard_rows import latest_incident
+from tests.teams.harness import (
+    ANALYST,
+    APPROVER,
+    APPROVER_2,
+    THREAD,
+    TeamsHarness,
+    find_action,
+    start_teams,
+    texts,
+)
+from tests.teams.test_heard_in_teams import declared, elements, runs
+
+TOKEN = "mastodon-story-token"
+JsonDict = dict[str, Any]
+ASKED = "Is the VPN down too?"
+ANSWER = "No, only eduroam is down."
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 12, 3, 15, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def mastodon(clock: FakeClock) -> AsyncIterator[FakeMastodon]:
+    server = FakeMastodon(token=TOKEN, now=lambda: clock.now().timestamp())
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def config(mastodon: FakeMastodon) -> CrierConfig:
+    """Crier's Mastodon account on the fake, listening every 3 minutes; Teams approvers."""
+    channels = yaml.safe_load(STARTER_CONFIG.read_text())["channels"]
+    channels["mastodon"] = {"base_url": mastodon.base_url, "account": "it"}
+    return make_config(
+        channels=channels,
+        listening={"networks": ["mastodon"], "terms": ["Northfield"], "every_minutes": 3},
+        approvals={
+            "slack_users": [SLACK_APPROVER, SLACK_APPROVER_2],
+            "teams_users": [APPROVER[2], APPROVER_2[2]],
+            "allow_self_approval": False,
+        },
+    )
+
+
+@pytest.fixture
+async def story(
+    store: Store, config: CrierConfig, connector: FakeBotConnector, clock: FakeClock
+) -> AsyncIterator[TeamsHarness]:
+    credentials = NetworkCredentials(mastodon_access_token=SecretStr(TOKEN))
+    async with aiohttp.ClientSession() as http:
+        teams, runner = await start_teams(
+            store=store,
+            config=config,
+            connector=connector,
+            http=http,
+            clock=clock,
+            credentials=credentials,
+            background=False,  # the test runs the polls: none may finish after it looks
+        )
+        try:
+            core = teams.crier.core
+            assert core.listening.networks == [config.listening.networks[0]]
+            start_polling(store, config=config, networks=core.listening.networks, now=clock.now())
+            yield teams
+            await teams.settle()
+            teams.cards_are_valid()  # every card Crier sent or answered with
+        finally:
+            await runner.cleanup()
+
+
+async def run(teams: TeamsHarness, clock: FakeClock, **delta: float) -> None:
+    """Move the clock; run the polls, the publishing and the chat updates that came due."""
+    clock.advance(**delta)
+    core = teams.crier.core
+    while await core.scheduler.run_once():
+        pass
+    await teams.settle()
+
+
+def cards_saying(connector: FakeBotConnector, words: str) -> list[ConnectorCall]:
+    """The cards posted in the conversation whose own words (TextRuns) include ``words``."""
+    return [
+        c
+        for c in connector.posts(THREAD)
+        if c.cards and any(words in r for r in runs(connector.card(c.id)))
+    ]
+
+
+def replies_shown(connector: FakeBotConnector) -> list[ConnectorCall]:
+    """The cards showing the question asked with *Reply* beside it (the answer's card shows it
+    too, without)."""
+    return [
+        c
+        for c in cards_saying(connector, ASKED)
+        if any(a["title"] == "Reply" for a in elements(c.cards[0], "Action.Execute"))
+    ]
+
+
+async def test_a_surge_becomes_an_incident_whose_replies_are_answered_once(
+    story: TeamsHarness, connector: FakeBotConnector, clock: FakeClock, mastodon: FakeMastodon
+) -> None:
+    teams = story
+    # Teams lets Crier write unasked only where an incident was declared: an earlier one, of
+    # another service (its posts never approved), makes that conversation where notices go.
+    await declared(teams, connector)
+    await run(teams, clock)  # the first look: nobody has said anything
+    for n in range(14):
+        at = clock.now() - timedelta(minutes=8) + timedelta(seconds=30 * n)
+        mastodon.mention(f"eduroam is down AGAIN, this is awful ({n})", author=f"s{n}", at=at)
+    await run(teams, clock, minutes=3)
+    [alert] = cards_saying(connector, "Mentions of Wi-Fi")
+    assert "14 posts" in texts(alert.cards[0])
+    declare = find_action(alert.cards[0], "Declare outage")
+    assert declare["data"]["declareService"] == "Wi-Fi"
+    await run(teams, clock, minutes=3)  # the same surge, a poll later: no second card
+    assert len(cards_saying(connector, "Mentions of")) == 1
+
+    before = len(connector.posts())
+    opened = await teams.invoke(alert.id, "Declare outage", user=ANALYST)
+    assert opened["type"] == "application/vnd.microsoft.activity.message", opened
+    (form_message,) = connector.posts()[before:]
+    form = form_message.cards[0]
+    (service,) = [c for c in elements(form, "Input.ChoiceSet") if c["id"] == "service"]
+    assert service["value"] == "Wi-Fi"
+    inputs = {"service": "Wi-Fi", "summary": "eduroam keeps dropping", "channels": "mastodon"}
+    card = await teams.click(form_message.id, "Draft posts", user=ANALYST, card=form, inputs=inputs)
+    assert "Wi-Fi: eduroam keeps dropping" in texts(card)
+    await run(teams, clock)
+    draft = teams.draft_ids()[-1]
+    assert "eduroam keeps dropping" in texts(connector.card(draft))
+    await teams.click(draft, "Approve & publish", user=APPROVER)
+    await run(teams, clock)
+    [post] = [s for s in mastodon.posted if s["account"]["acct"] == "it"]  # Crier's own
+    assert "eduroam keeps dropping" in post["text"]
+
+    asked = mastodon.add_reply(str(post["id"]), ASKED, author="ann")
+    await run(teams, clock, minutes=3)
+    await run(teams, clock, minutes=3)  # read again: shown once
+    [heard] = replies_shown(connector)
+    assert heard.conversation_id == THREAD  # the incident's conversation
+    incident_id = latest_incident(teams.crier.core.store)
+    assert f"1 new reply to incident #{incident_id}'s posts" in texts(heard.cards[0])
+
+    form = await teams.click(heard.id, "Reply", user=APPROVER)
+    saved = await teams.click(
+        heard.id, "Save answer", user=APPROVER, card=form, inputs={"answer": ANSWER}
+    )
+    assert "Your answer waits for an approver" in texts(saved)
+    await run(teams, clock)
+    [waiting] = cards_saying(connector, "↩️ Answer to")
+    pending = connector.card(waiting.id)
+    assert ANSWER in runs(pending) and "Alex Approver" in runs(pending)  # who drafted it
+
+    refused = await teams.click(waiting.id, "Approve", user=APPROVER)  # its author
+    said = texts(refused)
+    assert "You wrote this answer" in said and "another approver" in said
+    await run(teams, clock)
+    assert connector.card(waiting.id) == pending  # refused to the clicker alone
+    assert not [s for s in mastodon.posted if s.get("in_reply_to_id") == asked["id"]]
+
+    approved = await teams.click(waiting.id, "Approve", user=APPROVER_2)
+    assert "Approved by" in texts(approved) and "Sam Second" in runs(approved)
+    await run(teams, clock)
+    await run(teams, clock, minutes=3)  # a poll after: Crier's own answer is not news
+    answers = [s for s in mastodon.posted if s.get("in_reply_to_id") == asked["id"]]
+    assert [(a["account"]["acct"], a["text"]) for a in answers] == [("it", ANSWER)]
+    assert len(cards_saying(connector, "↩️ Answer to")) == 1  # one card, replaced
+    shown = connector.card(waiting.id)
+    assert "Sam Second" in runs(shown) and "Mastodon — ✅ sent" in runs(shown)
+    assert find_action(shown, "Open on Mastodon")["url"] == answers[0]["url"]
+    assert len(replies_shown(connector)) == 1
+    assert len(cards_saying(connector, "Mentions of")) == 1  # the surge, still only once

@@ -37,14 +37,23 @@ from bot.scheduling import calendar_pause, jobs
 from bot.storage import audit
 from bot.storage.models import Maintenance, MaintenancePost, MaintenanceState
 
+UNDER_WAY = (MaintenanceState.SCHEDULED, MaintenanceState.IN_PROGRESS)
+
+
+def _changeable(session: Session, maintenance_id: int, *also: str) -> Maintenance:
+    """The maintenance, if approved and not over (or in one of the states ``also``); else
+    Conflict says what it is."""
+    maintenance = found(session, maintenance_id)
+    if maintenance.state not in (*UNDER_WAY, *also):
+        raise Conflict(f"This maintenance is {maintenance.state.replace('_', ' ')}.")
+    return maintenance
+
 
 def complete(
     session: Session, *, maintenance_id: int, actor: Actor, now: datetime
 ) -> MaintenanceView:
     """The work is done: the approved completion goes out now."""
-    maintenance = found(session, maintenance_id)
-    if maintenance.state not in (MaintenanceState.SCHEDULED, MaintenanceState.IN_PROGRESS):
-        raise Conflict(f"This maintenance is {maintenance.state.replace('_', ' ')}.")
+    maintenance = _changeable(session, maintenance_id)
     if now < maintenance.starts_at:
         raise Conflict("The window has not started yet: cancel it instead if it is off.")
     for post in posts_of(session, maintenance):
@@ -78,9 +87,7 @@ def extend(
 ) -> SeriesPost:
     """Draft the public word that the work runs late, to a new end ``by`` after the current one
     (or after now, if that is later); it waits for approval, which moves the window's end."""
-    maintenance = found(session, maintenance_id)
-    if maintenance.state not in (MaintenanceState.SCHEDULED, MaintenanceState.IN_PROGRESS):
-        raise Conflict(f"This maintenance is {maintenance.state.replace('_', ' ')}.")
+    maintenance = _changeable(session, maintenance_id)
     if not timedelta(minutes=5) <= by <= timedelta(days=2):
         raise InvalidInput("Extend by between 5 minutes and 2 days.")
     new_end = max(maintenance.ends_at, now) + by
@@ -108,13 +115,7 @@ def cancel(
 ) -> SeriesPost | None:
     """Call the maintenance off. Nothing public yet: it is cancelled at once (None). Once the
     announcement is out, a short cancellation is drafted for approval; its approval cancels."""
-    maintenance = found(session, maintenance_id)
-    if maintenance.state not in (
-        MaintenanceState.PENDING,
-        MaintenanceState.SCHEDULED,
-        MaintenanceState.IN_PROGRESS,
-    ):
-        raise Conflict(f"This maintenance is {maintenance.state.replace('_', ' ')}.")
+    maintenance = _changeable(session, maintenance_id, MaintenanceState.PENDING)
     announced = any(
         p.kind == SeriesKind.ANNOUNCE and p.state == PostState.PUBLISHED
         for p in posts_of(session, maintenance)

@@ -6,16 +6,17 @@ networks on 127.0.0.1 (port 0) — and then listens to the 100 posts (``listenin
 = 1, one watched term, X with ``channels.x.monthly_read_budget``). Each fake counts reads in
 windows of its network's documented limit and answers 429 past it: Mastodon 300 / 5 min per
 account, Bluesky's AppView 3,000 / 5 min, Graph 200 calls / hour per user, X recent search
-60 / 15 min (Basic, the lowest paid tier; mentions are counted in the same window, which is
-stricter than X).
+60 / 15 min and, apart from it as X counts them, X's mentions timeline 10 / 15 min per user
+(Basic, the lowest paid tier). X's mentions are reported as their own row, "x mentions".
 
 *budget*: the fakes and Crier on a ``FakeClock`` moved a minute at a time, ``--hours`` of polls
-with ``--replies`` replies a minute on random posts. Per network: the most reads the fake saw in
-any window of the documented length (sliding: stricter than the networks' fixed windows) against
-the limit (goal ≤ 1.0) and 429s (must be 0); fairness: the longest run of polls in which a
-watched post was not read, against one budget window of polls (least recently read first should
-reach every post once a window); and how long a reply waited to be shown (fake minutes). X: the
-posts read, and how long ``monthly_read_budget`` lasts at that pace.
+with ``--replies`` replies a minute on random posts. Per network (and X's mentions apart): the
+most reads the fake saw in any window of the documented length (sliding: stricter than the
+networks' fixed windows) against the limit (goal ≤ 1.0) and 429s (must be 0); fairness: the
+longest run of polls in which a watched post (or the mentions) was not read, against one budget
+window of polls (least recently read first should reach every post once a window); and how long
+a reply waited to be shown (fake minutes). X: the posts read, and how long
+``monthly_read_budget`` lasts at that pace.
 
 *latency*: a fresh database and fakes on the real clock, ``crier serve``'s scheduler
 (``run_forever``), replies added at random moments for ``--seconds``; time from ``add_reply`` on
@@ -53,7 +54,7 @@ from bench.figures import backends_argument, base_parser, chosen_backends, perce
 from bot.config import CrierConfig, Network
 from bot.core import Core, build_core
 from bot.incidents.requests import DeclareRequest
-from bot.listening.poller import BUDGETS, start_polling
+from bot.listening.poller import BUDGETS, OWN_BUDGETS, start_polling
 from bot.ports import Clock, SystemClock
 from bot.publishing.credentials import NetworkCredentials
 from bot.settings import Settings
@@ -73,6 +74,10 @@ LIMITS = {
     Network.FACEBOOK: (200, 3600.0),
     Network.X: (60, 900.0),
 }
+# Endpoints a network counts against a limit of their own, by (network, what the poller calls
+# the ask): how their paths end and their documented limit. X's mentions timeline on Basic:
+# 10 / 15 min per user, apart from recent search's 60.
+APART = {(Network.X, "mentions"): ("/mentions", 10, 900.0)}
 # The fakes' read endpoints, by how their paths end.
 READS = {
     Network.MASTODON: ("/context", "/notifications", "/api/v2/search"),
@@ -105,8 +110,8 @@ def read_of(network: Network, method: str, path_qs: str) -> tuple[str, ...] | No
     if network is Network.FACEBOOK:
         if path.endswith("/comments"):
             return (path.split("/")[-2],)
-        ids = query.get("ids", [""])[0]
-        return tuple(ids.split(",")) if ids else None
+        listed = query.get("ids", [""])[0]
+        return tuple(listed.split(",")) if listed else None
     text = query.get("query", [""])[0] if network is Network.X else ""
     ids = tuple(re.findall(r"conversation_id:(\d+)", text))
     return ids or ("",)
@@ -177,7 +182,11 @@ def start_fakes(now: Callable[[], float]) -> Fakes:
         Network.MASTODON: partial(FakeMastodon, token=TOKENS["mastodon"]),
         Network.BLUESKY: partial(FakeBluesky, password=TOKENS["bluesky"]),
         Network.FACEBOOK: partial(FakeGraph, page_id=PAGE_ID),
-        Network.X: FakeX,
+        Network.X: partial(
+            FakeX,
+            mentions_limit=APART[Network.X, "mentions"][1],
+            mentions_window=APART[Network.X, "mentions"][2],
+        ),
     }
     fakes = Fakes(
         {
@@ -283,6 +292,8 @@ def busiest(times: list[float], window: float) -> int:
 @dataclass(frozen=True)
 class NetworkFigures:
     network: Network
+    endpoint: str  # "": the network's limit; else an endpoint counted apart ("mentions")
+    limit: tuple[int, float]  # documented: (reads, window in seconds)
     reads: int
     busiest: int  # most reads in any window of the documented length
     refused: int  # 429s (Graph: code 4)
@@ -325,16 +336,62 @@ async def measure_budget(url: str, *, hours: float, replies: float, seed: int) -
             hours=hours,
             replies=len(bench.added),
             seconds=took,
-            networks=[network_figures(bench, n, start=start, polls=polls) for n in NETWORKS],
+            networks=[
+                *(network_figures(bench, n, start=start, polls=polls) for n in NETWORKS),
+                *(endpoint_figures(bench, n, what, start=start, polls=polls) for n, what in APART),
+            ],
             x_posts_read=bench.fakes.by_network[Network.X].posts_read,
             x_counted=int(mark.cursor or 0) if mark is not None else 0,
         )
 
 
+def apart(network: Network, path_qs: str) -> str:
+    """The endpoint counted apart that a read request goes to, or "" (the network's limit)."""
+    path = urlsplit(path_qs).path
+    return next(
+        (w for (n, w), (end, *_) in APART.items() if n is network and path.endswith(end)), ""
+    )
+
+
+def refused(fake: Any, endpoint: str = "") -> int:
+    """The 429s a fake answered for the network's limit, or for an endpoint counted apart."""
+    return int(fake.mention_reads.refused if endpoint == "mentions" else fake.reads.refused)
+
+
+def longest_unread(polls_read: set[int], polls: int) -> int:
+    edges = [-1, *sorted(polls_read), polls]  # before the first, after the last
+    return max(b - a - 1 for a, b in itertools.pairwise(edges))
+
+
+def endpoint_figures(
+    bench: Listened, network: Network, endpoint: str, *, start: float, polls: int
+) -> NetworkFigures:
+    """An endpoint counted apart (X's mentions): its reads against its own limit."""
+    _, limit, window = APART[network, endpoint]
+    step = INTERVAL_MINUTES * 60
+    reads = [t for t, q in bench.fakes.reads[network] if apart(network, q) == endpoint]
+    read_in = {round((moment - start) / step) for moment in reads}
+    return NetworkFigures(
+        network=network,
+        endpoint=endpoint,
+        limit=(limit, window),
+        reads=len(reads),
+        busiest=busiest(reads, window),
+        refused=refused(bench.fakes.by_network[network], endpoint),
+        unread=longest_unread(read_in, polls),
+        never_read=int(not reads),
+        waited=[],
+        unshown=0,
+        per_sweep=0.0,
+    )
+
+
 def network_figures(
     bench: Listened, network: Network, *, start: float, polls: int
 ) -> NetworkFigures:
-    reads, step = bench.fakes.reads[network], INTERVAL_MINUTES * 60
+    """A network's reads against its limit (those of endpoints counted apart left out)."""
+    reads = [(t, q) for t, q in bench.fakes.reads[network] if not apart(network, q)]
+    step = INTERVAL_MINUTES * 60
     read_in: dict[str, set[int]] = {}
     together = [len(t) for _, q in reads if (t := read_of(network, "GET", q)) and t != ("",)]
     watched = sum(1 for n, _ in bench.posts if n is network)
@@ -346,9 +403,8 @@ def network_figures(
     # "": the mentions and the search, except on Graph, which offers neither (nothing is asked).
     mentions = [""] if network is not Network.FACEBOOK else []
     for post in [*mentions, *(post for n, post in bench.posts if n is network)]:
-        edges = [-1, *sorted(read_in.get(post, ())), polls]  # before the first, after the last
-        never += len(edges) == 2
-        unread = max(unread, *(b - a - 1 for a, b in itertools.pairwise(edges)))
+        never += not read_in.get(post)
+        unread = max(unread, longest_unread(read_in.get(post, set()), polls))
     waited, unshown, end = [], 0, start + polls * step
     for tag, (where, _, at) in bench.added.items():
         if where is network:
@@ -357,9 +413,11 @@ def network_figures(
             unshown += shown is None
     return NetworkFigures(
         network=network,
+        endpoint="",
+        limit=LIMITS[network],
         reads=len(reads),
         busiest=busiest([t for t, _ in reads], LIMITS[network][1]),
-        refused=bench.fakes.by_network[network].reads.refused,
+        refused=refused(bench.fakes.by_network[network]),
         unread=unread,
         never_read=never,
         waited=waited,
@@ -397,8 +455,9 @@ async def measure_latency(url: str, *, seconds: float, seed: int) -> LatencyFigu
             if tag in bench.chat.shown:
                 latencies.append(bench.chat.shown[tag][0] - added)
             per[network] = (count + 1, latencies)
-        refused = sum(fake.reads.refused for fake in bench.fakes.by_network.values())
-        return LatencyFigures(seconds, time.monotonic() - began, per, refused)
+        refused_all = [refused(fake) for fake in bench.fakes.by_network.values()]
+        refused_all += [refused(bench.fakes.by_network[n], what) for n, what in APART]
+        return LatencyFigures(seconds, time.monotonic() - began, per, sum(refused_all))
 
 
 def report_budget(f: BudgetFigures, backend: str) -> list[str]:
@@ -408,29 +467,32 @@ def report_budget(f: BudgetFigures, backend: str) -> list[str]:
         f"of polls on a fake clock in {f.seconds:.0f} s; {f.replies} replies; {backend}"
     )
     print(
-        f"  {'network':<9}{'limit':>14}{'Crier':>13}{'reads':>7}{'busiest':>8}{'ratio':>7}"
+        f"  {'network':<12}{'limit':>14}{'Crier':>10}{'reads':>7}{'busiest':>8}{'ratio':>7}"
         f"{'429s':>5}{'unread':>7}{'goal':>5}{'reply wait p50/max':>20}"
     )
     over: list[str] = []
     for n in f.networks:
-        (limit, window), (budget, budget_window) = LIMITS[n.network], BUDGETS[n.network]
-        goal, share = round(window / 60 / INTERVAL_MINUTES), n.busiest / limit
+        (limit, window), share = n.limit, n.busiest / n.limit[0]
+        budget, budget_window = OWN_BUDGETS.get((n.network, n.endpoint)) or BUDGETS[n.network]
+        goal = round(window / 60 / INTERVAL_MINUTES)
+        name = f"{n.network.value} {n.endpoint}".strip()
         longest = f"{'>' if n.unshown else ''}{max(n.waited, default=math.nan):.0f}"
+        wait = f"{percentile(n.waited, 50):.0f} / {longest} min" if n.waited else "-"
         print(
-            f"  {n.network.value:<9}{f'{limit} / {window / 60:g} min':>14}"
-            f"{f'{budget} / {budget_window.total_seconds() / 60:g}':>13}{n.reads:>7}"
-            f"{n.busiest:>8}{share:>7.2f}{n.refused:>5}{n.unread:>7}{goal:>5}"
-            f"{f'{percentile(n.waited, 50):.0f} / {longest} min':>20}"
+            f"  {name:<12}{f'{limit} / {window / 60:g} min':>14}"
+            f"{f'{budget} / {budget_window.total_seconds() / 60:g}':>10}{n.reads:>7}"
+            f"{n.busiest:>8}{share:>7.2f}{n.refused:>5}{n.unread:>7}{goal:>5}{wait:>20}"
         )
-        print(f"    {n.per_sweep:.1f} request(s) read every watched post once (a sweep)")
+        if not n.endpoint:
+            print(f"    {n.per_sweep:.1f} request(s) read every watched post once (a sweep)")
         if n.never_read or n.unshown:
             print(
                 f"    {n.never_read} post(s) never read, {n.unshown} reply(ies) unshown at the end"
             )
         if share > 1.0 or n.refused:
-            over.append(f"{n.network.value} over its limit")
+            over.append(f"{name} over its limit")
         if n.never_read or n.unread > goal:
-            over.append(f"{n.network.value} left a post unread {n.unread} polls")
+            over.append(f"{name} left a post unread {n.unread} polls")
     print(
         f"  x: {f.x_counted} posts read as Crier counts them ({f.x_posts_read} served by the "
         f"fake), {f.x_counted / f.hours:.1f} an hour; the monthly budget {MONTHLY_READ_BUDGET:,} "
@@ -439,8 +501,9 @@ def report_budget(f: BudgetFigures, backend: str) -> list[str]:
         "(then Crier stops reading X)"
     )
     print(
-        "  limit: documented (X: recent search on Basic, the lowest paid tier); Crier: its own "
-        "budget (bot/listening/poller.py); busiest: most reads in any window of the limit's "
+        "  limit: documented (X: recent search, and its mentions timeline apart, on Basic, the "
+        "lowest paid tier); Crier: its own budget (bot/listening/poller.py); busiest: most reads "
+        "in any window of the limit's "
         "length; unread: most polls in a row a watched post (or the mentions) went unread "
         "(goal: one window)"
     )

@@ -8,7 +8,11 @@ what it had kept is not kept twice.
 Each network's requests go through a ``Pacer`` shared by every process on the database (a
 rolling window per network, well under the network's documented limit, since publishing uses
 the same account), and a network's own word on its limit is obeyed: a page that says few
-requests are left, or a 429, holds the network's listening until the time it gives. The watched
+requests are left, or a 429, holds the network's listening until the time it gives. An ask kind
+that the network counts apart (X's mentions timeline: 10 requests / 15 min per user on Basic,
+apart from recent search's 60) has a budget and a pacer of its own (``OWN_BUDGETS``): it takes
+nothing from the network's, is skipped in a poll where its own has no room while the other asks
+go on, and a 429 or a low ``remaining`` from it holds only its own pacer. The watched
 posts and terms asked least recently go first, so a budget spent before the end of the list
 still reaches every post in turn. Where a network reads many threads in one request (X's search
 ORs conversations, Graph reads many ids), the posts next in that order are read together
@@ -61,10 +65,24 @@ BUDGETS: dict[Network, tuple[int, timedelta]] = {
     Network.FACEBOOK: (100, timedelta(hours=1)),
     Network.X: (30, timedelta(minutes=15)),
 }
+# Ask kinds a network counts against a limit of their own, apart from its ``BUDGETS``: (requests,
+# window), half the documented limit. X's mentions timeline allows 10 requests / 15 min per user
+# on Basic (recent search 60): asked a minute, it would be refused and hold all of X's reading.
+# Such a budget's requests go evenly spaced (window ÷ requests apart: X's mentions every 3 min),
+# never more than ``requests`` in any window, so it is not spent in a window's first polls.
+OWN_BUDGETS: dict[tuple[Network, str], tuple[int, timedelta]] = {
+    (Network.X, "mentions"): (5, timedelta(minutes=15)),
+}
+NETWORK_WIDE = ""  # the kind of every ask that draws on its network's ``BUDGETS``
 
 
 class BudgetSpent(Exception):
     """This poll has used what it may: the rest waits for the next."""
+
+
+class ShareSpent(BudgetSpent):
+    """One budget of the network (its own, or an ask kind's) has no more room this poll: the
+    asks on its other budgets go on."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +100,18 @@ _Answer = TypeVar("_Answer", Page, Sweep)
 
 @dataclass
 class _Share:
-    """What is left of one poll's share of its network's budget, in requests."""
+    """What is left of one poll's share of a budget (the network's, or an ask kind's own), in
+    requests; its pacer; and until when the network refused it for rate (a 429), if it did."""
 
+    pacer: Pacer
     left: int
+    kind: str = NETWORK_WIDE
+    held_until: datetime | None = None
+
+
+def budget_kind(network: Network, what: str) -> str:
+    """Which budget an ask of kind ``what`` draws on: its own, or ``NETWORK_WIDE``."""
+    return what if (network, what) in OWN_BUDGETS else NETWORK_WIDE
 
 
 def poll_key(network: Network) -> str:
@@ -147,17 +174,27 @@ class Listening:
             show_spike=self.show_spike,
         )
         self._pacers = {
-            network: Pacer(
-                limit=limit,
-                window=window,
-                clock=self.clock,
-                max_wait=timedelta(0),  # never wait in a poll: the next poll goes on
-                name=f"reading {network.value}",
-                store=self.store,
-                key=f"listen:{network.value}",
-            )
+            (network, NETWORK_WIDE): self._pacer(network, limit, window)
             for network, (limit, window) in BUDGETS.items()
         }
+        for (network, what), (limit, window) in OWN_BUDGETS.items():
+            # One request per ``window / limit``: the same ceiling, evenly spread.
+            self._pacers[network, what] = self._pacer(network, 1, window / limit, what)
+
+    def _pacer(
+        self, network: Network, limit: int, window: timedelta, what: str = NETWORK_WIDE
+    ) -> Pacer:
+        """A budget's pacer, shared by every process on the database: ``listen:x`` for the
+        network's, ``listen:x:mentions`` for an ask kind's own."""
+        return Pacer(
+            limit=limit,
+            window=window,
+            clock=self.clock,
+            max_wait=timedelta(0),  # never wait in a poll: the next poll goes on
+            name=" ".join(filter(None, ["reading", network.value, what])),
+            store=self.store,
+            key=":".join(filter(None, ["listen", network.value, what])),
+        )
 
     def handlers(self) -> dict[str, JobHandler]:
         return {POLL: self.poll, **self.telling.handlers()}
@@ -187,15 +224,16 @@ class Listening:
         found: list[Found] = []
         marks: dict[str, ListenMark] = {}
         again = started + every
+        shares = self._shares(network)
         try:
-            await self._read(network, source, found, marks)
+            await self._read(network, source, found, marks, shares)
         except BudgetSpent:
             pass
         except PublishError as exc:
-            if exc.rate_limited and exc.retry_at is not None:
-                await self._pacers[network].hold_until(exc.retry_at)
-                again = max(again, exc.retry_at)
             log.warning("reading %s stopped for this poll: %s", network.value, exc.message)
+        held = [share.held_until for share in shares.values()]
+        if all(held):  # every budget refused for rate: nothing to ask before the first resets
+            again = max(again, min(at for at in held if at is not None))
         added = await self.store.run(lambda s: self._keep(s, network, found, marks))
         if added:
             self.wake_scheduler()
@@ -207,13 +245,13 @@ class Listening:
         source: ListeningSource,
         found: list[Found],
         marks: dict[str, ListenMark],
+        shares: dict[str, _Share],
     ) -> None:
         now = self.clock.now()
         watched = await self.store.read(
             lambda s: watched_posts(s, config=self.config, network=network, now=now)
         )
         known = await self.store.read(lambda s: _marks(s, network))
-        share = _Share(self._per_poll(network))
         asks: dict[str, _Ask] = {}
         if source.hears_mentions:
             asks[f"{network.value}:mentions"] = _Ask(partial(_mentions, source), "mentions")
@@ -228,35 +266,66 @@ class Listening:
                     partial(_search, source, term), "search"
                 )
         # Least recently asked first, so a budget spent part-way reaches the others next time;
-        # the account's mentions first when the poll can ask everything anyway (on Mastodon and
-        # Bluesky they bring the direct replies to every post at once).
+        # the account's mentions first when the poll can ask everything on their budget anyway
+        # (on Mastodon and Bluesky they bring the direct replies to every post at once).
         order = sorted(asks, key=lambda k: _asked_at(known.get(k)))
         calls = _calls(order, asks, source.replies_per_call)
         mentions = f"{network.value}:mentions"
-        if share.left >= len(calls) and mentions in asks:
-            calls = [[mentions], *(keys for keys in calls if keys != [mentions])]
+        if mentions in asks:
+            kind = budget_kind(network, "mentions")
+            alike = [c for c in calls if budget_kind(network, asks[c[0]].what) == kind]
+            if shares[kind].left >= len(alike):
+                calls = [[mentions], *(keys for keys in calls if keys != [mentions])]
         for keys in calls:
-            if asks[keys[0]].what == "replies" and source.replies_per_call > 1:
-                pages = await self._sweep(network, source, keys, asks, known, share)
-                for key, page in pages.items():  # a post not read keeps its mark as it was
-                    found += [Found(item, under=asks[key].under) for item in page.items]
-                    marks[key] = _mark(key, page, now, asks[key])
-                continue
-            [key] = keys
-            ask, mark = asks[key], known.get(key)
-            page = await self._ask(network, partial(ask.call, mark.cursor if mark else None), share)
-            if ask.what == "replies":
-                found += [Found(item, under=ask.under) for item in page.items]
-            else:
-                items = self._recent(page, first=key not in known)
-                found += [Found(item, searched=ask.what == "search") for item in items]
-            marks[key] = _mark(key, page, now, ask)
+            share = shares[budget_kind(network, asks[keys[0]].what)]
+            try:
+                await self._call(network, source, keys, asks, known, share, found, marks)
+            except ShareSpent:
+                continue  # this budget's asks wait for the next poll; the others' go on
 
-    def _per_poll(self, network: Network) -> int:
-        """A poll's share of the network's budget: its window's requests spread over the polls
-        in it, so a window's budget is not all spent in its first minutes (Facebook's hour in
-        four minutes, then nothing read for fifty-six)."""
-        limit, window = BUDGETS[network]
+    async def _call(
+        self,
+        network: Network,
+        source: ListeningSource,
+        keys: list[str],
+        asks: dict[str, _Ask],
+        known: dict[str, ListenMark],
+        share: _Share,
+        found: list[Found],
+        marks: dict[str, ListenMark],
+    ) -> None:
+        """One source call of the poll: the asks ``keys`` (several watched posts' replies in a
+        sweep, or one ask), what they read added to ``found`` and their marks to ``marks``."""
+        now = self.clock.now()
+        if asks[keys[0]].what == "replies" and source.replies_per_call > 1:
+            pages = await self._sweep(network, source, keys, asks, known, share)
+            for key, page in pages.items():  # a post not read keeps its mark as it was
+                found += [Found(item, under=asks[key].under) for item in page.items]
+                marks[key] = _mark(key, page, now, asks[key])
+            return
+        [key] = keys
+        ask, mark = asks[key], known.get(key)
+        page = await self._ask(network, partial(ask.call, mark.cursor if mark else None), share)
+        if ask.what == "replies":
+            found += [Found(item, under=ask.under) for item in page.items]
+        else:
+            items = self._recent(page, first=key not in known)
+            found += [Found(item, searched=ask.what == "search") for item in items]
+        marks[key] = _mark(key, page, now, ask)
+
+    def _shares(self, network: Network) -> dict[str, _Share]:
+        """A poll's shares, by budget kind: the network's, and each ask kind's own."""
+        budgets = {NETWORK_WIDE: BUDGETS[network]}
+        budgets |= {what: budget for (n, what), budget in OWN_BUDGETS.items() if n is network}
+        return {
+            kind: _Share(self._pacers[network, kind], self._per_poll(limit, window), kind)
+            for kind, (limit, window) in budgets.items()
+        }
+
+    def _per_poll(self, limit: int, window: timedelta) -> int:
+        """A poll's share of a budget: its window's requests spread over the polls in it, so a
+        window's budget is not all spent in its first minutes (Facebook's hour in four minutes,
+        then nothing read for fifty-six)."""
         every = timedelta(minutes=self.config.listening.every_minutes)
         return max(1, math.ceil(limit * min(every / window, 1)))
 
@@ -284,19 +353,33 @@ class Listening:
         self, network: Network, call: Callable[[], Awaitable[_Answer]], share: _Share
     ) -> _Answer:
         """One source call (a page, or a sweep of several posts) within the poll's share and
-        the network's budget; its word on its limit obeyed, and every request it made counted
-        (a call may follow several pages). What it read is kept even when the network says its
-        window is nearly spent: the poll stops at the next call."""
-        pacer = self._pacers[network]
+        the budget it draws on (``share``: the network's, or its ask kind's own); its word on
+        its limit obeyed, and every request it made counted (a call may follow several pages).
+        What it read is kept even when the network says its window is nearly spent: that
+        budget's asks stop at the next call. A 429 holds that budget's pacer until the network's
+        time, and ``ShareSpent`` says that budget is done for this poll."""
+        pacer = share.pacer
         if share.left <= 0:
-            raise BudgetSpent
+            raise ShareSpent
         if network is Network.X and not await self.store.run(self._x_reads_left):
             raise BudgetSpent
         try:
             await pacer.wait()
         except PublishError as exc:
-            raise BudgetSpent from exc
-        answer = await call()
+            share.left = 0
+            raise ShareSpent from exc
+        try:
+            answer = await call()
+        except PublishError as exc:
+            if not exc.rate_limited:
+                raise
+            share.left = 0
+            if exc.retry_at is not None:
+                await pacer.hold_until(exc.retry_at)
+                share.held_until = exc.retry_at
+            what = " ".join(filter(None, [network.value, share.kind]))
+            log.warning("reading %s stopped for this poll: %s", what, exc.message)
+            raise ShareSpent from exc
         share.left -= max(answer.requests, 1)
         await pacer.spent(answer.requests - 1)  # the pages it followed beyond the first
         if network is Network.X:

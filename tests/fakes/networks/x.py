@@ -16,7 +16,10 @@ characters it is refused with X's 400; ``since_id``, ``max_results``, ``next_tok
 ``includes.users`` and ``meta``. A test adds replies (``add_reply``, any depth), mentions
 (``mention``) and other posts (``add_post``); ``page_max`` caps a page, ``read_limit`` reads per
 ``read_window`` seconds (on ``now``) answer 429 with ``x-rate-limit-*``, and ``posts_read``
-counts every post served (X bills each).
+counts every post served (X bills each). As X does, each read endpoint has its own window and
+headers: recent search in ``reads`` (``read_limit``), the mentions timeline in ``mention_reads``
+(``mentions_limit`` per ``mentions_window``: 10 / 15 min per user on Basic, once ``read_limit``
+switches the limits on).
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ GONE_REPLY = "You attempted to reply to a Tweet that is deleted or not visible t
 FIRST_ID = 1_790_000_000_000_000_000
 OWN_ID = "1500000000000000001"
 QUERY_MAX = 512  # recent search's query length on the self-serve tiers
+# ``GET /2/users/:id/mentions`` on Basic: 10 requests / 15 min per user, apart from search's 60.
+MENTIONS_LIMIT = 10
+MENTIONS_WINDOW = 900.0
 # A group in parentheses, or a bare term.
 QUERY_PART = re.compile(r"\(([^()]*)\)|(\S+)")
 
@@ -95,11 +101,15 @@ class FakeX(FakeNetwork):
         now: Callable[[], float] = time.time,
         read_limit: int | None = None,
         read_window: float = 900.0,
+        mentions_limit: int = MENTIONS_LIMIT,
+        mentions_window: float = MENTIONS_WINDOW,
         page_max: int = 100,
     ) -> None:
         super().__init__(latency=latency)
         self.now = now
-        self.reads = ReadWindow(read_limit, read_window, now)
+        self.reads = ReadWindow(read_limit, read_window, now)  # recent search
+        limited = mentions_limit if read_limit is not None else None
+        self.mention_reads = ReadWindow(limited, mentions_window, now)
         self.page_max = page_max
         self.others: dict[str, dict[str, Any]] = {}  # id -> post (v2 shape), by other accounts
         self.users: dict[str, dict[str, str]] = {}  # id -> {id, username, name}
@@ -323,29 +333,33 @@ class FakeX(FakeNetwork):
 
     # ----- reading: the endpoints ----------------------------------------------------------
 
-    def _read_headers(self) -> dict[str, str]:
+    def _read_headers(self, window: ReadWindow) -> dict[str, str]:
         return {
-            "x-rate-limit-limit": str(self.reads.cap),
-            "x-rate-limit-remaining": str(self.reads.remaining),
-            "x-rate-limit-reset": str(self.reads.reset),
+            "x-rate-limit-limit": str(window.cap),
+            "x-rate-limit-remaining": str(window.remaining),
+            "x-rate-limit-reset": str(window.reset),
         }
 
-    async def _reading(self, request: web.Request) -> web.StreamResponse | None:
+    async def _reading(self, request: web.Request, window: ReadWindow) -> web.StreamResponse | None:
         fault = await self.before(request)
         if fault is not None:
             return fault
         await self.read(request)
         if not self._authorised(request):
             return self.json(UNAUTHORIZED, status=401)
-        if not self.reads.take():
-            return self.json(TOO_MANY, status=429, headers=self._read_headers())
+        if not window.take():
+            return self.json(TOO_MANY, status=429, headers=self._read_headers(window))
         return None
 
     def _everything(self) -> list[dict[str, Any]]:
         return [self._v2(i) for i in [*self.tweets, *self.others]]
 
     def _answer(
-        self, request: web.Request, posts: list[dict[str, Any]], token_name: str
+        self,
+        request: web.Request,
+        posts: list[dict[str, Any]],
+        token_name: str,
+        window: ReadWindow,
     ) -> web.Response:
         """Newest first from ``since_id`` on, a page at a time, as X answers reads."""
         query = request.query
@@ -367,18 +381,19 @@ class FakeX(FakeNetwork):
                 body["includes"] = {"users": users}
         if start + limit < len(posts):
             meta["next_token"] = str(start + limit)
-        return self.json(body, headers=self._read_headers())
+        return self.json(body, headers=self._read_headers(window))
 
     async def search_recent(self, request: web.Request) -> web.StreamResponse:
-        if (problem := await self._reading(request)) is not None:
+        if (problem := await self._reading(request, self.reads)) is not None:
             return problem
         query = request.query.get("query", "")
         if len(query) > QUERY_MAX:
             message = f"There were errors processing your request: Query must be {QUERY_MAX} "
             message += f"characters or fewer (yours: {len(query)})"
-            return self.json(invalid(message, "query"), status=400, headers=self._read_headers())
+            headers = self._read_headers(self.reads)
+            return self.json(invalid(message, "query"), status=400, headers=headers)
         found = [p for p in self._everything() if self._matches(p, query)]
-        return self._answer(request, found, "next_token")
+        return self._answer(request, found, "next_token", self.reads)
 
     def _matches(self, post: dict[str, Any], query: str) -> bool:
         """Every part of the query holds; a group in parentheses holds when one of its
@@ -404,13 +419,13 @@ class FakeX(FakeNetwork):
         return bool(value) or term.lower() in post["text"].lower()
 
     async def user_mentions(self, request: web.Request) -> web.StreamResponse:
-        if (problem := await self._reading(request)) is not None:
+        if (problem := await self._reading(request, self.mention_reads)) is not None:
             return problem
         if request.match_info["id"] != OWN_ID:
             return self.json(forbidden("You can only read your own mentions."), status=403)
         named = f"@{self.username}".lower()
         found = [p for p in self.others.values() if named in p["text"].lower()]
-        return self._answer(request, found, "pagination_token")
+        return self._answer(request, found, "pagination_token", self.mention_reads)
 
 
 def _stamp(moment: datetime) -> str:

@@ -103,11 +103,13 @@ async def test_a_sweep_of_25_posts_takes_three_searches_on_x_and_one_read_on_fac
         crier.store, config=crier.config, networks=crier.listening.networks, now=clock.now()
     )
 
-    for _ in range(3):  # X's share is 2 requests a poll: mentions, then the three searches
+    for _ in range(3):  # X's share is 2 searches a poll (its mentions have a budget of their own)
         await poll(crier, clock)
 
     searches = [r for r in x.received if r.path == "/2/tweets/search/recent"]
-    assert len(searches) == 3 and len(marks(crier, Network.X)) == 25
+    first_sweep = sum(r.query["query"].count("conversation_id:") for r in searches[:3])
+    assert first_sweep == 25 and len(marks(crier, Network.X)) == 25
+
     assert [r.path for r in fb.received if r.method == "GET"] == ["/v26.0/"] * 3
     assert len(marks(crier, Network.FACEBOOK)) == 25
     x_marks, fb_marks = marks(crier, Network.X), marks(crier, Network.FACEBOOK)

@@ -7,13 +7,12 @@ A form that comes back with a problem keeps what the person typed, each problem 
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from bot.config import CrierConfig, Network
 from bot.config_calendar import NOT_FOR_CALENDAR
 from bot.errors import InvalidInput
 from bot.scheduling.calendar import TEXT_MAX
-from bot.views import NETWORK_LABELS
 from handlers.teams.elements import Element, card, date_input, execute, heading, time_input
 from handlers.teams.forms import Form
 from handlers.teams.ids import CalendarField, Verb
@@ -35,14 +34,7 @@ def calendar_form(config: CrierConfig, *, today: date, again: Form | None = None
     at = time_input(F.TIME, f"Time ({zone})", value=form.value(F.TIME, "10:00"), required=True)
     form.add(at, F.TIME, DUE_AT)
     channels = [n for n in config.enabled_channels if n not in NOT_FOR_CALENDAR]
-    form.choice(
-        F.CHANNELS,
-        "Channels",
-        [(n.value, NETWORK_LABELS[n]) for n in channels],
-        default=",".join(n.value for n in channels),
-        multi=True,
-        expanded=True,
-    )
+    form.channels(F.CHANNELS, "Channels", channels, ticked=channels)
     form.hint(
         "An approver (not you) approves the post before it is scheduled. It goes out at its "
         "time, unless an incident is open: then it is held, and the all-clear offers to post it."
@@ -57,19 +49,9 @@ def calendar_request(
     """The text, channels and time the form proposes; InvalidInput naming each input that is
     missing or wrong (the core checks the rest: a past time, the networks' rules)."""
     problems: dict[str, str] = {}
-    try:
-        day = date.fromisoformat(form.text(F.DAY).strip())
-    except ValueError:
-        problems[F.DAY] = "Pick a day."
-    try:
-        at = time.fromisoformat(form.text(F.TIME).strip()).replace(second=0, microsecond=0)
-    except ValueError:
-        problems[F.TIME] = "Pick a time."
-    known = {n.value: n for n in Network}
-    picked = form.choices(F.CHANNELS)
-    if any(c not in known for c in picked):
-        problems[F.CHANNELS] = "Pick from these."
-    if problems:
+    day, at = form.day(F.DAY, problems), form.time_of_day(F.TIME, problems)
+    channels = form.networks(F.CHANNELS, problems)
+    if problems or day is None or at is None:
         raise InvalidInput("Check the day, the time and the channels.", problems)
     due = datetime.combine(day, at, tzinfo=config.organisation.zone)
-    return form.text(F.TEXT), tuple(known[c] for c in picked), due
+    return form.text(F.TEXT), channels, due

@@ -83,13 +83,14 @@ class Form:
         """What the person picked, else ``default``."""
         self.add(choice_set(field, label, choices, value=self.value(field, default), **options))
 
-
-def _channels(
-    form: Form, config: CrierConfig, label: str, *, ticked: tuple[Network, ...] = ()
-) -> None:
-    channels = [(n.value, NETWORK_LABELS[n]) for n in config.enabled_channels]
-    default = ",".join(n.value for n in ticked)
-    form.choice(Field.CHANNELS, label, channels, default=default, multi=True, expanded=True)
+    def channels(
+        self, field: str, label: str, offered: list[Network], *, ticked: list[Network]
+    ) -> None:
+        """Tick boxes for ``offered`` channels, ``ticked`` ones ticked unless the person
+        changed them."""
+        choices = [(n.value, NETWORK_LABELS[n]) for n in offered]
+        default = ",".join(n.value for n in ticked)
+        self.choice(field, label, choices, default=default, multi=True, expanded=True)
 
 
 def declare_form(
@@ -133,7 +134,8 @@ def declare_form(
         Field.STATUS, "Status", status_choices(), default=IncidentStatus.INVESTIGATING.value
     )
     _details(form)
-    _channels(form, config, "Channels (leave empty for the service's usual ones)")
+    label = "Channels (leave empty for the service's usual ones)"
+    form.channels(Field.CHANNELS, label, config.enabled_channels, ticked=[])
     actions = [execute("Draft posts", Verb.DECLARE, style="positive")]
     return card(form.body, actions=actions, summary="Declare an outage")
 
@@ -176,7 +178,8 @@ def update_form(
     form.choice(Field.STATUS, "Status", status_choices(), default=incident.status)
     form.choice(Field.SEVERITY, "Severity", severity_choices(config), default=incident.severity)
     _details(form, incident)
-    _channels(form, config, "Channels", ticked=incident.channels)
+    channels = config.enabled_channels
+    form.channels(Field.CHANNELS, "Channels", channels, ticked=list(incident.channels))
     form.hint("A change of severity or channels applies once this update is approved.")
     actions = _incident_actions(incident, Verb.UPDATE, "Draft update", place)
     return card(form.body, actions=actions, summary="Post an update")

@@ -8,13 +8,12 @@ time the clocks skip. A form that comes back with a problem keeps what the perso
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from bot.config import CrierConfig, Network
 from bot.errors import InvalidInput
 from bot.maintenance.series import NOT_FOR_MAINTENANCE, TEXT_MAX, TITLE_MAX, MaintenanceRequest
 from bot.maintenance.window import local_window
-from bot.views import NETWORK_LABELS
 from handlers.teams.elements import Element, card, date_input, execute, heading, time_input
 from handlers.teams.forms import Form
 from handlers.teams.ids import Data, MaintenanceField, Verb
@@ -100,14 +99,7 @@ def maintenance_form(
     remind = [(key, label) for key, (label, _) in REMIND.items()]
     form.choice(F.REMIND, "Reminder before the start", remind, default="60")
     channels = maintenance_channels(config)
-    form.choice(
-        F.CHANNELS,
-        "Channels",
-        [(n.value, NETWORK_LABELS[n]) for n in channels],
-        default=",".join(n.value for n in channels),
-        multi=True,
-        expanded=True,
-    )
+    form.channels(F.CHANNELS, "Channels", channels, ticked=channels)
     if editing:
         form.hint(
             "Saving drafts the series again from these values: it needs approval again, and "
@@ -129,8 +121,8 @@ def maintenance_request(
 ) -> MaintenanceRequest:
     """The request the form makes; InvalidInput naming each input that is missing or wrong."""
     problems: dict[str, str] = {}
-    start_day, end_day = _day(form, F.START_DAY, problems), _day(form, F.END_DAY, problems)
-    start, end = _time(form, F.START_TIME, problems), _time(form, F.END_TIME, problems)
+    start_day, end_day = form.day(F.START_DAY, problems), form.day(F.END_DAY, problems)
+    start, end = form.time_of_day(F.START_TIME, problems), form.time_of_day(F.END_TIME, problems)
     if start_day is None or end_day is None or start is None or end is None:
         raise InvalidInput("Pick the window's start and end, day and time.", problems)
     window = local_window(start_day, start, end_day, end, config.organisation.zone)
@@ -148,22 +140,6 @@ def maintenance_request(
     )
 
 
-def _day(form: Submission, field: str, problems: dict[str, str]) -> date | None:
-    try:
-        return date.fromisoformat(form.text(field).strip())
-    except ValueError:
-        problems[field] = "Pick a day."
-        return None
-
-
-def _time(form: Submission, field: str, problems: dict[str, str]) -> time | None:
-    try:
-        return time.fromisoformat(form.text(field).strip()).replace(second=0, microsecond=0)
-    except ValueError:
-        problems[field] = "Pick a time."
-        return None
-
-
 def _option(
     form: Submission, field: str, options: dict[str, tuple[str, timedelta | None]], default: str
 ) -> timedelta | None:
@@ -174,11 +150,8 @@ def _option(
 
 
 def _channels(form: Submission) -> tuple[Network, ...]:
-    known = {n.value: n for n in Network}
-    picked = form.choices(F.CHANNELS)
-    unknown = [c for c in picked if c not in known]
-    if unknown:
-        raise InvalidInput(
-            f"There is no channel “{unknown[0][:40]}”.", {F.CHANNELS: "Pick from these."}
-        )
-    return tuple(known[c] for c in picked)
+    problems: dict[str, str] = {}
+    channels = form.networks(F.CHANNELS, problems)
+    if problems:
+        raise InvalidInput("Pick the channels from those offered.", problems)
+    return channels

@@ -4,6 +4,7 @@ core's requests from it, the same way for every chat."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, time
 from typing import Any
 
 from bot.config import Network
@@ -28,6 +29,30 @@ class Submission:
     def choices(self, key: str) -> list[str]:
         """A multi-select arrives as one comma-separated string."""
         return [part.strip() for part in self.text(key).split(",") if part.strip()]
+
+    def day(self, key: str, problems: dict[str, str]) -> date | None:
+        """A date picker's day; None, with a problem noted under it, if none was picked."""
+        try:
+            return date.fromisoformat(self.text(key).strip())
+        except ValueError:
+            problems[key] = "Pick a day."
+            return None
+
+    def time_of_day(self, key: str, problems: dict[str, str]) -> time | None:
+        """A time picker's time, to the minute; None, with a problem noted, if none was picked."""
+        try:
+            return time.fromisoformat(self.text(key).strip()).replace(second=0, microsecond=0)
+        except ValueError:
+            problems[key] = "Pick a time."
+            return None
+
+    def networks(self, key: str, problems: dict[str, str]) -> tuple[Network, ...]:
+        """The channels ticked; a value that names no channel is noted as a problem."""
+        known = {n.value: n for n in Network}
+        picked = self.choices(key)
+        if any(value not in known for value in picked):
+            problems[key] = "Pick from these."
+        return tuple(known[value] for value in picked if value in known)
 
     def number(self, key: str) -> int:
         value = self.data.get(key)

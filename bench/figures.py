@@ -26,6 +26,19 @@ def ratio(value: float, baseline: float) -> float:
     return value / baseline if baseline > 0 else math.inf
 
 
+def busiest_window(times: Sequence[float], window: float) -> tuple[int, float]:
+    """The most of ``times`` within any ``window`` seconds (sliding, half-open [t, t + window):
+    stricter than a network's or a relay's fixed windows), and when that window began, in
+    seconds after the first of ``times``; (0, 0.0) for none."""
+    ordered, most, began, start = sorted(times), 0, 0.0, 0
+    for end, at in enumerate(ordered):
+        while at - ordered[start] >= window:
+            start += 1
+        if end - start + 1 > most:
+            most, began = end - start + 1, ordered[start] - ordered[0]
+    return most, began
+
+
 def verdict(value: float, goal: float) -> str:
     """``ok`` or ``OVER`` against a goal that is an upper bound."""
     return "ok" if value <= goal else "OVER"

@@ -50,7 +50,14 @@ from sqlmodel import col, select
 
 from bench.crier_setup import analyst, approver, bench_config_raw
 from bench.databases import migrated_store, throwaway_database
-from bench.figures import backends_argument, base_parser, chosen_backends, percentile, quiet_logs
+from bench.figures import (
+    backends_argument,
+    base_parser,
+    busiest_window,
+    chosen_backends,
+    percentile,
+    quiet_logs,
+)
 from bot.config import CrierConfig, Network
 from bot.core import Core, build_core
 from bot.incidents.requests import DeclareRequest
@@ -279,16 +286,6 @@ async def listening(url: str, clock: Clock, now: Callable[[], float], seed: int)
         yield Listened(core, fakes, chat, sent, random.Random(seed))
 
 
-def busiest(times: list[float], window: float) -> int:
-    """The most of ``times`` in any half-open window [t, t + window)."""
-    ordered, most, start = sorted(times), 0, 0
-    for end, moment in enumerate(ordered):
-        while ordered[start] <= moment - window:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
-
-
 @dataclass(frozen=True)
 class NetworkFigures:
     network: Network
@@ -376,7 +373,7 @@ def endpoint_figures(
         endpoint=endpoint,
         limit=(limit, window),
         reads=len(reads),
-        busiest=busiest(reads, window),
+        busiest=busiest_window(reads, window)[0],
         refused=refused(bench.fakes.by_network[network], endpoint),
         unread=longest_unread(read_in, polls),
         never_read=int(not reads),
@@ -416,7 +413,7 @@ def network_figures(
         endpoint="",
         limit=LIMITS[network],
         reads=len(reads),
-        busiest=busiest([t for t, _ in reads], LIMITS[network][1]),
+        busiest=busiest_window([t for t, _ in reads], LIMITS[network][1])[0],
         refused=refused(bench.fakes.by_network[network]),
         unread=unread,
         never_read=never,

@@ -43,7 +43,14 @@ from sqlmodel import col, select
 
 from bench.crier_setup import write_bench_config
 from bench.databases import migrated_store, throwaway_database
-from bench.figures import backends_argument, base_parser, chosen_backends, quiet_logs, ratio
+from bench.figures import (
+    backends_argument,
+    base_parser,
+    busiest_window,
+    chosen_backends,
+    quiet_logs,
+    ratio,
+)
 from bench.processes import ServerProcess, crier_command
 from bench.servers import crier_env
 from bot.storage.models import Job, Post, Subscriber, SubscriberKind
@@ -237,18 +244,6 @@ class RunFigures:
         return self.received - self.unique - self.unexpected
 
 
-def most_in_window(times: list[float], window: float = 1.0) -> tuple[int, float]:
-    """The most of ``times`` within any ``window`` seconds (a sliding window), and when that
-    window began, in seconds after the first."""
-    ordered, most, began, start = sorted(times), 0, 0.0, 0
-    for end, at in enumerate(ordered):
-        while at - ordered[start] >= window:
-            start += 1
-        if end - start + 1 > most:
-            most, began = end - start + 1, ordered[start] - ordered[0]
-    return most, began
-
-
 def longest_gap(times: list[float]) -> float:
     ordered = sorted(times)
     return max((b - a for a, b in itertools.pairwise(ordered)), default=0.0)
@@ -355,7 +350,7 @@ async def _measure(
         await asyncio.to_thread(stack.close)  # stops the worker still running
     times = [at for _, at in sink.arrivals]
     unique = sink.unique()
-    most, busiest = most_in_window(times)
+    most, busiest = busiest_window(times, 1.0)
     return RunFigures(
         run=run,
         subscribers=subscribers,

@@ -11,28 +11,37 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator
-from typing import Any
+from functools import partial
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import pytest
-import yaml
-from pydantic import SecretStr
-from sqlmodel import col, select
 
-from bot.config import STARTER_CONFIG
-from bot.listening.views import HeardBatch, HeardView, SpikeAlert
-from bot.publishing.credentials import NetworkCredentials
-from bot.storage.models import Answer, Delivery, DeliveryState
+from bot.config import CrierConfig
+from bot.listening.views import HeardView, SpikeAlert
+from bot.storage.models import DeliveryState
 from bot.storage.store import Store
 from handlers.slack.answer_message import answer_message
 from handlers.slack.ids import Action, View
-from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS, OUTSIDER, make_config
+from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS, OUTSIDER
 from tests.fakes import slack_requests as req
 from tests.fakes.networks.mastodon import FakeMastodon
 from tests.fakes.slack import SlackWorkspace
-from tests.heard_rows import PINGING, SURGE, heard_rows, latest_incident
+from tests.heard_rows import (
+    ANSWER,
+    EDITED,
+    PINGING,
+    SURGE,
+    answer_deliveries,
+    hear_replies,
+    hear_surge,
+    heard_rows,
+    largest_answer,
+    latest_incident,
+    the_answer,
+)
+from tests.listening_setup import on_mastodon
 from tests.scenario.harness import (
+    JsonDict,
     SlackHarness,
     as_text,
     check_blocks,
@@ -41,43 +50,17 @@ from tests.scenario.harness import (
 )
 from tests.scenario.test_heard_in_slack import plain_texts, text_objects
 from tests.scenario.test_revise_and_resolve import approve, declare, open_from
-from tests.teams.test_answer_in_teams import largest_answer
-
-JsonDict = dict[str, Any]
-ANSWER = "<!channel> No, only eduroam is down; the VPN works. *Sorry*"
-EDITED = "No, only eduroam is down. The VPN works as usual."
-MASTODON_TOKEN = "mastodon-answer-token"
-
-
-@pytest.fixture
-async def mastodon() -> AsyncIterator[FakeMastodon]:
-    server = FakeMastodon(token=MASTODON_TOKEN)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture
 async def slack_on_mastodon(
-    store: Store, workspace: SlackWorkspace, mastodon: FakeMastodon
-) -> AsyncIterator[SlackHarness]:
+    store: Store, config: CrierConfig, workspace: SlackWorkspace
+) -> AsyncIterator[tuple[SlackHarness, FakeMastodon]]:
     """The Slack harness publishing to a fake Mastodon instance over HTTP (not the outbox)."""
-    channels = yaml.safe_load(STARTER_CONFIG.read_text())["channels"]
-    channels["mastodon"] = {"base_url": mastodon.base_url, "account": "it"}
-    credentials = NetworkCredentials(mastodon_access_token=SecretStr(MASTODON_TOKEN))
-    async with aiohttp.ClientSession() as http:
-        harness, runner = await start_harness(
-            store=store,
-            config=make_config(channels=channels),
-            workspace=workspace,
-            http=http,
-            credentials=credentials,
-        )
-        try:
-            yield harness
-            harness.sent_blocks_are_valid()
-        finally:
-            await runner.cleanup()
+    start = partial(start_harness, store=store, workspace=workspace)
+    async with on_mastodon(start, config) as (slack, mastodon):
+        yield slack, mastodon
+        slack.sent_blocks_are_valid()
 
 
 async def heard_in_thread(slack: SlackHarness) -> tuple[HeardView, JsonDict]:
@@ -85,8 +68,7 @@ async def heard_in_thread(slack: SlackHarness) -> tuple[HeardView, JsonDict]:
     draft = await declare(slack)
     await approve(slack, draft, messages_after=3)  # its first post is out (the outbox)
     incident_id = latest_incident(slack.crier.core.store)
-    (heard,) = heard_rows(slack.crier.core.store, [PINGING], incident_id=incident_id)
-    await slack.crier.core.chat.heard(HeardBatch(incident_id, 1, (heard,)))
+    (heard,) = await hear_replies(slack.crier.core, [PINGING], incident_id=incident_id)
     return heard, slack.thread()[-1]
 
 
@@ -195,17 +177,14 @@ async def test_an_answer_is_drafted_approved_once_and_shown_sent(slack: SlackHar
 
     await clicked(slack, first, Action.ANSWER_APPROVE, user=APPROVER_2)  # revision 1's button
     assert "edited after you saw it" in ephemeral_texts(slack.workspace, APPROVER_2)[-1]
-    with store.transaction() as session:
-        assert not session.exec(select(Delivery).where(col(Delivery.answer_id).is_not(None))).all()
+    assert not answer_deliveries(store)
 
     await clicked(slack, edited, Action.ANSWER_APPROVE, user=APPROVER_2)
     while await slack.crier.core.publishing.run_once():  # no credentials: the outbox
         pass
     await slack.settle()
 
-    with store.transaction() as session:
-        (answer,) = session.exec(select(Answer)).all()
-        (delivery,) = session.exec(select(Delivery).where(Delivery.answer_id == answer.id)).all()
+    answer, delivery = the_answer(store)
     assert answer.state == "approved" and answer.decided_by == f"slack:{APPROVER_2}"
     assert delivery.state == DeliveryState.SENT and delivery.url
     (done,) = answers_in(slack)
@@ -219,17 +198,16 @@ async def test_an_answer_is_drafted_approved_once_and_shown_sent(slack: SlackHar
 
     await clicked(slack, edited, Action.ANSWER_APPROVE, user=APPROVER)  # a late second click
     assert "approved already" in ephemeral_texts(slack.workspace, APPROVER)[-1]
-    with store.transaction() as session:
-        assert len(session.exec(select(Delivery).where(Delivery.answer_id == answer.id)).all()) == 1
+    assert len(answer_deliveries(store)) == 1
 
 
 async def test_a_mention_in_a_surge_is_answered_from_the_comms_channel(
-    slack_on_mastodon: SlackHarness, mastodon: FakeMastodon
+    slack_on_mastodon: tuple[SlackHarness, FakeMastodon],
 ) -> None:
     """No incident is open for Wi-Fi: the surge's alert is in the comms channel, *Reply* beside
     an example drafts an answer shown there (one top-level message, updated), and the approved
     answer goes out on Mastodon once, as a reply to that mention."""
-    slack = slack_on_mastodon
+    slack, mastodon = slack_on_mastodon
     store = slack.crier.core.store
     said = mastodon.mention("eduroam is down again, is the VPN too?", author="ann@mastodon.social")
     calm, angry = heard_rows(
@@ -267,8 +245,7 @@ async def test_a_mention_in_a_surge_is_answered_from_the_comms_channel(
     assert ephemeral_texts(slack.workspace, APPROVER)[-1] == (
         "You wrote this answer, so another approver needs to approve it."
     )
-    with store.transaction() as session:
-        assert not session.exec(select(Delivery).where(col(Delivery.answer_id).is_not(None))).all()
+    assert not answer_deliveries(store)
 
     await clicked(slack, waiting, Action.ANSWER_APPROVE, user=APPROVER_2)
     while await slack.crier.core.publishing.run_once():
@@ -278,9 +255,7 @@ async def test_a_mention_in_a_surge_is_answered_from_the_comms_channel(
     answered = [s for s in mastodon.posted if s.get("in_reply_to_id") == said["id"]]
     (sent,) = answered  # once, threaded to that mention, by Crier's account
     assert sent["account"]["acct"] == "it" and sent["text"] == EDITED
-    with store.transaction() as session:
-        (answer,) = session.exec(select(Answer)).all()
-        (delivery,) = session.exec(select(Delivery).where(Delivery.answer_id == answer.id)).all()
+    answer, delivery = the_answer(store)
     assert answer.incident_id is None and answer.heard_id == angry.id
     assert delivery.state == DeliveryState.SENT and delivery.url == sent["url"]
     (done,) = answers_in_comms()
@@ -298,9 +273,7 @@ async def test_a_surge_in_an_incident_thread_offers_reply(slack: SlackHarness) -
     draft = await declare(slack)
     await approve(slack, draft, messages_after=3)
     incident_id = latest_incident(slack.crier.core.store)
-    (mention,) = heard_rows(slack.crier.core.store, [PINGING], incident_id=None)
-    alert = SpikeAlert("Blackboard", SURGE, (mention,), incident_id=incident_id)
-    await slack.crier.core.chat.spike(alert)
+    await hear_surge(slack.crier.core, [PINGING], service="Blackboard", incident_id=incident_id)
     shown = slack.thread()[-1]
     assert SURGE in plain_texts(shown)
     form = await click_reply(slack, shown, user=ANALYST)

@@ -11,9 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from bot.config import Network
-from bot.listening.mood import score
-from bot.listening.views import HeardBatch, HeardView, SpikeAlert
+from bot.listening.views import HeardBatch
 from bot.storage.models import Incident
 from handlers.slack.heard_message import heard_message
 from handlers.slack.ids import Action, View
@@ -22,17 +20,17 @@ from tests.conftest import ANALYST, COMMS, make_config
 from tests.fakes.slack_requests import static_select, text_input
 from tests.heard_rows import (
     CALM,
-    HEARD_AT,
     PINGING,
     SURGE,
     burst,
+    hear_replies,
+    hear_surge,
     heard_rows,
     latest_incident,
+    reply_as_shown,
 )
-from tests.scenario.harness import SlackHarness, as_text, check_blocks
+from tests.scenario.harness import JsonDict, SlackHarness, as_text, check_blocks
 from tests.scenario.test_revise_and_resolve import declare, open_from
-
-JsonDict = dict[str, Any]
 
 
 def text_objects(message: JsonDict) -> list[JsonDict]:
@@ -90,11 +88,11 @@ async def test_new_replies_reach_the_thread_as_plain_text(slack: SlackHarness) -
     await declare(slack)
     incident_id = latest_incident(slack.crier.core.store)
     long_reply = "Still down. " + "x" * 5000
-    views = heard_rows(slack.crier.core.store, [PINGING, CALM, long_reply], incident_id=incident_id)
     before = len(slack.thread())
 
-    batch = HeardBatch(incident_id=incident_id, count=3, items=tuple(views))
-    await slack.crier.core.chat.heard(batch)
+    views = await hear_replies(
+        slack.crier.core, [PINGING, CALM, long_reply], incident_id=incident_id
+    )
 
     thread = slack.thread()
     assert len(thread) == before + 1
@@ -141,10 +139,7 @@ async def test_a_burst_shows_its_summary_and_the_angriest_three(slack: SlackHarn
 
 async def test_a_surge_without_an_incident_offers_the_declare_form(slack: SlackHarness) -> None:
     store = slack.crier.core.store
-    examples = heard_rows(store, [PINGING, "eduroam keeps dropping"], incident_id=None)
-    alert = SpikeAlert(service="Wi-Fi", sentence=SURGE, examples=tuple(examples), incident_id=None)
-
-    await slack.crier.core.chat.spike(alert)
+    await hear_surge(slack.crier.core, [PINGING, "eduroam keeps dropping"], service="Wi-Fi")
 
     (said,) = slack.workspace.messages(COMMS)  # in the channel itself, not in a thread
     assert SURGE in plain_texts(said)
@@ -174,12 +169,16 @@ async def test_a_surge_without_an_incident_offers_the_declare_form(slack: SlackH
 async def test_a_surge_with_an_open_incident_goes_to_its_thread(slack: SlackHarness) -> None:
     await declare(slack)
     incident_id = latest_incident(slack.crier.core.store)
-    examples = heard_rows(slack.crier.core.store, [PINGING], incident_id=None)
     sentence = SURGE.replace("Wi-Fi", "Blackboard")
-    alert = SpikeAlert("Blackboard", sentence, tuple(examples), incident_id=incident_id)
     tops = len(slack.workspace.messages(COMMS))
 
-    await slack.crier.core.chat.spike(alert)
+    examples = await hear_surge(
+        slack.crier.core,
+        [PINGING],
+        service="Blackboard",
+        incident_id=incident_id,
+        sentence=sentence,
+    )
 
     assert len(slack.workspace.messages(COMMS)) == tops  # nothing new in the channel itself
     said = slack.thread()[-1]
@@ -203,17 +202,7 @@ def test_a_service_the_catalog_does_not_list_is_chosen_as_other() -> None:
 
 def test_fifty_long_replies_fit_in_one_message() -> None:
     """A batch as large as ``listening.burst`` allows, each reply long: within Slack's limits."""
-    view = HeardView(
-        id=1,
-        network=Network.MASTODON,
-        kind="reply",
-        author="@ann@mastodon.social",
-        author_name="Ann " * 200,
-        text="down " * 2000,
-        url="https://mastodon.social/@ann/1",
-        created_at=HEARD_AT,
-        mood=score("down"),
-    )
+    view = reply_as_shown(author_name="Ann " * 200, text="down " * 2000)
     message = heard_message(HeardBatch(1, 50, (view,) * 50), zone=ZoneInfo("America/New_York"))
     check_blocks(message["blocks"])
     assert "…and 30 more, not shown here." in as_text(message["blocks"][-1])

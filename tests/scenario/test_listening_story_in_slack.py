@@ -7,24 +7,19 @@ another approver approves; it goes out on Mastodon once, as a reply to that pers
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import partial
 
-import aiohttp
 import pytest
-import yaml
-from pydantic import SecretStr
 
-from bot.config import STARTER_CONFIG, CrierConfig
-from bot.listening.poller import start_polling
-from bot.publishing.credentials import NetworkCredentials
+from bot.config import CrierConfig
 from bot.storage.store import Store
 from handlers.slack.ids import Action
 from tests.clock import FakeClock
-from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS, make_config
+from tests.conftest import ANALYST, APPROVER, APPROVER_2, COMMS
 from tests.fakes import slack_requests as req
 from tests.fakes.networks.mastodon import FakeMastodon
 from tests.fakes.slack import SlackWorkspace
+from tests.listening_setup import listening_story, surge_of_mentions
 from tests.scenario.conftest import tick
 from tests.scenario.harness import SlackHarness, as_text, start_harness
 from tests.scenario.test_answer_in_slack import click_reply
@@ -32,53 +27,14 @@ from tests.scenario.test_forms_in_slack import checkboxes
 from tests.scenario.test_heard_in_slack import plain_texts
 from tests.scenario.test_revise_and_resolve import open_from
 
-TOKEN = "mastodon-story-token"
-JsonDict = dict[str, Any]
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 12, 3, 15, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-async def mastodon(clock: FakeClock) -> AsyncIterator[FakeMastodon]:
-    server = FakeMastodon(token=TOKEN, now=lambda: clock.now().timestamp())
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-def config(mastodon: FakeMastodon) -> CrierConfig:
-    channels = yaml.safe_load(STARTER_CONFIG.read_text())["channels"]
-    channels["mastodon"] = {"base_url": mastodon.base_url, "account": "it"}
-    listening = {"networks": ["mastodon"], "terms": ["Northfield"], "every_minutes": 3}
-    return make_config(channels=channels, listening=listening)
-
 
 @pytest.fixture
 async def story(
-    store: Store, config: CrierConfig, workspace: SlackWorkspace, clock: FakeClock
-) -> AsyncIterator[SlackHarness]:
-    credentials = NetworkCredentials(mastodon_access_token=SecretStr(TOKEN))
-    async with aiohttp.ClientSession() as http:
-        harness, runner = await start_harness(
-            store=store,
-            config=config,
-            workspace=workspace,
-            http=http,
-            clock=clock,
-            credentials=credentials,
-            background=False,  # the test runs the polls: none may finish after it looks
-        )
-        try:
-            core = harness.crier.core
-            assert core.listening.networks == [core.config.listening.networks[0]]
-            start_polling(store, config=config, networks=core.listening.networks, now=clock.now())
-            yield harness
-        finally:
-            await runner.cleanup()
+    store: Store, config: CrierConfig, workspace: SlackWorkspace
+) -> AsyncIterator[tuple[SlackHarness, FakeMastodon, FakeClock]]:
+    start = partial(start_harness, store=store, workspace=workspace)
+    async with listening_story(start, config) as story:
+        yield story
 
 
 async def run(slack: SlackHarness, clock: FakeClock, **delta: float) -> None:
@@ -90,13 +46,11 @@ async def run(slack: SlackHarness, clock: FakeClock, **delta: float) -> None:
 
 
 async def test_a_surge_becomes_an_incident_whose_replies_are_answered_once(
-    story: SlackHarness, clock: FakeClock, mastodon: FakeMastodon
+    story: tuple[SlackHarness, FakeMastodon, FakeClock],
 ) -> None:
-    slack = story
+    slack, mastodon, clock = story
     await run(slack, clock)  # the first look: nobody has said anything
-    for n in range(14):
-        at = clock.now() - timedelta(minutes=8) + timedelta(seconds=30 * n)
-        mastodon.mention(f"eduroam is down AGAIN, this is awful ({n})", author=f"s{n}", at=at)
+    surge_of_mentions(mastodon, clock)
     await run(slack, clock, minutes=3)
     [alert] = [m for m in slack.workspace.messages(COMMS) if "Mentions of Wi-Fi" in as_text(m)]
     assert "14 posts" in plain_texts(alert)

@@ -12,38 +12,40 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator
-from typing import Any
+from functools import partial
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import pytest
-import yaml
-from pydantic import SecretStr
-from sqlmodel import col, select
 
-from bot.config import STARTER_CONFIG, Network
-from bot.drafting.textrules import measure
-from bot.listening.answers import TEXT_MAX, AnswerView
-from bot.listening.mood import score
-from bot.listening.views import HeardBatch, HeardView, SpikeAlert
-from bot.publishing.credentials import NetworkCredentials
-from bot.storage.models import Answer, Delivery, DeliveryState
+from bot.config import CrierConfig
+from bot.listening.views import HeardView
+from bot.storage.models import DeliveryState
 from bot.storage.store import Store
 from handlers.teams.anchors import People
 from handlers.teams.answer_card import answer_card
 from handlers.teams.ids import Verb
-from tests.conftest import make_config
 from tests.fakes.bot_connector import ConnectorCall, FakeBotConnector
 from tests.fakes.networks.mastodon import FakeMastodon
-from tests.heard_rows import HEARD_AT, PINGING, SURGE, heard_rows
+from tests.heard_rows import (
+    ANSWER,
+    EDITED,
+    PINGING,
+    SURGE,
+    answer_deliveries,
+    hear_replies,
+    hear_surge,
+    largest_answer,
+    the_answer,
+)
+from tests.listening_setup import on_mastodon
 from tests.teams.card_schema import check_card
-from tests.teams.conftest import teams_config
 from tests.teams.harness import (
     ANALYST,
     APPROVER,
     APPROVER_2,
     OUTSIDER,
     THREAD,
+    JsonDict,
     TeamsHarness,
     find_action,
     start_teams,
@@ -51,40 +53,17 @@ from tests.teams.harness import (
 )
 from tests.teams.test_heard_in_teams import as_written, declared, elements, runs
 
-JsonDict = dict[str, Any]
-ANSWER = "<!channel> No, only eduroam is down; the VPN works. *Sorry*"
-EDITED = "No, only eduroam is down. The VPN works as usual."
-MASTODON_TOKEN = "mastodon-answer-token"
-
-
-@pytest.fixture
-async def mastodon() -> AsyncIterator[FakeMastodon]:
-    server = FakeMastodon(token=MASTODON_TOKEN)
-    await server.start()
-    yield server
-    await server.stop()
-
 
 @pytest.fixture
 async def teams_on_mastodon(
-    store: Store, connector: FakeBotConnector, mastodon: FakeMastodon
-) -> AsyncIterator[TeamsHarness]:
+    store: Store, config: CrierConfig, connector: FakeBotConnector
+) -> AsyncIterator[tuple[TeamsHarness, FakeMastodon]]:
     """The Teams harness publishing to a fake Mastodon instance over HTTP (not the outbox)."""
-    channels = yaml.safe_load(STARTER_CONFIG.read_text())["channels"]
-    channels["mastodon"] = {"base_url": mastodon.base_url, "account": "it"}
-    approvals = teams_config().approvals.model_dump(mode="json")
-    config = make_config(channels=channels, approvals=approvals)
-    credentials = NetworkCredentials(mastodon_access_token=SecretStr(MASTODON_TOKEN))
-    async with aiohttp.ClientSession() as http:
-        harness, runner = await start_teams(
-            store=store, config=config, connector=connector, http=http, credentials=credentials
-        )
-        try:
-            yield harness
-            await harness.settle()
-            harness.cards_are_valid()
-        finally:
-            await runner.cleanup()
+    start = partial(start_teams, store=store, connector=connector)
+    async with on_mastodon(start, config) as (teams, mastodon):
+        yield teams, mastodon
+        await teams.settle()
+        teams.cards_are_valid()
 
 
 async def heard_in_conversation(
@@ -96,9 +75,8 @@ async def heard_in_conversation(
     await teams.click(teams.draft_ids()[0], "Approve & publish", user=APPROVER)
     await connector.wait_for_posts(posts + 1)  # the outcome: its first post is out (the outbox)
     await teams.settle()
-    (heard,) = heard_rows(teams.crier.core.store, [PINGING], incident_id=incident_id)
     before = len(connector.posts())
-    await teams.crier.core.chat.heard(HeardBatch(incident_id, 1, (heard,)))
+    (heard,) = await hear_replies(teams.crier.core, [PINGING], incident_id=incident_id)
     (posted,) = connector.posts()[before:]
     return heard, posted
 
@@ -169,8 +147,7 @@ async def test_an_answer_is_drafted_approved_once_and_shown_sent(
 
     old = await teams.click(waiting.id, "Approve", user=APPROVER_2, card=first)  # revision 1's
     assert "edited after you saw it" in texts(old)
-    with store.transaction() as session:
-        assert not session.exec(select(Delivery).where(col(Delivery.answer_id).is_not(None))).all()
+    assert not answer_deliveries(store)
 
     approved = await teams.click(waiting.id, "Approve", user=APPROVER_2)
     assert "Approved by" in texts(approved) and "Sam Second" in runs(approved)
@@ -178,9 +155,7 @@ async def test_an_answer_is_drafted_approved_once_and_shown_sent(
         pass
     await teams.settle()
 
-    with store.transaction() as session:
-        (answer,) = session.exec(select(Answer)).all()
-        (delivery,) = session.exec(select(Delivery).where(Delivery.answer_id == answer.id)).all()
+    answer, delivery = the_answer(store)
     assert answer.state == "approved" and delivery.state == DeliveryState.SENT
     assert len(answer_cards(connector)) == 1  # one card, replaced
     done = connector.card(waiting.id)
@@ -191,21 +166,19 @@ async def test_an_answer_is_drafted_approved_once_and_shown_sent(
 
 
 async def test_a_mention_in_a_surge_is_answered_where_notices_go(
-    teams_on_mastodon: TeamsHarness, connector: FakeBotConnector, mastodon: FakeMastodon
+    teams_on_mastodon: tuple[TeamsHarness, FakeMastodon], connector: FakeBotConnector
 ) -> None:
     """No incident is open for Wi-Fi: the surge's card goes where notices go (the latest
     incident's conversation); *Reply* on its example drafts an answer shown there as one card,
     replaced through approval; it goes out on Mastodon once, as a reply to that mention."""
-    teams = teams_on_mastodon
+    teams, mastodon = teams_on_mastodon
     await declared(teams, connector)  # Teams may write unasked only where an incident was
     store = teams.crier.core.store
     said = mastodon.mention("eduroam is down again, is the VPN too?", author="ann@mastodon.social")
-    (mention,) = heard_rows(
-        store, [PINGING], incident_id=None, service="Wi-Fi", external_ids=[said["id"]]
-    )
     before = len(connector.posts())
-    alert = SpikeAlert(service="Wi-Fi", sentence=SURGE, examples=(mention,), incident_id=None)
-    await teams.crier.core.chat.spike(alert)
+    (mention,) = await hear_surge(
+        teams.crier.core, [PINGING], service="Wi-Fi", external_ids=[said["id"]]
+    )
     (posted,) = connector.posts()[before:]
     assert posted.conversation_id == THREAD and SURGE in runs(posted.cards[0])
     reply = find_action(posted.cards[0], "Reply")  # as on a reply in an incident's conversation
@@ -229,8 +202,7 @@ async def test_a_mention_in_a_surge_is_answered_where_notices_go(
     refused = await teams.click(waiting.id, "Approve", user=APPROVER)  # its author
     assert "You wrote this answer" in texts(refused)
     assert connector.card(waiting.id) == first  # the refusal went to the clicker alone
-    with store.transaction() as session:
-        assert not session.exec(select(Delivery).where(col(Delivery.answer_id).is_not(None))).all()
+    assert not answer_deliveries(store)
 
     approved = await teams.click(waiting.id, "Approve", user=APPROVER_2)
     assert "Approved by" in texts(approved)
@@ -240,9 +212,7 @@ async def test_a_mention_in_a_surge_is_answered_where_notices_go(
 
     (sent,) = [s for s in mastodon.posted if s.get("in_reply_to_id") == said["id"]]
     assert sent["account"]["acct"] == "it" and sent["text"] == EDITED
-    with store.transaction() as session:
-        (answer,) = session.exec(select(Answer)).all()
-        (delivery,) = session.exec(select(Delivery).where(Delivery.answer_id == answer.id)).all()
+    answer, delivery = the_answer(store)
     assert answer.incident_id is None and answer.heard_id == mention.id
     assert delivery.state == DeliveryState.SENT and delivery.url == sent["url"]
     assert len(answer_cards(connector)) == 1  # one card, replaced
@@ -256,10 +226,8 @@ async def test_a_surge_in_an_incident_conversation_offers_reply(
     teams: TeamsHarness, connector: FakeBotConnector
 ) -> None:
     incident_id = await declared(teams, connector)
-    (mention,) = heard_rows(teams.crier.core.store, [PINGING], incident_id=None)
     before = len(connector.posts())
-    alert = SpikeAlert("Blackboard", SURGE, (mention,), incident_id=incident_id)
-    await teams.crier.core.chat.spike(alert)
+    await hear_surge(teams.crier.core, [PINGING], service="Blackboard", incident_id=incident_id)
     (posted,) = connector.posts()[before:]
     form = await teams.click(posted.id, "Reply", user=ANALYST)
     assert PINGING in runs(form) and "answer" in inputs_of(form)
@@ -306,38 +274,6 @@ async def test_cancel_and_a_reply_gone(teams: TeamsHarness, connector: FakeBotCo
     )
     assert "Crier heard nothing numbered #999999." in texts(said)
     assert not answer_cards(connector)
-
-
-def largest_answer() -> AnswerView:
-    """An answer as long as Crier takes, to a long reply, in characters of several bytes."""
-    heard = HeardView(
-        id=1,
-        network=Network.FACEBOOK,
-        kind="reply",
-        author="Änn",
-        author_name="Änn " * 75,
-        text="Störung 🔥 " * 600,
-        url="https://facebook.com/1_2",
-        created_at=HEARD_AT,
-        mood=score("down"),
-    )
-    text = "🔥" * TEXT_MAX
-    return AnswerView(
-        id=1,
-        heard=heard,
-        incident_id=1,
-        network=Network.FACEBOOK,
-        text=text,
-        check=measure(make_config(), Network.FACEBOOK, text, draft=False),
-        notes=("will notify @ann on Facebook",) * 5,
-        state="rejected",
-        revision=9,
-        requested_by="teams:x",
-        decided_by="teams:y",
-        reject_reason="no " * 300,
-        delivery_state=None,
-        url=None,
-    )
 
 
 def test_the_largest_answer_fits_on_one_card() -> None:

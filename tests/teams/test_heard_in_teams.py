@@ -11,9 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from bot.config import Network
-from bot.listening.mood import score
-from bot.listening.views import HeardBatch, HeardView, SpikeAlert
+from bot.listening.views import HeardBatch
 from bot.storage.models import Incident
 from handlers.teams.forms import declare_form
 from handlers.teams.heard_card import heard_card
@@ -21,17 +19,20 @@ from tests.conftest import make_config
 from tests.fakes.bot_connector import ConnectorCall, FakeBotConnector
 from tests.heard_rows import (
     CALM,
-    HEARD_AT,
+    LONG_NAME,
+    LONG_TEXT,
     PINGING,
     SURGE,
     burst,
+    hear_replies,
+    hear_surge,
     heard_rows,
     latest_incident,
+    reply_as_shown,
 )
 from tests.teams.card_schema import check_card
-from tests.teams.harness import ANALYST, CHANNEL, THREAD, TeamsHarness, find_action, texts
+from tests.teams.harness import ANALYST, CHANNEL, THREAD, JsonDict, TeamsHarness, find_action, texts
 
-JsonDict = dict[str, Any]
 ELSEWHERE = f"{CHANNEL};messageid=1700000000077"  # another thread of the channel
 
 
@@ -77,11 +78,11 @@ async def test_new_replies_reach_the_conversation_as_written(
 ) -> None:
     incident_id = await declared(teams, connector)
     long_reply = "Still down. " + "ü" * 5000  # not ASCII: more bytes than characters
-    store = teams.crier.core.store
-    views = heard_rows(store, [PINGING, CALM, long_reply], incident_id=incident_id)
     before = len(connector.posts())
 
-    await teams.crier.core.chat.heard(HeardBatch(incident_id, 3, tuple(views)))
+    views = await hear_replies(
+        teams.crier.core, [PINGING, CALM, long_reply], incident_id=incident_id
+    )
 
     (posted,) = connector.posts()[before:]
     assert posted.conversation_id == THREAD
@@ -130,11 +131,9 @@ async def test_a_surge_without_an_incident_brings_the_declare_form(
 ) -> None:
     await declared(teams, connector)  # Teams may write unasked only where an incident was
     store = teams.crier.core.store
-    examples = heard_rows(store, [PINGING, "eduroam keeps dropping"], incident_id=None)
-    alert = SpikeAlert(service="Wi-Fi", sentence=SURGE, examples=tuple(examples), incident_id=None)
     before = len(connector.posts())
 
-    await teams.crier.core.chat.spike(alert)
+    await hear_surge(teams.crier.core, [PINGING, "eduroam keeps dropping"], service="Wi-Fi")
 
     (posted,) = connector.posts()[before:]
     assert posted.conversation_id == THREAD  # where notices go: the latest incident's
@@ -163,12 +162,12 @@ async def test_a_surge_with_an_open_incident_goes_to_its_conversation(
 ) -> None:
     first = await declared(teams, connector)
     await declared(teams, connector, conversation=ELSEWHERE)  # now the latest conversation
-    examples = heard_rows(teams.crier.core.store, [PINGING], incident_id=None)
     sentence = SURGE.replace("Wi-Fi", "Blackboard")
-    alert = SpikeAlert("Blackboard", sentence, tuple(examples), incident_id=first)
     before = len(connector.posts())
 
-    await teams.crier.core.chat.spike(alert)
+    await hear_surge(
+        teams.crier.core, [PINGING], service="Blackboard", incident_id=first, sentence=sentence
+    )
 
     (posted,) = connector.posts()[before:]
     assert posted.conversation_id == THREAD
@@ -184,17 +183,7 @@ async def test_a_surge_with_an_open_incident_goes_to_its_conversation(
 def test_fifty_long_replies_fit_in_one_card() -> None:
     """A batch as large as ``listening.burst`` allows, each reply long and not ASCII (several
     bytes a character): within what Teams takes in one message."""
-    view = HeardView(
-        id=1,
-        network=Network.MASTODON,
-        kind="reply",
-        author="@ann@mastodon.social",
-        author_name="Änn " * 75,
-        text="Störung 🔥 " * 600,
-        url="https://mastodon.social/@ann/1",
-        created_at=HEARD_AT,
-        mood=score("down"),
-    )
+    view = reply_as_shown(author_name=LONG_NAME, text=LONG_TEXT)
     card = heard_card(HeardBatch(1, 50, (view,) * 50), zone=ZoneInfo("America/New_York"))
     check_card(card)
     assert "…and 35 more, not shown here." in texts(card)

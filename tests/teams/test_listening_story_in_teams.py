@@ -8,25 +8,17 @@ once, as a reply to that person. The test runs the polls on its own clock."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import partial
 
-import aiohttp
 import pytest
-import yaml
-from pydantic import SecretStr
 
-from bot.config import STARTER_CONFIG, CrierConfig
-from bot.listening.poller import start_polling
-from bot.publishing.credentials import NetworkCredentials
+from bot.config import CrierConfig
 from bot.storage.store import Store
 from tests.clock import FakeClock
-from tests.conftest import APPROVER as SLACK_APPROVER
-from tests.conftest import APPROVER_2 as SLACK_APPROVER_2
-from tests.conftest import make_config
 from tests.fakes.bot_connector import ConnectorCall, FakeBotConnector
 from tests.fakes.networks.mastodon import FakeMastodon
 from tests.heard_rows import latest_incident
+from tests.listening_setup import listening_story, surge_of_mentions
 from tests.teams.harness import (
     ANALYST,
     APPROVER,
@@ -39,65 +31,19 @@ from tests.teams.harness import (
 )
 from tests.teams.test_heard_in_teams import declared, elements, runs
 
-TOKEN = "mastodon-story-token"
-JsonDict = dict[str, Any]
 ASKED = "Is the VPN down too?"
 ANSWER = "No, only eduroam is down."
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 12, 3, 15, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-async def mastodon(clock: FakeClock) -> AsyncIterator[FakeMastodon]:
-    server = FakeMastodon(token=TOKEN, now=lambda: clock.now().timestamp())
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-def config(mastodon: FakeMastodon) -> CrierConfig:
-    """Crier's Mastodon account on the fake, listening every 3 minutes; Teams approvers."""
-    channels = yaml.safe_load(STARTER_CONFIG.read_text())["channels"]
-    channels["mastodon"] = {"base_url": mastodon.base_url, "account": "it"}
-    return make_config(
-        channels=channels,
-        listening={"networks": ["mastodon"], "terms": ["Northfield"], "every_minutes": 3},
-        approvals={
-            "slack_users": [SLACK_APPROVER, SLACK_APPROVER_2],
-            "teams_users": [APPROVER[2], APPROVER_2[2]],
-            "allow_self_approval": False,
-        },
-    )
-
-
-@pytest.fixture
 async def story(
-    store: Store, config: CrierConfig, connector: FakeBotConnector, clock: FakeClock
-) -> AsyncIterator[TeamsHarness]:
-    credentials = NetworkCredentials(mastodon_access_token=SecretStr(TOKEN))
-    async with aiohttp.ClientSession() as http:
-        teams, runner = await start_teams(
-            store=store,
-            config=config,
-            connector=connector,
-            http=http,
-            clock=clock,
-            credentials=credentials,
-            background=False,  # the test runs the polls: none may finish after it looks
-        )
-        try:
-            core = teams.crier.core
-            assert core.listening.networks == [config.listening.networks[0]]
-            start_polling(store, config=config, networks=core.listening.networks, now=clock.now())
-            yield teams
-            await teams.settle()
-            teams.cards_are_valid()  # every card Crier sent or answered with
-        finally:
-            await runner.cleanup()
+    store: Store, config: CrierConfig, connector: FakeBotConnector
+) -> AsyncIterator[tuple[TeamsHarness, FakeMastodon, FakeClock]]:
+    start = partial(start_teams, store=store, connector=connector)
+    async with listening_story(start, config) as (teams, mastodon, clock):
+        yield teams, mastodon, clock
+        await teams.settle()
+        teams.cards_are_valid()  # every card Crier sent or answered with
 
 
 async def run(teams: TeamsHarness, clock: FakeClock, **delta: float) -> None:
@@ -129,16 +75,14 @@ def replies_shown(connector: FakeBotConnector) -> list[ConnectorCall]:
 
 
 async def test_a_surge_becomes_an_incident_whose_replies_are_answered_once(
-    story: TeamsHarness, connector: FakeBotConnector, clock: FakeClock, mastodon: FakeMastodon
+    story: tuple[TeamsHarness, FakeMastodon, FakeClock], connector: FakeBotConnector
 ) -> None:
-    teams = story
+    teams, mastodon, clock = story
     # Teams lets Crier write unasked only where an incident was declared: an earlier one, of
     # another service (its posts never approved), makes that conversation where notices go.
     await declared(teams, connector)
     await run(teams, clock)  # the first look: nobody has said anything
-    for n in range(14):
-        at = clock.now() - timedelta(minutes=8) + timedelta(seconds=30 * n)
-        mastodon.mention(f"eduroam is down AGAIN, this is awful ({n})", author=f"s{n}", at=at)
+    surge_of_mentions(mastodon, clock)
     await run(teams, clock, minutes=3)
     [alert] = cards_saying(connector, "Mentions of Wi-Fi")
     assert "14 posts" in texts(alert.cards[0])

@@ -179,3 +179,60 @@ async def test_the_listen_api_refuses_what_it_does_not_know(
     for body in ({"network": "x", "what": "surge"}, {"network": "mastodon", "what": "all"}):
         async with http.post(f"{sandbox.url}/api/listen", json=body) as response:
             assert response.status == 400
+
+
+def _button(sandbox: Sandbox, action_id: str) -> dict[str, Any]:
+    """The channel's newest message with a button ``action_id`` (top level), and where it is."""
+    assert sandbox.workspace is not None
+    for message in reversed(sandbox.workspace.messages(CHANNEL_ID)):
+        for block in message.get("blocks", []):
+            elements = [block.get("accessory") or {}, *block.get("elements", [])]
+            for element in elements:
+                if isinstance(element, dict) and element.get("action_id") == action_id:
+                    return {
+                        "channel": CHANNEL_ID,
+                        "ts": message["ts"],
+                        "block_id": block["block_id"],
+                        "action_id": action_id,
+                    }
+    raise AssertionError(f"no {action_id} button in the channel")
+
+
+async def test_a_mention_in_a_surge_is_answered_from_the_comms_channel(
+    sandbox: Sandbox, http: aiohttp.ClientSession
+) -> None:
+    """A newcomer's path: *Reply* on an example of the surge, the answer waits in the channel,
+    another approver approves it, and it goes to the outbox as a reply to that person."""
+    await listen(http, sandbox, "mastodon", "surge")
+    await eventually(lambda: timeline_with(http, sandbox, ANALYST.user_id, "surging"))
+    await gesture(http, sandbox, "action", user=ANALYST.user_id, **_button(sandbox, "heard_reply"))
+
+    async def form() -> dict[str, Any] | None:
+        modal = (await state(http, sandbox, ANALYST.user_id))["modal"]
+        return (
+            modal if isinstance(modal, dict) and 'data-block-id="answer"' in modal["html"] else None
+        )
+
+    modal = await eventually(form)
+    values = {"answer": "Sorry, Wi-Fi is down in some halls: https://status.example.edu"}
+    done = await gesture(
+        http, sandbox, "submit", user=ANALYST.user_id, view_id=modal["id"], values=values
+    )
+    assert done["closed"] is True, done
+    await eventually(lambda: timeline_with(http, sandbox, ANALYST.user_id, "Wi-Fi is down in"))
+
+    approve_answer = _button(sandbox, "answer_approve")
+    await gesture(http, sandbox, "action", user=ANALYST.user_id, **approve_answer)
+    told = await eventually(  # the analyst is no approver: told so, nothing published
+        lambda: timeline_with(http, sandbox, ANALYST.user_id, "Only approvers can approve")
+    )
+    assert told is not None and "Wi-Fi is down in some halls" not in await panels(http, sandbox)
+    await gesture(http, sandbox, "action", user=APPROVER, **approve_answer)
+
+    async def answered() -> str | None:
+        shown = await panels(http, sandbox)
+        return shown if "Wi-Fi is down in some halls" in shown else None
+
+    shown = await eventually(answered)
+    assert re.search(r"↳ Replying to @[\w.]+@mastodon\.example", shown)
+    assert shown.count("Wi-Fi is down in some halls") == 1

@@ -61,7 +61,8 @@ from bench.figures import (
 from bot.config import CrierConfig, Network
 from bot.core import Core, build_core
 from bot.incidents.requests import DeclareRequest
-from bot.listening.poller import BUDGETS, OWN_BUDGETS, start_polling
+from bot.listening.budgets import BUDGETS, OWN_BUDGETS
+from bot.listening.poller import start_polling
 from bot.ports import Clock, SystemClock
 from bot.publishing.credentials import NetworkCredentials
 from bot.settings import Settings

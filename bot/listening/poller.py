@@ -5,42 +5,41 @@ that heard something and one per surge of mentions (``bot.listening.telling``). 
 runs on the scheduler's leases: a poll killed half-way is run again by the next process, and
 what it had kept is not kept twice.
 
-Each network's requests go through a ``Pacer`` shared by every process on the database (a
-rolling window per network, well under the network's documented limit, since publishing uses
-the same account), and a network's own word on its limit is obeyed: a page that says few
-requests are left, or a 429, holds the network's listening until the time it gives. An ask kind
-that the network counts apart (X's mentions timeline: 10 requests / 15 min per user on Basic,
-apart from recent search's 60) has a budget and a pacer of its own (``OWN_BUDGETS``): it takes
-nothing from the network's, is skipped in a poll where its own has no room while the other asks
-go on, and a 429 or a low ``remaining`` from it holds only its own pacer. The watched
-posts and terms asked least recently go first, so a budget spent before the end of the list
-still reaches every post in turn. Where a network reads many threads in one request (X's search
-ORs conversations, Graph reads many ids), the posts next in that order are read together
-(``replies_many``): one call, its requests counted as any other's. X charges for each post
-read: it is asked only within ``channels.x.monthly_read_budget`` posts a month.
+Each call is made within the network's budgets (``bot.listening.budgets``). The watched posts
+and terms asked least recently go first, so a budget spent before the end of the list still
+reaches every post in turn. Where a network reads many threads in one request (X's search ORs
+conversations, Graph reads many ids), the posts next in that order are read together
+(``replies_many``): one call, its requests counted as any other's. A watched post deleted on
+its network is marked so and not asked for again.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import CrierConfig, Network
-from bot.listening.heard import ListeningSource, Page, Sweep, Watched
+from bot.listening.budgets import (
+    BUDGETS,
+    Budgets,
+    BudgetSpent,
+    Share,
+    ShareSpent,
+    budget_kind,
+)
+from bot.listening.heard import ListeningSource, Page, Watched
 from bot.listening.keep import Found, keep
 from bot.listening.telling import Telling, check_spike, show_later
 from bot.listening.views import HeardBatch, SpikeAlert
 from bot.listening.watch import Terms, WatchedPost, watched_posts
 from bot.ports import Clock, PublishError
-from bot.publishing.pacing import Pacer
 from bot.scheduling import jobs
 from bot.scheduling.jobs import Again, JobHandler, JobRun
 from bot.storage.models import Job, ListenMark
@@ -49,40 +48,10 @@ from bot.storage.store import Store
 log = logging.getLogger(__name__)
 
 POLL = "listen_poll"
-# Requests left in a network's window below which listening stops until it resets: what is left
-# is the publishers'.
-RESERVE = 5
 # A watched post's mark once the network said it was deleted (no source's cursor looks so).
 GONE = "gone"
 # A first look at a source reads back this far: a day of mentions is the spikes' baseline.
 FIRST_LOOK = timedelta(hours=24)
-# Each network's listening budget: (requests, window). Well under the documented limits
-# (Mastodon 300 / 5 min per account, Bluesky's AppView 3,000 / 5 min, Graph 200 / hour per
-# user, X recent search 60 / 15 min on the lowest tier), since publishing shares them.
-BUDGETS: dict[Network, tuple[int, timedelta]] = {
-    Network.MASTODON: (100, timedelta(minutes=5)),
-    Network.BLUESKY: (300, timedelta(minutes=5)),
-    Network.FACEBOOK: (100, timedelta(hours=1)),
-    Network.X: (30, timedelta(minutes=15)),
-}
-# Ask kinds a network counts against a limit of their own, apart from its ``BUDGETS``: (requests,
-# window), half the documented limit. X's mentions timeline allows 10 requests / 15 min per user
-# on Basic (recent search 60): asked a minute, it would be refused and hold all of X's reading.
-# Such a budget's requests go evenly spaced (window ÷ requests apart: X's mentions every 3 min),
-# never more than ``requests`` in any window, so it is not spent in a window's first polls.
-OWN_BUDGETS: dict[tuple[Network, str], tuple[int, timedelta]] = {
-    (Network.X, "mentions"): (5, timedelta(minutes=15)),
-}
-NETWORK_WIDE = ""  # the kind of every ask that draws on its network's ``BUDGETS``
-
-
-class BudgetSpent(Exception):
-    """This poll has used what it may: the rest waits for the next."""
-
-
-class ShareSpent(BudgetSpent):
-    """One budget of the network (its own, or an ask kind's) has no more room this poll: the
-    asks on its other budgets go on."""
 
 
 @dataclass(frozen=True)
@@ -93,25 +62,6 @@ class _Ask:
     call: Callable[[str | None], Awaitable[Page]]
     what: Literal["mentions", "replies", "search"]
     under: WatchedPost | None = None  # the watched post, for its replies
-
-
-_Answer = TypeVar("_Answer", Page, Sweep)
-
-
-@dataclass
-class _Share:
-    """What is left of one poll's share of a budget (the network's, or an ask kind's own), in
-    requests; its pacer; and until when the network refused it for rate (a 429), if it did."""
-
-    pacer: Pacer
-    left: int
-    kind: str = NETWORK_WIDE
-    held_until: datetime | None = None
-
-
-def budget_kind(network: Network, what: str) -> str:
-    """Which budget an ask of kind ``what`` draws on: its own, or ``NETWORK_WIDE``."""
-    return what if (network, what) in OWN_BUDGETS else NETWORK_WIDE
 
 
 def poll_key(network: Network) -> str:
@@ -166,34 +116,13 @@ class Listening:
 
     def __post_init__(self) -> None:
         self.terms = Terms.of(self.config)
+        self.budgets = Budgets(store=self.store, config=self.config, clock=self.clock)
         self.telling = Telling(
             store=self.store,
             config=self.config,
             clock=self.clock,
             show_heard=self.show_heard,
             show_spike=self.show_spike,
-        )
-        self._pacers = {
-            (network, NETWORK_WIDE): self._pacer(network, limit, window)
-            for network, (limit, window) in BUDGETS.items()
-        }
-        for (network, what), (limit, window) in OWN_BUDGETS.items():
-            # One request per ``window / limit``: the same ceiling, evenly spread.
-            self._pacers[network, what] = self._pacer(network, 1, window / limit, what)
-
-    def _pacer(
-        self, network: Network, limit: int, window: timedelta, what: str = NETWORK_WIDE
-    ) -> Pacer:
-        """A budget's pacer, shared by every process on the database: ``listen:x`` for the
-        network's, ``listen:x:mentions`` for an ask kind's own."""
-        return Pacer(
-            limit=limit,
-            window=window,
-            clock=self.clock,
-            max_wait=timedelta(0),  # never wait in a poll: the next poll goes on
-            name=" ".join(filter(None, ["reading", network.value, what])),
-            store=self.store,
-            key=":".join(filter(None, ["listen", network.value, what])),
         )
 
     def handlers(self) -> dict[str, JobHandler]:
@@ -203,14 +132,7 @@ class Listening:
     def networks(self) -> list[Network]:
         """The networks listened to: listed under ``listening.networks``, with a source."""
         listed = self.config.listening.networks
-        return [n for n in listed if n in self.sources and self._may_read(n)]
-
-    def _may_read(self, network: Network) -> bool:
-        """X only within a monthly read budget (X charges per post read); the others always."""
-        if network is not Network.X:
-            return True
-        channel = self.config.channels.get(Network.X)
-        return channel is not None and bool(channel.monthly_read_budget)
+        return [n for n in listed if n in self.sources and self.budgets.may_read(n)]
 
     # --- one poll ---------------------------------------------------------------------------
 
@@ -224,7 +146,7 @@ class Listening:
         found: list[Found] = []
         marks: dict[str, ListenMark] = {}
         again = started + every
-        shares = self._shares(network)
+        shares = self.budgets.shares(network)
         try:
             await self._read(network, source, found, marks, shares)
         except BudgetSpent:
@@ -245,7 +167,7 @@ class Listening:
         source: ListeningSource,
         found: list[Found],
         marks: dict[str, ListenMark],
-        shares: dict[str, _Share],
+        shares: dict[str, Share],
     ) -> None:
         now = self.clock.now()
         watched = await self.store.read(
@@ -290,7 +212,7 @@ class Listening:
         keys: list[str],
         asks: dict[str, _Ask],
         known: dict[str, ListenMark],
-        share: _Share,
+        share: Share,
         found: list[Found],
         marks: dict[str, ListenMark],
     ) -> None:
@@ -305,29 +227,15 @@ class Listening:
             return
         [key] = keys
         ask, mark = asks[key], known.get(key)
-        page = await self._ask(network, partial(ask.call, mark.cursor if mark else None), share)
+        page = await self.budgets.ask(
+            network, partial(ask.call, mark.cursor if mark else None), share
+        )
         if ask.what == "replies":
             found += [Found(item, under=ask.under) for item in page.items]
         else:
             items = self._recent(page, first=key not in known)
             found += [Found(item, searched=ask.what == "search") for item in items]
         marks[key] = _mark(key, page, now, ask)
-
-    def _shares(self, network: Network) -> dict[str, _Share]:
-        """A poll's shares, by budget kind: the network's, and each ask kind's own."""
-        budgets = {NETWORK_WIDE: BUDGETS[network]}
-        budgets |= {what: budget for (n, what), budget in OWN_BUDGETS.items() if n is network}
-        return {
-            kind: _Share(self._pacers[network, kind], self._per_poll(limit, window), kind)
-            for kind, (limit, window) in budgets.items()
-        }
-
-    def _per_poll(self, limit: int, window: timedelta) -> int:
-        """A poll's share of a budget: its window's requests spread over the polls in it, so a
-        window's budget is not all spent in its first minutes (Facebook's hour in four minutes,
-        then nothing read for fifty-six)."""
-        every = timedelta(minutes=self.config.listening.every_minutes)
-        return max(1, math.ceil(limit * min(every / window, 1)))
 
     async def _sweep(
         self,
@@ -336,7 +244,7 @@ class Listening:
         keys: list[str],
         asks: dict[str, _Ask],
         known: dict[str, ListenMark],
-        share: _Share,
+        share: Share,
     ) -> dict[str, Page]:
         """These watched posts' replies in one ``replies_many``; each post's page by its ask's
         key (a post the source did not read is left out)."""
@@ -345,50 +253,11 @@ class Listening:
             under, mark = asks[key].under, known.get(key)
             assert under is not None  # a replies ask's post
             posts[key] = (under.post, mark.cursor if mark is not None else None)
-        sweep = await self._ask(network, partial(source.replies_many, list(posts.values())), share)
+        sweep = await self.budgets.ask(
+            network, partial(source.replies_many, list(posts.values())), share
+        )
         read = {key: sweep.pages.get(post.delivery_id) for key, (post, _) in posts.items()}
         return {key: page for key, page in read.items() if page is not None}
-
-    async def _ask(
-        self, network: Network, call: Callable[[], Awaitable[_Answer]], share: _Share
-    ) -> _Answer:
-        """One source call (a page, or a sweep of several posts) within the poll's share and
-        the budget it draws on (``share``: the network's, or its ask kind's own); its word on
-        its limit obeyed, and every request it made counted (a call may follow several pages).
-        What it read is kept even when the network says its window is nearly spent: that
-        budget's asks stop at the next call. A 429 holds that budget's pacer until the network's
-        time, and ``ShareSpent`` says that budget is done for this poll."""
-        pacer = share.pacer
-        if share.left <= 0:
-            raise ShareSpent
-        if network is Network.X and not await self.store.run(self._x_reads_left):
-            raise BudgetSpent
-        try:
-            await pacer.wait()
-        except PublishError as exc:
-            share.left = 0
-            raise ShareSpent from exc
-        try:
-            answer = await call()
-        except PublishError as exc:
-            if not exc.rate_limited:
-                raise
-            share.left = 0
-            if exc.retry_at is not None:
-                await pacer.hold_until(exc.retry_at)
-                share.held_until = exc.retry_at
-            what = " ".join(filter(None, [network.value, share.kind]))
-            log.warning("reading %s stopped for this poll: %s", what, exc.message)
-            raise ShareSpent from exc
-        share.left -= max(answer.requests, 1)
-        await pacer.spent(answer.requests - 1)  # the pages it followed beyond the first
-        if network is Network.X:
-            posts = _posts_read(answer)
-            await self.store.run(lambda s: self._count_x_reads(s, posts))
-        if answer.remaining is not None and answer.remaining <= RESERVE and answer.reset_at:
-            await pacer.hold_until(answer.reset_at)
-            share.left = 0
-        return answer
 
     def _recent(self, page: Page, *, first: bool) -> tuple[Any, ...]:
         """A source's first look reads back a day at most (the spikes' baseline)."""
@@ -396,25 +265,6 @@ class Listening:
             return page.items
         since = self.clock.now() - FIRST_LOOK
         return tuple(item for item in page.items if item.created_at >= since)
-
-    # --- X's monthly read budget --------------------------------------------------------------
-
-    def _x_month_key(self) -> str:
-        return f"x:reads:{self.clock.now().astimezone(UTC):%Y-%m}"
-
-    def _x_reads_left(self, session: Session) -> bool:
-        channel = self.config.channels.get(Network.X)
-        budget = channel.monthly_read_budget if channel is not None else None
-        mark = session.get(ListenMark, self._x_month_key())
-        read = int(mark.cursor or 0) if mark is not None else 0
-        return bool(budget) and read < (budget or 0)
-
-    def _count_x_reads(self, session: Session, posts: int) -> None:
-        key = self._x_month_key()
-        mark = session.get(ListenMark, key, with_for_update=True) or ListenMark(key=key)
-        mark.cursor = str(int(mark.cursor or 0) + posts)  # the month's posts read so far
-        mark.at = self.clock.now()
-        session.add(mark)
 
     # --- keeping what was read ---------------------------------------------------------------
 
@@ -473,13 +323,6 @@ def _calls(order: list[str], asks: dict[str, _Ask], per_call: int) -> list[list[
         else:
             calls.append([key])
     return calls
-
-
-def _posts_read(answer: Page | Sweep) -> int:
-    """The posts a call was given (X bills each), those a sweep dropped included."""
-    if isinstance(answer, Sweep):
-        return sum(len(page.items) for page in answer.pages.values()) + answer.dropped
-    return len(answer.items)
 
 
 def _mentions(source: ListeningSource, since: str | None) -> Awaitable[Page]:

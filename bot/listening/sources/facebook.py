@@ -312,10 +312,12 @@ def _names_a_missing_id(answer: Answer) -> bool:
 
 
 def _named_ids(answer: Answer, asked: list[str]) -> set[str]:
-    """The ids asked for that Graph's refusal names as missing ("… do not exist: 1_2,1_3")."""
+    """The ids asked for that Graph's refusal names as missing ("… do not exist: 1_2,1_3"):
+    whole ids from its list, so "1_2" is not taken for a part of "1_23"."""
     error = graph_error(answer)
     message = error.message if error is not None else ""
-    return {post_id for post_id in asked if post_id in message}
+    listed = {part.strip() for part in message.rpartition(":")[2].split(",")}
+    return {post_id for post_id in asked if post_id in listed}
 
 
 def _in_order(items: list[Heard]) -> tuple[Heard, ...]:

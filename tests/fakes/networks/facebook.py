@@ -625,7 +625,9 @@ class FakeGraph(FakeNetwork):
                 body["paging"]["next"] = f"{self.base_url}{path}?{urlencode(query)}"
         return body
 
-    async def list_comments(self, request: web.Request) -> web.StreamResponse:
+    async def _page_read(self, request: web.Request) -> dict[str, Any] | web.StreamResponse:
+        """A read with the Page token: its parameters, or the answer that refuses it (a fault
+        played, an ended version, a bad token)."""
         fault = await self.before(request)
         if fault is not None:
             return fault
@@ -633,8 +635,12 @@ class FakeGraph(FakeNetwork):
         problem = self._version_problem(request) or self._token_problem(
             request, params, self.page_token
         )
-        if problem is not None:
-            return problem
+        return params if problem is None else problem
+
+    async def list_comments(self, request: web.Request) -> web.StreamResponse:
+        params = await self._page_read(request)
+        if isinstance(params, web.StreamResponse):
+            return params
         if not self.reads.take():
             return self._throttled()
         post_id = request.match_info["node"]
@@ -645,15 +651,9 @@ class FakeGraph(FakeNetwork):
 
     async def read_many(self, request: web.Request) -> web.StreamResponse:
         """``GET /{v}/?ids=…&fields=comments.<modifiers>{fields}``: one read for many posts."""
-        fault = await self.before(request)
-        if fault is not None:
-            return fault
-        params = await self._params(request)
-        problem = self._version_problem(request) or self._token_problem(
-            request, params, self.page_token
-        )
-        if problem is not None:
-            return problem
+        params = await self._page_read(request)
+        if isinstance(params, web.StreamResponse):
+            return params
         ids = [i for i in str(params.get("ids") or "").split(",") if i]
         edge = EDGE.match(str(params.get("fields") or ""))
         if not ids or len(ids) > IDS_MAX or edge is None:

@@ -235,3 +235,14 @@ async def test_throttling_during_a_sweep_waits_until_graph_says(
         await source(fake, http, clock).replies_many([(post, None) for post in posts])
     assert spent.value.rate_limited and spent.value.retry_at is not None
     assert spent.value.retry_at > clock.now()
+
+
+async def test_a_refusal_naming_a_post_is_not_read_as_naming_a_post_its_id_begins(
+    fake: FakeGraph, http: HttpClient, clock: FakeClock
+) -> None:
+    alive = replace(watched(Network.FACEBOOK, f"{fake.page_id}_40", clock.now()), delivery_id=1)
+    fake.page_posts.append({"id": alive.external_id, "message": "Post", "photo": None})
+    gone = replace(watched(Network.FACEBOOK, f"{fake.page_id}_404", clock.now()), delivery_id=9)
+    sweep = await source(fake, http, clock).replies_many([(gone, None), (alive, None)])
+    assert sweep.pages[9].gone and not sweep.pages[1].gone  # "…_40" is in "…_404", not named
+    assert sweep.requests == 2
